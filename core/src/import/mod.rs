@@ -1,0 +1,494 @@
+//! Lead import: a CSV file into a list, streamed, checked row by row, loaded with COPY.
+//!
+//! The file is read on a blocking thread that turns each record into a staged row or a line of
+//! the rejected-rows report; batches go to the database, where each is copied into a staging
+//! table, de-duplicated against the list, scrubbed against the DNC lists and merged into
+//! `leads` in one transaction together with the job's checkpoint. A run that dies keeps every
+//! committed batch; running the same file into the same list again resumes after the last
+//! committed line, and a finished import is not repeated.
+
+pub mod columns;
+mod copy_text;
+mod report;
+mod rows;
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+use sqlx::pool::PoolConnection;
+use sqlx::{PgPool, Postgres};
+use tokio::sync::{mpsc, watch};
+
+pub use columns::{ColumnMap, Field, MappingError};
+use report::RejectReport;
+
+/// Bound on one CSV record. A longer row is rejected (its line is named), so a runaway quote or
+/// a binary file cannot make a lead of megabytes; its bytes are held only while it is read.
+pub const MAX_RECORD_BYTES: usize = 64 * 1024;
+
+/// What to do with a row whose number is already in the list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Duplicates {
+    /// Keep the lead that is there.
+    #[default]
+    Skip,
+    /// Refresh its contact fields and custom fields from the file; status and history stay.
+    Update,
+}
+
+impl Duplicates {
+    fn as_str(self) -> &'static str {
+        match self {
+            Duplicates::Skip => "skip",
+            Duplicates::Update => "update",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    pub list_id: i64,
+    pub duplicates: Duplicates,
+    /// Column choices made by a person, by header name; other columns map by name.
+    pub mapping: HashMap<String, Field>,
+    /// Where rejected rows are written.
+    pub error_report: PathBuf,
+    pub created_by: Option<i64>,
+    /// Lines per transaction.
+    pub batch_lines: usize,
+}
+
+impl ImportOptions {
+    pub fn new(list_id: i64, error_report: PathBuf) -> Self {
+        Self { list_id, duplicates: Duplicates::Skip, mapping: HashMap::new(), error_report, created_by: None, batch_lines: 20_000 }
+    }
+}
+
+/// Counts so far, published after every committed batch (the admin's progress bar).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Progress {
+    pub lines_committed: u64,
+    pub inserted: u64,
+    pub updated: u64,
+    pub duplicate: u64,
+    pub dnc: u64,
+    pub rejected: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ImportReport {
+    pub job_id: i64,
+    /// The job had finished before: nothing was done this time.
+    pub already_imported: bool,
+    /// A previous run of this job had committed up to this line.
+    pub resumed_after_line: u64,
+    pub totals: Progress,
+    /// The rejected-rows file, when a row was rejected.
+    pub error_report: Option<PathBuf>,
+    pub elapsed: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("list {0} does not exist")]
+    ListNotFound(i64),
+    #[error("list {list}: unknown default country '{country}'")]
+    Country { list: i64, country: String },
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("cannot write the rejected-rows report {path}: {source}")]
+    Report { path: PathBuf, source: std::io::Error },
+    #[error("{0} is empty: the first line must be a header naming the columns")]
+    Empty(PathBuf),
+    #[error("{0} looks like UTF-16 (it has NUL bytes): save it as CSV UTF-8")]
+    Utf16(PathBuf),
+    #[error("line {line}: {message}")]
+    Csv { line: u64, message: String },
+    #[error("line 1: {0}")]
+    Mapping(#[from] MappingError),
+    #[error("import job {0} is running in another process")]
+    AlreadyRunning(i64),
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+}
+
+/// A run of lines, ready to commit together.
+struct Batch {
+    last_line: u64,
+    copy: Vec<u8>,
+    staged: u64,
+    rejected: u64,
+}
+
+/// Imports `path` into the list in `options`, publishing progress on `progress` if given.
+pub async fn import_csv(
+    pool: &PgPool,
+    path: &Path,
+    options: &ImportOptions,
+    progress: Option<watch::Sender<Progress>>,
+) -> Result<ImportReport, ImportError> {
+    let started = Instant::now();
+    let list: Option<(String, Option<i64>)> = sqlx::query_as("SELECT default_country, campaign_id FROM lists WHERE id = $1")
+        .bind(options.list_id)
+        .fetch_optional(pool)
+        .await?;
+    let (country, campaign_id) = list.ok_or(ImportError::ListNotFound(options.list_id))?;
+    let default_country =
+        crate::phone::country(country.trim()).map_err(|_| ImportError::Country { list: options.list_id, country: country.clone() })?;
+
+    let digest = file_sha256(path).await?;
+    let mut conn = pool.acquire().await?;
+    let job = open_job(&mut conn, path, &digest, options).await?;
+    let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock(7468, $1::int)").bind(job.id as i32).fetch_one(&mut *conn).await?;
+    if !locked {
+        return Err(ImportError::AlreadyRunning(job.id));
+    }
+    let outcome = run_job(&mut conn, path, options, &job, default_country, campaign_id, progress).await;
+    let finish = match &outcome {
+        Ok(_) if job.done => Ok(()),
+        Ok(_) => sqlx::query("UPDATE import_jobs SET status = 'done', finished_at = now() WHERE id = $1").bind(job.id).execute(&mut *conn).await.map(drop),
+        Err(e) => sqlx::query("UPDATE import_jobs SET status = 'failed', error = $2, finished_at = now() WHERE id = $1")
+            .bind(job.id)
+            .bind(e.to_string())
+            .execute(&mut *conn)
+            .await
+            .map(drop),
+    };
+    let _ = sqlx::query("SELECT pg_advisory_unlock(7468, $1::int)").bind(job.id as i32).execute(&mut *conn).await;
+    let (totals, error_report) = outcome?;
+    finish?;
+    Ok(ImportReport {
+        job_id: job.id,
+        already_imported: job.done,
+        resumed_after_line: job.progress.lines_committed,
+        totals,
+        error_report,
+        elapsed: started.elapsed(),
+    })
+}
+
+struct Job {
+    id: i64,
+    done: bool,
+    progress: Progress,
+}
+
+async fn file_sha256(path: &Path) -> Result<String, ImportError> {
+    let owned = path.to_path_buf();
+    let read_error = |source| ImportError::Read { path: path.to_path_buf(), source };
+    tokio::task::spawn_blocking(move || -> std::io::Result<String> {
+        let mut file = std::fs::File::open(&owned)?;
+        let mut hasher = Sha256::new();
+        let mut buf = vec![0u8; 1 << 16];
+        loop {
+            let n = file.read(&mut buf)?;
+            if n == 0 {
+                return Ok(hex::encode(hasher.finalize()));
+            }
+            hasher.update(&buf[..n]);
+        }
+    })
+    .await
+    .map_err(|e| read_error(std::io::Error::other(e)))?
+    .map_err(read_error)
+}
+
+/// Finds this file's job for the list, or starts one.
+async fn open_job(conn: &mut PoolConnection<Postgres>, path: &Path, digest: &str, options: &ImportOptions) -> Result<Job, ImportError> {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let row: (i64, String, i64, i64, i64, i64, i64, i64) = sqlx::query_as(
+        "INSERT INTO import_jobs (list_id, file_name, file_sha256, duplicates, created_by) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (list_id, file_sha256) DO UPDATE
+            SET status = CASE WHEN import_jobs.status = 'done' THEN 'done' ELSE 'running' END,
+                error = CASE WHEN import_jobs.status = 'done' THEN import_jobs.error END
+         RETURNING id, status, lines_committed, rows_inserted, rows_updated, rows_duplicate, rows_dnc, rows_rejected",
+    )
+    .bind(options.list_id)
+    .bind(name)
+    .bind(digest)
+    .bind(options.duplicates.as_str())
+    .bind(options.created_by)
+    .fetch_one(&mut **conn)
+    .await?;
+    let count = |n: i64| n.max(0) as u64;
+    Ok(Job {
+        id: row.0,
+        done: row.1 == "done",
+        progress: Progress {
+            lines_committed: count(row.2),
+            inserted: count(row.3),
+            updated: count(row.4),
+            duplicate: count(row.5),
+            dnc: count(row.6),
+            rejected: count(row.7),
+        },
+    })
+}
+
+async fn run_job(
+    conn: &mut PoolConnection<Postgres>,
+    path: &Path,
+    options: &ImportOptions,
+    job: &Job,
+    default_country: phonenumber::country::Id,
+    campaign_id: Option<i64>,
+    progress: Option<watch::Sender<Progress>>,
+) -> Result<(Progress, Option<PathBuf>), ImportError> {
+    let mut totals = job.progress.clone();
+    if job.done {
+        return Ok((totals, None));
+    }
+    sqlx::query("DROP TABLE IF EXISTS import_stage").execute(&mut **conn).await?;
+    sqlx::query(
+        "CREATE TEMP TABLE import_stage (
+            line_no bigint NOT NULL, phone text NOT NULL, alt_phone text, country text NOT NULL, time_zone text NOT NULL,
+            state text, postal_code text, first_name text NOT NULL, last_name text NOT NULL, email text NOT NULL,
+            address1 text NOT NULL, address2 text NOT NULL, city text NOT NULL, vendor_code text NOT NULL,
+            source text NOT NULL, comments text NOT NULL, priority smallint NOT NULL, custom jsonb NOT NULL,
+            dnc_status text
+         ) ON COMMIT DELETE ROWS",
+    )
+    .execute(&mut **conn)
+    .await?;
+
+    let (tx, mut rx) = mpsc::channel::<Batch>(2);
+    let reader = {
+        let (path, options, resume_after) = (path.to_path_buf(), options.clone(), job.progress.lines_committed);
+        tokio::task::spawn_blocking(move || read_file(&path, &options, default_country, resume_after, tx))
+    };
+    let merge_sql = merge_sql(options.duplicates);
+    let mut failure = None;
+    while let Some(batch) = rx.recv().await {
+        match commit_batch(conn, &merge_sql, job.id, options.list_id, campaign_id, &batch).await {
+            Ok(counts) => {
+                totals.lines_committed = batch.last_line;
+                totals.inserted += counts.inserted;
+                totals.updated += counts.updated;
+                totals.duplicate += counts.duplicate;
+                totals.dnc += counts.dnc;
+                totals.rejected += batch.rejected;
+                if let Some(progress) = &progress {
+                    progress.send_replace(totals.clone());
+                }
+            }
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        }
+    }
+    drop(rx);
+    let read = reader.await.map_err(|e| ImportError::Read { path: path.to_path_buf(), source: std::io::Error::other(e) })?;
+    sqlx::query("DROP TABLE IF EXISTS import_stage").execute(&mut **conn).await?;
+    if let Some(e) = failure {
+        return Err(e.into());
+    }
+    let report = read?;
+    Ok((totals, report))
+}
+
+fn merge_sql(duplicates: Duplicates) -> String {
+    let (order, conflict) = match duplicates {
+        // The first row for a number wins, and so does the lead already in the list.
+        Duplicates::Skip => ("line_no", "DO NOTHING"),
+        // The last row for a number wins, and refreshes what it has.
+        Duplicates::Update => (
+            "line_no DESC",
+            "DO UPDATE SET
+                alt_phone_e164 = coalesce(EXCLUDED.alt_phone_e164, leads.alt_phone_e164),
+                time_zone = EXCLUDED.time_zone,
+                state = coalesce(EXCLUDED.state, leads.state),
+                postal_code = coalesce(EXCLUDED.postal_code, leads.postal_code),
+                first_name = coalesce(nullif(EXCLUDED.first_name, ''), leads.first_name),
+                last_name = coalesce(nullif(EXCLUDED.last_name, ''), leads.last_name),
+                email = coalesce(nullif(EXCLUDED.email, ''), leads.email),
+                address1 = coalesce(nullif(EXCLUDED.address1, ''), leads.address1),
+                address2 = coalesce(nullif(EXCLUDED.address2, ''), leads.address2),
+                city = coalesce(nullif(EXCLUDED.city, ''), leads.city),
+                vendor_code = coalesce(nullif(EXCLUDED.vendor_code, ''), leads.vendor_code),
+                source = coalesce(nullif(EXCLUDED.source, ''), leads.source),
+                comments = coalesce(nullif(EXCLUDED.comments, ''), leads.comments),
+                priority = EXCLUDED.priority,
+                custom = leads.custom || EXCLUDED.custom,
+                updated_at = now()",
+        ),
+    };
+    format!(
+        "WITH picked AS (
+            SELECT DISTINCT ON (phone) * FROM import_stage ORDER BY phone, {order}
+         ), merged AS (
+            INSERT INTO leads (list_id, status, phone_e164, alt_phone_e164, country, time_zone, state, postal_code,
+                               first_name, last_name, email, address1, address2, city, vendor_code, source, comments,
+                               priority, custom, next_attempt_at, import_job_id)
+            SELECT $1, coalesce(dnc_status, 'NEW'), phone, alt_phone, country, time_zone, state, postal_code,
+                   first_name, last_name, email, address1, address2, city, vendor_code, source, comments,
+                   priority, custom, CASE WHEN dnc_status IS NULL THEN now() END, $2
+            FROM picked
+            ON CONFLICT (list_id, phone_e164) {conflict}
+            RETURNING (xmax = 0) AS inserted, status, time_zone
+         ), zones AS (
+            UPDATE lists SET time_zones = ARRAY(
+                SELECT DISTINCT z FROM unnest(time_zones || ARRAY(SELECT DISTINCT time_zone FROM merged)) AS z ORDER BY z)
+            WHERE id = $1 AND NOT (time_zones @> ARRAY(SELECT DISTINCT time_zone FROM merged))
+         )
+         SELECT count(*) FILTER (WHERE inserted),
+                count(*) FILTER (WHERE NOT inserted),
+                count(*) FILTER (WHERE inserted AND status IN ('DNCL', 'DNCC')),
+                (SELECT count(*) FROM import_stage)
+         FROM merged"
+    )
+}
+
+struct BatchCounts {
+    inserted: u64,
+    updated: u64,
+    duplicate: u64,
+    dnc: u64,
+}
+
+async fn commit_batch(
+    conn: &mut PoolConnection<Postgres>,
+    merge_sql: &str,
+    job_id: i64,
+    list_id: i64,
+    campaign_id: Option<i64>,
+    batch: &Batch,
+) -> Result<BatchCounts, sqlx::Error> {
+    let mut tx = sqlx::Connection::begin(&mut **conn).await?;
+    let mut counts = BatchCounts { inserted: 0, updated: 0, duplicate: 0, dnc: 0 };
+    if batch.staged > 0 {
+        let mut copy = tx.copy_in_raw(&format!("COPY import_stage ({}) FROM STDIN", rows::STAGE_COLUMNS)).await?;
+        copy.send(batch.copy.as_slice()).await?;
+        copy.finish().await?;
+        // DNC scrub: exact numbers through the index, then the (few) area-code wildcards.
+        sqlx::query(
+            "UPDATE import_stage s SET dnc_status = CASE WHEN d.campaign_id IS NULL THEN 'DNCL' ELSE 'DNCC' END
+             FROM dnc_entries d
+             WHERE d.value = s.phone AND (d.campaign_id IS NULL OR d.campaign_id = $1)",
+        )
+        .bind(campaign_id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE import_stage s SET dnc_status = CASE WHEN d.campaign_id IS NULL THEN 'DNCL' ELSE 'DNCC' END
+             FROM dnc_entries d
+             WHERE d.kind = 'area_code' AND s.dnc_status IS NULL AND starts_with(s.phone, d.value)
+               AND (d.campaign_id IS NULL OR d.campaign_id = $1)",
+        )
+        .bind(campaign_id)
+        .execute(&mut *tx)
+        .await?;
+        let (inserted, updated, dnc, staged): (i64, i64, i64, i64) =
+            sqlx::query_as(merge_sql).bind(list_id).bind(job_id).fetch_one(&mut *tx).await?;
+        counts = BatchCounts {
+            inserted: inserted as u64,
+            updated: updated as u64,
+            duplicate: (staged - inserted - updated).max(0) as u64,
+            dnc: dnc as u64,
+        };
+    }
+    sqlx::query(
+        "UPDATE import_jobs SET lines_committed = $2, rows_inserted = rows_inserted + $3, rows_updated = rows_updated + $4,
+                rows_duplicate = rows_duplicate + $5, rows_dnc = rows_dnc + $6, rows_rejected = rows_rejected + $7
+         WHERE id = $1",
+    )
+    .bind(job_id)
+    .bind(batch.last_line as i64)
+    .bind(counts.inserted as i64)
+    .bind(counts.updated as i64)
+    .bind(counts.duplicate as i64)
+    .bind(counts.dnc as i64)
+    .bind(batch.rejected as i64)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(counts)
+}
+
+/// The blocking half: reads, checks and stages every record, sending batches of lines after
+/// `resume_after`. Returns the rejected-rows file, if any row was rejected.
+fn read_file(
+    path: &Path,
+    options: &ImportOptions,
+    default_country: phonenumber::country::Id,
+    resume_after: u64,
+    batches: mpsc::Sender<Batch>,
+) -> Result<Option<PathBuf>, ImportError> {
+    let read_error = |source| ImportError::Read { path: path.to_path_buf(), source };
+    let file = std::fs::File::open(path).map_err(read_error)?;
+    let mut reader = csv::ReaderBuilder::new().flexible(true).has_headers(true).from_reader(std::io::BufReader::with_capacity(1 << 16, file));
+    let headers = match reader.byte_headers() {
+        Ok(h) if h.is_empty() || (h.len() == 1 && h[0].is_empty()) => return Err(ImportError::Empty(path.to_path_buf())),
+        Ok(h) if h.as_slice().contains(&0) => return Err(ImportError::Utf16(path.to_path_buf())),
+        Ok(h) => h.clone(),
+        Err(e) => return Err(csv_error(1, e)),
+    };
+    let headers: Vec<String> = headers.iter().map(|h| String::from_utf8_lossy(h).trim().to_string()).collect();
+    let map = ColumnMap::new(headers.clone(), &options.mapping)?;
+    let mut report = RejectReport::new(&options.error_report, &headers);
+    let report_error = |source| ImportError::Report { path: options.error_report.clone(), source };
+
+    let mut record = csv::ByteRecord::new();
+    let mut batch = Batch { last_line: resume_after, copy: Vec::with_capacity(1 << 20), staged: 0, rejected: 0 };
+    let mut lines_in_batch = 0usize;
+    loop {
+        match reader.read_byte_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => return Err(csv_error(reader.position().line(), e)),
+        }
+        let line = record.position().map(|p| p.line()).unwrap_or_else(|| reader.position().line());
+        let counted = line > resume_after;
+        let mut scratch = Vec::new();
+        let out = if counted { &mut batch.copy } else { &mut scratch };
+        let verdict = if record.as_slice().len() > MAX_RECORD_BYTES {
+            Err(format!("the row is {} bytes, over the limit of {MAX_RECORD_BYTES}", record.as_slice().len()))
+        } else {
+            rows::stage(out, line, &record, &map, default_country).map_err(|reason| {
+                let end = reader.position().line();
+                if record.len() != map.headers.len() && end > line + 1 {
+                    format!("{reason} (a quote left open joined lines {line} to {})", end - 1)
+                } else {
+                    reason
+                }
+            })
+        };
+        match verdict {
+            Ok(()) if counted => batch.staged += 1,
+            Ok(()) => {}
+            Err(reason) => {
+                report.reject(line, &reason, &record).map_err(report_error)?;
+                if counted {
+                    batch.rejected += 1;
+                }
+            }
+        }
+        if record.as_slice().len() > MAX_RECORD_BYTES {
+            record = csv::ByteRecord::new(); // give back the oversized buffer
+        }
+        if counted {
+            batch.last_line = line;
+            lines_in_batch += 1;
+            if lines_in_batch >= options.batch_lines {
+                let full = std::mem::replace(&mut batch, Batch { last_line: line, copy: Vec::with_capacity(1 << 20), staged: 0, rejected: 0 });
+                if batches.blocking_send(full).is_err() {
+                    return report.finish().map_err(report_error); // the database side stopped; it reports why
+                }
+                lines_in_batch = 0;
+            }
+        }
+    }
+    if lines_in_batch > 0 {
+        batch.last_line = batch.last_line.max(reader.position().line().saturating_sub(1));
+        let _ = batches.blocking_send(batch);
+    }
+    report.finish().map_err(report_error)
+}
+
+fn csv_error(line: u64, e: csv::Error) -> ImportError {
+    ImportError::Csv { line, message: e.to_string() }
+}

@@ -1,0 +1,24 @@
+//! Dialtone's domain: what a contact center is made of, where it is stored, and the rules that
+//! decide who may be called when. Nothing here speaks AGI or AMI; `dialtone-asterisk` does.
+//!
+//! - [`config`]: one configuration for every process, from a TOML file and the environment.
+//! - [`telemetry`]: logs, metrics and the health endpoint every long-running process serves.
+//! - [`db`]: the PostgreSQL pool and the migrations.
+//! - [`phone`], [`geo`]: numbers to E.164, and E.164 (plus state or postal code) to a time zone.
+//! - [`import`], [`export`]: lead lists in and out as CSV.
+//! - [`dnc`]: the do-not-call lists.
+//! - [`leads`]: the next-leads query the hopper stands on.
+//! - [`users`]: accounts and password hashes.
+//! - [`csv_safety`]: what keeps a CSV we write from running as a spreadsheet formula.
+
+pub mod config;
+pub mod csv_safety;
+pub mod db;
+pub mod dnc;
+pub mod export;
+pub mod geo;
+pub mod import;
+pub mod leads;
+pub mod phone;
+pub mod telemetry;
+pub mod users;
