@@ -100,7 +100,7 @@ impl Default for Config {
             database_url: Secret::new("postgres://postgres@127.0.0.1:5432/dialtone"),
             redis_url: None,
             data_dir: PathBuf::from(".dialtone"),
-            log: LogConfig { format: LogFormat::Human, filter: "info".into() },
+            log: LogConfig { format: LogFormat::Human, filter: "info,sqlx=warn".into() },
             ami: AmiConfig {
                 host: "127.0.0.1".into(),
                 port: 5038,

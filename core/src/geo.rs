@@ -36,7 +36,8 @@ pub enum GeoError {
 
 struct AreaCode {
     state: Option<&'static str>,
-    zone: Tz,
+    /// Every zone the area code spans, in the data's (alphabetical) order.
+    zones: Vec<Tz>,
 }
 
 struct Tables {
@@ -56,9 +57,9 @@ fn rows(table: &'static str) -> impl Iterator<Item = Vec<&'static str>> {
     table.lines().skip(1).filter(|l| !l.is_empty()).map(|l| l.split(',').collect())
 }
 
-/// The first zone of a `|`-separated list that this build of chrono-tz knows.
-fn first_zone(zones: &str) -> Option<Tz> {
-    zones.split('|').find_map(|z| z.parse().ok())
+/// The zones of a `|`-separated list that this build of chrono-tz knows.
+fn zones(list: &str) -> Vec<Tz> {
+    list.split('|').filter_map(|z| z.parse().ok()).collect()
 }
 
 static TABLES: LazyLock<Tables> = LazyLock::new(|| {
@@ -66,7 +67,8 @@ static TABLES: LazyLock<Tables> = LazyLock::new(|| {
         .filter_map(|r| {
             let code = r.first()?.parse().ok()?;
             let state = r.get(2).filter(|s| !s.is_empty()).copied();
-            Some((code, AreaCode { state, zone: first_zone(r.get(3)?)? }))
+            let zones = zones(r.get(3)?);
+            (!zones.is_empty()).then_some((code, AreaCode { state, zones }))
         })
         .collect();
     let mut state_zones = HashMap::new();
@@ -80,7 +82,7 @@ static TABLES: LazyLock<Tables> = LazyLock::new(|| {
     let zip3 = rows(ZIP3)
         .filter_map(|r| Some((r.first()?.parse().ok()?, r.get(1)?.parse().ok()?, *r.get(2)?)))
         .collect();
-    let prefixes = rows(PREFIXES).filter_map(|r| Some((*r.first()?, first_zone(r.get(1)?)?))).collect();
+    let prefixes = rows(PREFIXES).filter_map(|r| Some((*r.first()?, *zones(r.get(1)?).first()?))).collect();
     Tables { area_codes, state_zones, state_names, zip3, prefixes }
 });
 
@@ -141,10 +143,13 @@ pub fn locate(number: &E164, state: Option<&str>, postal_code: Option<&str>) -> 
     };
     let area = tables.area_codes.get(&npa);
     let state = postal_code.and_then(postal_state).or_else(|| state.and_then(state_code)).or_else(|| area.and_then(|a| a.state));
-    let zone = match (area, state) {
-        (Some(area), Some(state)) if area.state == Some(state) => Some(area.zone),
-        (_, Some(state)) => tables.state_zones.get(state).copied().or(area.map(|a| a.zone)),
-        (Some(area), None) => Some(area.zone),
+    let state_zone = state.and_then(|s| tables.state_zones.get(s).copied());
+    let zone = match (area, state_zone) {
+        // The area code is in the callee's state: its own zone, preferring the state's main
+        // zone where the area code spans several (907: Anchorage, not Adak).
+        (Some(area), Some(main)) if area.state == state => Some(if area.zones.contains(&main) { main } else { area.zones[0] }),
+        (_, Some(main)) => Some(main),
+        (Some(area), None) => Some(area.zones[0]),
         (None, None) => None,
     };
     zone.map(|time_zone| Location { time_zone, state }).ok_or_else(|| GeoError::UnknownZone(number.number.clone()))
@@ -174,6 +179,9 @@ mod tests {
         assert_eq!(at("312-555-0123", None, None).time_zone, chrono_tz::America::Chicago);
         assert_eq!(at("602-555-0123", None, None).time_zone, chrono_tz::America::Phoenix);
         assert_eq!(at("416-555-0123", None, None).state, Some("ON"));
+        // Finer than the state: El Paso keeps Mountain time; Alaska's main zone among several.
+        assert_eq!(at("915-555-0123", None, None).time_zone, chrono_tz::America::Denver);
+        assert_eq!(at("907-555-0123", None, None).time_zone, chrono_tz::America::Anchorage);
     }
 
     #[test]

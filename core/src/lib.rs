@@ -8,9 +8,11 @@
 //! - [`import`], [`export`]: lead lists in and out as CSV.
 //! - [`dnc`]: the do-not-call lists.
 //! - [`leads`]: the next-leads query the hopper stands on.
+//! - [`campaigns`], [`lists`]: what is dialed, and the leads it dials.
 //! - [`users`]: accounts and password hashes.
 //! - [`csv_safety`]: what keeps a CSV we write from running as a spreadsheet formula.
 
+pub mod campaigns;
 pub mod config;
 pub mod csv_safety;
 pub mod db;
@@ -19,6 +21,7 @@ pub mod export;
 pub mod geo;
 pub mod import;
 pub mod leads;
+pub mod lists;
 pub mod phone;
 pub mod telemetry;
 pub mod users;

@@ -24,7 +24,7 @@ impl RejectReport {
 
     pub fn reject(&mut self, line: u64, reason: &str, record: &csv::ByteRecord) -> std::io::Result<()> {
         if self.writer.is_none() {
-            let mut writer = csv::Writer::from_writer(BufWriter::new(File::create(&self.path)?));
+            let mut writer = csv::WriterBuilder::new().flexible(true).from_writer(BufWriter::new(File::create(&self.path)?));
             let mut header = vec!["line".to_string(), "error".to_string()];
             header.extend(self.headers.iter().cloned());
             writer.write_record(&header)?;

@@ -1,0 +1,78 @@
+//! Campaigns. Every setting has a default in the schema; this module creates and reads them.
+//! The web admin edits the full set.
+
+use sqlx::PgPool;
+
+/// Pacing modes, as stored in `campaigns.dial_method`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DialMethod {
+    Manual,
+    Preview,
+    Progressive,
+    Ratio,
+    Predictive,
+}
+
+impl DialMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DialMethod::Manual => "manual",
+            DialMethod::Preview => "preview",
+            DialMethod::Progressive => "progressive",
+            DialMethod::Ratio => "ratio",
+            DialMethod::Predictive => "predictive",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, serde::Serialize)]
+pub struct CampaignSummary {
+    pub id: i64,
+    pub name: String,
+    pub active: bool,
+    pub dial_method: String,
+}
+
+/// Creates a campaign with the schema's defaults, dialing through `call_time` (by name), with
+/// the system's selectable dispositions and agent pause codes offered to its agents.
+pub async fn create(pool: &PgPool, name: &str, method: DialMethod, call_time: &str) -> Result<i64, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO campaigns (name, dial_method, call_time_id) VALUES ($1, $2, (SELECT id FROM call_times WHERE name = $3)) RETURNING id",
+    )
+    .bind(name)
+    .bind(method.as_str())
+    .bind(call_time)
+    .fetch_one(&mut *tx)
+    .await?;
+    sqlx::query("INSERT INTO campaign_dispositions (campaign_id, status_code) SELECT $1, code FROM statuses WHERE selectable")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("INSERT INTO campaign_pause_codes (campaign_id, pause_code) SELECT $1, code FROM pause_codes WHERE NOT system")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+pub async fn find_by_name(pool: &PgPool, name: &str) -> Result<Option<CampaignSummary>, sqlx::Error> {
+    sqlx::query_as("SELECT id, name, active, dial_method FROM campaigns WHERE name = $1").bind(name).fetch_optional(pool).await
+}
+
+pub async fn set_active(pool: &PgPool, id: i64, active: bool) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("UPDATE campaigns SET active = $2, updated_at = now() WHERE id = $1").bind(id).bind(active).execute(pool).await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Lets a supervisor or agent work in a campaign.
+pub async fn grant(pool: &PgPool, user_id: i64, campaign_id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO user_campaigns (user_id, campaign_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+        .bind(user_id)
+        .bind(campaign_id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}

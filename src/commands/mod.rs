@@ -1,0 +1,19 @@
+//! One module per subcommand; they parse arguments, call `dialtone-core`, and print.
+
+pub mod bench;
+pub mod demo;
+pub mod dnc;
+pub mod export;
+pub mod import;
+pub mod list;
+pub mod migrate;
+pub mod sample_leads;
+pub mod user;
+
+use dialtone_core::config::Config;
+use sqlx::PgPool;
+
+/// The pool every one-shot command uses.
+pub async fn pool(config: &Config) -> anyhow::Result<PgPool> {
+    Ok(dialtone_core::db::connect(&config.database_url, 4).await?)
+}

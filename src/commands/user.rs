@@ -1,0 +1,80 @@
+use std::io::BufRead;
+
+use anyhow::Context;
+use clap::Subcommand;
+use dialtone_core::config::Config;
+use dialtone_core::users::{self, Role};
+
+#[derive(Subcommand)]
+pub enum UserCommand {
+    /// Create an account. Without --password-stdin a password is generated and printed once.
+    Add {
+        username: String,
+        #[arg(long)]
+        role: Role,
+        #[arg(long, default_value = "")]
+        name: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Set a new password (the user must change it at next sign-in unless --keep).
+    Passwd {
+        username: String,
+        #[arg(long)]
+        password_stdin: bool,
+        /// Do not force a change at next sign-in.
+        #[arg(long)]
+        keep: bool,
+    },
+    /// Block an account and end its sessions.
+    Disable { username: String },
+    Enable { username: String },
+    List,
+}
+
+fn password(from_stdin: bool) -> anyhow::Result<(String, bool)> {
+    if !from_stdin {
+        return Ok((users::generate_password(), true));
+    }
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).context("reading the password from standard input")?;
+    Ok((line.trim_end_matches(['\r', '\n']).to_string(), false))
+}
+
+pub async fn run(config: &Config, command: UserCommand) -> anyhow::Result<()> {
+    let pool = super::pool(config).await?;
+    match command {
+        UserCommand::Add { username, role, name, password_stdin } => {
+            let (password, generated) = password(password_stdin)?;
+            let id = users::create(&pool, &username, &name, role, &password).await?;
+            println!("created {} '{username}' (id {id})", role.as_str());
+            if generated {
+                println!("password: {password}  (to be changed at first sign-in)");
+            }
+        }
+        UserCommand::Passwd { username, password_stdin, keep } => {
+            let (password, generated) = password(password_stdin)?;
+            users::set_password(&pool, &username, &password, !keep).await?;
+            println!("password of '{username}' changed");
+            if generated {
+                println!("password: {password}");
+            }
+        }
+        UserCommand::Disable { username } => {
+            users::set_active(&pool, &username, false).await?;
+            println!("'{username}' disabled; their sessions are ended");
+        }
+        UserCommand::Enable { username } => {
+            users::set_active(&pool, &username, true).await?;
+            println!("'{username}' enabled");
+        }
+        UserCommand::List => {
+            println!("{:<6} {:<24} {:<11} {:<7} name", "id", "username", "role", "active");
+            for u in users::list(&pool).await? {
+                println!("{:<6} {:<24} {:<11} {:<7} {}", u.id, u.username, u.role, u.active, u.display_name);
+            }
+        }
+    }
+    Ok(())
+}
