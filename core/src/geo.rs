@@ -82,7 +82,21 @@ static TABLES: LazyLock<Tables> = LazyLock::new(|| {
     let zip3 = rows(ZIP3)
         .filter_map(|r| Some((r.first()?.parse().ok()?, r.get(1)?.parse().ok()?, *r.get(2)?)))
         .collect();
-    let prefixes = rows(PREFIXES).filter_map(|r| Some((*r.first()?, *zones(r.get(1)?).first()?))).collect();
+    // A prefix spanning several zones (+44: Guernsey, Isle of Man, Jersey, London) gets the
+    // zone most used across the whole table, which is the country's main one (London).
+    let mut uses: HashMap<Tz, usize> = HashMap::new();
+    for r in rows(PREFIXES) {
+        for zone in r.get(1).map(|z| zones(z)).unwrap_or_default() {
+            *uses.entry(zone).or_default() += 1;
+        }
+    }
+    let prefixes = rows(PREFIXES)
+        .filter_map(|r| {
+            let candidates = zones(r.get(1)?);
+            let best = candidates.iter().copied().rev().max_by_key(|z| uses.get(z).copied().unwrap_or(0))?;
+            Some((*r.first()?, best))
+        })
+        .collect();
     Tables { area_codes, state_zones, state_names, zip3, prefixes }
 });
 
@@ -213,5 +227,7 @@ mod tests {
         assert_eq!(locate(&n, None, None).expect("de").time_zone, chrono_tz::Europe::Berlin);
         let n = normalize("+61 2 9374 4000", country("US").expect("US")).expect("au");
         assert_eq!(locate(&n, None, None).expect("au").time_zone, chrono_tz::Australia::Sydney);
+        let n = normalize("+44 20 7946 0958", country("US").expect("US")).expect("gb");
+        assert_eq!(locate(&n, None, None).expect("gb").time_zone, chrono_tz::Europe::London);
     }
 }

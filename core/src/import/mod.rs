@@ -328,6 +328,7 @@ fn merge_sql(duplicates: Duplicates) -> String {
                    first_name, last_name, email, address1, address2, city, vendor_code, source, comments,
                    priority, custom, CASE WHEN dnc_status IS NULL THEN now() END, $2
             FROM picked
+            ORDER BY line_no
             ON CONFLICT (list_id, phone_e164) {conflict}
             RETURNING (xmax = 0) AS inserted, status, time_zone
          ), zones AS (
