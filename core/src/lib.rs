@@ -3,6 +3,7 @@
 //!
 //! - [`config`]: one configuration for every process, from a TOML file and the environment.
 //! - [`telemetry`]: logs, metrics and the health endpoint every long-running process serves.
+//! - [`bus`]: events between the parts of a node and between nodes (Redis).
 //! - [`db`]: the PostgreSQL pool and the migrations.
 //! - [`phone`], [`geo`]: numbers to E.164, and E.164 (plus state or postal code) to a time zone.
 //! - [`import`], [`export`]: lead lists in and out as CSV.
@@ -13,6 +14,7 @@
 //! - [`csv_safety`]: what keeps a CSV we write from running as a spreadsheet formula.
 
 pub mod campaigns;
+pub mod bus;
 pub mod config;
 pub mod csv_safety;
 pub mod db;

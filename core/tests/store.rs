@@ -1,0 +1,161 @@
+//! DNC lists, the next-leads query, export, accounts and the schema's own rules, against a real
+//! PostgreSQL, one fresh database per test.
+
+use chrono::{Duration, Utc};
+use dialtone_core::dnc::{self, Scope, Source};
+use dialtone_core::export::{export_leads, Selection};
+use dialtone_core::leads::{next_due, DueQuery};
+use dialtone_core::users::{self, Role, UserError};
+use dialtone_core::{campaigns, lists, phone};
+use sqlx::PgPool;
+
+fn e164(raw: &str) -> phone::E164 {
+    phone::normalize(raw, phone::country("US").expect("US")).expect(raw)
+}
+
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn migrations_run_twice_do_nothing_the_second_time(pool: PgPool) {
+    let before: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations").fetch_one(&pool).await.expect("count");
+    dialtone_core::db::migrate(&pool).await.expect("second run");
+    let after: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations").fetch_one(&pool).await.expect("count");
+    assert_eq!(before, after);
+    let statuses: i64 = sqlx::query_scalar("SELECT count(*) FROM statuses").fetch_one(&pool).await.expect("count");
+    assert!(statuses > 20, "seed rows are not inserted twice either: {statuses}");
+}
+
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn campaigns_cannot_be_set_outside_the_law(pool: PgPool) {
+    let id = campaigns::create(&pool, "c", campaigns::DialMethod::Predictive, "9am-9pm").await.expect("campaign");
+    for (setting, value) in [("abandon_cap_pct", "3.5"), ("ring_timeout_secs", "10"), ("drop_timeout_secs", "2.5"), ("dial_ratio", "0.5")] {
+        let err = sqlx::query(&format!("UPDATE campaigns SET {setting} = {value} WHERE id = $1"))
+            .bind(id)
+            .execute(&pool)
+            .await
+            .expect_err(setting);
+        assert!(err.to_string().contains("check constraint"), "{setting}: {err}");
+    }
+    let offered: i64 = sqlx::query_scalar("SELECT count(*) FROM campaign_dispositions WHERE campaign_id = $1").bind(id).fetch_one(&pool).await.expect("count");
+    assert!(offered >= 5, "{offered}");
+}
+
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn dnc_numbers_area_codes_and_scopes(pool: PgPool) {
+    let a = campaigns::create(&pool, "a", campaigns::DialMethod::Progressive, "9am-9pm").await.expect("a");
+    let b = campaigns::create(&pool, "b", campaigns::DialMethod::Progressive, "9am-9pm").await.expect("b");
+    assert!(dnc::add_number(&pool, Scope::Campaign(a), &e164("201-555-0100"), Source::Manual, "").await.expect("add"));
+    assert!(!dnc::add_number(&pool, Scope::Campaign(a), &e164("(201) 555-0100"), Source::Manual, "").await.expect("again"));
+    assert!(dnc::add_area_code(&pool, Scope::System, "1212", "").await.expect("area"));
+    assert!(matches!(dnc::add_area_code(&pool, Scope::System, "12a", "").await, Err(dnc::DncError::BadAreaCode(_))));
+
+    let hit = dnc::check(&pool, Some(a), "+12015550100").await.expect("check").expect("blocked for a");
+    assert_eq!((hit.campaign_id, hit.kind.as_str()), (Some(a), "number"));
+    assert_eq!(dnc::check(&pool, Some(b), "+12015550100").await.expect("check"), None, "another campaign's list does not apply");
+    let hit = dnc::check(&pool, Some(b), "+12125550199").await.expect("check").expect("area code");
+    assert_eq!((hit.campaign_id, hit.value.as_str()), (None, "+1212"));
+    assert_eq!(dnc::check(&pool, None, "+12135550199").await.expect("check"), None);
+
+    assert!(dnc::remove(&pool, Scope::System, "+1212").await.expect("remove"));
+    assert!(!dnc::remove(&pool, Scope::System, "+1212").await.expect("remove again"));
+    assert_eq!(dnc::check(&pool, None, "+12125550199").await.expect("check"), None);
+}
+
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn registry_files_load_in_bulk_and_again_without_duplicates(pool: PgPool) {
+    let mut file = String::new();
+    for i in 0..2500 {
+        file.push_str(&format!("20155{i:05}\n"));
+    }
+    file.push_str("12125550100\n(415) 555-0100\n\n0123456789\n12345\n");
+    let report = dnc::load_registry(&pool, Scope::System, file.as_bytes(), Source::Registry).await.expect("loads");
+    assert_eq!((report.added, report.already_listed, report.rejected_count), (2502, 0, 2));
+    assert_eq!(report.rejected.iter().map(|r| r.0).collect::<Vec<_>>(), vec![2504, 2505]);
+    let again = dnc::load_registry(&pool, Scope::System, file.as_bytes(), Source::Registry).await.expect("again");
+    assert_eq!((again.added, again.already_listed), (0, 2502));
+    assert!(dnc::check(&pool, None, "+14155550100").await.expect("check").is_some());
+}
+
+async fn lead(pool: &PgPool, list: i64, phone: &str, status: &str, zone: &str, state: &str, attempts: i32, due: Option<chrono::DateTime<Utc>>, priority: i16) {
+    sqlx::query(
+        "INSERT INTO leads (list_id, status, phone_e164, country, time_zone, state, attempt_count, next_attempt_at, priority)
+         VALUES ($1, $2, $3, 'US', $4, $5, $6, $7, $8)",
+    )
+    .bind(list)
+    .bind(status)
+    .bind(phone)
+    .bind(zone)
+    .bind(state)
+    .bind(attempts)
+    .bind(due)
+    .bind(priority)
+    .execute(pool)
+    .await
+    .expect("lead");
+}
+
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn next_due_honours_every_filter_and_orders_by_priority_then_due(pool: PgPool) {
+    let list = lists::create(&pool, "l", None, "US").await.expect("list");
+    let other = lists::create(&pool, "other", None, "US").await.expect("list");
+    let now = Utc::now();
+    let ny = "America/New_York";
+    lead(&pool, list, "+12015550001", "NEW", ny, "NJ", 0, Some(now - Duration::minutes(5)), 0).await;
+    lead(&pool, list, "+12015550002", "NEW", ny, "NJ", 0, Some(now - Duration::minutes(50)), 0).await;
+    lead(&pool, list, "+12015550003", "NA", ny, "NJ", 1, Some(now - Duration::minutes(1)), 5).await;
+    lead(&pool, list, "+12015550004", "NEW", ny, "NJ", 0, Some(now + Duration::minutes(5)), 0).await; // not yet due
+    lead(&pool, list, "+12015550005", "SALE", ny, "NJ", 1, Some(now - Duration::minutes(5)), 0).await; // status not dialed
+    lead(&pool, list, "+12015550006", "NEW", "America/Los_Angeles", "CA", 0, Some(now - Duration::minutes(5)), 0).await; // zone closed
+    lead(&pool, list, "+13055550007", "NEW", ny, "FL", 0, Some(now - Duration::minutes(5)), 0).await; // state closed
+    lead(&pool, list, "+12015550008", "NA", ny, "NJ", 5, Some(now - Duration::minutes(5)), 0).await; // too many attempts
+    lead(&pool, list, "+12015550009", "NEW", ny, "NJ", 0, None, 0).await; // not dialable
+    lead(&pool, other, "+12015550010", "NEW", ny, "NJ", 0, Some(now - Duration::minutes(5)), 0).await; // other list
+
+    let statuses = vec!["NEW".to_string(), "NA".to_string()];
+    let zones = vec![ny.to_string()];
+    let closed = vec!["FL".to_string()];
+    let query = DueQuery { list_ids: &[list], statuses: &statuses, open_zones: &zones, closed_states: &closed, max_attempts: 5, now, limit: 10 };
+    let due: Vec<String> = next_due(&pool, &query).await.expect("query").into_iter().map(|l| l.phone_e164).collect();
+    assert_eq!(due, ["+12015550003", "+12015550002", "+12015550001"]);
+    let one = DueQuery { limit: 1, ..query.clone() };
+    assert_eq!(next_due(&pool, &one).await.expect("query").len(), 1);
+}
+
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn export_writes_custom_columns_and_defuses_formulas(pool: PgPool) {
+    let list = lists::create(&pool, "l", None, "US").await.expect("list");
+    sqlx::query(
+        "INSERT INTO leads (list_id, phone_e164, country, time_zone, first_name, last_name, custom)
+         VALUES ($1, '+12015550001', 'US', 'America/New_York', '=HYPERLINK(\"http://evil\")', 'Smith', '{\"tier\": \"gold\"}'),
+                ($1, '+12015550002', 'US', 'America/New_York', 'Ana', '@SUM(1)', '{\"notes\": \"-2+3\"}')",
+    )
+    .bind(list)
+    .execute(&pool)
+    .await
+    .expect("leads");
+    let mut out = Vec::new();
+    assert_eq!(export_leads(&pool, Selection::List(list), &mut out).await.expect("exports"), 2);
+    let mut reader = csv::Reader::from_reader(out.as_slice());
+    let headers = reader.headers().expect("header").clone();
+    assert_eq!(headers.iter().rev().take(2).collect::<Vec<_>>(), ["tier", "notes"]);
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("row")).collect();
+    let col = |name: &str| headers.iter().position(|h| h == name).expect(name);
+    assert_eq!(&rows[0][col("phone")], "+12015550001");
+    assert_eq!(&rows[0][col("first_name")], "'=HYPERLINK(\"http://evil\")");
+    assert_eq!(&rows[0][col("tier")], "gold");
+    assert_eq!(&rows[1][col("last_name")], "'@SUM(1)");
+    assert_eq!(&rows[1][col("notes")], "'-2+3");
+}
+
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn accounts(pool: PgPool) {
+    let id = users::create(&pool, "ana", "Ana", Role::Agent, "a long password").await.expect("creates");
+    assert!(matches!(users::create(&pool, "ana", "Ana", Role::Agent, "a long password").await, Err(UserError::Exists(_))));
+    assert!(matches!(users::create(&pool, "Ana!", "Ana", Role::Agent, "a long password").await, Err(UserError::Username(_))));
+    users::set_password(&pool, "ana", "another long one", false).await.expect("passwd");
+    let (hash, must_change): (String, bool) =
+        sqlx::query_as("SELECT password_hash, must_change_password FROM users WHERE id = $1").bind(id).fetch_one(&pool).await.expect("row");
+    assert!(users::verify_password(&hash, "another long one"));
+    assert!(!must_change);
+    assert!(matches!(users::set_password(&pool, "bob", "another long one", false).await, Err(UserError::NotFound(_))));
+    users::set_active(&pool, "ana", false).await.expect("disable");
+    assert!(!users::list(&pool).await.expect("list")[0].active);
+}
