@@ -35,6 +35,8 @@ pub enum GeoError {
 }
 
 struct AreaCode {
+    /// ISO region: US, CA, or a Caribbean member of the NANP.
+    region: &'static str,
     state: Option<&'static str>,
     /// Every zone the area code spans, in the data's (alphabetical) order.
     zones: Vec<Tz>,
@@ -68,7 +70,7 @@ static TABLES: LazyLock<Tables> = LazyLock::new(|| {
             let code = r.first()?.parse().ok()?;
             let state = r.get(2).filter(|s| !s.is_empty()).copied();
             let zones = zones(r.get(3)?);
-            (!zones.is_empty()).then_some((code, AreaCode { state, zones }))
+            (!zones.is_empty()).then_some((code, AreaCode { region: r.get(1)?, state, zones }))
         })
         .collect();
     let mut state_zones = HashMap::new();
@@ -99,6 +101,12 @@ static TABLES: LazyLock<Tables> = LazyLock::new(|| {
         .collect();
     Tables { area_codes, state_zones, state_names, zip3, prefixes }
 });
+
+/// The region of a geographic NANP area code (US, CA, JM...), None for codes not in service
+/// or not geographic (toll-free, 5XX, 900).
+pub fn nanp_region(area_code: u16) -> Option<&'static str> {
+    TABLES.area_codes.get(&area_code).map(|a| a.region)
+}
 
 /// A state or province as a two-letter code, from a code or a full name; None when unknown.
 pub fn state_code(raw: &str) -> Option<&'static str> {

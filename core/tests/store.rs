@@ -159,3 +159,20 @@ async fn accounts(pool: PgPool) {
     users::set_active(&pool, "ana", false).await.expect("disable");
     assert!(!users::list(&pool).await.expect("list")[0].active);
 }
+
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn leads_must_name_a_list_and_go_with_it(pool: PgPool) {
+    let list = lists::create(&pool, "l", None, "US").await.expect("list");
+    let insert = |list_id: i64| {
+        sqlx::query("INSERT INTO leads (list_id, phone_e164, country, time_zone) VALUES ($1, '+12015550001', 'US', 'America/New_York')")
+            .bind(list_id)
+    };
+    let err = insert(list + 1).execute(&pool).await.expect_err("no such list");
+    assert!(err.to_string().contains(&format!("list {} does not exist", list + 1)), "{err}");
+    insert(list).execute(&pool).await.expect("inserts");
+    let err = sqlx::query("UPDATE leads SET list_id = list_id + 1").execute(&pool).await.expect_err("moved to no list");
+    assert!(err.to_string().contains("does not exist"), "{err}");
+    sqlx::query("DELETE FROM lists WHERE id = $1").bind(list).execute(&pool).await.expect("deletes");
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM leads").fetch_one(&pool).await.expect("count");
+    assert_eq!(left, 0, "a list's leads go with it");
+}

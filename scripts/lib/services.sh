@@ -59,7 +59,7 @@ private_postgres() {
     if ! wait_port 127.0.0.1 "$port" 0; then
         say "starting PostgreSQL on 127.0.0.1:$port ($dir)"
         "${run[@]}" "$bin/pg_ctl" -D "$dir" -l "$dir/server.log" -w -t 60 \
-            -o "-p $port -c listen_addresses=127.0.0.1 -k $dir -c fsync=off -c max_connections=200" start >/dev/null
+            -o "-p $port -c listen_addresses=127.0.0.1 -k $dir -c max_connections=200 -c shared_buffers=1GB -c max_wal_size=8GB -c checkpoint_timeout=30min -c wal_compression=on" start >/dev/null
     fi
     export DATABASE_URL="postgres://postgres@127.0.0.1:$port/$db"
     "$bin/psql" -h 127.0.0.1 -p "$port" -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$db'" postgres | grep -q 1 ||

@@ -263,7 +263,7 @@ async fn run_job(
     let merge_sql = merge_sql(options.duplicates);
     let mut failure = None;
     while let Some(batch) = rx.recv().await {
-        match commit_batch(conn, &merge_sql, job.id, options.list_id, campaign_id, &batch).await {
+        match commit_batch_retrying(conn, &merge_sql, job.id, options.list_id, campaign_id, &batch).await {
             Ok(counts) => {
                 totals.lines_committed = batch.last_line;
                 totals.inserted += counts.inserted;
@@ -291,56 +291,67 @@ async fn run_job(
     Ok((totals, report))
 }
 
+/// One statement that merges the staged batch into the list and counts what it did.
+///
+/// New numbers are found with an anti-join and inserted plainly: `INSERT ... ON CONFLICT`
+/// costs four times as much per row (measured: 455 ms against 101 ms for 20,000 leads). A
+/// concurrent import of the same number into the same list makes the plain insert fail with a
+/// unique violation; [`commit_batch`]'s caller retries the batch, which then sees that lead.
 fn merge_sql(duplicates: Duplicates) -> String {
-    let (order, conflict) = match duplicates {
+    let (order, update) = match duplicates {
         // The first row for a number wins, and so does the lead already in the list.
-        Duplicates::Skip => ("line_no", "DO NOTHING"),
-        // The last row for a number wins, and refreshes what it has.
+        Duplicates::Skip => ("line_no", "SELECT NULL::bigint AS id WHERE false"),
+        // The last row for a number wins, and refreshes what the lead has.
         Duplicates::Update => (
             "line_no DESC",
-            "DO UPDATE SET
-                alt_phone_e164 = coalesce(EXCLUDED.alt_phone_e164, leads.alt_phone_e164),
-                time_zone = EXCLUDED.time_zone,
-                state = coalesce(EXCLUDED.state, leads.state),
-                postal_code = coalesce(EXCLUDED.postal_code, leads.postal_code),
-                first_name = coalesce(nullif(EXCLUDED.first_name, ''), leads.first_name),
-                last_name = coalesce(nullif(EXCLUDED.last_name, ''), leads.last_name),
-                email = coalesce(nullif(EXCLUDED.email, ''), leads.email),
-                address1 = coalesce(nullif(EXCLUDED.address1, ''), leads.address1),
-                address2 = coalesce(nullif(EXCLUDED.address2, ''), leads.address2),
-                city = coalesce(nullif(EXCLUDED.city, ''), leads.city),
-                vendor_code = coalesce(nullif(EXCLUDED.vendor_code, ''), leads.vendor_code),
-                source = coalesce(nullif(EXCLUDED.source, ''), leads.source),
-                comments = coalesce(nullif(EXCLUDED.comments, ''), leads.comments),
-                priority = EXCLUDED.priority,
-                custom = leads.custom || EXCLUDED.custom,
-                updated_at = now()",
+            "UPDATE leads l SET
+                alt_phone_e164 = coalesce(p.alt_phone, l.alt_phone_e164),
+                time_zone = p.time_zone,
+                state = coalesce(p.state, l.state),
+                postal_code = coalesce(p.postal_code, l.postal_code),
+                first_name = coalesce(nullif(p.first_name, ''), l.first_name),
+                last_name = coalesce(nullif(p.last_name, ''), l.last_name),
+                email = coalesce(nullif(p.email, ''), l.email),
+                address1 = coalesce(nullif(p.address1, ''), l.address1),
+                address2 = coalesce(nullif(p.address2, ''), l.address2),
+                city = coalesce(nullif(p.city, ''), l.city),
+                vendor_code = coalesce(nullif(p.vendor_code, ''), l.vendor_code),
+                source = coalesce(nullif(p.source, ''), l.source),
+                comments = coalesce(nullif(p.comments, ''), l.comments),
+                priority = p.priority,
+                custom = l.custom || p.custom,
+                updated_at = now()
+             FROM picked p
+             WHERE l.phone_e164 = p.phone AND l.list_id + 0 = $1
+             RETURNING l.id",
         ),
     };
     format!(
         "WITH picked AS (
             SELECT DISTINCT ON (phone) * FROM import_stage ORDER BY phone, {order}
-         ), merged AS (
+         ), updated AS (
+            {update}
+         ), inserted AS (
             INSERT INTO leads (list_id, status, phone_e164, alt_phone_e164, country, time_zone, state, postal_code,
                                first_name, last_name, email, address1, address2, city, vendor_code, source, comments,
                                priority, custom, next_attempt_at, import_job_id)
             SELECT $1, coalesce(dnc_status, 'NEW'), phone, alt_phone, country, time_zone, state, postal_code,
                    first_name, last_name, email, address1, address2, city, vendor_code, source, comments,
                    priority, custom, CASE WHEN dnc_status IS NULL THEN now() END, $2
-            FROM picked
-            ORDER BY line_no
-            ON CONFLICT (list_id, phone_e164) {conflict}
-            RETURNING (xmax = 0) AS inserted, status, time_zone
+            FROM picked p
+            -- One probe of the number's index entries per staged row, whatever the statistics
+            -- say: `+ 0` keeps the planner off the list index, OFFSET 0 keeps it a per-row probe.
+            WHERE NOT EXISTS (SELECT 1 FROM leads l WHERE l.phone_e164 = p.phone AND l.list_id + 0 = $1 OFFSET 0)
+            RETURNING status, time_zone
          ), zones AS (
             UPDATE lists SET time_zones = ARRAY(
-                SELECT DISTINCT z FROM unnest(time_zones || ARRAY(SELECT DISTINCT time_zone FROM merged)) AS z ORDER BY z)
-            WHERE id = $1 AND NOT (time_zones @> ARRAY(SELECT DISTINCT time_zone FROM merged))
+                SELECT DISTINCT z FROM unnest(time_zones || ARRAY(SELECT DISTINCT time_zone FROM inserted)) AS z ORDER BY z)
+            WHERE id = $1 AND NOT (time_zones @> ARRAY(SELECT DISTINCT time_zone FROM inserted))
          )
-         SELECT count(*) FILTER (WHERE inserted),
-                count(*) FILTER (WHERE NOT inserted),
-                count(*) FILTER (WHERE inserted AND status IN ('DNCL', 'DNCC')),
-                (SELECT count(*) FROM import_stage)
-         FROM merged"
+         SELECT (SELECT count(*) FROM inserted),
+                (SELECT count(*) FROM updated),
+                (SELECT count(*) FROM inserted WHERE status IN ('DNCL', 'DNCC')),
+                (SELECT count(*) FROM import_stage)"
     )
 }
 
@@ -349,6 +360,30 @@ struct BatchCounts {
     updated: u64,
     duplicate: u64,
     dnc: u64,
+}
+
+/// Attempts at one batch that lost a race with a concurrent import of the same numbers.
+const BATCH_ATTEMPTS: usize = 3;
+
+async fn commit_batch_retrying(
+    conn: &mut PoolConnection<Postgres>,
+    merge_sql: &str,
+    job_id: i64,
+    list_id: i64,
+    campaign_id: Option<i64>,
+    batch: &Batch,
+) -> Result<BatchCounts, sqlx::Error> {
+    let mut attempt = 1;
+    loop {
+        match commit_batch(conn, merge_sql, job_id, list_id, campaign_id, batch).await {
+            // 23505: another import inserted one of these numbers first; 40P01: deadlock with it.
+            Err(sqlx::Error::Database(e)) if attempt < BATCH_ATTEMPTS && matches!(e.code().as_deref(), Some("23505" | "40P01")) => {
+                tracing::info!(job_id, attempt, "batch raced a concurrent import; retrying");
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
 }
 
 async fn commit_batch(
@@ -360,6 +395,14 @@ async fn commit_batch(
     batch: &Batch,
 ) -> Result<BatchCounts, sqlx::Error> {
     let mut tx = sqlx::Connection::begin(&mut **conn).await?;
+    // The checkpoint commits with the rows: if the server loses the last commits in a crash it
+    // loses both, and the next run redoes them. So waiting for the WAL flush buys nothing here.
+    sqlx::query("SET LOCAL synchronous_commit = off").execute(&mut *tx).await?;
+    // The leads table grows fast during an import, faster than its statistics: plan each batch
+    // afresh rather than reuse a plan made when the list was empty.
+    sqlx::query("SET LOCAL plan_cache_mode = force_custom_plan").execute(&mut *tx).await?;
+    // Compiling the merge costs more than it saves on batches of this size.
+    sqlx::query("SET LOCAL jit = off").execute(&mut *tx).await?;
     let mut counts = BatchCounts { inserted: 0, updated: 0, duplicate: 0, dnc: 0 };
     if batch.staged > 0 {
         let mut copy = tx.copy_in_raw(&format!("COPY import_stage ({}) FROM STDIN", rows::STAGE_COLUMNS)).await?;
@@ -433,6 +476,7 @@ fn read_file(
     let mut report = RejectReport::new(&options.error_report, &headers);
     let report_error = |source| ImportError::Report { path: options.error_report.clone(), source };
 
+    let mut phones = crate::phone::Normalizer::new(default_country);
     let mut record = csv::ByteRecord::new();
     let mut batch = Batch { last_line: resume_after, copy: Vec::with_capacity(1 << 20), staged: 0, rejected: 0 };
     let mut lines_in_batch = 0usize;
@@ -449,7 +493,7 @@ fn read_file(
         let verdict = if record.as_slice().len() > MAX_RECORD_BYTES {
             Err(format!("the row is {} bytes, over the limit of {MAX_RECORD_BYTES}", record.as_slice().len()))
         } else {
-            rows::stage(out, line, &record, &map, default_country).map_err(|reason| {
+            rows::stage(out, line, &record, &map, &mut phones).map_err(|reason| {
                 let end = reader.position().line();
                 if record.len() != map.headers.len() && end > line + 1 {
                     format!("{reason} (a quote left open joined lines {line} to {})", end - 1)

@@ -1,6 +1,5 @@
 //! One CSV record to one staged lead, or the reason it cannot be a lead.
 
-use phonenumber::country::Id as Country;
 use serde_json::{Map, Value};
 
 use super::columns::{ColumnMap, Field};
@@ -12,7 +11,7 @@ pub const STAGE_COLUMNS: &str = "line_no, phone, alt_phone, country, time_zone, 
                                  email, address1, address2, city, vendor_code, source, comments, priority, custom";
 
 /// Turns a record into a COPY row appended to `out`, or says why the line is rejected.
-pub fn stage(out: &mut Vec<u8>, line: u64, record: &csv::ByteRecord, map: &ColumnMap, default_country: Country) -> Result<(), String> {
+pub fn stage(out: &mut Vec<u8>, line: u64, record: &csv::ByteRecord, map: &ColumnMap, phones: &mut phone::Normalizer) -> Result<(), String> {
     if record.len() != map.headers.len() {
         return Err(format!("has {} fields, the header has {}", record.len(), map.headers.len()));
     }
@@ -25,9 +24,9 @@ pub fn stage(out: &mut Vec<u8>, line: u64, record: &csv::ByteRecord, map: &Colum
     let get = |field: Field| map.index_of(field).map(|i| text[i]).filter(|v| !v.is_empty());
 
     let phone_raw = get(Field::Phone).ok_or("the phone number is empty")?;
-    let number = phone::normalize(phone_raw, default_country).map_err(|e| e.to_string())?;
+    let number = phones.normalize(phone_raw).map_err(|e| e.to_string())?;
     let alt = get(Field::AltPhone)
-        .map(|raw| phone::normalize(raw, default_country).map_err(|e| format!("alt phone: {e}")))
+        .map(|raw| phones.normalize(raw).map_err(|e| format!("alt phone: {e}")))
         .transpose()?;
     let postal = get(Field::PostalCode);
     if postal.is_some_and(|p| p.len() > 16) {
@@ -89,7 +88,7 @@ mod tests {
     fn run(fields: &[&str]) -> Result<String, String> {
         let mut out = Vec::new();
         let record = csv::ByteRecord::from(fields.to_vec());
-        stage(&mut out, 7, &record, &map(), phone::country("US").expect("US"))?;
+        stage(&mut out, 7, &record, &map(), &mut phone::Normalizer::new(phone::country("US").expect("US")))?;
         Ok(String::from_utf8(out).expect("utf8"))
     }
 
@@ -112,7 +111,7 @@ mod tests {
         assert!(run(&["3055550100", "Ana"]).expect_err("short").contains("has 2 fields, the header has 5"));
         let mut out = Vec::new();
         let latin1 = csv::ByteRecord::from(vec![&b"3055550100"[..], b"Jos\xe9", b"", b"", b""]);
-        let err = stage(&mut out, 3, &latin1, &map(), phone::country("US").expect("US")).expect_err("latin1");
+        let err = stage(&mut out, 3, &latin1, &map(), &mut phone::Normalizer::new(phone::country("US").expect("US"))).expect_err("latin1");
         assert!(err.contains("'first_name' is not valid UTF-8"), "{err}");
         assert!(out.is_empty(), "a refused row writes nothing");
     }
