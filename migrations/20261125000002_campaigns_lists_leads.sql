@@ -190,7 +190,7 @@ CREATE UNIQUE INDEX leads_phone_list ON leads (phone_e164, list_id);
 CREATE INDEX leads_list ON leads (list_id, id);
 -- The next-leads query walks this index per (list, status, zone) in due order: it never scans.
 CREATE INDEX leads_due ON leads (list_id, status, time_zone, next_attempt_at)
-    INCLUDE (state, attempt_count, priority) WHERE next_attempt_at IS NOT NULL;
+    INCLUDE (state, attempt_count, id) WHERE next_attempt_at IS NOT NULL;
 CREATE INDEX leads_owner ON leads (owner_user_id) WHERE owner_user_id IS NOT NULL;
 
 -- leads.list_id must name a list. A foreign key checks each row on its own, locking the list's

@@ -93,7 +93,7 @@ async fn lead(pool: &PgPool, list: i64, phone: &str, status: &str, zone: &str, s
 }
 
 #[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
-async fn next_due_honours_every_filter_and_orders_by_priority_then_due(pool: PgPool) {
+async fn next_due_honours_every_filter_and_orders_by_due_time(pool: PgPool) {
     let list = lists::create(&pool, "l", None, "US").await.expect("list");
     let other = lists::create(&pool, "other", None, "US").await.expect("list");
     let now = Utc::now();
@@ -114,7 +114,7 @@ async fn next_due_honours_every_filter_and_orders_by_priority_then_due(pool: PgP
     let closed = vec!["FL".to_string()];
     let query = DueQuery { list_ids: &[list], statuses: &statuses, open_zones: &zones, closed_states: &closed, max_attempts: 5, now, limit: 10 };
     let due: Vec<String> = next_due(&pool, &query).await.expect("query").into_iter().map(|l| l.phone_e164).collect();
-    assert_eq!(due, ["+12015550003", "+12015550002", "+12015550001"]);
+    assert_eq!(due, ["+12015550002", "+12015550001", "+12015550003"]);
     let one = DueQuery { limit: 1, ..query.clone() };
     assert_eq!(next_due(&pool, &one).await.expect("query").len(), 1);
 }
