@@ -3,8 +3,8 @@
 //! Asterisk splits a command line on spaces and tabs; double quotes group, and a backslash makes
 //! the next character literal, inside quotes or out. So an argument that is empty or holds a
 //! space, tab, quote or backslash is sent quoted with `\"` and `\\`; others go bare. Free text
-//! (an application's options, a variable's value, an expression) is always quoted, so a value
-//! that happens to look like a word reads the same. What Asterisk cannot receive is refused
+//! (an application's options, a variable's value, an expression) is quoted unless it is plain
+//! letters and digits, which is how the transcripts of a real Asterisk show it sent. What Asterisk cannot receive is refused
 //! here: a newline, carriage return or NUL in an argument, a line over its 8,192-byte buffer
 //! (`AGI_BUF_LEN`, newline included, less the terminating NUL), or more than 127 words
 //! (`MAX_ARGS` is 128 with one slot for the terminator).
@@ -36,7 +36,7 @@ pub struct Command {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Quote {
     IfNeeded,
-    Always,
+    UnlessAlphanumeric,
 }
 
 impl Command {
@@ -50,9 +50,9 @@ impl Command {
         self
     }
 
-    /// An argument that is free text: always quoted.
+    /// An argument that is free text: quoted unless it is only ASCII letters and digits.
     pub fn text(mut self, arg: impl Into<String>) -> Self {
-        self.args.push((arg.into(), Quote::Always));
+        self.args.push((arg.into(), Quote::UnlessAlphanumeric));
         self
     }
 
@@ -80,7 +80,11 @@ impl Command {
                 return Err(CommandError::ControlCharacter { command: self.name, index: index + 1 });
             }
             line.push(' ');
-            let needs_quotes = *quote == Quote::Always || arg.is_empty() || arg.contains([' ', '\t', '"', '\\']);
+            let plain = !arg.is_empty() && !arg.contains([' ', '\t', '"', '\\']);
+            let needs_quotes = match quote {
+                Quote::IfNeeded => !plain,
+                Quote::UnlessAlphanumeric => !(plain && arg.bytes().all(|b| b.is_ascii_alphanumeric())),
+            };
             if needs_quotes {
                 line.push('"');
                 for c in arg.chars() {
@@ -165,6 +169,10 @@ mod tests {
             (Command::new("STREAM FILE").word("beep").word(""), "STREAM FILE beep \"\"\n"),
             (Command::new("DATABASE PUT").word("fam").word("key").text("v 1"), "DATABASE PUT fam key \"v 1\"\n"),
             (Command::new("GET DATA").word("beep").word("500").word("2"), "GET DATA beep 500 2\n"),
+            (Command::new("EXEC").word("Wait").text("1"), "EXEC Wait 1\n"),
+            (Command::new("EXEC").word("StopMixMonitor").text(""), "EXEC StopMixMonitor \"\"\n"),
+            (Command::new("EXEC").word("ConfBridge").text("agent-101"), "EXEC ConfBridge \"agent-101\"\n"),
+            (Command::new("SET VARIABLE").word("CDR(userfield)").text("lead=42"), "SET VARIABLE CDR(userfield) \"lead=42\"\n"),
         ];
         for (command, line) in cases {
             assert_eq!(command.encode().as_deref(), Ok(line));
@@ -188,7 +196,7 @@ mod tests {
         assert!(Command::new("VERBOSE").text("a\rb").encode().is_err());
         let long = "x".repeat(MAX_LINE_BYTES);
         assert!(matches!(Command::new("VERBOSE").text(long).encode(), Err(CommandError::TooLong { .. })));
-        let fits = "x".repeat(MAX_LINE_BYTES - "VERBOSE \"\"\n".len());
+        let fits = "x".repeat(MAX_LINE_BYTES - "VERBOSE \n".len());
         assert_eq!(Command::new("VERBOSE").text(fits).encode().map(|l| l.len()), Ok(MAX_LINE_BYTES));
         let many = (0..126).fold(Command::new("EXEC"), |c, i| c.word(i.to_string()));
         assert!(many.encode().is_ok());

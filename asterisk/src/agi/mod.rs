@@ -9,8 +9,10 @@ pub mod codec;
 pub mod command;
 pub mod env;
 pub mod reply;
+pub mod session;
 
 pub use codec::{AgiCodec, CodecError, Frame};
 pub use command::{Command, CommandError};
 pub use env::AgiEnv;
 pub use reply::{Reply, Success};
+pub use session::{AgiError, AgiSession, ChannelState, Digits, Playback, Recording};
