@@ -9,10 +9,12 @@ pub mod codec;
 pub mod command;
 pub mod env;
 pub mod reply;
+pub mod server;
 pub mod session;
 
 pub use codec::{AgiCodec, CodecError, Frame};
 pub use command::{Command, CommandError};
 pub use env::AgiEnv;
 pub use reply::{Reply, Success};
+pub use server::{serve, Router, ServerConfig, TcpSession};
 pub use session::{AgiError, AgiSession, ChannelState, Digits, Playback, Recording};
