@@ -35,6 +35,8 @@ enum Command {
     /// Manage do-not-call lists.
     #[command(subcommand)]
     Dnc(commands::dnc::DncCommand),
+    /// Run the FastAGI server with the call flows (Asterisk's `AGI(agi://...)` connects here).
+    Agi(commands::agi::AgiArgs),
     /// Set up a demonstration: schema, users, a campaign and leads.
     Demo(commands::demo::DemoArgs),
     /// Measure performance; each prints its numbers.
@@ -76,6 +78,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Import(a) => commands::import::run(&config, a).await,
         Command::Export(a) => commands::export::run(&config, a).await,
         Command::Dnc(c) => commands::dnc::run(&config, c).await,
+        Command::Agi(a) => commands::agi::run(&config, a).await,
         Command::Demo(a) => commands::demo::run(&config, a).await,
         Command::Bench(c) => commands::bench::run(&config, c).await,
     }

@@ -76,3 +76,31 @@ pub async fn grant(pool: &PgPool, user_id: i64, campaign_id: i64) -> Result<(), 
         .await?;
     Ok(())
 }
+
+/// The settings the call flows read when a call of the campaign is answered.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct CallSettings {
+    pub id: i64,
+    pub name: String,
+    pub drop_timeout_secs: f64,
+    pub safe_harbor_audio: String,
+    /// `hangup`, `message` or `agent`.
+    pub amd_machine_action: String,
+    /// `agent`, `hangup` or `message`.
+    pub amd_notsure_action: String,
+    pub machine_message_audio: Option<String>,
+    /// `never`, `on_demand`, `all_calls` or `all_calls_forced`.
+    pub recording_policy: String,
+    pub recording_pattern: String,
+}
+
+pub async fn call_settings(pool: &PgPool, id: i64) -> Result<Option<CallSettings>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, name, drop_timeout_secs::float8 AS drop_timeout_secs, safe_harbor_audio, amd_machine_action, amd_notsure_action,
+                machine_message_audio, recording_policy, recording_pattern
+         FROM campaigns WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await
+}

@@ -50,6 +50,9 @@ pub struct Config {
     /// Redis URL for the event bus between nodes; unset, one node uses an in-process bus.
     pub redis_url: Option<Secret>,
     pub data_dir: PathBuf,
+    /// Where Asterisk's MixMonitor writes recordings, on the Asterisk machine; recording rows
+    /// hold paths relative to it.
+    pub recordings_dir: PathBuf,
     pub log: LogConfig,
     pub ami: AmiConfig,
     pub listen: ListenConfig,
@@ -100,6 +103,7 @@ impl Default for Config {
             database_url: Secret::new("postgres://postgres@127.0.0.1:5432/dialtone"),
             redis_url: None,
             data_dir: PathBuf::from(".dialtone"),
+            recordings_dir: PathBuf::from("/var/spool/asterisk/monitor/dialtone"),
             log: LogConfig { format: LogFormat::Human, filter: "info,sqlx=warn".into() },
             ami: AmiConfig {
                 host: "127.0.0.1".into(),

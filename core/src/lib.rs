@@ -10,11 +10,14 @@
 //! - [`dnc`]: the do-not-call lists.
 //! - [`leads`]: the next-leads query the hopper stands on.
 //! - [`campaigns`], [`lists`]: what is dialed, and the leads it dials.
+//! - [`agents`], [`calls`]: agent sessions and call records as the call flows change them.
 //! - [`users`]: accounts and password hashes.
 //! - [`csv_safety`]: what keeps a CSV we write from running as a spreadsheet formula.
 
 pub mod campaigns;
+pub mod agents;
 pub mod bus;
+pub mod calls;
 pub mod config;
 pub mod csv_safety;
 pub mod db;

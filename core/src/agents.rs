@@ -1,0 +1,148 @@
+//! Agent sessions as the call flows see them: connecting an agent's phone, and handing a live
+//! call to the longest-idle ready agent without two nodes ever handing out the same agent.
+
+use sqlx::PgPool;
+
+/// An agent reserved for one call.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ClaimedAgent {
+    pub session_id: i64,
+    pub user_id: i64,
+    /// The agent's own ConfBridge, where their phone waits.
+    pub conference: String,
+}
+
+/// The conference an agent session's phone sits in for the whole session.
+pub fn conference_name(session_id: i64) -> String {
+    format!("agent-{session_id}")
+}
+
+/// How recently an agent's page must have been heard from for them to get calls.
+pub const LIVENESS_SECS: i32 = 5;
+
+/// Reserves the longest-idle ready agent of `campaign` for `call_id`, if any. `FOR UPDATE SKIP
+/// LOCKED` makes concurrent claims from several nodes take different agents, never one twice.
+pub async fn claim_ready(pool: &PgPool, campaign_id: i64, call_id: uuid::Uuid) -> Result<Option<ClaimedAgent>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let claimed: Option<ClaimedAgent> = sqlx::query_as(
+        "UPDATE agent_sessions SET state = 'reserved', state_since = now(), current_call_id = $2
+         WHERE id = (
+             SELECT id FROM agent_sessions
+             WHERE campaign_id = $1 AND state = 'ready' AND last_seen_at > now() - make_interval(secs => $3)
+             ORDER BY state_since
+             LIMIT 1
+             FOR UPDATE SKIP LOCKED)
+         RETURNING id AS session_id, user_id, conference",
+    )
+    .bind(campaign_id)
+    .bind(call_id)
+    .bind(f64::from(LIVENESS_SECS))
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some(agent) = &claimed {
+        record_state(&mut tx, agent.session_id, "reserved", Some(call_id)).await?;
+    }
+    tx.commit().await?;
+    Ok(claimed)
+}
+
+/// Closes the session's open history row and opens one for `state`.
+async fn record_state(tx: &mut sqlx::PgConnection, session_id: i64, state: &str, call_id: Option<uuid::Uuid>) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE agent_state_history SET ended_at = now() WHERE session_id = $1 AND ended_at IS NULL")
+        .bind(session_id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO agent_state_history (session_id, user_id, campaign_id, state, pause_code, call_id, started_at)
+         SELECT id, user_id, campaign_id, $2, pause_code, $3, now() FROM agent_sessions WHERE id = $1",
+    )
+    .bind(session_id)
+    .bind(state)
+    .bind(call_id)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// Moves a session to `state` (with `pause_code` when pausing), recording the change.
+pub async fn set_state(pool: &PgPool, session_id: i64, state: &str, pause_code: Option<&str>) -> Result<bool, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let done = sqlx::query(
+        "UPDATE agent_sessions SET state = $2, pause_code = $3, state_since = now(),
+                current_call_id = CASE WHEN $2 IN ('on_call', 'wrapup', 'reserved') THEN current_call_id END,
+                calls_taken = calls_taken + CASE WHEN $2 = 'on_call' THEN 1 ELSE 0 END
+         WHERE id = $1 AND state <> 'logged_out'",
+    )
+    .bind(session_id)
+    .bind(state)
+    .bind(pause_code)
+    .execute(&mut *tx)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Ok(false);
+    }
+    record_state(&mut tx, session_id, state, None).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// The agent's phone reached their conference: the session is connected, paused until the
+/// agent goes ready. False when there is no such open session.
+pub async fn phone_connected(pool: &PgPool, session_id: i64) -> Result<bool, sqlx::Error> {
+    let open: Option<String> = sqlx::query_scalar("SELECT state FROM agent_sessions WHERE id = $1 AND logged_out_at IS NULL")
+        .bind(session_id)
+        .fetch_optional(pool)
+        .await?;
+    match open.as_deref() {
+        Some("connecting") => set_state(pool, session_id, "paused", Some("LOGIN")).await,
+        Some(_) => Ok(true),
+        None => Ok(false),
+    }
+}
+
+/// Ends a session (the phone hung up, the agent logged out, a supervisor forced it).
+pub async fn log_out(pool: &PgPool, session_id: i64, reason: &str) -> Result<bool, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let done = sqlx::query(
+        "UPDATE agent_sessions SET state = 'logged_out', pause_code = NULL, state_since = now(), logged_out_at = now(),
+                logout_reason = $2, current_call_id = NULL
+         WHERE id = $1 AND logged_out_at IS NULL",
+    )
+    .bind(session_id)
+    .bind(reason)
+    .execute(&mut *tx)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Ok(false);
+    }
+    record_state(&mut tx, session_id, "logged_out", None).await?;
+    sqlx::query("UPDATE agent_state_history SET ended_at = now() WHERE session_id = $1 AND ended_at IS NULL").bind(session_id).execute(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Opens a session for `user_id` in `campaign_id` (the agent page's login does this, then rings
+/// the phone). Fails if the user already has an open session.
+pub async fn open_session(pool: &PgPool, user_id: i64, campaign_id: i64, node: &str, phone_dial_string: &str) -> Result<i64, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO agent_sessions (user_id, campaign_id, node, phone_dial_string, conference)
+         VALUES ($1, $2, $3, $4, '') RETURNING id",
+    )
+    .bind(user_id)
+    .bind(campaign_id)
+    .bind(node)
+    .bind(phone_dial_string)
+    .fetch_one(&mut *tx)
+    .await?;
+    sqlx::query("UPDATE agent_sessions SET conference = $2 WHERE id = $1").bind(id).bind(conference_name(id)).execute(&mut *tx).await?;
+    record_state(&mut tx, id, "connecting", None).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// The agent page's heartbeat.
+pub async fn seen(pool: &PgPool, session_id: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("UPDATE agent_sessions SET last_seen_at = now() WHERE id = $1 AND logged_out_at IS NULL").bind(session_id).execute(pool).await?;
+    Ok(done.rows_affected() == 1)
+}

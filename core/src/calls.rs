@@ -1,0 +1,266 @@
+//! Calls as the call flows record them: answered, handed to an agent or abandoned, ended once.
+//! Every answered outbound call that reached a person, or a machine, leaves one row in the
+//! abandoned-call ledger, from which the 30-day abandon rate is computed.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+/// What the outbound flow knows when the callee's leg reaches it.
+#[derive(Debug, Clone)]
+pub struct Answered<'a> {
+    pub call_id: Uuid,
+    pub campaign_id: i64,
+    pub lead_id: Option<i64>,
+    pub node: &'a str,
+    pub uniqueid: &'a str,
+    pub channel: &'a str,
+    pub amd_status: Option<&'a str>,
+    pub amd_cause: Option<&'a str>,
+}
+
+/// Records the answer. The dialer created the row at originate; a call that reaches us without
+/// one (a test call, a row lost to a restart) gets one here.
+pub async fn answered(pool: &PgPool, call: &Answered<'_>) -> Result<DateTime<Utc>, sqlx::Error> {
+    let amd_status = call.amd_status.filter(|s| matches!(*s, "HUMAN" | "MACHINE" | "NOTSURE" | "HANGUP"));
+    sqlx::query_scalar(
+        "INSERT INTO calls (id, direction, campaign_id, lead_id, node, uniqueid, channel, state, amd_status, amd_cause, answered_at,
+                            phone_e164)
+         VALUES ($1, 'outbound', $2, $3, $4, $5, $6, 'answered', $7, $8, now(), (SELECT phone_e164 FROM leads WHERE id = $3))
+         ON CONFLICT (id) DO UPDATE SET uniqueid = EXCLUDED.uniqueid, channel = EXCLUDED.channel, state = 'answered',
+                amd_status = EXCLUDED.amd_status, amd_cause = EXCLUDED.amd_cause, answered_at = coalesce(calls.answered_at, now())
+         RETURNING answered_at",
+    )
+    .bind(call.call_id)
+    .bind(call.campaign_id)
+    .bind(call.lead_id)
+    .bind(call.node)
+    .bind(call.uniqueid)
+    .bind(call.channel)
+    .bind(amd_status)
+    .bind(call.amd_cause)
+    .fetch_one(pool)
+    .await
+}
+
+/// Which side of the abandon-rate fraction an answered call counts in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LedgerKind {
+    /// A person answered and reached an agent in time.
+    LiveAnswer,
+    /// A person answered and no agent was there within the drop timeout.
+    Abandon,
+    /// A machine answered (counted as live under Ofcom's rule, not under the FTC's).
+    Machine,
+}
+
+impl LedgerKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            LedgerKind::LiveAnswer => "live_answer",
+            LedgerKind::Abandon => "abandon",
+            LedgerKind::Machine => "machine",
+        }
+    }
+}
+
+async fn ledger(tx: &mut sqlx::PgConnection, campaign_id: i64, call_id: Uuid, kind: LedgerKind) -> Result<(), sqlx::Error> {
+    // One row per call, whatever retries happen.
+    sqlx::query(
+        "INSERT INTO abandon_ledger (campaign_id, call_id, kind, occurred_at) VALUES ($1, $2, $3, now())
+         ON CONFLICT (call_id) DO NOTHING",
+    )
+    .bind(campaign_id)
+    .bind(call_id)
+    .bind(kind.as_str())
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// The call reached the agent reserved for it.
+pub async fn connected(pool: &PgPool, call_id: Uuid, campaign_id: i64, session_id: i64, user_id: i64) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query(
+        "UPDATE calls SET state = 'connected', agent_session_id = $2, agent_user_id = $3, agent_connected_at = now(), outcome = 'answered',
+                wait_secs = extract(epoch FROM now() - answered_at)
+         WHERE id = $1",
+    )
+    .bind(call_id)
+    .bind(session_id)
+    .bind(user_id)
+    .execute(&mut *tx)
+    .await?;
+    ledger(&mut tx, campaign_id, call_id, LedgerKind::LiveAnswer).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// No agent in time: the call is an abandon, and its lead rests for the campaign's lockout.
+pub async fn abandoned(pool: &PgPool, call_id: Uuid, campaign_id: i64) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let lead: Option<Option<i64>> = sqlx::query_scalar("UPDATE calls SET outcome = 'abandoned' WHERE id = $1 RETURNING lead_id")
+        .bind(call_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if let Some(Some(lead_id)) = lead {
+        sqlx::query(
+            "UPDATE leads SET status = 'DROP', updated_at = now(),
+                    next_attempt_at = now() + make_interval(hours => (SELECT drop_lockout_hours FROM campaigns WHERE id = $2))
+             WHERE id = $1",
+        )
+        .bind(lead_id)
+        .bind(campaign_id)
+        .execute(&mut *tx)
+        .await?;
+    }
+    ledger(&mut tx, campaign_id, call_id, LedgerKind::Abandon).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A machine answered; `left_message` when the campaign's message was played to it.
+pub async fn machine(pool: &PgPool, call_id: Uuid, campaign_id: i64, left_message: bool) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let outcome = if left_message { "machine_message" } else { "machine" };
+    let status = if left_message { "AM" } else { "AA" };
+    let lead: Option<Option<i64>> = sqlx::query_scalar("UPDATE calls SET outcome = $2 WHERE id = $1 RETURNING lead_id")
+        .bind(call_id)
+        .bind(outcome)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if let Some(Some(lead_id)) = lead {
+        sqlx::query("UPDATE leads SET status = $2, updated_at = now() WHERE id = $1").bind(lead_id).bind(status).execute(&mut *tx).await?;
+    }
+    ledger(&mut tx, campaign_id, call_id, LedgerKind::Machine).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// How the channel ended, from the `h` extension.
+#[derive(Debug, Clone, Default)]
+pub struct Ended<'a> {
+    pub hangup_cause: Option<i32>,
+    pub hangup_cause_text: Option<&'a str>,
+    pub dial_status: Option<&'a str>,
+}
+
+/// Closes the call record. Only the first close counts: a second `h` run, a retry or a late
+/// event changes nothing. Returns whether this call closed it. An agent still on the call goes
+/// to wrap-up.
+pub async fn end(pool: &PgPool, call_id: Uuid, ended: &Ended<'_>) -> Result<bool, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let closed: Option<Option<i64>> = sqlx::query_scalar(
+        "UPDATE calls SET state = 'ended', ended_at = now(), hangup_cause = $2, hangup_cause_text = $3, dial_status = $4,
+                talk_secs = extract(epoch FROM now() - agent_connected_at),
+                outcome = coalesce(outcome, CASE WHEN answered_at IS NULL THEN 'failed' ELSE 'caller_hangup' END)
+         WHERE id = $1 AND state <> 'ended'
+         RETURNING agent_session_id",
+    )
+    .bind(call_id)
+    .bind(ended.hangup_cause)
+    .bind(ended.hangup_cause_text)
+    .bind(ended.dial_status)
+    .fetch_optional(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let Some(session) = closed else { return Ok(false) };
+    if let Some(session_id) = session {
+        let on_this_call: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM agent_sessions WHERE id = $1 AND current_call_id = $2 AND state IN ('reserved', 'on_call'))",
+        )
+        .bind(session_id)
+        .bind(call_id)
+        .fetch_one(pool)
+        .await?;
+        if on_this_call {
+            crate::agents::set_state(pool, session_id, "wrapup", None).await?;
+        }
+    }
+    Ok(true)
+}
+
+/// The campaign's abandon rate over the rolling window ending now: abandons over live answers
+/// (FTC: a person answered), or over live answers plus machines (Ofcom's basis).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AbandonRate {
+    pub live_answers: i64,
+    pub abandons: i64,
+    pub machines: i64,
+}
+
+impl AbandonRate {
+    /// Percent, by the FTC's definition: abandons / (calls a person answered).
+    pub fn ftc_pct(&self) -> f64 {
+        let answered = self.live_answers + self.abandons;
+        if answered == 0 {
+            0.0
+        } else {
+            100.0 * self.abandons as f64 / answered as f64
+        }
+    }
+}
+
+pub async fn abandon_rate(pool: &PgPool, campaign_id: i64, days: i32) -> Result<AbandonRate, sqlx::Error> {
+    let (live_answers, abandons, machines): (i64, i64, i64) = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE kind = 'live_answer'), count(*) FILTER (WHERE kind = 'abandon'), count(*) FILTER (WHERE kind = 'machine')
+         FROM abandon_ledger WHERE campaign_id = $1 AND occurred_at > now() - make_interval(days => $2)",
+    )
+    .bind(campaign_id)
+    .bind(days)
+    .fetch_one(pool)
+    .await?;
+    Ok(AbandonRate { live_answers, abandons, machines })
+}
+
+/// A recording that has started.
+pub async fn recording_started(pool: &PgPool, call_id: Uuid, campaign_id: i64, lead_id: Option<i64>, user_id: Option<i64>, path: &str) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO recordings (call_id, campaign_id, lead_id, agent_user_id, file_path, format) VALUES ($1, $2, $3, $4, $5, 'wav') RETURNING id",
+    )
+    .bind(call_id)
+    .bind(campaign_id)
+    .bind(lead_id)
+    .bind(user_id)
+    .bind(path)
+    .fetch_one(pool)
+    .await
+}
+
+/// A recording's path (without extension) from the campaign's pattern. Placeholders: `{date}`
+/// (YYYY-MM-DD), `{time}` (HHMMSS), `{campaign}`, `{lead}`, `{uniqueid}`, `{call}`, `{agent}`.
+/// Substituted values keep only letters, digits, `.`, `_` and `-`, so no value can add a folder
+/// or climb out of the recordings root.
+pub fn recording_path(pattern: &str, at: DateTime<Utc>, values: &[(&str, &str)]) -> String {
+    let clean = |v: &str| -> String {
+        let s: String = v.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '_' }).collect();
+        s.trim_start_matches('.').to_string()
+    };
+    let mut path = pattern.replace("{date}", &at.format("%Y-%m-%d").to_string()).replace("{time}", &at.format("%H%M%S").to_string());
+    for (name, value) in values {
+        path = path.replace(&format!("{{{name}}}"), &clean(value));
+    }
+    path.split('/').filter(|part| !part.is_empty() && *part != "." && *part != "..").collect::<Vec<_>>().join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recording_paths_stay_inside_the_root() {
+        let at = DateTime::parse_from_rfc3339("2026-11-25T10:30:05Z").expect("time").with_timezone(&Utc);
+        let path = recording_path("{date}/{campaign}/{lead}-{uniqueid}", at, &[("campaign", "Spring Sale"), ("lead", "42"), ("uniqueid", "1700000000.17")]);
+        assert_eq!(path, "2026-11-25/Spring_Sale/42-1700000000.17");
+        let evil = recording_path("/{campaign}/../{lead}", at, &[("campaign", "../../etc"), ("lead", "x/y")]);
+        assert_eq!(evil, "_.._etc/x_y");
+        assert!(!evil.starts_with('/') && !evil.split('/').any(|p| p == ".."));
+    }
+
+    #[test]
+    fn abandon_rate_by_the_ftc_definition() {
+        let rate = AbandonRate { live_answers: 97, abandons: 3, machines: 40 };
+        assert!((rate.ftc_pct() - 3.0).abs() < 1e-9);
+        assert_eq!(AbandonRate { live_answers: 0, abandons: 0, machines: 5 }.ftc_pct(), 0.0);
+    }
+}

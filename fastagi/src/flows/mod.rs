@@ -1,0 +1,60 @@
+//! One module per AGI path.
+
+mod agent_login;
+mod call_end;
+mod outbound;
+
+use std::sync::Arc;
+
+use dialtone_asterisk::agi::{AgiError, Router, TcpSession};
+
+use crate::context::FlowContext;
+
+/// Why a flow could not finish. Every variant is logged with the call's span.
+#[derive(Debug, thiserror::Error)]
+pub enum FlowError {
+    #[error(transparent)]
+    Agi(#[from] AgiError),
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("{0}")]
+    BadRequest(String),
+}
+
+/// The AGI server's routes for every flow.
+pub fn router(ctx: FlowContext) -> Router {
+    let ctx = Arc::new(ctx);
+    let (a, b, c) = (ctx.clone(), ctx.clone(), ctx);
+    Router::new()
+        .route("outbound", move |s| outbound::run(a.clone(), s))
+        .route("agent-login", move |s| agent_login::run(b.clone(), s))
+        .route("call-end", move |s| call_end::run(c.clone(), s))
+}
+
+/// Runs a flow and turns its error into one the server logs and counts. A flow that fails on
+/// the database tells the dialplan through `DIALTONE_RESULT=error`, so it can play its own
+/// fallback instead of leaving the caller in silence.
+async fn finish(session: &mut TcpSession, outcome: Result<&'static str, FlowError>) -> Result<(), AgiError> {
+    match outcome {
+        Ok(result) => {
+            if !session.hung_up() {
+                session.set_variable("DIALTONE_RESULT", result).await?;
+            }
+            Ok(())
+        }
+        Err(FlowError::Agi(e)) => Err(e),
+        Err(e) => {
+            tracing::error!(error = %e, "call flow failed");
+            if !session.hung_up() {
+                session.set_variable("DIALTONE_RESULT", "error").await?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// A required numeric query parameter of the AGI URL.
+fn id_param(session: &TcpSession, name: &str) -> Result<i64, FlowError> {
+    let value = session.env().script_param(name).ok_or_else(|| FlowError::BadRequest(format!("the AGI URL has no ?{name}=")))?;
+    value.parse().map_err(|_| FlowError::BadRequest(format!("?{name}={value} is not a number")))
+}

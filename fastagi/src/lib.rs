@@ -1,0 +1,9 @@
+//! The Asterisk-side daemon's call flows: what Dialtone does with a call when Asterisk's
+//! dialplan hands it over with `AGI(agi://host:4573/<path>?...)`. `docs/agi-flows.md` documents
+//! each path's arguments, the variables it reads and sets, and its outcomes.
+
+pub mod context;
+pub mod flows;
+
+pub use context::FlowContext;
+pub use flows::router;
