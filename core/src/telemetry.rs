@@ -20,7 +20,8 @@ use crate::config::LogFormat;
 /// Sets the global `tracing` subscriber. `RUST_LOG`, when set, wins over `filter`.
 pub fn init_logging(format: LogFormat, filter: &str) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(filter));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(colour);
     // A second init (tests, embedded use) keeps the first subscriber.
     let _ = match format {
         LogFormat::Human => builder.try_init(),

@@ -1,71 +1,17 @@
-//! `dialtone bench ...`: measurements that print their numbers.
+//! `dialtone bench import`: lead import speed and memory, and the next-leads query on a big table.
 
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
-use clap::Subcommand;
-use dialtone_core::config::{Config, Secret};
+use dialtone_core::config::Config;
 use dialtone_core::import::{self, ImportOptions};
 use dialtone_core::leads::{self, DueQuery};
-use sqlx::postgres::PgConnectOptions;
 use sqlx::{Executor, PgPool};
 
-use super::sample_leads;
+use super::{drop_database, fresh_database, peak_rss_mib};
+use crate::commands::sample_leads;
 
-#[derive(Subcommand)]
-pub enum BenchCommand {
-    /// Import a generated CSV into a fresh database, then time the next-leads query on a large table.
-    Import {
-        #[arg(long, default_value_t = 1_000_000)]
-        rows: usize,
-        /// Leads in the table the next-leads query runs on (0 skips it).
-        #[arg(long, default_value_t = 10_000_000)]
-        next_leads_rows: i64,
-        /// Keep the benchmark database afterwards.
-        #[arg(long)]
-        keep: bool,
-    },
-}
-
-pub async fn run(config: &Config, command: BenchCommand) -> anyhow::Result<()> {
-    match command {
-        BenchCommand::Import { rows, next_leads_rows, keep } => bench_import(config, rows, next_leads_rows, keep).await,
-    }
-}
-
-/// Peak resident memory of this process so far (VmHWM), in MiB.
-fn peak_rss_mib() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib / 1024.0)
-}
-
-/// A new empty database on the configured server, migrated.
-async fn fresh_database(config: &Config) -> anyhow::Result<(PgPool, PgConnectOptions, String)> {
-    let base: PgConnectOptions = config.database_url.expose().parse().context("DATABASE_URL")?;
-    let name = format!("dialtone_bench_{}", std::process::id());
-    let admin = PgPool::connect_with(base.clone().database("postgres")).await.context("connecting to the server's postgres database")?;
-    admin.execute(format!("DROP DATABASE IF EXISTS {name}").as_str()).await?;
-    admin.execute(format!("CREATE DATABASE {name}").as_str()).await?;
-    admin.close().await;
-    let pool = dialtone_core::db::connect(&Secret::new(database_url(&base, &name)), 4).await?;
-    dialtone_core::db::migrate(&pool).await?;
-    Ok((pool, base, name))
-}
-
-fn database_url(base: &PgConnectOptions, name: &str) -> String {
-    format!("postgres://{}@{}:{}/{name}", base.get_username(), base.get_host(), base.get_port())
-}
-
-async fn drop_database(base: &PgConnectOptions, name: &str) -> anyhow::Result<()> {
-    let admin = PgPool::connect_with(base.clone().database("postgres")).await?;
-    admin.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await?;
-    Ok(())
-}
-
-async fn bench_import(config: &Config, rows: usize, next_leads_rows: i64, keep: bool) -> anyhow::Result<()> {
-    let (pool, base, name) = fresh_database(config).await?;
+pub async fn run(config: &Config, rows: usize, next_leads_rows: i64, keep: bool) -> anyhow::Result<()> {
+    let (pool, base, name) = fresh_database(config, 4).await?;
     println!("database {name} on {}:{}", base.get_host(), base.get_port());
     let dir = tempfile::tempdir()?;
     let csv_path = dir.path().join("leads.csv");

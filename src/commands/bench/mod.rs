@@ -1,0 +1,72 @@
+//! `dialtone bench ...`: measurements that print their numbers. None of them asserts a target:
+//! they report, and `docs/benchmarks.md` keeps what they reported.
+
+mod agi;
+mod import;
+
+use anyhow::Context;
+use clap::Subcommand;
+use dialtone_core::config::{Config, Secret};
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{Executor, PgPool};
+
+#[derive(Subcommand)]
+pub enum BenchCommand {
+    /// Import a generated CSV into a fresh database, then time the next-leads query on a large table.
+    Import {
+        #[arg(long, default_value_t = 1_000_000)]
+        rows: usize,
+        /// Leads in the table the next-leads query runs on (0 skips it).
+        #[arg(long, default_value_t = 10_000_000)]
+        next_leads_rows: i64,
+        /// Keep the benchmark database afterwards.
+        #[arg(long)]
+        keep: bool,
+    },
+    /// Play Asterisk against the FastAGI server over loopback, then time the outbound routing
+    /// decision against PostgreSQL with many logged-in agents.
+    Agi(agi::AgiArgs),
+    /// The server half of `bench agi`, run as a child process so its CPU and memory are its own.
+    #[command(hide = true)]
+    AgiServer,
+}
+
+pub async fn run(config: &Config, command: BenchCommand) -> anyhow::Result<()> {
+    match command {
+        BenchCommand::Import { rows, next_leads_rows, keep } => import::run(config, rows, next_leads_rows, keep).await,
+        BenchCommand::Agi(args) => agi::run(config, args).await,
+        BenchCommand::AgiServer => agi::serve_child().await,
+    }
+}
+
+/// A field of `/proc/<pid>/status` (VmRSS, VmHWM...), in KiB.
+fn proc_status_kib(pid: &str, field: &str) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Peak resident memory of this process so far (VmHWM), in MiB.
+fn peak_rss_mib() -> Option<f64> {
+    proc_status_kib("self", "VmHWM:").map(|kib| kib / 1024.0)
+}
+
+/// A new empty database on the configured server, migrated.
+async fn fresh_database(config: &Config, connections: u32) -> anyhow::Result<(PgPool, PgConnectOptions, String)> {
+    let base: PgConnectOptions = config.database_url.expose().parse().context("DATABASE_URL")?;
+    let name = format!("dialtone_bench_{}", std::process::id());
+    let admin = PgPool::connect_with(base.clone().database("postgres")).await.context("connecting to the server's postgres database")?;
+    admin.execute(format!("DROP DATABASE IF EXISTS {name}").as_str()).await?;
+    admin.execute(format!("CREATE DATABASE {name}").as_str()).await?;
+    admin.close().await;
+    let url = format!("postgres://{}@{}:{}/{name}", base.get_username(), base.get_host(), base.get_port());
+    let pool = dialtone_core::db::connect(&Secret::new(url), connections).await?;
+    dialtone_core::db::migrate(&pool).await?;
+    Ok((pool, base, name))
+}
+
+async fn drop_database(base: &PgConnectOptions, name: &str) -> anyhow::Result<()> {
+    let admin = PgPool::connect_with(base.clone().database("postgres")).await?;
+    admin.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await?;
+    Ok(())
+}
