@@ -146,3 +146,57 @@ pub async fn seen(pool: &PgPool, session_id: i64) -> Result<bool, sqlx::Error> {
     let done = sqlx::query("UPDATE agent_sessions SET last_seen_at = now() WHERE id = $1 AND logged_out_at IS NULL").bind(session_id).execute(pool).await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// Reserves an agent for a queued inbound call, when the call is at the head of its group's
+/// queue: the longest-idle ready agent logged in to the group who has no waiting call in another
+/// of their groups with a higher priority (or the same priority and an older caller). So each
+/// free agent takes the most urgent caller they can serve: priority first, then arrival.
+pub async fn claim_for_inbound(pool: &PgPool, call_id: uuid::Uuid, group_id: i64) -> Result<Option<ClaimedAgent>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let claimed: Option<ClaimedAgent> = sqlx::query_as(
+        "WITH me AS (
+             SELECT c.queued_at, ig.queue_priority FROM calls c JOIN inbound_groups ig ON ig.id = c.inbound_group_id
+             WHERE c.id = $1 AND c.state = 'queued'
+         ), head AS (
+             SELECT 1 FROM me WHERE NOT EXISTS (
+                 SELECT 1 FROM calls c WHERE c.inbound_group_id = $2 AND c.state = 'queued' AND c.id <> $1 AND c.queued_at < me.queued_at)
+         ), agent AS (
+             SELECT s.id FROM agent_sessions s
+             JOIN agent_session_groups g ON g.session_id = s.id AND g.group_id = $2
+             CROSS JOIN me
+             WHERE EXISTS (SELECT 1 FROM head) AND s.state = 'ready' AND s.last_seen_at > now() - make_interval(secs => $3)
+               AND NOT EXISTS (
+                   SELECT 1 FROM agent_session_groups g2
+                   JOIN inbound_groups ig2 ON ig2.id = g2.group_id
+                   JOIN calls c2 ON c2.inbound_group_id = g2.group_id AND c2.state = 'queued'
+                   WHERE g2.session_id = s.id AND g2.group_id <> $2
+                     AND (ig2.queue_priority > me.queue_priority OR (ig2.queue_priority = me.queue_priority AND c2.queued_at < me.queued_at)))
+             ORDER BY s.state_since
+             LIMIT 1
+             FOR UPDATE OF s SKIP LOCKED
+         )
+         UPDATE agent_sessions SET state = 'reserved', state_since = now(), current_call_id = $1
+         FROM agent WHERE agent_sessions.id = agent.id
+         RETURNING agent_sessions.id AS session_id, agent_sessions.user_id, agent_sessions.conference",
+    )
+    .bind(call_id)
+    .bind(group_id)
+    .bind(f64::from(LIVENESS_SECS))
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some(agent) = &claimed {
+        record_state(&mut tx, agent.session_id, "reserved", Some(call_id)).await?;
+    }
+    tx.commit().await?;
+    Ok(claimed)
+}
+
+/// The inbound groups a session takes calls from.
+pub async fn join_groups(pool: &PgPool, session_id: i64, group_ids: &[i64]) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO agent_session_groups (session_id, group_id) SELECT $1, unnest($2::bigint[]) ON CONFLICT DO NOTHING")
+        .bind(session_id)
+        .bind(group_ids)
+        .execute(pool)
+        .await?;
+    Ok(())
+}

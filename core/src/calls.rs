@@ -78,12 +78,13 @@ async fn ledger(tx: &mut sqlx::PgConnection, campaign_id: i64, call_id: Uuid, ki
     Ok(())
 }
 
-/// The call reached the agent reserved for it.
-pub async fn connected(pool: &PgPool, call_id: Uuid, campaign_id: i64, session_id: i64, user_id: i64) -> Result<(), sqlx::Error> {
+/// The call reached the agent reserved for it. An outbound call (`ledger_campaign`) counts as a
+/// live answer in its campaign's abandon ledger; inbound calls are not in that ledger.
+pub async fn connected(pool: &PgPool, call_id: Uuid, ledger_campaign: Option<i64>, session_id: i64, user_id: i64) -> Result<(), sqlx::Error> {
     let mut tx = pool.begin().await?;
     sqlx::query(
         "UPDATE calls SET state = 'connected', agent_session_id = $2, agent_user_id = $3, agent_connected_at = now(), outcome = 'answered',
-                wait_secs = extract(epoch FROM now() - answered_at)
+                wait_secs = extract(epoch FROM now() - coalesce(queued_at, answered_at))
          WHERE id = $1",
     )
     .bind(call_id)
@@ -91,7 +92,9 @@ pub async fn connected(pool: &PgPool, call_id: Uuid, campaign_id: i64, session_i
     .bind(user_id)
     .execute(&mut *tx)
     .await?;
-    ledger(&mut tx, campaign_id, call_id, LedgerKind::LiveAnswer).await?;
+    if let Some(campaign_id) = ledger_campaign {
+        ledger(&mut tx, campaign_id, call_id, LedgerKind::LiveAnswer).await?;
+    }
     tx.commit().await?;
     Ok(())
 }
@@ -214,7 +217,7 @@ pub async fn abandon_rate(pool: &PgPool, campaign_id: i64, days: i32) -> Result<
 }
 
 /// A recording that has started.
-pub async fn recording_started(pool: &PgPool, call_id: Uuid, campaign_id: i64, lead_id: Option<i64>, user_id: Option<i64>, path: &str) -> Result<i64, sqlx::Error> {
+pub async fn recording_started(pool: &PgPool, call_id: Uuid, campaign_id: Option<i64>, lead_id: Option<i64>, user_id: Option<i64>, path: &str) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
         "INSERT INTO recordings (call_id, campaign_id, lead_id, agent_user_id, file_path, format) VALUES ($1, $2, $3, $4, $5, 'wav') RETURNING id",
     )

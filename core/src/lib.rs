@@ -10,7 +10,8 @@
 //! - [`dnc`]: the do-not-call lists.
 //! - [`leads`]: the next-leads query the hopper stands on.
 //! - [`campaigns`], [`lists`]: what is dialed, and the leads it dials.
-//! - [`agents`], [`calls`]: agent sessions and call records as the call flows change them.
+//! - [`agents`], [`calls`], [`inbound`], [`calltimes`]: agent sessions, call records, inbound
+//!   queues and calling hours, as the call flows use them.
 //! - [`users`]: accounts and password hashes.
 //! - [`csv_safety`]: what keeps a CSV we write from running as a spreadsheet formula.
 
@@ -18,6 +19,7 @@ pub mod campaigns;
 pub mod agents;
 pub mod bus;
 pub mod calls;
+pub mod calltimes;
 pub mod config;
 pub mod csv_safety;
 pub mod db;
@@ -25,6 +27,7 @@ pub mod dnc;
 pub mod export;
 pub mod geo;
 pub mod import;
+pub mod inbound;
 pub mod leads;
 pub mod lists;
 pub mod phone;

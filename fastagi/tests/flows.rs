@@ -248,3 +248,109 @@ async fn a_bad_request_tells_the_dialplan(pool: PgPool) {
     b.on("SET VARIABLE DIALTONE_RESULT error\n", "200 result=1\n").await;
     b.closed().await;
 }
+
+async fn group(w: &World, number: &str, settings: &str) -> i64 {
+    let id: i64 = sqlx::query_scalar("INSERT INTO inbound_groups (name, campaign_id, position_announce_secs) VALUES ($1, $2, 0) RETURNING id")
+        .bind(format!("group {number}"))
+        .bind(w.campaign)
+        .fetch_one(&w.pool)
+        .await
+        .expect("group");
+    if !settings.is_empty() {
+        sqlx::query(&format!("UPDATE inbound_groups SET {settings} WHERE id = $1")).bind(id).execute(&w.pool).await.expect("settings");
+    }
+    sqlx::query("INSERT INTO dids (number, group_id) VALUES ($1, $2)").bind(number).bind(id).execute(&w.pool).await.expect("did");
+    id
+}
+
+async fn inbound_call(w: &World, did: &str, caller: &str) -> (Asterisk, Uuid) {
+    let (r, mut wr) = TcpStream::connect(w.addr).await.expect("connects").into_split();
+    let env = format!("agi_network_script: inbound?did={did}\nagi_channel: PJSIP/carrier-00a1\nagi_uniqueid: in-{caller}\nagi_callerid: {caller}\n\n");
+    wr.write_all(env.as_bytes()).await.expect("env");
+    let mut a = Asterisk { reader: BufReader::new(r), writer: wr };
+    let line = a.on("SET VARIABLE DIALTONE_CALL_ID \"", "200 result=1\n").await;
+    let call: Uuid = line.trim_end().trim_end_matches('"').rsplit('"').next().expect("id").parse().expect("uuid");
+    (a, call)
+}
+
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn inbound_reaches_an_agent_of_the_group_with_the_callers_lead(pool: PgPool) {
+    let w = world(pool).await;
+    let group_id = group(&w, "+18005550100", "recording_policy = 'never'").await;
+    let (ana, session) = ready_agent(&w, "ana").await;
+    agents::join_groups(&w.pool, session, &[group_id]).await.expect("join");
+    let mut pops = w.bus.subscribe::<serde_json::Value>(&format!("agent.{ana}")).await.expect("subscribe");
+    let (mut a, call) = inbound_call(&w, "18005550100", "2015550123").await;
+    a.on("SET MUSIC off\n", "200 result=0\n").await;
+    a.on(&format!("EXEC ConfBridge \"agent-{session},dialtone_agent_bridge,dialtone_customer\"\n"), "200 result=0\n").await;
+    a.on("SET VARIABLE DIALTONE_RESULT agent\n", "200 result=1\n").await;
+    a.closed().await;
+    let pop = tokio::time::timeout(Duration::from_secs(2), pops.next()).await.expect("pop").expect("open").expect("event");
+    assert_eq!(pop["lead_id"], w.lead, "the caller's number found their lead");
+    let (state, group, outcome): (String, Option<i64>, Option<String>) =
+        sqlx::query_as("SELECT state, inbound_group_id, outcome FROM calls WHERE id = $1").bind(call).fetch_one(&w.pool).await.expect("call");
+    assert_eq!((state.as_str(), group, outcome.as_deref()), ("connected", Some(group_id), Some("answered")));
+    let ledger: i64 = sqlx::query_scalar("SELECT count(*) FROM abandon_ledger").fetch_one(&w.pool).await.expect("ledger");
+    assert_eq!(ledger, 0, "inbound calls are not in the outbound abandon ledger");
+}
+
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn inbound_without_agents_or_out_of_hours_follows_the_group(pool: PgPool) {
+    let w = world(pool).await;
+    group(&w, "8005550101", "no_agents_action = 'message_hangup', no_agents_target = 'acme/nobody'").await;
+    let (mut a, call) = inbound_call(&w, "8005550101", "3125550000").await;
+    a.on("SET MUSIC off\n", "200 result=0\n").await;
+    a.on("STREAM FILE acme/nobody \"\"\n", "200 result=0 endpos=100\n").await;
+    a.on("HANGUP\n", "200 result=1\n").await;
+    a.on("SET VARIABLE DIALTONE_RESULT message\n", "HANGUP\n200 result=1\n").await;
+    a.closed().await;
+    let outcome: String = sqlx::query_scalar("SELECT outcome FROM calls WHERE id = $1").bind(call).fetch_one(&w.pool).await.expect("call");
+    assert_eq!(outcome, "no_agents");
+
+    // A call time with no open day is closed now.
+    let closed: i64 = sqlx::query_scalar("INSERT INTO call_times (name) VALUES ('never') RETURNING id").fetch_one(&w.pool).await.expect("ct");
+    group(&w, "8005550102", &format!("call_time_id = {closed}, closed_action = 'transfer_number', closed_target = '+15125550000'")).await;
+    let (mut b, call) = inbound_call(&w, "8005550102", "3125550001").await;
+    b.on("SET VARIABLE DIALTONE_TRANSFER \"+15125550000\"\n", "200 result=1\n").await;
+    b.on("SET VARIABLE DIALTONE_RESULT transfer\n", "200 result=1\n").await;
+    b.closed().await;
+    let outcome: String = sqlx::query_scalar("SELECT outcome FROM calls WHERE id = $1").bind(call).fetch_one(&w.pool).await.expect("call");
+    assert_eq!(outcome, "transferred");
+
+    let mut c = Asterisk::connect(w.addr, "inbound?did=9999", &[], "x").await;
+    c.on("SET VARIABLE DIALTONE_RESULT \"no-route\"\n", "200 result=1\n").await;
+    c.closed().await;
+}
+
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn callers_wait_with_music_and_are_served_in_arrival_order(pool: PgPool) {
+    let w = world(pool).await;
+    let group_id = group(&w, "8005550103", "recording_policy = 'never', music_class = 'acme'").await;
+    let (_, session) = ready_agent(&w, "ana").await;
+    agents::join_groups(&w.pool, session, &[group_id]).await.expect("join");
+    agents::set_state(&w.pool, session, "paused", Some("BREAK")).await.expect("pause");
+
+    let (mut first, first_call) = inbound_call(&w, "8005550103", "3125550002").await;
+    first.on("SET MUSIC on acme\n", "200 result=0\n").await;
+    let (mut second, _) = inbound_call(&w, "8005550103", "3125550003").await;
+    second.on("SET MUSIC on acme\n", "200 result=0\n").await;
+    assert_eq!(dialtone_core::inbound::position(&w.pool, first_call, group_id).await.expect("position"), 1);
+
+    agents::set_state(&w.pool, session, "ready", None).await.expect("ready");
+    agents::seen(&w.pool, session).await.expect("seen");
+    first.on("SET MUSIC off\n", "200 result=0\n").await;
+    first.on(&format!("EXEC ConfBridge \"agent-{session},"), "200 result=0\n").await;
+    first.on("SET VARIABLE DIALTONE_RESULT agent\n", "200 result=1\n").await;
+    first.closed().await;
+    // The second caller still waits; then hangs up.
+    assert!(tokio::time::timeout(Duration::from_millis(300), second.next()).await.is_err(), "no command while waiting");
+    second.writer.write_all(b"HANGUP\n").await.expect("hangup");
+    drop(second);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let outcomes: Vec<String> = sqlx::query_scalar("SELECT outcome FROM calls WHERE inbound_group_id = $1 ORDER BY queued_at")
+        .bind(group_id)
+        .fetch_all(&w.pool)
+        .await
+        .expect("calls");
+    assert_eq!(outcomes, ["answered", "caller_hangup"]);
+}

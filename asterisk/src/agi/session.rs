@@ -136,6 +136,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AgiSession<S> {
         self.hung_up
     }
 
+    /// Whether the channel has hung up, reading what Asterisk sent while no command was in
+    /// flight, without waiting. A flow that waits between commands (a queue) asks this.
+    pub fn check_hangup(&mut self) -> Result<bool, AgiError> {
+        self.take_unsolicited()?;
+        Ok(self.hung_up)
+    }
+
     /// Frames that arrived while no command was in flight: HANGUP is noted, a reply is an error.
     fn take_unsolicited(&mut self) -> Result<(), AgiError> {
         while let Some(frame) = self.framed.next().now_or_never() {
@@ -144,7 +151,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AgiSession<S> {
                 Some(Ok(Frame::Reply(reply))) => return Err(AgiError::Unsolicited(reply)),
                 Some(Ok(Frame::Env(_))) => return Err(AgiError::Protocol(CodecError::Truncated("twice into an environment block"))),
                 Some(Err(e)) => return Err(e.into()),
-                None => return Err(AgiError::Closed),
+                None => {
+                    // Asterisk is gone, and with it the channel.
+                    self.hung_up = true;
+                    return Err(AgiError::Closed);
+                }
             }
         }
         Ok(())

@@ -2,6 +2,7 @@
 
 mod agent_login;
 mod call_end;
+mod inbound;
 mod outbound;
 
 use std::sync::Arc;
@@ -24,9 +25,10 @@ pub enum FlowError {
 /// The AGI server's routes for every flow.
 pub fn router(ctx: FlowContext) -> Router {
     let ctx = Arc::new(ctx);
-    let (a, b, c) = (ctx.clone(), ctx.clone(), ctx);
+    let (a, b, c, d) = (ctx.clone(), ctx.clone(), ctx.clone(), ctx);
     Router::new()
         .route("outbound", move |s| outbound::run(a.clone(), s))
+        .route("inbound", move |s| inbound::run(d.clone(), s))
         .route("agent-login", move |s| agent_login::run(b.clone(), s))
         .route("call-end", move |s| call_end::run(c.clone(), s))
 }

@@ -172,9 +172,9 @@ async fn talk(
         );
         let absolute = ctx.recordings_dir.join(&relative);
         session.exec("MixMonitor", &format!("{},b", absolute.display())).await?;
-        calls::recording_started(&ctx.pool, call_id, settings.id, lead_id, Some(agent.user_id), &relative).await?;
+        calls::recording_started(&ctx.pool, call_id, Some(settings.id), lead_id, Some(agent.user_id), &relative).await?;
     }
-    calls::connected(&ctx.pool, call_id, settings.id, agent.session_id, agent.user_id).await?;
+    calls::connected(&ctx.pool, call_id, Some(settings.id), agent.session_id, agent.user_id).await?;
     agents::set_state(&ctx.pool, agent.session_id, "on_call", None).await?;
     let pop = serde_json::json!({ "type": "call", "call_id": call_id, "lead_id": lead_id, "campaign_id": settings.id });
     if let Err(e) = ctx.bus.publish(&format!("agent.{}", agent.user_id), &pop).await {
