@@ -98,6 +98,8 @@ pub async fn run(config: &Config, args: DemoArgs) -> anyhow::Result<()> {
         println!("               {line}");
     }
     println!("               passwords are kept in {}", credentials_path.display());
+    println!("  FastAGI      `dialtone agi` serves Asterisk's AGI() on {} (metrics on {})", config.listen.agi, config.listen.metrics);
+    println!("  Asterisk     include dialplan/ and asterisk-conf/ as docs/asterisk.md says");
     println!("  try          dialtone list show {list}");
     println!("               dialtone export --list {list} -o leads-out.csv");
     println!("               dialtone dnc check '(305) 555-0100'");
