@@ -23,22 +23,28 @@ pub const LIVENESS_SECS: i32 = 5;
 /// Reserves the longest-idle ready agent of `campaign` for `call_id`, if any. `FOR UPDATE SKIP
 /// LOCKED` makes concurrent claims from several nodes take different agents, never one twice.
 pub async fn claim_ready(pool: &PgPool, campaign_id: i64, call_id: uuid::Uuid) -> Result<Option<ClaimedAgent>, sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    let claimed: Option<ClaimedAgent> = sqlx::query_as(
-        "UPDATE agent_sessions SET state = 'reserved', state_since = now(), current_call_id = $2
+    claim(
+        pool,
+        "UPDATE agent_sessions SET state = 'reserved', state_since = now(), current_call_id = $1
          WHERE id = (
              SELECT id FROM agent_sessions
-             WHERE campaign_id = $1 AND state = 'ready' AND last_seen_at > now() - make_interval(secs => $3)
+             WHERE campaign_id = $2 AND state = 'ready' AND last_seen_at > now() - make_interval(secs => $3)
              ORDER BY state_since
              LIMIT 1
              FOR UPDATE SKIP LOCKED)
          RETURNING id AS session_id, user_id, conference",
+        call_id,
+        campaign_id,
     )
-    .bind(campaign_id)
-    .bind(call_id)
-    .bind(f64::from(LIVENESS_SECS))
-    .fetch_optional(&mut *tx)
-    .await?;
+    .await
+}
+
+/// Runs a claim statement (`$1` the call, `$2` the campaign or group, `$3` the liveness window)
+/// and records the reserved agent's new state in the same transaction.
+async fn claim(pool: &PgPool, sql: &str, call_id: uuid::Uuid, scope_id: i64) -> Result<Option<ClaimedAgent>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let claimed: Option<ClaimedAgent> =
+        sqlx::query_as(sql).bind(call_id).bind(scope_id).bind(f64::from(LIVENESS_SECS)).fetch_optional(&mut *tx).await?;
     if let Some(agent) = &claimed {
         record_state(&mut tx, agent.session_id, "reserved", Some(call_id)).await?;
     }
@@ -152,8 +158,8 @@ pub async fn seen(pool: &PgPool, session_id: i64) -> Result<bool, sqlx::Error> {
 /// of their groups with a higher priority (or the same priority and an older caller). So each
 /// free agent takes the most urgent caller they can serve: priority first, then arrival.
 pub async fn claim_for_inbound(pool: &PgPool, call_id: uuid::Uuid, group_id: i64) -> Result<Option<ClaimedAgent>, sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    let claimed: Option<ClaimedAgent> = sqlx::query_as(
+    claim(
+        pool,
         "WITH me AS (
              SELECT c.queued_at, ig.queue_priority FROM calls c JOIN inbound_groups ig ON ig.id = c.inbound_group_id
              WHERE c.id = $1 AND c.state = 'queued'
@@ -178,17 +184,10 @@ pub async fn claim_for_inbound(pool: &PgPool, call_id: uuid::Uuid, group_id: i64
          UPDATE agent_sessions SET state = 'reserved', state_since = now(), current_call_id = $1
          FROM agent WHERE agent_sessions.id = agent.id
          RETURNING agent_sessions.id AS session_id, agent_sessions.user_id, agent_sessions.conference",
+        call_id,
+        group_id,
     )
-    .bind(call_id)
-    .bind(group_id)
-    .bind(f64::from(LIVENESS_SECS))
-    .fetch_optional(&mut *tx)
-    .await?;
-    if let Some(agent) = &claimed {
-        record_state(&mut tx, agent.session_id, "reserved", Some(call_id)).await?;
-    }
-    tx.commit().await?;
-    Ok(claimed)
+    .await
 }
 
 /// The inbound groups a session takes calls from.

@@ -33,6 +33,9 @@ pub struct AgiEnv {
     pub other: BTreeMap<String, String>,
 }
 
+/// Most dialplan arguments an AGI gets: Asterisk's `MAX_ARGS` is 128, the URL being one.
+pub const MAX_ARGS: usize = 127;
+
 /// A line of the block that is not `agi_<name>: <value>`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("not an AGI environment line: {0:?}")]
@@ -64,15 +67,17 @@ impl AgiEnv {
             "priority" => self.priority = value,
             "accountcode" => self.accountcode = value,
             "dnid" => self.dnid = value,
-            _ => match name.strip_prefix("arg_").and_then(|n| n.parse::<usize>().ok()) {
+            _ => match name.strip_prefix("arg_").map(str::parse::<usize>) {
                 // Asterisk numbers them from 1 in order; a gap is filled so indexes stay true.
-                Some(n) if n >= 1 => {
+                Some(Ok(n)) if (1..=MAX_ARGS).contains(&n) => {
                     if self.args.len() < n {
                         self.args.resize(n, String::new());
                     }
                     self.args[n - 1] = value;
                 }
-                _ => {
+                // An argument Asterisk cannot send: refused, never allocated for.
+                Some(_) => return Err(EnvLineError(line.to_string())),
+                None => {
                     self.other.insert(format!("agi_{name}"), value);
                 }
             },
@@ -137,9 +142,16 @@ mod tests {
     }
 
     #[test]
+    fn the_last_argument_asterisk_can_send() {
+        let mut env = AgiEnv::default();
+        env.push_line("agi_arg_127: last").expect("within MAX_ARGS");
+        assert_eq!(env.arg(127), Some("last"));
+    }
+
+    #[test]
     fn garbage_is_refused() {
         let mut env = AgiEnv::default();
-        for line in ["hello", "agi_: x", "agi_channel", "200 result=1", "agi channel: x"] {
+        for line in ["hello", "agi_: x", "agi_channel", "200 result=1", "agi channel: x", "agi_arg_128: x", "agi_arg_1111111111111111111114: x"] {
             assert!(env.push_line(line).is_err(), "{line}");
         }
     }

@@ -261,9 +261,10 @@ async fn run_job(
         tokio::task::spawn_blocking(move || read_file(&path, &options, default_country, resume_after, tx))
     };
     let merge_sql = merge_sql(options.duplicates);
+    let target = Target { merge_sql: &merge_sql, job_id: job.id, list_id: options.list_id, campaign_id };
     let mut failure = None;
     while let Some(batch) = rx.recv().await {
-        match commit_batch_retrying(conn, &merge_sql, job.id, options.list_id, campaign_id, &batch).await {
+        match commit_batch_retrying(conn, &target, &batch).await {
             Ok(counts) => {
                 totals.lines_committed = batch.last_line;
                 totals.inserted += counts.inserted;
@@ -365,17 +366,20 @@ struct BatchCounts {
 /// Attempts at one batch that lost a race with a concurrent import of the same numbers.
 const BATCH_ATTEMPTS: usize = 3;
 
-async fn commit_batch_retrying(
-    conn: &mut PoolConnection<Postgres>,
-    merge_sql: &str,
+/// Where a job's batches go.
+struct Target<'a> {
+    merge_sql: &'a str,
     job_id: i64,
     list_id: i64,
+    /// The list's campaign, whose DNC list also applies.
     campaign_id: Option<i64>,
-    batch: &Batch,
-) -> Result<BatchCounts, sqlx::Error> {
+}
+
+async fn commit_batch_retrying(conn: &mut PoolConnection<Postgres>, target: &Target<'_>, batch: &Batch) -> Result<BatchCounts, sqlx::Error> {
     let mut attempt = 1;
+    let job_id = target.job_id;
     loop {
-        match commit_batch(conn, merge_sql, job_id, list_id, campaign_id, batch).await {
+        match commit_batch(conn, target, batch).await {
             // 23505: another import inserted one of these numbers first; 40P01: deadlock with it.
             Err(sqlx::Error::Database(e)) if attempt < BATCH_ATTEMPTS && matches!(e.code().as_deref(), Some("23505" | "40P01")) => {
                 tracing::info!(job_id, attempt, "batch raced a concurrent import; retrying");
@@ -386,14 +390,8 @@ async fn commit_batch_retrying(
     }
 }
 
-async fn commit_batch(
-    conn: &mut PoolConnection<Postgres>,
-    merge_sql: &str,
-    job_id: i64,
-    list_id: i64,
-    campaign_id: Option<i64>,
-    batch: &Batch,
-) -> Result<BatchCounts, sqlx::Error> {
+async fn commit_batch(conn: &mut PoolConnection<Postgres>, target: &Target<'_>, batch: &Batch) -> Result<BatchCounts, sqlx::Error> {
+    let Target { merge_sql, job_id, list_id, campaign_id } = *target;
     let mut tx = sqlx::Connection::begin(&mut **conn).await?;
     // The checkpoint commits with the rows: if the server loses the last commits in a crash it
     // loses both, and the next run redoes them. So waiting for the WAL flush buys nothing here.
