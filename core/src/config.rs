@@ -131,6 +131,10 @@ pub enum ConfigError {
 }
 
 impl Config {
+    /// The top-level keys. Other `DIALTONE_*` variables (the scripts' own, `DIALTONE_CONFIG`)
+    /// are not configuration and are left alone.
+    const SECTIONS: &'static [&'static str] = &["node", "database_url", "redis_url", "data_dir", "recordings_dir", "log", "ami", "listen"];
+
     /// Loads defaults, then `file` (when given), then the environment.
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
         Self::figment(file)?.extract().map_err(|e| ConfigError::Invalid(Box::new(e)))
@@ -145,7 +149,7 @@ impl Config {
             figment = figment.merge(Toml::file_exact(file));
         }
         Ok(figment
-            .merge(Env::prefixed("DIALTONE_").ignore(&["CONFIG"]).split("__"))
+            .merge(Env::prefixed("DIALTONE_").filter(|key| Self::SECTIONS.iter().any(|s| key.as_str().to_ascii_lowercase().starts_with(s))).split("__"))
             .merge(Env::raw().only(&["DATABASE_URL", "REDIS_URL"]).map(|k| k.as_str().to_ascii_lowercase().into())))
     }
 }
@@ -168,6 +172,21 @@ mod tests {
             assert_eq!(config.database_url.expose(), "postgres://u:pw@db/x");
             let shown = format!("{config:?}");
             assert!(!shown.contains("s3cret") && !shown.contains("pw@"), "{shown}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn other_dialtone_variables_are_not_configuration() {
+        Jail::expect_with(|jail| {
+            jail.set_env("DIALTONE_CONFIG", "x.toml");
+            jail.set_env("DIALTONE_PG_PORT", "5433");
+            jail.set_env("DIALTONE_LISTEN__WEB", "127.0.0.1:9000");
+            let config = Config::load(None).expect("loads");
+            assert_eq!(config.listen.web.port(), 9000);
+            jail.set_env("DIALTONE_LISTEN__WBE", "127.0.0.1:9000");
+            let err = Config::load(None).expect_err("a typo inside a section is named");
+            assert!(err.to_string().contains("wbe"), "{err}");
             Ok(())
         });
     }
