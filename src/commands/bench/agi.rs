@@ -210,11 +210,12 @@ pub async fn run(config: &Config, args: AgiArgs) -> anyhow::Result<()> {
     drop(idle);
 
     // Warm up, then measure.
-    run_sessions(addr, ENV, args.concurrency.min(1000), args.concurrency).await?;
+    let outbound: Arc<[u8]> = Arc::from(ENV);
+    run_sessions(addr, outbound.clone(), args.concurrency.min(1000), args.concurrency).await?;
     to_server.write_all(b"reset\n").await?;
     let cpu_before = cpu_secs(pid).unwrap_or(0.0);
     let started = Instant::now();
-    let done = run_sessions(addr, ENV, args.sessions, args.concurrency).await?;
+    let done = run_sessions(addr, outbound, args.sessions, args.concurrency).await?;
     let elapsed = started.elapsed().as_secs_f64();
     let cpu = cpu_secs(pid).unwrap_or(0.0) - cpu_before;
     to_server.write_all(b"report\n").await?;
@@ -233,7 +234,7 @@ pub async fn run(config: &Config, args: AgiArgs) -> anyhow::Result<()> {
     println!("server peak RSS: {:.1} MiB", proc_status_kib(&pid.to_string(), "VmHWM:").unwrap_or(0.0) / 1024.0);
 
     // Round trips below saturation: the same sessions, commands 25 to 75 ms apart, 1000 open at once.
-    let paced: &'static [u8] = Box::leak(String::from_utf8_lossy(ENV).replace("outbound?campaign=1", "paced").into_bytes().into_boxed_slice());
+    let paced: Arc<[u8]> = Arc::from(String::from_utf8_lossy(ENV).replace("outbound?campaign=1", "paced").into_bytes());
     to_server.write_all(b"reset\n").await?;
     let started = Instant::now();
     let paced_done = run_sessions(addr, paced, args.concurrency * 10, args.concurrency).await?;
@@ -259,15 +260,15 @@ pub async fn run(config: &Config, args: AgiArgs) -> anyhow::Result<()> {
 }
 
 /// Plays `total` sessions, `concurrency` at a time; returns how many completed.
-async fn run_sessions(addr: std::net::SocketAddr, env: &'static [u8], total: usize, concurrency: usize) -> anyhow::Result<usize> {
+async fn run_sessions(addr: std::net::SocketAddr, env: Arc<[u8]>, total: usize, concurrency: usize) -> anyhow::Result<usize> {
     let next = Arc::new(AtomicUsize::new(0));
     let done = Arc::new(AtomicUsize::new(0));
     let mut players = tokio::task::JoinSet::new();
     for _ in 0..concurrency {
-        let (next, done) = (next.clone(), done.clone());
+        let (next, done, env) = (next.clone(), done.clone(), env.clone());
         players.spawn(async move {
             while next.fetch_add(1, Ordering::Relaxed) < total {
-                play(addr, env).await?;
+                play(addr, &env).await?;
                 done.fetch_add(1, Ordering::Relaxed);
             }
             anyhow::Ok(())
