@@ -6,7 +6,11 @@ mod support;
 use std::time::Duration;
 
 use bytes::BytesMut;
-use dialtone_asterisk::agi::{AgiCodec, AgiError, AgiSession, ChannelState, Command, Digits, Frame, Playback, Reply};
+use dialtone_asterisk::agi::{AgiCodec, AgiError, AgiSession, ChannelState, Command, Digits, Frame, Playback, Reply, Timeouts};
+
+fn timeouts(secs: f64) -> Timeouts {
+    Timeouts { command: Duration::from_secs_f64(secs), application: Duration::from_secs_f64(secs) }
+}
 use support::{all_transcripts, play_asterisk, transcript};
 use tokio_util::codec::Decoder;
 
@@ -14,7 +18,7 @@ async fn session_for(name: &str) -> (AgiSession<tokio::io::DuplexStream>, tokio:
     let steps = transcript(name);
     let (server, asterisk) = tokio::io::duplex(1 << 16);
     let player = tokio::spawn(async move { play_asterisk(asterisk, &steps).await });
-    let session = AgiSession::start(server, Duration::from_secs(5), Duration::from_secs(5)).await.expect("environment");
+    let session = AgiSession::start(server, Duration::from_secs(5), timeouts(5.0)).await.expect("environment");
     (session, player)
 }
 
@@ -142,7 +146,7 @@ async fn a_reply_to_no_command_is_a_protocol_error() {
         asterisk.write_all(b"agi_channel: x\n\n200 result=1\n").await.expect("write");
         tokio::time::sleep(Duration::from_millis(200)).await;
     });
-    let mut s = AgiSession::start(&mut server, Duration::from_secs(1), Duration::from_secs(1)).await.expect("env");
+    let mut s = AgiSession::start(&mut server, Duration::from_secs(1), timeouts(1.0)).await.expect("env");
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert!(matches!(s.answer().await, Err(AgiError::Unsolicited(Reply::Success(_)))));
     player.await.expect("player");
@@ -153,8 +157,8 @@ async fn silence_times_out_and_eof_closes() {
     let (mut server, mut asterisk) = tokio::io::duplex(4096);
     use tokio::io::AsyncWriteExt;
     asterisk.write_all(b"agi_channel: x\n\n").await.expect("write");
-    let mut s = AgiSession::start(&mut server, Duration::from_secs(1), Duration::from_millis(100)).await.expect("env");
-    assert!(matches!(s.answer().await, Err(AgiError::Timeout { command: "ANSWER", .. })));
+    let mut s = AgiSession::start(&mut server, Duration::from_secs(1), Timeouts { command: Duration::from_millis(100), application: Duration::from_secs(60) }).await.expect("env");
+    assert!(matches!(s.answer().await, Err(AgiError::Timeout { command: "ANSWER", .. })), "a quick command gets the short timeout");
     assert!(matches!(s.answer().await, Err(AgiError::Broken)), "a late reply must not pair with the next command");
     drop(asterisk);
 }
@@ -164,7 +168,27 @@ async fn eof_between_commands_closes() {
     let (mut server, mut asterisk) = tokio::io::duplex(4096);
     use tokio::io::AsyncWriteExt;
     asterisk.write_all(b"agi_channel: x\n\n").await.expect("write");
-    let mut s = AgiSession::start(&mut server, Duration::from_secs(1), Duration::from_secs(1)).await.expect("env");
+    let mut s = AgiSession::start(&mut server, Duration::from_secs(1), timeouts(1.0)).await.expect("env");
     drop(asterisk);
     assert!(matches!(s.answer().await, Err(AgiError::Closed)));
+}
+
+#[tokio::test]
+async fn applications_get_the_long_timeout() {
+    let (mut server, asterisk) = tokio::io::duplex(4096);
+    let player = tokio::spawn(async move {
+        use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+        let (reader, mut writer) = tokio::io::split(asterisk);
+        writer.write_all(b"agi_channel: x\n\n").await.expect("write");
+        let mut reader = tokio::io::BufReader::new(reader);
+        let mut line = String::new();
+        reader.read_line(&mut line).await.expect("command");
+        assert_eq!(line, "EXEC Wait 1\n");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        writer.write_all(b"200 result=0\n").await.expect("reply");
+    });
+    let quick = Timeouts { command: Duration::from_millis(100), application: Duration::from_secs(5) };
+    let mut s = AgiSession::start(&mut server, Duration::from_secs(1), quick).await.expect("env");
+    assert_eq!(s.exec("Wait", "1").await.expect("a 300 ms application outlives the 100 ms command timeout"), 0);
+    player.await.expect("player");
 }

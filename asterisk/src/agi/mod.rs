@@ -17,4 +17,4 @@ pub use command::{Command, CommandError};
 pub use env::AgiEnv;
 pub use reply::{Reply, Success};
 pub use server::{serve, Router, ServerConfig, TcpSession};
-pub use session::{AgiError, AgiSession, ChannelState, Digits, Playback, Recording};
+pub use session::{AgiError, AgiSession, ChannelState, Digits, Playback, Recording, Timeouts};

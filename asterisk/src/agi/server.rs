@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
-use super::session::{AgiError, AgiSession};
+use super::session::{AgiError, AgiSession, Timeouts};
 
 /// The session a handler receives.
 pub type TcpSession = AgiSession<TcpStream>;
@@ -55,9 +55,8 @@ pub struct ServerConfig {
     pub allow: Vec<IpNet>,
     /// How long Asterisk has to send the environment block.
     pub env_timeout: Duration,
-    /// How long each command waits for its reply. Commands that run for the whole call (a
-    /// conference, a queue) are longer than this only if a handler sends them itself.
-    pub command_timeout: Duration,
+    /// How long each command waits for its reply.
+    pub timeouts: Timeouts,
     /// How long shutdown waits for running sessions.
     pub drain_timeout: Duration,
 }
@@ -68,7 +67,7 @@ impl Default for ServerConfig {
             max_sessions: 10_000,
             allow: vec!["127.0.0.0/8".parse().expect("literal"), "::1/128".parse().expect("literal")],
             env_timeout: Duration::from_secs(5),
-            command_timeout: Duration::from_secs(4 * 3600),
+            timeouts: Timeouts::default(),
             drain_timeout: Duration::from_secs(30),
         }
     }
@@ -132,7 +131,7 @@ pub async fn serve(listener: TcpListener, router: Router, config: ServerConfig, 
 
 async fn run_session(stream: TcpStream, peer: SocketAddr, router: &Router, config: &ServerConfig) {
     let _ = stream.set_nodelay(true);
-    let session = match AgiSession::start(stream, config.env_timeout, config.command_timeout).await {
+    let session = match AgiSession::start(stream, config.env_timeout, config.timeouts).await {
         Ok(session) => session,
         Err(e) => {
             tracing::warn!(%peer, error = %e, "FastAGI session did not start");

@@ -106,7 +106,29 @@ pub struct AgiSession<S> {
     hung_up: bool,
     /// Set by an error after which replies can no longer be paired with commands.
     broken: bool,
-    command_timeout: Duration,
+    timeouts: Timeouts,
+}
+
+/// How long a command waits for its reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// Commands Asterisk answers at once (variables, status, database, hang-up).
+    pub command: Duration,
+    /// Commands that last as long as the caller does: EXEC (a conference, a queue, a dial),
+    /// playback, prompts, recording.
+    pub application: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self { command: Duration::from_secs(10), application: Duration::from_secs(4 * 3600) }
+    }
+}
+
+/// Commands that run for the caller's time rather than Asterisk's.
+fn is_application(command: &str) -> bool {
+    matches!(command, "EXEC" | "STREAM FILE" | "CONTROL STREAM FILE" | "GET DATA" | "GET OPTION" | "RECORD FILE" | "WAIT FOR DIGIT")
+        || command.starts_with("SAY ")
 }
 
 fn digit(code: i64) -> Option<char> {
@@ -114,13 +136,13 @@ fn digit(code: i64) -> Option<char> {
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> AgiSession<S> {
-    /// Reads the environment block (within `env_timeout`); every command then waits at most
-    /// `command_timeout` for its reply.
-    pub async fn start(stream: S, env_timeout: Duration, command_timeout: Duration) -> Result<Self, AgiError> {
+    /// Reads the environment block (within `env_timeout`); every command then waits for its
+    /// reply at most as long as `timeouts` says for its kind.
+    pub async fn start(stream: S, env_timeout: Duration, timeouts: Timeouts) -> Result<Self, AgiError> {
         let mut framed = Framed::new(stream, AgiCodec::new());
         let first = tokio::time::timeout(env_timeout, framed.next()).await.map_err(|_| AgiError::EnvTimeout(env_timeout))?;
         match first {
-            Some(Ok(Frame::Env(env))) => Ok(Self { framed, env: *env, hung_up: false, broken: false, command_timeout }),
+            Some(Ok(Frame::Env(env))) => Ok(Self { framed, env: *env, hung_up: false, broken: false, timeouts }),
             Some(Ok(Frame::Hangup)) | None => Err(AgiError::Closed),
             Some(Ok(Frame::Reply(reply))) => Err(AgiError::Unsolicited(reply)),
             Some(Err(e)) => Err(e.into()),
@@ -184,7 +206,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AgiSession<S> {
         let name = command.name();
         tracing::trace!(command = name, "sending");
         self.framed.send(command).await?;
-        let timeout = self.command_timeout;
+        let timeout = if is_application(name) { self.timeouts.application } else { self.timeouts.command };
         let reply = tokio::time::timeout(timeout, async {
             loop {
                 match self.framed.next().await {
