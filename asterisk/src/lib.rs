@@ -2,5 +2,7 @@
 //!
 //! - [`agi`]: the Asterisk Gateway Interface as a FastAGI server sees it: the environment
 //!   block, commands, replies, a framed codec, a typed session and the TCP server runtime.
+//! - [`ami`]: the Asterisk Manager Interface: messages, actions and the framed codec.
 
 pub mod agi;
+pub mod ami;

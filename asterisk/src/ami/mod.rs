@@ -1,0 +1,9 @@
+//! The Asterisk Manager Interface as a client sees it: a banner, then messages (responses to
+//! actions, correlated by `ActionID`, and events), CRLF-framed. [`codec`] frames the stream;
+//! [`message`] is what is framed.
+
+pub mod codec;
+pub mod message;
+
+pub use codec::{AmiCodec, AmiCodecError, AmiFrame, Outgoing};
+pub use message::{Action, ActionError, Message};
