@@ -12,6 +12,7 @@
 //! - [`campaigns`], [`lists`]: what is dialed, and the leads it dials.
 //! - [`agents`], [`calls`], [`inbound`], [`calltimes`]: agent sessions, call records, inbound
 //!   queues and calling hours, as the call flows use them.
+//! - [`compliance`]: the calling window and per-number caps the law and the campaign set.
 //! - [`users`]: accounts and password hashes.
 //! - [`csv_safety`]: what keeps a CSV we write from running as a spreadsheet formula.
 
@@ -20,6 +21,7 @@ pub mod agents;
 pub mod bus;
 pub mod calls;
 pub mod calltimes;
+pub mod compliance;
 pub mod config;
 pub mod csv_safety;
 pub mod db;

@@ -176,3 +176,53 @@ async fn leads_must_name_a_list_and_go_with_it(pool: PgPool) {
     let left: i64 = sqlx::query_scalar("SELECT count(*) FROM leads").fetch_one(&pool).await.expect("count");
     assert_eq!(left, 0, "a list's leads go with it");
 }
+
+fn at(rfc3339: &str) -> chrono::DateTime<Utc> {
+    chrono::DateTime::parse_from_rfc3339(rfc3339).expect("time").with_timezone(&Utc)
+}
+
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn calling_window_intersects_the_campaign_the_law_and_the_states(pool: PgPool) {
+    use dialtone_core::compliance::window;
+    let every_day: i64 = sqlx::query_scalar("SELECT id FROM call_times WHERE name = '9am-9pm'").fetch_one(&pool).await.expect("ct");
+    let zones: Vec<String> = ["America/New_York", "America/Chicago", "America/Los_Angeles", "Mars/Olympus"].map(String::from).to_vec();
+
+    // Tuesday 2026-11-24 20:30 in New York = 19:30 Chicago = 17:30 Los Angeles.
+    let w = window(&pool, Some(every_day), &zones, at("2026-11-25T01:30:00Z")).await.expect("window");
+    assert_eq!(w.open_zones, ["America/New_York", "America/Chicago", "America/Los_Angeles"], "an unknown zone is never called");
+    assert_eq!(w.closed_states, ["FL", "OK"], "after 20:00 in New York, Florida is closed (and so is Oklahoma, conservatively)");
+
+    // 08:30 in New York: the campaign opens at 9, the law at 8.
+    let w = window(&pool, Some(every_day), &zones, at("2026-11-24T13:30:00Z")).await.expect("window");
+    assert!(w.open_zones.is_empty(), "{w:?}");
+
+    // A campaign without a call time is still held to 8:00-21:00.
+    let w = window(&pool, None, &zones, at("2026-11-24T13:30:00Z")).await.expect("window");
+    assert_eq!(w.open_zones, ["America/New_York"], "08:30 in New York is legal; 07:30 in Chicago is not");
+
+    // Thanksgiving closes the shipped call times.
+    let w = window(&pool, Some(every_day), &zones, at("2026-11-26T18:00:00Z")).await.expect("window");
+    assert!(w.open_zones.is_empty(), "{w:?}");
+}
+
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn per_number_caps_take_the_strictest(pool: PgPool) {
+    use dialtone_core::compliance::{attempt_cap_24h, attempts_last_24h};
+    let c = campaigns::create(&pool, "c", campaigns::DialMethod::Ratio, "9am-9pm").await.expect("campaign");
+    assert_eq!(attempt_cap_24h(&pool, c, Some("NJ")).await.expect("cap"), None);
+    assert_eq!(attempt_cap_24h(&pool, c, Some("FL")).await.expect("cap"), Some(3));
+    sqlx::query("UPDATE campaigns SET max_number_attempts_24h = 2 WHERE id = $1").bind(c).execute(&pool).await.expect("cap");
+    assert_eq!(attempt_cap_24h(&pool, c, Some("FL")).await.expect("cap"), Some(2));
+    assert_eq!(attempt_cap_24h(&pool, c, None).await.expect("cap"), Some(2));
+    for hours_ago in [1, 5, 30] {
+        sqlx::query(
+            "INSERT INTO call_attempts (call_id, campaign_id, phone_e164, node, reserved_at) VALUES (gen_random_uuid(), $1, '+13055550100', 'n', now() - make_interval(hours => $2))",
+        )
+        .bind(c)
+        .bind(hours_ago)
+        .execute(&pool)
+        .await
+        .expect("attempt");
+    }
+    assert_eq!(attempts_last_24h(&pool, "+13055550100", Utc::now()).await.expect("count"), 2);
+}
