@@ -8,7 +8,7 @@
 //! - [`phone`], [`geo`]: numbers to E.164, and E.164 (plus state or postal code) to a time zone.
 //! - [`import`], [`export`]: lead lists in and out as CSV.
 //! - [`dnc`]: the do-not-call lists.
-//! - [`leads`]: the next-leads query the hopper stands on.
+//! - [`leads`], [`hopper`]: the next-leads query, and claiming leads for dialing.
 //! - [`campaigns`], [`lists`]: what is dialed, and the leads it dials.
 //! - [`agents`], [`calls`], [`inbound`], [`calltimes`]: agent sessions, call records, inbound
 //!   queues and calling hours, as the call flows use them.
@@ -28,6 +28,7 @@ pub mod db;
 pub mod dnc;
 pub mod export;
 pub mod geo;
+pub mod hopper;
 pub mod import;
 pub mod inbound;
 pub mod leads;

@@ -226,3 +226,62 @@ async fn per_number_caps_take_the_strictest(pool: PgPool) {
     }
     assert_eq!(attempts_last_24h(&pool, "+13055550100", Utc::now()).await.expect("count"), 2);
 }
+
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn the_hopper_claims_due_leads_once_without_dnc_or_over_cap_numbers(pool: PgPool) {
+    use dialtone_core::hopper::{fill, Filled};
+    let noon_ny = at("2026-11-24T17:00:00Z");
+    let c = campaigns::create(&pool, "c", campaigns::DialMethod::Progressive, "9am-9pm").await.expect("campaign");
+    assert_eq!(fill(&pool, c, "n1", 10, noon_ny).await.expect("fill"), Filled::Inactive);
+    campaigns::set_active(&pool, c, true).await.expect("active");
+    assert_eq!(fill(&pool, c, "n1", 10, noon_ny).await.expect("fill"), Filled::NoLists);
+    let list = lists::create(&pool, "l", Some(c), "US").await.expect("list");
+    sqlx::query("UPDATE lists SET time_zones = '{America/New_York,America/Los_Angeles}' WHERE id = $1").bind(list).execute(&pool).await.expect("zones");
+    let due = noon_ny - Duration::hours(1);
+    for i in 0..6 {
+        lead(&pool, list, &format!("+1201555010{i}"), "NEW", "America/New_York", "NJ", 0, Some(due), 0).await;
+    }
+    lead(&pool, list, "+13055550100", "NEW", "America/New_York", "FL", 0, Some(due), 0).await;
+    lead(&pool, list, "+14155550100", "NEW", "America/Los_Angeles", "CA", 0, Some(due), 0).await;
+    dnc::add_number(&pool, Scope::System, &e164("201-555-0105"), Source::Manual, "").await.expect("dnc");
+    for hours_ago in [1, 2, 3] {
+        sqlx::query(
+            "INSERT INTO call_attempts (call_id, campaign_id, phone_e164, node, reserved_at) VALUES (gen_random_uuid(), $1, '+13055550100', 'n', $2 - make_interval(hours => $3))",
+        )
+        .bind(c)
+        .bind(noon_ny)
+        .bind(hours_ago)
+        .execute(&pool)
+        .await
+        .expect("attempt");
+    }
+
+    // Two nodes fill at once: between them every eligible lead, none twice.
+    let (a, b) = tokio::join!(fill(&pool, c, "n1", 4, noon_ny), fill(&pool, c, "n2", 4, noon_ny));
+    let mut claimed: Vec<String> = [a.expect("a"), b.expect("b")]
+        .into_iter()
+        .flat_map(|f| match f {
+            Filled::Leads(leads) => leads,
+            other => panic!("{other:?}"),
+        })
+        .map(|l| l.phone_e164)
+        .collect();
+    let total = claimed.len();
+    claimed.sort();
+    claimed.dedup();
+    assert_eq!(claimed.len(), total, "no lead claimed twice");
+    let rest = fill(&pool, c, "n1", 10, noon_ny).await.expect("rest");
+    let Filled::Leads(rest) = rest else { panic!("{rest:?}") };
+    claimed.extend(rest.into_iter().map(|l| l.phone_e164));
+    claimed.sort();
+    let expected: Vec<String> =
+        ["+12015550100", "+12015550101", "+12015550102", "+12015550103", "+12015550104", "+14155550100"].map(String::from).to_vec();
+    assert_eq!(claimed, expected, "not the DNC number, not the Florida number with three calls today");
+    let (status, dialable): (String, bool) =
+        sqlx::query_as("SELECT status, next_attempt_at IS NOT NULL FROM leads WHERE phone_e164 = '+12015550105'").fetch_one(&pool).await.expect("dnc lead");
+    assert_eq!((status.as_str(), dialable), ("DNCL", false));
+    let in_hopper: i64 = sqlx::query_scalar("SELECT count(*) FROM hopper WHERE campaign_id = $1").bind(c).fetch_one(&pool).await.expect("hopper");
+    assert_eq!(in_hopper, 6);
+
+    assert_eq!(fill(&pool, c, "n1", 10, at("2026-11-24T08:00:00Z")).await.expect("fill"), Filled::OutsideHours, "03:00 in New York");
+}
