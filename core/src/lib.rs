@@ -12,6 +12,7 @@
 //! - [`campaigns`], [`lists`]: what is dialed, and the leads it dials.
 //! - [`agents`], [`calls`], [`inbound`], [`calltimes`]: agent sessions, call records, inbound
 //!   queues and calling hours, as the call flows use them.
+//! - [`pacing`]: how many lines to dial now, on a clock passed in.
 //! - [`compliance`]: the calling window and per-number caps the law and the campaign set.
 //! - [`users`]: accounts and password hashes.
 //! - [`csv_safety`]: what keeps a CSV we write from running as a spreadsheet formula.
@@ -33,6 +34,7 @@ pub mod import;
 pub mod inbound;
 pub mod leads;
 pub mod lists;
+pub mod pacing;
 pub mod phone;
 pub mod telemetry;
 pub mod users;

@@ -1,0 +1,227 @@
+//! How many lines to dial now. Pure code on a clock passed in: the dialer calls it with live
+//! counts, the benchmark with simulated ones, and both get the same answer.
+//!
+//! Every method is capped by the campaign's maximum lines, its trunk channels and its calls per
+//! second; and whenever the rolling 30-day abandon rate has reached the campaign's cap, every
+//! method that could over-dial falls back to one line per ready agent until the rate recovers,
+//! so the cap holds by construction. (Issue 5 makes the predictive estimate itself good; this
+//! module keeps it safe.)
+
+/// The campaign's method, as stored in `campaigns.dial_method`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// Agents dial their own leads.
+    Manual,
+    /// Agents see the lead first and dial it.
+    Preview,
+    /// One line per ready agent.
+    Progressive,
+    /// `dial_ratio` lines per ready agent.
+    Ratio,
+    /// Lines from the estimate of when agents come free; here the campaign's starting ratio,
+    /// within the abandon cap.
+    Predictive,
+}
+
+impl std::str::FromStr for Method {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Ok(match s {
+            "manual" => Method::Manual,
+            "preview" => Method::Preview,
+            "progressive" => Method::Progressive,
+            "ratio" => Method::Ratio,
+            "predictive" => Method::Predictive,
+            other => return Err(format!("unknown dial method '{other}'")),
+        })
+    }
+}
+
+/// What the dialer knows at this instant.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    pub method: Method,
+    pub dial_ratio: f64,
+    /// Agents ready for a call now.
+    pub ready_agents: u32,
+    /// Calls originated and not yet answered or failed.
+    pub lines_ringing: u32,
+    /// All the campaign's calls up now (ringing and connected).
+    pub lines_in_use: u32,
+    pub max_lines: Option<u32>,
+    /// Trunk channels free for this campaign now, when the carrier limits them.
+    pub trunk_channels_free: Option<u32>,
+    /// Abandons and live answers over the last 30 days.
+    pub abandons_30d: u64,
+    pub live_answers_30d: u64,
+    /// The campaign's cap in percent (at most 3).
+    pub abandon_cap_pct: f64,
+    /// Leads in the hopper, ready to dial.
+    pub leads_ready: u32,
+}
+
+/// Why no more lines are dialed now: shown to supervisors as the pacer's state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Hold {
+    AgentDriven,
+    NoReadyAgents,
+    EnoughLinesRinging,
+    MaxLines,
+    TrunkFull,
+    CallsPerSecond,
+    NoLeads,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    /// Lines to originate now.
+    pub dial: u32,
+    /// Lines per ready agent the method aimed for.
+    pub level: f64,
+    /// The abandon cap forced one line per agent.
+    pub capped_by_abandons: bool,
+    /// Why not more, when `dial` is below what the level asked for.
+    pub hold: Option<Hold>,
+}
+
+/// The 30-day abandon rate in percent; 0 with no answers yet.
+pub fn abandon_pct(abandons: u64, live_answers: u64) -> f64 {
+    let answered = abandons + live_answers;
+    if answered == 0 {
+        0.0
+    } else {
+        100.0 * abandons as f64 / answered as f64
+    }
+}
+
+/// Calls-per-second budget as a token bucket on the caller's clock (seconds).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallRate {
+    per_second: f64,
+    tokens: f64,
+    last: f64,
+}
+
+impl CallRate {
+    /// At most `per_second` originates a second, in bursts of at most one second's worth.
+    pub fn new(per_second: f64, now: f64) -> Self {
+        let per_second = per_second.max(0.0);
+        Self { per_second, tokens: per_second, last: now }
+    }
+
+    fn available(&mut self, now: f64) -> u32 {
+        let elapsed = (now - self.last).max(0.0);
+        self.tokens = (self.tokens + elapsed * self.per_second).min(self.per_second.max(1.0));
+        self.last = now;
+        self.tokens.floor().max(0.0) as u32
+    }
+
+    fn take(&mut self, n: u32) {
+        self.tokens -= f64::from(n);
+    }
+}
+
+/// Lines to dial now, and why not more.
+pub fn decide(s: &Snapshot, rate: &mut CallRate, now: f64) -> Decision {
+    let capped_by_abandons = abandon_pct(s.abandons_30d, s.live_answers_30d) >= s.abandon_cap_pct;
+    let level = match s.method {
+        Method::Manual | Method::Preview => return Decision { dial: 0, level: 0.0, capped_by_abandons, hold: Some(Hold::AgentDriven) },
+        Method::Progressive => 1.0,
+        _ if capped_by_abandons => 1.0,
+        Method::Ratio | Method::Predictive => s.dial_ratio.max(1.0),
+    };
+    if s.ready_agents == 0 {
+        return Decision { dial: 0, level, capped_by_abandons, hold: Some(Hold::NoReadyAgents) };
+    }
+    let target = (f64::from(s.ready_agents) * level).floor() as u32;
+    let wanted = target.saturating_sub(s.lines_ringing);
+    let mut dial = wanted;
+    let mut hold = (wanted == 0).then_some(Hold::EnoughLinesRinging);
+    let mut limit = |cap: u32, why: Hold| {
+        if cap < dial {
+            dial = cap;
+            hold = Some(why);
+        }
+    };
+    if let Some(max) = s.max_lines {
+        limit(max.saturating_sub(s.lines_in_use), Hold::MaxLines);
+    }
+    if let Some(free) = s.trunk_channels_free {
+        limit(free, Hold::TrunkFull);
+    }
+    limit(s.leads_ready, Hold::NoLeads);
+    limit(rate.available(now), Hold::CallsPerSecond);
+    rate.take(dial);
+    Decision { dial, level, capped_by_abandons, hold }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snapshot(method: Method) -> Snapshot {
+        Snapshot {
+            method,
+            dial_ratio: 2.5,
+            ready_agents: 4,
+            lines_ringing: 0,
+            lines_in_use: 0,
+            max_lines: None,
+            trunk_channels_free: None,
+            abandons_30d: 0,
+            live_answers_30d: 100,
+            abandon_cap_pct: 3.0,
+            leads_ready: 1000,
+        }
+    }
+
+    fn run(s: &Snapshot) -> Decision {
+        decide(s, &mut CallRate::new(100.0, 0.0), 0.0)
+    }
+
+    #[test]
+    fn each_method_aims_for_its_level() {
+        assert_eq!(run(&snapshot(Method::Manual)).dial, 0);
+        assert_eq!(run(&snapshot(Method::Preview)).hold, Some(Hold::AgentDriven));
+        assert_eq!(run(&snapshot(Method::Progressive)).dial, 4);
+        assert_eq!(run(&snapshot(Method::Ratio)).dial, 10);
+        assert_eq!(run(&snapshot(Method::Predictive)).dial, 10);
+        let ringing = Snapshot { lines_ringing: 7, ..snapshot(Method::Ratio) };
+        assert_eq!(run(&ringing).dial, 3, "lines already ringing count");
+    }
+
+    #[test]
+    fn the_abandon_cap_forces_one_line_per_agent() {
+        let over = Snapshot { abandons_30d: 3, live_answers_30d: 97, ..snapshot(Method::Predictive) };
+        let d = run(&over);
+        assert!(d.capped_by_abandons);
+        assert_eq!((d.dial, d.level), (4, 1.0));
+        let under = Snapshot { abandons_30d: 2, live_answers_30d: 98, ..snapshot(Method::Ratio) };
+        assert_eq!(run(&under).dial, 10);
+    }
+
+    #[test]
+    fn caps_and_bad_input() {
+        let none = Snapshot { ready_agents: 0, ..snapshot(Method::Ratio) };
+        assert_eq!(run(&none).hold, Some(Hold::NoReadyAgents));
+        let lines = Snapshot { max_lines: Some(12), lines_in_use: 6, ..snapshot(Method::Ratio) };
+        assert_eq!((run(&lines).dial, run(&lines).hold), (6, Some(Hold::MaxLines)));
+        let trunk = Snapshot { trunk_channels_free: Some(2), ..snapshot(Method::Ratio) };
+        assert_eq!(run(&trunk).hold, Some(Hold::TrunkFull));
+        let leads = Snapshot { leads_ready: 0, ..snapshot(Method::Ratio) };
+        assert_eq!(run(&leads).hold, Some(Hold::NoLeads));
+        let weird = Snapshot { dial_ratio: f64::NAN, ..snapshot(Method::Ratio) };
+        assert_eq!(run(&weird).dial, 4, "a ratio that is not a number dials one per agent");
+        assert_eq!(abandon_pct(0, 0), 0.0);
+    }
+
+    #[test]
+    fn calls_per_second_on_the_callers_clock() {
+        let s = snapshot(Method::Ratio);
+        let mut rate = CallRate::new(3.0, 0.0);
+        assert_eq!(decide(&s, &mut rate, 0.0).dial, 3);
+        assert_eq!(decide(&s, &mut rate, 0.0).hold, Some(Hold::CallsPerSecond));
+        assert_eq!(decide(&s, &mut rate, 0.5).dial, 1);
+        assert_eq!(decide(&s, &mut rate, 10.0).dial, 3, "bursts are at most a second's worth");
+    }
+}
