@@ -8,7 +8,8 @@
 //! - [`phone`], [`geo`]: numbers to E.164, and E.164 (plus state or postal code) to a time zone.
 //! - [`import`], [`export`]: lead lists in and out as CSV.
 //! - [`dnc`]: the do-not-call lists.
-//! - [`leads`], [`hopper`]: the next-leads query, and claiming leads for dialing.
+//! - [`leads`], [`hopper`], [`attempts`]: the next-leads query, claiming leads for dialing,
+//!   and each dial from reservation to outcome.
 //! - [`campaigns`], [`lists`]: what is dialed, and the leads it dials.
 //! - [`agents`], [`calls`], [`inbound`], [`calltimes`]: agent sessions, call records, inbound
 //!   queues and calling hours, as the call flows use them.
@@ -19,6 +20,7 @@
 
 pub mod campaigns;
 pub mod agents;
+pub mod attempts;
 pub mod bus;
 pub mod calls;
 pub mod calltimes;

@@ -285,3 +285,52 @@ async fn the_hopper_claims_due_leads_once_without_dnc_or_over_cap_numbers(pool: 
 
     assert_eq!(fill(&pool, c, "n1", 10, at("2026-11-24T08:00:00Z")).await.expect("fill"), Filled::OutsideHours, "03:00 in New York");
 }
+
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn an_attempt_is_dialed_once_and_moves_its_lead_on_once(pool: PgPool) {
+    use dialtone_core::attempts::{originating, reserve, resolve, unresolved, Outcome};
+    let c = campaigns::create(&pool, "c", campaigns::DialMethod::Progressive, "9am-9pm").await.expect("campaign");
+    let list = lists::create(&pool, "l", Some(c), "US").await.expect("list");
+    let now = at("2026-11-24T17:00:00Z");
+    lead(&pool, list, "+12015550100", "NEW", "America/New_York", "NJ", 0, None, 0).await;
+    let lead_id: i64 = sqlx::query_scalar("SELECT id FROM leads").fetch_one(&pool).await.expect("lead");
+    let next = |pool: PgPool| async move {
+        sqlx::query_as::<_, (String, i32, Option<chrono::DateTime<Utc>>)>("SELECT status, attempt_count, next_attempt_at FROM leads")
+            .fetch_one(&pool)
+            .await
+            .expect("lead")
+    };
+
+    let call = reserve(&pool, c, lead_id, "n1").await.expect("reserve");
+    assert!(originating(&pool, call).await.expect("originating"));
+    assert!(!originating(&pool, call).await.expect("twice"), "an attempt is dialed once");
+    assert_eq!(unresolved(&pool, "n1").await.expect("open"), vec![(call, "originating".to_string())], "a restart finds it");
+    assert!(resolve(&pool, call, Outcome::Busy, now).await.expect("resolve"));
+    assert!(!resolve(&pool, call, Outcome::NoAnswer, now).await.expect("again"), "only the first outcome counts");
+    assert_eq!(next(pool.clone()).await, ("B".to_string(), 1, Some(now + Duration::seconds(900))));
+    assert!(unresolved(&pool, "n1").await.expect("open").is_empty());
+
+    // The campaign's rule for NA: two hours, at most two attempts in that status.
+    sqlx::query("INSERT INTO campaign_retry_rules (campaign_id, status_code, delay_secs, max_attempts) VALUES ($1, 'NA', 7200, 2)")
+        .bind(c)
+        .execute(&pool)
+        .await
+        .expect("rule");
+    let call = reserve(&pool, c, lead_id, "n1").await.expect("reserve");
+    resolve(&pool, call, Outcome::from_originate_reason("3").expect("no answer"), now).await.expect("resolve");
+    assert_eq!(next(pool.clone()).await, ("NA".to_string(), 2, None), "two attempts reach the rule's limit");
+
+    sqlx::query("DELETE FROM campaign_retry_rules").execute(&pool).await.expect("no rule");
+    sqlx::query("UPDATE leads SET next_attempt_at = now()").execute(&pool).await.expect("due");
+    let call = reserve(&pool, c, lead_id, "n1").await.expect("reserve");
+    resolve(&pool, call, Outcome::Cancelled, now).await.expect("cancel");
+    assert_eq!(next(pool.clone()).await, ("NA".to_string(), 2, Some(now)), "a cancelled attempt does not count and is due again");
+    let call = reserve(&pool, c, lead_id, "n1").await.expect("reserve");
+    resolve(&pool, call, Outcome::from_hangup_cause(1), now).await.expect("invalid");
+    assert_eq!(next(pool.clone()).await, ("DC".to_string(), 3, None), "a disconnected number is not dialed again");
+
+    assert_eq!(Outcome::from_originate_reason("4"), None, "answered: the call flow decides");
+    assert_eq!(Outcome::from_originate_reason("5"), Some(Outcome::Busy));
+    assert_eq!(Outcome::from_originate_reason("8"), Some(Outcome::Congestion));
+    assert_eq!(Outcome::from_originate_reason("0"), Some(Outcome::Failed));
+}
