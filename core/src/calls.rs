@@ -23,7 +23,7 @@ pub struct Answered<'a> {
 /// one (a test call, a row lost to a restart) gets one here.
 pub async fn answered(pool: &PgPool, call: &Answered<'_>) -> Result<DateTime<Utc>, sqlx::Error> {
     let amd_status = call.amd_status.filter(|s| matches!(*s, "HUMAN" | "MACHINE" | "NOTSURE" | "HANGUP"));
-    sqlx::query_scalar(
+    let answered_at: DateTime<Utc> = sqlx::query_scalar(
         "INSERT INTO calls (id, direction, campaign_id, lead_id, node, uniqueid, channel, state, amd_status, amd_cause, answered_at,
                             phone_e164)
          VALUES ($1, 'outbound', $2, $3, $4, $5, $6, 'answered', $7, $8, now(), (SELECT phone_e164 FROM leads WHERE id = $3))
@@ -40,7 +40,14 @@ pub async fn answered(pool: &PgPool, call: &Answered<'_>) -> Result<DateTime<Utc
     .bind(amd_status)
     .bind(call.amd_cause)
     .fetch_one(pool)
-    .await
+    .await?;
+    // The dial is answered: it no longer counts as a line ringing.
+    sqlx::query("UPDATE call_attempts SET answered_at = coalesce(answered_at, $2) WHERE call_id = $1")
+        .bind(call.call_id)
+        .bind(answered_at)
+        .execute(pool)
+        .await?;
+    Ok(answered_at)
 }
 
 /// Which side of the abandon-rate fraction an answered call counts in.
@@ -168,6 +175,15 @@ pub async fn end(pool: &PgPool, call_id: Uuid, ended: &Ended<'_>) -> Result<bool
     .await?;
     tx.commit().await?;
     let Some(session) = closed else { return Ok(false) };
+    // The dial behind the call, if the dialer placed it, ends with the call.
+    let outcome: Option<Option<String>> = sqlx::query_scalar("SELECT outcome FROM calls WHERE id = $1").bind(call_id).fetch_optional(pool).await?;
+    let attempt_outcome = match outcome.flatten().as_deref() {
+        Some("answered" | "transferred" | "caller_hangup") => crate::attempts::Outcome::AnsweredHuman,
+        Some("abandoned") => crate::attempts::Outcome::Abandoned,
+        Some("machine" | "machine_message") => crate::attempts::Outcome::AnsweredMachine,
+        _ => crate::attempts::Outcome::from_hangup_cause(ended.hangup_cause.unwrap_or(0)),
+    };
+    crate::attempts::resolve(pool, call_id, attempt_outcome, Utc::now()).await?;
     if let Some(session_id) = session {
         let on_this_call: bool = sqlx::query_scalar(
             "SELECT EXISTS (SELECT 1 FROM agent_sessions WHERE id = $1 AND current_call_id = $2 AND state IN ('reserved', 'on_call'))",

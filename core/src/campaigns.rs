@@ -104,3 +104,65 @@ pub async fn call_settings(pool: &PgPool, id: i64) -> Result<Option<CallSettings
     .fetch_optional(pool)
     .await
 }
+
+/// What the dialer loop reads of a campaign, every turn.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct DialSettings {
+    pub active: bool,
+    pub dial_method: String,
+    pub dial_ratio: f64,
+    pub max_lines: Option<i32>,
+    pub max_calls_per_second: f64,
+    pub trunk_channels: Option<i32>,
+    pub ring_timeout_secs: i32,
+    pub dial_template: String,
+    pub trunk: String,
+    pub dial_prefix: String,
+    pub caller_id_number: Option<String>,
+    pub caller_id_name: String,
+    pub abandon_cap_pct: f64,
+    pub amd_enabled: bool,
+}
+
+pub async fn dial_settings(pool: &PgPool, id: i64) -> Result<Option<DialSettings>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT active, dial_method, dial_ratio::float8 AS dial_ratio, max_lines, max_calls_per_second::float8 AS max_calls_per_second,
+                trunk_channels, ring_timeout_secs, dial_template, trunk, dial_prefix, caller_id_number, caller_id_name,
+                abandon_cap_pct::float8 AS abandon_cap_pct, amd_enabled
+         FROM campaigns WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await
+}
+
+/// The campaign's live numbers on one node, for the pacer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct LiveCounts {
+    pub ready_agents: i64,
+    /// Attempts originated and not resolved or answered.
+    pub lines_ringing: i64,
+    /// Calls of the campaign not ended (ringing or talking), on every node.
+    pub lines_in_use: i64,
+    pub hopper: i64,
+    pub abandons_30d: i64,
+    pub live_answers_30d: i64,
+}
+
+pub async fn live_counts(pool: &PgPool, id: i64, node: &str) -> Result<LiveCounts, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT
+             (SELECT count(*) FROM agent_sessions WHERE campaign_id = $1 AND state = 'ready'
+                AND last_seen_at > now() - make_interval(secs => $3)) AS ready_agents,
+             (SELECT count(*) FROM call_attempts WHERE campaign_id = $1 AND node = $2 AND state = 'originating' AND answered_at IS NULL) AS lines_ringing,
+             (SELECT count(*) FROM call_attempts WHERE campaign_id = $1 AND state = 'originating') AS lines_in_use,
+             (SELECT count(*) FROM hopper WHERE campaign_id = $1 AND node = $2) AS hopper,
+             (SELECT count(*) FROM abandon_ledger WHERE campaign_id = $1 AND kind = 'abandon' AND occurred_at > now() - interval '30 days') AS abandons_30d,
+             (SELECT count(*) FROM abandon_ledger WHERE campaign_id = $1 AND kind = 'live_answer' AND occurred_at > now() - interval '30 days') AS live_answers_30d",
+    )
+    .bind(id)
+    .bind(node)
+    .bind(f64::from(crate::agents::LIVENESS_SECS))
+    .fetch_one(pool)
+    .await
+}

@@ -166,3 +166,19 @@ pub async fn fill(pool: &PgPool, campaign_id: i64, node: &str, limit: i64, now: 
     tx.commit().await?;
     Ok(Filled::Leads(ready))
 }
+
+/// Takes the next lead of this node's hopper for the campaign, if any.
+pub async fn take(pool: &PgPool, campaign_id: i64, node: &str) -> Result<Option<HopperLead>, sqlx::Error> {
+    sqlx::query_as(
+        "WITH taken AS (
+             DELETE FROM hopper WHERE lead_id = (
+                 SELECT lead_id FROM hopper WHERE campaign_id = $1 AND node = $2
+                 ORDER BY priority DESC, claimed_at LIMIT 1 FOR UPDATE SKIP LOCKED)
+             RETURNING lead_id)
+         SELECT l.id AS lead_id, l.list_id, l.phone_e164, l.state, l.attempt_count FROM taken JOIN leads l ON l.id = taken.lead_id",
+    )
+    .bind(campaign_id)
+    .bind(node)
+    .fetch_optional(pool)
+    .await
+}

@@ -1,0 +1,141 @@
+//! The dialer loop against a scripted manager and a real PostgreSQL: it dials each due lead
+//! once, through the campaign's dial string, and records Asterisk's failures as outcomes.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::Timelike;
+use dialtone_asterisk::ami::{AmiClient, AmiConfig, Auth};
+use dialtone_core::{agents, campaigns, lists, users};
+use dialtone_fastagi::dialer::{run_campaign, watch_outcomes, DialerContext};
+use sqlx::PgPool;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// A manager that logs anyone in and answers every Originate as a busy callee does.
+async fn busy_manager(listener: TcpListener, originates: Arc<Mutex<Vec<Vec<(String, String)>>>>) {
+    while let Ok((stream, _)) = listener.accept().await {
+        let originates = originates.clone();
+        tokio::spawn(async move {
+            let (r, mut w) = stream.into_split();
+            let mut r = BufReader::new(r);
+            let _ = w.write_all(b"Asterisk Call Manager/11.0.0\r\n").await;
+            loop {
+                let mut fields = Vec::new();
+                loop {
+                    let mut line = String::new();
+                    if r.read_line(&mut line).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let line = line.trim_end().to_string();
+                    if line.is_empty() {
+                        break;
+                    }
+                    if let Some((k, v)) = line.split_once(": ") {
+                        fields.push((k.to_string(), v.to_string()));
+                    }
+                }
+                let get = |k: &str| fields.iter().find(|(f, _)| f == k).map(|(_, v)| v.clone()).unwrap_or_default();
+                let id = get("ActionID");
+                let reply = match get("Action").as_str() {
+                    "Originate" => {
+                        let channel_id = get("ChannelId");
+                        originates.lock().expect("lock").push(fields.clone());
+                        format!(
+                            "Response: Success\r\nActionID: {id}\r\nMessage: Originate successfully queued\r\n\r\n\
+                             Event: OriginateResponse\r\nPrivilege: call,all\r\nActionID: {id}\r\nResponse: Failure\r\nReason: 5\r\nUniqueid: {channel_id}\r\n\r\n"
+                        )
+                    }
+                    _ => format!("Response: Success\r\nActionID: {id}\r\nMessage: Authentication accepted\r\n\r\n"),
+                };
+                if w.write_all(reply.as_bytes()).await.is_err() {
+                    return;
+                }
+            }
+        });
+    }
+}
+
+/// A zone where it is now between 10:00 and 19:00, so the test runs at any hour.
+fn daytime_zone() -> String {
+    let now = chrono::Utc::now();
+    ["Pacific/Kiritimati", "Pacific/Auckland", "Asia/Tokyo", "Asia/Kolkata", "Europe/Berlin", "America/New_York", "America/Los_Angeles", "Pacific/Honolulu", "Pacific/Pago_Pago"]
+        .into_iter()
+        .find(|z| {
+            let tz: chrono_tz::Tz = z.parse().expect("zone");
+            (10..19).contains(&now.with_timezone(&tz).hour())
+        })
+        .expect("some zone is in daytime")
+        .to_string()
+}
+
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn dials_each_due_lead_once_and_records_busy(pool: PgPool) {
+    let zone = daytime_zone();
+    let campaign = campaigns::create(&pool, "c", campaigns::DialMethod::Progressive, "9am-9pm").await.expect("campaign");
+    sqlx::query("UPDATE campaigns SET call_time_id = NULL, active = true, dial_template = 'PJSIP/{number}@{trunk}', trunk = 'acme', dial_prefix = '9', caller_id_number = '+15125550000', caller_id_name = 'ACME' WHERE id = $1")
+        .bind(campaign)
+        .execute(&pool)
+        .await
+        .expect("settings");
+    let list = lists::create(&pool, "l", Some(campaign), "US").await.expect("list");
+    sqlx::query("UPDATE lists SET time_zones = ARRAY[$2] WHERE id = $1").bind(list).bind(&zone).execute(&pool).await.expect("zones");
+    for i in 0..3 {
+        sqlx::query("INSERT INTO leads (list_id, phone_e164, country, time_zone, next_attempt_at) VALUES ($1, $2, 'US', $3, now() - interval '1 minute')")
+            .bind(list)
+            .bind(format!("+1201555010{i}"))
+            .bind(&zone)
+            .execute(&pool)
+            .await
+            .expect("lead");
+    }
+    let user = users::create(&pool, "ana", "Ana", users::Role::Agent, "a long password").await.expect("user");
+    let session = agents::open_session(&pool, user, campaign, "n1", "PJSIP/1001").await.expect("session");
+    agents::set_state(&pool, session, "ready", None).await.expect("ready");
+
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let originates = Arc::new(Mutex::new(Vec::new()));
+    tokio::spawn(busy_manager(listener, originates.clone()));
+    let mut config = AmiConfig::new(addr.to_string(), "dialer", "secret");
+    config.auth = Auth::Plain;
+    let ctx = Arc::new(DialerContext { pool: pool.clone(), ami: AmiClient::start(config), node: "n1".into(), tick: Duration::from_millis(50) });
+    let stop = CancellationToken::new();
+    tokio::spawn(watch_outcomes(ctx.clone(), stop.clone()));
+    tokio::spawn(run_campaign(ctx.clone(), campaign, stop.clone()));
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        // The agent's page stays alive.
+        agents::seen(&pool, session).await.expect("seen");
+        let busy: i64 = sqlx::query_scalar("SELECT count(*) FROM leads WHERE status = 'B'").fetch_one(&pool).await.expect("count");
+        if busy == 3 || tokio::time::Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop.cancel();
+
+    let originates = originates.lock().expect("lock").clone();
+    assert_eq!(originates.len(), 3, "each lead dialed once: {originates:?}");
+    let channels: Vec<String> = originates.iter().map(|f| f.iter().find(|(k, _)| k == "Channel").map(|(_, v)| v.clone()).unwrap_or_default()).collect();
+    let mut sorted = channels.clone();
+    sorted.sort();
+    assert_eq!(sorted, ["PJSIP/912015550100@acme", "PJSIP/912015550101@acme", "PJSIP/912015550102@acme"]);
+    let first = &originates[0];
+    let field = |k: &str| first.iter().filter(|(f, _)| f == k).map(|(_, v)| v.clone()).collect::<Vec<_>>();
+    assert_eq!(field("Timeout"), ["26000"]);
+    assert_eq!(field("CallerID"), ["\"ACME\" <+15125550000>"]);
+    assert_eq!(field("Context"), ["dialtone-outbound"]);
+    let variables = field("Variable");
+    assert!(variables.iter().any(|v| v == &format!("DIALTONE_CALL_ID={}", field("ChannelId")[0])), "{variables:?}");
+    assert!(variables.iter().any(|v| v == &format!("DIALTONE_CAMPAIGN_ID={campaign}")), "{variables:?}");
+
+    let rows: Vec<(String, i32, bool)> =
+        sqlx::query_as("SELECT status, attempt_count, next_attempt_at > now() + interval '10 minutes' FROM leads ORDER BY id").fetch_all(&pool).await.expect("leads");
+    assert_eq!(rows, vec![("B".to_string(), 1, true); 3], "busy, one attempt each, due again in 15 minutes");
+    let resolved: i64 = sqlx::query_scalar("SELECT count(*) FROM call_attempts WHERE state = 'resolved' AND outcome = 'busy'").fetch_one(&pool).await.expect("attempts");
+    assert_eq!(resolved, 3);
+}
