@@ -36,7 +36,9 @@ enum Command {
     #[command(subcommand)]
     Dnc(commands::dnc::DncCommand),
     /// Run the FastAGI server with the call flows (Asterisk's `AGI(agi://...)` connects here).
-    Agi(commands::agi::AgiArgs),
+    Agi(commands::node::AgiArgs),
+    /// Run a node: FastAGI, the AMI link to its Asterisk, and the dialer of every active campaign.
+    Serve(commands::node::ServeArgs),
     /// Set up a demonstration: schema, users, a campaign and leads.
     Demo(commands::demo::DemoArgs),
     /// Measure performance; each prints its numbers.
@@ -78,7 +80,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Import(a) => commands::import::run(&config, a).await,
         Command::Export(a) => commands::export::run(&config, a).await,
         Command::Dnc(c) => commands::dnc::run(&config, c).await,
-        Command::Agi(a) => commands::agi::run(&config, a).await,
+        Command::Agi(a) => commands::node::run(&config, a).await,
+        Command::Serve(a) => commands::node::serve(&config, a).await,
         Command::Demo(a) => commands::demo::run(&config, a).await,
         Command::Bench(c) => commands::bench::run(&config, c).await,
     }

@@ -98,7 +98,7 @@ pub async fn run(config: &Config, args: DemoArgs) -> anyhow::Result<()> {
         println!("               {line}");
     }
     println!("               passwords are kept in {}", credentials_path.display());
-    println!("  FastAGI      `dialtone agi` serves Asterisk's AGI() on {} (metrics on {})", config.listen.agi, config.listen.metrics);
+    println!("  node         `dialtone serve`: FastAGI on {}, AMI to {}:{}, dialer loops; metrics on {}", config.listen.agi, config.ami.host, config.ami.port, config.listen.metrics);
     println!("  Asterisk     include dialplan/ and asterisk-conf/ as docs/asterisk.md says");
     println!("  try          dialtone list show {list}");
     println!("               dialtone export --list {list} -o leads-out.csv");

@@ -1,6 +1,6 @@
 //! One module per subcommand; they parse arguments, call `dialtone-core`, and print.
 
-pub mod agi;
+pub mod node;
 pub mod bench;
 pub mod demo;
 pub mod dnc;
