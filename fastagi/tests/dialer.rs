@@ -14,9 +14,9 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 /// A manager that logs anyone in and answers every Originate as a busy callee does.
-async fn busy_manager(listener: TcpListener, originates: Arc<Mutex<Vec<Vec<(String, String)>>>>) {
+async fn busy_manager(listener: TcpListener, originates: Arc<Mutex<Vec<Vec<(String, String)>>>>, live: Vec<String>) {
     while let Ok((stream, _)) = listener.accept().await {
-        let originates = originates.clone();
+        let (originates, live) = (originates.clone(), live.clone());
         tokio::spawn(async move {
             let (r, mut w) = stream.into_split();
             let mut r = BufReader::new(r);
@@ -46,6 +46,14 @@ async fn busy_manager(listener: TcpListener, originates: Arc<Mutex<Vec<Vec<(Stri
                             "Response: Success\r\nActionID: {id}\r\nMessage: Originate successfully queued\r\n\r\n\
                              Event: OriginateResponse\r\nPrivilege: call,all\r\nActionID: {id}\r\nResponse: Failure\r\nReason: 5\r\nUniqueid: {channel_id}\r\n\r\n"
                         )
+                    }
+                    "CoreShowChannels" => {
+                        let mut out = format!("Response: Success\r\nActionID: {id}\r\nEventList: start\r\nMessage: Channels will follow\r\n\r\n");
+                        for u in &live {
+                            out.push_str(&format!("Event: CoreShowChannel\r\nActionID: {id}\r\nChannel: PJSIP/acme-0001\r\nUniqueid: {u}\r\nLinkedid: {u}\r\n\r\n"));
+                        }
+                        out.push_str(&format!("Event: CoreShowChannelsComplete\r\nActionID: {id}\r\nEventList: Complete\r\nListItems: {}\r\n\r\n", live.len()));
+                        out
                     }
                     _ => format!("Response: Success\r\nActionID: {id}\r\nMessage: Authentication accepted\r\n\r\n"),
                 };
@@ -97,7 +105,7 @@ async fn dials_each_due_lead_once_and_records_busy(pool: PgPool) {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let originates = Arc::new(Mutex::new(Vec::new()));
-    tokio::spawn(busy_manager(listener, originates.clone()));
+    tokio::spawn(busy_manager(listener, originates.clone(), Vec::new()));
     let mut config = AmiConfig::new(addr.to_string(), "dialer", "secret");
     config.auth = Auth::Plain;
     let ctx = Arc::new(DialerContext { pool: pool.clone(), ami: AmiClient::start(config), node: "n1".into(), tick: Duration::from_millis(50) });
@@ -138,4 +146,45 @@ async fn dials_each_due_lead_once_and_records_busy(pool: PgPool) {
     assert_eq!(rows, vec![("B".to_string(), 1, true); 3], "busy, one attempt each, due again in 15 minutes");
     let resolved: i64 = sqlx::query_scalar("SELECT count(*) FROM call_attempts WHERE state = 'resolved' AND outcome = 'busy'").fetch_one(&pool).await.expect("attempts");
     assert_eq!(resolved, 3);
+}
+
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn after_a_gap_dials_with_no_channel_are_resolved_and_none_is_dialed_again(pool: PgPool) {
+    use dialtone_core::attempts;
+    let campaign = campaigns::create(&pool, "c", campaigns::DialMethod::Progressive, "9am-9pm").await.expect("campaign");
+    let list = lists::create(&pool, "l", Some(campaign), "US").await.expect("list");
+    let mut calls = Vec::new();
+    for i in 0..3 {
+        let lead: i64 = sqlx::query_scalar("INSERT INTO leads (list_id, phone_e164, country, time_zone) VALUES ($1, $2, 'US', 'America/New_York') RETURNING id")
+            .bind(list)
+            .bind(format!("+1201555020{i}"))
+            .fetch_one(&pool)
+            .await
+            .expect("lead");
+        let call = attempts::reserve(&pool, campaign, lead, "n1").await.expect("reserve");
+        assert!(attempts::originating(&pool, call).await.expect("originating"));
+        calls.push(call);
+    }
+    // Two were dialed five minutes ago, the third just now.
+    sqlx::query("UPDATE call_attempts SET dialed_at = now() - interval '5 minutes' WHERE call_id = ANY($1)")
+        .bind(&calls[..2])
+        .execute(&pool)
+        .await
+        .expect("age");
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    // Asterisk still has the first call's channel.
+    tokio::spawn(busy_manager(listener, Arc::new(Mutex::new(Vec::new())), vec![calls[0].to_string()]));
+    let mut config = AmiConfig::new(addr.to_string(), "dialer", "secret");
+    config.auth = Auth::Plain;
+    let ctx = DialerContext { pool: pool.clone(), ami: AmiClient::start(config), node: "n1".into(), tick: Duration::from_millis(50) };
+    let mut link = ctx.ami.link();
+    link.wait_for(|l| matches!(l, dialtone_asterisk::ami::Link::Up { .. })).await.expect("up");
+    assert_eq!(dialtone_fastagi::dialer::reconcile(&ctx).await.expect("reconcile"), 1);
+    let states: Vec<(uuid::Uuid, String, Option<String>)> =
+        sqlx::query_as("SELECT call_id, state, outcome FROM call_attempts").fetch_all(&pool).await.expect("attempts");
+    let state = |call: uuid::Uuid| states.iter().find(|(c, _, _)| *c == call).map(|(_, s, o)| (s.clone(), o.clone())).expect("attempt");
+    assert_eq!(state(calls[0]), ("originating".to_string(), None), "its channel is live");
+    assert_eq!(state(calls[1]), ("resolved".to_string(), Some("failed".to_string())), "gone: resolved, counted");
+    assert_eq!(state(calls[2]), ("originating".to_string(), None), "too recent to judge");
 }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use dialtone_asterisk::agi::{self, ServerConfig};
 use dialtone_asterisk::ami::{AmiClient, AmiConfig, Auth, Link};
-use dialtone_fastagi::dialer::{run_campaign, watch_outcomes, DialerContext};
+use dialtone_fastagi::dialer::{reconcile_on_link, run_campaign, watch_outcomes, DialerContext};
 use dialtone_core::bus::Bus;
 use dialtone_core::config::Config;
 use dialtone_core::telemetry::{self, HealthCheck};
@@ -100,6 +100,7 @@ async fn run_node(config: &Config, args: AgiArgs, campaign_scan: Option<Duration
     if let (Some(ami), Some(scan)) = (ami, campaign_scan) {
         let dialer = Arc::new(DialerContext { pool: dialer_pool, ami, node: config.node.clone(), tick: Duration::from_millis(250) });
         tokio::spawn(watch_outcomes(dialer.clone(), shutdown.clone()));
+        tokio::spawn(reconcile_on_link(dialer.clone(), shutdown.clone()));
         tokio::spawn(run_campaigns(dialer, scan, shutdown.clone()));
     }
 

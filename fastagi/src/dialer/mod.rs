@@ -4,6 +4,7 @@
 //! `call-end` resolves their attempts).
 
 mod originate;
+mod reconcile;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,6 +19,7 @@ use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
 pub use originate::{dial_string, originate};
+pub use reconcile::{reconcile, ReconcileError};
 
 #[derive(Clone)]
 pub struct DialerContext {
@@ -132,6 +134,26 @@ pub async fn watch_outcomes(ctx: Arc<DialerContext>, stop: CancellationToken) {
             Ok(true) => tracing::info!(%call_id, outcome = outcome.as_str(), "dial ended"),
             Ok(false) => {}
             Err(e) => tracing::error!(%call_id, error = %e, "could not record the dial's outcome"),
+        }
+    }
+}
+
+/// Reconciles this node's open dials each time the AMI link comes up (the first time too: a
+/// restart is a gap as well).
+pub async fn reconcile_on_link(ctx: Arc<DialerContext>, stop: CancellationToken) {
+    let mut link = ctx.ami.link();
+    loop {
+        let up = matches!(*link.borrow_and_update(), dialtone_asterisk::ami::Link::Up { .. });
+        if up {
+            match reconcile(&ctx).await {
+                Ok(0) => {}
+                Ok(n) => tracing::warn!(resolved = n, "reconciled dials after the AMI gap"),
+                Err(e) => tracing::error!(error = %e, "reconciliation failed"),
+            }
+        }
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            changed = link.changed() => if changed.is_err() { return },
         }
     }
 }
