@@ -199,3 +199,20 @@ pub async fn join_groups(pool: &PgPool, session_id: i64, group_ids: &[i64]) -> R
         .await?;
     Ok(())
 }
+
+/// Ends wrap-ups that have lasted the campaign's `wrapup_secs`: the agent is ready again, or
+/// paused (AFTCAL) where the campaign pauses agents after each call. Returns how many.
+pub async fn end_wrapups(pool: &PgPool) -> Result<u64, sqlx::Error> {
+    let due: Vec<(i64, bool)> = sqlx::query_as(
+        "SELECT s.id, c.pause_after_each_call FROM agent_sessions s JOIN campaigns c ON c.id = s.campaign_id
+         WHERE s.state = 'wrapup' AND s.state_since <= now() - make_interval(secs => c.wrapup_secs)",
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut ended = 0;
+    for (session, pause) in due {
+        let changed = if pause { set_state(pool, session, "paused", Some("AFTCAL")).await? } else { set_state(pool, session, "ready", None).await? };
+        ended += u64::from(changed);
+    }
+    Ok(ended)
+}

@@ -334,3 +334,21 @@ async fn an_attempt_is_dialed_once_and_moves_its_lead_on_once(pool: PgPool) {
     assert_eq!(Outcome::from_originate_reason("8"), Some(Outcome::Congestion));
     assert_eq!(Outcome::from_originate_reason("0"), Some(Outcome::Failed));
 }
+
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn wrapups_end_after_the_campaigns_time(pool: PgPool) {
+    use dialtone_core::agents;
+    let c = campaigns::create(&pool, "c", campaigns::DialMethod::Progressive, "9am-9pm").await.expect("campaign");
+    sqlx::query("UPDATE campaigns SET wrapup_secs = 10 WHERE id = $1").bind(c).execute(&pool).await.expect("wrapup");
+    let mut sessions = Vec::new();
+    for name in ["ana", "ben"] {
+        let user = users::create(&pool, name, name, Role::Agent, "a long password").await.expect("user");
+        let s = agents::open_session(&pool, user, c, "n", "PJSIP/1").await.expect("session");
+        agents::set_state(&pool, s, "wrapup", None).await.expect("wrapup");
+        sessions.push(s);
+    }
+    sqlx::query("UPDATE agent_sessions SET state_since = now() - interval '11 seconds' WHERE id = $1").bind(sessions[0]).execute(&pool).await.expect("age");
+    assert_eq!(agents::end_wrapups(&pool).await.expect("end"), 1);
+    let states: Vec<String> = sqlx::query_scalar("SELECT state FROM agent_sessions ORDER BY id").fetch_all(&pool).await.expect("states");
+    assert_eq!(states, ["ready", "wrapup"]);
+}

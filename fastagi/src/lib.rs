@@ -3,6 +3,7 @@
 //! each path's arguments, the variables it reads and sets, and its outcomes.
 
 pub mod context;
+pub mod control;
 pub mod dialer;
 pub mod flows;
 

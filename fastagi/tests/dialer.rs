@@ -188,3 +188,38 @@ async fn after_a_gap_dials_with_no_channel_are_resolved_and_none_is_dialed_again
     assert_eq!(state(calls[1]), ("resolved".to_string(), Some("failed".to_string())), "gone: resolved, counted");
     assert_eq!(state(calls[2]), ("originating".to_string(), None), "too recent to judge");
 }
+
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn call_control_refuses_ended_calls_and_dnc_transfers(pool: PgPool) {
+    use dialtone_fastagi::control::{Control, ControlError};
+    let campaign = campaigns::create(&pool, "c", campaigns::DialMethod::Progressive, "9am-9pm").await.expect("campaign");
+    let (live, ended) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+    sqlx::query("INSERT INTO calls (id, direction, campaign_id, node, channel, state) VALUES ($1, 'outbound', $2, 'n1', 'PJSIP/acme-01', 'connected')")
+        .bind(live)
+        .bind(campaign)
+        .execute(&pool)
+        .await
+        .expect("live");
+    sqlx::query("INSERT INTO calls (id, direction, campaign_id, node, channel, state, ended_at) VALUES ($1, 'outbound', $2, 'n1', 'PJSIP/acme-02', 'ended', now())")
+        .bind(ended)
+        .bind(campaign)
+        .execute(&pool)
+        .await
+        .expect("ended");
+    let number = dialtone_core::phone::normalize("212-555-0199", dialtone_core::phone::country("US").expect("US")).expect("number");
+    dialtone_core::dnc::add_number(&pool, dialtone_core::dnc::Scope::Campaign(campaign), &number, dialtone_core::dnc::Source::Manual, "").await.expect("dnc");
+
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(busy_manager(listener, Arc::new(Mutex::new(Vec::new())), Vec::new()));
+    let mut config = AmiConfig::new(addr.to_string(), "dialer", "secret");
+    config.auth = Auth::Plain;
+    let control = Control { pool: pool.clone(), ami: AmiClient::start(config) };
+
+    assert!(matches!(control.hang_up(ended).await, Err(ControlError::CallEnded(_))), "an action on a call that ended says so");
+    assert!(matches!(control.hang_up(uuid::Uuid::new_v4()).await, Err(ControlError::NoCall(_))));
+    assert!(matches!(control.blind_transfer_to_number(live, "+12125550199", "dialtone-transfer").await, Err(ControlError::DoNotCall(..))));
+    assert!(matches!(control.dtmf(live, "12x").await, Err(ControlError::BadDigit('x'))));
+    control.hang_up(live).await.expect("hangs up a live call");
+    control.blind_transfer_to_number(live, "+15125550100", "dialtone-transfer").await.expect("transfers");
+}

@@ -101,6 +101,7 @@ async fn run_node(config: &Config, args: AgiArgs, campaign_scan: Option<Duration
         let dialer = Arc::new(DialerContext { pool: dialer_pool, ami, node: config.node.clone(), tick: Duration::from_millis(250) });
         tokio::spawn(watch_outcomes(dialer.clone(), shutdown.clone()));
         tokio::spawn(reconcile_on_link(dialer.clone(), shutdown.clone()));
+        tokio::spawn(end_wrapups(dialer.pool.clone(), shutdown.clone()));
         tokio::spawn(run_campaigns(dialer, scan, shutdown.clone()));
     }
 
@@ -166,6 +167,19 @@ async fn run_campaigns(ctx: Arc<DialerContext>, scan: Duration, shutdown: Cancel
         tokio::select! {
             _ = shutdown.cancelled() => break,
             _ = tokio::time::sleep(scan) => {}
+        }
+    }
+}
+
+/// Agents whose wrap-up time is over go back to ready (or pause), once a second.
+async fn end_wrapups(pool: PgPool, shutdown: CancellationToken) {
+    while !shutdown.is_cancelled() {
+        if let Err(e) = dialtone_core::agents::end_wrapups(&pool).await {
+            tracing::error!(error = %e, "cannot end wrap-ups");
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
         }
     }
 }
