@@ -19,6 +19,9 @@ pub struct DemoArgs {
     /// Leads in the demo list.
     #[arg(long, default_value_t = 2000)]
     pub leads: usize,
+    /// Then run the dialer this many seconds against the PBX simulator (0: don't).
+    #[arg(long, default_value_t = 30)]
+    pub run_secs: u64,
 }
 
 const CAMPAIGN: &str = "Demo outbound";
@@ -81,6 +84,18 @@ pub async fn run(config: &Config, args: DemoArgs) -> anyhow::Result<()> {
     }
     let options = ImportOptions::new(list, config.data_dir.join("demo-leads.errors.csv"));
     let report = import::import_csv(&pool, &csv_path, &options, None).await?;
+    // Callees around the world, so that some are inside calling hours whenever the demo runs.
+    let world = match lists::all(&pool).await?.into_iter().find(|l| l.name == "Demo world leads") {
+        Some(l) => l.id,
+        None => lists::create(&pool, "Demo world leads", Some(campaign), "GB").await?,
+    };
+    let world_csv = config.data_dir.join("demo-world-leads.csv");
+    {
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&world_csv)?);
+        sample_leads::write_world(&mut out, 300, 11)?;
+        out.flush()?;
+    }
+    let world_report = import::import_csv(&pool, &world_csv, &ImportOptions::new(world, config.data_dir.join("demo-world-leads.errors.csv")), None).await?;
 
     let db: PgConnectOptions = config.database_url.expose().parse()?;
     println!();
@@ -91,8 +106,10 @@ pub async fn run(config: &Config, args: DemoArgs) -> anyhow::Result<()> {
         None => println!("  event bus    in-process (one node; set REDIS_URL for several)"),
     }
     println!("  campaign     '{CAMPAIGN}' (id {campaign}), progressive, 9am-9pm in each callee's zone");
-    print!("  leads        list {list}: ");
+    print!("  leads        list {list} (US): ");
     print_report(&report);
+    print!("               list {world} (around the world): ");
+    print_report(&world_report);
     println!("  accounts     {}", ACCOUNTS.iter().map(|a| a.0).collect::<Vec<_>>().join(", "));
     for line in &new_credentials {
         println!("               {line}");
@@ -103,5 +120,97 @@ pub async fn run(config: &Config, args: DemoArgs) -> anyhow::Result<()> {
     println!("  try          dialtone list show {list}");
     println!("               dialtone export --list {list} -o leads-out.csv");
     println!("               dialtone dnc check '(305) 555-0100'");
+    if args.run_secs > 0 {
+        run_simulated(config, &pool, campaign, args.run_secs).await?;
+    }
+    Ok(())
+}
+
+/// The demo campaign dialing for `secs` against the PBX simulator: the three demo agents' phones
+/// are rung into their conferences, the agents go ready, and the dialer, the call flows and the
+/// simulated callees do the rest. Calling hours hold here as anywhere: outside them, it says so.
+async fn run_simulated(config: &Config, pool: &sqlx::PgPool, campaign: i64, secs: u64) -> anyhow::Result<()> {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use dialtone_asterisk::agi::{serve, ServerConfig};
+    use dialtone_asterisk::ami::{AmiClient, AmiConfig};
+    use dialtone_core::agents;
+    use dialtone_fastagi::dialer::{run_campaign, watch_outcomes, DialerContext};
+    use dialtone_fastagi::{control, FlowContext};
+    use dialtone_sim::{CalleeModel, Pbx, PbxConfig};
+    use tokio_util::sync::CancellationToken;
+
+    println!();
+    println!("Running the campaign for {secs} s against the PBX simulator (seeded callees: people, machines, busy lines).");
+    let stop = CancellationToken::new();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let agi = listener.local_addr()?;
+    let flows = FlowContext {
+        pool: pool.clone(),
+        bus: dialtone_core::bus::Bus::from_config(config.redis_url.as_ref()).await?,
+        node: config.node.clone(),
+        recordings_dir: config.recordings_dir.clone(),
+        agent_poll: Duration::from_millis(50),
+    };
+    tokio::spawn(serve(listener, dialtone_fastagi::router(flows), ServerConfig::default(), stop.clone()));
+    let mut model = CalleeModel::new(7);
+    model.ring = (Duration::from_secs(1), Duration::from_secs(4));
+    model.talk = (Duration::from_secs(3), Duration::from_secs(8));
+    let pbx = Pbx::start(PbxConfig { agi, model }).await?;
+    println!("  simulator    AMI on {}, running AGI against Dialtone's FastAGI on {agi}", pbx.ami);
+    let ami = AmiClient::start(AmiConfig::new(pbx.ami.to_string(), "dialtone", "demo"));
+
+    sqlx::query("UPDATE agent_sessions SET state = 'logged_out', logged_out_at = now(), logout_reason = 'demo restart' WHERE logged_out_at IS NULL")
+        .execute(pool)
+        .await?;
+    let agent_ids: Vec<(i64, String)> = sqlx::query_as("SELECT id, username FROM users WHERE role = 'agent' AND active ORDER BY username").fetch_all(pool).await?;
+    let mut sessions = Vec::new();
+    for (i, (user, name)) in agent_ids.iter().enumerate() {
+        let phone = format!("PJSIP/{}", 1001 + i);
+        let session = agents::open_session(pool, *user, campaign, &config.node, &phone).await?;
+        ami.send(control::ring_agent_phone(session, &phone)).await?;
+        sessions.push((session, name.clone()));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for (session, _) in &sessions {
+        agents::set_state(pool, *session, "ready", None).await?;
+    }
+    let dialer = Arc::new(DialerContext { pool: pool.clone(), ami, node: config.node.clone(), tick: Duration::from_millis(200) });
+    tokio::spawn(watch_outcomes(dialer.clone(), stop.clone()));
+    tokio::spawn(run_campaign(dialer, campaign, stop.clone()));
+
+    let started = std::time::Instant::now();
+    while started.elapsed() < Duration::from_secs(secs) {
+        for (session, _) in &sessions {
+            agents::seen(pool, *session).await?;
+        }
+        agents::end_wrapups(pool).await?;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        if started.elapsed().as_secs() % 5 == 0 {
+            let (dials, people, machines, busy, abandons): (i64, i64, i64, i64, i64) = sqlx::query_as(
+                "SELECT count(*), count(*) FILTER (WHERE outcome = 'answered_human'), count(*) FILTER (WHERE outcome = 'answered_machine'),
+                        count(*) FILTER (WHERE outcome = 'busy'), count(*) FILTER (WHERE outcome = 'abandoned')
+                 FROM call_attempts WHERE campaign_id = $1",
+            )
+            .bind(campaign)
+            .fetch_one(pool)
+            .await?;
+            let states: Vec<String> = sqlx::query_scalar("SELECT state FROM agent_sessions WHERE logged_out_at IS NULL ORDER BY id").fetch_all(pool).await?;
+            println!(
+                "  {:>3} s  dials {dials}  people {people}  machines {machines}  busy {busy}  abandoned {abandons}  agents [{}]",
+                started.elapsed().as_secs(),
+                states.join(" ")
+            );
+            if dials == 0 && started.elapsed().as_secs() >= 5 {
+                println!("         nothing dialed: no lead's time zone is inside calling hours now (or today is a holiday of the call time)");
+            }
+        }
+    }
+    stop.cancel();
+    for (session, _) in &sessions {
+        agents::log_out(pool, *session, "demo over").await?;
+    }
+    println!("Demo run over. `dialtone export --list <id>` shows each lead's result.");
     Ok(())
 }
