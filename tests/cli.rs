@@ -96,21 +96,22 @@ async fn bad_input_gets_a_clear_error_and_a_failing_exit(pool: PgPool) {
 async fn demo_sets_up_and_runs_again(pool: PgPool) {
     let url = database_url(&pool);
     let dir = tempfile::tempdir().expect("dir");
-    let run = || {
+    let run = |secs: &str| {
         Command::new(env!("CARGO_BIN_EXE_dialtone"))
-            .args(["demo", "--leads", "300"])
+            .args(["demo", "--leads", "300", "--run-secs", secs])
             .env("DATABASE_URL", &url)
             .env("DIALTONE_DATA_DIR", dir.path())
             .env("RUST_LOG", "warn")
             .output()
             .expect("runs")
     };
-    let first = run();
+    let first = run("2");
     assert!(first.status.success(), "{}", stderr(&first));
     let text = stdout(&first);
     assert!(text.contains("Dialtone demo is ready") && text.contains("agent1 "), "{text}");
+    assert!(text.contains("Running the campaign for 2 s against the PBX simulator") && text.contains("Demo run over"), "{text}");
     assert!(Path::new(&dir.path().join("demo-credentials.txt")).exists());
-    let second = run();
+    let second = run("0");
     assert!(second.status.success(), "{}", stderr(&second));
     assert!(stdout(&second).contains("already finished"), "{}", stdout(&second));
     let users: i64 = sqlx::query_scalar("SELECT count(*) FROM users").fetch_one(&pool).await.expect("users");

@@ -45,16 +45,17 @@ pub fn write(out: &mut impl Write, rows: usize, seed: u64, bad_per_mille: u32) -
 
 /// Numbers of eight countries around the clock (the numbering plans' fictional or public
 /// ranges), so that some callees are inside calling hours at any hour of the day.
-const WORLD: &[(&str, &str)] = &[
-    ("+44 20 7946 0", "GB"),
-    ("+49 30 9018 2", "DE"),
-    ("+33 1 42 68 5", "FR"),
-    ("+91 22 2288 ", "IN"),
-    ("+65 6123 ", "SG"),
-    ("+81 3 3224 ", "JP"),
-    ("+61 2 9374 4", "AU"),
-    ("+64 9 309 ", "NZ"),
-    ("+55 11 3003 ", "BR"),
+/// (prefix, country, digits that follow).
+const WORLD: &[(&str, &str, usize)] = &[
+    ("+44 20 7946 0", "GB", 3),
+    ("+49 30 9018 2", "DE", 3),
+    ("+33 1 42 68 5", "FR", 3),
+    ("+91 22 2288 ", "IN", 4),
+    ("+65 6123 ", "SG", 4),
+    ("+81 3 3224 ", "JP", 4),
+    ("+61 2 9374 4", "AU", 3),
+    ("+64 9 309 ", "NZ", 4),
+    ("+55 11 3003 ", "BR", 4),
 ];
 
 /// A header and `rows` leads spread over [`WORLD`].
@@ -62,9 +63,8 @@ pub fn write_world(out: &mut impl Write, rows: usize, seed: u64) -> std::io::Res
     let mut rng = StdRng::seed_from_u64(seed);
     writeln!(out, "phone,first_name,last_name,country_name")?;
     for i in 0..rows {
-        let (prefix, country) = WORLD[i % WORLD.len()];
-        let digits = 11 - prefix.chars().filter(char::is_ascii_digit).count().min(11);
-        let local: String = (0..digits.max(3).min(4)).map(|_| char::from(b'0' + rng.gen_range(0..10u8))).collect();
+        let (prefix, country, digits) = WORLD[i % WORLD.len()];
+        let local: String = (0..digits).map(|_| char::from(b'0' + rng.gen_range(0..10u8))).collect();
         let (first, last) = (FIRST[rng.gen_range(0..FIRST.len())], LAST[rng.gen_range(0..LAST.len())]);
         writeln!(out, "\"{prefix}{local}\",{first},\"{last}\",{country}")?;
     }
