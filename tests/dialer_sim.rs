@@ -6,7 +6,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Timelike;
 use dialtone_asterisk::agi::{serve, ServerConfig};
 use dialtone_asterisk::ami::{AmiClient, AmiConfig, Auth};
 use dialtone_core::bus::Bus;
@@ -17,21 +16,9 @@ use dialtone_sim::{CalleeModel, Pbx, PbxConfig};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
-fn daytime_zone() -> String {
-    let now = chrono::Utc::now();
-    ["Pacific/Kiritimati", "Pacific/Auckland", "Asia/Tokyo", "Asia/Kolkata", "Europe/Berlin", "America/New_York", "America/Los_Angeles", "Pacific/Honolulu", "Pacific/Pago_Pago"]
-        .into_iter()
-        .find(|z| {
-            let tz: chrono_tz::Tz = z.parse().expect("zone");
-            (10..19).contains(&now.with_timezone(&tz).hour())
-        })
-        .expect("some zone is in daytime")
-        .to_string()
-}
-
 #[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
 async fn progressive_campaign_end_to_end_against_the_simulator(pool: PgPool) {
-    let zone = daytime_zone();
+    let zone = dialtone_sim::daytime_zone().expect("some zone is in daytime").to_string();
     let campaign = campaigns::create(&pool, "sim", campaigns::DialMethod::Progressive, "9am-9pm").await.expect("campaign");
     sqlx::query("UPDATE campaigns SET call_time_id = NULL, active = true, wrapup_secs = 0, recording_policy = 'never' WHERE id = $1")
         .bind(campaign)

@@ -6,3 +6,4 @@
 
 pub mod agi;
 pub mod ami;
+mod lines;

@@ -4,7 +4,6 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::Timelike;
 use dialtone_asterisk::ami::{AmiClient, AmiConfig, Auth};
 use dialtone_core::{agents, campaigns, lists, users};
 use dialtone_fastagi::dialer::{run_campaign, watch_outcomes, DialerContext};
@@ -65,22 +64,9 @@ async fn busy_manager(listener: TcpListener, originates: Arc<Mutex<Vec<Vec<(Stri
     }
 }
 
-/// A zone where it is now between 10:00 and 19:00, so the test runs at any hour.
-fn daytime_zone() -> String {
-    let now = chrono::Utc::now();
-    ["Pacific/Kiritimati", "Pacific/Auckland", "Asia/Tokyo", "Asia/Kolkata", "Europe/Berlin", "America/New_York", "America/Los_Angeles", "Pacific/Honolulu", "Pacific/Pago_Pago"]
-        .into_iter()
-        .find(|z| {
-            let tz: chrono_tz::Tz = z.parse().expect("zone");
-            (10..19).contains(&now.with_timezone(&tz).hour())
-        })
-        .expect("some zone is in daytime")
-        .to_string()
-}
-
 #[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
 async fn dials_each_due_lead_once_and_records_busy(pool: PgPool) {
-    let zone = daytime_zone();
+    let zone = dialtone_sim::daytime_zone().expect("some zone is in daytime").to_string();
     let campaign = campaigns::create(&pool, "c", campaigns::DialMethod::Progressive, "9am-9pm").await.expect("campaign");
     sqlx::query("UPDATE campaigns SET call_time_id = NULL, active = true, dial_template = 'PJSIP/{number}@{trunk}', trunk = 'acme', dial_prefix = '9', caller_id_number = '+15125550000', caller_id_name = 'ACME' WHERE id = $1")
         .bind(campaign)

@@ -1,6 +1,8 @@
 //! AGI over a byte stream, as a `tokio-util` codec: Asterisk's lines in, commands out.
 
 use bytes::{Buf, BytesMut};
+
+use crate::lines::LineSplitter;
 use tokio_util::codec::{Decoder, Encoder};
 
 use super::command::{Command, CommandError};
@@ -56,12 +58,12 @@ enum State {
 pub struct AgiCodec {
     state: State,
     /// Where to resume looking for a newline in the buffer.
-    scanned: usize,
+    lines: LineSplitter,
 }
 
 impl Default for AgiCodec {
     fn default() -> Self {
-        Self { state: State::Env(AgiEnv::default(), 0), scanned: 0 }
+        Self { state: State::Env(AgiEnv::default(), 0), lines: LineSplitter::default() }
     }
 }
 
@@ -70,27 +72,8 @@ impl AgiCodec {
         Self::default()
     }
 
-    /// The next whole line, without `\n` (or `\r\n`), or None until one has arrived.
     fn next_line(&mut self, buf: &mut BytesMut) -> Result<Option<String>, CodecError> {
-        match buf[self.scanned..].iter().position(|b| *b == b'\n') {
-            Some(offset) => {
-                let end = self.scanned + offset;
-                self.scanned = 0;
-                if end > MAX_LINE_BYTES {
-                    return Err(CodecError::LineTooLong);
-                }
-                let line = buf.split_to(end + 1);
-                let text = &line[..end];
-                let text = text.strip_suffix(b"\r").unwrap_or(text);
-                // Caller names and variables are not always UTF-8; a bad byte must not end a call.
-                Ok(Some(String::from_utf8_lossy(text).into_owned()))
-            }
-            None if buf.len() > MAX_LINE_BYTES => Err(CodecError::LineTooLong),
-            None => {
-                self.scanned = buf.len();
-                Ok(None)
-            }
-        }
+        self.lines.next_line(buf, MAX_LINE_BYTES).map_err(|_| CodecError::LineTooLong)
     }
 }
 

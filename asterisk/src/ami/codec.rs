@@ -2,6 +2,8 @@
 //! empty line, all lines ending in CRLF. Reads may end anywhere, even inside a line.
 
 use bytes::{Buf, BytesMut};
+
+use crate::lines::LineSplitter;
 use tokio_util::codec::{Decoder, Encoder};
 
 use super::message::{Action, ActionError, Message};
@@ -46,12 +48,12 @@ enum State {
 #[derive(Debug)]
 pub struct AmiCodec {
     state: State,
-    scanned: usize,
+    lines: LineSplitter,
 }
 
 impl Default for AmiCodec {
     fn default() -> Self {
-        Self { state: State::Banner, scanned: 0 }
+        Self { state: State::Banner, lines: LineSplitter::default() }
     }
 }
 
@@ -61,24 +63,7 @@ impl AmiCodec {
     }
 
     fn next_line(&mut self, buf: &mut BytesMut) -> Result<Option<String>, AmiCodecError> {
-        match buf[self.scanned..].iter().position(|b| *b == b'\n') {
-            Some(offset) => {
-                let end = self.scanned + offset;
-                self.scanned = 0;
-                if end > MAX_LINE_BYTES {
-                    return Err(AmiCodecError::LineTooLong);
-                }
-                let line = buf.split_to(end + 1);
-                let text = &line[..end];
-                let text = text.strip_suffix(b"\r").unwrap_or(text);
-                Ok(Some(String::from_utf8_lossy(text).into_owned()))
-            }
-            None if buf.len() > MAX_LINE_BYTES => Err(AmiCodecError::LineTooLong),
-            None => {
-                self.scanned = buf.len();
-                Ok(None)
-            }
-        }
+        self.lines.next_line(buf, MAX_LINE_BYTES).map_err(|_| AmiCodecError::LineTooLong)
     }
 }
 
