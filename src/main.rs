@@ -39,6 +39,8 @@ enum Command {
     Agi(commands::node::AgiArgs),
     /// Run a node: FastAGI, the AMI link to its Asterisk, and the dialer of every active campaign.
     Serve(commands::node::ServeArgs),
+    /// Run the PBX simulator, standing in for Asterisk.
+    Sim(commands::sim::SimArgs),
     /// Set up a demonstration: schema, users, a campaign and leads.
     Demo(commands::demo::DemoArgs),
     /// Measure performance; each prints its numbers.
@@ -82,6 +84,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Dnc(c) => commands::dnc::run(&config, c).await,
         Command::Agi(a) => commands::node::run(&config, a).await,
         Command::Serve(a) => commands::node::serve(&config, a).await,
+        Command::Sim(a) => commands::sim::run(a).await,
         Command::Demo(a) => commands::demo::run(&config, a).await,
         Command::Bench(c) => commands::bench::run(&config, c).await,
     }

@@ -50,7 +50,12 @@ fn get<'a>(fields: &'a Fields, key: &str) -> Option<&'a str> {
 impl Pbx {
     /// Listens on a free loopback port for AMI clients.
     pub async fn start(config: PbxConfig) -> std::io::Result<Self> {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        Self::start_on(SocketAddr::from(([127, 0, 0, 1], 0)), config).await
+    }
+
+    /// Listens on `addr` for AMI clients.
+    pub async fn start_on(addr: SocketAddr, config: PbxConfig) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(addr).await?;
         let ami = listener.local_addr()?;
         let shared = Arc::new(Shared {
             agi: config.agi,

@@ -9,6 +9,7 @@ pub mod import;
 pub mod list;
 pub mod migrate;
 pub mod sample_leads;
+pub mod sim;
 pub mod user;
 
 use dialtone_core::config::Config;

@@ -1,0 +1,44 @@
+//! `dialtone sim`: the PBX simulator on its own, standing in for Asterisk beside a node
+//! (`dialtone serve` with `ami.port` pointed at it) until SIGINT.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::Args;
+use dialtone_sim::{CalleeModel, Pbx, PbxConfig};
+
+#[derive(Args)]
+pub struct SimArgs {
+    /// Where the simulator's AMI listens.
+    #[arg(long, default_value = "127.0.0.1:5038")]
+    pub ami: SocketAddr,
+    /// Dialtone's FastAGI server, where answered channels run their AGI steps.
+    #[arg(long, default_value = "127.0.0.1:4573")]
+    pub agi: SocketAddr,
+    /// Seed of the callee model: the same seed, the same callees.
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+    /// Shares of dials that are busy, answered by a person, answered by a machine (the rest ring out).
+    #[arg(long, default_value_t = 0.1)]
+    pub busy: f64,
+    #[arg(long, default_value_t = 0.3)]
+    pub human: f64,
+    #[arg(long, default_value_t = 0.1)]
+    pub machine: f64,
+    /// Talk time range of a person, in seconds.
+    #[arg(long, default_value_t = 60)]
+    pub talk_min_secs: u64,
+    #[arg(long, default_value_t = 300)]
+    pub talk_max_secs: u64,
+}
+
+pub async fn run(args: SimArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(args.busy + args.human + args.machine <= 1.0, "--busy, --human and --machine add up to more than 1");
+    let mut model = CalleeModel::new(args.seed);
+    (model.busy, model.human, model.machine) = (args.busy, args.human, args.machine);
+    model.talk = (Duration::from_secs(args.talk_min_secs), Duration::from_secs(args.talk_max_secs.max(args.talk_min_secs)));
+    let pbx = Pbx::start_on(args.ami, PbxConfig { agi: args.agi, model }).await?;
+    println!("PBX simulator: AMI on {} (any username and secret), AGI to {}; seed {}. Ctrl-C stops it.", pbx.ami, args.agi, args.seed);
+    tokio::signal::ctrl_c().await?;
+    Ok(())
+}
