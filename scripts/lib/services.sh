@@ -56,11 +56,14 @@ private_postgres() {
         say "creating a private PostgreSQL cluster in $dir"
         "${run[@]}" "$bin/initdb" -D "$dir" -U postgres -A trust -E UTF8 --no-instructions >/dev/null
     fi
-    if ! "${run[@]}" "$bin/pg_ctl" -D "$dir" status >/dev/null 2>&1; then
-        if wait_port 127.0.0.1 "$port" 0; then
-            say "port $port is taken by another server; set DIALTONE_PG_PORT to a free port"
-            return 1
-        fi
+    if "${run[@]}" "$bin/pg_ctl" -D "$dir" status >/dev/null 2>&1; then
+        # Ours, already running: its port is the fourth line of postmaster.pid.
+        port=$(sed -n 4p "$dir/postmaster.pid")
+    else
+        # The first free port from the one asked for: another server may hold it.
+        while wait_port 127.0.0.1 "$port" 0; do
+            port=$((port + 1))
+        done
         say "starting PostgreSQL on 127.0.0.1:$port ($dir)"
         "${run[@]}" "$bin/pg_ctl" -D "$dir" -l "$dir/server.log" -w -t 60 \
             -o "-p $port -c listen_addresses=127.0.0.1 -k $dir -c max_connections=200 -c shared_buffers=1GB -c max_wal_size=8GB -c checkpoint_timeout=30min -c wal_compression=on" start >/dev/null
