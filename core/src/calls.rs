@@ -160,12 +160,12 @@ pub struct Ended<'a> {
 /// to wrap-up.
 pub async fn end(pool: &PgPool, call_id: Uuid, ended: &Ended<'_>) -> Result<bool, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let closed: Option<Option<i64>> = sqlx::query_scalar(
+    let closed: Option<(Option<i64>, Option<String>)> = sqlx::query_as(
         "UPDATE calls SET state = 'ended', ended_at = now(), hangup_cause = $2, hangup_cause_text = $3, dial_status = $4,
                 talk_secs = extract(epoch FROM now() - agent_connected_at),
                 outcome = coalesce(outcome, CASE WHEN answered_at IS NULL THEN 'failed' ELSE 'caller_hangup' END)
          WHERE id = $1 AND state <> 'ended'
-         RETURNING agent_session_id",
+         RETURNING agent_session_id, outcome",
     )
     .bind(call_id)
     .bind(ended.hangup_cause)
@@ -174,10 +174,9 @@ pub async fn end(pool: &PgPool, call_id: Uuid, ended: &Ended<'_>) -> Result<bool
     .fetch_optional(&mut *tx)
     .await?;
     tx.commit().await?;
-    let Some(session) = closed else { return Ok(false) };
+    let Some((session, outcome)) = closed else { return Ok(false) };
     // The dial behind the call, if the dialer placed it, ends with the call.
-    let outcome: Option<Option<String>> = sqlx::query_scalar("SELECT outcome FROM calls WHERE id = $1").bind(call_id).fetch_optional(pool).await?;
-    let attempt_outcome = match outcome.flatten().as_deref() {
+    let attempt_outcome = match outcome.as_deref() {
         Some("answered" | "transferred" | "caller_hangup") => crate::attempts::Outcome::AnsweredHuman,
         Some("abandoned") => crate::attempts::Outcome::Abandoned,
         Some("machine" | "machine_message") => crate::attempts::Outcome::AnsweredMachine,
