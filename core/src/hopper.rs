@@ -108,13 +108,12 @@ pub async fn fill(pool: &PgPool, campaign_id: i64, node: &str, limit: i64, now: 
     // DNC, as of now: numbers listed since they were loaded never get dialed.
     let ids: Vec<i64> = locked.iter().map(|l| l.lead_id).collect();
     let phones: Vec<String> = locked.iter().map(|l| l.phone_e164.clone()).collect();
-    let blocked: Vec<(i64, bool)> = sqlx::query_as(
+    let blocked: Vec<(i64, bool)> = sqlx::query_as(&format!(
         "SELECT c.id, bool_or(d.campaign_id IS NULL) FROM unnest($1::bigint[], $2::text[]) AS c(id, phone)
-         JOIN dnc_entries d ON d.value = ANY(ARRAY[c.phone, left(c.phone, 3), left(c.phone, 4), left(c.phone, 5), left(c.phone, 6), left(c.phone, 7), left(c.phone, 8)])
-                           AND (d.kind = 'area_code' OR d.value = c.phone)
-                           AND (d.campaign_id IS NULL OR d.campaign_id = $3)
+         JOIN dnc_entries d ON {}
          GROUP BY c.id",
-    )
+        crate::dnc::blocks("c.phone", "$3")
+    ))
     .bind(&ids)
     .bind(&phones)
     .bind(campaign_id)
