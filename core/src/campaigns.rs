@@ -122,13 +122,17 @@ pub struct DialSettings {
     pub caller_id_name: String,
     pub abandon_cap_pct: f64,
     pub amd_enabled: bool,
+    pub drop_timeout_secs: f64,
+    pub amd_false_positive_pct: f64,
+    pub hourly_abandon_cap_pct: Option<f64>,
 }
 
 pub async fn dial_settings(pool: &PgPool, id: i64) -> Result<Option<DialSettings>, sqlx::Error> {
     sqlx::query_as(
         "SELECT active, dial_method, dial_ratio::float8 AS dial_ratio, max_lines, max_calls_per_second::float8 AS max_calls_per_second,
                 trunk_channels, ring_timeout_secs, dial_template, trunk, dial_prefix, caller_id_number, caller_id_name,
-                abandon_cap_pct::float8 AS abandon_cap_pct, amd_enabled
+                abandon_cap_pct::float8 AS abandon_cap_pct, amd_enabled, drop_timeout_secs::float8 AS drop_timeout_secs,
+                amd_false_positive_pct::float8 AS amd_false_positive_pct, hourly_abandon_cap_pct::float8 AS hourly_abandon_cap_pct
          FROM campaigns WHERE id = $1",
     )
     .bind(id)
@@ -147,6 +151,8 @@ pub struct LiveCounts {
     pub hopper: i64,
     pub abandons_30d: i64,
     pub live_answers_30d: i64,
+    pub abandons_1h: i64,
+    pub live_answers_1h: i64,
 }
 
 pub async fn live_counts(pool: &PgPool, id: i64, node: &str) -> Result<LiveCounts, sqlx::Error> {
@@ -158,7 +164,9 @@ pub async fn live_counts(pool: &PgPool, id: i64, node: &str) -> Result<LiveCount
              (SELECT count(*) FROM call_attempts WHERE campaign_id = $1 AND state = 'originating') AS lines_in_use,
              (SELECT count(*) FROM hopper WHERE campaign_id = $1 AND node = $2) AS hopper,
              (SELECT count(*) FROM abandon_ledger WHERE campaign_id = $1 AND kind = 'abandon' AND occurred_at > now() - interval '30 days') AS abandons_30d,
-             (SELECT count(*) FROM abandon_ledger WHERE campaign_id = $1 AND kind = 'live_answer' AND occurred_at > now() - interval '30 days') AS live_answers_30d",
+             (SELECT count(*) FROM abandon_ledger WHERE campaign_id = $1 AND kind = 'live_answer' AND occurred_at > now() - interval '30 days') AS live_answers_30d,
+             (SELECT count(*) FROM abandon_ledger WHERE campaign_id = $1 AND kind = 'abandon' AND occurred_at > now() - interval '1 hour') AS abandons_1h,
+             (SELECT count(*) FROM abandon_ledger WHERE campaign_id = $1 AND kind = 'live_answer' AND occurred_at > now() - interval '1 hour') AS live_answers_1h",
     )
     .bind(id)
     .bind(node)

@@ -28,6 +28,7 @@ pub mod compliance;
 pub mod config;
 pub mod csv_safety;
 pub mod db;
+pub mod dial_history;
 pub mod dnc;
 pub mod export;
 pub mod geo;

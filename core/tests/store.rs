@@ -352,3 +352,64 @@ async fn wrapups_end_after_the_campaigns_time(pool: PgPool) {
     let states: Vec<String> = sqlx::query_scalar("SELECT state FROM agent_sessions ORDER BY id").fetch_all(&pool).await.expect("states");
     assert_eq!(states, ["ready", "wrapup"]);
 }
+
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn the_predictive_pacer_reads_the_floor_and_learns_from_history(pool: PgPool) {
+    use dialtone_core::attempts::{originating, reserve, resolve, Outcome};
+    use dialtone_core::{agents, dial_history, pacing::Pacer};
+    let c = campaigns::create(&pool, "c", campaigns::DialMethod::Predictive, "9am-9pm").await.expect("campaign");
+    let list = lists::create(&pool, "l", Some(c), "US").await.expect("list");
+    // Three agents: ready, on a call for 40 s, wrapping up; a fourth whose page went silent.
+    let mut sessions = Vec::new();
+    for (name, state) in [("ana", "ready"), ("ben", "on_call"), ("cy", "wrapup"), ("di", "ready")] {
+        let user = users::create(&pool, name, name, Role::Agent, "a long password").await.expect("user");
+        let s = agents::open_session(&pool, user, c, "n1", "PJSIP/1").await.expect("session");
+        agents::set_state(&pool, s, state, None).await.expect("state");
+        sessions.push(s);
+    }
+    sqlx::query("UPDATE agent_sessions SET state_since = now() - interval '40 seconds' WHERE id = $1").bind(sessions[1]).execute(&pool).await.expect("age");
+    sqlx::query("UPDATE agent_sessions SET last_seen_at = now() - interval '1 minute' WHERE id = $1").bind(sessions[3]).execute(&pool).await.expect("silent");
+
+    // 40 resolved dials a minute ago: every fourth answered by a person 12 s after dialing.
+    let now = Utc::now();
+    for i in 0..41 {
+        lead(&pool, list, &format!("+1201555{:04}", 100 + i), "NEW", "America/New_York", "NJ", 0, None, 0).await;
+    }
+    let leads: Vec<i64> = sqlx::query_scalar("SELECT id FROM leads ORDER BY id").fetch_all(&pool).await.expect("leads");
+    for (i, &lead_id) in leads.iter().take(40).enumerate() {
+        let call = reserve(&pool, c, lead_id, "n1").await.expect("reserve");
+        assert!(originating(&pool, call).await.expect("originating"));
+        let live = i % 4 == 0;
+        sqlx::query("UPDATE call_attempts SET dialed_at = $2, answered_at = CASE WHEN $3 THEN $2 + interval '12 seconds' END WHERE call_id = $1")
+            .bind(call)
+            .bind(now - Duration::seconds(60))
+            .bind(live)
+            .execute(&pool)
+            .await
+            .expect("times");
+        let outcome = if live { Outcome::AnsweredHuman } else { Outcome::NoAnswer };
+        resolve(&pool, call, outcome, now - Duration::seconds(35)).await.expect("resolve");
+    }
+    // And one ringing for 5 s now.
+    let ringing = reserve(&pool, c, leads[40], "n1").await.expect("reserve");
+    assert!(originating(&pool, ringing).await.expect("originating"));
+    sqlx::query("UPDATE call_attempts SET dialed_at = now() - interval '5 seconds' WHERE call_id = $1").bind(ringing).execute(&pool).await.expect("age");
+
+    let floor = dial_history::floor(&pool, c, "n1").await.expect("floor");
+    assert_eq!((floor.ready, floor.waiting, floor.talking.len(), floor.wrapping.len(), floor.pending.len()), (1, 0, 1, 1, 1));
+    assert!((floor.talking[0] - 40.0).abs() < 5.0, "{:?}", floor.talking);
+    assert!((floor.pending[0] - 5.0).abs() < 5.0, "{:?}", floor.pending);
+
+    let mut pacer = Pacer::new();
+    dial_history::learn(&pool, c, &mut pacer).await.expect("learn");
+    assert_eq!((pacer.estimator().dials(), pacer.estimator().live()), (40, 10));
+    let tables = pacer.estimator().tables();
+    assert!((tables.new_dial_live_by(13.0) - 0.25).abs() < 1e-9, "live dials settle at their answer");
+    assert_eq!(tables.new_dial_live_by(11.0), 0.0);
+
+    // The limit and the ledger cursor survive a restart.
+    let (theta, cursor) = dial_history::load_state(&pool, c).await.expect("load");
+    assert_eq!((theta, cursor), (None, 0));
+    dial_history::save_state(&pool, c, 0.02, 7).await.expect("save");
+    assert_eq!(dial_history::load_state(&pool, c).await.expect("load"), (Some(0.02), 7));
+}

@@ -7,6 +7,7 @@
 mod agi_leg;
 mod ami_server;
 mod model;
+pub mod shift;
 
 pub use ami_server::{Pbx, PbxConfig};
 pub use model::{Callee, CalleeModel};

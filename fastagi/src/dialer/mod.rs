@@ -11,9 +11,10 @@ use std::time::{Duration, Instant};
 
 use dialtone_asterisk::ami::{AmiClient, AmiError};
 use dialtone_core::attempts::{self, Outcome};
-use dialtone_core::campaigns;
+use dialtone_core::campaigns::{self, DialSettings, LiveCounts};
+use dialtone_core::dial_history;
 use dialtone_core::hopper::{self, Filled};
-use dialtone_core::pacing::{self, CallRate, Snapshot};
+use dialtone_core::pacing::{self, CallRate, Ledger, Pacer, Snapshot};
 use futures::StreamExt;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
@@ -38,13 +39,67 @@ pub enum DialerError {
     NoCampaign(i64),
 }
 
+/// How often the predictive pacer reloads its estimates, and saves its limit.
+const RELEARN_EVERY: Duration = Duration::from_secs(10);
+const SAVE_EVERY: Duration = Duration::from_secs(60);
+
+/// The predictive pacer of one campaign on this node, with what it has read of the ledger.
+struct Predictive {
+    pacer: Pacer,
+    cursor: i64,
+    learned_at: Option<Instant>,
+    saved_at: Instant,
+}
+
+impl Predictive {
+    async fn load(pool: &sqlx::PgPool, campaign_id: i64) -> Result<Self, sqlx::Error> {
+        let (theta, cursor) = dial_history::load_state(pool, campaign_id).await?;
+        let pacer = theta.map_or_else(Pacer::new, Pacer::resume);
+        Ok(Self { pacer, cursor, learned_at: None, saved_at: Instant::now() })
+    }
+
+    /// Brings the estimates and the trim up to date, and asks for lines.
+    async fn lines(&mut self, ctx: &DialerContext, campaign_id: i64, settings: &DialSettings, ledger: &Ledger) -> Result<Option<u32>, sqlx::Error> {
+        if self.learned_at.is_none_or(|at| at.elapsed() >= RELEARN_EVERY) {
+            dial_history::learn(&ctx.pool, campaign_id, &mut self.pacer).await?;
+            self.learned_at = Some(Instant::now());
+        }
+        for (id, abandoned) in dial_history::answers_since(&ctx.pool, campaign_id, self.cursor).await? {
+            self.pacer.observe_answer(abandoned, ledger);
+            self.cursor = id;
+        }
+        if self.saved_at.elapsed() >= SAVE_EVERY {
+            dial_history::save_state(&ctx.pool, campaign_id, self.pacer.theta(), self.cursor).await?;
+            self.saved_at = Instant::now();
+        }
+        let floor = dial_history::floor(&ctx.pool, campaign_id, &ctx.node).await?;
+        let agents = floor.ready + floor.talking.len() as u32 + floor.wrapping.len() as u32;
+        // Twenty lines an agent is far past any level the model asks for: a bound on the loop.
+        Ok(self.pacer.lines(&floor.as_floor(), ledger, settings.drop_timeout_secs, agents.saturating_mul(20)))
+    }
+}
+
+fn ledger(settings: &DialSettings, counts: &LiveCounts) -> Ledger {
+    let n = |v: i64| v.max(0) as u64;
+    Ledger {
+        abandons_30d: n(counts.abandons_30d),
+        live_answers_30d: n(counts.live_answers_30d),
+        abandons_1h: n(counts.abandons_1h),
+        live_answers_1h: n(counts.live_answers_1h),
+        cap_pct: settings.abandon_cap_pct,
+        hourly_cap_pct: settings.hourly_abandon_cap_pct,
+        amd_false_positive_pct: settings.amd_false_positive_pct,
+    }
+}
+
 /// Runs the campaign until `stop`; a database error ends a turn, not the loop.
 pub async fn run_campaign(ctx: Arc<DialerContext>, campaign_id: i64, stop: CancellationToken) {
     let started = Instant::now();
     let mut rate: Option<CallRate> = None;
+    let mut predictive: Option<Predictive> = None;
     let mut last_hold = None;
     while !stop.is_cancelled() {
-        match turn(&ctx, campaign_id, &mut rate, started).await {
+        match turn(&ctx, campaign_id, &mut rate, &mut predictive, started).await {
             Ok(hold) => {
                 if hold != last_hold {
                     tracing::info!(campaign = campaign_id, ?hold, "pacer");
@@ -61,7 +116,13 @@ pub async fn run_campaign(ctx: Arc<DialerContext>, campaign_id: i64, stop: Cance
 }
 
 /// One look: returns why the pacer held back, if it did.
-async fn turn(ctx: &DialerContext, campaign_id: i64, rate: &mut Option<CallRate>, started: Instant) -> Result<Option<String>, DialerError> {
+async fn turn(
+    ctx: &DialerContext,
+    campaign_id: i64,
+    rate: &mut Option<CallRate>,
+    predictive: &mut Option<Predictive>,
+    started: Instant,
+) -> Result<Option<String>, DialerError> {
     let settings = campaigns::dial_settings(&ctx.pool, campaign_id).await?.ok_or(DialerError::NoCampaign(campaign_id))?;
     if !settings.active {
         return Ok(Some("campaign inactive".into()));
@@ -70,8 +131,22 @@ async fn turn(ctx: &DialerContext, campaign_id: i64, rate: &mut Option<CallRate>
     let rate = rate.get_or_insert_with(|| CallRate::new(settings.max_calls_per_second, now_secs));
     let mut counts = campaigns::live_counts(&ctx.pool, campaign_id, &ctx.node).await?;
     let method: pacing::Method = settings.dial_method.parse().unwrap_or(pacing::Method::Progressive);
-    // Keep a few seconds of leads at hand: enough for every ready agent at the campaign's level.
-    let want = (counts.ready_agents as f64 * settings.dial_ratio.max(1.0) * 2.0).ceil() as i64;
+    let ledger = ledger(&settings, &counts);
+    let predicted = if method == pacing::Method::Predictive {
+        if predictive.is_none() {
+            *predictive = Some(Predictive::load(&ctx.pool, campaign_id).await?);
+        }
+        match predictive.as_mut() {
+            Some(p) => p.lines(ctx, campaign_id, &settings, &ledger).await?,
+            None => None,
+        }
+    } else {
+        *predictive = None;
+        None
+    };
+    // Keep a few seconds of leads at hand: enough for every ready agent at the campaign's
+    // level, or for what the model asks.
+    let want = ((counts.ready_agents as f64 * settings.dial_ratio.max(1.0) * 2.0).ceil() as i64).max(i64::from(predicted.unwrap_or(0)));
     if counts.hopper < want {
         match hopper::fill(&ctx.pool, campaign_id, &ctx.node, (want - counts.hopper).max(10), chrono::Utc::now()).await? {
             Filled::Leads(leads) => counts.hopper += leads.len() as i64,
@@ -88,10 +163,9 @@ async fn turn(ctx: &DialerContext, campaign_id: i64, rate: &mut Option<CallRate>
         lines_in_use: to_u32(counts.lines_in_use),
         max_lines: settings.max_lines.map(|m| to_u32(m.into())),
         trunk_channels_free: settings.trunk_channels.map(|t| to_u32(i64::from(t) - counts.lines_in_use)),
-        abandons_30d: counts.abandons_30d.max(0) as u64,
-        live_answers_30d: counts.live_answers_30d.max(0) as u64,
-        abandon_cap_pct: settings.abandon_cap_pct,
+        ledger,
         leads_ready: to_u32(counts.hopper),
+        predicted,
     };
     let decision = pacing::decide(&snapshot, rate, now_secs);
     for _ in 0..decision.dial {

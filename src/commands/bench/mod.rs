@@ -3,6 +3,7 @@
 
 mod agi;
 mod import;
+mod pacing;
 
 use anyhow::Context;
 use clap::Subcommand;
@@ -26,6 +27,8 @@ pub enum BenchCommand {
     /// Play Asterisk against the FastAGI server over loopback, then time the outbound routing
     /// decision against PostgreSQL with many logged-in agents.
     Agi(agi::AgiArgs),
+    /// Pacing strategies side by side on seeded simulated shifts (no database needed).
+    Pacing(pacing::PacingArgs),
     /// The server half of `bench agi`, run as a child process so its CPU and memory are its own.
     #[command(hide = true)]
     AgiServer,
@@ -36,6 +39,7 @@ pub async fn run(config: &Config, command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Import { rows, next_leads_rows, keep } => import::run(config, rows, next_leads_rows, keep).await,
         BenchCommand::Agi(args) => agi::run(config, args).await,
         BenchCommand::AgiServer => agi::serve_child().await,
+        BenchCommand::Pacing(args) => tokio::task::block_in_place(|| pacing::run(args)),
     }
 }
 
