@@ -53,7 +53,7 @@ async fn claim(pool: &PgPool, sql: &str, call_id: uuid::Uuid, scope_id: i64) -> 
 }
 
 /// Closes the session's open history row and opens one for `state`.
-async fn record_state(tx: &mut sqlx::PgConnection, session_id: i64, state: &str, call_id: Option<uuid::Uuid>) -> Result<(), sqlx::Error> {
+pub(crate) async fn record_state(tx: &mut sqlx::PgConnection, session_id: i64, state: &str, call_id: Option<uuid::Uuid>) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE agent_state_history SET ended_at = now() WHERE session_id = $1 AND ended_at IS NULL")
         .bind(session_id)
         .execute(&mut *tx)

@@ -86,3 +86,53 @@ pub async fn attempt_cap_24h(pool: &PgPool, campaign_id: i64, state: Option<&str
     .fetch_one(pool)
     .await
 }
+
+/// Why a call to a number may not be placed now.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("{number} is on a do-not-call list ({entry})")]
+    DoNotCall { number: String, entry: String },
+    #[error("it is outside calling hours for {number} ({zone}{})", state.as_deref().map(|s| format!(", {s}")).unwrap_or_default())]
+    OutsideHours { number: String, zone: String, state: Option<String> },
+    #[error("{number} has had {attempts} calls in 24 hours; the limit is {cap}")]
+    AttemptCap { number: String, attempts: i64, cap: i64 },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClearanceError {
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error(transparent)]
+    Dnc(#[from] crate::dnc::DncError),
+}
+
+/// The one check every call a person asks for goes through (manual and preview dial,
+/// transfers to numbers): the DNC lists, the calling window in the callee's zone and state, and
+/// the 24-hour attempt caps, exactly as the hopper applies them to the dialer's calls.
+pub async fn clear_to_call(
+    pool: &PgPool,
+    campaign_id: i64,
+    number: &str,
+    zone: &str,
+    state: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(), ClearanceError> {
+    if let Some(hit) = crate::dnc::check(pool, Some(campaign_id), number).await? {
+        return Err(Refusal::DoNotCall { number: number.to_string(), entry: hit.value }.into());
+    }
+    let call_time: Option<i64> = sqlx::query_scalar("SELECT call_time_id FROM campaigns WHERE id = $1").bind(campaign_id).fetch_optional(pool).await?.flatten();
+    let window = window(pool, call_time, &[zone.to_string()], now).await?;
+    let state_closed = state.is_some_and(|s| window.closed_states.iter().any(|c| c == s));
+    if window.open_zones.is_empty() || state_closed {
+        return Err(Refusal::OutsideHours { number: number.to_string(), zone: zone.to_string(), state: state.map(str::to_string) }.into());
+    }
+    if let Some(cap) = attempt_cap_24h(pool, campaign_id, state).await? {
+        let attempts = attempts_last_24h(pool, number, now).await?;
+        if attempts >= cap {
+            return Err(Refusal::AttemptCap { number: number.to_string(), attempts, cap }.into());
+        }
+    }
+    Ok(())
+}

@@ -37,6 +37,7 @@ pub mod import;
 pub mod inbound;
 pub mod leads;
 pub mod lists;
+pub mod manual;
 pub mod pacing;
 pub mod phone;
 pub mod telemetry;

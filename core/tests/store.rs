@@ -413,3 +413,62 @@ async fn the_predictive_pacer_reads_the_floor_and_learns_from_history(pool: PgPo
     dial_history::save_state(&pool, c, 0.02, 7).await.expect("save");
     assert_eq!(dial_history::load_state(&pool, c).await.expect("load"), (Some(0.02), 7));
 }
+
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn manual_dial_cannot_skip_dnc_hours_or_caps(pool: PgPool) {
+    use dialtone_core::compliance::Refusal;
+    use dialtone_core::dnc::{Scope, Source};
+    use dialtone_core::manual::{self, ManualError, Target};
+    use dialtone_core::{agents, calls};
+    let c = campaigns::create(&pool, "c", campaigns::DialMethod::Manual, "9am-9pm").await.expect("campaign");
+    let list = lists::create(&pool, "l", Some(c), "US").await.expect("list");
+    let user = users::create(&pool, "ana", "Ana", Role::Agent, "a long password").await.expect("user");
+    let session = agents::open_session(&pool, user, c, "n1", "PJSIP/1").await.expect("session");
+    agents::set_state(&pool, session, "ready", None).await.expect("ready");
+    lead(&pool, list, "+12015550100", "NEW", "America/New_York", "NJ", 0, None, 0).await;
+    lead(&pool, list, "+13055550100", "NEW", "America/New_York", "FL", 0, None, 0).await;
+    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM leads ORDER BY id").fetch_all(&pool).await.expect("leads");
+    let noon = at("2026-11-24T17:00:00Z");
+
+    // A lead at noon in New Jersey: placed, counted, the agent reserved for it.
+    let placed = manual::place(&pool, session, "n1", &Target::Lead(ids[0]), noon).await.expect("placed");
+    assert_eq!((placed.phone_e164.as_str(), placed.lead_id, placed.conference.as_str()), ("+12015550100", Some(ids[0]), format!("agent-{session}").as_str()));
+    let attempt: (String, Option<i64>) = sqlx::query_as("SELECT state, lead_id FROM call_attempts WHERE call_id = $1").bind(placed.call_id).fetch_one(&pool).await.expect("attempt");
+    assert_eq!(attempt, ("originating".to_string(), Some(ids[0])));
+    let agent_state = |pool: PgPool| async move { sqlx::query_scalar::<_, String>("SELECT state FROM agent_sessions").fetch_one(&pool).await.expect("state") };
+    assert_eq!(agent_state(pool.clone()).await, "reserved");
+    assert!(matches!(manual::place(&pool, session, "n1", &Target::Number("2015550199".into()), noon).await, Err(ManualError::AgentBusy(s)) if s == "reserved"));
+
+    // Answered, then hung up: the agent talks, then wraps up; the lead is moved on once.
+    assert!(manual::answered(&pool, placed.call_id).await.expect("answered"));
+    assert_eq!(agent_state(pool.clone()).await, "on_call");
+    assert!(calls::end(&pool, placed.call_id, &calls::Ended::default()).await.expect("end"));
+    assert_eq!(agent_state(pool.clone()).await, "wrapup");
+    let outcome: Option<String> = sqlx::query_scalar("SELECT outcome FROM call_attempts WHERE call_id = $1").bind(placed.call_id).fetch_one(&pool).await.expect("outcome");
+    assert_eq!(outcome.as_deref(), Some("answered_human"));
+    agents::set_state(&pool, session, "ready", None).await.expect("ready");
+
+    // A typed number on the DNC list, in any form.
+    dnc::add_number(&pool, Scope::System, &phone::normalize("+12015550101", phone::country("US").expect("US")).expect("number"), Source::Manual, "asked").await.expect("dnc");
+    let refused = manual::place(&pool, session, "n1", &Target::Number("(201) 555-0101".into()), noon).await;
+    assert!(matches!(refused, Err(ManualError::Refused(Refusal::DoNotCall { .. }))), "{refused:?}");
+    // 21:30 in New Jersey.
+    let late = manual::place(&pool, session, "n1", &Target::Number("201 555 0102".into()), at("2026-11-25T02:30:00Z")).await;
+    assert!(matches!(late, Err(ManualError::Refused(Refusal::OutsideHours { .. }))), "{late:?}");
+    // Florida's three calls in 24 hours.
+    for _ in 0..3 {
+        sqlx::query("INSERT INTO call_attempts (call_id, campaign_id, phone_e164, node, state, outcome, reserved_at) VALUES (gen_random_uuid(), $1, '+13055550100', 'n', 'resolved', 'no_answer', $2)")
+            .bind(c)
+            .bind(noon - Duration::hours(1))
+            .execute(&pool)
+            .await
+            .expect("attempt");
+    }
+    let capped = manual::place(&pool, session, "n1", &Target::Lead(ids[1]), noon).await;
+    assert!(matches!(capped, Err(ManualError::Refused(Refusal::AttemptCap { attempts: 3, cap: 3, .. }))), "{capped:?}");
+    // A lead the dialer holds in its hopper is not dialed by hand too.
+    sqlx::query("INSERT INTO hopper (lead_id, campaign_id, node) VALUES ($1, $2, 'n1')").bind(ids[0]).bind(c).execute(&pool).await.expect("hopper");
+    let busy = manual::place(&pool, session, "n1", &Target::Lead(ids[0]), noon).await;
+    assert!(matches!(busy, Err(ManualError::LeadBusy(_))), "{busy:?}");
+    assert!(matches!(manual::place(&pool, session, "n1", &Target::Number("not a number".into()), noon).await, Err(ManualError::BadNumber(_))));
+}

@@ -3,7 +3,10 @@
 //! node's Asterisk that carries the call.
 
 use dialtone_asterisk::ami::{Action, AmiClient, AmiError};
+use dialtone_core::calls::{self, Ended};
+use dialtone_core::campaigns;
 use dialtone_core::dnc;
+use dialtone_core::manual::{self, ManualError, Target};
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -23,6 +26,12 @@ pub enum ControlError {
     Db(#[from] sqlx::Error),
     #[error(transparent)]
     Dnc(#[from] dnc::DncError),
+    #[error(transparent)]
+    Manual(#[from] ManualError),
+    #[error("call {0} has no agent's conference to rejoin")]
+    NoConference(Uuid),
+    #[error("call {0} has no third party on the line")]
+    NoConsult(Uuid),
 }
 
 /// How a supervisor joins an agent's call.
@@ -76,6 +85,30 @@ pub fn monitor(supervisor_dial_string: &str, agent_dial_string: &str, how: Monit
         .field("Timeout", "30000")
         .field("Async", "true")
         .field("CallerID", "\"Dialtone monitor\" <monitor>")
+}
+
+/// Parks the customer on music on hold (`dialtone-hold`), out of the agent's conference.
+pub fn hold_action(customer_channel: &str) -> Action {
+    Action::new("Redirect").field("Channel", customer_channel).field("Context", "dialtone-hold").field("Exten", "s").field("Priority", "1")
+}
+
+/// Sends a channel into an agent's conference (`dialtone-conference`), as a customer.
+pub fn join_conference(channel: &str, conference: &str) -> Action {
+    Action::new("Redirect").field("Channel", channel).field("Context", "dialtone-conference").field("Exten", conference).field("Priority", "1")
+}
+
+/// Dials a third party into the agent's conference (consultation, three-way call). The
+/// channel's Uniqueid is `leg_id`, so it can be found again among Asterisk's channels.
+pub fn consult_action(dial_string: &str, conference: &str, leg_id: Uuid, caller_id: &str) -> Action {
+    Action::new("Originate")
+        .field("Channel", dial_string)
+        .field("Context", "dialtone-conference")
+        .field("Exten", conference)
+        .field("Priority", "1")
+        .field("Timeout", "30000")
+        .field("Async", "true")
+        .field("ChannelId", leg_id.to_string())
+        .field("CallerID", caller_id)
 }
 
 /// The live customer channel of a call.
@@ -136,6 +169,139 @@ impl Control {
         Ok(())
     }
 
+    /// Puts the customer on hold (music), out of the agent's conference.
+    pub async fn hold(&self, call_id: Uuid) -> Result<(), ControlError> {
+        let channel = customer_channel(&self.pool, call_id).await?;
+        self.ami.send(hold_action(&channel)).await?;
+        Ok(())
+    }
+
+    /// Brings the customer back from hold into the agent's conference.
+    pub async fn resume(&self, call_id: Uuid) -> Result<(), ControlError> {
+        let channel = customer_channel(&self.pool, call_id).await?;
+        let conference = self.conference(call_id).await?;
+        self.ami.send(join_conference(&channel, &conference)).await?;
+        Ok(())
+    }
+
+    /// Parks the customer in Asterisk's parking lot, where any phone can take them back by the
+    /// space Asterisk announces; unanswered, they return to where they came from.
+    pub async fn park(&self, call_id: Uuid) -> Result<(), ControlError> {
+        let channel = customer_channel(&self.pool, call_id).await?;
+        self.ami.send(Action::new("Park").field("Channel", channel).field("Timeout", "120000")).await?;
+        Ok(())
+    }
+
+    /// Dials a third party (never a DNC number) into the agent's conference. With
+    /// `hold_customer` it is a warm transfer's consultation (the customer waits on hold); without,
+    /// a three-way call. Returns the third party's leg id.
+    pub async fn consult(&self, call_id: Uuid, e164: &str, hold_customer: bool) -> Result<Uuid, ControlError> {
+        let row: Option<(Option<i64>, Option<String>)> = sqlx::query_as("SELECT campaign_id, caller_id FROM calls WHERE id = $1").bind(call_id).fetch_optional(&self.pool).await?;
+        let (campaign, caller_id) = row.ok_or(ControlError::NoCall(call_id))?;
+        if let Some(hit) = dnc::check(&self.pool, campaign, e164).await? {
+            return Err(ControlError::DoNotCall(e164.to_string(), hit.value));
+        }
+        let customer = customer_channel(&self.pool, call_id).await?;
+        let conference = self.conference(call_id).await?;
+        let settings = match campaign {
+            Some(id) => campaigns::dial_settings(&self.pool, id).await?,
+            None => None,
+        };
+        let dial_string = match &settings {
+            Some(s) => crate::dialer::dial_string(s, e164),
+            None => format!("Local/{}@dialtone-transfer", e164.trim_start_matches('+')),
+        };
+        if hold_customer {
+            self.ami.send(hold_action(&customer)).await?;
+        }
+        let leg_id = Uuid::new_v4();
+        sqlx::query("INSERT INTO call_legs (call_id, kind, channel, uniqueid) VALUES ($1, 'consult', $2, $3)")
+            .bind(call_id)
+            .bind(&dial_string)
+            .bind(leg_id.to_string())
+            .execute(&self.pool)
+            .await?;
+        let caller = caller_id.unwrap_or_else(|| "Dialtone".to_string());
+        self.ami.send(consult_action(&dial_string, &conference, leg_id, &caller)).await?;
+        Ok(leg_id)
+    }
+
+    /// Completes a warm or three-way transfer: the customer and the third party are bridged
+    /// together and leave the agent's conference; the agent is free.
+    pub async fn complete_transfer(&self, call_id: Uuid) -> Result<(), ControlError> {
+        let customer = customer_channel(&self.pool, call_id).await?;
+        let third = self.consult_channel(call_id).await?;
+        self.ami.send(Action::new("Bridge").field("Channel1", customer).field("Channel2", third).field("Tone", "no")).await?;
+        sqlx::query("UPDATE calls SET outcome = 'transferred' WHERE id = $1").bind(call_id).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Ends the consultation: the third party is hung up and the customer is back with the agent.
+    pub async fn cancel_consult(&self, call_id: Uuid) -> Result<(), ControlError> {
+        if let Ok(third) = self.consult_channel(call_id).await {
+            self.ami.send(Action::new("Hangup").field("Channel", third).field("Cause", "16")).await?;
+        }
+        self.resume(call_id).await
+    }
+
+    /// Dials a lead or a number for an agent, after the compliance checks no screen can skip;
+    /// the callee joins the agent's conference on answer.
+    pub async fn manual_dial(&self, session_id: i64, node: &str, target: &Target) -> Result<Uuid, ControlError> {
+        let placed = manual::place(&self.pool, session_id, node, target, chrono::Utc::now()).await?;
+        let settings = campaigns::dial_settings(&self.pool, placed.campaign_id).await?.ok_or(ControlError::NoCall(placed.call_id))?;
+        let mut action = Action::new("Originate")
+            .field("Channel", crate::dialer::dial_string(&settings, &placed.phone_e164))
+            .field("Context", "dialtone-manual")
+            .field("Exten", "s")
+            .field("Priority", "1")
+            .field("Timeout", (settings.ring_timeout_secs.max(15) * 1000).to_string())
+            .field("Async", "true")
+            .field("ChannelId", placed.call_id.to_string())
+            .variable("DIALTONE_CALL_ID", &placed.call_id.to_string())
+            .variable("DIALTONE_CONFERENCE", &placed.conference)
+            .variable("DIALTONE_CAMPAIGN_ID", &placed.campaign_id.to_string());
+        if let Some(number) = &settings.caller_id_number {
+            action = action.field("CallerID", format!("\"{}\" <{number}>", settings.caller_id_name));
+        }
+        if let Some(lead) = placed.lead_id {
+            action = action.variable("DIALTONE_LEAD_ID", &lead.to_string());
+        }
+        if let Err(e) = self.ami.send(action).await {
+            // Nothing was dialed: close the call so the agent is not left reserved.
+            calls::end(&self.pool, placed.call_id, &Ended { dial_status: Some("CHANUNAVAIL"), ..Ended::default() }).await?;
+            return Err(e.into());
+        }
+        Ok(placed.call_id)
+    }
+
+    /// The conference of the agent on the call.
+    async fn conference(&self, call_id: Uuid) -> Result<String, ControlError> {
+        let conference: Option<String> = sqlx::query_scalar(
+            "SELECT s.conference FROM calls c JOIN agent_sessions s ON s.id = c.agent_session_id WHERE c.id = $1 AND s.logged_out_at IS NULL",
+        )
+        .bind(call_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        conference.ok_or(ControlError::NoConference(call_id))
+    }
+
+    /// The third party's live channel, found among Asterisk's channels by the leg's Uniqueid.
+    async fn consult_channel(&self, call_id: Uuid) -> Result<String, ControlError> {
+        let leg: Option<String> = sqlx::query_scalar("SELECT uniqueid FROM call_legs WHERE call_id = $1 AND kind = 'consult' AND ended_at IS NULL ORDER BY id DESC LIMIT 1")
+            .bind(call_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .flatten();
+        let leg = leg.ok_or(ControlError::NoConsult(call_id))?;
+        let channels = self.ami.send_list(Action::new("CoreShowChannels")).await?;
+        channels
+            .events
+            .iter()
+            .find(|c| c.get("Uniqueid") == Some(leg.as_str()))
+            .and_then(|c| c.get("Channel").map(str::to_string))
+            .ok_or(ControlError::NoConsult(call_id))
+    }
+
     /// Starts or stops recording the customer's channel.
     pub async fn record(&self, call_id: Uuid, file: Option<&str>) -> Result<(), ControlError> {
         let channel = customer_channel(&self.pool, call_id).await?;
@@ -162,5 +328,12 @@ mod tests {
         assert!(spy.contains("Application: ChanSpy\r\nData: PJSIP/1001-,qEw\r\n"), "{spy}");
         let hangup = hang_up_agent_phone("PJSIP/1001").encode("c").expect("encodes");
         assert!(hangup.contains("Channel: /^PJSIP\\/1001-/\r\n"), "{hangup}");
+        let hold = hold_action("PJSIP/trunk-0001").encode("d").expect("encodes");
+        assert!(hold.contains("Action: Redirect\r\n") && hold.contains("Context: dialtone-hold\r\n"), "{hold}");
+        let back = join_conference("PJSIP/trunk-0001", "agent-7").encode("e").expect("encodes");
+        assert!(back.contains("Context: dialtone-conference\r\nExten: agent-7\r\n"), "{back}");
+        let leg = Uuid::nil();
+        let consult = consult_action("PJSIP/15551234567@carrier", "agent-7", leg, "\"Acme\" <2125550100>").encode("f").expect("encodes");
+        assert!(consult.contains("Exten: agent-7\r\n") && consult.contains(&format!("ChannelId: {leg}\r\n")), "{consult}");
     }
 }

@@ -9,9 +9,13 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-/// Resolved dials the estimates look back over: enough for a stable hit rate, short enough to
-/// follow a list whose contact rate changes within the hour.
-pub const DIAL_WINDOW: usize = 400;
+/// Resolved dials the estimates look back over: at least [`DIAL_WINDOW_MIN`], and more until
+/// the window holds [`LIVE_WINDOW`] live answers (a 10% list needs 2,000 dials for a hit rate
+/// good to ±7%; a hundred agents would otherwise pace on ±16%), but never more than
+/// [`DIAL_WINDOW`], so a list whose contact rate changes is followed within the hour.
+pub const DIAL_WINDOW: usize = 4000;
+pub const DIAL_WINDOW_MIN: usize = 400;
+pub const LIVE_WINDOW: usize = 200;
 /// Finished calls the talk-time fit looks back over.
 pub const TALK_WINDOW: usize = 300;
 const WRAP_WINDOW: usize = 100;
@@ -88,13 +92,17 @@ impl Estimator {
             self.live += 1;
             self.live_bins[usize::from(b)] += 1;
         }
-        if self.dials.len() > DIAL_WINDOW {
-            if let Some((_, (was_live, old))) = self.dials.pop_first() {
-                self.all_bins[usize::from(old)] -= 1;
-                if was_live {
-                    self.live -= 1;
-                    self.live_bins[usize::from(old)] -= 1;
-                }
+        while let Some((&key, &(was_live, old))) = self.dials.first_key_value() {
+            let live_after = self.live - usize::from(was_live);
+            let enough = self.dials.len() > DIAL_WINDOW_MIN && live_after >= LIVE_WINDOW;
+            if self.dials.len() <= DIAL_WINDOW && !enough {
+                break;
+            }
+            self.dials.remove(&key);
+            self.all_bins[usize::from(old)] -= 1;
+            if was_live {
+                self.live -= 1;
+                self.live_bins[usize::from(old)] -= 1;
             }
         }
     }
@@ -258,14 +266,18 @@ mod tests {
     #[test]
     fn the_window_forgets_old_dials() {
         let mut e = Estimator::new();
-        for i in 0..DIAL_WINDOW {
+        for i in 0..1000 {
             e.observe_dial(i as f64, true, 10.0);
         }
-        assert_eq!(e.hit_rate(), 1.0);
+        assert_eq!((e.dials(), e.hit_rate()), (DIAL_WINDOW_MIN, 1.0), "a rich list needs only the shortest window");
         for i in 0..DIAL_WINDOW {
-            e.observe_dial(1000.0 + i as f64, false, 25.0);
+            e.observe_dial(10_000.0 + i as f64, false, 25.0);
         }
-        assert_eq!((e.dials(), e.live(), e.hit_rate()), (DIAL_WINDOW, 0, 0.0));
+        assert_eq!((e.dials(), e.live(), e.hit_rate()), (DIAL_WINDOW, 0, 0.0), "a dead list, the longest");
+        for i in 0..2000 {
+            e.observe_dial(20_000.0 + i as f64, i % 10 == 0, 10.0);
+        }
+        assert_eq!((e.dials(), e.live()), (2000, LIVE_WINDOW), "a 10% list keeps 200 live answers");
     }
 
     #[test]
@@ -282,9 +294,9 @@ mod tests {
         for i in 0..DIAL_WINDOW {
             e.observe_dial(600.0 + i as f64, i % 10 == 0, 10.0);
         }
-        assert_eq!(e.live(), DIAL_WINDOW / 10);
+        assert_eq!(e.dials(), 2000, "the burst is the oldest and went first");
         e.observe_dial(100.0, true, 10.0);
-        assert_eq!(e.live(), DIAL_WINDOW / 10, "a dial older than the window is dropped at once");
+        assert_eq!(e.live(), LIVE_WINDOW, "a dial older than the window is dropped at once");
     }
 
     #[test]

@@ -10,7 +10,7 @@
 //! (when it holds an agent a later callee needed), callees outnumber free agents (normal
 //! approximation), averaged over when live calls need agents. Lines are added
 //! while that risk is at most `θ`. The trim moves `θ` after every live answer so that the
-//! abandon rate settles at 90% of the room the cap leaves, and spends or repays over the next
+//! abandon rate settles at 95% of the room the cap leaves, and spends or repays over the next
 //! answers whatever the 30-day period has banked or overdrawn. That is the EIS/ITC hybrid
 //! (model plus feedback) of `docs/pacing.md`, fed only with the campaign's own recent numbers.
 
@@ -28,17 +28,19 @@ const THETA_MAX: f64 = 0.5;
 /// enough to follow a list whose contact rate changes.
 const TRIM_GAIN: f64 = 0.001;
 /// The share of the room under the cap the trim aims at; the rest absorbs noise.
-const TARGET_SHARE: f64 = 0.9;
+const TARGET_SHARE: f64 = 0.95;
 /// Answers over which the period's banked or overdrawn abandons are spent or repaid.
 const SPREAD_ANSWERS: f64 = 2000.0;
-/// Abandons of room under the cap below which `θ` is scaled down: a campaign close to its cap,
-/// or one with few answers yet, dials more carefully the closer it is.
-const BUDGET_FULL: f64 = 4.0;
+/// Room under the cap below which `θ` is scaled down, in abandons: at least 4, and 0.2% of the
+/// period's answers. A campaign close to its cap, or with few answers yet, dials more carefully
+/// the closer it is, smoothly rather than falling back all at once.
+const BUDGET_FULL_MIN: f64 = 4.0;
+const BUDGET_FULL_SHARE: f64 = 0.001;
 /// The share of the room under the cap the budget counts: calls already in flight can still
 /// add abandons after the last decision, so the period must not be run up to the cap itself.
 const BUDGET_SHARE: f64 = 0.98;
 /// Variance added to every sum so that a fully certain floor still gives a smooth risk.
-const VARIANCE_FLOOR: f64 = 0.1;
+const VARIANCE_FLOOR: f64 = 0.02;
 
 /// The floor now, as seconds elapsed.
 #[derive(Debug, Clone, Copy, Default)]
@@ -120,16 +122,18 @@ impl Pacer {
 
     /// Abandons the 30-day period can still take before it reaches the cap (AMD false
     /// positives counted), and the room under the cap as a fraction of answers.
+    /// Returns that budget as a share of the budget at which `θ` applies in full.
     fn budget(ledger: &Ledger) -> (f64, f64) {
         let room = (ledger.cap_pct - ledger.amd_false_positive_pct) / 100.0;
         let answers = (ledger.abandons_30d + ledger.live_answers_30d) as f64;
-        (BUDGET_SHARE * room * answers - ledger.abandons_30d as f64, room)
+        let budget = BUDGET_SHARE * room * answers - ledger.abandons_30d as f64;
+        (budget / BUDGET_FULL_MIN.max(BUDGET_FULL_SHARE * answers), room)
     }
 
     /// `θ` as it applies now: scaled down when the period has little room left.
     pub fn effective_theta(&self, ledger: &Ledger) -> f64 {
         let (budget, _) = Self::budget(ledger);
-        self.theta * (budget / BUDGET_FULL).clamp(0.0, 1.0)
+        self.theta * budget.clamp(0.0, 1.0)
     }
 
     /// A live answer was connected or abandoned; `ledger` is the period including it.
@@ -146,7 +150,7 @@ impl Pacer {
         let mut step = TRIM_GAIN * ((setpoint - seen) / setpoint).max(-25.0);
         // While the budget holds the pacer back, answers without abandons say nothing about
         // `θ`: raising it then would only store up a burst for when the budget returns.
-        if budget < BUDGET_FULL || ledger.at_cap() {
+        if budget < 1.0 || ledger.at_cap() {
             step = step.min(0.0);
         }
         self.theta = (self.theta * step.exp()).clamp(THETA_MIN, THETA_MAX);

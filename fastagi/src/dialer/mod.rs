@@ -199,15 +199,26 @@ pub async fn watch_outcomes(ctx: Arc<DialerContext>, stop: CancellationToken) {
             event = responses.next() => match event { Some(e) => e, None => return },
         };
         let (Some(reason), Some(uniqueid)) = (event.get("Reason"), event.get("Uniqueid")) else { continue };
-        let Some(outcome) = Outcome::from_originate_reason(reason) else { continue };
         // The Uniqueid is the ChannelId we set: the call id. A failure before any channel
         // existed says `<unknown>`; then the ActionID's attempt cannot be told apart here, and
         // reconciliation resolves it.
         let Ok(call_id) = uniqueid.parse() else { continue };
+        let Some(outcome) = Outcome::from_originate_reason(reason) else {
+            // Answered. A dialer call goes on in its AGI flow; a manual call is now connected.
+            if let Err(e) = dialtone_core::manual::answered(&ctx.pool, call_id).await {
+                tracing::error!(%call_id, error = %e, "could not record the manual call's answer");
+            }
+            continue;
+        };
         match attempts::resolve(&ctx.pool, call_id, outcome, chrono::Utc::now()).await {
             Ok(true) => tracing::info!(%call_id, outcome = outcome.as_str(), "dial ended"),
             Ok(false) => {}
             Err(e) => tracing::error!(%call_id, error = %e, "could not record the dial's outcome"),
+        }
+        // A manual call has its call record already (and an agent waiting on it): close it.
+        let ended = dialtone_core::calls::Ended { dial_status: Some(outcome.as_str()), ..Default::default() };
+        if let Err(e) = dialtone_core::calls::end(&ctx.pool, call_id, &ended).await {
+            tracing::error!(%call_id, error = %e, "could not close the unanswered call");
         }
     }
 }
