@@ -79,6 +79,17 @@ impl Outcome {
         })
     }
 
+    /// From a DialEnd's DialStatus; `None` for ANSWER (the call flow decides what kind).
+    pub fn from_dial_status(status: &str) -> Option<Outcome> {
+        Some(match status.trim() {
+            "ANSWER" => return None,
+            "BUSY" => Outcome::Busy,
+            "NOANSWER" | "CANCEL" => Outcome::NoAnswer,
+            "CONGESTION" => Outcome::Congestion,
+            _ => Outcome::Failed,
+        })
+    }
+
     /// From a Q.850 hang-up cause of a call that was never answered.
     pub fn from_hangup_cause(cause: i32) -> Outcome {
         match cause {
@@ -131,16 +142,27 @@ pub async fn unresolved(pool: &PgPool, node: &str) -> Result<Vec<(Uuid, String)>
 /// campaign's retry rule for that status, else a default; never past its attempt limits).
 /// Only the first resolution counts; returns whether this was it.
 pub async fn resolve(pool: &PgPool, call_id: Uuid, outcome: Outcome, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
+    resolve_where(pool, call_id, outcome, now, false).await
+}
+
+/// Resolves the attempt only if no call flow has taken it as answered: for what the AMI says of
+/// a dial (DialEnd, Hangup), which must not overrule the flow of a call that was answered.
+pub async fn resolve_unanswered(pool: &PgPool, call_id: Uuid, outcome: Outcome, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
+    resolve_where(pool, call_id, outcome, now, true).await
+}
+
+async fn resolve_where(pool: &PgPool, call_id: Uuid, outcome: Outcome, now: DateTime<Utc>, only_unanswered: bool) -> Result<bool, sqlx::Error> {
     let mut tx = pool.begin().await?;
     let attempt: Option<(i64, Option<i64>)> = sqlx::query_as(
         "UPDATE call_attempts SET state = 'resolved', outcome = $2, resolved_at = $3,
                 answered_at = CASE WHEN $2 IN ('answered_human', 'answered_machine', 'abandoned') THEN coalesce(answered_at, $3) END
-         WHERE call_id = $1 AND state <> 'resolved'
+         WHERE call_id = $1 AND state <> 'resolved' AND NOT ($4 AND answered_at IS NOT NULL)
          RETURNING campaign_id, lead_id",
     )
     .bind(call_id)
     .bind(outcome.as_str())
     .bind(now)
+    .bind(only_unanswered)
     .fetch_optional(&mut *tx)
     .await?;
     let Some((campaign_id, Some(lead_id))) = attempt else {

@@ -163,6 +163,9 @@ pub async fn answered(pool: &PgPool, call_id: Uuid) -> Result<bool, sqlx::Error>
     .bind(call_id)
     .fetch_optional(pool)
     .await?;
+    if session.is_none() {
+        return Ok(false);
+    }
     sqlx::query("UPDATE call_attempts SET answered_at = coalesce(answered_at, now()) WHERE call_id = $1").bind(call_id).execute(pool).await?;
     match session {
         Some(Some(session_id)) => crate::agents::set_state(pool, session_id, "on_call", None).await,

@@ -333,6 +333,10 @@ async fn an_attempt_is_dialed_once_and_moves_its_lead_on_once(pool: PgPool) {
     assert_eq!(Outcome::from_originate_reason("5"), Some(Outcome::Busy));
     assert_eq!(Outcome::from_originate_reason("8"), Some(Outcome::Congestion));
     assert_eq!(Outcome::from_originate_reason("0"), Some(Outcome::Failed));
+    assert_eq!(Outcome::from_dial_status("ANSWER"), None, "answered: the call flow decides");
+    assert_eq!(Outcome::from_dial_status("BUSY"), Some(Outcome::Busy));
+    assert_eq!(Outcome::from_dial_status("CANCEL"), Some(Outcome::NoAnswer));
+    assert_eq!(Outcome::from_dial_status("CHANUNAVAIL"), Some(Outcome::Failed));
 }
 
 #[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]

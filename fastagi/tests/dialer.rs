@@ -13,7 +13,21 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 /// A manager that logs anyone in and answers every Originate as a busy callee does.
+/// How the scripted manager reports a busy callee.
+#[derive(Clone, Copy)]
+enum Busy {
+    /// The trunk refuses the Originate: OriginateResponse Failure, Reason 5.
+    Originate,
+    /// A `Local/...` template: the Originate succeeds, the carrier leg's DialEnd says BUSY, and
+    /// the channel hangs up with cause 17, as Asterisk reports them.
+    DialEnd,
+}
+
 async fn busy_manager(listener: TcpListener, originates: Arc<Mutex<Vec<Vec<(String, String)>>>>, live: Vec<String>) {
+    busy_manager_reporting(listener, originates, live, Busy::Originate).await
+}
+
+async fn busy_manager_reporting(listener: TcpListener, originates: Arc<Mutex<Vec<Vec<(String, String)>>>>, live: Vec<String>, busy: Busy) {
     while let Ok((stream, _)) = listener.accept().await {
         let (originates, live) = (originates.clone(), live.clone());
         tokio::spawn(async move {
@@ -41,10 +55,18 @@ async fn busy_manager(listener: TcpListener, originates: Arc<Mutex<Vec<Vec<(Stri
                     "Originate" => {
                         let channel_id = get("ChannelId");
                         originates.lock().expect("lock").push(fields.clone());
-                        format!(
-                            "Response: Success\r\nActionID: {id}\r\nMessage: Originate successfully queued\r\n\r\n\
-                             Event: OriginateResponse\r\nPrivilege: call,all\r\nActionID: {id}\r\nResponse: Failure\r\nReason: 5\r\nUniqueid: {channel_id}\r\n\r\n"
-                        )
+                        match busy {
+                            Busy::Originate => format!(
+                                "Response: Success\r\nActionID: {id}\r\nMessage: Originate successfully queued\r\n\r\n\
+                                 Event: OriginateResponse\r\nPrivilege: call,all\r\nActionID: {id}\r\nResponse: Failure\r\nReason: 5\r\nUniqueid: {channel_id}\r\n\r\n"
+                            ),
+                            Busy::DialEnd => format!(
+                                "Response: Success\r\nActionID: {id}\r\nMessage: Originate successfully queued\r\n\r\n\
+                                 Event: OriginateResponse\r\nPrivilege: call,all\r\nActionID: {id}\r\nResponse: Success\r\nChannel: Local/5550100@carrier-00000001;1\r\nReason: 4\r\nUniqueid: {channel_id}\r\n\r\n\
+                                 Event: DialEnd\r\nPrivilege: call,all\r\nChannel: Local/5550100@carrier-00000001;2\r\nUniqueid: {channel_id};2\r\nLinkedid: {channel_id}\r\nDestChannel: PJSIP/acme-00000002\r\nDestUniqueid: 1764000000.7\r\nDestLinkedid: {channel_id}\r\nDialStatus: BUSY\r\n\r\n\
+                                 Event: Hangup\r\nPrivilege: call,all\r\nChannel: Local/5550100@carrier-00000001;1\r\nUniqueid: {channel_id}\r\nLinkedid: {channel_id}\r\nCause: 17\r\nCause-txt: User busy\r\n\r\n"
+                            ),
+                        }
                     }
                     "CoreShowChannels" => {
                         let mut out = format!("Response: Success\r\nActionID: {id}\r\nEventList: start\r\nMessage: Channels will follow\r\n\r\n");
@@ -66,10 +88,20 @@ async fn busy_manager(listener: TcpListener, originates: Arc<Mutex<Vec<Vec<(Stri
 
 #[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
 async fn dials_each_due_lead_once_and_records_busy(pool: PgPool) {
+    busy_leads_are_dialed_once(pool, Busy::Originate, "PJSIP/{number}@{trunk}").await
+}
+
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn behind_a_local_template_the_outcome_comes_from_dial_end(pool: PgPool) {
+    busy_leads_are_dialed_once(pool, Busy::DialEnd, "Local/{number}@carrier").await
+}
+
+async fn busy_leads_are_dialed_once(pool: PgPool, busy: Busy, template: &str) {
     let zone = dialtone_sim::daytime_zone().expect("some zone is in daytime").to_string();
     let campaign = campaigns::create(&pool, "c", campaigns::DialMethod::Progressive, "9am-9pm").await.expect("campaign");
-    sqlx::query("UPDATE campaigns SET call_time_id = NULL, active = true, dial_template = 'PJSIP/{number}@{trunk}', trunk = 'acme', dial_prefix = '9', caller_id_number = '+15125550000', caller_id_name = 'ACME' WHERE id = $1")
+    sqlx::query("UPDATE campaigns SET call_time_id = NULL, active = true, dial_template = $2, trunk = 'acme', dial_prefix = '9', caller_id_number = '+15125550000', caller_id_name = 'ACME' WHERE id = $1")
         .bind(campaign)
+        .bind(template)
         .execute(&pool)
         .await
         .expect("settings");
@@ -91,7 +123,7 @@ async fn dials_each_due_lead_once_and_records_busy(pool: PgPool) {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let originates = Arc::new(Mutex::new(Vec::new()));
-    tokio::spawn(busy_manager(listener, originates.clone(), Vec::new()));
+    tokio::spawn(busy_manager_reporting(listener, originates.clone(), Vec::new(), busy));
     let mut config = AmiConfig::new(addr.to_string(), "dialer", "secret");
     config.auth = Auth::Plain;
     let ctx = Arc::new(DialerContext { pool: pool.clone(), ami: AmiClient::start(config), node: "n1".into(), tick: Duration::from_millis(50) });
@@ -117,7 +149,8 @@ async fn dials_each_due_lead_once_and_records_busy(pool: PgPool) {
     let channels: Vec<String> = originates.iter().map(|f| f.iter().find(|(k, _)| k == "Channel").map(|(_, v)| v.clone()).unwrap_or_default()).collect();
     let mut sorted = channels.clone();
     sorted.sort();
-    assert_eq!(sorted, ["PJSIP/912015550100@acme", "PJSIP/912015550101@acme", "PJSIP/912015550102@acme"]);
+    let expected: Vec<String> = (0..3).map(|i| template.replace("{number}", &format!("91201555010{i}")).replace("{trunk}", "acme")).collect();
+    assert_eq!(sorted, expected);
     let first = &originates[0];
     let field = |k: &str| first.iter().filter(|(f, _)| f == k).map(|(_, v)| v.clone()).collect::<Vec<_>>();
     assert_eq!(field("Timeout"), ["26000"]);
@@ -128,7 +161,10 @@ async fn dials_each_due_lead_once_and_records_busy(pool: PgPool) {
     assert!(variables.iter().any(|v| v == &format!("DIALTONE_CAMPAIGN_ID={campaign}")), "{variables:?}");
 
     let rows: Vec<(String, i32, bool)> =
-        sqlx::query_as("SELECT status, attempt_count, next_attempt_at > now() + interval '10 minutes' FROM leads ORDER BY id").fetch_all(&pool).await.expect("leads");
+        sqlx::query_as("SELECT status, attempt_count, coalesce(next_attempt_at > now() + interval '10 minutes', false) FROM leads ORDER BY id")
+            .fetch_all(&pool)
+            .await
+            .expect("leads");
     assert_eq!(rows, vec![("B".to_string(), 1, true); 3], "busy, one attempt each, due again in 15 minutes");
     let resolved: i64 = sqlx::query_scalar("SELECT count(*) FROM call_attempts WHERE state = 'resolved' AND outcome = 'busy'").fetch_one(&pool).await.expect("attempts");
     assert_eq!(resolved, 3);

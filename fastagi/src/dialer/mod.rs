@@ -190,30 +190,54 @@ async fn turn(
     Ok(decision.hold.map(|h| format!("{h:?}")).filter(|_| decision.dial == 0))
 }
 
-/// Resolves attempts whose Originate failed (busy, no answer, congestion, no such channel).
+/// Turns what Asterisk says of each dial into its outcome: OriginateResponse (the channel could
+/// not be reached, or answered), DialEnd (the far end's DialStatus, also behind a
+/// `Local/...` dial template, whose Originate succeeds whatever the carrier says) and Hangup (a
+/// dial that ended before any call flow took it).
 pub async fn watch_outcomes(ctx: Arc<DialerContext>, stop: CancellationToken) {
-    let mut responses = Box::pin(ctx.ami.events_matching(|e| e.event() == Some("OriginateResponse")));
+    let mut events = Box::pin(ctx.ami.events_matching(|e| matches!(e.event(), Some("OriginateResponse" | "DialEnd" | "Hangup"))));
     loop {
         let event = tokio::select! {
             _ = stop.cancelled() => return,
-            event = responses.next() => match event { Some(e) => e, None => return },
+            event = events.next() => match event { Some(e) => e, None => return },
         };
-        let (Some(reason), Some(uniqueid)) = (event.get("Reason"), event.get("Uniqueid")) else { continue };
-        // The Uniqueid is the ChannelId we set: the call id. A failure before any channel
-        // existed says `<unknown>`; then the ActionID's attempt cannot be told apart here, and
-        // reconciliation resolves it.
-        let Ok(call_id) = uniqueid.parse() else { continue };
-        let Some(outcome) = Outcome::from_originate_reason(reason) else {
-            // Answered. A dialer call goes on in its AGI flow; a manual call is now connected.
-            if let Err(e) = dialtone_core::manual::answered(&ctx.pool, call_id).await {
-                tracing::error!(%call_id, error = %e, "could not record the manual call's answer");
+        // The dial's channel carries our call id as Uniqueid (the ChannelId we set) and every
+        // channel it leads to carries it as Linkedid. A failure before any channel existed
+        // says `<unknown>`; reconciliation resolves that one.
+        let id = |key: &str| event.get(key).and_then(|v| v.parse::<uuid::Uuid>().ok());
+        let (call_id, outcome) = match event.event() {
+            Some("OriginateResponse") => {
+                let Some(call_id) = id("Uniqueid") else { continue };
+                match event.get("Reason").and_then(Outcome::from_originate_reason) {
+                    Some(outcome) => (call_id, outcome),
+                    None => {
+                        // Answered. A dialer call goes on in its AGI flow; a manual call is
+                        // now connected.
+                        if let Err(e) = dialtone_core::manual::answered(&ctx.pool, call_id).await {
+                            tracing::error!(%call_id, error = %e, "could not record the manual call's answer");
+                        }
+                        continue;
+                    }
+                }
             }
-            continue;
+            Some("DialEnd") => {
+                let (Some(call_id), Some(outcome)) = (id("DestLinkedid").or_else(|| id("DestUniqueid")), event.get("DialStatus").and_then(Outcome::from_dial_status)) else {
+                    continue;
+                };
+                (call_id, outcome)
+            }
+            _ => {
+                let (Some(call_id), Some(cause)) = (id("Uniqueid"), event.get("Cause").and_then(|c| c.parse().ok())) else { continue };
+                (call_id, Outcome::from_hangup_cause(cause))
+            }
         };
-        match attempts::resolve(&ctx.pool, call_id, outcome, chrono::Utc::now()).await {
+        match attempts::resolve_unanswered(&ctx.pool, call_id, outcome, chrono::Utc::now()).await {
             Ok(true) => tracing::info!(%call_id, outcome = outcome.as_str(), "dial ended"),
-            Ok(false) => {}
-            Err(e) => tracing::error!(%call_id, error = %e, "could not record the dial's outcome"),
+            Ok(false) => continue,
+            Err(e) => {
+                tracing::error!(%call_id, error = %e, "could not record the dial's outcome");
+                continue;
+            }
         }
         // A manual call has its call record already (and an agent waiting on it): close it.
         let ended = dialtone_core::calls::Ended { dial_status: Some(outcome.as_str()), ..Default::default() };
