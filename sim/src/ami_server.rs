@@ -188,24 +188,53 @@ async fn originate(action: Fields, shared: Arc<Shared>) {
     } else {
         shared.model.lock().unwrap_or_else(PoisonError::into_inner).next()
     };
+    // The dial's lifecycle in the order Asterisk 22 reports it
+    // (`ami/originate-failures-and-errors.jsonl`): the channel and its dial begin at once; a
+    // busy or congested far end ends the dial before the OriginateResponse; an unanswered one
+    // hangs up (cause 19) before it; an answer is reported, then the dial's end.
+    let state = |event: &str, extra: &str| {
+        format!("Event: {event}\r\nPrivilege: call,all\r\nChannel: {name}\r\nUniqueid: {uniqueid}\r\nLinkedid: {uniqueid}\r\n{extra}\r\n")
+    };
+    let dial_end = |status: &str| {
+        format!(
+            "Event: DialEnd\r\nPrivilege: call,all\r\nDestChannel: {name}\r\nDestUniqueid: {uniqueid}\r\nDestLinkedid: {uniqueid}\r\nDialStatus: {status}\r\n\r\n"
+        )
+    };
+    let hangup_event = |cause: u8, text: &str| state("Hangup", &format!("Cause: {cause}\r\nCause-txt: {text}\r\n"));
+    emit(&shared, state("Newchannel", "ChannelState: 0\r\nChannelStateDesc: Down\r\n"));
+    emit(
+        &shared,
+        format!("Event: DialBegin\r\nPrivilege: call,all\r\nDestChannel: {name}\r\nDestUniqueid: {uniqueid}\r\nDestLinkedid: {uniqueid}\r\nDialString: {dial}\r\n\r\n"),
+    );
+    let ringing = state("Newstate", "ChannelState: 5\r\nChannelStateDesc: Ringing\r\n");
+    let unanswered = |shared: &Shared| {
+        emit(shared, hangup_event(19, "User alerting, no answer"));
+        emit(shared, response(false, 3));
+    };
     let (ring, talk, amd) = match callee {
         Callee::Busy { ring } => {
             tokio::time::sleep(ring).await;
-            return emit(&shared, response(false, 5));
+            emit(&shared, dial_end("BUSY"));
+            emit(&shared, response(false, 5));
+            return emit(&shared, hangup_event(0, "Unknown"));
         }
         Callee::NoAnswer => {
+            emit(&shared, ringing);
             tokio::time::sleep(timeout).await;
-            return emit(&shared, response(false, 3));
+            return unanswered(&shared);
         }
         Callee::Human { ring, talk } => (ring, talk, ["HUMAN", "HUMAN-800-800"]),
         Callee::Machine { ring } => (ring, Duration::from_secs(20), ["MACHINE", "LONGGREETING-1500-1500"]),
     };
     if ring >= timeout {
+        emit(&shared, ringing);
         tokio::time::sleep(timeout).await;
-        return emit(&shared, response(false, 3));
+        return unanswered(&shared);
     }
     tokio::time::sleep(ring).await;
+    emit(&shared, state("Newstate", "ChannelState: 6\r\nChannelStateDesc: Up\r\n"));
     emit(&shared, response(true, 4));
+    emit(&shared, dial_end("ANSWER"));
     let (hangup, watcher) = watch::channel(false);
     shared.channels.lock().unwrap_or_else(PoisonError::into_inner).push(Channel { name: name.clone(), uniqueid: uniqueid.clone(), hangup });
     let (script, args) = if agent_phone {
@@ -236,5 +265,5 @@ async fn originate(action: Fields, shared: Arc<Shared>) {
         }
     }
     shared.channels.lock().unwrap_or_else(PoisonError::into_inner).retain(|c| c.name != name);
-    emit(&shared, format!("Event: Hangup\r\nPrivilege: call,all\r\nChannel: {name}\r\nUniqueid: {uniqueid}\r\nCause: 16\r\nCause-txt: Normal Clearing\r\n\r\n"));
+    emit(&shared, hangup_event(16, "Normal Clearing"));
 }

@@ -227,7 +227,11 @@ pub async fn watch_outcomes(ctx: Arc<DialerContext>, stop: CancellationToken) {
                 (call_id, outcome)
             }
             _ => {
-                let (Some(call_id), Some(cause)) = (id("Uniqueid"), event.get("Cause").and_then(|c| c.parse().ok())) else { continue };
+                // Cause 0 says nothing (Asterisk gives it to the dialing side of a busy call
+                // after the DialEnd that told why).
+                let (Some(call_id), Some(cause)) = (id("Uniqueid"), event.get("Cause").and_then(|c| c.parse().ok()).filter(|&c: &i32| c != 0)) else {
+                    continue;
+                };
                 (call_id, Outcome::from_hangup_cause(cause))
             }
         };

@@ -1,0 +1,110 @@
+//! The simulator's AMI events for a dial, held against what a real Asterisk 22 sent for the same
+//! fates (`shared/fixtures/asterisk-22/ami/originate-failures-and-errors.jsonl`): the same
+//! events, in the same order, with the same verdicts.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use dialtone_asterisk::ami::{Action, AmiClient, AmiConfig, Auth};
+use dialtone_sim::{CalleeModel, Pbx, PbxConfig};
+
+/// The events the dialer acts on, as (event, verdict) for one dial's own channel.
+const KEPT: [&str; 6] = ["Newchannel", "DialBegin", "Newstate", "DialEnd", "OriginateResponse", "Hangup"];
+
+fn verdict(get: impl Fn(&str) -> Option<String>) -> String {
+    ["DialStatus", "Reason", "Cause"].iter().filter_map(|k| get(k).map(|v| format!("{k}={v}"))).collect::<Vec<_>>().join(",")
+}
+
+/// The recorded sequence of `uniqueid`'s own channel (not its `;2` half).
+fn recorded(uniqueid: &str) -> Vec<(String, String)> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/asterisk-22/ami/originate-failures-and-errors.jsonl");
+    let text = std::fs::read_to_string(&path).expect("fixture");
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let record: serde_json::Value = serde_json::from_str(line).expect("json line");
+        if record["from"] != "asterisk" {
+            continue;
+        }
+        for block in record["data"].as_str().unwrap_or_default().split("\r\n\r\n") {
+            let fields: Vec<(&str, &str)> = block.split("\r\n").filter_map(|l| l.split_once(": ")).collect();
+            let get = |k: &str| fields.iter().find(|(f, _)| *f == k).map(|(_, v)| v.to_string());
+            let Some(event) = get("Event") else { continue };
+            let mine = get("Uniqueid").or_else(|| get("DestUniqueid")).as_deref() == Some(uniqueid);
+            if mine && KEPT.contains(&event.as_str()) {
+                // Newstate's and Hangup's details depend on the device; keep the verdicts the
+                // dialer reads.
+                let v = if event == "Newstate" || (event == "Hangup" && get("Cause").as_deref() == Some("0")) { String::new() } else { verdict(get) };
+                out.push((event, v));
+            }
+        }
+    }
+    out
+}
+
+/// What the simulator sends for one Originate whose callee is drawn from `model`.
+async fn simulated(model: CalleeModel, uniqueid: &str, until: &str) -> Vec<(String, String)> {
+    let agi = std::net::SocketAddr::from(([127, 0, 0, 1], 9)); // no FastAGI: only the dial matters
+    let pbx = Pbx::start(PbxConfig { agi, model }).await.expect("simulator");
+    let mut config = AmiConfig::new(pbx.ami.to_string(), "dialtone", "secret");
+    config.auth = Auth::Md5;
+    let ami = AmiClient::start(config);
+    let mut events = ami.events();
+    ami.send(
+        Action::new("Originate")
+            .field("Channel", "PJSIP/5550100@carrier")
+            .field("Context", "dialtone-outbound")
+            .field("Exten", "s")
+            .field("Priority", "1")
+            .field("Timeout", "300")
+            .field("Async", "true")
+            .field("ChannelId", uniqueid),
+    )
+    .await
+    .expect("originate");
+    let mut out = Vec::new();
+    while let Ok(Ok(event)) = tokio::time::timeout(Duration::from_secs(5), events.recv()).await {
+        let get = |k: &str| event.get(k).map(str::to_string);
+        let Some(name) = get("Event") else { continue };
+        let mine = get("Uniqueid").or_else(|| get("DestUniqueid")).as_deref() == Some(uniqueid);
+        if !mine || !KEPT.contains(&name.as_str()) {
+            continue;
+        }
+        let v = if name == "Newstate" || (name == "Hangup" && get("Cause").as_deref() == Some("0")) { String::new() } else { verdict(get) };
+        let last = name == until;
+        out.push((name, v));
+        if last {
+            break;
+        }
+    }
+    out
+}
+
+fn model(busy: f64, human: f64) -> CalleeModel {
+    let mut m = CalleeModel::new(1);
+    (m.busy, m.human, m.machine) = (busy, human, 0.0);
+    m.ring = (Duration::from_millis(20), Duration::from_millis(30));
+    m
+}
+
+#[tokio::test]
+async fn a_busy_dial_reads_as_asterisk_reports_it() {
+    let want = recorded("busy-1");
+    assert_eq!(want.first().map(|e| e.0.as_str()), Some("Newchannel"), "{want:?}");
+    let got = simulated(model(1.0, 0.0), "busy-1", "Hangup").await;
+    assert_eq!(got, want);
+}
+
+#[tokio::test]
+async fn an_unanswered_dial_reads_as_asterisk_reports_it() {
+    let want = recorded("noans-1");
+    let got = simulated(model(0.0, 0.0), "noans-1", "OriginateResponse").await;
+    assert_eq!(got, want);
+}
+
+#[tokio::test]
+async fn an_answered_dial_reads_as_asterisk_reports_it() {
+    // The recording's answered dial went on into a conference; its start is what a dial shares.
+    let want: Vec<_> = recorded("machine-1").into_iter().take_while(|(e, _)| e != "Hangup").collect();
+    let got = simulated(model(0.0, 1.0), "machine-1", "DialEnd").await;
+    assert_eq!(got, want);
+}
