@@ -226,3 +226,45 @@ async fn a_thousand_leads_predictive_with_ten_agents_keep_every_rule(pool: PgPoo
     assert_eq!(open_calls, 0, "call-end closed every call");
     eprintln!("predictive run: {calls_live} connected, {calls_abandoned} abandoned of {dialed_once} leads");
 }
+
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn over_dialing_abandons_get_the_safe_harbor_message_and_the_ledger(pool: PgPool) {
+    let zone = dialtone_sim::daytime_zone().expect("some zone is in daytime").to_string();
+    let (campaign, list) = campaign_with_list(&pool, campaigns::DialMethod::Ratio, &zone).await;
+    // Four lines per ready agent and a short drop window: some callees must find no agent.
+    sqlx::query("UPDATE campaigns SET dial_ratio = 4, drop_timeout_secs = 0.2 WHERE id = $1").bind(campaign).execute(&pool).await.expect("ratio");
+    add_leads(&pool, list, 5_550_001, 80, &zone).await;
+    let mut callees = fast_callees(3);
+    (callees.busy, callees.human, callees.machine) = (0.0, 1.0, 0.0);
+    callees.talk = (Duration::from_millis(600), Duration::from_millis(900));
+    let floor = start(&pool, campaign, 2, callees).await;
+    floor.run_until_done(&pool, &zone, Duration::from_secs(120)).await;
+
+    let (abandoned, connected): (i64, i64) = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE outcome = 'abandoned'), count(*) FILTER (WHERE agent_connected_at IS NOT NULL) FROM calls",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("calls");
+    assert!(abandoned > 0, "four lines per agent abandon some callees ({connected} connected)");
+    let (ledger_live, ledger_abandons): (i64, i64) = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE kind = 'live_answer'), count(*) FILTER (WHERE kind = 'abandon') FROM abandon_ledger",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("ledger");
+    assert_eq!((ledger_live, ledger_abandons), (connected, abandoned), "the ledger is the call records");
+    let late: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM calls c JOIN abandon_ledger l ON l.call_id = c.id
+         WHERE l.kind = 'abandon' AND l.occurred_at - c.answered_at > interval '2 seconds'",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("late");
+    assert_eq!(late, 0, "every abandon got the safe-harbor message within 2 seconds of answer");
+    let locked_out: i64 = sqlx::query_scalar("SELECT count(*) FROM leads WHERE status = 'DROP' AND (next_attempt_at IS NULL OR next_attempt_at > now() + interval '47 hours')")
+        .fetch_one(&pool)
+        .await
+        .expect("drops");
+    assert_eq!(locked_out, abandoned, "an abandoned callee is not called again for 48 hours");
+}
