@@ -25,7 +25,7 @@ pub enum ManualError {
     NoSession(i64),
     #[error("the agent is {0}, not ready or paused")]
     AgentBusy(String),
-    #[error("lead {0} does not exist")]
+    #[error("lead {0} does not exist in the agent's campaign")]
     NoLead(i64),
     #[error("lead {0} is being dialed already")]
     LeadBusy(i64),
@@ -76,7 +76,14 @@ pub async fn place(pool: &PgPool, session_id: i64, node: &str, target: &Target, 
     }
     let (lead_id, number, zone, callee_state) = match target {
         Target::Lead(id) => {
-            let lead: Option<(String, String, Option<String>)> = sqlx::query_as("SELECT phone_e164, time_zone, state FROM leads WHERE id = $1").bind(id).fetch_optional(pool).await?;
+            // Only the campaign's own leads: an agent cannot reach into another campaign's lists.
+            let lead: Option<(String, String, Option<String>)> = sqlx::query_as(
+                "SELECT l.phone_e164, l.time_zone, l.state FROM leads l JOIN lists li ON li.id = l.list_id WHERE l.id = $1 AND li.campaign_id = $2",
+            )
+            .bind(id)
+            .bind(campaign_id)
+            .fetch_optional(pool)
+            .await?;
             let (number, zone, state) = lead.ok_or(ManualError::NoLead(*id))?;
             (Some(*id), number, zone, state)
         }

@@ -475,4 +475,10 @@ async fn manual_dial_cannot_skip_dnc_hours_or_caps(pool: PgPool) {
     let busy = manual::place(&pool, session, "n1", &Target::Lead(ids[0]), noon).await;
     assert!(matches!(busy, Err(ManualError::LeadBusy(_))), "{busy:?}");
     assert!(matches!(manual::place(&pool, session, "n1", &Target::Number("not a number".into()), noon).await, Err(ManualError::BadNumber(_))));
+    let other = campaigns::create(&pool, "other", campaigns::DialMethod::Manual, "9am-9pm").await.expect("campaign");
+    let theirs = lists::create(&pool, "theirs", Some(other), "US").await.expect("list");
+    lead(&pool, theirs, "+12015550177", "NEW", "America/New_York", "NJ", 0, None, 0).await;
+    let their_lead: i64 = sqlx::query_scalar("SELECT id FROM leads WHERE list_id = $1").bind(theirs).fetch_one(&pool).await.expect("lead");
+    let foreign = manual::place(&pool, session, "n1", &Target::Lead(their_lead), noon).await;
+    assert!(matches!(foreign, Err(ManualError::NoLead(_))), "another campaign's lead: {foreign:?}");
 }
