@@ -177,7 +177,9 @@ async fn a_thousand_leads_predictive_with_ten_agents_keep_every_rule(pool: PgPoo
         dnc::add_number(&pool, Scope::System, &number, Source::Manual, "asked").await.expect("dnc");
     }
 
-    let floor = start(&pool, campaign, 10, fast_callees(11)).await;
+    let mut callees = fast_callees(11);
+    (callees.busy, callees.congestion) = (0.15, 0.05);
+    let floor = start(&pool, campaign, 10, callees).await;
     floor.run_until_done(&pool, &zone, Duration::from_secs(240)).await;
 
     // Every lead that could be called was called once, and ended final or scheduled for later.
@@ -204,6 +206,10 @@ async fn a_thousand_leads_predictive_with_ten_agents_keep_every_rule(pool: PgPoo
     .await
     .expect("forbidden");
     assert_eq!(forbidden, (0, 0), "no DNC number and no callee outside calling hours was dialed");
+    let kinds: Vec<String> = sqlx::query_scalar("SELECT DISTINCT outcome FROM call_attempts ORDER BY 1").fetch_all(&pool).await.expect("outcomes");
+    for kind in ["answered_human", "answered_machine", "busy", "congestion"] {
+        assert!(kinds.iter().any(|k| k == kind), "{kind} among the outcomes: {kinds:?}");
+    }
 
     // The ledger is the call records, and every abandon heard the safe-harbor message in time.
     let (ledger_live, ledger_abandons, calls_live, calls_abandoned): (i64, i64, i64, i64) = sqlx::query_as(

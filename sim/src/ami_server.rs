@@ -218,6 +218,12 @@ async fn originate(action: Fields, shared: Arc<Shared>) {
             emit(&shared, response(false, 5));
             return emit(&shared, hangup_event(0, "Unknown"));
         }
+        Callee::Congestion { ring } => {
+            tokio::time::sleep(ring).await;
+            emit(&shared, dial_end("CONGESTION"));
+            emit(&shared, hangup_event(0, "Unknown"));
+            return emit(&shared, response(false, 8));
+        }
         Callee::NoAnswer => {
             emit(&shared, ringing);
             tokio::time::sleep(timeout).await;

@@ -10,6 +10,8 @@ use rand::{Rng, SeedableRng};
 pub enum Callee {
     /// Busy signal after `ring`.
     Busy { ring: Duration },
+    /// The network cannot complete the call (all circuits busy) after `ring`.
+    Congestion { ring: Duration },
     /// Rings until the Originate's timeout.
     NoAnswer,
     /// A person answers after `ring` and talks for `talk` once with an agent.
@@ -22,6 +24,8 @@ pub enum Callee {
 #[derive(Debug, Clone)]
 pub struct CalleeModel {
     pub busy: f64,
+    /// None by default, so runs that set the other shares keep their draws.
+    pub congestion: f64,
     pub human: f64,
     pub machine: f64,
     pub ring: (Duration, Duration),
@@ -33,6 +37,7 @@ impl CalleeModel {
     pub fn new(seed: u64) -> Self {
         Self {
             busy: 0.1,
+            congestion: 0.0,
             human: 0.3,
             machine: 0.1,
             ring: (Duration::from_secs(5), Duration::from_secs(25)),
@@ -53,10 +58,12 @@ impl CalleeModel {
         let ring = self.between(self.ring);
         if draw < self.busy {
             Callee::Busy { ring: ring / 5 }
-        } else if draw < self.busy + self.human {
+        } else if draw < self.busy + self.congestion {
+            Callee::Congestion { ring: ring / 5 }
+        } else if draw < self.busy + self.congestion + self.human {
             let talk = self.between(self.talk);
             Callee::Human { ring, talk }
-        } else if draw < self.busy + self.human + self.machine {
+        } else if draw < self.busy + self.congestion + self.human + self.machine {
             Callee::Machine { ring }
         } else {
             Callee::NoAnswer

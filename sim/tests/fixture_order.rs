@@ -81,7 +81,7 @@ async fn simulated(model: CalleeModel, uniqueid: &str, until: &str) -> Vec<(Stri
 
 fn model(busy: f64, human: f64) -> CalleeModel {
     let mut m = CalleeModel::new(1);
-    (m.busy, m.human, m.machine) = (busy, human, 0.0);
+    (m.busy, m.congestion, m.human, m.machine) = (busy, 0.0, human, 0.0);
     m.ring = (Duration::from_millis(20), Duration::from_millis(30));
     m
 }
@@ -91,6 +91,15 @@ async fn a_busy_dial_reads_as_asterisk_reports_it() {
     let want = recorded("busy-1");
     assert_eq!(want.first().map(|e| e.0.as_str()), Some("Newchannel"), "{want:?}");
     let got = simulated(model(1.0, 0.0), "busy-1", "Hangup").await;
+    assert_eq!(got, want);
+}
+
+#[tokio::test]
+async fn a_congested_dial_reads_as_asterisk_reports_it() {
+    let want = recorded("cong-1");
+    let mut congested = model(0.0, 0.0);
+    congested.congestion = 1.0;
+    let got = simulated(congested, "cong-1", "OriginateResponse").await;
     assert_eq!(got, want);
 }
 
