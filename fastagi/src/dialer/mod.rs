@@ -102,7 +102,7 @@ pub async fn run_campaign(ctx: Arc<DialerContext>, campaign_id: i64, stop: Cance
         match turn(&ctx, campaign_id, &mut rate, &mut predictive, started).await {
             Ok(hold) => {
                 if hold != last_hold {
-                    tracing::info!(campaign = campaign_id, ?hold, "pacer");
+                    tracing::debug!(campaign = campaign_id, ?hold, "pacer");
                     last_hold = hold;
                 }
             }
