@@ -151,6 +151,29 @@ async fn progressive_campaign_end_to_end_against_the_simulator(pool: PgPool) {
     assert_eq!(open_calls, 0, "call-end closed every call");
 }
 
+/// Checks that the abandon ledger is the call records (a live answer per call an agent took, an
+/// abandon per abandoned call) and that every abandon heard the safe-harbor message within 2
+/// seconds of answer; returns (connected, abandoned).
+async fn ledger_is_the_call_records(pool: &PgPool) -> (i64, i64) {
+    let (ledger_live, ledger_abandons, connected, abandoned): (i64, i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM abandon_ledger WHERE kind = 'live_answer'), (SELECT count(*) FROM abandon_ledger WHERE kind = 'abandon'),
+                (SELECT count(*) FROM calls WHERE agent_connected_at IS NOT NULL), (SELECT count(*) FROM calls WHERE outcome = 'abandoned')",
+    )
+    .fetch_one(pool)
+    .await
+    .expect("ledger");
+    assert_eq!((ledger_live, ledger_abandons), (connected, abandoned), "the ledger is the call records");
+    let late: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM calls c JOIN abandon_ledger l ON l.call_id = c.id
+         WHERE l.kind = 'abandon' AND l.occurred_at - c.answered_at > interval '2 seconds'",
+    )
+    .fetch_one(pool)
+    .await
+    .expect("late");
+    assert_eq!(late, 0, "every abandon got the safe-harbor message within 2 seconds of answer");
+    (connected, abandoned)
+}
+
 /// A zone where it is night now: its callees are outside every calling window.
 fn night_zone() -> &'static str {
     use chrono::Timelike;
@@ -211,23 +234,7 @@ async fn a_thousand_leads_predictive_with_ten_agents_keep_every_rule(pool: PgPoo
         assert!(kinds.iter().any(|k| k == kind), "{kind} among the outcomes: {kinds:?}");
     }
 
-    // The ledger is the call records, and every abandon heard the safe-harbor message in time.
-    let (ledger_live, ledger_abandons, calls_live, calls_abandoned): (i64, i64, i64, i64) = sqlx::query_as(
-        "SELECT (SELECT count(*) FROM abandon_ledger WHERE kind = 'live_answer'), (SELECT count(*) FROM abandon_ledger WHERE kind = 'abandon'),
-                (SELECT count(*) FROM calls WHERE agent_connected_at IS NOT NULL), (SELECT count(*) FROM calls WHERE outcome = 'abandoned')",
-    )
-    .fetch_one(&pool)
-    .await
-    .expect("ledger");
-    assert_eq!((ledger_live, ledger_abandons), (calls_live, calls_abandoned));
-    let late: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM calls c JOIN abandon_ledger l ON l.call_id = c.id
-         WHERE l.kind = 'abandon' AND l.occurred_at - c.answered_at > interval '2 seconds'",
-    )
-    .fetch_one(&pool)
-    .await
-    .expect("late");
-    assert_eq!(late, 0, "every abandon got the safe-harbor message within 2 seconds of answer");
+    let (calls_live, calls_abandoned) = ledger_is_the_call_records(&pool).await;
     let open_calls: i64 = sqlx::query_scalar("SELECT count(*) FROM calls WHERE state <> 'ended'").fetch_one(&pool).await.expect("calls");
     assert_eq!(open_calls, 0, "call-end closed every call");
     eprintln!("predictive run: {calls_live} connected, {calls_abandoned} abandoned of {dialed_once} leads");
@@ -246,28 +253,8 @@ async fn over_dialing_abandons_get_the_safe_harbor_message_and_the_ledger(pool: 
     let floor = start(&pool, campaign, 2, callees).await;
     floor.run_until_done(&pool, &zone, Duration::from_secs(120)).await;
 
-    let (abandoned, connected): (i64, i64) = sqlx::query_as(
-        "SELECT count(*) FILTER (WHERE outcome = 'abandoned'), count(*) FILTER (WHERE agent_connected_at IS NOT NULL) FROM calls",
-    )
-    .fetch_one(&pool)
-    .await
-    .expect("calls");
+    let (connected, abandoned) = ledger_is_the_call_records(&pool).await;
     assert!(abandoned > 0, "four lines per agent abandon some callees ({connected} connected)");
-    let (ledger_live, ledger_abandons): (i64, i64) = sqlx::query_as(
-        "SELECT count(*) FILTER (WHERE kind = 'live_answer'), count(*) FILTER (WHERE kind = 'abandon') FROM abandon_ledger",
-    )
-    .fetch_one(&pool)
-    .await
-    .expect("ledger");
-    assert_eq!((ledger_live, ledger_abandons), (connected, abandoned), "the ledger is the call records");
-    let late: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM calls c JOIN abandon_ledger l ON l.call_id = c.id
-         WHERE l.kind = 'abandon' AND l.occurred_at - c.answered_at > interval '2 seconds'",
-    )
-    .fetch_one(&pool)
-    .await
-    .expect("late");
-    assert_eq!(late, 0, "every abandon got the safe-harbor message within 2 seconds of answer");
     let locked_out: i64 = sqlx::query_scalar("SELECT count(*) FROM leads WHERE status = 'DROP' AND (next_attempt_at IS NULL OR next_attempt_at > now() + interval '47 hours')")
         .fetch_one(&pool)
         .await

@@ -3,11 +3,12 @@
 
 use std::time::Duration;
 
-use dialtone_asterisk::ami::{Action, AmiClient, AmiConfig, AmiError, Auth, Link};
+use dialtone_asterisk::ami::{Action, AmiClient, AmiCodec, AmiConfig, AmiError, AmiFrame, Auth, Link};
 use futures::StreamExt;
 use md5::{Digest, Md5};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
+use tokio_util::codec::FramedRead;
 
 const SECRET: &str = "s3cret";
 const CHALLENGE: &str = "840267361";
@@ -19,25 +20,13 @@ async fn manager(listener: TcpListener) {
         let Ok((stream, _)) = listener.accept().await else { return };
         tokio::spawn(async move {
             let (r, mut w) = stream.into_split();
-            let mut r = BufReader::new(r);
+            let mut actions = FramedRead::new(r, AmiCodec::server());
             if w.write_all(b"Asterisk Call Manager/11.0.0\r\n").await.is_err() {
                 return;
             }
             loop {
-                let mut fields = Vec::new();
-                loop {
-                    let mut line = String::new();
-                    if r.read_line(&mut line).await.unwrap_or(0) == 0 {
-                        return;
-                    }
-                    let line = line.trim_end().to_string();
-                    if line.is_empty() {
-                        break;
-                    }
-                    if let Some((k, v)) = line.split_once(": ") {
-                        fields.push((k.to_string(), v.to_string()));
-                    }
-                }
+                let Some(Ok(AmiFrame::Message(action))) = actions.next().await else { return };
+                let fields = action.fields;
                 let get = |k: &str| fields.iter().find(|(f, _)| f == k).map(|(_, v)| v.clone()).unwrap_or_default();
                 let id = get("ActionID");
                 let reply = match get("Action").as_str() {

@@ -4,12 +4,14 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use dialtone_asterisk::ami::{AmiClient, AmiConfig, Auth};
+use dialtone_asterisk::ami::{AmiClient, AmiCodec, AmiConfig, AmiFrame, Auth};
 use dialtone_core::{agents, campaigns, lists, users};
 use dialtone_fastagi::dialer::{run_campaign, watch_outcomes, DialerContext};
+use futures::StreamExt;
 use sqlx::PgPool;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
+use tokio_util::codec::FramedRead;
 use tokio_util::sync::CancellationToken;
 
 /// A manager that logs anyone in and answers every Originate as a busy callee does.
@@ -32,23 +34,11 @@ async fn busy_manager_reporting(listener: TcpListener, originates: Arc<Mutex<Vec
         let (originates, live) = (originates.clone(), live.clone());
         tokio::spawn(async move {
             let (r, mut w) = stream.into_split();
-            let mut r = BufReader::new(r);
+            let mut actions = FramedRead::new(r, AmiCodec::server());
             let _ = w.write_all(b"Asterisk Call Manager/11.0.0\r\n").await;
             loop {
-                let mut fields = Vec::new();
-                loop {
-                    let mut line = String::new();
-                    if r.read_line(&mut line).await.unwrap_or(0) == 0 {
-                        return;
-                    }
-                    let line = line.trim_end().to_string();
-                    if line.is_empty() {
-                        break;
-                    }
-                    if let Some((k, v)) = line.split_once(": ") {
-                        fields.push((k.to_string(), v.to_string()));
-                    }
-                }
+                let Some(Ok(AmiFrame::Message(action))) = actions.next().await else { return };
+                let fields = action.fields;
                 let get = |k: &str| fields.iter().find(|(f, _)| f == k).map(|(_, v)| v.clone()).unwrap_or_default();
                 let id = get("ActionID");
                 let reply = match get("Action").as_str() {

@@ -9,9 +9,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use dialtone_asterisk::ami::{AmiCodec, AmiFrame};
+use futures::StreamExt;
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{broadcast, watch};
+use tokio_util::codec::FramedRead;
 
 use crate::agi_leg::{self, Leg};
 use crate::model::{Callee, CalleeModel};
@@ -75,13 +78,11 @@ impl Pbx {
 
 async fn session(stream: TcpStream, shared: Arc<Shared>) {
     let (reader, mut writer) = stream.into_split();
-    let mut reader = BufReader::new(reader);
+    let mut actions = FramedRead::new(reader, AmiCodec::server());
     let mut events = shared.events.subscribe();
     if writer.write_all(b"Asterisk Call Manager/11.0.0\r\n").await.is_err() {
         return;
     }
-    let mut fields: Fields = Vec::new();
-    let mut line = String::new();
     loop {
         tokio::select! {
             event = events.recv() => match event {
@@ -89,23 +90,10 @@ async fn session(stream: TcpStream, shared: Arc<Shared>) {
                 Err(broadcast::error::RecvError::Lagged(_)) => {}
                 Err(broadcast::error::RecvError::Closed) => return,
             },
-            read = reader.read_line(&mut line) => {
-                if read.unwrap_or(0) == 0 {
-                    return;
-                }
-                let text = line.trim_end().to_string();
-                line.clear();
-                if !text.is_empty() {
-                    if let Some((k, v)) = text.split_once(": ") {
-                        fields.push((k.to_string(), v.to_string()));
-                    }
-                    continue;
-                }
-                if fields.is_empty() {
-                    continue;
-                }
-                let action = std::mem::take(&mut fields);
-                let (reply, close) = handle(&action, &shared);
+            frame = actions.next() => {
+                // A closed connection or bytes that are not AMI end the session, as Asterisk does.
+                let Some(Ok(AmiFrame::Message(action))) = frame else { return };
+                let (reply, close) = handle(&action.fields, &shared);
                 if writer.write_all(reply.as_bytes()).await.is_err() || close {
                     return;
                 }

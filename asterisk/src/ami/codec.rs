@@ -62,6 +62,12 @@ impl AmiCodec {
         Self::default()
     }
 
+    /// The manager's side (a simulator, a test's scripted Asterisk): clients send no banner, so
+    /// it starts between messages and each frame is an action.
+    pub fn server() -> Self {
+        Self { state: State::Messages(Message::default(), 0), lines: LineSplitter::default() }
+    }
+
     fn next_line(&mut self, buf: &mut BytesMut) -> Result<Option<String>, AmiCodecError> {
         self.lines.next_line(buf, MAX_LINE_BYTES).map_err(|_| AmiCodecError::LineTooLong)
     }
@@ -142,6 +148,16 @@ impl Encoder<Outgoing<'_>> for AmiCodec {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_server_reads_actions_without_a_banner() {
+        let mut codec = AmiCodec::server();
+        let mut buf = BytesMut::from("Action: Ping\r\nActionID: 7\r\n\r\n");
+        match codec.decode(&mut buf).expect("action") {
+            Some(AmiFrame::Message(m)) => assert_eq!((m.get("Action"), m.get("ActionID")), (Some("Ping"), Some("7"))),
+            other => panic!("{other:?}"),
+        }
+    }
 
     #[test]
     fn banner_messages_and_split_reads() {
