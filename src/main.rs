@@ -37,8 +37,10 @@ enum Command {
     Dnc(commands::dnc::DncCommand),
     /// Run the FastAGI server with the call flows (Asterisk's `AGI(agi://...)` connects here).
     Agi(commands::node::AgiArgs),
-    /// Run a node: FastAGI, the AMI link to its Asterisk, and the dialer of every active campaign.
+    /// Run a node: FastAGI, the AMI link to its Asterisk, the dialer of every active campaign, and the web admin.
     Serve(commands::node::ServeArgs),
+    /// Run the web admin (pages and JSON API).
+    Web(commands::web::WebArgs),
     /// Run the PBX simulator, standing in for Asterisk.
     Sim(commands::sim::SimArgs),
     /// Set up a demonstration: schema, users, a campaign and leads.
@@ -84,6 +86,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Dnc(c) => commands::dnc::run(&config, c).await,
         Command::Agi(a) => commands::node::run(&config, a).await,
         Command::Serve(a) => commands::node::serve(&config, a).await,
+        Command::Web(a) => commands::web::run(&config, a).await,
         Command::Sim(a) => commands::sim::run(a).await,
         Command::Demo(a) => commands::demo::run(&config, a).await,
         Command::Bench(c) => commands::bench::run(&config, c).await,

@@ -56,6 +56,16 @@ pub struct Config {
     pub log: LogConfig,
     pub ami: AmiConfig,
     pub listen: ListenConfig,
+    pub web: WebConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct WebConfig {
+    /// The built browser bundle: `target/site` after `scripts/build-admin`.
+    pub site_root: PathBuf,
+    /// The address people type to reach the admin; with https, cookies are marked `Secure`.
+    pub public_url: String,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
@@ -117,6 +127,7 @@ impl Default for Config {
                 metrics: SocketAddr::from(([127, 0, 0, 1], 9464)),
                 agi_allow: vec!["127.0.0.1/32".into(), "::1/128".into()],
             },
+            web: WebConfig { site_root: PathBuf::from("target/site"), public_url: "http://127.0.0.1:8080".into() },
         }
     }
 }
@@ -133,7 +144,7 @@ pub enum ConfigError {
 impl Config {
     /// The top-level keys. Other `DIALTONE_*` variables (the scripts' own, `DIALTONE_CONFIG`)
     /// are not configuration and are left alone.
-    const SECTIONS: &'static [&'static str] = &["node", "database_url", "redis_url", "data_dir", "recordings_dir", "log", "ami", "listen"];
+    const SECTIONS: &'static [&'static str] = &["node", "database_url", "redis_url", "data_dir", "recordings_dir", "log", "ami", "listen", "web"];
 
     /// Loads defaults, then `file` (when given), then the environment.
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {

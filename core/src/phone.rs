@@ -17,7 +17,7 @@ pub struct E164 {
 impl E164 {
     /// The NANP area code (NPA) of a +1 number.
     pub fn area_code(&self) -> Option<u16> {
-        (self.country_code == 1).then(|| (self.national / 10_000_000) as u16)
+        (self.country_code == 1).then_some((self.national / 10_000_000) as u16)
     }
 }
 

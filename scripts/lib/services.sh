@@ -94,3 +94,10 @@ ensure_redis() {
     fi
     export REDIS_URL=redis://127.0.0.1:6379
 }
+
+# Debian's Chromium and its WebDriver, for the browser tests.
+ensure_chromium() {
+    if [ ! -x /usr/bin/chromium ]; then
+        apt_install chromium chromium-driver
+    fi
+}

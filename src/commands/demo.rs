@@ -22,6 +22,9 @@ pub struct DemoArgs {
     /// Then run the dialer this many seconds against the PBX simulator (0: don't).
     #[arg(long, default_value_t = 30)]
     pub run_secs: u64,
+    /// Serve the web admin on `listen.web` during the run and afterwards, until Ctrl-C.
+    #[arg(long)]
+    pub serve: bool,
 }
 
 const CAMPAIGN: &str = "Demo outbound";
@@ -120,8 +123,23 @@ pub async fn run(config: &Config, args: DemoArgs) -> anyhow::Result<()> {
     println!("  try          dialtone list show {list}");
     println!("               dialtone export --list {list} -o leads-out.csv");
     println!("               dialtone dnc check '(305) 555-0100'");
+    let web_stop = tokio_util::sync::CancellationToken::new();
+    let web = args.serve.then(|| {
+        println!("  web admin    {} (sign in as admin with the password above; it must be changed at first sign-in)", config.web.public_url);
+        let (config, pool, stop) = (config.clone(), pool.clone(), web_stop.clone());
+        tokio::spawn(async move { super::web::serve_admin(&config, pool, stop).await })
+    });
     if args.run_secs > 0 {
         run_simulated(config, &pool, campaign, args.run_secs).await?;
+    }
+    if let Some(web) = web {
+        println!();
+        println!("The web admin stays up at {}; Ctrl-C stops it.", config.web.public_url);
+        tokio::select! {
+            _ = super::node::shutdown_signal() => {}
+            ended = web => ended.context("web task")??,
+        }
+        web_stop.cancel();
     }
     Ok(())
 }

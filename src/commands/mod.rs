@@ -11,6 +11,7 @@ pub mod migrate;
 pub mod sample_leads;
 pub mod sim;
 pub mod user;
+pub mod web;
 
 use dialtone_core::config::Config;
 use sqlx::PgPool;

@@ -96,6 +96,7 @@ async fn run_node(config: &Config, args: AgiArgs, campaign_scan: Option<Duration
     };
     let server_config = ServerConfig { max_sessions: args.max_sessions, allow, drain_timeout: Duration::from_secs(args.drain_secs), ..ServerConfig::default() };
     let dialer_pool = ctx.pool.clone();
+    let web_pool = ctx.pool.clone();
     let server = tokio::spawn(agi::serve(listener, dialtone_fastagi::router(ctx), server_config, shutdown.clone()));
     if let (Some(ami), Some(scan)) = (ami, campaign_scan) {
         let dialer = Arc::new(DialerContext { pool: dialer_pool, ami, node: config.node.clone(), tick: Duration::from_millis(250) });
@@ -104,6 +105,14 @@ async fn run_node(config: &Config, args: AgiArgs, campaign_scan: Option<Duration
         tokio::spawn(end_wrapups(dialer.pool.clone(), shutdown.clone()));
         tokio::spawn(run_campaigns(dialer, scan, shutdown.clone()));
     }
+    // The all-in-one node also serves the web admin.
+    let web = match campaign_scan {
+        Some(_) => Some(tokio::spawn({
+            let (config, pool, shutdown) = (config.clone(), web_pool, shutdown.clone());
+            async move { super::web::serve_admin(&config, pool, shutdown).await }
+        })),
+        None => None,
+    };
 
     shutdown_signal().await;
     tracing::info!("shutting down");
@@ -113,10 +122,13 @@ async fn run_node(config: &Config, args: AgiArgs, campaign_scan: Option<Duration
         tracing::warn!(sessions = left, "calls still running at exit");
     }
     ops_server.await.context("ops server task")??;
+    if let Some(web) = web {
+        web.await.context("web task")??;
+    }
     Ok(())
 }
 
-async fn shutdown_signal() {
+pub async fn shutdown_signal() {
     let interrupt = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {

@@ -1,0 +1,768 @@
+//! What the server and the browser exchange. Everything here compiles for wasm32 too: no
+//! database, no tokio.
+
+use serde::{Deserialize, Serialize};
+
+/// The signed-in person, as the pages see them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Viewer {
+    pub user_id: i64,
+    pub username: String,
+    pub display_name: String,
+    /// `admin`, `supervisor` or `agent`.
+    pub role: String,
+    pub must_change_password: bool,
+}
+
+impl Viewer {
+    pub fn is_admin(&self) -> bool {
+        self.role == "admin"
+    }
+}
+
+/// One page of a table that is paged, sorted and filtered on the server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Page<T> {
+    pub rows: Vec<T>,
+    pub total: i64,
+    pub page: u32,
+    pub per_page: u32,
+}
+
+impl<T> Page<T> {
+    pub fn pages(&self) -> u32 {
+        let per = i64::from(self.per_page.max(1));
+        u32::try_from((self.total + per - 1) / per)
+            .unwrap_or(u32::MAX)
+            .max(1)
+    }
+}
+
+/// Rows per table page.
+pub const PER_PAGE: u32 = 50;
+
+/// The answer to a form: saved (with the row's id), or refused with a message per field.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Saved {
+    Ok {
+        id: i64,
+        message: String,
+    },
+    Invalid {
+        fields: Vec<(String, String)>,
+        form: Option<String>,
+    },
+}
+
+impl Saved {
+    pub fn field(&self, key: &str) -> Option<String> {
+        match self {
+            Saved::Invalid { fields, .. } => fields
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, m)| m.clone()),
+            Saved::Ok { .. } => None,
+        }
+    }
+
+    pub fn refused(form: impl Into<String>) -> Self {
+        Saved::Invalid {
+            fields: Vec::new(),
+            form: Some(form.into()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CampaignRow {
+    pub id: i64,
+    pub name: String,
+    pub active: bool,
+    pub dial_method: String,
+    pub lists: i64,
+    pub agents_logged_in: i64,
+    pub updated_at: String,
+}
+
+/// A campaign as its edit form holds it: every setting as text, keyed by column.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CampaignForm {
+    pub id: i64,
+    pub name: String,
+    pub active: bool,
+    /// The row's `updated_at`; saving with an older one is refused (someone else edited it).
+    pub version: String,
+    pub values: Vec<(String, String)>,
+    /// Call times to choose from: (id, name).
+    pub call_times: Vec<(i64, String)>,
+}
+
+impl CampaignForm {
+    pub fn value(&self, key: &str) -> String {
+        self.values
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    }
+}
+
+/// How a setting is typed in and checked.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Kind {
+    Text {
+        max: usize,
+        required: bool,
+    },
+    Int {
+        min: i64,
+        max: i64,
+        required: bool,
+    },
+    Decimal {
+        min: f64,
+        max: f64,
+        required: bool,
+    },
+    Bool,
+    Choice(&'static [&'static str]),
+    /// One of the call times (by id), or none.
+    CallTime,
+}
+
+/// One campaign setting on the edit form. The server builds its UPDATE from this table only,
+/// never from the names a browser sends.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Setting {
+    pub key: &'static str,
+    pub label: &'static str,
+    pub section: &'static str,
+    pub kind: Kind,
+    pub help: &'static str,
+}
+
+const fn text(max: usize, required: bool) -> Kind {
+    Kind::Text { max, required }
+}
+const fn int(min: i64, max: i64, required: bool) -> Kind {
+    Kind::Int { min, max, required }
+}
+const fn dec(min: f64, max: f64, required: bool) -> Kind {
+    Kind::Decimal { min, max, required }
+}
+
+/// Every campaign setting the edit form shows, in the order it shows them.
+pub const CAMPAIGN_SETTINGS: &[Setting] = &[
+    Setting {
+        key: "name",
+        label: "Name",
+        section: "General",
+        kind: text(80, true),
+        help: "",
+    },
+    Setting {
+        key: "description",
+        label: "Description",
+        section: "General",
+        kind: text(500, false),
+        help: "",
+    },
+    Setting {
+        key: "dial_method",
+        label: "Dial method",
+        section: "Pacing",
+        kind: Kind::Choice(&["manual", "preview", "progressive", "ratio", "predictive"]),
+        help: "Predictive keeps agents busy within the abandon cap.",
+    },
+    Setting {
+        key: "dial_ratio",
+        label: "Dial ratio",
+        section: "Pacing",
+        kind: dec(1.0, 10.0, true),
+        help: "Lines per ready agent in ratio mode.",
+    },
+    Setting {
+        key: "max_dial_ratio",
+        label: "Highest dial ratio",
+        section: "Pacing",
+        kind: dec(1.0, 10.0, true),
+        help: "Predictive never dials more lines per ready agent.",
+    },
+    Setting {
+        key: "abandon_cap_pct",
+        label: "Abandon cap (%)",
+        section: "Pacing",
+        kind: dec(0.01, 3.0, true),
+        help: "Of live answers over 30 days; the law allows 3.",
+    },
+    Setting {
+        key: "hourly_abandon_cap_pct",
+        label: "Hourly abandon cap (%)",
+        section: "Pacing",
+        kind: dec(0.01, 100.0, false),
+        help: "Optional stricter cap over the last hour.",
+    },
+    Setting {
+        key: "max_lines",
+        label: "Most lines at once",
+        section: "Pacing",
+        kind: int(1, 100_000, false),
+        help: "",
+    },
+    Setting {
+        key: "max_calls_per_second",
+        label: "Most dials per second",
+        section: "Pacing",
+        kind: dec(0.01, 9999.0, true),
+        help: "",
+    },
+    Setting {
+        key: "trunk_channels",
+        label: "Trunk channels",
+        section: "Pacing",
+        kind: int(1, 100_000, false),
+        help: "",
+    },
+    Setting {
+        key: "ring_timeout_secs",
+        label: "Ring time (s)",
+        section: "Pacing",
+        kind: int(15, 120, true),
+        help: "At least 15 s (FTC).",
+    },
+    Setting {
+        key: "drop_timeout_secs",
+        label: "Drop time (s)",
+        section: "Abandons",
+        kind: dec(0.1, 2.0, true),
+        help: "A live callee reaches an agent within this, or hears the safe-harbor message.",
+    },
+    Setting {
+        key: "safe_harbor_audio",
+        label: "Safe-harbor audio",
+        section: "Abandons",
+        kind: text(200, true),
+        help: "Asterisk sound played on a drop.",
+    },
+    Setting {
+        key: "drop_lockout_hours",
+        label: "Lockout after an abandon (h)",
+        section: "Abandons",
+        kind: int(0, 720, true),
+        help: "",
+    },
+    Setting {
+        key: "amd_enabled",
+        label: "Answering-machine detection",
+        section: "Answering machines",
+        kind: Kind::Bool,
+        help: "",
+    },
+    Setting {
+        key: "amd_machine_action",
+        label: "On a machine",
+        section: "Answering machines",
+        kind: Kind::Choice(&["hangup", "message", "agent"]),
+        help: "",
+    },
+    Setting {
+        key: "amd_notsure_action",
+        label: "When unsure",
+        section: "Answering machines",
+        kind: Kind::Choice(&["agent", "hangup", "message"]),
+        help: "",
+    },
+    Setting {
+        key: "machine_message_audio",
+        label: "Machine message audio",
+        section: "Answering machines",
+        kind: text(200, false),
+        help: "Needed when a machine gets a message.",
+    },
+    Setting {
+        key: "amd_false_positive_pct",
+        label: "AMD false positives (%)",
+        section: "Answering machines",
+        kind: dec(0.0, 100.0, true),
+        help: "Counted as abandons in the ledger.",
+    },
+    Setting {
+        key: "recording_policy",
+        label: "Recording",
+        section: "Recording",
+        kind: Kind::Choice(&["never", "on_demand", "all_calls", "all_calls_forced"]),
+        help: "",
+    },
+    Setting {
+        key: "recording_pattern",
+        label: "Recording file pattern",
+        section: "Recording",
+        kind: text(200, true),
+        help: "{date}, {campaign}, {lead}, {uniqueid}",
+    },
+    Setting {
+        key: "call_time_id",
+        label: "Calling hours",
+        section: "Calling",
+        kind: Kind::CallTime,
+        help: "In the callee's local time.",
+    },
+    Setting {
+        key: "max_attempts",
+        label: "Attempts per lead",
+        section: "Calling",
+        kind: int(1, 1000, true),
+        help: "",
+    },
+    Setting {
+        key: "max_number_attempts_24h",
+        label: "Attempts per number in 24 h",
+        section: "Calling",
+        kind: int(1, 1000, false),
+        help: "",
+    },
+    Setting {
+        key: "caller_id_number",
+        label: "Caller ID number",
+        section: "Carrier",
+        kind: text(16, false),
+        help: "3 to 15 digits, optional +.",
+    },
+    Setting {
+        key: "caller_id_name",
+        label: "Caller ID name",
+        section: "Carrier",
+        kind: text(40, false),
+        help: "",
+    },
+    Setting {
+        key: "dial_template",
+        label: "Dial string",
+        section: "Carrier",
+        kind: text(200, true),
+        help: "Must contain {number}; {trunk} is replaced too.",
+    },
+    Setting {
+        key: "trunk",
+        label: "Trunk",
+        section: "Carrier",
+        kind: text(64, true),
+        help: "",
+    },
+    Setting {
+        key: "dial_prefix",
+        label: "Dial prefix",
+        section: "Carrier",
+        kind: text(10, false),
+        help: "",
+    },
+    Setting {
+        key: "wrapup_secs",
+        label: "Wrap-up time (s)",
+        section: "Agents",
+        kind: int(0, 3600, true),
+        help: "",
+    },
+    Setting {
+        key: "pause_codes_mode",
+        label: "Pause codes",
+        section: "Agents",
+        kind: Kind::Choice(&["off", "optional", "forced"]),
+        help: "",
+    },
+    Setting {
+        key: "pause_after_each_call",
+        label: "Pause after each call",
+        section: "Agents",
+        kind: Kind::Bool,
+        help: "",
+    },
+    Setting {
+        key: "scheduled_callbacks",
+        label: "Scheduled callbacks",
+        section: "Agents",
+        kind: Kind::Bool,
+        help: "",
+    },
+    Setting {
+        key: "manual_dial",
+        label: "Manual dial",
+        section: "Agents",
+        kind: Kind::Bool,
+        help: "",
+    },
+    Setting {
+        key: "script",
+        label: "Script",
+        section: "Agents",
+        kind: text(20_000, false),
+        help: "Lead fields as {first_name}.",
+    },
+];
+
+pub fn setting(key: &str) -> Option<&'static Setting> {
+    CAMPAIGN_SETTINGS.iter().find(|s| s.key == key)
+}
+
+/// Checks one value as typed; `Ok(None)` is an empty optional setting. The message names
+/// what is wrong in words an operator reads beside the field.
+pub fn check_setting(setting: &Setting, raw: &str) -> Result<Option<String>, String> {
+    let value = raw.trim();
+    match setting.kind {
+        Kind::Bool => Ok(Some(
+            if matches!(value, "true" | "on" | "1") {
+                "true"
+            } else {
+                "false"
+            }
+            .to_string(),
+        )),
+        Kind::Text { required, .. }
+        | Kind::Int { required, .. }
+        | Kind::Decimal { required, .. }
+            if value.is_empty() =>
+        {
+            if required {
+                Err("required".into())
+            } else {
+                Ok(None)
+            }
+        }
+        Kind::CallTime if value.is_empty() => Ok(None),
+        Kind::Text { max, .. } => {
+            if value.chars().count() > max {
+                Err(format!("at most {max} characters"))
+            } else {
+                Ok(Some(value.to_string()))
+            }
+        }
+        Kind::Int { min, max, .. } => match value.parse::<i64>() {
+            Ok(n) if (min..=max).contains(&n) => Ok(Some(n.to_string())),
+            Ok(_) => Err(format!("between {min} and {max}")),
+            Err(_) => Err("a whole number".into()),
+        },
+        Kind::Decimal { min, max, .. } => match value.parse::<f64>() {
+            Ok(n) if n.is_finite() && n >= min && n <= max => Ok(Some(value.to_string())),
+            Ok(_) => Err(format!("between {min} and {max}")),
+            Err(_) => Err("a number such as 2.5".into()),
+        },
+        Kind::Choice(options) => {
+            if options.contains(&value) {
+                Ok(Some(value.to_string()))
+            } else {
+                Err(format!("one of {}", options.join(", ")))
+            }
+        }
+        Kind::CallTime => value
+            .parse::<i64>()
+            .map(|n| Some(n.to_string()))
+            .map_err(|_| "choose calling hours".into()),
+    }
+}
+
+/// Rules that tie settings together, named on the field to change.
+pub fn check_campaign(values: &[(String, Option<String>)]) -> Vec<(String, String)> {
+    let get = |key: &str| {
+        values
+            .iter()
+            .find(|(k, _)| k == key)
+            .and_then(|(_, v)| v.clone())
+    };
+    let mut errors = Vec::new();
+    let num = |key: &str| get(key).and_then(|v| v.parse::<f64>().ok());
+    if let (Some(ratio), Some(max)) = (num("dial_ratio"), num("max_dial_ratio")) {
+        if max < ratio {
+            errors.push(("max_dial_ratio".into(), "at least the dial ratio".into()));
+        }
+    }
+    let machine_message = get("machine_message_audio").is_some();
+    if get("amd_machine_action").as_deref() == Some("message") && !machine_message {
+        errors.push((
+            "machine_message_audio".into(),
+            "needed when a machine gets a message".into(),
+        ));
+    }
+    if get("amd_notsure_action").as_deref() == Some("message") && !machine_message {
+        errors.push((
+            "machine_message_audio".into(),
+            "needed when an unsure answer gets a message".into(),
+        ));
+    }
+    if let Some(template) = get("dial_template") {
+        if !template.contains("{number}") {
+            errors.push(("dial_template".into(), "must contain {number}".into()));
+        }
+    }
+    if let Some(trunk) = get("trunk") {
+        if !trunk
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+        {
+            errors.push(("trunk".into(), "letters, digits, _ . - only".into()));
+        }
+    }
+    if let Some(prefix) = get("dial_prefix") {
+        if !prefix
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b == b'*' || b == b'#')
+        {
+            errors.push(("dial_prefix".into(), "digits, * and # only".into()));
+        }
+    }
+    if let Some(cid) = get("caller_id_number") {
+        let digits = cid.strip_prefix('+').unwrap_or(&cid);
+        if !(3..=15).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            errors.push((
+                "caller_id_number".into(),
+                "3 to 15 digits, optional +".into(),
+            ));
+        }
+    }
+    if let Some(pattern) = get("recording_pattern") {
+        if pattern.contains("..") || pattern.starts_with('/') {
+            errors.push((
+                "recording_pattern".into(),
+                "a relative path without '..'".into(),
+            ));
+        }
+    }
+    errors
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct UserRow {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub role: String,
+    pub active: bool,
+    pub must_change_password: bool,
+    pub last_login_at: Option<String>,
+    /// Names of the campaigns this user may work or supervise.
+    pub campaigns: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ListRow {
+    pub id: i64,
+    pub name: String,
+    pub campaign: Option<String>,
+    pub active: bool,
+    pub default_country: String,
+    pub leads: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct ImportRow {
+    pub id: i64,
+    pub file_name: String,
+    pub status: String,
+    pub inserted: i64,
+    pub updated: i64,
+    pub duplicate: i64,
+    pub dnc: i64,
+    pub rejected: i64,
+    pub started_at: String,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DncRow {
+    pub id: i64,
+    pub scope: String,
+    pub value: String,
+    pub source: String,
+    pub note: String,
+    pub added_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditRow {
+    pub id: i64,
+    pub at: String,
+    pub user: Option<String>,
+    pub action: String,
+    pub entity: String,
+    pub entity_id: Option<String>,
+    /// Fields that changed: (field, before, after).
+    pub changes: Vec<(String, String, String)>,
+}
+
+/// What a browser sees of an upload waiting for its columns to be mapped, or importing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UploadView {
+    pub upload_id: String,
+    pub list_id: i64,
+    pub list_name: String,
+    pub file_name: String,
+    pub total_lines: u64,
+    /// (header, field it maps to).
+    pub columns: Vec<(String, String)>,
+    /// The first rows, for the mapping step.
+    pub sample: Vec<Vec<String>>,
+    pub state: UploadState,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum UploadState {
+    /// Waiting for the person to confirm the mapping.
+    Mapping,
+    Importing {
+        lines_done: u64,
+        inserted: u64,
+        rejected: u64,
+    },
+    Done {
+        inserted: u64,
+        updated: u64,
+        duplicate: u64,
+        dnc: u64,
+        rejected: u64,
+        has_report: bool,
+    },
+    Failed {
+        error: String,
+        lines_done: u64,
+    },
+}
+
+/// The fields a column can be mapped to (`custom` keeps it as a custom field, `ignore` drops it).
+pub const LEAD_FIELDS: &[&str] = &[
+    "phone",
+    "alt_phone",
+    "first_name",
+    "last_name",
+    "email",
+    "address1",
+    "address2",
+    "city",
+    "state",
+    "postal_code",
+    "vendor_code",
+    "source",
+    "comments",
+    "priority",
+    "custom",
+    "ignore",
+];
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LeadRow {
+    pub id: i64,
+    pub list_id: i64,
+    pub list_name: String,
+    pub phone: String,
+    pub name: String,
+    pub status: String,
+    pub time_zone: String,
+    pub attempts: i32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct CallRow {
+    pub at: String,
+    pub direction: String,
+    pub outcome: Option<String>,
+    pub disposition: Option<String>,
+    pub agent: Option<String>,
+    pub talk_secs: Option<f64>,
+    pub campaign: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordingRow {
+    pub id: i64,
+    pub started_at: String,
+    pub duration_secs: Option<f64>,
+    pub campaign: Option<String>,
+    pub agent: Option<String>,
+    pub phone: Option<String>,
+    pub lead_id: Option<i64>,
+    pub format: String,
+}
+
+/// A lead on its page: what the dialer keeps (read only), what a person may edit, its history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LeadDetail {
+    pub id: i64,
+    pub list_id: i64,
+    pub list_name: String,
+    pub phone: String,
+    pub alt_phone: String,
+    pub time_zone: String,
+    pub state: String,
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt_at: String,
+    pub version: String,
+    /// (key, label, value) of each editable field.
+    pub fields: Vec<(String, String, String)>,
+    pub custom: Vec<(String, String)>,
+    /// (code, name) of every status.
+    pub statuses: Vec<(String, String)>,
+    pub calls: Vec<CallRow>,
+    pub recordings: Vec<RecordingRow>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_are_checked_with_field_messages() {
+        let ring = setting("ring_timeout_secs").expect("exists");
+        assert_eq!(check_setting(ring, "14"), Err("between 15 and 120".into()));
+        assert_eq!(check_setting(ring, "x"), Err("a whole number".into()));
+        assert_eq!(check_setting(ring, " 20 "), Ok(Some("20".into())));
+        assert_eq!(check_setting(ring, ""), Err("required".into()));
+        let cap = setting("hourly_abandon_cap_pct").expect("exists");
+        assert_eq!(check_setting(cap, ""), Ok(None));
+        assert!(check_setting(setting("abandon_cap_pct").expect("exists"), "3.5").is_err());
+        assert!(check_setting(setting("abandon_cap_pct").expect("exists"), "NaN").is_err());
+        assert_eq!(
+            check_setting(setting("dial_method").expect("exists"), "predictive"),
+            Ok(Some("predictive".into()))
+        );
+        assert!(check_setting(setting("dial_method").expect("exists"), "turbo").is_err());
+        assert_eq!(
+            check_setting(setting("amd_enabled").expect("exists"), ""),
+            Ok(Some("false".into()))
+        );
+    }
+
+    #[test]
+    fn cross_field_rules_name_the_field() {
+        let values = vec![
+            ("dial_ratio".to_string(), Some("3".to_string())),
+            ("max_dial_ratio".to_string(), Some("2".to_string())),
+            (
+                "amd_machine_action".to_string(),
+                Some("message".to_string()),
+            ),
+            ("machine_message_audio".to_string(), None),
+            ("dial_template".to_string(), Some("PJSIP/x".to_string())),
+        ];
+        let keys: Vec<String> = check_campaign(&values)
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        assert_eq!(
+            keys,
+            ["max_dial_ratio", "machine_message_audio", "dial_template"]
+        );
+    }
+
+    #[test]
+    fn every_setting_is_unique() {
+        for (i, s) in CAMPAIGN_SETTINGS.iter().enumerate() {
+            assert!(
+                CAMPAIGN_SETTINGS[i + 1..].iter().all(|t| t.key != s.key),
+                "{} twice",
+                s.key
+            );
+        }
+    }
+}

@@ -1,0 +1,335 @@
+//! Campaigns: the table (paged, sorted, filtered on the server), creating, cloning,
+//! activating, and the form with every setting.
+
+use std::collections::HashMap;
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_navigate, use_params_map};
+
+use super::{page_param, query_param, FieldError, Notice, Pager};
+use crate::model::{CampaignForm, CampaignRow, Kind, Page, Saved, CAMPAIGN_SETTINGS};
+
+#[server(endpoint = "list_campaigns")]
+pub async fn list_campaigns(
+    q: String,
+    sort: String,
+    page: u32,
+) -> Result<Page<CampaignRow>, ServerFnError> {
+    use super::ssr::{context, op_error};
+    let (pool, viewer, ip) = context().await?;
+    let actor = crate::server::ops::Actor {
+        viewer: &viewer,
+        ip,
+    };
+    crate::server::ops::campaigns(&pool, &actor, &q, &sort, page)
+        .await
+        .map_err(op_error)
+}
+
+#[server(endpoint = "get_campaign")]
+pub async fn get_campaign(id: i64) -> Result<CampaignForm, ServerFnError> {
+    use super::ssr::{context, op_error};
+    let (pool, viewer, ip) = context().await?;
+    let actor = crate::server::ops::Actor {
+        viewer: &viewer,
+        ip,
+    };
+    crate::server::ops::campaign(&pool, &actor, id)
+        .await
+        .map_err(op_error)
+}
+
+#[server(endpoint = "save_campaign")]
+pub async fn save_campaign(
+    id: i64,
+    version: String,
+    values: HashMap<String, String>,
+) -> Result<Saved, ServerFnError> {
+    use super::ssr::{context, op_error};
+    let (pool, viewer, ip) = context().await?;
+    let actor = crate::server::ops::Actor {
+        viewer: &viewer,
+        ip,
+    };
+    crate::server::ops::save_campaign(&pool, &actor, id, &version, &values)
+        .await
+        .map_err(op_error)
+}
+
+#[server(endpoint = "create_campaign")]
+pub async fn create_campaign(name: String, dial_method: String) -> Result<Saved, ServerFnError> {
+    use super::ssr::{context, op_error};
+    let (pool, viewer, ip) = context().await?;
+    let actor = crate::server::ops::Actor {
+        viewer: &viewer,
+        ip,
+    };
+    crate::server::ops::create_campaign(&pool, &actor, &name, &dial_method)
+        .await
+        .map_err(op_error)
+}
+
+#[server(endpoint = "clone_campaign")]
+pub async fn clone_campaign(id: i64, name: String) -> Result<Saved, ServerFnError> {
+    use super::ssr::{context, op_error};
+    let (pool, viewer, ip) = context().await?;
+    let actor = crate::server::ops::Actor {
+        viewer: &viewer,
+        ip,
+    };
+    crate::server::ops::clone_campaign(&pool, &actor, id, &name)
+        .await
+        .map_err(op_error)
+}
+
+#[server(endpoint = "set_campaign_active")]
+pub async fn set_campaign_active(id: i64, active: bool) -> Result<Saved, ServerFnError> {
+    use super::ssr::{context, op_error};
+    let (pool, viewer, ip) = context().await?;
+    let actor = crate::server::ops::Actor {
+        viewer: &viewer,
+        ip,
+    };
+    crate::server::ops::set_campaign_active(&pool, &actor, id, active)
+        .await
+        .map_err(op_error)
+}
+
+/// Goes to the saved object's page once a create or clone succeeds.
+fn open_when_saved(result: Signal<Option<Result<Saved, ServerFnError>>>, path: &'static str) {
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(Saved::Ok { id, .. })) = result.get() {
+            navigate(&format!("{path}/{id}"), Default::default());
+        }
+    });
+}
+
+fn sort_link(current: &str, key: &str, q: &str) -> String {
+    let next = if current == key {
+        format!("-{key}")
+    } else {
+        key.to_string()
+    };
+    format!("/campaigns?q={}&sort={next}", urlencoding(q))
+}
+
+pub(crate) fn urlencoding(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+#[component]
+pub fn Campaigns() -> impl IntoView {
+    let q = query_param("q");
+    let sort = query_param("sort");
+    let page = page_param();
+    let create = ServerAction::<CreateCampaign>::new();
+    let created: Signal<Option<Result<Saved, ServerFnError>>> = create.value().into();
+    open_when_saved(created, "/campaigns");
+    let (q2, sort2, page2) = (q.clone(), sort.clone(), page.clone());
+    let rows = Resource::new(
+        move || (q2(), sort2(), page2()),
+        |(q, sort, page)| list_campaigns(q, sort, page),
+    );
+    view! {
+        <Title text="Campaigns · Dialtone"/>
+        <h1>"Campaigns"</h1>
+        <form method="get" action="/campaigns" class="filters">
+            <input type="search" name="q" placeholder="Name contains…" value=q.clone()/>
+            <input type="hidden" name="sort" value=sort.clone()/>
+            <button type="submit">"Filter"</button>
+        </form>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || {
+                let (q, sort) = (q(), sort());
+                Suspend::new(async move {
+                    match rows.await {
+                        Ok(p) => {
+                            let base = format!("/campaigns?q={}&sort={}", urlencoding(&q), urlencoding(&sort));
+                            let (page, pages, total) = (p.page, p.pages(), p.total);
+                            view! {
+                                <table>
+                                    <thead><tr>
+                                        <th><a href=sort_link(&sort, "name", &q)>"Name"</a></th>
+                                        <th><a href=sort_link(&sort, "active", &q)>"State"</a></th>
+                                        <th><a href=sort_link(&sort, "method", &q)>"Dial method"</a></th>
+                                        <th class="num">"Lists"</th>
+                                        <th class="num">"Agents logged in"</th>
+                                        <th><a href=sort_link(&sort, "updated", &q)>"Changed (UTC)"</a></th>
+                                    </tr></thead>
+                                    <tbody>
+                                        {p.rows.into_iter().map(|c| view! {
+                                            <tr>
+                                                <td><a href=format!("/campaigns/{}", c.id)>{c.name}</a></td>
+                                                <td>{if c.active { "active" } else { "inactive" }}</td>
+                                                <td>{c.dial_method}</td>
+                                                <td class="num">{c.lists}</td>
+                                                <td class="num">{c.agents_logged_in}</td>
+                                                <td>{c.updated_at}</td>
+                                            </tr>
+                                        }).collect_view()}
+                                    </tbody>
+                                </table>
+                                <Pager page pages total base/>
+                            }.into_any()
+                        }
+                        Err(e) => view! { <p class="notice error">{super::error_text(&e)}</p> }.into_any(),
+                    }
+                })
+            }}
+        </Suspense>
+        <section class="card">
+            <h2>"New campaign"</h2>
+            <Notice result=created/>
+            <ActionForm action=create>
+                <div class="row">
+                    <label>"Name" <input name="name" required maxlength="80"/> <FieldError result=created key="name"/></label>
+                    <label>"Dial method"
+                        <select name="dial_method">
+                            <option value="progressive">"progressive"</option>
+                            <option value="predictive">"predictive"</option>
+                            <option value="ratio">"ratio"</option>
+                            <option value="preview">"preview"</option>
+                            <option value="manual">"manual"</option>
+                        </select>
+                        <FieldError result=created key="dial_method"/>
+                    </label>
+                    <button type="submit">"Create"</button>
+                </div>
+            </ActionForm>
+        </section>
+    }
+}
+
+/// One setting's input, with its value and its error.
+fn setting_input(
+    key: &'static str,
+    kind: Kind,
+    value: String,
+    call_times: &[(i64, String)],
+    result: Signal<Option<Result<Saved, ServerFnError>>>,
+) -> AnyView {
+    let name = format!("values[{key}]");
+    let input = match kind {
+        // Unchecked boxes are not sent; a missing setting of this kind reads as false.
+        Kind::Bool => view! { <input type="checkbox" name=name value="true" checked=value == "true"/> }.into_any(),
+        Kind::Choice(options) => view! {
+            <select name=name>
+                {options.iter().map(|o| view! { <option value=*o selected=*o == value>{*o}</option> }).collect_view()}
+            </select>
+        }
+        .into_any(),
+        Kind::CallTime => {
+            let options = call_times.to_vec();
+            view! {
+                <select name=name>
+                    <option value="" selected=value.is_empty()>"(none)"</option>
+                    {options.into_iter().map(|(id, n)| view! { <option value=id.to_string() selected=id.to_string() == value>{n}</option> }).collect_view()}
+                </select>
+            }
+            .into_any()
+        }
+        Kind::Text { max, .. } if max > 500 => view! { <textarea name=name rows="6">{value}</textarea> }.into_any(),
+        Kind::Text { max, .. } => view! { <input name=name value=value maxlength=max.to_string()/> }.into_any(),
+        Kind::Int { min, max, .. } => view! { <input name=name value=value inputmode="numeric" placeholder=format!("{min}–{max}")/> }.into_any(),
+        Kind::Decimal { .. } => view! { <input name=name value=value inputmode="decimal"/> }.into_any(),
+    };
+    view! { {input} <FieldError result key/> }.into_any()
+}
+
+#[component]
+pub fn CampaignEdit() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || {
+        params
+            .read()
+            .get("id")
+            .and_then(|s| s.parse::<i64>().ok())
+            .unwrap_or(0)
+    };
+    let save = ServerAction::<SaveCampaign>::new();
+    let toggle = ServerAction::<SetCampaignActive>::new();
+    let copy = ServerAction::<CloneCampaign>::new();
+    let saved: Signal<Option<Result<Saved, ServerFnError>>> = save.value().into();
+    let toggled: Signal<Option<Result<Saved, ServerFnError>>> = toggle.value().into();
+    let copied: Signal<Option<Result<Saved, ServerFnError>>> = copy.value().into();
+    open_when_saved(copied, "/campaigns");
+    // Reload after a save or a toggle so the version (and the active flag) are current; a
+    // refused save keeps what was typed, since the form is not re-rendered.
+    let form = Resource::new(
+        move || {
+            (
+                id(),
+                toggle.version().get(),
+                matches!(save.value().get(), Some(Ok(Saved::Ok { .. }))),
+            )
+        },
+        |(id, _, _)| get_campaign(id),
+    );
+    view! {
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match form.await {
+                    Ok(c) => {
+                        let sections: Vec<&'static str> = CAMPAIGN_SETTINGS.iter().fold(Vec::new(), |mut acc, s| {
+                            if !acc.contains(&s.section) { acc.push(s.section); }
+                            acc
+                        });
+                        let title = format!("{} · Dialtone", c.name);
+                        let (cid, active) = (c.id, c.active);
+                        view! {
+                            <Title text=title/>
+                            <h1>{c.name.clone()} " " <span class="badge">{if active { "active" } else { "inactive" }}</span></h1>
+                            <div class="row">
+                                <ActionForm action=toggle>
+                                    <input type="hidden" name="id" value=cid.to_string()/>
+                                    <input type="hidden" name="active" value=(!active).to_string()/>
+                                    <button type="submit">{if active { "Deactivate" } else { "Activate" }}</button>
+                                </ActionForm>
+                                <ActionForm action=copy>
+                                    <input type="hidden" name="id" value=cid.to_string()/>
+                                    <input name="name" placeholder="Name of the copy" required maxlength="80"/>
+                                    <button type="submit">"Copy campaign"</button>
+                                    <FieldError result=copied key="name"/>
+                                </ActionForm>
+                            </div>
+                            <Notice result=toggled/>
+                            <Notice result=copied/>
+                            <ActionForm action=save>
+                                <input type="hidden" name="id" value=cid.to_string()/>
+                                <input type="hidden" name="version" value=c.version.clone()/>
+                                {sections.into_iter().map(|section| {
+                                    let c = c.clone();
+                                    view! {
+                                        <fieldset>
+                                            <legend>{section}</legend>
+                                            {CAMPAIGN_SETTINGS.iter().filter(|s| s.section == section).map(|s| view! {
+                                                <label class="setting">
+                                                    <span class="label">{s.label}</span>
+                                                    {setting_input(s.key, s.kind, c.value(s.key), &c.call_times, saved)}
+                                                    {(!s.help.is_empty()).then(|| view! { <small>{s.help}</small> })}
+                                                </label>
+                                            }).collect_view()}
+                                        </fieldset>
+                                    }
+                                }).collect_view()}
+                                <Notice result=saved/>
+                                <button type="submit" class="primary">"Save settings"</button>
+                            </ActionForm>
+                        }.into_any()
+                    }
+                    Err(e) => view! { <h1>"Campaign"</h1><p class="notice error">{super::error_text(&e)}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}

@@ -1,0 +1,81 @@
+//! The start page of admins and supervisors: each visible campaign's day at a glance.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct CampaignDay {
+    pub id: i64,
+    pub name: String,
+    pub active: bool,
+    pub dial_method: String,
+    pub agents: i64,
+    pub dials_today: i64,
+    pub abandon_rate_30d: f64,
+    pub cap_pct: f64,
+}
+
+#[server(endpoint = "overview")]
+pub async fn overview() -> Result<Vec<CampaignDay>, ServerFnError> {
+    let (pool, viewer, _) = super::ssr::context().await?;
+    if !matches!(viewer.role.as_str(), "admin" | "supervisor") {
+        return Err(super::ssr::op_error(crate::server::ops::OpError::Forbidden));
+    }
+    let rows: Vec<CampaignDay> = sqlx::query_as(
+        "SELECT c.id, c.name, c.active, c.dial_method,
+                (SELECT count(*) FROM agent_sessions s WHERE s.campaign_id = c.id AND s.logged_out_at IS NULL) AS agents,
+                (SELECT count(*) FROM call_attempts a WHERE a.campaign_id = c.id AND a.reserved_at >= date_trunc('day', now())) AS dials_today,
+                COALESCE((SELECT 100.0 * count(*) FILTER (WHERE kind = 'abandon') / NULLIF(count(*) FILTER (WHERE kind = 'live_answer'), 0)
+                          FROM abandon_ledger l WHERE l.campaign_id = c.id AND l.occurred_at > now() - interval '30 days'), 0)::float8 AS abandon_rate_30d,
+                c.abandon_cap_pct::float8 AS cap_pct
+         FROM campaigns c
+         WHERE $1 OR c.id IN (SELECT campaign_id FROM user_campaigns WHERE user_id = $2)
+         ORDER BY c.active DESC, c.name LIMIT 200",
+    )
+    .bind(viewer.is_admin())
+    .bind(viewer.user_id)
+    .fetch_all(&pool)
+    .await
+    .map_err(crate::server::db_error)?;
+    Ok(rows)
+}
+
+#[component]
+pub fn Home() -> impl IntoView {
+    let days = Resource::new(|| (), |_| overview());
+    let changed = super::query_param("changed");
+    view! {
+        <Title text="Overview · Dialtone"/>
+        <h1>"Overview"</h1>
+        {move || (changed() == "1").then(|| view! { <p class="notice ok">"Your password is changed; other sessions were signed out."</p> })}
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match days.await {
+                    Ok(days) if days.is_empty() => view! { <p>"No campaigns yet. " <a href="/campaigns">"Create one"</a></p> }.into_any(),
+                    Ok(days) => view! {
+                        <table>
+                            <thead><tr><th>"Campaign"</th><th>"State"</th><th>"Method"</th><th class="num">"Agents"</th><th class="num">"Dials today"</th><th class="num">"Abandons (30 days)"</th></tr></thead>
+                            <tbody>
+                                {days.into_iter().map(|d| {
+                                    let over = d.abandon_rate_30d > d.cap_pct;
+                                    view! {
+                                        <tr>
+                                            <td><a href=format!("/campaigns/{}", d.id)>{d.name}</a></td>
+                                            <td>{if d.active { "active" } else { "inactive" }}</td>
+                                            <td>{d.dial_method}</td>
+                                            <td class="num">{d.agents}</td>
+                                            <td class="num">{d.dials_today}</td>
+                                            <td class="num" class:over=over>{format!("{:.2}% of {:.1}%", d.abandon_rate_30d, d.cap_pct)}</td>
+                                        </tr>
+                                    }
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    }.into_any(),
+                    Err(e) => view! { <p class="notice error">{super::error_text(&e)}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}

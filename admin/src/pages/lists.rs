@@ -1,0 +1,351 @@
+//! Lead lists: the table, creating one, and a list's page (counts by status, its imports,
+//! uploading a CSV, moving, resetting, deleting).
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+use super::campaigns::urlencoding;
+use super::{page_param, query_param, FieldError, Notice, Pager};
+use crate::model::{ImportRow, ListRow, Page, Saved};
+
+#[server(endpoint = "list_lists")]
+pub async fn list_lists(q: String, page: u32) -> Result<Page<ListRow>, ServerFnError> {
+    use super::ssr::{context, op_error};
+    let (pool, viewer, ip) = context().await?;
+    let actor = crate::server::ops::Actor {
+        viewer: &viewer,
+        ip,
+    };
+    crate::server::ops::lists(&pool, &actor, &q, page)
+        .await
+        .map_err(op_error)
+}
+
+/// Campaigns to assign a list to: (id, name).
+#[server(endpoint = "campaign_choices")]
+pub async fn campaign_choices() -> Result<Vec<(i64, String)>, ServerFnError> {
+    use super::ssr::{context, op_error};
+    let (pool, viewer, ip) = context().await?;
+    let actor = crate::server::ops::Actor {
+        viewer: &viewer,
+        ip,
+    };
+    crate::server::ops::campaign_choices(&pool, &actor)
+        .await
+        .map_err(op_error)
+}
+
+/// An empty choice is "no campaign".
+#[cfg(feature = "ssr")]
+fn campaign_arg(raw: &str) -> Option<i64> {
+    raw.trim().parse().ok()
+}
+
+#[server(endpoint = "create_list")]
+pub async fn create_list(
+    name: String,
+    campaign_id: String,
+    country: String,
+) -> Result<Saved, ServerFnError> {
+    use super::ssr::{context, op_error};
+    let (pool, viewer, ip) = context().await?;
+    let actor = crate::server::ops::Actor {
+        viewer: &viewer,
+        ip,
+    };
+    crate::server::ops::create_list(&pool, &actor, &name, campaign_arg(&campaign_id), &country)
+        .await
+        .map_err(op_error)
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ListDetailData {
+    pub id: i64,
+    pub name: String,
+    pub campaign_id: Option<i64>,
+    pub active: bool,
+    pub default_country: String,
+    pub leads: i64,
+    pub dialable: i64,
+    pub by_status: Vec<(String, i64)>,
+    pub imports: Vec<ImportRow>,
+    pub campaigns: Vec<(i64, String)>,
+}
+
+#[server(endpoint = "get_list")]
+pub async fn get_list(id: i64) -> Result<ListDetailData, ServerFnError> {
+    use super::ssr::{context, op_error};
+    let (pool, viewer, ip) = context().await?;
+    let actor = crate::server::ops::Actor {
+        viewer: &viewer,
+        ip,
+    };
+    crate::server::ops::list_visible(&pool, &actor, id)
+        .await
+        .map_err(op_error)?;
+    let list = dialtone_core::lists::get(&pool, id)
+        .await
+        .map_err(|e| match e {
+            dialtone_core::lists::ListError::NotFound(_) => {
+                op_error(crate::server::ops::OpError::NotFound)
+            }
+            other => ServerFnError::new(other.to_string()),
+        })?;
+    let counts = dialtone_core::lists::counts(&pool, id)
+        .await
+        .map_err(|e| ServerFnError::new(e.to_string()))?;
+    let imports: Vec<ImportRow> = sqlx::query_as(
+        "SELECT id, file_name, status, rows_inserted AS inserted, rows_updated AS updated, rows_duplicate AS duplicate, rows_dnc AS dnc,
+                rows_rejected AS rejected, to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') AS started_at, error
+         FROM import_jobs WHERE list_id = $1 ORDER BY started_at DESC LIMIT 20",
+    )
+    .bind(id)
+    .fetch_all(&pool)
+    .await
+    .map_err(crate::server::db_error)?;
+    let campaigns = crate::server::ops::campaign_choices(&pool, &actor)
+        .await
+        .map_err(op_error)?;
+    Ok(ListDetailData {
+        id,
+        name: list.name,
+        campaign_id: list.campaign_id,
+        active: list.active,
+        default_country: list.default_country,
+        leads: counts.leads,
+        dialable: counts.dialable,
+        by_status: counts.by_status,
+        imports,
+        campaigns,
+    })
+}
+
+#[server(endpoint = "update_list")]
+pub async fn update_list(
+    id: i64,
+    campaign_id: String,
+    active: Option<String>,
+) -> Result<Saved, ServerFnError> {
+    use super::ssr::{context, op_error};
+    let (pool, viewer, ip) = context().await?;
+    let actor = crate::server::ops::Actor {
+        viewer: &viewer,
+        ip,
+    };
+    crate::server::ops::update_list(
+        &pool,
+        &actor,
+        id,
+        campaign_arg(&campaign_id),
+        active.is_some(),
+    )
+    .await
+    .map_err(op_error)
+}
+
+#[server(endpoint = "reset_list")]
+pub async fn reset_list(id: i64) -> Result<Saved, ServerFnError> {
+    use super::ssr::{context, op_error};
+    let (pool, viewer, ip) = context().await?;
+    let actor = crate::server::ops::Actor {
+        viewer: &viewer,
+        ip,
+    };
+    crate::server::ops::reset_list(&pool, &actor, id)
+        .await
+        .map_err(op_error)
+}
+
+#[server(endpoint = "delete_list")]
+pub async fn delete_list(id: i64) -> Result<Saved, ServerFnError> {
+    use super::ssr::{context, op_error};
+    let (pool, viewer, ip) = context().await?;
+    let actor = crate::server::ops::Actor {
+        viewer: &viewer,
+        ip,
+    };
+    crate::server::ops::delete_list(&pool, &actor, id)
+        .await
+        .map_err(op_error)
+}
+
+#[component]
+pub fn Lists() -> impl IntoView {
+    let q = query_param("q");
+    let page = page_param();
+    let create = ServerAction::<CreateList>::new();
+    let created: Signal<Option<Result<Saved, ServerFnError>>> = create.value().into();
+    let (q2, page2) = (q.clone(), page.clone());
+    let rows = Resource::new(
+        move || (q2(), page2(), create.version().get()),
+        |(q, page, _)| list_lists(q, page),
+    );
+    let choices = Resource::new(|| (), |_| campaign_choices());
+    view! {
+        <Title text="Lists · Dialtone"/>
+        <h1>"Lead lists"</h1>
+        <form method="get" action="/lists" class="filters">
+            <input type="search" name="q" placeholder="Name contains…" value=q.clone()/>
+            <button type="submit">"Filter"</button>
+        </form>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || {
+                let q = q();
+                Suspend::new(async move {
+                    match rows.await {
+                        Ok(p) => {
+                            let (page, pages, total) = (p.page, p.pages(), p.total);
+                            let base = format!("/lists?q={}", urlencoding(&q));
+                            view! {
+                                <table>
+                                    <thead><tr><th>"List"</th><th>"Campaign"</th><th>"State"</th><th>"Country"</th><th class="num">"Leads"</th></tr></thead>
+                                    <tbody>
+                                        {p.rows.into_iter().map(|l| view! {
+                                            <tr>
+                                                <td><a href=format!("/lists/{}", l.id)>{l.name}</a></td>
+                                                <td>{l.campaign.unwrap_or_else(|| "—".into())}</td>
+                                                <td>{if l.active { "active" } else { "inactive" }}</td>
+                                                <td>{l.default_country}</td>
+                                                <td class="num">{l.leads}</td>
+                                            </tr>
+                                        }).collect_view()}
+                                    </tbody>
+                                </table>
+                                <Pager page pages total base/>
+                            }.into_any()
+                        }
+                        Err(e) => view! { <p class="notice error">{super::error_text(&e)}</p> }.into_any(),
+                    }
+                })
+            }}
+        </Suspense>
+        <section class="card">
+            <h2>"New list"</h2>
+            <Notice result=created/>
+            <ActionForm action=create>
+                <div class="row">
+                    <label>"Name" <input name="name" required maxlength="80"/> <FieldError result=created key="name"/></label>
+                    <label>"Campaign"
+                        <select name="campaign_id">
+                            <option value="">"(none)"</option>
+                            <Suspense fallback=|| ()>
+                                {move || Suspend::new(async move {
+                                    choices.await.unwrap_or_default().into_iter().map(|(id, name)| view! { <option value=id.to_string()>{name}</option> }).collect_view()
+                                })}
+                            </Suspense>
+                        </select>
+                        <FieldError result=created key="campaign_id"/>
+                    </label>
+                    <label>"Country of numbers without a code" <input name="country" value="US" size="3" maxlength="2"/> <FieldError result=created key="country"/></label>
+                    <button type="submit">"Create"</button>
+                </div>
+            </ActionForm>
+        </section>
+    }
+}
+
+#[component]
+pub fn ListDetail() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || {
+        params
+            .read()
+            .get("id")
+            .and_then(|s| s.parse::<i64>().ok())
+            .unwrap_or(0)
+    };
+    let upload_error = query_param("upload_error");
+    let update = ServerAction::<UpdateList>::new();
+    let reset = ServerAction::<ResetList>::new();
+    let delete = ServerAction::<DeleteList>::new();
+    let updated: Signal<Option<Result<Saved, ServerFnError>>> = update.value().into();
+    let was_reset: Signal<Option<Result<Saved, ServerFnError>>> = reset.value().into();
+    let deleted: Signal<Option<Result<Saved, ServerFnError>>> = delete.value().into();
+    let list = Resource::new(
+        move || (id(), update.version().get(), reset.version().get()),
+        |(id, _, _)| get_list(id),
+    );
+    view! {
+        {move || {
+            let message = upload_error();
+            (!message.is_empty()).then(|| view! { <p class="notice error" role="alert">"The file was not imported: " {message}</p> })
+        }}
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match list.await {
+                    Ok(l) => {
+                        let lid = l.id;
+                        let current = l.campaign_id;
+                        view! {
+                            <Title text=format!("{} · Dialtone", l.name)/>
+                            <h1>{l.name.clone()}</h1>
+                            <p>{format!("{} leads, {} dialable now · numbers without a country code are read as {}", l.leads, l.dialable, l.default_country)}</p>
+                            <section class="card">
+                                <h2>"Upload leads (CSV)"</h2>
+                                <form method="post" action=format!("/lists/{lid}/upload") enctype="multipart/form-data" class="row">
+                                    <input type="file" name="file" accept=".csv,text/csv" required/>
+                                    <button type="submit">"Upload"</button>
+                                </form>
+                                <small>"The next step shows the columns to map. The first line must name the columns."</small>
+                            </section>
+                            <div class="columns">
+                                <section>
+                                    <h2>"Leads by status"</h2>
+                                    <table>
+                                        <thead><tr><th>"Status"</th><th class="num">"Leads"</th></tr></thead>
+                                        <tbody>{l.by_status.into_iter().map(|(s, n)| view! { <tr><td>{s}</td><td class="num">{n}</td></tr> }).collect_view()}</tbody>
+                                    </table>
+                                </section>
+                                <section>
+                                    <h2>"Settings"</h2>
+                                    <Notice result=updated/>
+                                    <ActionForm action=update>
+                                        <input type="hidden" name="id" value=lid.to_string()/>
+                                        <label>"Campaign"
+                                            <select name="campaign_id">
+                                                <option value="" selected=current.is_none()>"(none)"</option>
+                                                {l.campaigns.into_iter().map(|(id, name)| view! { <option value=id.to_string() selected=current == Some(id)>{name}</option> }).collect_view()}
+                                            </select>
+                                        </label>
+                                        <label><input type="checkbox" name="active" value="on" checked=l.active/> "Active (its leads are dialed)"</label>
+                                        <button type="submit">"Save"</button>
+                                    </ActionForm>
+                                    <Notice result=was_reset/>
+                                    <ActionForm action=reset>
+                                        <input type="hidden" name="id" value=lid.to_string()/>
+                                        <button type="submit">"Reset: dial unfinished leads again"</button>
+                                    </ActionForm>
+                                    <Notice result=deleted/>
+                                    <ActionForm action=delete>
+                                        <input type="hidden" name="id" value=lid.to_string()/>
+                                        <button type="submit" class="danger">"Delete the list and its leads"</button>
+                                    </ActionForm>
+                                </section>
+                            </div>
+                            <h2>"Imports"</h2>
+                            <table>
+                                <thead><tr><th>"Started (UTC)"</th><th>"File"</th><th>"State"</th><th class="num">"New"</th><th class="num">"Updated"</th><th class="num">"Duplicates"</th><th class="num">"DNC"</th><th class="num">"Rejected"</th></tr></thead>
+                                <tbody>
+                                    {l.imports.into_iter().map(|i| view! {
+                                        <tr>
+                                            <td>{i.started_at}</td>
+                                            <td>{i.file_name}</td>
+                                            <td title=i.error.unwrap_or_default()>{i.status}</td>
+                                            <td class="num">{i.inserted}</td>
+                                            <td class="num">{i.updated}</td>
+                                            <td class="num">{i.duplicate}</td>
+                                            <td class="num">{i.dnc}</td>
+                                            <td class="num">{i.rejected}</td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        }.into_any()
+                    }
+                    Err(e) => view! { <h1>"List"</h1><p class="notice error">{super::error_text(&e)}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}

@@ -1,0 +1,137 @@
+//! One module per page, each with the server functions it calls. Server function bodies run
+//! only on the server and go through `crate::server::ops`, which checks roles.
+
+pub mod account;
+pub mod audit;
+pub mod campaigns;
+pub mod dnc;
+pub mod home;
+pub mod leads;
+pub mod lists;
+pub mod uploads;
+pub mod users;
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+use crate::model::Saved;
+
+#[component]
+pub fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <h1>"Not found"</h1>
+        <p>"There is no page at this address. " <a href="/">"Start page"</a></p>
+    }
+}
+
+/// A query parameter of the current address, or "".
+pub fn query_param(key: &'static str) -> impl Fn() -> String + Clone + Send + Sync + 'static {
+    let query = use_query_map();
+    move || query.read().get(key).unwrap_or_default()
+}
+
+/// The current page number from `?page=`.
+pub fn page_param() -> impl Fn() -> u32 + Clone + Send + Sync + 'static {
+    let raw = query_param("page");
+    move || raw().parse().unwrap_or(1).max(1)
+}
+
+/// Previous / next links that keep the other query parameters.
+#[component]
+pub fn Pager(page: u32, pages: u32, total: i64, #[prop(into)] base: String) -> impl IntoView {
+    let link = move |p: u32| {
+        let sep = if base.contains('?') { '&' } else { '?' };
+        format!("{base}{sep}page={p}")
+    };
+    view! {
+        <p class="pager">
+            {(page > 1).then(|| view! { <a href=link(page - 1) rel="prev">"← Previous"</a> })}
+            <span>{format!("Page {page} of {pages} · {total} in all")}</span>
+            {(page < pages).then(|| view! { <a href=link(page + 1) rel="next">"Next →"</a> })}
+        </p>
+    }
+}
+
+/// The message of a form's last answer: saved, refused, or failed.
+#[component]
+pub fn Notice(result: Signal<Option<Result<Saved, ServerFnError>>>) -> impl IntoView {
+    move || match result.get() {
+        None => ().into_any(),
+        Some(Ok(Saved::Ok { message, .. })) => {
+            view! { <p class="notice ok" role="status">{message}</p> }.into_any()
+        }
+        Some(Ok(Saved::Invalid { form, fields })) => {
+            let text = form.unwrap_or_else(|| {
+                format!("Nothing was saved: {} field(s) to correct.", fields.len())
+            });
+            view! { <p class="notice error" role="alert">{text}</p> }.into_any()
+        }
+        Some(Err(e)) => {
+            view! { <p class="notice error" role="alert">{error_text(&e)}</p> }.into_any()
+        }
+    }
+}
+
+/// A server function's error without the framework's prefix.
+pub fn error_text(e: &ServerFnError) -> String {
+    let text = e.to_string();
+    text.split_once(": ")
+        .filter(|(head, _)| head.contains("error"))
+        .map(|(_, rest)| rest.to_string())
+        .unwrap_or(text)
+}
+
+/// The message for one field, beside it.
+#[component]
+pub fn FieldError(
+    result: Signal<Option<Result<Saved, ServerFnError>>>,
+    #[prop(into)] key: String,
+) -> impl IntoView {
+    move || {
+        let key = key.clone();
+        result
+            .get()
+            .and_then(|r| r.ok())
+            .and_then(|saved| saved.field(&key))
+            .map(|message| view! { <span class="field-error" data-field=key>{message}</span> })
+    }
+}
+
+#[cfg(feature = "ssr")]
+pub(crate) mod ssr {
+    use leptos::prelude::*;
+
+    use crate::model::Viewer;
+    use crate::server::ops::OpError;
+
+    /// What a server function needs to act: the pool, who is asking, and from where.
+    pub async fn context() -> Result<(sqlx::PgPool, Viewer, Option<std::net::IpAddr>), ServerFnError>
+    {
+        let state = crate::server::state()?;
+        let viewer = crate::server::viewer().await?;
+        let ip = use_context::<http::request::Parts>()
+            .as_ref()
+            .and_then(crate::server::client_ip);
+        Ok((state.pool, viewer, ip))
+    }
+
+    /// An operation's refusal as the server function's error, with the matching status.
+    pub fn op_error(e: OpError) -> ServerFnError {
+        let status = match &e {
+            OpError::Forbidden => http::StatusCode::FORBIDDEN,
+            OpError::NotFound => http::StatusCode::NOT_FOUND,
+            OpError::Db(_) => http::StatusCode::SERVICE_UNAVAILABLE,
+        };
+        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+            response.set_status(status);
+        }
+        match e {
+            OpError::Db(e) => crate::server::db_error(e),
+            other => ServerFnError::new(other.to_string()),
+        }
+    }
+}

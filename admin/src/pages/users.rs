@@ -1,0 +1,207 @@
+//! Users: accounts, roles, campaign access, password resets and API tokens.
+
+use std::collections::HashMap;
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use super::campaigns::urlencoding;
+use super::lists::campaign_choices;
+use super::{page_param, query_param, FieldError, Notice, Pager};
+use crate::model::{Page, Saved, UserRow};
+
+#[server(endpoint = "list_users")]
+pub async fn list_users(q: String, page: u32) -> Result<Page<UserRow>, ServerFnError> {
+    use super::ssr::{context, op_error};
+    let (pool, viewer, ip) = context().await?;
+    let actor = crate::server::ops::Actor {
+        viewer: &viewer,
+        ip,
+    };
+    crate::server::ops::users(&pool, &actor, &q, page)
+        .await
+        .map_err(op_error)
+}
+
+#[server(endpoint = "create_user")]
+pub async fn create_user(
+    username: String,
+    display_name: String,
+    role: String,
+) -> Result<Saved, ServerFnError> {
+    use super::ssr::{context, op_error};
+    let (pool, viewer, ip) = context().await?;
+    let actor = crate::server::ops::Actor {
+        viewer: &viewer,
+        ip,
+    };
+    crate::server::ops::create_user(&pool, &actor, &username, &display_name, &role)
+        .await
+        .map_err(op_error)
+}
+
+/// `access` holds `campaign id -> "on"` for each box ticked.
+#[server(endpoint = "update_user")]
+pub async fn update_user(
+    id: i64,
+    role: String,
+    active: Option<String>,
+    access: Option<HashMap<String, String>>,
+) -> Result<Saved, ServerFnError> {
+    use super::ssr::{context, op_error};
+    let (pool, viewer, ip) = context().await?;
+    let actor = crate::server::ops::Actor {
+        viewer: &viewer,
+        ip,
+    };
+    let campaigns: Vec<i64> = access
+        .unwrap_or_default()
+        .keys()
+        .filter_map(|k| k.parse().ok())
+        .collect();
+    crate::server::ops::update_user(&pool, &actor, id, &role, active.is_some(), &campaigns)
+        .await
+        .map_err(op_error)
+}
+
+#[server(endpoint = "reset_password")]
+pub async fn reset_password(id: i64) -> Result<Saved, ServerFnError> {
+    use super::ssr::{context, op_error};
+    let (pool, viewer, ip) = context().await?;
+    let actor = crate::server::ops::Actor {
+        viewer: &viewer,
+        ip,
+    };
+    crate::server::ops::reset_password(&pool, &actor, id)
+        .await
+        .map_err(op_error)
+}
+
+#[server(endpoint = "issue_token")]
+pub async fn issue_token(id: i64, token_name: String) -> Result<Saved, ServerFnError> {
+    use super::ssr::{context, op_error};
+    let (pool, viewer, ip) = context().await?;
+    let actor = crate::server::ops::Actor {
+        viewer: &viewer,
+        ip,
+    };
+    crate::server::ops::issue_token(&pool, &actor, id, &token_name)
+        .await
+        .map_err(op_error)
+}
+
+#[component]
+pub fn Users() -> impl IntoView {
+    let q = query_param("q");
+    let page = page_param();
+    let create = ServerAction::<CreateUser>::new();
+    let update = ServerAction::<UpdateUser>::new();
+    let reset = ServerAction::<ResetPassword>::new();
+    let token = ServerAction::<IssueToken>::new();
+    let created: Signal<Option<Result<Saved, ServerFnError>>> = create.value().into();
+    let updated: Signal<Option<Result<Saved, ServerFnError>>> = update.value().into();
+    let was_reset: Signal<Option<Result<Saved, ServerFnError>>> = reset.value().into();
+    let issued: Signal<Option<Result<Saved, ServerFnError>>> = token.value().into();
+    let (q2, page2) = (q.clone(), page.clone());
+    let rows = Resource::new(
+        move || {
+            (
+                q2(),
+                page2(),
+                create.version().get(),
+                update.version().get(),
+            )
+        },
+        |(q, page, _, _)| list_users(q, page),
+    );
+    let choices = Resource::new(|| (), |_| campaign_choices());
+    view! {
+        <Title text="Users · Dialtone"/>
+        <h1>"Users"</h1>
+        <section class="card">
+            <h2>"New user"</h2>
+            <Notice result=created/>
+            <ActionForm action=create>
+                <div class="row">
+                    <label>"Username" <input name="username" required maxlength="64" autocomplete="off"/> <FieldError result=created key="username"/></label>
+                    <label>"Name" <input name="display_name" maxlength="80"/> <FieldError result=created key="display_name"/></label>
+                    <label>"Role"
+                        <select name="role"><option value="agent">"agent"</option><option value="supervisor">"supervisor"</option><option value="admin">"admin"</option></select>
+                        <FieldError result=created key="role"/>
+                    </label>
+                    <button type="submit">"Create"</button>
+                </div>
+            </ActionForm>
+        </section>
+        <form method="get" action="/users" class="filters">
+            <input type="search" name="q" placeholder="Username or name contains…" value=q.clone()/>
+            <button type="submit">"Filter"</button>
+        </form>
+        <Notice result=updated/>
+        <Notice result=was_reset/>
+        <Notice result=issued/>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || {
+                let q = q();
+                Suspend::new(async move {
+                    let campaigns = choices.await.unwrap_or_default();
+                    match rows.await {
+                        Ok(p) => {
+                            let (page, pages, total) = (p.page, p.pages(), p.total);
+                            let base = format!("/users?q={}", urlencoding(&q));
+                            view! {
+                                <table>
+                                    <thead><tr><th>"User"</th><th>"Role, state and campaigns"</th><th>"Last sign-in (UTC)"</th><th>"Password and API"</th></tr></thead>
+                                    <tbody>
+                                        {p.rows.into_iter().map(|u| {
+                                            let (uid, uid2, uid3) = (u.id.to_string(), u.id.to_string(), u.id.to_string());
+                                            let role = u.role.clone();
+                                            let mine = u.campaigns.clone();
+                                            let campaigns = campaigns.clone();
+                                            view! {
+                                                <tr>
+                                                    <td><strong>{u.username.clone()}</strong><br/>{u.display_name.clone()}
+                                                        {u.must_change_password.then(|| view! { <br/><small>"must change password"</small> })}</td>
+                                                    <td>
+                                                        <ActionForm action=update>
+                                                            <input type="hidden" name="id" value=uid/>
+                                                            <select name="role" aria-label="role">
+                                                                {["agent", "supervisor", "admin"].into_iter().map(|r| view! { <option value=r selected=r == role>{r}</option> }).collect_view()}
+                                                            </select>
+                                                            <label><input type="checkbox" name="active" value="on" checked=u.active/> "active"</label>
+                                                            <div class="access">
+                                                                {campaigns.iter().map(|(cid, name)| view! {
+                                                                    <label><input type="checkbox" name=format!("access[{cid}]") value="on" checked=mine.contains(name)/> {name.clone()}</label>
+                                                                }).collect_view()}
+                                                            </div>
+                                                            <button type="submit">"Save"</button>
+                                                        </ActionForm>
+                                                    </td>
+                                                    <td>{u.last_login_at.unwrap_or_else(|| "never".into())}</td>
+                                                    <td>
+                                                        <ActionForm action=reset>
+                                                            <input type="hidden" name="id" value=uid2/>
+                                                            <button type="submit" class="link">"Reset password"</button>
+                                                        </ActionForm>
+                                                        <ActionForm action=token>
+                                                            <input type="hidden" name="id" value=uid3/>
+                                                            <input name="token_name" placeholder="token name" size="10" maxlength="80"/>
+                                                            <button type="submit" class="link">"New API token"</button>
+                                                            <FieldError result=issued key="token_name"/>
+                                                        </ActionForm>
+                                                    </td>
+                                                </tr>
+                                            }
+                                        }).collect_view()}
+                                    </tbody>
+                                </table>
+                                <Pager page pages total base/>
+                            }.into_any()
+                        }
+                        Err(e) => view! { <p class="notice error">{super::error_text(&e)}</p> }.into_any(),
+                    }
+                })
+            }}
+        </Suspense>
+    }
+}

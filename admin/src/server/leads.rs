@@ -1,0 +1,526 @@
+//! Leads as the admin finds and edits them, with their calls and recordings.
+//!
+//! Search uses indexes only, so it stays fast on tens of millions of leads: a phone number
+//! (normalised to E.164, equality on `leads_phone_list`), a lead id, or a name within one list
+//! (`leads_list` narrows to the list first).
+
+use serde_json::Value;
+use sqlx::PgPool;
+
+use super::audit;
+use super::ops::{Actor, OpError};
+use crate::model::{CallRow, LeadDetail, LeadRow, Page, RecordingRow, Saved, PER_PAGE};
+
+/// How a search box's text is read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LeadQuery {
+    Phone(String),
+    Id(i64),
+    /// A name (first or last, case-insensitive prefix) within the list.
+    Name {
+        name: String,
+        list: i64,
+    },
+    /// A name without a list: refused, it would read every lead.
+    NameWithoutList,
+    Empty,
+}
+
+/// `#123` is a lead id; 7 or more digits (with any punctuation) a phone number read in
+/// `country`; other text a name.
+pub fn parse_query(q: &str, list: Option<i64>, country: &str) -> LeadQuery {
+    let q = q.trim();
+    if q.is_empty() {
+        return LeadQuery::Empty;
+    }
+    if let Some(id) = q.strip_prefix('#').and_then(|d| d.trim().parse().ok()) {
+        return LeadQuery::Id(id);
+    }
+    let digits = q.chars().filter(char::is_ascii_digit).count();
+    let phoneish = q
+        .chars()
+        .all(|c| c.is_ascii_digit() || " +-().".contains(c));
+    if phoneish && digits >= 7 {
+        if let Ok(country) = dialtone_core::phone::country(country) {
+            if let Ok(number) = dialtone_core::phone::normalize(q, country) {
+                return LeadQuery::Phone(number.number);
+            }
+        }
+    }
+    if phoneish && digits > 0 {
+        if let Ok(id) = q.parse() {
+            return LeadQuery::Id(id);
+        }
+    }
+    match list {
+        Some(list) => LeadQuery::Name {
+            name: q.to_lowercase(),
+            list,
+        },
+        None => LeadQuery::NameWithoutList,
+    }
+}
+
+/// Leads in lists the viewer may see: admins all, others their campaigns' lists.
+const VISIBLE: &str = "($1 OR l.list_id IN (SELECT s.id FROM lists s JOIN user_campaigns uc ON uc.campaign_id = s.campaign_id WHERE uc.user_id = $2))";
+
+#[derive(sqlx::FromRow)]
+struct Found {
+    id: i64,
+    list_id: i64,
+    list_name: String,
+    phone_e164: String,
+    first_name: String,
+    last_name: String,
+    status: String,
+    time_zone: String,
+    attempt_count: i32,
+}
+
+pub async fn search(
+    pool: &PgPool,
+    actor: &Actor<'_>,
+    q: &str,
+    list: Option<i64>,
+    page: u32,
+) -> Result<Result<Page<LeadRow>, String>, OpError> {
+    if !matches!(actor.viewer.role.as_str(), "admin" | "supervisor") {
+        return Err(OpError::Forbidden);
+    }
+    let country: Option<String> = match list {
+        Some(id) => {
+            sqlx::query_scalar("SELECT default_country::text FROM lists WHERE id = $1")
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
+        }
+        None => None,
+    };
+    let (condition, bind): (&str, Value) = match parse_query(q, list, country.as_deref().unwrap_or("US")) {
+        LeadQuery::Empty => return Ok(Err("Type a phone number, #lead id, or a name (names need a list).".into())),
+        LeadQuery::NameWithoutList => return Ok(Err("To search by name, choose the list: a name search reads the whole list.".into())),
+        LeadQuery::Phone(p) => ("l.phone_e164 = $3 #>> '{}'", Value::String(p)),
+        LeadQuery::Id(id) => ("l.id = ($3 #>> '{}')::bigint", Value::from(id)),
+        LeadQuery::Name { name, list } => (
+            "l.list_id = ($3 ->> 'list')::bigint AND (lower(l.last_name) LIKE ($3 ->> 'name') || '%' OR lower(l.first_name) LIKE ($3 ->> 'name') || '%')",
+            serde_json::json!({"name": name.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"), "list": list}),
+        ),
+    };
+    let list_filter = if list.is_some() {
+        "AND l.list_id = $6"
+    } else {
+        "AND $6::bigint IS NULL"
+    };
+    let rows: Vec<Found> = sqlx::query_as(&format!(
+        "SELECT l.id, l.list_id, s.name AS list_name, l.phone_e164, l.first_name, l.last_name, l.status, l.time_zone, l.attempt_count
+         FROM leads l JOIN lists s ON s.id = l.list_id
+         WHERE {condition} AND {VISIBLE} {list_filter}
+         ORDER BY l.id LIMIT $4 OFFSET $5"
+    ))
+    .bind(actor.viewer.is_admin())
+    .bind(actor.viewer.user_id)
+    .bind(&bind)
+    .bind(i64::from(PER_PAGE) + 1)
+    .bind(i64::from(page.max(1) - 1) * i64::from(PER_PAGE))
+    .bind(list)
+    .fetch_all(pool)
+    .await?;
+    // One row more than a page says there is a next page, without counting every match.
+    let more = rows.len() > PER_PAGE as usize;
+    let shown: Vec<LeadRow> = rows
+        .into_iter()
+        .take(PER_PAGE as usize)
+        .map(|f| LeadRow {
+            id: f.id,
+            list_id: f.list_id,
+            list_name: f.list_name,
+            phone: f.phone_e164,
+            name: format!("{} {}", f.first_name, f.last_name)
+                .trim()
+                .to_string(),
+            status: f.status,
+            time_zone: f.time_zone,
+            attempts: f.attempt_count,
+        })
+        .collect();
+    let seen = i64::from(page.max(1) - 1) * i64::from(PER_PAGE) + shown.len() as i64;
+    Ok(Ok(Page {
+        total: seen + i64::from(more),
+        rows: shown,
+        page: page.max(1),
+        per_page: PER_PAGE,
+    }))
+}
+
+async fn visible(pool: &PgPool, actor: &Actor<'_>, id: i64) -> Result<(), OpError> {
+    if !matches!(actor.viewer.role.as_str(), "admin" | "supervisor") {
+        return Err(OpError::Forbidden);
+    }
+    let ok: bool = sqlx::query_scalar(&format!(
+        "SELECT EXISTS (SELECT 1 FROM leads l WHERE l.id = $3 AND {VISIBLE})"
+    ))
+    .bind(actor.viewer.is_admin())
+    .bind(actor.viewer.user_id)
+    .bind(id)
+    .fetch_one(pool)
+    .await?;
+    if ok {
+        Ok(())
+    } else {
+        Err(OpError::NotFound)
+    }
+}
+
+/// The lead fields a person may edit here; the number, time zone and history are the dialer's.
+pub const EDITABLE: &[(&str, &str, usize)] = &[
+    ("first_name", "First name", 100),
+    ("last_name", "Last name", 100),
+    ("email", "Email", 200),
+    ("address1", "Address", 200),
+    ("address2", "Address 2", 200),
+    ("city", "City", 100),
+    ("postal_code", "Postal code", 16),
+    ("vendor_code", "Vendor code", 100),
+    ("comments", "Comments", 2000),
+];
+
+pub async fn detail(pool: &PgPool, actor: &Actor<'_>, id: i64) -> Result<LeadDetail, OpError> {
+    visible(pool, actor, id).await?;
+    let row: Option<(Value, String, String)> = sqlx::query_as(
+        "SELECT to_jsonb(l), l.updated_at::text, s.name FROM leads l JOIN lists s ON s.id = l.list_id WHERE l.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
+    let (json, version, list_name) = row.ok_or(OpError::NotFound)?;
+    let text = |k: &str| match json.get(k) {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    };
+    let calls: Vec<CallRow> = sqlx::query_as(
+        "SELECT to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') AS at, c.direction, c.outcome, c.disposition,
+                u.username AS agent, c.talk_secs::float8 AS talk_secs, cp.name AS campaign
+         FROM calls c LEFT JOIN users u ON u.id = c.agent_user_id LEFT JOIN campaigns cp ON cp.id = c.campaign_id
+         WHERE c.lead_id = $1 ORDER BY c.created_at DESC LIMIT 100",
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await?;
+    let recordings = recordings_where(pool, "r.lead_id = $1", id).await?;
+    let statuses: Vec<(String, String)> =
+        sqlx::query_as("SELECT code, name FROM statuses ORDER BY code")
+            .fetch_all(pool)
+            .await?;
+    Ok(LeadDetail {
+        id,
+        list_id: json.get("list_id").and_then(Value::as_i64).unwrap_or(0),
+        list_name,
+        phone: text("phone_e164"),
+        alt_phone: text("alt_phone_e164"),
+        time_zone: text("time_zone"),
+        state: text("state"),
+        status: text("status"),
+        attempts: json
+            .get("attempt_count")
+            .and_then(Value::as_i64)
+            .unwrap_or(0),
+        next_attempt_at: text("next_attempt_at"),
+        version,
+        fields: EDITABLE
+            .iter()
+            .map(|(k, label, _)| (k.to_string(), label.to_string(), text(k)))
+            .collect(),
+        custom: json
+            .get("custom")
+            .and_then(Value::as_object)
+            .map(|o| {
+                o.iter()
+                    .map(|(k, v)| {
+                        (
+                            k.clone(),
+                            v.as_str()
+                                .map(str::to_string)
+                                .unwrap_or_else(|| v.to_string()),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        statuses,
+        calls,
+        recordings,
+    })
+}
+
+/// Saves the editable fields, the status and the custom fields together; refuses a stale form.
+pub async fn save(
+    pool: &PgPool,
+    actor: &Actor<'_>,
+    id: i64,
+    version: &str,
+    fields: &std::collections::HashMap<String, String>,
+    custom: &std::collections::HashMap<String, String>,
+    status: &str,
+) -> Result<Saved, OpError> {
+    visible(pool, actor, id).await?;
+    let mut errors = Vec::new();
+    for (key, _, max) in EDITABLE {
+        if fields.get(*key).is_some_and(|v| v.chars().count() > *max) {
+            errors.push((key.to_string(), format!("at most {max} characters")));
+        }
+    }
+    if let Some(email) = fields.get("email").filter(|e| !e.trim().is_empty()) {
+        if !email.contains('@') || email.contains(char::is_whitespace) {
+            errors.push(("email".into(), "an address such as ana@example.com".into()));
+        }
+    }
+    let known: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM statuses WHERE code = $1)")
+        .bind(status)
+        .fetch_one(pool)
+        .await?;
+    if !known {
+        errors.push(("status".into(), "choose a status from the list".into()));
+    }
+    if custom.values().any(|v| v.chars().count() > 2000) {
+        errors.push((
+            "custom".into(),
+            "a custom field holds at most 2000 characters".into(),
+        ));
+    }
+    if !errors.is_empty() {
+        return Ok(Saved::Invalid {
+            fields: errors,
+            form: Some("Nothing was saved: correct the fields marked.".into()),
+        });
+    }
+    let mut tx = pool.begin().await?;
+    let before: Option<Value> =
+        sqlx::query_scalar("SELECT to_jsonb(l) FROM leads l WHERE id = $1 FOR UPDATE")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let before = before.ok_or(OpError::NotFound)?;
+    let mut sets: Vec<String> = Vec::new();
+    let mut values: Vec<String> = Vec::new();
+    for (key, _, _) in EDITABLE {
+        values.push(
+            fields
+                .get(*key)
+                .map(|v| v.trim().to_string())
+                .unwrap_or_default(),
+        );
+        sets.push(format!("{key} = ${}", values.len()));
+    }
+    let postal = sets.iter().position(|s| s.starts_with("postal_code"));
+    if let Some(i) = postal {
+        // An emptied postal code is NULL, as imports leave it.
+        sets[i] = format!("postal_code = NULLIF(${}, '')", i + 1);
+    }
+    let custom_json = Value::Object(
+        custom
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect(),
+    );
+    let n = values.len();
+    let sql = format!(
+        "UPDATE leads SET {}, status = ${}, custom = custom || ${}, updated_at = now() WHERE id = ${} AND updated_at = ${}::timestamptz RETURNING to_jsonb(leads.*)",
+        sets.join(", "),
+        n + 1,
+        n + 2,
+        n + 3,
+        n + 4
+    );
+    let mut query = sqlx::query_scalar::<_, Value>(&sql);
+    for v in values {
+        query = query.bind(v);
+    }
+    let after = match query.bind(status).bind(custom_json).bind(id).bind(version).fetch_optional(&mut *tx).await {
+        Ok(Some(after)) => after,
+        Ok(None) => return Ok(Saved::refused("Someone (or a call) changed this lead after you opened it. Reload the page, then make your change again.")),
+        Err(sqlx::Error::Database(db)) if db.code().as_deref() == Some("23514") => {
+            return Ok(Saved::refused(format!("the database refused the values: {}", db.message())));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    audit::write(
+        &mut *tx,
+        Some(actor.viewer.user_id),
+        actor.ip,
+        "update",
+        "lead",
+        Some(id.to_string()),
+        Some(before),
+        Some(after),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Saved::Ok {
+        id,
+        message: "Saved.".into(),
+    })
+}
+
+#[derive(sqlx::FromRow)]
+struct Recording {
+    id: i64,
+    started_at: String,
+    duration_secs: Option<f64>,
+    campaign: Option<String>,
+    agent: Option<String>,
+    phone: Option<String>,
+    lead_id: Option<i64>,
+    format: String,
+}
+
+async fn recordings_where(
+    pool: &PgPool,
+    condition: &str,
+    id: i64,
+) -> Result<Vec<RecordingRow>, sqlx::Error> {
+    let rows: Vec<Recording> = sqlx::query_as(&format!(
+        "SELECT r.id, to_char(r.started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') AS started_at, r.duration_secs::float8 AS duration_secs,
+                c.name AS campaign, u.username AS agent, l.phone_e164 AS phone, r.lead_id, r.format
+         FROM recordings r LEFT JOIN campaigns c ON c.id = r.campaign_id LEFT JOIN users u ON u.id = r.agent_user_id
+              LEFT JOIN leads l ON l.id = r.lead_id
+         WHERE {condition} ORDER BY r.started_at DESC LIMIT 200"
+    ))
+    .bind(id)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(recording_row).collect())
+}
+
+fn recording_row(r: Recording) -> RecordingRow {
+    RecordingRow {
+        id: r.id,
+        started_at: r.started_at,
+        duration_secs: r.duration_secs,
+        campaign: r.campaign,
+        agent: r.agent,
+        phone: r.phone,
+        lead_id: r.lead_id,
+        format: r.format,
+    }
+}
+
+/// Recordings by day (UTC), optionally one campaign's, one agent's or one number's.
+pub async fn recordings(
+    pool: &PgPool,
+    actor: &Actor<'_>,
+    day: &str,
+    campaign: Option<i64>,
+    agent: &str,
+    phone: &str,
+    page: u32,
+) -> Result<Page<RecordingRow>, OpError> {
+    if !matches!(actor.viewer.role.as_str(), "admin" | "supervisor") {
+        return Err(OpError::Forbidden);
+    }
+    let number = if phone.trim().is_empty() {
+        None
+    } else {
+        dialtone_core::phone::country("US")
+            .ok()
+            .and_then(|c| dialtone_core::phone::normalize(phone, c).ok())
+            .map(|n| n.number)
+    };
+    let filter = "r.started_at >= $3::date AND r.started_at < $3::date + 1
+        AND ($4::bigint IS NULL OR r.campaign_id = $4)
+        AND ($5 = '' OR u.username = $5)
+        AND ($6::text IS NULL OR l.phone_e164 = $6)
+        AND ($1 OR r.campaign_id IN (SELECT campaign_id FROM user_campaigns WHERE user_id = $2))";
+    let from = "FROM recordings r LEFT JOIN campaigns c ON c.id = r.campaign_id LEFT JOIN users u ON u.id = r.agent_user_id LEFT JOIN leads l ON l.id = r.lead_id";
+    let day = if day.trim().is_empty() {
+        chrono::Utc::now().format("%Y-%m-%d").to_string()
+    } else {
+        day.trim().to_string()
+    };
+    if chrono::NaiveDate::parse_from_str(&day, "%Y-%m-%d").is_err() {
+        return Ok(Page {
+            rows: Vec::new(),
+            total: 0,
+            page: 1,
+            per_page: PER_PAGE,
+        });
+    }
+    let total: i64 = sqlx::query_scalar(&format!("SELECT count(*) {from} WHERE {filter}"))
+        .bind(actor.viewer.is_admin())
+        .bind(actor.viewer.user_id)
+        .bind(&day)
+        .bind(campaign)
+        .bind(agent.trim())
+        .bind(&number)
+        .fetch_one(pool)
+        .await?;
+    let rows: Vec<Recording> = sqlx::query_as(&format!(
+        "SELECT r.id, to_char(r.started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') AS started_at, r.duration_secs::float8 AS duration_secs,
+                c.name AS campaign, u.username AS agent, l.phone_e164 AS phone, r.lead_id, r.format
+         {from} WHERE {filter} ORDER BY r.started_at DESC LIMIT $7 OFFSET $8"
+    ))
+    .bind(actor.viewer.is_admin())
+    .bind(actor.viewer.user_id)
+    .bind(&day)
+    .bind(campaign)
+    .bind(agent.trim())
+    .bind(&number)
+    .bind(i64::from(PER_PAGE))
+    .bind(i64::from(page.max(1) - 1) * i64::from(PER_PAGE))
+    .fetch_all(pool)
+    .await?;
+    Ok(Page {
+        rows: rows.into_iter().map(recording_row).collect(),
+        total,
+        page: page.max(1),
+        per_page: PER_PAGE,
+    })
+}
+
+/// The file of a recording the viewer may hear: (path under the recordings root, format).
+pub async fn recording_file(
+    pool: &PgPool,
+    actor: &Actor<'_>,
+    id: i64,
+) -> Result<(String, String), OpError> {
+    if !matches!(actor.viewer.role.as_str(), "admin" | "supervisor") {
+        return Err(OpError::Forbidden);
+    }
+    let row: Option<(String, String)> = sqlx::query_as(
+        "SELECT file_path, format FROM recordings r WHERE r.id = $3 AND ($1 OR r.campaign_id IN (SELECT campaign_id FROM user_campaigns WHERE user_id = $2))",
+    )
+    .bind(actor.viewer.is_admin())
+    .bind(actor.viewer.user_id)
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
+    row.ok_or(OpError::NotFound)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queries() {
+        assert_eq!(
+            parse_query("(201) 555-0123", None, "US"),
+            LeadQuery::Phone("+12015550123".into())
+        );
+        assert_eq!(
+            parse_query("+44 20 7946 0958", None, "US"),
+            LeadQuery::Phone("+442079460958".into())
+        );
+        assert_eq!(parse_query("#42", None, "US"), LeadQuery::Id(42));
+        assert_eq!(parse_query("42", None, "US"), LeadQuery::Id(42));
+        assert_eq!(
+            parse_query("Silva", Some(3), "US"),
+            LeadQuery::Name {
+                name: "silva".into(),
+                list: 3
+            }
+        );
+        assert_eq!(parse_query("Silva", None, "US"), LeadQuery::NameWithoutList);
+        assert_eq!(parse_query("  ", None, "US"), LeadQuery::Empty);
+    }
+}

@@ -1,0 +1,1115 @@
+//! What the admin can do, once: the pages' server functions and the JSON API both call these.
+//! Each checks the viewer's role and campaign access itself, and each change writes the audit
+//! log in the same transaction.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use serde_json::Value;
+use sqlx::PgPool;
+
+use super::audit;
+use crate::model::{
+    check_campaign, check_setting, CampaignForm, CampaignRow, DncRow, Kind, ListRow, Page, Saved,
+    UserRow, Viewer, CAMPAIGN_SETTINGS, PER_PAGE,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpError {
+    #[error("your role may not do this")]
+    Forbidden,
+    #[error("not found")]
+    NotFound,
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+}
+
+/// Who is acting, for the checks and the audit log.
+pub struct Actor<'a> {
+    pub viewer: &'a Viewer,
+    pub ip: Option<IpAddr>,
+}
+
+impl Actor<'_> {
+    fn admin(&self) -> Result<(), OpError> {
+        if self.viewer.is_admin() {
+            Ok(())
+        } else {
+            Err(OpError::Forbidden)
+        }
+    }
+
+    fn staff(&self) -> Result<(), OpError> {
+        if matches!(self.viewer.role.as_str(), "admin" | "supervisor") {
+            Ok(())
+        } else {
+            Err(OpError::Forbidden)
+        }
+    }
+}
+
+fn offset(page: u32) -> i64 {
+    i64::from(page.max(1) - 1) * i64::from(PER_PAGE)
+}
+
+/// A JSON value as the text a form field holds.
+fn as_text(v: Option<&Value>) -> String {
+    match v {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    }
+}
+
+/// A database refusal (a CHECK or a unique name) as a form answer; other errors pass through.
+fn refusal(e: sqlx::Error, unique_field: &str) -> Result<Saved, OpError> {
+    if let sqlx::Error::Database(db) = &e {
+        match db.code().as_deref() {
+            Some("23505") => {
+                return Ok(Saved::Invalid {
+                    fields: vec![(unique_field.into(), "already taken".into())],
+                    form: None,
+                })
+            }
+            Some("23514") | Some("23503") | Some("22P02") | Some("22003") => {
+                return Ok(Saved::refused(format!(
+                    "the database refused the values: {}",
+                    db.message()
+                )));
+            }
+            _ => {}
+        }
+    }
+    Err(OpError::Db(e))
+}
+
+// ---- campaigns ----
+
+const CAMPAIGN_SORTS: &[(&str, &str)] = &[
+    ("name", "c.name"),
+    ("method", "c.dial_method"),
+    ("active", "c.active"),
+    ("updated", "c.updated_at"),
+    ("id", "c.id"),
+];
+
+/// `sort` is a key of [`CAMPAIGN_SORTS`], with `-` in front for descending.
+fn order_by(sort: &str, allowed: &[(&str, &str)], default: &str) -> String {
+    let (desc, key) = sort.strip_prefix('-').map_or((false, sort), |k| (true, k));
+    let column = allowed
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map_or(default, |(_, c)| *c);
+    format!("{column} {}", if desc { "DESC" } else { "ASC" })
+}
+
+pub async fn campaigns(
+    pool: &PgPool,
+    actor: &Actor<'_>,
+    filter: &str,
+    sort: &str,
+    page: u32,
+) -> Result<Page<CampaignRow>, OpError> {
+    actor.staff()?;
+    let pattern = format!(
+        "%{}%",
+        filter
+            .trim()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    );
+    let visible = "($1 OR c.id IN (SELECT campaign_id FROM user_campaigns WHERE user_id = $2)) AND c.name ILIKE $3";
+    let total: i64 =
+        sqlx::query_scalar(&format!("SELECT count(*) FROM campaigns c WHERE {visible}"))
+            .bind(actor.viewer.is_admin())
+            .bind(actor.viewer.user_id)
+            .bind(&pattern)
+            .fetch_one(pool)
+            .await?;
+    let rows: Vec<(i64, String, bool, String, i64, i64, String)> = sqlx::query_as(&format!(
+        "SELECT c.id, c.name, c.active, c.dial_method,
+                (SELECT count(*) FROM lists l WHERE l.campaign_id = c.id),
+                (SELECT count(*) FROM agent_sessions s WHERE s.campaign_id = c.id AND s.logged_out_at IS NULL),
+                to_char(c.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI')
+         FROM campaigns c WHERE {visible} ORDER BY {} LIMIT $4 OFFSET $5",
+        order_by(sort, CAMPAIGN_SORTS, "c.name")
+    ))
+    .bind(actor.viewer.is_admin())
+    .bind(actor.viewer.user_id)
+    .bind(&pattern)
+    .bind(i64::from(PER_PAGE))
+    .bind(offset(page))
+    .fetch_all(pool)
+    .await?;
+    let rows = rows
+        .into_iter()
+        .map(
+            |(id, name, active, dial_method, lists, agents_logged_in, updated_at)| CampaignRow {
+                id,
+                name,
+                active,
+                dial_method,
+                lists,
+                agents_logged_in,
+                updated_at,
+            },
+        )
+        .collect();
+    Ok(Page {
+        rows,
+        total,
+        page: page.max(1),
+        per_page: PER_PAGE,
+    })
+}
+
+async fn visible_campaign(pool: &PgPool, actor: &Actor<'_>, id: i64) -> Result<(), OpError> {
+    actor.staff()?;
+    if super::may_see_campaign(pool, actor.viewer, id).await? {
+        Ok(())
+    } else {
+        Err(OpError::NotFound)
+    }
+}
+
+pub async fn campaign(pool: &PgPool, actor: &Actor<'_>, id: i64) -> Result<CampaignForm, OpError> {
+    visible_campaign(pool, actor, id).await?;
+    let row: Option<(Value, String)> =
+        sqlx::query_as("SELECT to_jsonb(c), c.updated_at::text FROM campaigns c WHERE c.id = $1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?;
+    let (json, version) = row.ok_or(OpError::NotFound)?;
+    let call_times: Vec<(i64, String)> =
+        sqlx::query_as("SELECT id, name FROM call_times ORDER BY name")
+            .fetch_all(pool)
+            .await?;
+    Ok(CampaignForm {
+        id,
+        name: as_text(json.get("name")),
+        active: json.get("active").and_then(Value::as_bool).unwrap_or(false),
+        version,
+        values: CAMPAIGN_SETTINGS
+            .iter()
+            .map(|s| (s.key.to_string(), as_text(json.get(s.key))))
+            .collect(),
+        call_times,
+    })
+}
+
+/// Text settings whose column takes NULL for "none".
+const NULLABLE_TEXT: &[&str] = &["machine_message_audio", "caller_id_number"];
+
+fn cast(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Text { .. } | Kind::Choice(_) => "",
+        Kind::Int { .. } => "::integer",
+        Kind::Decimal { .. } => "::numeric",
+        Kind::Bool => "::boolean",
+        Kind::CallTime => "::bigint",
+    }
+}
+
+/// Saves every setting of the form at once, or none: each value is checked with a message for
+/// its field, then the rules between fields, then the database's own constraints. A form
+/// loaded before someone else's save is refused (`version`).
+pub async fn save_campaign(
+    pool: &PgPool,
+    actor: &Actor<'_>,
+    id: i64,
+    version: &str,
+    input: &HashMap<String, String>,
+) -> Result<Saved, OpError> {
+    actor.admin()?;
+    let mut errors = Vec::new();
+    let mut values: Vec<(String, Option<String>)> = Vec::new();
+    for setting in CAMPAIGN_SETTINGS {
+        let raw = input.get(setting.key).map(String::as_str).unwrap_or("");
+        match check_setting(setting, raw) {
+            Ok(v) => values.push((setting.key.to_string(), v)),
+            Err(message) => errors.push((setting.key.to_string(), message)),
+        }
+    }
+    errors.extend(check_campaign(&values));
+    if !errors.is_empty() {
+        return Ok(Saved::Invalid {
+            fields: errors,
+            form: Some("Nothing was saved: correct the fields marked.".into()),
+        });
+    }
+    let assignments: Vec<String> = CAMPAIGN_SETTINGS
+        .iter()
+        .enumerate()
+        .map(|(i, s)| match s.kind {
+            // An emptied optional text is '' where the column has no NULL, NULL where it has.
+            Kind::Text { .. } if !NULLABLE_TEXT.contains(&s.key) => {
+                format!("{} = COALESCE(${}, '')", s.key, i + 1)
+            }
+            kind => format!("{} = ${}{}", s.key, i + 1, cast(kind)),
+        })
+        .collect();
+    let n = CAMPAIGN_SETTINGS.len();
+    let sql = format!(
+        "UPDATE campaigns SET {}, updated_at = now() WHERE id = ${} AND updated_at = ${}::timestamptz RETURNING to_jsonb(campaigns.*)",
+        assignments.join(", "),
+        n + 1,
+        n + 2
+    );
+    let mut tx = pool.begin().await?;
+    let before: Option<Value> =
+        sqlx::query_scalar("SELECT to_jsonb(c) FROM campaigns c WHERE id = $1 FOR UPDATE")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let Some(before) = before else {
+        return Err(OpError::NotFound);
+    };
+    let mut query = sqlx::query_scalar::<_, Value>(&sql);
+    for (_, value) in &values {
+        query = query.bind(value.clone());
+    }
+    let after = match query.bind(id).bind(version).fetch_optional(&mut *tx).await {
+        Ok(Some(after)) => after,
+        Ok(None) => {
+            return Ok(Saved::refused("Someone else saved this campaign after you opened it. Reload the page to see their changes, then make yours again."));
+        }
+        Err(e) => return refusal(e, "name"),
+    };
+    audit::write(
+        &mut *tx,
+        Some(actor.viewer.user_id),
+        actor.ip,
+        "update",
+        "campaign",
+        Some(id.to_string()),
+        Some(before),
+        Some(after),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Saved::Ok {
+        id,
+        message: "Saved.".into(),
+    })
+}
+
+fn check_name(name: &str) -> Option<(String, String)> {
+    let name = name.trim();
+    if name.is_empty() {
+        Some(("name".into(), "required".into()))
+    } else if name.chars().count() > 80 {
+        Some(("name".into(), "at most 80 characters".into()))
+    } else {
+        None
+    }
+}
+
+pub async fn create_campaign(
+    pool: &PgPool,
+    actor: &Actor<'_>,
+    name: &str,
+    dial_method: &str,
+) -> Result<Saved, OpError> {
+    actor.admin()?;
+    let mut fields: Vec<(String, String)> = check_name(name).into_iter().collect();
+    let method = match dial_method {
+        "manual" => Some(dialtone_core::campaigns::DialMethod::Manual),
+        "preview" => Some(dialtone_core::campaigns::DialMethod::Preview),
+        "progressive" => Some(dialtone_core::campaigns::DialMethod::Progressive),
+        "ratio" => Some(dialtone_core::campaigns::DialMethod::Ratio),
+        "predictive" => Some(dialtone_core::campaigns::DialMethod::Predictive),
+        _ => None,
+    };
+    if method.is_none() {
+        fields.push(("dial_method".into(), "choose a dial method".into()));
+    }
+    let Some(method) = method.filter(|_| fields.is_empty()) else {
+        return Ok(Saved::Invalid { fields, form: None });
+    };
+    let id = match dialtone_core::campaigns::create(pool, name.trim(), method, "default").await {
+        Ok(id) => id,
+        Err(e) => return refusal(e, "name"),
+    };
+    let after: Option<Value> =
+        sqlx::query_scalar("SELECT to_jsonb(c) FROM campaigns c WHERE id = $1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?;
+    audit::write(
+        pool,
+        Some(actor.viewer.user_id),
+        actor.ip,
+        "create",
+        "campaign",
+        Some(id.to_string()),
+        None,
+        after,
+    )
+    .await?;
+    Ok(Saved::Ok {
+        id,
+        message: "Campaign created: it is inactive until you activate it.".into(),
+    })
+}
+
+/// A new inactive campaign with every setting, disposition and pause code of `id`.
+pub async fn clone_campaign(
+    pool: &PgPool,
+    actor: &Actor<'_>,
+    id: i64,
+    name: &str,
+) -> Result<Saved, OpError> {
+    actor.admin()?;
+    if let Some(field) = check_name(name) {
+        return Ok(Saved::Invalid {
+            fields: vec![field],
+            form: None,
+        });
+    }
+    let mut tx = pool.begin().await?;
+    let row: Option<Value> = sqlx::query_scalar(
+        "SELECT to_jsonb(c) - 'id' - 'created_at' - 'updated_at' FROM campaigns c WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(mut copy) = row else {
+        return Err(OpError::NotFound);
+    };
+    if let Some(obj) = copy.as_object_mut() {
+        obj.insert("name".into(), Value::String(name.trim().to_string()));
+        obj.insert("active".into(), Value::Bool(false));
+    }
+    let columns: Vec<String> = sqlx::query_scalar(
+        "SELECT column_name::text FROM information_schema.columns
+         WHERE table_name = 'campaigns' AND column_name NOT IN ('id', 'created_at', 'updated_at') ORDER BY ordinal_position",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let columns = columns.join(", ");
+    let created = sqlx::query_scalar::<_, i64>(&format!(
+        "INSERT INTO campaigns ({columns}) SELECT {columns} FROM jsonb_populate_record(NULL::campaigns, $1) RETURNING id"
+    ))
+    .bind(&copy)
+    .fetch_one(&mut *tx)
+    .await;
+    let new_id = match created {
+        Ok(new_id) => new_id,
+        Err(e) => return refusal(e, "name"),
+    };
+    for table in [
+        "campaign_dispositions",
+        "campaign_pause_codes",
+        "campaign_retry_rules",
+        "campaign_inbound_groups",
+    ] {
+        let columns: Vec<String> = sqlx::query_scalar(
+            "SELECT column_name::text FROM information_schema.columns WHERE table_name = $1 AND column_name <> 'campaign_id' ORDER BY ordinal_position",
+        )
+        .bind(table)
+        .fetch_all(&mut *tx)
+        .await?;
+        let columns = columns.join(", ");
+        sqlx::query(&format!("INSERT INTO {table} (campaign_id, {columns}) SELECT $1, {columns} FROM {table} WHERE campaign_id = $2"))
+            .bind(new_id)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    audit::write(
+        &mut *tx,
+        Some(actor.viewer.user_id),
+        actor.ip,
+        "create",
+        "campaign",
+        Some(new_id.to_string()),
+        None,
+        Some(serde_json::json!({"cloned_from": id, "name": name.trim()})),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Saved::Ok {
+        id: new_id,
+        message: "Copied: the new campaign is inactive.".into(),
+    })
+}
+
+pub async fn set_campaign_active(
+    pool: &PgPool,
+    actor: &Actor<'_>,
+    id: i64,
+    active: bool,
+) -> Result<Saved, OpError> {
+    actor.admin()?;
+    let mut tx = pool.begin().await?;
+    let before: Option<bool> =
+        sqlx::query_scalar("SELECT active FROM campaigns WHERE id = $1 FOR UPDATE")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let before = before.ok_or(OpError::NotFound)?;
+    sqlx::query("UPDATE campaigns SET active = $2, updated_at = now() WHERE id = $1")
+        .bind(id)
+        .bind(active)
+        .execute(&mut *tx)
+        .await?;
+    audit::write(
+        &mut *tx,
+        Some(actor.viewer.user_id),
+        actor.ip,
+        "update",
+        "campaign",
+        Some(id.to_string()),
+        Some(serde_json::json!({"active": before})),
+        Some(serde_json::json!({"active": active})),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Saved::Ok {
+        id,
+        message: if active {
+            "Activated: the dialer starts within seconds."
+        } else {
+            "Deactivated: no new calls are dialed."
+        }
+        .into(),
+    })
+}
+
+// ---- lists ----
+
+pub async fn lists(
+    pool: &PgPool,
+    actor: &Actor<'_>,
+    filter: &str,
+    page: u32,
+) -> Result<Page<ListRow>, OpError> {
+    actor.staff()?;
+    let pattern = format!(
+        "%{}%",
+        filter
+            .trim()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    );
+    let visible = "($1 OR l.campaign_id IN (SELECT campaign_id FROM user_campaigns WHERE user_id = $2)) AND l.name ILIKE $3";
+    let total: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM lists l WHERE {visible}"))
+        .bind(actor.viewer.is_admin())
+        .bind(actor.viewer.user_id)
+        .bind(&pattern)
+        .fetch_one(pool)
+        .await?;
+    let rows: Vec<(i64, String, Option<String>, bool, String, i64)> = sqlx::query_as(&format!(
+        "SELECT l.id, l.name, c.name, l.active, l.default_country::text, (SELECT count(*) FROM leads WHERE list_id = l.id)
+         FROM lists l LEFT JOIN campaigns c ON c.id = l.campaign_id WHERE {visible} ORDER BY l.id DESC LIMIT $4 OFFSET $5"
+    ))
+    .bind(actor.viewer.is_admin())
+    .bind(actor.viewer.user_id)
+    .bind(&pattern)
+    .bind(i64::from(PER_PAGE))
+    .bind(offset(page))
+    .fetch_all(pool)
+    .await?;
+    let rows = rows
+        .into_iter()
+        .map(
+            |(id, name, campaign, active, default_country, leads)| ListRow {
+                id,
+                name,
+                campaign,
+                active,
+                default_country,
+                leads,
+            },
+        )
+        .collect();
+    Ok(Page {
+        rows,
+        total,
+        page: page.max(1),
+        per_page: PER_PAGE,
+    })
+}
+
+pub async fn list_visible(pool: &PgPool, actor: &Actor<'_>, id: i64) -> Result<(), OpError> {
+    actor.staff()?;
+    let campaign: Option<Option<i64>> =
+        sqlx::query_scalar("SELECT campaign_id FROM lists WHERE id = $1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?;
+    let campaign = campaign.ok_or(OpError::NotFound)?;
+    match campaign {
+        _ if actor.viewer.is_admin() => Ok(()),
+        Some(c) if super::may_see_campaign(pool, actor.viewer, c).await? => Ok(()),
+        _ => Err(OpError::NotFound),
+    }
+}
+
+pub async fn create_list(
+    pool: &PgPool,
+    actor: &Actor<'_>,
+    name: &str,
+    campaign_id: Option<i64>,
+    country: &str,
+) -> Result<Saved, OpError> {
+    actor.admin()?;
+    if let Some(field) = check_name(name) {
+        return Ok(Saved::Invalid {
+            fields: vec![field],
+            form: None,
+        });
+    }
+    match dialtone_core::lists::create(pool, name.trim(), campaign_id, country).await {
+        Ok(id) => {
+            audit::write(pool, Some(actor.viewer.user_id), actor.ip, "create", "list", Some(id.to_string()), None, Some(serde_json::json!({"name": name.trim(), "campaign_id": campaign_id, "default_country": country}))).await?;
+            Ok(Saved::Ok {
+                id,
+                message: "List created: upload leads into it.".into(),
+            })
+        }
+        Err(dialtone_core::lists::ListError::Country(c)) => Ok(Saved::Invalid {
+            fields: vec![(
+                "country".into(),
+                format!("'{c}' is not a country code such as US"),
+            )],
+            form: None,
+        }),
+        Err(dialtone_core::lists::ListError::NoCampaign(_)) => Ok(Saved::Invalid {
+            fields: vec![("campaign_id".into(), "no such campaign".into())],
+            form: None,
+        }),
+        Err(dialtone_core::lists::ListError::NotFound(_)) => Err(OpError::NotFound),
+        Err(dialtone_core::lists::ListError::Db(e)) => refusal(e, "name"),
+    }
+}
+
+/// Moves a list to another campaign (or none) and turns it on or off.
+pub async fn update_list(
+    pool: &PgPool,
+    actor: &Actor<'_>,
+    id: i64,
+    campaign_id: Option<i64>,
+    active: bool,
+) -> Result<Saved, OpError> {
+    actor.admin()?;
+    let mut tx = pool.begin().await?;
+    let before: Option<Value> = sqlx::query_scalar("SELECT jsonb_build_object('campaign_id', campaign_id, 'active', active) FROM lists WHERE id = $1 FOR UPDATE")
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let before = before.ok_or(OpError::NotFound)?;
+    let done = sqlx::query(
+        "UPDATE lists SET campaign_id = $2, active = $3, updated_at = now() WHERE id = $1",
+    )
+    .bind(id)
+    .bind(campaign_id)
+    .bind(active)
+    .execute(&mut *tx)
+    .await;
+    if let Err(e) = done {
+        return refusal(e, "campaign_id");
+    }
+    let after = serde_json::json!({"campaign_id": campaign_id, "active": active});
+    audit::write(
+        &mut *tx,
+        Some(actor.viewer.user_id),
+        actor.ip,
+        "update",
+        "list",
+        Some(id.to_string()),
+        Some(before),
+        Some(after),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Saved::Ok {
+        id,
+        message: "Saved.".into(),
+    })
+}
+
+/// Puts every lead of the list that is not finished back to NEW and due now, so it is dialed again.
+pub async fn reset_list(pool: &PgPool, actor: &Actor<'_>, id: i64) -> Result<Saved, OpError> {
+    actor.admin()?;
+    let mut tx = pool.begin().await?;
+    let done = sqlx::query(
+        "UPDATE leads SET status = 'NEW', next_attempt_at = now(), updated_at = now()
+         WHERE list_id = $1 AND status NOT IN (SELECT code FROM statuses WHERE completed OR dnc OR sale)",
+    )
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    audit::write(
+        &mut *tx,
+        Some(actor.viewer.user_id),
+        actor.ip,
+        "update",
+        "list",
+        Some(id.to_string()),
+        None,
+        Some(serde_json::json!({"reset_leads": done.rows_affected()})),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Saved::Ok {
+        id,
+        message: format!("{} leads will be dialed again.", done.rows_affected()),
+    })
+}
+
+pub async fn delete_list(pool: &PgPool, actor: &Actor<'_>, id: i64) -> Result<Saved, OpError> {
+    actor.admin()?;
+    let mut tx = pool.begin().await?;
+    let before: Option<Value> =
+        sqlx::query_scalar("SELECT to_jsonb(l) FROM lists l WHERE id = $1 FOR UPDATE")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let before = before.ok_or(OpError::NotFound)?;
+    let in_use: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM hopper h JOIN leads l ON l.id = h.lead_id WHERE l.list_id = $1)").bind(id).fetch_one(&mut *tx).await?;
+    if in_use {
+        return Ok(Saved::refused(
+            "Leads of this list are being dialed: deactivate the list and wait a minute first.",
+        ));
+    }
+    if let Err(e) = sqlx::query("DELETE FROM lists WHERE id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+    {
+        return match refusal(e, "name")? {
+            Saved::Invalid { .. } => Ok(Saved::refused(
+                "Calls or callbacks still refer to this list's leads: deactivate it instead.",
+            )),
+            ok => Ok(ok),
+        };
+    }
+    audit::write(
+        &mut *tx,
+        Some(actor.viewer.user_id),
+        actor.ip,
+        "delete",
+        "list",
+        Some(id.to_string()),
+        Some(before),
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Saved::Ok {
+        id,
+        message: "List deleted with its leads.".into(),
+    })
+}
+
+// ---- do-not-call ----
+
+pub async fn dnc_search(
+    pool: &PgPool,
+    actor: &Actor<'_>,
+    query: &str,
+    page: u32,
+) -> Result<Page<DncRow>, OpError> {
+    actor.admin()?;
+    let prefix = query
+        .trim()
+        .chars()
+        .filter(|c| c.is_ascii_digit())
+        .collect::<String>();
+    let pattern = if prefix.is_empty() {
+        "+%".to_string()
+    } else {
+        format!("+{prefix}%")
+    };
+    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM dnc_entries WHERE value LIKE $1")
+        .bind(&pattern)
+        .fetch_one(pool)
+        .await?;
+    let rows: Vec<(i64, Option<String>, String, String, String, String)> = sqlx::query_as(
+        "SELECT d.id, c.name, d.value, d.source, d.note, to_char(d.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI')
+         FROM dnc_entries d LEFT JOIN campaigns c ON c.id = d.campaign_id
+         WHERE d.value LIKE $1 ORDER BY d.value, d.id LIMIT $2 OFFSET $3",
+    )
+    .bind(&pattern)
+    .bind(i64::from(PER_PAGE))
+    .bind(offset(page))
+    .fetch_all(pool)
+    .await?;
+    let rows = rows
+        .into_iter()
+        .map(|(id, campaign, value, source, note, added_at)| DncRow {
+            id,
+            scope: campaign.unwrap_or_else(|| "system".into()),
+            value,
+            source,
+            note,
+            added_at,
+        })
+        .collect();
+    Ok(Page {
+        rows,
+        total,
+        page: page.max(1),
+        per_page: PER_PAGE,
+    })
+}
+
+/// Adds a number (any format, read in `country`) or an area code (`area:1201`) to a list.
+pub async fn dnc_add(
+    pool: &PgPool,
+    actor: &Actor<'_>,
+    entry: &str,
+    country: &str,
+    campaign_id: Option<i64>,
+    note: &str,
+) -> Result<Saved, OpError> {
+    use dialtone_core::dnc::{self, Scope, Source};
+    actor.admin()?;
+    let scope = campaign_id.map_or(Scope::System, Scope::Campaign);
+    let entry = entry.trim();
+    let added = if let Some(area) = entry.strip_prefix("area:") {
+        match dnc::add_area_code(pool, scope, area, note).await {
+            Ok(added) => (added, format!("+{}", area.trim().trim_start_matches('+'))),
+            Err(dnc::DncError::BadAreaCode(_)) => {
+                return Ok(Saved::Invalid {
+                    fields: vec![(
+                        "number".into(),
+                        "an area code is 2 to 7 digits with the country code, e.g. area:1201"
+                            .into(),
+                    )],
+                    form: None,
+                })
+            }
+            Err(dnc::DncError::Db(e)) => return refusal(e, "number"),
+            Err(e) => return Ok(Saved::refused(e.to_string())),
+        }
+    } else {
+        let Ok(country) = dialtone_core::phone::country(country.trim()) else {
+            return Ok(Saved::Invalid {
+                fields: vec![("country".into(), "a country code such as US".into())],
+                form: None,
+            });
+        };
+        let number = match dialtone_core::phone::normalize(entry, country) {
+            Ok(n) => n,
+            Err(e) => {
+                return Ok(Saved::Invalid {
+                    fields: vec![("number".into(), e.to_string())],
+                    form: None,
+                })
+            }
+        };
+        match dnc::add_number(pool, scope, &number, Source::Manual, note).await {
+            Ok(added) => (added, number.number.clone()),
+            Err(dnc::DncError::Db(e)) => return refusal(e, "number"),
+            Err(e) => return Ok(Saved::refused(e.to_string())),
+        }
+    };
+    let (is_new, value) = added;
+    if is_new {
+        audit::write(
+            pool,
+            Some(actor.viewer.user_id),
+            actor.ip,
+            "create",
+            "dnc",
+            Some(value.clone()),
+            None,
+            Some(serde_json::json!({"value": value, "campaign_id": campaign_id, "note": note})),
+        )
+        .await?;
+        Ok(Saved::Ok {
+            id: 0,
+            message: format!("{value} will not be called."),
+        })
+    } else {
+        Ok(Saved::Ok {
+            id: 0,
+            message: format!("{value} was already on that list."),
+        })
+    }
+}
+
+pub async fn dnc_remove(pool: &PgPool, actor: &Actor<'_>, id: i64) -> Result<Saved, OpError> {
+    actor.admin()?;
+    let mut tx = pool.begin().await?;
+    let before: Option<Value> =
+        sqlx::query_scalar("DELETE FROM dnc_entries d WHERE id = $1 RETURNING to_jsonb(d)")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let before = before.ok_or(OpError::NotFound)?;
+    let value = as_text(before.get("value"));
+    audit::write(
+        &mut *tx,
+        Some(actor.viewer.user_id),
+        actor.ip,
+        "delete",
+        "dnc",
+        Some(value.clone()),
+        Some(before),
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Saved::Ok {
+        id,
+        message: format!("{value} removed from the do-not-call list."),
+    })
+}
+
+// ---- users ----
+
+pub async fn users(
+    pool: &PgPool,
+    actor: &Actor<'_>,
+    filter: &str,
+    page: u32,
+) -> Result<Page<UserRow>, OpError> {
+    actor.admin()?;
+    let pattern = format!(
+        "%{}%",
+        filter
+            .trim()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    );
+    let total: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM users WHERE username ILIKE $1 OR display_name ILIKE $1",
+    )
+    .bind(&pattern)
+    .fetch_one(pool)
+    .await?;
+    let rows: Vec<UserRow> = sqlx::query_as(
+        "SELECT u.id, u.username, u.display_name, u.role, u.active, u.must_change_password,
+                to_char(u.last_login_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') AS last_login_at,
+                COALESCE(ARRAY(SELECT c.name FROM user_campaigns uc JOIN campaigns c ON c.id = uc.campaign_id WHERE uc.user_id = u.id ORDER BY c.name), '{}') AS campaigns
+         FROM users u WHERE u.username ILIKE $1 OR u.display_name ILIKE $1 ORDER BY u.username LIMIT $2 OFFSET $3",
+    )
+    .bind(&pattern)
+    .bind(i64::from(PER_PAGE))
+    .bind(offset(page))
+    .fetch_all(pool)
+    .await?;
+    Ok(Page {
+        rows,
+        total,
+        page: page.max(1),
+        per_page: PER_PAGE,
+    })
+}
+
+/// Creates an account with a generated first password, returned once in the message.
+pub async fn create_user(
+    pool: &PgPool,
+    actor: &Actor<'_>,
+    username: &str,
+    display_name: &str,
+    role: &str,
+) -> Result<Saved, OpError> {
+    use dialtone_core::users::{self, UserError};
+    actor.admin()?;
+    let Ok(parsed_role) = role.parse::<users::Role>() else {
+        return Ok(Saved::Invalid {
+            fields: vec![("role".into(), "admin, supervisor or agent".into())],
+            form: None,
+        });
+    };
+    if display_name.chars().count() > 80 {
+        return Ok(Saved::Invalid {
+            fields: vec![("display_name".into(), "at most 80 characters".into())],
+            form: None,
+        });
+    }
+    let password = users::generate_password();
+    let username = username.trim().to_ascii_lowercase();
+    match users::create(pool, &username, display_name.trim(), parsed_role, &password).await {
+        Ok(id) => {
+            audit::write(pool, Some(actor.viewer.user_id), actor.ip, "create", "user", Some(id.to_string()), None, Some(serde_json::json!({"username": username, "role": role, "display_name": display_name.trim()}))).await?;
+            Ok(Saved::Ok { id, message: format!("Created {username}. First password: {password} (shown once; they must change it at sign-in).") })
+        }
+        Err(UserError::Username(_)) => Ok(Saved::Invalid {
+            fields: vec![("username".into(), "2 to 64 of a-z 0-9 _ . @ -".into())],
+            form: None,
+        }),
+        Err(UserError::Exists(_)) => Ok(Saved::Invalid {
+            fields: vec![("username".into(), "already taken".into())],
+            form: None,
+        }),
+        Err(UserError::Db(e)) => refusal(e, "username"),
+        Err(e) => Ok(Saved::refused(e.to_string())),
+    }
+}
+
+/// Role, active flag and campaign access, saved together.
+pub async fn update_user(
+    pool: &PgPool,
+    actor: &Actor<'_>,
+    id: i64,
+    role: &str,
+    active: bool,
+    campaign_ids: &[i64],
+) -> Result<Saved, OpError> {
+    actor.admin()?;
+    if role.parse::<dialtone_core::users::Role>().is_err() {
+        return Ok(Saved::Invalid {
+            fields: vec![("role".into(), "admin, supervisor or agent".into())],
+            form: None,
+        });
+    }
+    if id == actor.viewer.user_id && (!active || role != "admin") {
+        return Ok(Saved::refused(
+            "You cannot remove your own admin rights or deactivate yourself.",
+        ));
+    }
+    let mut tx = pool.begin().await?;
+    let before: Option<Value> = sqlx::query_scalar(
+        "SELECT jsonb_build_object('role', role, 'active', active, 'campaigns', COALESCE((SELECT jsonb_agg(campaign_id ORDER BY campaign_id) FROM user_campaigns WHERE user_id = u.id), '[]'))
+         FROM users u WHERE id = $1 FOR UPDATE",
+    )
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let before = before.ok_or(OpError::NotFound)?;
+    sqlx::query("UPDATE users SET role = $2, active = $3, updated_at = now() WHERE id = $1")
+        .bind(id)
+        .bind(role)
+        .bind(active)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM user_campaigns WHERE user_id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    let mut ids = campaign_ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    if let Err(e) = sqlx::query(
+        "INSERT INTO user_campaigns (user_id, campaign_id) SELECT $1, unnest($2::bigint[])",
+    )
+    .bind(id)
+    .bind(&ids)
+    .execute(&mut *tx)
+    .await
+    {
+        return refusal(e, "campaigns");
+    }
+    if !active {
+        sqlx::query("DELETE FROM web_sessions WHERE user_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    let after = serde_json::json!({"role": role, "active": active, "campaigns": ids});
+    audit::write(
+        &mut *tx,
+        Some(actor.viewer.user_id),
+        actor.ip,
+        "update",
+        "user",
+        Some(id.to_string()),
+        Some(before),
+        Some(after),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Saved::Ok {
+        id,
+        message: "Saved.".into(),
+    })
+}
+
+/// A new generated password the user must change at next sign-in; their sessions end.
+pub async fn reset_password(pool: &PgPool, actor: &Actor<'_>, id: i64) -> Result<Saved, OpError> {
+    actor.admin()?;
+    let username: Option<String> = sqlx::query_scalar("SELECT username FROM users WHERE id = $1")
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
+    let username = username.ok_or(OpError::NotFound)?;
+    let password = dialtone_core::users::generate_password();
+    match dialtone_core::users::set_password(pool, &username, &password, true).await {
+        Ok(()) => {}
+        Err(dialtone_core::users::UserError::Db(e)) => return Err(OpError::Db(e)),
+        Err(e) => return Ok(Saved::refused(e.to_string())),
+    }
+    super::session::close_all(pool, id, None).await?;
+    audit::write(
+        pool,
+        Some(actor.viewer.user_id),
+        actor.ip,
+        "update",
+        "user_password",
+        Some(id.to_string()),
+        None,
+        Some(serde_json::json!({"reset": true})),
+    )
+    .await?;
+    Ok(Saved::Ok {
+        id,
+        message: format!(
+            "New password for {username}: {password} (shown once; they must change it at sign-in)."
+        ),
+    })
+}
+
+/// A personal API token for `id`, returned once.
+pub async fn issue_token(
+    pool: &PgPool,
+    actor: &Actor<'_>,
+    id: i64,
+    name: &str,
+) -> Result<Saved, OpError> {
+    actor.admin()?;
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 80 {
+        return Ok(Saved::Invalid {
+            fields: vec![("token_name".into(), "1 to 80 characters".into())],
+            form: None,
+        });
+    }
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE id = $1)")
+        .bind(id)
+        .fetch_one(pool)
+        .await?;
+    if !exists {
+        return Err(OpError::NotFound);
+    }
+    let token = super::session::issue_api_token(pool, id, name).await?;
+    audit::write(
+        pool,
+        Some(actor.viewer.user_id),
+        actor.ip,
+        "create",
+        "api_token",
+        Some(id.to_string()),
+        None,
+        Some(serde_json::json!({"name": name})),
+    )
+    .await?;
+    Ok(Saved::Ok {
+        id,
+        message: format!(
+            "API token '{name}': {token} (shown once; send it as 'Authorization: Bearer …')."
+        ),
+    })
+}
+
+/// Campaigns to choose from in forms: (id, name).
+pub async fn campaign_choices(
+    pool: &PgPool,
+    actor: &Actor<'_>,
+) -> Result<Vec<(i64, String)>, OpError> {
+    actor.staff()?;
+    Ok(sqlx::query_as(
+        "SELECT id, name FROM campaigns c WHERE $1 OR id IN (SELECT campaign_id FROM user_campaigns WHERE user_id = $2) ORDER BY name",
+    )
+    .bind(actor.viewer.is_admin())
+    .bind(actor.viewer.user_id)
+    .fetch_all(pool)
+    .await?)
+}

@@ -1,0 +1,1012 @@
+//! The admin's router driven in-process (no socket), against a real database per test: who may
+//! open what, CSRF, sign-in and sessions, validation, stale forms, the audit log, uploads and
+//! the JSON API.
+#![cfg(feature = "ssr")]
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use axum::Router;
+use dialtone_admin::server::{router, session, AppState, WebConfig};
+use http_body_util::BodyExt;
+use sqlx::PgPool;
+use tower::ServiceExt;
+
+const HOST: &str = "admin.test";
+const ORIGIN: &str = "http://admin.test";
+const PASSWORD: &str = "a long test password";
+
+struct Site {
+    app: Router,
+    pool: PgPool,
+    _dir: tempfile::TempDir,
+}
+
+struct Reply {
+    status: StatusCode,
+    location: String,
+    cookie: Option<String>,
+    body: String,
+}
+
+impl Site {
+    async fn new(pool: PgPool) -> Self {
+        let dir = tempfile::tempdir().expect("dir");
+        let config = WebConfig {
+            site_root: dir.path().join("site"),
+            upload_dir: dir.path().join("uploads"),
+            recordings_dir: dir.path().join("recordings"),
+            secure_cookies: false,
+        };
+        Self {
+            app: router(AppState::new(pool.clone(), &config)),
+            pool,
+            _dir: dir,
+        }
+    }
+
+    async fn send(&self, request: Request<Body>) -> Reply {
+        let response = self
+            .app
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("router answers");
+        let status = response.status();
+        let location = response
+            .headers()
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let cookie = response
+            .headers()
+            .get(header::SET_COOKIE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        Reply {
+            status,
+            location,
+            cookie,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    async fn get(&self, path: &str, token: Option<&str>) -> Reply {
+        let mut r = Request::get(path).header(header::HOST, HOST);
+        if let Some(t) = token {
+            r = r.header(header::COOKIE, format!("{}={t}", session::COOKIE));
+        }
+        self.send(r.body(Body::empty()).expect("request")).await
+    }
+
+    /// A form post from our own pages (same origin), as a browser sends it.
+    async fn post(&self, path: &str, token: Option<&str>, form: &str) -> Reply {
+        let mut r = Request::post(path)
+            .header(header::HOST, HOST)
+            .header(header::ORIGIN, ORIGIN)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ACCEPT, "application/json");
+        if let Some(t) = token {
+            r = r.header(header::COOKIE, format!("{}={t}", session::COOKIE));
+        }
+        self.send(r.body(Body::from(form.to_string())).expect("request"))
+            .await
+    }
+
+    async fn api(
+        &self,
+        method: &str,
+        path: &str,
+        bearer: &str,
+        json: Option<serde_json::Value>,
+    ) -> Reply {
+        let r = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::HOST, HOST)
+            .header(header::AUTHORIZATION, format!("Bearer {bearer}"))
+            .header(header::CONTENT_TYPE, "application/json");
+        let body = json
+            .map(|j| Body::from(j.to_string()))
+            .unwrap_or_else(Body::empty);
+        self.send(r.body(body).expect("request")).await
+    }
+
+    /// A user with a known password that needs no change, and an open session.
+    async fn user(&self, username: &str, role: dialtone_core::users::Role) -> (i64, String) {
+        let id = dialtone_core::users::create(&self.pool, username, "", role, PASSWORD)
+            .await
+            .expect("user");
+        sqlx::query("UPDATE users SET must_change_password = false WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .expect("update");
+        let token = session::open(&self.pool, id, None, "test")
+            .await
+            .expect("session");
+        (id, token)
+    }
+}
+
+async fn campaign(pool: &PgPool, name: &str) -> i64 {
+    dialtone_core::campaigns::create(
+        pool,
+        name,
+        dialtone_core::campaigns::DialMethod::Progressive,
+        "default",
+    )
+    .await
+    .expect("campaign")
+}
+
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn every_path_by_role(pool: PgPool) {
+    use dialtone_core::users::Role;
+    let site = Site::new(pool.clone()).await;
+    let (_, admin) = site.user("ana", Role::Admin).await;
+    let (sup_id, supervisor) = site.user("sam", Role::Supervisor).await;
+    let (_, agent) = site.user("alex", Role::Agent).await;
+    let mine = campaign(&pool, "Mine").await;
+    let theirs = campaign(&pool, "Theirs").await;
+    dialtone_core::campaigns::grant(&pool, sup_id, mine)
+        .await
+        .expect("grant");
+
+    // Pages: (path, admin, supervisor, agent) -> expected status; nobody signed in is sent to sign in.
+    let pages: &[(&str, u16, u16, u16)] = &[
+        ("/", 200, 200, 403),
+        ("/campaigns", 200, 200, 403),
+        (&format!("/campaigns/{mine}"), 200, 200, 403),
+        ("/lists", 200, 200, 403),
+        ("/dnc", 200, 403, 403),
+        ("/users", 200, 403, 403),
+        ("/audit", 200, 403, 403),
+        ("/agent", 200, 200, 200),
+        ("/account/password", 200, 200, 200),
+    ];
+    for (path, a, s, g) in pages {
+        for (who, token, want) in [
+            ("admin", &admin, a),
+            ("supervisor", &supervisor, s),
+            ("agent", &agent, g),
+        ] {
+            let r = site.get(path, Some(token)).await;
+            assert_eq!(r.status.as_u16(), *want, "{who} GET {path}: {}", r.body);
+        }
+        let r = site.get(path, None).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "anonymous GET {path}");
+        assert!(
+            r.location.starts_with("/signin?next="),
+            "{path}: {}",
+            r.location
+        );
+    }
+    let r = site.get("/signin", None).await;
+    assert_eq!(r.status, StatusCode::OK);
+
+    // A supervisor sees their own campaign's settings, not another's.
+    let r = site
+        .get(&format!("/campaigns/{theirs}"), Some(&supervisor))
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+    let r = site.get("/campaigns", Some(&supervisor)).await;
+    assert!(
+        r.body.contains("Mine") && !r.body.contains("Theirs"),
+        "{}",
+        r.body
+    );
+
+    // Server functions called directly, as a script would: (endpoint, form, admin, supervisor, agent).
+    let calls: Vec<(&str, String, u16, u16, u16)> = vec![
+        (
+            "/api/list_campaigns",
+            "q=&sort=&page=1".into(),
+            200,
+            200,
+            403,
+        ),
+        ("/api/get_campaign", format!("id={theirs}"), 200, 404, 403),
+        (
+            "/api/create_campaign",
+            "name=Fresh&dial_method=ratio".into(),
+            200,
+            403,
+            403,
+        ),
+        (
+            "/api/set_campaign_active",
+            format!("id={mine}&active=true"),
+            200,
+            403,
+            403,
+        ),
+        ("/api/list_users", "q=&page=1".into(), 200, 403, 403),
+        (
+            "/api/create_user",
+            "username=newbie&display_name=&role=admin".into(),
+            200,
+            403,
+            403,
+        ),
+        ("/api/search_dnc", "q=&page=1".into(), 200, 403, 403),
+        (
+            "/api/add_dnc",
+            "number=2015550123&country=US&campaign_id=&note=".into(),
+            200,
+            403,
+            403,
+        ),
+        (
+            "/api/audit_page",
+            "entity=&user=&page=1".into(),
+            200,
+            403,
+            403,
+        ),
+        ("/api/overview", String::new(), 200, 200, 403),
+        ("/api/agent_overview", String::new(), 200, 200, 200),
+    ];
+    for (path, form, a, s, g) in &calls {
+        for (who, token, want) in [
+            ("agent", &agent, g),
+            ("supervisor", &supervisor, s),
+            ("admin", &admin, a),
+        ] {
+            let r = site.post(path, Some(token), form).await;
+            assert_eq!(r.status.as_u16(), *want, "{who} POST {path}: {}", r.body);
+        }
+        let r = site.post(path, None, form).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "anonymous POST {path}");
+    }
+    // What the agent tried did not happen.
+    let users: i64 = sqlx::query_scalar("SELECT count(*) FROM users WHERE username = 'newbie'")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    assert_eq!(users, 1, "created once, by the admin");
+}
+
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn sign_in_throttle_csrf_and_sign_out(pool: PgPool) {
+    use dialtone_core::users::Role;
+    let site = Site::new(pool.clone()).await;
+    let id = dialtone_core::users::create(&pool, "ana", "Ana", Role::Admin, PASSWORD)
+        .await
+        .expect("user");
+
+    let wrong = site
+        .post(
+            "/signin",
+            None,
+            "username=ana&password=wrong+password&next=",
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::SEE_OTHER);
+    assert!(
+        wrong.location.starts_with("/signin?error=bad"),
+        "{}",
+        wrong.location
+    );
+    assert!(wrong.cookie.is_none());
+
+    // A seeded account must choose its own password before anything else.
+    let ok = site
+        .post(
+            "/signin",
+            None,
+            &format!(
+                "username=ana&password={}&next=/users",
+                PASSWORD.replace(' ', "+")
+            ),
+        )
+        .await;
+    assert_eq!(ok.location, "/account/password");
+    let cookie = ok.cookie.expect("session cookie");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    let token = cookie
+        .split(';')
+        .next()
+        .and_then(|c| c.split_once('='))
+        .map(|(_, v)| v.to_string())
+        .expect("token");
+    let r = site.get("/users", Some(&token)).await;
+    assert_eq!(r.location, "/account/password", "forced to change first");
+
+    let short = site
+        .post(
+            "/account/password",
+            Some(&token),
+            &format!(
+                "current={}&new=short&confirm=short",
+                PASSWORD.replace(' ', "+")
+            ),
+        )
+        .await;
+    assert_eq!(short.location, "/account/password?error=short");
+    let changed = site
+        .post(
+            "/account/password",
+            Some(&token),
+            &format!(
+                "current={}&new=another+long+one&confirm=another+long+one",
+                PASSWORD.replace(' ', "+")
+            ),
+        )
+        .await;
+    assert_eq!(changed.location, "/?changed=1");
+    assert_eq!(
+        site.get("/users", Some(&token)).await.status,
+        StatusCode::OK
+    );
+
+    // A cross-site form (or one with no Origin) is refused, even with the cookie.
+    let forged = Request::post("/api/create_campaign")
+        .header(header::HOST, HOST)
+        .header(header::ORIGIN, "https://evil.example")
+        .header(header::COOKIE, format!("{}={token}", session::COOKIE))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from("name=Evil&dial_method=ratio"))
+        .expect("request");
+    assert_eq!(site.send(forged).await.status, StatusCode::FORBIDDEN);
+    let campaigns: i64 = sqlx::query_scalar("SELECT count(*) FROM campaigns WHERE name = 'Evil'")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    assert_eq!(campaigns, 0);
+
+    // Sign out everywhere ends every session of the user.
+    let other = session::open(&pool, id, None, "other browser")
+        .await
+        .expect("session");
+    let out = site.post("/signout-everywhere", Some(&token), "").await;
+    assert!(out.location.starts_with("/signin"));
+    assert_eq!(
+        site.get("/users", Some(&other)).await.status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        site.get("/users", Some(&token)).await.status,
+        StatusCode::SEE_OTHER
+    );
+
+    // Attempts per username are throttled before the password is checked.
+    let mut throttled = false;
+    for _ in 0..8 {
+        let r = site
+            .post(
+                "/signin",
+                None,
+                "username=ana&password=guess+guess+guess&next=",
+            )
+            .await;
+        throttled |= r.location.contains("error=throttled");
+    }
+    assert!(throttled, "guessing is slowed down");
+
+    let audit: Vec<String> =
+        sqlx::query_scalar("SELECT action FROM audit_log WHERE user_id = $1 ORDER BY id")
+            .bind(id)
+            .fetch_all(&pool)
+            .await
+            .expect("audit");
+    assert_eq!(
+        audit,
+        ["login", "update", "logout"],
+        "sign-in, password change and sign-out are audited"
+    );
+}
+
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn campaign_form_validates_refuses_stale_and_audits(pool: PgPool) {
+    use dialtone_core::users::Role;
+    let site = Site::new(pool.clone()).await;
+    let (_, admin) = site.user("ana", Role::Admin).await;
+    let id = campaign(&pool, "Spring").await;
+    let form: serde_json::Value = serde_json::from_str(
+        &site
+            .post("/api/get_campaign", Some(&admin), &format!("id={id}"))
+            .await
+            .body,
+    )
+    .expect("json");
+    let version = form["version"].as_str().expect("version").to_string();
+    let values: Vec<(String, String)> =
+        serde_json::from_value(form["values"].clone()).expect("values");
+    let encode = |values: &[(String, String)], version: &str| {
+        let mut body = form_urlencoded::Serializer::new(String::new());
+        body.append_pair("id", &id.to_string())
+            .append_pair("version", version);
+        for (k, v) in values {
+            body.append_pair(&format!("values[{k}]"), v);
+        }
+        body.finish()
+    };
+    let with = |key: &str, value: &str| -> Vec<(String, String)> {
+        values
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    if k == key {
+                        value.to_string()
+                    } else {
+                        v.clone()
+                    },
+                )
+            })
+            .collect()
+    };
+
+    // A value out of range is named on its field, and nothing changes.
+    let r = site
+        .post(
+            "/api/save_campaign",
+            Some(&admin),
+            &encode(&with("ring_timeout_secs", "5"), &version),
+        )
+        .await;
+    let saved: serde_json::Value = serde_json::from_str(&r.body).expect("json");
+    let fields = saved["Invalid"]["fields"].as_array().expect("invalid");
+    assert!(
+        fields
+            .iter()
+            .any(|f| f[0] == "ring_timeout_secs" && f[1] == "between 15 and 120"),
+        "{saved}"
+    );
+    let ring: i32 = sqlx::query_scalar("SELECT ring_timeout_secs FROM campaigns WHERE id = $1")
+        .bind(id)
+        .fetch_one(&pool)
+        .await
+        .expect("ring");
+    assert_eq!(ring, 26);
+
+    // A good save is audited with before and after.
+    let r = site
+        .post(
+            "/api/save_campaign",
+            Some(&admin),
+            &encode(&with("ring_timeout_secs", "30"), &version),
+        )
+        .await;
+    assert!(r.body.contains("\"Ok\""), "{}", r.body);
+    let (before, after): (serde_json::Value, serde_json::Value) =
+        sqlx::query_as("SELECT before, after FROM audit_log WHERE entity = 'campaign' AND action = 'update' ORDER BY id DESC LIMIT 1").fetch_one(&pool).await.expect("audit");
+    assert_eq!(
+        (
+            before["ring_timeout_secs"].as_i64(),
+            after["ring_timeout_secs"].as_i64()
+        ),
+        (Some(26), Some(30))
+    );
+
+    // The same (now stale) form again is refused, not silently overwriting.
+    let r = site
+        .post(
+            "/api/save_campaign",
+            Some(&admin),
+            &encode(&with("ring_timeout_secs", "40"), &version),
+        )
+        .await;
+    assert!(
+        r.body.contains("Someone else saved this campaign"),
+        "{}",
+        r.body
+    );
+    let ring: i32 = sqlx::query_scalar("SELECT ring_timeout_secs FROM campaigns WHERE id = $1")
+        .bind(id)
+        .fetch_one(&pool)
+        .await
+        .expect("ring");
+    assert_eq!(ring, 30);
+
+    // Cloning copies settings and dispositions into an inactive campaign.
+    let r = site
+        .post(
+            "/api/clone_campaign",
+            Some(&admin),
+            &format!("id={id}&name=Spring+copy"),
+        )
+        .await;
+    assert!(r.body.contains("\"Ok\""), "{}", r.body);
+    let (ring, active, dispositions): (i32, bool, i64) = sqlx::query_as(
+        "SELECT ring_timeout_secs, active, (SELECT count(*) FROM campaign_dispositions d WHERE d.campaign_id = c.id) FROM campaigns c WHERE name = 'Spring copy'",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("copy");
+    assert_eq!((ring, active), (30, false));
+    assert!(dispositions > 0);
+    let r = site
+        .post(
+            "/api/clone_campaign",
+            Some(&admin),
+            &format!("id={id}&name=Spring+copy"),
+        )
+        .await;
+    assert!(r.body.contains("already taken"), "{}", r.body);
+}
+
+async fn multipart(site: &Site, path: &str, token: &str, file_name: &str, bytes: &[u8]) -> Reply {
+    let boundary = "XdialtoneX";
+    let mut body = Vec::new();
+    body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\nContent-Type: text/csv\r\n\r\n").as_bytes());
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let r = Request::post(path)
+        .header(header::HOST, HOST)
+        .header(header::ORIGIN, ORIGIN)
+        .header(header::COOKIE, format!("{}={token}", session::COOKIE))
+        .header(
+            header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(Body::from(body))
+        .expect("request");
+    site.send(r).await
+}
+
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn csv_upload_maps_imports_and_reports(pool: PgPool) {
+    use dialtone_core::users::Role;
+    let site = Site::new(pool.clone()).await;
+    let (_, admin) = site.user("ana", Role::Admin).await;
+    let list = dialtone_core::lists::create(&pool, "Spring", None, "US")
+        .await
+        .expect("list");
+
+    // Not text: refused with a message, nothing imported.
+    let r = multipart(
+        &site,
+        &format!("/lists/{list}/upload"),
+        &admin,
+        "leads.xlsx",
+        b"PK\x03\x04\x00\x00binary",
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(
+        r.location.contains("upload_error=") && r.location.contains("not+a+CSV"),
+        "{}",
+        r.location
+    );
+    let r = multipart(
+        &site,
+        &format!("/lists/{list}/upload"),
+        &admin,
+        "latin1.csv",
+        b"phone,name\n2015550123,Jos\xe9\n",
+    )
+    .await;
+    assert!(
+        r.location.contains("not+UTF-8") && r.location.contains("line+2"),
+        "{}",
+        r.location
+    );
+    let r = multipart(
+        &site,
+        &format!("/lists/{list}/upload"),
+        &admin,
+        "empty.csv",
+        b"",
+    )
+    .await;
+    assert!(r.location.contains("empty"), "{}", r.location);
+    let jobs: i64 = sqlx::query_scalar("SELECT count(*) FROM import_jobs")
+        .fetch_one(&pool)
+        .await
+        .expect("jobs");
+    assert_eq!(jobs, 0);
+
+    // A good file: the mapping step names the columns, then the import runs.
+    let csv =
+        "Tel,Given,Tier\n(201) 555-0123,Ana,gold\nnot a number,Bo,\n(312) 555-0199,Cy,silver\n";
+    let r = multipart(
+        &site,
+        &format!("/lists/{list}/upload"),
+        &admin,
+        "spring.csv",
+        csv.as_bytes(),
+    )
+    .await;
+    assert!(
+        r.location.starts_with("/uploads/"),
+        "{} {}",
+        r.location,
+        r.body
+    );
+    let upload = r.location.trim_start_matches("/uploads/").to_string();
+    let page = site.get(&r.location, Some(&admin)).await;
+    assert!(
+        page.body.contains("Tel")
+            && page.body.contains("(201) 555-0123")
+            && page.body.contains("col_0"),
+        "{}",
+        page.body
+    );
+    // An agent cannot see or start it.
+    let (_, agent) = site.user("alex", Role::Agent).await;
+    assert_eq!(
+        site.post(
+            &format!("/uploads/{upload}/start"),
+            Some(&agent),
+            "col_0=phone"
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+
+    let r = site
+        .post(
+            &format!("/uploads/{upload}/start"),
+            Some(&admin),
+            "col_0=phone&col_1=first_name&col_2=custom&duplicates=skip",
+        )
+        .await;
+    assert_eq!(r.location, format!("/uploads/{upload}"));
+    let mut done = false;
+    for _ in 0..100 {
+        let r = site
+            .post("/api/get_upload", Some(&admin), &format!("id={upload}"))
+            .await;
+        if r.body.contains("\"Done\"") {
+            assert!(
+                r.body.contains("\"inserted\":2") && r.body.contains("\"rejected\":1"),
+                "{}",
+                r.body
+            );
+            done = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(done, "the import finished");
+    let names: Vec<String> =
+        sqlx::query_scalar("SELECT first_name FROM leads WHERE list_id = $1 ORDER BY first_name")
+            .bind(list)
+            .fetch_all(&pool)
+            .await
+            .expect("leads");
+    assert_eq!(names, ["Ana", "Cy"]);
+    let report = site
+        .get(&format!("/uploads/{upload}/errors.csv"), Some(&admin))
+        .await;
+    assert_eq!(report.status, StatusCode::OK);
+    assert!(
+        report.body.contains("3,") && report.body.contains("not a number"),
+        "{}",
+        report.body
+    );
+    let events = site
+        .get(&format!("/uploads/{upload}/events"), Some(&admin))
+        .await;
+    assert!(
+        events.body.contains("event: progress") && events.body.contains("Done"),
+        "{}",
+        events.body
+    );
+    let audited: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit_log WHERE action = 'import' AND entity = 'list'",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("audit");
+    assert_eq!(audited, 1);
+}
+
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn json_api_with_tokens_and_the_same_roles(pool: PgPool) {
+    use dialtone_core::users::Role;
+    let site = Site::new(pool.clone()).await;
+    let (admin_id, _) = site.user("ana", Role::Admin).await;
+    let (agent_id, _) = site.user("alex", Role::Agent).await;
+    let admin = session::issue_api_token(&pool, admin_id, "ci")
+        .await
+        .expect("token");
+    let agent = session::issue_api_token(&pool, agent_id, "ci")
+        .await
+        .expect("token");
+
+    let spec = site.get("/api/v1/openapi.json", None).await;
+    let spec: serde_json::Value = serde_json::from_str(&spec.body).expect("openapi json");
+    assert_eq!(spec["openapi"], "3.1.0");
+    assert!(spec["paths"]["/api/v1/campaigns/{id}"]["put"].is_object());
+
+    assert_eq!(
+        site.api("GET", "/api/v1/campaigns", "dt_wrong", None)
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    let r = site
+        .api(
+            "POST",
+            "/api/v1/campaigns",
+            &admin,
+            Some(serde_json::json!({"name": "Api", "dial_method": "predictive"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let id = serde_json::from_str::<serde_json::Value>(&r.body).expect("json")["id"]
+        .as_i64()
+        .expect("id");
+    let r = site
+        .api(
+            "POST",
+            "/api/v1/campaigns",
+            &agent,
+            Some(serde_json::json!({"name": "Nope", "dial_method": "ratio"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        site.api("GET", "/api/v1/users", &agent, None).await.status,
+        StatusCode::FORBIDDEN
+    );
+
+    let form: serde_json::Value = serde_json::from_str(
+        &site
+            .api("GET", &format!("/api/v1/campaigns/{id}"), &admin, None)
+            .await
+            .body,
+    )
+    .expect("json");
+    let version = form["version"].as_str().expect("version");
+    let r = site
+        .api(
+            "PUT",
+            &format!("/api/v1/campaigns/{id}"),
+            &admin,
+            Some(serde_json::json!({"version": version, "values": {"abandon_cap_pct": 5}})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("abandon_cap_pct"), "{}", r.body);
+    let r = site
+        .api(
+            "PUT",
+            &format!("/api/v1/campaigns/{id}"),
+            &admin,
+            Some(serde_json::json!({"version": version, "values": {"abandon_cap_pct": 2.5}})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+
+    let r = site
+        .api(
+            "POST",
+            "/api/v1/dnc",
+            &admin,
+            Some(serde_json::json!({"number": "(201) 555-0123"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = site
+        .api(
+            "POST",
+            "/api/v1/dnc",
+            &admin,
+            Some(serde_json::json!({"number": "12"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    let found: serde_json::Value = serde_json::from_str(
+        &site
+            .api("GET", "/api/v1/dnc?q=1201", &admin, None)
+            .await
+            .body,
+    )
+    .expect("json");
+    assert_eq!(found["total"], 1);
+    // A token is not a cookie: no CSRF check applies, and none is needed.
+    let who: serde_json::Value =
+        serde_json::from_str(&site.api("GET", "/api/v1/me", &agent, None).await.body)
+            .expect("json");
+    assert_eq!(who["role"], "agent");
+}
+
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn leads_search_edit_and_recordings(pool: PgPool) {
+    use dialtone_core::users::Role;
+    let site = Site::new(pool.clone()).await;
+    let (_, admin) = site.user("ana", Role::Admin).await;
+    let (sup_id, supervisor) = site.user("sam", Role::Supervisor).await;
+    let mine = campaign(&pool, "Mine").await;
+    let other = campaign(&pool, "Other").await;
+    dialtone_core::campaigns::grant(&pool, sup_id, mine)
+        .await
+        .expect("grant");
+    let my_list = dialtone_core::lists::create(&pool, "Mine list", Some(mine), "US")
+        .await
+        .expect("list");
+    let other_list = dialtone_core::lists::create(&pool, "Other list", Some(other), "US")
+        .await
+        .expect("list");
+    let lead: i64 = sqlx::query_scalar(
+        "INSERT INTO leads (list_id, phone_e164, country, time_zone, first_name, last_name, custom)
+         VALUES ($1, '+12015550123', 'US', 'America/New_York', 'Ana', 'Silva', '{\"tier\": \"gold\"}') RETURNING id",
+    )
+    .bind(my_list)
+    .fetch_one(&pool)
+    .await
+    .expect("lead");
+    let hidden: i64 = sqlx::query_scalar(
+        "INSERT INTO leads (list_id, phone_e164, country, time_zone, last_name) VALUES ($1, '+13125550199', 'US', 'America/Chicago', 'Hidden') RETURNING id",
+    )
+    .bind(other_list)
+    .fetch_one(&pool)
+    .await
+    .expect("lead");
+
+    let search = |q: &str, list: &str| {
+        format!(
+            "q={}&list={list}&page=1",
+            form_urlencoded::byte_serialize(q.as_bytes()).collect::<String>()
+        )
+    };
+    let r = site
+        .post(
+            "/api/search_leads",
+            Some(&admin),
+            &search("(201) 555-0123", ""),
+        )
+        .await;
+    assert!(
+        r.body.contains(&format!("\"id\":{lead}")) && r.body.contains("Ana Silva"),
+        "{}",
+        r.body
+    );
+    let r = site
+        .post(
+            "/api/search_leads",
+            Some(&admin),
+            &search(&format!("#{hidden}"), ""),
+        )
+        .await;
+    assert!(r.body.contains("Hidden"), "{}", r.body);
+    let r = site
+        .post("/api/search_leads", Some(&admin), &search("silv", ""))
+        .await;
+    assert!(
+        r.body.contains("choose the list"),
+        "a name search needs a list: {}",
+        r.body
+    );
+    let r = site
+        .post(
+            "/api/search_leads",
+            Some(&admin),
+            &search("silv", &my_list.to_string()),
+        )
+        .await;
+    assert!(r.body.contains("Ana Silva"), "{}", r.body);
+    // A supervisor finds only leads of their campaigns.
+    let r = site
+        .post(
+            "/api/search_leads",
+            Some(&supervisor),
+            &search("312 555 0199", ""),
+        )
+        .await;
+    assert!(
+        !r.body.contains("Hidden") && r.body.contains("\"rows\":[]"),
+        "{}",
+        r.body
+    );
+    assert_eq!(
+        site.get(&format!("/leads/{hidden}"), Some(&supervisor))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let page = site.get(&format!("/leads/{lead}"), Some(&supervisor)).await;
+    assert!(
+        page.status == StatusCode::OK && page.body.contains("gold"),
+        "{}",
+        page.body
+    );
+
+    let detail: serde_json::Value = serde_json::from_str(
+        &site
+            .post("/api/get_lead", Some(&admin), &format!("id={lead}"))
+            .await
+            .body,
+    )
+    .expect("json");
+    let version = detail["version"].as_str().expect("version").to_string();
+    let form = |email: &str, status: &str, version: &str| {
+        form_urlencoded::Serializer::new(String::new())
+            .append_pair("id", &lead.to_string())
+            .append_pair("version", version)
+            .append_pair("status", status)
+            .append_pair("fields[first_name]", "Ana Maria")
+            .append_pair("fields[email]", email)
+            .append_pair("custom[tier]", "platinum")
+            .finish()
+    };
+    let r = site
+        .post(
+            "/api/save_lead",
+            Some(&admin),
+            &form("not an email", "NOPE", &version),
+        )
+        .await;
+    assert!(
+        r.body.contains("\"email\"") && r.body.contains("\"status\""),
+        "{}",
+        r.body
+    );
+    let r = site
+        .post(
+            "/api/save_lead",
+            Some(&admin),
+            &form("ana@example.com", "NEW", &version),
+        )
+        .await;
+    assert!(r.body.contains("\"Ok\""), "{}", r.body);
+    let (first, tier): (String, String) =
+        sqlx::query_as("SELECT first_name, custom->>'tier' FROM leads WHERE id = $1")
+            .bind(lead)
+            .fetch_one(&pool)
+            .await
+            .expect("lead");
+    assert_eq!((first.as_str(), tier.as_str()), ("Ana Maria", "platinum"));
+    let r = site
+        .post(
+            "/api/save_lead",
+            Some(&admin),
+            &form("ana@example.com", "NEW", &version),
+        )
+        .await;
+    assert!(
+        r.body.contains("changed this lead after you opened it"),
+        "stale: {}",
+        r.body
+    );
+
+    // A recording of the lead plays from the recordings directory; another campaign's does not.
+    let dir = site._dir.path().join("recordings/2026-11-25");
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(dir.join("call.wav"), b"RIFF....WAVEfmt ").expect("file");
+    let rec: i64 = sqlx::query_scalar("INSERT INTO recordings (lead_id, campaign_id, file_path) VALUES ($1, $2, '2026-11-25/call.wav') RETURNING id")
+        .bind(lead)
+        .bind(mine)
+        .fetch_one(&pool)
+        .await
+        .expect("recording");
+    let other_rec: i64 = sqlx::query_scalar("INSERT INTO recordings (lead_id, campaign_id, file_path) VALUES ($1, $2, '2026-11-25/call.wav') RETURNING id")
+        .bind(hidden)
+        .bind(other)
+        .fetch_one(&pool)
+        .await
+        .expect("recording");
+    let audio = site
+        .get(&format!("/recordings/{rec}/file"), Some(&supervisor))
+        .await;
+    assert_eq!(audio.status, StatusCode::OK);
+    assert!(audio.body.starts_with("RIFF"));
+    assert_eq!(
+        site.get(&format!("/recordings/{other_rec}/file"), Some(&supervisor))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let listed = site.get("/recordings", Some(&admin)).await;
+    assert!(
+        listed.body.contains(&format!("/recordings/{rec}/file")),
+        "{}",
+        listed.body
+    );
+}

@@ -1,0 +1,87 @@
+//! `dialtone web`: the web admin (pages, server functions, uploads, JSON API), plus `/metrics`
+//! and `/healthz`. `dialtone serve` runs the same router beside the node.
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use clap::Args;
+use dialtone_admin::server::{router, AppState, WebConfig};
+use dialtone_core::config::Config;
+use dialtone_core::telemetry::{self, HealthCheck};
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Args)]
+pub struct WebArgs {}
+
+/// The admin's router for this configuration. Warns when the browser bundle is missing: the
+/// pages still render (and work without JavaScript for reading), but do not hydrate.
+pub fn admin(config: &Config, pool: PgPool) -> axum::Router {
+    let site_root = config.web.site_root.clone();
+    if !site_root.join("pkg").join("admin_bg.wasm").exists() {
+        tracing::warn!(site_root = %site_root.display(), "the admin's browser bundle is missing: run scripts/build-admin");
+    }
+    let web = WebConfig {
+        site_root,
+        upload_dir: config.data_dir.join("uploads"),
+        recordings_dir: config.recordings_dir.clone(),
+        secure_cookies: config.web.public_url.starts_with("https://"),
+    };
+    router(AppState::new(pool, &web))
+}
+
+/// Serves the admin on `listen.web` until `shutdown` is cancelled.
+pub async fn serve_admin(
+    config: &Config,
+    pool: PgPool,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let app = admin(config, pool);
+    let listener = tokio::net::TcpListener::bind(config.listen.web)
+        .await
+        .with_context(|| format!("listening on {} (listen.web)", config.listen.web))?;
+    tracing::info!(addr = %config.listen.web, url = %config.web.public_url, "web admin ready");
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown.cancelled_owned())
+    .await
+    .context("web server")
+}
+
+struct Health {
+    pool: PgPool,
+}
+
+impl HealthCheck for Health {
+    async fn check(&self) -> Result<(), String> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("database: {e}"))
+    }
+}
+
+pub async fn run(config: &Config, _args: WebArgs) -> anyhow::Result<()> {
+    let pool = dialtone_core::db::connect(&config.database_url, 16).await?;
+    dialtone_core::db::migrate(&pool).await?;
+    let shutdown = CancellationToken::new();
+    let metrics = telemetry::install_metrics()?;
+    let ops = telemetry::ops_router(metrics, Health { pool: pool.clone() });
+    let ops_server = tokio::spawn(telemetry::serve_ops(
+        config.listen.metrics,
+        ops,
+        shutdown.clone().cancelled_owned(),
+    ));
+    let web = tokio::spawn({
+        let (config, pool, shutdown) = (config.clone(), pool.clone(), shutdown.clone());
+        async move { serve_admin(&config, pool, shutdown).await }
+    });
+    super::node::shutdown_signal().await;
+    shutdown.cancel();
+    web.await.context("web task")??;
+    ops_server.await.context("ops task")??;
+    Ok(())
+}
