@@ -53,6 +53,10 @@ pub fn App() -> impl IntoView {
                 <Route ssr=SsrMode::Async path=path!("/leads") view=|| view! { <Frame><pages::leads::Leads/></Frame> }/>
                 <Route ssr=SsrMode::Async path=path!("/leads/:id") view=|| view! { <Frame><pages::leads::LeadPage/></Frame> }/>
                 <Route ssr=SsrMode::Async path=path!("/recordings") view=|| view! { <Frame><pages::leads::Recordings/></Frame> }/>
+                <Route ssr=SsrMode::Async path=path!("/inbound") view=|| view! { <Frame><pages::inbound::Inbound/></Frame> }/>
+                <Route ssr=SsrMode::Async path=path!("/inbound/:id") view=|| view! { <Frame><pages::inbound::InboundEdit/></Frame> }/>
+                <Route ssr=SsrMode::Async path=path!("/codes") view=|| view! { <Frame><pages::codes::Codes/></Frame> }/>
+                <Route ssr=SsrMode::Async path=path!("/calltimes") view=|| view! { <Frame><pages::calltimes::CallTimes/></Frame> }/>
                 <Route ssr=SsrMode::Async path=path!("/dnc") view=|| view! { <Frame><pages::dnc::Dnc/></Frame> }/>
                 <Route ssr=SsrMode::Async path=path!("/users") view=|| view! { <Frame><pages::users::Users/></Frame> }/>
                 <Route ssr=SsrMode::Async path=path!("/audit") view=|| view! { <Frame><pages::audit::Audit/></Frame> }/>
@@ -83,6 +87,9 @@ fn Frame(children: Children) -> impl IntoView {
                                 <A href="/recordings">"Recordings"</A>
                             </Show>
                             <Show when=move || admin>
+                                <A href="/inbound">"Inbound"</A>
+                                <A href="/codes">"Dispositions"</A>
+                                <A href="/calltimes">"Hours"</A>
                                 <A href="/dnc">"Do not call"</A>
                                 <A href="/users">"Users"</A>
                                 <A href="/audit">"Audit log"</A>

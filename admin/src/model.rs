@@ -84,26 +84,26 @@ pub struct CampaignRow {
     pub updated_at: String,
 }
 
-/// A campaign as its edit form holds it: every setting as text, keyed by column.
+/// A campaign or inbound group as its edit form holds it: every setting as text, by column.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CampaignForm {
+pub struct SettingsForm {
     pub id: i64,
     pub name: String,
     pub active: bool,
     /// The row's `updated_at`; saving with an older one is refused (someone else edited it).
     pub version: String,
     pub values: Vec<(String, String)>,
-    /// Call times to choose from: (id, name).
-    pub call_times: Vec<(i64, String)>,
+    /// The choices of each [`Kind::Lookup`]: (lookup, [(id, name)]).
+    pub lookups: Vec<(String, Vec<(i64, String)>)>,
 }
 
-impl CampaignForm {
+impl SettingsForm {
     pub fn value(&self, key: &str) -> String {
-        self.values
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
+        self.values.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()).unwrap_or_default()
+    }
+
+    pub fn options(&self, lookup: &str) -> Vec<(i64, String)> {
+        self.lookups.iter().find(|(k, _)| k == lookup).map(|(_, o)| o.clone()).unwrap_or_default()
     }
 }
 
@@ -126,8 +126,8 @@ pub enum Kind {
     },
     Bool,
     Choice(&'static [&'static str]),
-    /// One of the call times (by id), or none.
-    CallTime,
+    /// One row of another table (by id), or none: `call_times`, `campaigns`.
+    Lookup(&'static str),
 }
 
 /// One campaign setting on the edit form. The server builds its UPDATE from this table only,
@@ -149,6 +149,48 @@ const fn int(min: i64, max: i64, required: bool) -> Kind {
 }
 const fn dec(min: f64, max: f64, required: bool) -> Kind {
     Kind::Decimal { min, max, required }
+}
+
+const ROUTES: &[&str] = &["voicemail", "message_hangup", "transfer_number", "transfer_group"];
+
+/// Every inbound group setting the edit form shows.
+pub const INBOUND_SETTINGS: &[Setting] = &[
+    Setting { key: "name", label: "Name", section: "General", kind: text(80, true), help: "" },
+    Setting { key: "description", label: "Description", section: "General", kind: text(500, false), help: "" },
+    Setting { key: "campaign_id", label: "Campaign", section: "General", kind: Kind::Lookup("campaigns"), help: "Dispositions, recording and script come from it." },
+    Setting { key: "call_time_id", label: "Opening hours", section: "General", kind: Kind::Lookup("call_times"), help: "Outside them, the closed route applies." },
+    Setting { key: "time_zone", label: "Time zone of the hours", section: "General", kind: text(64, true), help: "An IANA zone such as America/New_York." },
+    Setting { key: "queue_priority", label: "Priority", section: "Queue", kind: int(0, 99, true), help: "Higher is answered first by blended agents." },
+    Setting { key: "welcome_audio", label: "Welcome audio", section: "Queue", kind: text(200, false), help: "" },
+    Setting { key: "music_class", label: "Music on hold class", section: "Queue", kind: text(64, true), help: "" },
+    Setting { key: "position_announce_secs", label: "Announce position every (s)", section: "Queue", kind: int(0, 3600, true), help: "0 = never." },
+    Setting { key: "max_wait_secs", label: "Longest wait (s)", section: "Queue", kind: int(5, 86400, true), help: "Then the timeout route applies." },
+    Setting { key: "service_level_secs", label: "Service level (s)", section: "Queue", kind: int(1, 3600, true), help: "Answered within this counts as in service." },
+    Setting { key: "recording_policy", label: "Recording", section: "Queue", kind: Kind::Choice(&["never", "on_demand", "all_calls", "all_calls_forced"]), help: "" },
+    Setting { key: "closed_action", label: "When closed", section: "Routes", kind: Kind::Choice(ROUTES), help: "" },
+    Setting { key: "closed_target", label: "Closed: number or group", section: "Routes", kind: text(200, false), help: "" },
+    Setting { key: "no_agents_action", label: "When no agent is logged in", section: "Routes", kind: Kind::Choice(ROUTES), help: "" },
+    Setting { key: "no_agents_target", label: "No agents: number or group", section: "Routes", kind: text(200, false), help: "" },
+    Setting { key: "timeout_action", label: "After the longest wait", section: "Routes", kind: Kind::Choice(ROUTES), help: "" },
+    Setting { key: "timeout_target", label: "Timeout: number or group", section: "Routes", kind: text(200, false), help: "" },
+];
+
+/// Rules between inbound group settings, named on the field to change.
+pub fn check_inbound(values: &[(String, Option<String>)]) -> Vec<(String, String)> {
+    let get = |key: &str| values.iter().find(|(k, _)| k == key).and_then(|(_, v)| v.clone());
+    let mut errors = Vec::new();
+    for route in ["closed", "no_agents", "timeout"] {
+        let action = get(&format!("{route}_action")).unwrap_or_default();
+        if action.starts_with("transfer_") && get(&format!("{route}_target")).is_none() {
+            errors.push((format!("{route}_target"), "a transfer needs a number or group".into()));
+        }
+    }
+    if let Some(class) = get("music_class") {
+        if !class.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+            errors.push(("music_class".into(), "letters, digits, _ and - only".into()));
+        }
+    }
+    errors
 }
 
 /// Every campaign setting the edit form shows, in the order it shows them.
@@ -304,7 +346,7 @@ pub const CAMPAIGN_SETTINGS: &[Setting] = &[
         key: "call_time_id",
         label: "Calling hours",
         section: "Calling",
-        kind: Kind::CallTime,
+        kind: Kind::Lookup("call_times"),
         help: "In the callee's local time.",
     },
     Setting {
@@ -428,7 +470,7 @@ pub fn check_setting(setting: &Setting, raw: &str) -> Result<Option<String>, Str
                 Ok(None)
             }
         }
-        Kind::CallTime if value.is_empty() => Ok(None),
+        Kind::Lookup(_) if value.is_empty() => Ok(None),
         Kind::Text { max, .. } => {
             if value.chars().count() > max {
                 Err(format!("at most {max} characters"))
@@ -453,10 +495,10 @@ pub fn check_setting(setting: &Setting, raw: &str) -> Result<Option<String>, Str
                 Err(format!("one of {}", options.join(", ")))
             }
         }
-        Kind::CallTime => value
+        Kind::Lookup(_) => value
             .parse::<i64>()
             .map(|n| Some(n.to_string()))
-            .map_err(|_| "choose calling hours".into()),
+            .map_err(|_| "choose one from the list".into()),
     }
 }
 
@@ -541,6 +583,8 @@ pub struct UserRow {
     pub last_login_at: Option<String>,
     /// Names of the campaigns this user may work or supervise.
     pub campaigns: Vec<String>,
+    /// Names of the inbound groups whose calls this user may take.
+    pub inbound_groups: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -707,6 +751,118 @@ pub struct LeadDetail {
     pub recordings: Vec<RecordingRow>,
 }
 
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct InboundRow {
+    pub id: i64,
+    pub name: String,
+    pub active: bool,
+    pub campaign: Option<String>,
+    pub max_wait_secs: i32,
+    pub service_level_secs: i32,
+    pub dids: Vec<String>,
+    /// Users allowed to take its calls.
+    pub agents: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct DidRow {
+    pub id: i64,
+    pub number: String,
+    pub description: String,
+    pub group_name: String,
+    pub active: bool,
+}
+
+/// The flags a status carries, as (column, what it means).
+pub const STATUS_FLAGS: &[(&str, &str)] = &[
+    ("selectable", "agents may choose it"),
+    ("human_answered", "a person answered (abandon-rate base)"),
+    ("customer_contact", "contact made"),
+    ("sale", "sale"),
+    ("not_interested", "not interested"),
+    ("callback", "opens the callback scheduler"),
+    ("dnc", "adds the number to the campaign's DNC list"),
+    ("unworkable", "number unworkable"),
+    ("completed", "stop dialing the lead"),
+    ("answering_machine", "answering machine"),
+];
+
+pub const STATUS_CATEGORIES: &[&str] =
+    &["contact", "no_contact", "sale", "not_interested", "callback", "dnc", "machine", "unworkable", "other"];
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatusRow {
+    pub code: String,
+    pub name: String,
+    pub category: String,
+    /// Set by the dialer; not editable.
+    pub system: bool,
+    /// The flags of [`STATUS_FLAGS`] that are set.
+    pub flags: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct PauseRow {
+    pub code: String,
+    pub name: String,
+    pub billable: bool,
+    pub system: bool,
+}
+
+/// What a campaign offers its agents: (code, name, offered, hotkey) and (code, name, offered).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CampaignCodes {
+    pub dispositions: Vec<(String, String, bool, Option<i16>)>,
+    pub pause_codes: Vec<(String, String, bool)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallTimeRow {
+    pub id: i64,
+    pub name: String,
+    pub description: String,
+    /// (ISO weekday 1 = Monday, opens HH:MM, closes HH:MM) of the open days.
+    pub windows: Vec<(i16, String, String)>,
+    pub campaigns: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct HolidayRow {
+    pub id: i64,
+    pub name: String,
+    pub day: String,
+    pub country: String,
+    pub state: Option<String>,
+    pub call_time: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct RuleRow {
+    pub id: i64,
+    pub country: String,
+    pub state: Option<String>,
+    pub opens: String,
+    pub closes: String,
+    pub closed_weekdays: Vec<i16>,
+    pub max_attempts_24h: Option<i32>,
+    pub citation: String,
+    pub active: bool,
+}
+
+pub const WEEKDAYS: &[&str] = &["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
+
+/// A time of day as typed: `9:00`, `09:00` or `21:30`, as `HH:MM`.
+pub fn parse_hhmm(raw: &str) -> Option<String> {
+    let (h, m) = raw.trim().split_once(':')?;
+    let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+    (h < 24 && m < 60).then(|| format!("{h:02}:{m:02}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -753,6 +909,14 @@ mod tests {
             keys,
             ["max_dial_ratio", "machine_message_audio", "dial_template"]
         );
+    }
+
+    #[test]
+    fn times_of_day() {
+        assert_eq!(parse_hhmm("9:00"), Some("09:00".into()));
+        assert_eq!(parse_hhmm(" 21:30 "), Some("21:30".into()));
+        assert_eq!(parse_hhmm("24:00"), None);
+        assert_eq!(parse_hhmm("nine"), None);
     }
 
     #[test]

@@ -148,13 +148,29 @@ try {
   const report = await (await page.request.get(`${BASE}${reportHref}`)).text();
   check(report.split("\n")[1].startsWith("7,"), `the rejected rows are downloadable with line numbers ("${report.split("\n")[1].slice(0, 40)}")`);
 
+  step = "lead search";
+  await page.goto(`${BASE}/leads?q=${encodeURIComponent("(201) 200-0000")}`);
+  const hit = page.locator("table a[href^='/leads/']").first();
+  await hit.click();
+  await page.waitForURL(/\/leads\/\d+$/);
+  check((await page.inputValue("input[name='custom[Tier]']")) === "gold", "a lead found by number opens with its custom fields");
+  await page.fill("input[name='fields[email]']", "not-an-email");
+  await page.click("button.primary");
+  await page.waitForSelector(".field-error[data-field=email]");
+  check(true, "a bad email is named beside the field");
+  await shot("lead");
+
   step = "reading without JavaScript";
   const html = await (await page.request.get(`${BASE}/campaigns`)).text();
   const body = html.slice(html.indexOf("<body"));
   check(/<table>.*Browser campaign.*<\/table>/s.test(body.split("<template")[0]), "the campaigns table is in the server's HTML");
 
   step = "other pages";
-  for (const [path, text, name] of [["/users", "New user", "users"], ["/dnc", "Do not call", "dnc"], ["/audit", "Audit log", "audit"], ["/", "Overview", "overview"]]) {
+  for (const [path, text, name] of [
+    ["/users", "New user", "users"], ["/dnc", "Do not call", "dnc"], ["/audit", "Audit log", "audit"],
+    ["/inbound", "Inbound groups", "inbound"], ["/codes", "Dispositions and pause codes", "dispositions"],
+    ["/calltimes", "Legal calling rules", "calling-hours"], ["/recordings", "Recordings", "recordings"], ["/", "Overview", "overview"],
+  ]) {
     await page.goto(`${BASE}${path}`);
     check((await page.textContent("main")).includes(text), `${path} renders`);
     await shot(name);

@@ -8,7 +8,8 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map};
 
 use super::{page_param, query_param, FieldError, Notice, Pager};
-use crate::model::{CampaignForm, CampaignRow, Kind, Page, Saved, CAMPAIGN_SETTINGS};
+use super::settings::settings_fields;
+use crate::model::{CampaignRow, Page, Saved, SettingsForm, CAMPAIGN_SETTINGS};
 
 #[server(endpoint = "list_campaigns")]
 pub async fn list_campaigns(
@@ -28,7 +29,7 @@ pub async fn list_campaigns(
 }
 
 #[server(endpoint = "get_campaign")]
-pub async fn get_campaign(id: i64) -> Result<CampaignForm, ServerFnError> {
+pub async fn get_campaign(id: i64) -> Result<SettingsForm, ServerFnError> {
     use super::ssr::{context, op_error};
     let (pool, viewer, ip) = context().await?;
     let actor = crate::server::ops::Actor {
@@ -210,42 +211,6 @@ pub fn Campaigns() -> impl IntoView {
     }
 }
 
-/// One setting's input, with its value and its error.
-fn setting_input(
-    key: &'static str,
-    kind: Kind,
-    value: String,
-    call_times: &[(i64, String)],
-    result: Signal<Option<Result<Saved, ServerFnError>>>,
-) -> AnyView {
-    let name = format!("values[{key}]");
-    let input = match kind {
-        // Unchecked boxes are not sent; a missing setting of this kind reads as false.
-        Kind::Bool => view! { <input type="checkbox" name=name value="true" checked=value == "true"/> }.into_any(),
-        Kind::Choice(options) => view! {
-            <select name=name>
-                {options.iter().map(|o| view! { <option value=*o selected=*o == value>{*o}</option> }).collect_view()}
-            </select>
-        }
-        .into_any(),
-        Kind::CallTime => {
-            let options = call_times.to_vec();
-            view! {
-                <select name=name>
-                    <option value="" selected=value.is_empty()>"(none)"</option>
-                    {options.into_iter().map(|(id, n)| view! { <option value=id.to_string() selected=id.to_string() == value>{n}</option> }).collect_view()}
-                </select>
-            }
-            .into_any()
-        }
-        Kind::Text { max, .. } if max > 500 => view! { <textarea name=name rows="6">{value}</textarea> }.into_any(),
-        Kind::Text { max, .. } => view! { <input name=name value=value maxlength=max.to_string()/> }.into_any(),
-        Kind::Int { min, max, .. } => view! { <input name=name value=value inputmode="numeric" placeholder=format!("{min}–{max}")/> }.into_any(),
-        Kind::Decimal { .. } => view! { <input name=name value=value inputmode="decimal"/> }.into_any(),
-    };
-    view! { {input} <FieldError result key/> }.into_any()
-}
-
 #[component]
 pub fn CampaignEdit() -> impl IntoView {
     let params = use_params_map();
@@ -280,10 +245,6 @@ pub fn CampaignEdit() -> impl IntoView {
             {move || Suspend::new(async move {
                 match form.await {
                     Ok(c) => {
-                        let sections: Vec<&'static str> = CAMPAIGN_SETTINGS.iter().fold(Vec::new(), |mut acc, s| {
-                            if !acc.contains(&s.section) { acc.push(s.section); }
-                            acc
-                        });
                         let title = format!("{} · Dialtone", c.name);
                         let (cid, active) = (c.id, c.active);
                         view! {
@@ -307,24 +268,11 @@ pub fn CampaignEdit() -> impl IntoView {
                             <ActionForm action=save>
                                 <input type="hidden" name="id" value=cid.to_string()/>
                                 <input type="hidden" name="version" value=c.version.clone()/>
-                                {sections.into_iter().map(|section| {
-                                    let c = c.clone();
-                                    view! {
-                                        <fieldset>
-                                            <legend>{section}</legend>
-                                            {CAMPAIGN_SETTINGS.iter().filter(|s| s.section == section).map(|s| view! {
-                                                <label class="setting">
-                                                    <span class="label">{s.label}</span>
-                                                    {setting_input(s.key, s.kind, c.value(s.key), &c.call_times, saved)}
-                                                    {(!s.help.is_empty()).then(|| view! { <small>{s.help}</small> })}
-                                                </label>
-                                            }).collect_view()}
-                                        </fieldset>
-                                    }
-                                }).collect_view()}
+                                {settings_fields(&c, CAMPAIGN_SETTINGS, saved)}
                                 <Notice result=saved/>
                                 <button type="submit" class="primary">"Save settings"</button>
                             </ActionForm>
+                            <super::codes::CampaignCodesForm campaign=cid/>
                         }.into_any()
                     }
                     Err(e) => view! { <h1>"Campaign"</h1><p class="notice error">{super::error_text(&e)}</p> }.into_any(),

@@ -3,12 +3,16 @@
 
 pub mod account;
 pub mod audit;
+pub mod calltimes;
 pub mod campaigns;
+pub mod codes;
 pub mod dnc;
 pub mod home;
+pub mod inbound;
 pub mod leads;
 pub mod lists;
 pub mod uploads;
+pub mod settings;
 pub mod users;
 
 use leptos::prelude::*;

@@ -40,13 +40,14 @@ pub async fn create_user(
         .map_err(op_error)
 }
 
-/// `access` holds `campaign id -> "on"` for each box ticked.
+/// `access` and `groups` hold `campaign id -> "on"` and `group id -> "on"` for each box ticked.
 #[server(endpoint = "update_user")]
 pub async fn update_user(
     id: i64,
     role: String,
     active: Option<String>,
     access: Option<HashMap<String, String>>,
+    groups: Option<HashMap<String, String>>,
 ) -> Result<Saved, ServerFnError> {
     use super::ssr::{context, op_error};
     let (pool, viewer, ip) = context().await?;
@@ -59,9 +60,17 @@ pub async fn update_user(
         .keys()
         .filter_map(|k| k.parse().ok())
         .collect();
-    crate::server::ops::update_user(&pool, &actor, id, &role, active.is_some(), &campaigns)
-        .await
-        .map_err(op_error)
+    let groups: Vec<i64> = groups.unwrap_or_default().keys().filter_map(|k| k.parse().ok()).collect();
+    crate::server::ops::update_user(&pool, &actor, id, &role, active.is_some(), &campaigns, &groups).await.map_err(op_error)
+}
+
+/// Inbound groups to choose from: (id, name).
+#[server(endpoint = "group_choices")]
+pub async fn group_choices() -> Result<Vec<(i64, String)>, ServerFnError> {
+    use super::ssr::{context, op_error};
+    let (pool, viewer, ip) = context().await?;
+    let actor = crate::server::ops::Actor { viewer: &viewer, ip };
+    crate::server::ops::group_choices(&pool, &actor).await.map_err(op_error)
 }
 
 #[server(endpoint = "reset_password")]
@@ -115,6 +124,7 @@ pub fn Users() -> impl IntoView {
         |(q, page, _, _)| list_users(q, page),
     );
     let choices = Resource::new(|| (), |_| campaign_choices());
+    let group_list = Resource::new(|| (), |_| group_choices());
     view! {
         <Title text="Users · Dialtone"/>
         <h1>"Users"</h1>
@@ -145,6 +155,7 @@ pub fn Users() -> impl IntoView {
                 let q = q();
                 Suspend::new(async move {
                     let campaigns = choices.await.unwrap_or_default();
+                    let all_groups = group_list.await.unwrap_or_default();
                     match rows.await {
                         Ok(p) => {
                             let (page, pages, total) = (p.page, p.pages(), p.total);
@@ -158,6 +169,8 @@ pub fn Users() -> impl IntoView {
                                             let role = u.role.clone();
                                             let mine = u.campaigns.clone();
                                             let campaigns = campaigns.clone();
+                                            let all_groups = all_groups.clone();
+                                            let my_groups = u.inbound_groups.clone();
                                             view! {
                                                 <tr>
                                                     <td><strong>{u.username.clone()}</strong><br/>{u.display_name.clone()}
@@ -172,6 +185,11 @@ pub fn Users() -> impl IntoView {
                                                             <div class="access">
                                                                 {campaigns.iter().map(|(cid, name)| view! {
                                                                     <label><input type="checkbox" name=format!("access[{cid}]") value="on" checked=mine.contains(name)/> {name.clone()}</label>
+                                                                }).collect_view()}
+                                                            </div>
+                                                            <div class="access">
+                                                                {all_groups.iter().map(|(gid, name)| view! {
+                                                                    <label><input type="checkbox" name=format!("groups[{gid}]") value="on" checked=my_groups.contains(name)/> {format!("inbound: {name}")}</label>
                                                                 }).collect_view()}
                                                             </div>
                                                             <button type="submit">"Save"</button>

@@ -32,7 +32,7 @@ pub fn rule(path: &str) -> Rule {
         "signin" | "pkg" | "favicon.ico" | "healthz" => Rule::Public,
         "api" if path == "/api/v1/openapi.json" => Rule::Public,
         "api" | "account" | "signout" | "signout-everywhere" | "agent" => Rule::SignedIn,
-        "users" | "dnc" | "audit" | "uploads" => Rule::Admin,
+        "users" | "dnc" | "audit" | "uploads" | "inbound" | "codes" | "calltimes" => Rule::Admin,
         _ if path.starts_with("/lists/") && path.ends_with("/upload") => Rule::Admin,
         _ => Rule::Staff,
     }

@@ -186,13 +186,14 @@ pub const EDITABLE: &[(&str, &str, usize)] = &[
 
 pub async fn detail(pool: &PgPool, actor: &Actor<'_>, id: i64) -> Result<LeadDetail, OpError> {
     visible(pool, actor, id).await?;
-    let row: Option<(Value, String, String)> = sqlx::query_as(
-        "SELECT to_jsonb(l), l.updated_at::text, s.name FROM leads l JOIN lists s ON s.id = l.list_id WHERE l.id = $1",
+    let row: Option<(Value, String, String, Option<String>)> = sqlx::query_as(
+        "SELECT to_jsonb(l), l.updated_at::text, s.name, to_char(l.next_attempt_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') || ' UTC'
+         FROM leads l JOIN lists s ON s.id = l.list_id WHERE l.id = $1",
     )
     .bind(id)
     .fetch_optional(pool)
     .await?;
-    let (json, version, list_name) = row.ok_or(OpError::NotFound)?;
+    let (json, version, list_name, next_attempt_at) = row.ok_or(OpError::NotFound)?;
     let text = |k: &str| match json.get(k) {
         None | Some(Value::Null) => String::new(),
         Some(Value::String(s)) => s.clone(),
@@ -225,7 +226,7 @@ pub async fn detail(pool: &PgPool, actor: &Actor<'_>, id: i64) -> Result<LeadDet
             .get("attempt_count")
             .and_then(Value::as_i64)
             .unwrap_or(0),
-        next_attempt_at: text("next_attempt_at"),
+        next_attempt_at: next_attempt_at.unwrap_or_default(),
         version,
         fields: EDITABLE
             .iter()

@@ -6,7 +6,9 @@ pub mod audit;
 pub mod guard;
 pub mod leads;
 pub mod ops;
+pub mod reference;
 pub mod session;
+pub mod settings;
 pub mod signin;
 pub mod uploads;
 

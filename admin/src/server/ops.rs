@@ -10,8 +10,8 @@ use sqlx::PgPool;
 
 use super::audit;
 use crate::model::{
-    check_campaign, check_setting, CampaignForm, CampaignRow, DncRow, Kind, ListRow, Page, Saved,
-    UserRow, Viewer, CAMPAIGN_SETTINGS, PER_PAGE,
+    CampaignRow, DidRow, DncRow, InboundRow, ListRow, Page, Saved, SettingsForm,
+    UserRow, Viewer, PER_PAGE,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -52,36 +52,7 @@ fn offset(page: u32) -> i64 {
     i64::from(page.max(1) - 1) * i64::from(PER_PAGE)
 }
 
-/// A JSON value as the text a form field holds.
-fn as_text(v: Option<&Value>) -> String {
-    match v {
-        None | Some(Value::Null) => String::new(),
-        Some(Value::String(s)) => s.clone(),
-        Some(other) => other.to_string(),
-    }
-}
-
-/// A database refusal (a CHECK or a unique name) as a form answer; other errors pass through.
-fn refusal(e: sqlx::Error, unique_field: &str) -> Result<Saved, OpError> {
-    if let sqlx::Error::Database(db) = &e {
-        match db.code().as_deref() {
-            Some("23505") => {
-                return Ok(Saved::Invalid {
-                    fields: vec![(unique_field.into(), "already taken".into())],
-                    form: None,
-                })
-            }
-            Some("23514") | Some("23503") | Some("22P02") | Some("22003") => {
-                return Ok(Saved::refused(format!(
-                    "the database refused the values: {}",
-                    db.message()
-                )));
-            }
-            _ => {}
-        }
-    }
-    Err(OpError::Db(e))
-}
+use super::settings::{self, as_text, refusal};
 
 // ---- campaigns ----
 
@@ -173,47 +144,11 @@ async fn visible_campaign(pool: &PgPool, actor: &Actor<'_>, id: i64) -> Result<(
     }
 }
 
-pub async fn campaign(pool: &PgPool, actor: &Actor<'_>, id: i64) -> Result<CampaignForm, OpError> {
+pub async fn campaign(pool: &PgPool, actor: &Actor<'_>, id: i64) -> Result<SettingsForm, OpError> {
     visible_campaign(pool, actor, id).await?;
-    let row: Option<(Value, String)> =
-        sqlx::query_as("SELECT to_jsonb(c), c.updated_at::text FROM campaigns c WHERE c.id = $1")
-            .bind(id)
-            .fetch_optional(pool)
-            .await?;
-    let (json, version) = row.ok_or(OpError::NotFound)?;
-    let call_times: Vec<(i64, String)> =
-        sqlx::query_as("SELECT id, name FROM call_times ORDER BY name")
-            .fetch_all(pool)
-            .await?;
-    Ok(CampaignForm {
-        id,
-        name: as_text(json.get("name")),
-        active: json.get("active").and_then(Value::as_bool).unwrap_or(false),
-        version,
-        values: CAMPAIGN_SETTINGS
-            .iter()
-            .map(|s| (s.key.to_string(), as_text(json.get(s.key))))
-            .collect(),
-        call_times,
-    })
+    settings::form(pool, &settings::CAMPAIGN, id).await
 }
 
-/// Text settings whose column takes NULL for "none".
-const NULLABLE_TEXT: &[&str] = &["machine_message_audio", "caller_id_number"];
-
-fn cast(kind: Kind) -> &'static str {
-    match kind {
-        Kind::Text { .. } | Kind::Choice(_) => "",
-        Kind::Int { .. } => "::integer",
-        Kind::Decimal { .. } => "::numeric",
-        Kind::Bool => "::boolean",
-        Kind::CallTime => "::bigint",
-    }
-}
-
-/// Saves every setting of the form at once, or none: each value is checked with a message for
-/// its field, then the rules between fields, then the database's own constraints. A form
-/// loaded before someone else's save is refused (`version`).
 pub async fn save_campaign(
     pool: &PgPool,
     actor: &Actor<'_>,
@@ -222,77 +157,11 @@ pub async fn save_campaign(
     input: &HashMap<String, String>,
 ) -> Result<Saved, OpError> {
     actor.admin()?;
-    let mut errors = Vec::new();
-    let mut values: Vec<(String, Option<String>)> = Vec::new();
-    for setting in CAMPAIGN_SETTINGS {
-        let raw = input.get(setting.key).map(String::as_str).unwrap_or("");
-        match check_setting(setting, raw) {
-            Ok(v) => values.push((setting.key.to_string(), v)),
-            Err(message) => errors.push((setting.key.to_string(), message)),
-        }
-    }
-    errors.extend(check_campaign(&values));
-    if !errors.is_empty() {
-        return Ok(Saved::Invalid {
-            fields: errors,
-            form: Some("Nothing was saved: correct the fields marked.".into()),
-        });
-    }
-    let assignments: Vec<String> = CAMPAIGN_SETTINGS
-        .iter()
-        .enumerate()
-        .map(|(i, s)| match s.kind {
-            // An emptied optional text is '' where the column has no NULL, NULL where it has.
-            Kind::Text { .. } if !NULLABLE_TEXT.contains(&s.key) => {
-                format!("{} = COALESCE(${}, '')", s.key, i + 1)
-            }
-            kind => format!("{} = ${}{}", s.key, i + 1, cast(kind)),
-        })
-        .collect();
-    let n = CAMPAIGN_SETTINGS.len();
-    let sql = format!(
-        "UPDATE campaigns SET {}, updated_at = now() WHERE id = ${} AND updated_at = ${}::timestamptz RETURNING to_jsonb(campaigns.*)",
-        assignments.join(", "),
-        n + 1,
-        n + 2
-    );
-    let mut tx = pool.begin().await?;
-    let before: Option<Value> =
-        sqlx::query_scalar("SELECT to_jsonb(c) FROM campaigns c WHERE id = $1 FOR UPDATE")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    let Some(before) = before else {
-        return Err(OpError::NotFound);
-    };
-    let mut query = sqlx::query_scalar::<_, Value>(&sql);
-    for (_, value) in &values {
-        query = query.bind(value.clone());
-    }
-    let after = match query.bind(id).bind(version).fetch_optional(&mut *tx).await {
-        Ok(Some(after)) => after,
-        Ok(None) => {
-            return Ok(Saved::refused("Someone else saved this campaign after you opened it. Reload the page to see their changes, then make yours again."));
-        }
-        Err(e) => return refusal(e, "name"),
-    };
-    audit::write(
-        &mut *tx,
-        Some(actor.viewer.user_id),
-        actor.ip,
-        "update",
-        "campaign",
-        Some(id.to_string()),
-        Some(before),
-        Some(after),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(Saved::Ok {
-        id,
-        message: "Saved.".into(),
-    })
+    settings::save(pool, actor, &settings::CAMPAIGN, id, version, input).await
 }
+
+/// The call time a new campaign starts with (shipped in the seed migration).
+const DEFAULT_CALL_TIME: &str = "9am-9pm";
 
 fn check_name(name: &str) -> Option<(String, String)> {
     let name = name.trim();
@@ -327,7 +196,7 @@ pub async fn create_campaign(
     let Some(method) = method.filter(|_| fields.is_empty()) else {
         return Ok(Saved::Invalid { fields, form: None });
     };
-    let id = match dialtone_core::campaigns::create(pool, name.trim(), method, "default").await {
+    let id = match dialtone_core::campaigns::create(pool, name.trim(), method, DEFAULT_CALL_TIME).await {
         Ok(id) => id,
         Err(e) => return refusal(e, "name"),
     };
@@ -887,7 +756,8 @@ pub async fn users(
     let rows: Vec<UserRow> = sqlx::query_as(
         "SELECT u.id, u.username, u.display_name, u.role, u.active, u.must_change_password,
                 to_char(u.last_login_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') AS last_login_at,
-                COALESCE(ARRAY(SELECT c.name FROM user_campaigns uc JOIN campaigns c ON c.id = uc.campaign_id WHERE uc.user_id = u.id ORDER BY c.name), '{}') AS campaigns
+                COALESCE(ARRAY(SELECT c.name FROM user_campaigns uc JOIN campaigns c ON c.id = uc.campaign_id WHERE uc.user_id = u.id ORDER BY c.name), '{}') AS campaigns,
+                COALESCE(ARRAY(SELECT g.name FROM user_inbound_groups ug JOIN inbound_groups g ON g.id = ug.group_id WHERE ug.user_id = u.id ORDER BY g.name), '{}') AS inbound_groups
          FROM users u WHERE u.username ILIKE $1 OR u.display_name ILIKE $1 ORDER BY u.username LIMIT $2 OFFSET $3",
     )
     .bind(&pattern)
@@ -953,6 +823,7 @@ pub async fn update_user(
     role: &str,
     active: bool,
     campaign_ids: &[i64],
+    group_ids: &[i64],
 ) -> Result<Saved, OpError> {
     actor.admin()?;
     if role.parse::<dialtone_core::users::Role>().is_err() {
@@ -968,7 +839,9 @@ pub async fn update_user(
     }
     let mut tx = pool.begin().await?;
     let before: Option<Value> = sqlx::query_scalar(
-        "SELECT jsonb_build_object('role', role, 'active', active, 'campaigns', COALESCE((SELECT jsonb_agg(campaign_id ORDER BY campaign_id) FROM user_campaigns WHERE user_id = u.id), '[]'))
+        "SELECT jsonb_build_object('role', role, 'active', active,
+            'campaigns', COALESCE((SELECT jsonb_agg(campaign_id ORDER BY campaign_id) FROM user_campaigns WHERE user_id = u.id), '[]'),
+            'inbound_groups', COALESCE((SELECT jsonb_agg(group_id ORDER BY group_id) FROM user_inbound_groups WHERE user_id = u.id), '[]'))
          FROM users u WHERE id = $1 FOR UPDATE",
     )
     .bind(id)
@@ -998,13 +871,20 @@ pub async fn update_user(
     {
         return refusal(e, "campaigns");
     }
+    let mut groups = group_ids.to_vec();
+    groups.sort_unstable();
+    groups.dedup();
+    sqlx::query("DELETE FROM user_inbound_groups WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
+    if let Err(e) = sqlx::query("INSERT INTO user_inbound_groups (user_id, group_id) SELECT $1, unnest($2::bigint[])").bind(id).bind(&groups).execute(&mut *tx).await {
+        return refusal(e, "inbound_groups");
+    }
     if !active {
         sqlx::query("DELETE FROM web_sessions WHERE user_id = $1")
             .bind(id)
             .execute(&mut *tx)
             .await?;
     }
-    let after = serde_json::json!({"role": role, "active": active, "campaigns": ids});
+    let after = serde_json::json!({"role": role, "active": active, "campaigns": ids, "inbound_groups": groups});
     audit::write(
         &mut *tx,
         Some(actor.viewer.user_id),
@@ -1112,4 +992,118 @@ pub async fn campaign_choices(
     .bind(actor.viewer.user_id)
     .fetch_all(pool)
     .await?)
+}
+
+// ---- inbound groups and DIDs ----
+
+pub async fn inbound_groups(pool: &PgPool, actor: &Actor<'_>) -> Result<Vec<InboundRow>, OpError> {
+    actor.admin()?;
+    Ok(sqlx::query_as(
+        "SELECT g.id, g.name, g.active, c.name AS campaign, g.max_wait_secs, g.service_level_secs,
+                COALESCE(ARRAY(SELECT d.number FROM dids d WHERE d.group_id = g.id ORDER BY d.number), '{}') AS dids,
+                (SELECT count(*) FROM user_inbound_groups u WHERE u.group_id = g.id) AS agents
+         FROM inbound_groups g LEFT JOIN campaigns c ON c.id = g.campaign_id ORDER BY g.name",
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
+pub async fn create_inbound_group(pool: &PgPool, actor: &Actor<'_>, name: &str) -> Result<Saved, OpError> {
+    actor.admin()?;
+    if let Some(field) = check_name(name) {
+        return Ok(Saved::Invalid { fields: vec![field], form: None });
+    }
+    let created = sqlx::query_scalar::<_, Value>("INSERT INTO inbound_groups (name) VALUES ($1) RETURNING to_jsonb(inbound_groups.*)")
+        .bind(name.trim())
+        .fetch_one(pool)
+        .await;
+    let after = match created {
+        Ok(after) => after,
+        Err(e) => return refusal(e, "name"),
+    };
+    let id = after.get("id").and_then(Value::as_i64).unwrap_or(0);
+    audit::write(pool, Some(actor.viewer.user_id), actor.ip, "create", "inbound_group", Some(id.to_string()), None, Some(after)).await?;
+    Ok(Saved::Ok { id, message: "Group created: set its routes and hours, then give it a number.".into() })
+}
+
+pub async fn inbound_group(pool: &PgPool, actor: &Actor<'_>, id: i64) -> Result<SettingsForm, OpError> {
+    actor.admin()?;
+    settings::form(pool, &settings::INBOUND_GROUP, id).await
+}
+
+pub async fn save_inbound_group(pool: &PgPool, actor: &Actor<'_>, id: i64, version: &str, input: &HashMap<String, String>) -> Result<Saved, OpError> {
+    actor.admin()?;
+    settings::save(pool, actor, &settings::INBOUND_GROUP, id, version, input).await
+}
+
+pub async fn set_inbound_active(pool: &PgPool, actor: &Actor<'_>, id: i64, active: bool) -> Result<Saved, OpError> {
+    actor.admin()?;
+    let mut tx = pool.begin().await?;
+    let before: Option<bool> = sqlx::query_scalar("SELECT active FROM inbound_groups WHERE id = $1 FOR UPDATE").bind(id).fetch_optional(&mut *tx).await?;
+    let before = before.ok_or(OpError::NotFound)?;
+    sqlx::query("UPDATE inbound_groups SET active = $2, updated_at = now() WHERE id = $1").bind(id).bind(active).execute(&mut *tx).await?;
+    let (b, a) = (serde_json::json!({"active": before}), serde_json::json!({"active": active}));
+    audit::write(&mut *tx, Some(actor.viewer.user_id), actor.ip, "update", "inbound_group", Some(id.to_string()), Some(b), Some(a)).await?;
+    tx.commit().await?;
+    Ok(Saved::Ok { id, message: if active { "Open: calls to its numbers are queued." } else { "Closed: its numbers get the closed route." }.into() })
+}
+
+pub async fn dids(pool: &PgPool, actor: &Actor<'_>) -> Result<Vec<DidRow>, OpError> {
+    actor.admin()?;
+    Ok(sqlx::query_as(
+        "SELECT d.id, d.number, d.description, g.name AS group_name, d.active FROM dids d JOIN inbound_groups g ON g.id = d.group_id ORDER BY d.number",
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
+/// A number callers dial, routed to a group. Digits as the carrier presents them (with an
+/// optional +), or a dialplan pattern's * and #.
+pub async fn add_did(pool: &PgPool, actor: &Actor<'_>, number: &str, description: &str, group_id: Option<i64>) -> Result<Saved, OpError> {
+    actor.admin()?;
+    let number = number.trim().replace([' ', '-', '(', ')', '.'], "");
+    let digits = number.strip_prefix('+').unwrap_or(&number);
+    let mut fields = Vec::new();
+    if digits.is_empty() || digits.len() > 20 || !digits.bytes().all(|b| b.is_ascii_digit() || b == b'*' || b == b'#') {
+        fields.push(("number".to_string(), "digits as the carrier sends them, optional +".to_string()));
+    }
+    if description.chars().count() > 200 {
+        fields.push(("description".into(), "at most 200 characters".into()));
+    }
+    let Some(group_id) = group_id else {
+        fields.push(("group_id".into(), "choose the group it rings".into()));
+        return Ok(Saved::Invalid { fields, form: None });
+    };
+    if !fields.is_empty() {
+        return Ok(Saved::Invalid { fields, form: None });
+    }
+    let created = sqlx::query_scalar::<_, i64>("INSERT INTO dids (number, description, group_id) VALUES ($1, $2, $3) RETURNING id")
+        .bind(&number)
+        .bind(description.trim())
+        .bind(group_id)
+        .fetch_one(pool)
+        .await;
+    let id = match created {
+        Ok(id) => id,
+        Err(e) => return refusal(e, "number"),
+    };
+    let after = serde_json::json!({"number": number, "group_id": group_id, "description": description.trim()});
+    audit::write(pool, Some(actor.viewer.user_id), actor.ip, "create", "did", Some(id.to_string()), None, Some(after)).await?;
+    Ok(Saved::Ok { id, message: format!("{number} now rings the group.") })
+}
+
+pub async fn remove_did(pool: &PgPool, actor: &Actor<'_>, id: i64) -> Result<Saved, OpError> {
+    actor.admin()?;
+    let mut tx = pool.begin().await?;
+    let before: Option<Value> = sqlx::query_scalar("DELETE FROM dids d WHERE id = $1 RETURNING to_jsonb(d)").bind(id).fetch_optional(&mut *tx).await?;
+    let before = before.ok_or(OpError::NotFound)?;
+    audit::write(&mut *tx, Some(actor.viewer.user_id), actor.ip, "delete", "did", Some(id.to_string()), Some(before), None).await?;
+    tx.commit().await?;
+    Ok(Saved::Ok { id, message: "Number removed.".into() })
+}
+
+/// Inbound groups to choose from in forms: (id, name).
+pub async fn group_choices(pool: &PgPool, actor: &Actor<'_>) -> Result<Vec<(i64, String)>, OpError> {
+    actor.admin()?;
+    Ok(sqlx::query_as("SELECT id, name FROM inbound_groups ORDER BY name").fetch_all(pool).await?)
 }

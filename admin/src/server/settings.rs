@@ -1,0 +1,176 @@
+//! Rows edited as a table of settings (campaigns, inbound groups): read into a form, checked
+//! field by field, saved in one UPDATE built from the settings table only (never from names a
+//! browser sent), refused when stale, audited with the row before and after.
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+use sqlx::PgPool;
+
+use super::audit;
+use super::ops::{Actor, OpError};
+use crate::model::{check_setting, Kind, Saved, Setting, SettingsForm};
+
+/// A table edited through a settings form.
+pub struct Entity {
+    pub table: &'static str,
+    /// The audit log's name for it.
+    pub audit_name: &'static str,
+    pub settings: &'static [Setting],
+    /// Text settings whose column takes NULL for "none"; other emptied texts are ''.
+    pub nullable_text: &'static [&'static str],
+    /// Rules between settings, named on the field to change.
+    pub cross_check: fn(&[(String, Option<String>)]) -> Vec<(String, String)>,
+    /// What another editor's save looks like to this one.
+    pub stale: &'static str,
+}
+
+pub const CAMPAIGN: Entity = Entity {
+    table: "campaigns",
+    audit_name: "campaign",
+    settings: crate::model::CAMPAIGN_SETTINGS,
+    nullable_text: &["machine_message_audio", "caller_id_number"],
+    cross_check: crate::model::check_campaign,
+    stale: "Someone else saved this campaign after you opened it. Reload the page to see their changes, then make yours again.",
+};
+
+pub const INBOUND_GROUP: Entity = Entity {
+    table: "inbound_groups",
+    audit_name: "inbound_group",
+    settings: crate::model::INBOUND_SETTINGS,
+    nullable_text: &["welcome_audio", "closed_target", "no_agents_target", "timeout_target"],
+    cross_check: check_inbound_on_server,
+    stale: "Someone else saved this group after you opened it. Reload the page to see their changes, then make yours again.",
+};
+
+/// The shared rules plus the time zone, which only the server can look up.
+fn check_inbound_on_server(values: &[(String, Option<String>)]) -> Vec<(String, String)> {
+    let mut errors = crate::model::check_inbound(values);
+    let zone = values.iter().find(|(k, _)| k == "time_zone").and_then(|(_, v)| v.as_deref());
+    if zone.is_some_and(|z| z.parse::<chrono_tz::Tz>().is_err()) {
+        errors.push(("time_zone".into(), "an IANA zone such as America/New_York".into()));
+    }
+    errors
+}
+
+/// A JSON value as the text a form field holds.
+pub fn as_text(v: Option<&Value>) -> String {
+    match v {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    }
+}
+
+/// The lookups a settings table names, with their choices.
+async fn lookups(pool: &PgPool, settings: &[Setting]) -> Result<Vec<(String, Vec<(i64, String)>)>, sqlx::Error> {
+    let mut out = Vec::new();
+    for setting in settings {
+        if let Kind::Lookup(name) = setting.kind {
+            if out.iter().any(|(k, _)| k == name) {
+                continue;
+            }
+            let sql = match name {
+                "call_times" => "SELECT id, name FROM call_times ORDER BY name",
+                "campaigns" => "SELECT id, name FROM campaigns ORDER BY name",
+                _ => continue,
+            };
+            out.push((name.to_string(), sqlx::query_as(sql).fetch_all(pool).await?));
+        }
+    }
+    Ok(out)
+}
+
+/// The row as its form; the caller has checked access.
+pub async fn form(pool: &PgPool, entity: &Entity, id: i64) -> Result<SettingsForm, OpError> {
+    let row: Option<(Value, String)> = sqlx::query_as(&format!("SELECT to_jsonb(t), t.updated_at::text FROM {} t WHERE t.id = $1", entity.table))
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
+    let (json, version) = row.ok_or(OpError::NotFound)?;
+    Ok(SettingsForm {
+        id,
+        name: as_text(json.get("name")),
+        active: json.get("active").and_then(Value::as_bool).unwrap_or(false),
+        version,
+        values: entity.settings.iter().map(|s| (s.key.to_string(), as_text(json.get(s.key)))).collect(),
+        lookups: lookups(pool, entity.settings).await?,
+    })
+}
+
+fn cast(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Text { .. } | Kind::Choice(_) => "",
+        Kind::Int { .. } => "::integer",
+        Kind::Decimal { .. } => "::numeric",
+        Kind::Bool => "::boolean",
+        Kind::Lookup(_) => "::bigint",
+    }
+}
+
+/// A database refusal (a CHECK or a unique name) as a form answer; other errors pass through.
+pub fn refusal(e: sqlx::Error, unique_field: &str) -> Result<Saved, OpError> {
+    if let sqlx::Error::Database(db) = &e {
+        match db.code().as_deref() {
+            Some("23505") => return Ok(Saved::Invalid { fields: vec![(unique_field.into(), "already taken".into())], form: None }),
+            Some("23514") | Some("23503") | Some("22P02") | Some("22003") => {
+                return Ok(Saved::refused(format!("the database refused the values: {}", db.message())));
+            }
+            _ => {}
+        }
+    }
+    Err(OpError::Db(e))
+}
+
+/// Saves every setting of the form at once, or none: each value is checked with a message for
+/// its field, then the rules between fields, then the database's own constraints. A form
+/// loaded before someone else's save is refused (`version`). The caller has checked the role.
+pub async fn save(pool: &PgPool, actor: &Actor<'_>, entity: &Entity, id: i64, version: &str, input: &HashMap<String, String>) -> Result<Saved, OpError> {
+    let mut errors = Vec::new();
+    let mut values: Vec<(String, Option<String>)> = Vec::new();
+    for setting in entity.settings {
+        let raw = input.get(setting.key).map(String::as_str).unwrap_or("");
+        match check_setting(setting, raw) {
+            Ok(v) => values.push((setting.key.to_string(), v)),
+            Err(message) => errors.push((setting.key.to_string(), message)),
+        }
+    }
+    errors.extend((entity.cross_check)(&values));
+    if !errors.is_empty() {
+        return Ok(Saved::Invalid { fields: errors, form: Some("Nothing was saved: correct the fields marked.".into()) });
+    }
+    let assignments: Vec<String> = entity
+        .settings
+        .iter()
+        .enumerate()
+        .map(|(i, s)| match s.kind {
+            Kind::Text { .. } if !entity.nullable_text.contains(&s.key) => format!("{} = COALESCE(${}, '')", s.key, i + 1),
+            kind => format!("{} = ${}{}", s.key, i + 1, cast(kind)),
+        })
+        .collect();
+    let n = entity.settings.len();
+    let table = entity.table;
+    let sql = format!(
+        "UPDATE {table} SET {}, updated_at = now() WHERE id = ${} AND updated_at = ${}::timestamptz RETURNING to_jsonb({table}.*)",
+        assignments.join(", "),
+        n + 1,
+        n + 2
+    );
+    let mut tx = pool.begin().await?;
+    let before: Option<Value> = sqlx::query_scalar(&format!("SELECT to_jsonb(t) FROM {table} t WHERE id = $1 FOR UPDATE")).bind(id).fetch_optional(&mut *tx).await?;
+    let Some(before) = before else {
+        return Err(OpError::NotFound);
+    };
+    let mut query = sqlx::query_scalar::<_, Value>(&sql);
+    for (_, value) in &values {
+        query = query.bind(value.clone());
+    }
+    let after = match query.bind(id).bind(version).fetch_optional(&mut *tx).await {
+        Ok(Some(after)) => after,
+        Ok(None) => return Ok(Saved::refused(entity.stale)),
+        Err(e) => return refusal(e, "name"),
+    };
+    audit::write(&mut *tx, Some(actor.viewer.user_id), actor.ip, "update", entity.audit_name, Some(id.to_string()), Some(before), Some(after)).await?;
+    tx.commit().await?;
+    Ok(Saved::Ok { id, message: "Saved.".into() })
+}
