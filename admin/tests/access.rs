@@ -821,6 +821,25 @@ async fn json_api_with_tokens_and_the_same_roles(pool: PgPool) {
     )
     .expect("json");
     assert_eq!(found["total"], 1);
+    // Lists, leads and users through the API, with the same checks as the pages.
+    let r = site.api("POST", "/api/v1/lists", &admin, Some(serde_json::json!({"name": "Api list", "campaign_id": id, "country": "ZZ"}))).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.contains("country"), "{}", r.body);
+    let r = site.api("POST", "/api/v1/lists", &admin, Some(serde_json::json!({"name": "Api list", "campaign_id": id}))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let list = serde_json::from_str::<serde_json::Value>(&r.body).expect("json")["id"].as_i64().expect("id");
+    sqlx::query("INSERT INTO leads (list_id, phone_e164, country, time_zone) VALUES ($1, '+12025550100', 'US', 'America/New_York')").bind(list).execute(&pool).await.expect("lead");
+    let found: serde_json::Value = serde_json::from_str(&site.api("GET", "/api/v1/leads?q=202-555-0100", &admin, None).await.body).expect("json");
+    assert_eq!(found["rows"][0]["list_id"], list);
+    assert_eq!(site.api("GET", "/api/v1/leads?q=Smith", &admin, None).await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(site.api("PATCH", &format!("/api/v1/lists/{list}"), &agent, Some(serde_json::json!({"campaign_id": null, "active": false}))).await.status, StatusCode::FORBIDDEN);
+    let r = site.api("POST", "/api/v1/users", &admin, Some(serde_json::json!({"username": "newbie", "role": "supervisor"}))).await;
+    let newbie = serde_json::from_str::<serde_json::Value>(&r.body).expect("json")["id"].as_i64().expect("id");
+    let r = site.api("PATCH", &format!("/api/v1/users/{newbie}"), &admin, Some(serde_json::json!({"role": "supervisor", "active": true, "campaign_ids": [id]}))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let granted: i64 = sqlx::query_scalar("SELECT count(*) FROM user_campaigns WHERE user_id = $1").bind(newbie).fetch_one(&pool).await.expect("grants");
+    assert_eq!(granted, 1);
+
     // A token is not a cookie: no CSRF check applies, and none is needed.
     let who: serde_json::Value =
         serde_json::from_str(&site.api("GET", "/api/v1/me", &agent, None).await.body)

@@ -85,7 +85,7 @@ pub struct AgentHome {
 
 #[server(endpoint = "agent_overview")]
 pub async fn agent_overview() -> Result<AgentHome, ServerFnError> {
-    let (pool, viewer, _) = super::ssr::context().await?;
+    let super::ssr::Ctx { pool, viewer, .. } = super::ssr::context().await?;
     let campaigns: Vec<String> = sqlx::query_scalar(
         "SELECT c.name FROM user_campaigns uc JOIN campaigns c ON c.id = uc.campaign_id WHERE uc.user_id = $1 AND c.active ORDER BY c.name",
     )

@@ -14,7 +14,7 @@ pub async fn audit_page(
     page: u32,
 ) -> Result<Page<AuditRow>, ServerFnError> {
     use super::ssr::{context, op_error};
-    let (pool, viewer, _) = context().await?;
+    let super::ssr::Ctx { pool, viewer, .. } = context().await?;
     if !viewer.is_admin() {
         return Err(op_error(crate::server::ops::OpError::Forbidden));
     }
@@ -87,7 +87,7 @@ pub fn Audit() -> impl IntoView {
                                         }).collect_view()}
                                     </tbody>
                                 </table>
-                                <Pager page pages total base/>
+                                <Pager page pages total base open_ended=true/>
                             }.into_any()
                         }
                         Err(e) => view! { <p class="notice error">{super::error_text(&e)}</p> }.into_any(),

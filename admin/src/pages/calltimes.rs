@@ -13,44 +13,44 @@ use crate::model::{CallTimeRow, HolidayRow, RuleRow, Saved, WEEKDAYS};
 pub async fn list_calltimes() -> Result<(Vec<CallTimeRow>, Vec<HolidayRow>, Vec<RuleRow>), ServerFnError> {
     use super::ssr::{context, op_error};
     use crate::server::reference;
-    let (pool, viewer, ip) = context().await?;
-    let actor = crate::server::ops::Actor { viewer: &viewer, ip };
-    let times = reference::call_times(&pool, &actor).await.map_err(op_error)?;
-    let holidays = reference::holidays(&pool, &actor).await.map_err(op_error)?;
-    let rules = reference::rules(&pool, &actor).await.map_err(op_error)?;
+    let ctx = context().await?;
+    let (pool, actor) = (&ctx.pool, ctx.actor());
+    let times = reference::call_times(pool, &actor).await.map_err(op_error)?;
+    let holidays = reference::holidays(pool, &actor).await.map_err(op_error)?;
+    let rules = reference::rules(pool, &actor).await.map_err(op_error)?;
     Ok((times, holidays, rules))
 }
 
 #[server(endpoint = "save_call_time")]
 pub async fn save_call_time(name: String, description: String, hours: Option<HashMap<String, String>>) -> Result<Saved, ServerFnError> {
     use super::ssr::{context, op_error};
-    let (pool, viewer, ip) = context().await?;
-    let actor = crate::server::ops::Actor { viewer: &viewer, ip };
-    crate::server::reference::save_call_time(&pool, &actor, &name, &description, &hours.unwrap_or_default()).await.map_err(op_error)
+    let ctx = context().await?;
+    let (pool, actor) = (&ctx.pool, ctx.actor());
+    crate::server::reference::save_call_time(pool, &actor, &name, &description, &hours.unwrap_or_default()).await.map_err(op_error)
 }
 
 #[server(endpoint = "add_holiday")]
 pub async fn add_holiday(name: String, day: String, state: String, call_time: String) -> Result<Saved, ServerFnError> {
     use super::ssr::{context, op_error};
-    let (pool, viewer, ip) = context().await?;
-    let actor = crate::server::ops::Actor { viewer: &viewer, ip };
-    crate::server::reference::add_holiday(&pool, &actor, &name, &day, &state, call_time.trim().parse().ok()).await.map_err(op_error)
+    let ctx = context().await?;
+    let (pool, actor) = (&ctx.pool, ctx.actor());
+    crate::server::reference::add_holiday(pool, &actor, &name, &day, &state, call_time.trim().parse().ok()).await.map_err(op_error)
 }
 
 #[server(endpoint = "remove_holiday")]
 pub async fn remove_holiday(id: i64) -> Result<Saved, ServerFnError> {
     use super::ssr::{context, op_error};
-    let (pool, viewer, ip) = context().await?;
-    let actor = crate::server::ops::Actor { viewer: &viewer, ip };
-    crate::server::reference::remove_holiday(&pool, &actor, id).await.map_err(op_error)
+    let ctx = context().await?;
+    let (pool, actor) = (&ctx.pool, ctx.actor());
+    crate::server::reference::remove_holiday(pool, &actor, id).await.map_err(op_error)
 }
 
 #[server(endpoint = "save_rule")]
 pub async fn save_rule(country: String, state: String, opens: String, closes: String, max_attempts_24h: String, citation: String) -> Result<Saved, ServerFnError> {
     use super::ssr::{context, op_error};
-    let (pool, viewer, ip) = context().await?;
-    let actor = crate::server::ops::Actor { viewer: &viewer, ip };
-    crate::server::reference::save_rule(&pool, &actor, &country, &state, &opens, &closes, &max_attempts_24h, &citation).await.map_err(op_error)
+    let ctx = context().await?;
+    let (pool, actor) = (&ctx.pool, ctx.actor());
+    crate::server::reference::save_rule(pool, &actor, &country, &state, &opens, &closes, &max_attempts_24h, &citation).await.map_err(op_error)
 }
 
 /// The week's grid of one call time (or an empty one for a new call time).

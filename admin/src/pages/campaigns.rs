@@ -18,12 +18,9 @@ pub async fn list_campaigns(
     page: u32,
 ) -> Result<Page<CampaignRow>, ServerFnError> {
     use super::ssr::{context, op_error};
-    let (pool, viewer, ip) = context().await?;
-    let actor = crate::server::ops::Actor {
-        viewer: &viewer,
-        ip,
-    };
-    crate::server::ops::campaigns(&pool, &actor, &q, &sort, page)
+    let ctx = context().await?;
+    let (pool, actor) = (&ctx.pool, ctx.actor());
+    crate::server::ops::campaigns(pool, &actor, &q, &sort, page)
         .await
         .map_err(op_error)
 }
@@ -31,12 +28,9 @@ pub async fn list_campaigns(
 #[server(endpoint = "get_campaign")]
 pub async fn get_campaign(id: i64) -> Result<SettingsForm, ServerFnError> {
     use super::ssr::{context, op_error};
-    let (pool, viewer, ip) = context().await?;
-    let actor = crate::server::ops::Actor {
-        viewer: &viewer,
-        ip,
-    };
-    crate::server::ops::campaign(&pool, &actor, id)
+    let ctx = context().await?;
+    let (pool, actor) = (&ctx.pool, ctx.actor());
+    crate::server::ops::campaign(pool, &actor, id)
         .await
         .map_err(op_error)
 }
@@ -48,12 +42,9 @@ pub async fn save_campaign(
     values: HashMap<String, String>,
 ) -> Result<Saved, ServerFnError> {
     use super::ssr::{context, op_error};
-    let (pool, viewer, ip) = context().await?;
-    let actor = crate::server::ops::Actor {
-        viewer: &viewer,
-        ip,
-    };
-    crate::server::ops::save_campaign(&pool, &actor, id, &version, &values)
+    let ctx = context().await?;
+    let (pool, actor) = (&ctx.pool, ctx.actor());
+    crate::server::ops::save_campaign(pool, &actor, id, &version, &values)
         .await
         .map_err(op_error)
 }
@@ -61,12 +52,9 @@ pub async fn save_campaign(
 #[server(endpoint = "create_campaign")]
 pub async fn create_campaign(name: String, dial_method: String) -> Result<Saved, ServerFnError> {
     use super::ssr::{context, op_error};
-    let (pool, viewer, ip) = context().await?;
-    let actor = crate::server::ops::Actor {
-        viewer: &viewer,
-        ip,
-    };
-    crate::server::ops::create_campaign(&pool, &actor, &name, &dial_method)
+    let ctx = context().await?;
+    let (pool, actor) = (&ctx.pool, ctx.actor());
+    crate::server::ops::create_campaign(pool, &actor, &name, &dial_method)
         .await
         .map_err(op_error)
 }
@@ -74,12 +62,9 @@ pub async fn create_campaign(name: String, dial_method: String) -> Result<Saved,
 #[server(endpoint = "clone_campaign")]
 pub async fn clone_campaign(id: i64, name: String) -> Result<Saved, ServerFnError> {
     use super::ssr::{context, op_error};
-    let (pool, viewer, ip) = context().await?;
-    let actor = crate::server::ops::Actor {
-        viewer: &viewer,
-        ip,
-    };
-    crate::server::ops::clone_campaign(&pool, &actor, id, &name)
+    let ctx = context().await?;
+    let (pool, actor) = (&ctx.pool, ctx.actor());
+    crate::server::ops::clone_campaign(pool, &actor, id, &name)
         .await
         .map_err(op_error)
 }
@@ -87,12 +72,9 @@ pub async fn clone_campaign(id: i64, name: String) -> Result<Saved, ServerFnErro
 #[server(endpoint = "set_campaign_active")]
 pub async fn set_campaign_active(id: i64, active: bool) -> Result<Saved, ServerFnError> {
     use super::ssr::{context, op_error};
-    let (pool, viewer, ip) = context().await?;
-    let actor = crate::server::ops::Actor {
-        viewer: &viewer,
-        ip,
-    };
-    crate::server::ops::set_campaign_active(&pool, &actor, id, active)
+    let ctx = context().await?;
+    let (pool, actor) = (&ctx.pool, ctx.actor());
+    crate::server::ops::set_campaign_active(pool, &actor, id, active)
         .await
         .map_err(op_error)
 }

@@ -11,10 +11,10 @@ use crate::model::{CampaignCodes, PauseRow, Saved, StatusRow, STATUS_CATEGORIES,
 #[server(endpoint = "list_codes")]
 pub async fn list_codes() -> Result<(Vec<StatusRow>, Vec<PauseRow>), ServerFnError> {
     use super::ssr::{context, op_error};
-    let (pool, viewer, ip) = context().await?;
-    let actor = crate::server::ops::Actor { viewer: &viewer, ip };
-    let statuses = crate::server::reference::statuses(&pool, &actor).await.map_err(op_error)?;
-    let pauses = crate::server::reference::pause_codes(&pool, &actor).await.map_err(op_error)?;
+    let ctx = context().await?;
+    let (pool, actor) = (&ctx.pool, ctx.actor());
+    let statuses = crate::server::reference::statuses(pool, &actor).await.map_err(op_error)?;
+    let pauses = crate::server::reference::pause_codes(pool, &actor).await.map_err(op_error)?;
     Ok((statuses, pauses))
 }
 
@@ -22,34 +22,34 @@ pub async fn list_codes() -> Result<(Vec<StatusRow>, Vec<PauseRow>), ServerFnErr
 #[server(endpoint = "save_status")]
 pub async fn save_status(code: String, name: String, category: String, flags: Option<HashMap<String, String>>) -> Result<Saved, ServerFnError> {
     use super::ssr::{context, op_error};
-    let (pool, viewer, ip) = context().await?;
-    let actor = crate::server::ops::Actor { viewer: &viewer, ip };
+    let ctx = context().await?;
+    let (pool, actor) = (&ctx.pool, ctx.actor());
     let set: Vec<String> = flags.unwrap_or_default().into_keys().collect();
-    crate::server::reference::save_status(&pool, &actor, &code, &name, &category, &set).await.map_err(op_error)
+    crate::server::reference::save_status(pool, &actor, &code, &name, &category, &set).await.map_err(op_error)
 }
 
 #[server(endpoint = "save_pause_code")]
 pub async fn save_pause_code(code: String, name: String, billable: Option<String>) -> Result<Saved, ServerFnError> {
     use super::ssr::{context, op_error};
-    let (pool, viewer, ip) = context().await?;
-    let actor = crate::server::ops::Actor { viewer: &viewer, ip };
-    crate::server::reference::save_pause_code(&pool, &actor, &code, &name, billable.is_some()).await.map_err(op_error)
+    let ctx = context().await?;
+    let (pool, actor) = (&ctx.pool, ctx.actor());
+    crate::server::reference::save_pause_code(pool, &actor, &code, &name, billable.is_some()).await.map_err(op_error)
 }
 
 #[server(endpoint = "get_campaign_codes")]
 pub async fn get_campaign_codes(campaign: i64) -> Result<CampaignCodes, ServerFnError> {
     use super::ssr::{context, op_error};
-    let (pool, viewer, ip) = context().await?;
-    let actor = crate::server::ops::Actor { viewer: &viewer, ip };
-    crate::server::reference::campaign_codes(&pool, &actor, campaign).await.map_err(op_error)
+    let ctx = context().await?;
+    let (pool, actor) = (&ctx.pool, ctx.actor());
+    crate::server::reference::campaign_codes(pool, &actor, campaign).await.map_err(op_error)
 }
 
 #[server(endpoint = "set_campaign_codes")]
 pub async fn set_campaign_codes(campaign: i64, offer: Option<HashMap<String, String>>) -> Result<Saved, ServerFnError> {
     use super::ssr::{context, op_error};
-    let (pool, viewer, ip) = context().await?;
-    let actor = crate::server::ops::Actor { viewer: &viewer, ip };
-    crate::server::reference::set_campaign_codes(&pool, &actor, campaign, &offer.unwrap_or_default()).await.map_err(op_error)
+    let ctx = context().await?;
+    let (pool, actor) = (&ctx.pool, ctx.actor());
+    crate::server::reference::set_campaign_codes(pool, &actor, campaign, &offer.unwrap_or_default()).await.map_err(op_error)
 }
 
 fn status_form(action: ServerAction<SaveStatus>, status: Option<StatusRow>) -> impl IntoView {

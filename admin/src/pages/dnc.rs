@@ -12,12 +12,9 @@ use crate::model::{DncRow, Page, Saved};
 #[server(endpoint = "search_dnc")]
 pub async fn search_dnc(q: String, page: u32) -> Result<Page<DncRow>, ServerFnError> {
     use super::ssr::{context, op_error};
-    let (pool, viewer, ip) = context().await?;
-    let actor = crate::server::ops::Actor {
-        viewer: &viewer,
-        ip,
-    };
-    crate::server::ops::dnc_search(&pool, &actor, &q, page)
+    let ctx = context().await?;
+    let (pool, actor) = (&ctx.pool, ctx.actor());
+    crate::server::ops::dnc_search(pool, &actor, &q, page)
         .await
         .map_err(op_error)
 }
@@ -30,13 +27,10 @@ pub async fn add_dnc(
     note: String,
 ) -> Result<Saved, ServerFnError> {
     use super::ssr::{context, op_error};
-    let (pool, viewer, ip) = context().await?;
-    let actor = crate::server::ops::Actor {
-        viewer: &viewer,
-        ip,
-    };
+    let ctx = context().await?;
+    let (pool, actor) = (&ctx.pool, ctx.actor());
     crate::server::ops::dnc_add(
-        &pool,
+        pool,
         &actor,
         &number,
         &country,
@@ -50,12 +44,9 @@ pub async fn add_dnc(
 #[server(endpoint = "remove_dnc")]
 pub async fn remove_dnc(id: i64) -> Result<Saved, ServerFnError> {
     use super::ssr::{context, op_error};
-    let (pool, viewer, ip) = context().await?;
-    let actor = crate::server::ops::Actor {
-        viewer: &viewer,
-        ip,
-    };
-    crate::server::ops::dnc_remove(&pool, &actor, id)
+    let ctx = context().await?;
+    let (pool, actor) = (&ctx.pool, ctx.actor());
+    crate::server::ops::dnc_remove(pool, &actor, id)
         .await
         .map_err(op_error)
 }

@@ -18,7 +18,7 @@ pub struct CampaignDay {
 
 #[server(endpoint = "overview")]
 pub async fn overview() -> Result<Vec<CampaignDay>, ServerFnError> {
-    let (pool, viewer, _) = super::ssr::context().await?;
+    let super::ssr::Ctx { pool, viewer, .. } = super::ssr::context().await?;
     if !matches!(viewer.role.as_str(), "admin" | "supervisor") {
         return Err(super::ssr::op_error(crate::server::ops::OpError::Forbidden));
     }

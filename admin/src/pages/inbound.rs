@@ -13,59 +13,59 @@ use crate::model::{DidRow, InboundRow, Saved, SettingsForm, INBOUND_SETTINGS};
 #[server(endpoint = "list_inbound")]
 pub async fn list_inbound() -> Result<(Vec<InboundRow>, Vec<DidRow>), ServerFnError> {
     use super::ssr::{context, op_error};
-    let (pool, viewer, ip) = context().await?;
-    let actor = crate::server::ops::Actor { viewer: &viewer, ip };
-    let groups = crate::server::ops::inbound_groups(&pool, &actor).await.map_err(op_error)?;
-    let dids = crate::server::ops::dids(&pool, &actor).await.map_err(op_error)?;
+    let ctx = context().await?;
+    let (pool, actor) = (&ctx.pool, ctx.actor());
+    let groups = crate::server::ops::inbound_groups(pool, &actor).await.map_err(op_error)?;
+    let dids = crate::server::ops::dids(pool, &actor).await.map_err(op_error)?;
     Ok((groups, dids))
 }
 
 #[server(endpoint = "create_inbound")]
 pub async fn create_inbound(name: String) -> Result<Saved, ServerFnError> {
     use super::ssr::{context, op_error};
-    let (pool, viewer, ip) = context().await?;
-    let actor = crate::server::ops::Actor { viewer: &viewer, ip };
-    crate::server::ops::create_inbound_group(&pool, &actor, &name).await.map_err(op_error)
+    let ctx = context().await?;
+    let (pool, actor) = (&ctx.pool, ctx.actor());
+    crate::server::ops::create_inbound_group(pool, &actor, &name).await.map_err(op_error)
 }
 
 #[server(endpoint = "get_inbound")]
 pub async fn get_inbound(id: i64) -> Result<SettingsForm, ServerFnError> {
     use super::ssr::{context, op_error};
-    let (pool, viewer, ip) = context().await?;
-    let actor = crate::server::ops::Actor { viewer: &viewer, ip };
-    crate::server::ops::inbound_group(&pool, &actor, id).await.map_err(op_error)
+    let ctx = context().await?;
+    let (pool, actor) = (&ctx.pool, ctx.actor());
+    crate::server::ops::inbound_group(pool, &actor, id).await.map_err(op_error)
 }
 
 #[server(endpoint = "save_inbound")]
 pub async fn save_inbound(id: i64, version: String, values: HashMap<String, String>) -> Result<Saved, ServerFnError> {
     use super::ssr::{context, op_error};
-    let (pool, viewer, ip) = context().await?;
-    let actor = crate::server::ops::Actor { viewer: &viewer, ip };
-    crate::server::ops::save_inbound_group(&pool, &actor, id, &version, &values).await.map_err(op_error)
+    let ctx = context().await?;
+    let (pool, actor) = (&ctx.pool, ctx.actor());
+    crate::server::ops::save_inbound_group(pool, &actor, id, &version, &values).await.map_err(op_error)
 }
 
 #[server(endpoint = "set_inbound_active")]
 pub async fn set_inbound_active(id: i64, active: bool) -> Result<Saved, ServerFnError> {
     use super::ssr::{context, op_error};
-    let (pool, viewer, ip) = context().await?;
-    let actor = crate::server::ops::Actor { viewer: &viewer, ip };
-    crate::server::ops::set_inbound_active(&pool, &actor, id, active).await.map_err(op_error)
+    let ctx = context().await?;
+    let (pool, actor) = (&ctx.pool, ctx.actor());
+    crate::server::ops::set_inbound_active(pool, &actor, id, active).await.map_err(op_error)
 }
 
 #[server(endpoint = "add_did")]
 pub async fn add_did(number: String, description: String, group_id: String) -> Result<Saved, ServerFnError> {
     use super::ssr::{context, op_error};
-    let (pool, viewer, ip) = context().await?;
-    let actor = crate::server::ops::Actor { viewer: &viewer, ip };
-    crate::server::ops::add_did(&pool, &actor, &number, &description, group_id.trim().parse().ok()).await.map_err(op_error)
+    let ctx = context().await?;
+    let (pool, actor) = (&ctx.pool, ctx.actor());
+    crate::server::ops::add_did(pool, &actor, &number, &description, group_id.trim().parse().ok()).await.map_err(op_error)
 }
 
 #[server(endpoint = "remove_did")]
 pub async fn remove_did(id: i64) -> Result<Saved, ServerFnError> {
     use super::ssr::{context, op_error};
-    let (pool, viewer, ip) = context().await?;
-    let actor = crate::server::ops::Actor { viewer: &viewer, ip };
-    crate::server::ops::remove_did(&pool, &actor, id).await.map_err(op_error)
+    let ctx = context().await?;
+    let (pool, actor) = (&ctx.pool, ctx.actor());
+    crate::server::ops::remove_did(pool, &actor, id).await.map_err(op_error)
 }
 
 #[component]

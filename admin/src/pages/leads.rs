@@ -19,12 +19,9 @@ pub async fn search_leads(
     page: u32,
 ) -> Result<Result<Page<LeadRow>, String>, ServerFnError> {
     use super::ssr::{context, op_error};
-    let (pool, viewer, ip) = context().await?;
-    let actor = crate::server::ops::Actor {
-        viewer: &viewer,
-        ip,
-    };
-    crate::server::leads::search(&pool, &actor, &q, list.trim().parse().ok(), page)
+    let ctx = context().await?;
+    let (pool, actor) = (&ctx.pool, ctx.actor());
+    crate::server::leads::search(pool, &actor, &q, list.trim().parse().ok(), page)
         .await
         .map_err(op_error)
 }
@@ -32,12 +29,9 @@ pub async fn search_leads(
 #[server(endpoint = "get_lead")]
 pub async fn get_lead(id: i64) -> Result<LeadDetail, ServerFnError> {
     use super::ssr::{context, op_error};
-    let (pool, viewer, ip) = context().await?;
-    let actor = crate::server::ops::Actor {
-        viewer: &viewer,
-        ip,
-    };
-    crate::server::leads::detail(&pool, &actor, id)
+    let ctx = context().await?;
+    let (pool, actor) = (&ctx.pool, ctx.actor());
+    crate::server::leads::detail(pool, &actor, id)
         .await
         .map_err(op_error)
 }
@@ -51,13 +45,10 @@ pub async fn save_lead(
     custom: Option<HashMap<String, String>>,
 ) -> Result<Saved, ServerFnError> {
     use super::ssr::{context, op_error};
-    let (pool, viewer, ip) = context().await?;
-    let actor = crate::server::ops::Actor {
-        viewer: &viewer,
-        ip,
-    };
+    let ctx = context().await?;
+    let (pool, actor) = (&ctx.pool, ctx.actor());
     crate::server::leads::save(
-        &pool,
+        pool,
         &actor,
         id,
         &version,
@@ -78,13 +69,10 @@ pub async fn search_recordings(
     page: u32,
 ) -> Result<Page<RecordingRow>, ServerFnError> {
     use super::ssr::{context, op_error};
-    let (pool, viewer, ip) = context().await?;
-    let actor = crate::server::ops::Actor {
-        viewer: &viewer,
-        ip,
-    };
+    let ctx = context().await?;
+    let (pool, actor) = (&ctx.pool, ctx.actor());
     crate::server::leads::recordings(
-        &pool,
+        pool,
         &actor,
         &day,
         campaign.trim().parse().ok(),
@@ -141,7 +129,7 @@ pub fn Leads() -> impl IntoView {
                                         }).collect_view()}
                                     </tbody>
                                 </table>
-                                <Pager page pages total base/>
+                                <Pager page pages total base open_ended=true/>
                             }.into_any()
                         }
                         Err(e) => view! { <p class="notice error">{super::error_text(&e)}</p> }.into_any(),

@@ -12,12 +12,9 @@ use crate::model::{ImportRow, ListRow, Page, Saved};
 #[server(endpoint = "list_lists")]
 pub async fn list_lists(q: String, page: u32) -> Result<Page<ListRow>, ServerFnError> {
     use super::ssr::{context, op_error};
-    let (pool, viewer, ip) = context().await?;
-    let actor = crate::server::ops::Actor {
-        viewer: &viewer,
-        ip,
-    };
-    crate::server::ops::lists(&pool, &actor, &q, page)
+    let ctx = context().await?;
+    let (pool, actor) = (&ctx.pool, ctx.actor());
+    crate::server::ops::lists(pool, &actor, &q, page)
         .await
         .map_err(op_error)
 }
@@ -26,12 +23,9 @@ pub async fn list_lists(q: String, page: u32) -> Result<Page<ListRow>, ServerFnE
 #[server(endpoint = "campaign_choices")]
 pub async fn campaign_choices() -> Result<Vec<(i64, String)>, ServerFnError> {
     use super::ssr::{context, op_error};
-    let (pool, viewer, ip) = context().await?;
-    let actor = crate::server::ops::Actor {
-        viewer: &viewer,
-        ip,
-    };
-    crate::server::ops::campaign_choices(&pool, &actor)
+    let ctx = context().await?;
+    let (pool, actor) = (&ctx.pool, ctx.actor());
+    crate::server::ops::campaign_choices(pool, &actor)
         .await
         .map_err(op_error)
 }
@@ -49,12 +43,9 @@ pub async fn create_list(
     country: String,
 ) -> Result<Saved, ServerFnError> {
     use super::ssr::{context, op_error};
-    let (pool, viewer, ip) = context().await?;
-    let actor = crate::server::ops::Actor {
-        viewer: &viewer,
-        ip,
-    };
-    crate::server::ops::create_list(&pool, &actor, &name, campaign_arg(&campaign_id), &country)
+    let ctx = context().await?;
+    let (pool, actor) = (&ctx.pool, ctx.actor());
+    crate::server::ops::create_list(pool, &actor, &name, campaign_arg(&campaign_id), &country)
         .await
         .map_err(op_error)
 }
@@ -67,24 +58,23 @@ pub struct ListDetailData {
     pub active: bool,
     pub default_country: String,
     pub leads: i64,
-    pub dialable: i64,
-    pub by_status: Vec<(String, i64)>,
+    /// Counted on demand (`?counts=1`).
+    pub dialable: Option<i64>,
+    pub by_status: Option<Vec<(String, i64)>>,
     pub imports: Vec<ImportRow>,
     pub campaigns: Vec<(i64, String)>,
 }
 
 #[server(endpoint = "get_list")]
-pub async fn get_list(id: i64) -> Result<ListDetailData, ServerFnError> {
+/// `counts`: also count the leads by status, which reads every lead of the list (on demand).
+pub async fn get_list(id: i64, counts: bool) -> Result<ListDetailData, ServerFnError> {
     use super::ssr::{context, op_error};
-    let (pool, viewer, ip) = context().await?;
-    let actor = crate::server::ops::Actor {
-        viewer: &viewer,
-        ip,
-    };
-    crate::server::ops::list_visible(&pool, &actor, id)
+    let ctx = context().await?;
+    let (pool, actor) = (&ctx.pool, ctx.actor());
+    crate::server::ops::list_visible(pool, &actor, id)
         .await
         .map_err(op_error)?;
-    let list = dialtone_core::lists::get(&pool, id)
+    let list = dialtone_core::lists::get(pool, id)
         .await
         .map_err(|e| match e {
             dialtone_core::lists::ListError::NotFound(_) => {
@@ -92,19 +82,26 @@ pub async fn get_list(id: i64) -> Result<ListDetailData, ServerFnError> {
             }
             other => ServerFnError::new(other.to_string()),
         })?;
-    let counts = dialtone_core::lists::counts(&pool, id)
+    let leads: i64 = sqlx::query_scalar("SELECT lead_count FROM lists WHERE id = $1")
+        .bind(id)
+        .fetch_one(pool)
         .await
-        .map_err(|e| ServerFnError::new(e.to_string()))?;
+        .map_err(crate::server::db_error)?;
+    let counts = if counts {
+        Some(dialtone_core::lists::counts(pool, id).await.map_err(|e| ServerFnError::new(e.to_string()))?)
+    } else {
+        None
+    };
     let imports: Vec<ImportRow> = sqlx::query_as(
         "SELECT id, file_name, status, rows_inserted AS inserted, rows_updated AS updated, rows_duplicate AS duplicate, rows_dnc AS dnc,
                 rows_rejected AS rejected, to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') AS started_at, error
          FROM import_jobs WHERE list_id = $1 ORDER BY started_at DESC LIMIT 20",
     )
     .bind(id)
-    .fetch_all(&pool)
+    .fetch_all(pool)
     .await
     .map_err(crate::server::db_error)?;
-    let campaigns = crate::server::ops::campaign_choices(&pool, &actor)
+    let campaigns = crate::server::ops::campaign_choices(pool, &actor)
         .await
         .map_err(op_error)?;
     Ok(ListDetailData {
@@ -113,9 +110,9 @@ pub async fn get_list(id: i64) -> Result<ListDetailData, ServerFnError> {
         campaign_id: list.campaign_id,
         active: list.active,
         default_country: list.default_country,
-        leads: counts.leads,
-        dialable: counts.dialable,
-        by_status: counts.by_status,
+        leads,
+        dialable: counts.as_ref().map(|c| c.dialable),
+        by_status: counts.map(|c| c.by_status),
         imports,
         campaigns,
     })
@@ -128,13 +125,10 @@ pub async fn update_list(
     active: Option<String>,
 ) -> Result<Saved, ServerFnError> {
     use super::ssr::{context, op_error};
-    let (pool, viewer, ip) = context().await?;
-    let actor = crate::server::ops::Actor {
-        viewer: &viewer,
-        ip,
-    };
+    let ctx = context().await?;
+    let (pool, actor) = (&ctx.pool, ctx.actor());
     crate::server::ops::update_list(
-        &pool,
+        pool,
         &actor,
         id,
         campaign_arg(&campaign_id),
@@ -147,12 +141,9 @@ pub async fn update_list(
 #[server(endpoint = "reset_list")]
 pub async fn reset_list(id: i64) -> Result<Saved, ServerFnError> {
     use super::ssr::{context, op_error};
-    let (pool, viewer, ip) = context().await?;
-    let actor = crate::server::ops::Actor {
-        viewer: &viewer,
-        ip,
-    };
-    crate::server::ops::reset_list(&pool, &actor, id)
+    let ctx = context().await?;
+    let (pool, actor) = (&ctx.pool, ctx.actor());
+    crate::server::ops::reset_list(pool, &actor, id)
         .await
         .map_err(op_error)
 }
@@ -160,12 +151,9 @@ pub async fn reset_list(id: i64) -> Result<Saved, ServerFnError> {
 #[server(endpoint = "delete_list")]
 pub async fn delete_list(id: i64) -> Result<Saved, ServerFnError> {
     use super::ssr::{context, op_error};
-    let (pool, viewer, ip) = context().await?;
-    let actor = crate::server::ops::Actor {
-        viewer: &viewer,
-        ip,
-    };
-    crate::server::ops::delete_list(&pool, &actor, id)
+    let ctx = context().await?;
+    let (pool, actor) = (&ctx.pool, ctx.actor());
+    crate::server::ops::delete_list(pool, &actor, id)
         .await
         .map_err(op_error)
 }
@@ -262,9 +250,10 @@ pub fn ListDetail() -> impl IntoView {
     let updated: Signal<Option<Result<Saved, ServerFnError>>> = update.value().into();
     let was_reset: Signal<Option<Result<Saved, ServerFnError>>> = reset.value().into();
     let deleted: Signal<Option<Result<Saved, ServerFnError>>> = delete.value().into();
+    let want_counts = query_param("counts");
     let list = Resource::new(
-        move || (id(), update.version().get(), reset.version().get()),
-        |(id, _, _)| get_list(id),
+        move || (id(), update.version().get(), reset.version().get(), want_counts() == "1"),
+        |(id, _, _, counts)| get_list(id, counts),
     );
     view! {
         {move || {
@@ -280,7 +269,7 @@ pub fn ListDetail() -> impl IntoView {
                         view! {
                             <Title text=format!("{} · Dialtone", l.name)/>
                             <h1>{l.name.clone()}</h1>
-                            <p>{format!("{} leads, {} dialable now · numbers without a country code are read as {}", l.leads, l.dialable, l.default_country)}</p>
+                            <p>{format!("{} leads · numbers without a country code are read as {}", l.leads, l.default_country)}</p>
                             <section class="card">
                                 <h2>"Upload leads (CSV)"</h2>
                                 <form method="post" action=format!("/lists/{lid}/upload") enctype="multipart/form-data" class="row">
@@ -292,10 +281,16 @@ pub fn ListDetail() -> impl IntoView {
                             <div class="columns">
                                 <section>
                                     <h2>"Leads by status"</h2>
-                                    <table>
-                                        <thead><tr><th>"Status"</th><th class="num">"Leads"</th></tr></thead>
-                                        <tbody>{l.by_status.into_iter().map(|(s, n)| view! { <tr><td>{s}</td><td class="num">{n}</td></tr> }).collect_view()}</tbody>
-                                    </table>
+                                    {match (l.by_status, l.dialable) {
+                                        (Some(by_status), Some(dialable)) => view! {
+                                            <p>{format!("{dialable} may be dialed when their time comes.")}</p>
+                                            <table>
+                                                <thead><tr><th>"Status"</th><th class="num">"Leads"</th></tr></thead>
+                                                <tbody>{by_status.into_iter().map(|(s, n)| view! { <tr><td>{s}</td><td class="num">{n}</td></tr> }).collect_view()}</tbody>
+                                            </table>
+                                        }.into_any(),
+                                        _ => view! { <p><a href=format!("/lists/{lid}?counts=1")>"Count the leads by status"</a> " (reads every lead of the list)"</p> }.into_any(),
+                                    }}
                                 </section>
                                 <section>
                                     <h2>"Settings"</h2>

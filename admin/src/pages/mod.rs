@@ -44,9 +44,10 @@ pub fn page_param() -> impl Fn() -> u32 + Clone + Send + Sync + 'static {
     move || raw().parse().unwrap_or(1).max(1)
 }
 
-/// Previous / next links that keep the other query parameters.
+/// Previous / next links that keep the other query parameters. `open_ended` tables (leads,
+/// audit log) know only whether a next page exists, not the total.
 #[component]
-pub fn Pager(page: u32, pages: u32, total: i64, #[prop(into)] base: String) -> impl IntoView {
+pub fn Pager(page: u32, pages: u32, total: i64, #[prop(into)] base: String, #[prop(optional)] open_ended: bool) -> impl IntoView {
     let link = move |p: u32| {
         let sep = if base.contains('?') { '&' } else { '?' };
         format!("{base}{sep}page={p}")
@@ -54,7 +55,7 @@ pub fn Pager(page: u32, pages: u32, total: i64, #[prop(into)] base: String) -> i
     view! {
         <p class="pager">
             {(page > 1).then(|| view! { <a href=link(page - 1) rel="prev">"← Previous"</a> })}
-            <span>{format!("Page {page} of {pages} · {total} in all")}</span>
+            <span>{if open_ended { format!("Page {page}") } else { format!("Page {page} of {pages} · {total} in all") }}</span>
             {(page < pages).then(|| view! { <a href=link(page + 1) rel="next">"Next →"</a> })}
         </p>
     }
@@ -113,14 +114,23 @@ pub(crate) mod ssr {
     use crate::server::ops::OpError;
 
     /// What a server function needs to act: the pool, who is asking, and from where.
-    pub async fn context() -> Result<(sqlx::PgPool, Viewer, Option<std::net::IpAddr>), ServerFnError>
-    {
+    pub struct Ctx {
+        pub pool: sqlx::PgPool,
+        pub viewer: Viewer,
+        pub ip: Option<std::net::IpAddr>,
+    }
+
+    impl Ctx {
+        pub fn actor(&self) -> crate::server::ops::Actor<'_> {
+            crate::server::ops::Actor { viewer: &self.viewer, ip: self.ip }
+        }
+    }
+
+    pub async fn context() -> Result<Ctx, ServerFnError> {
         let state = crate::server::state()?;
         let viewer = crate::server::viewer().await?;
-        let ip = use_context::<http::request::Parts>()
-            .as_ref()
-            .and_then(crate::server::client_ip);
-        Ok((state.pool, viewer, ip))
+        let ip = use_context::<http::request::Parts>().as_ref().and_then(crate::server::client_ip);
+        Ok(Ctx { pool: state.pool, viewer, ip })
     }
 
     /// An operation's refusal as the server function's error, with the matching status.

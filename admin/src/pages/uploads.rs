@@ -11,7 +11,7 @@ use crate::model::{UploadState, UploadView, LEAD_FIELDS};
 #[server(endpoint = "get_upload")]
 pub async fn get_upload(id: String) -> Result<UploadView, ServerFnError> {
     use super::ssr::{context, op_error};
-    let (_, viewer, _) = context().await?;
+    let viewer = context().await?.viewer;
     if !viewer.is_admin() {
         return Err(op_error(crate::server::ops::OpError::Forbidden));
     }

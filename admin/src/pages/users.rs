@@ -13,12 +13,9 @@ use crate::model::{Page, Saved, UserRow};
 #[server(endpoint = "list_users")]
 pub async fn list_users(q: String, page: u32) -> Result<Page<UserRow>, ServerFnError> {
     use super::ssr::{context, op_error};
-    let (pool, viewer, ip) = context().await?;
-    let actor = crate::server::ops::Actor {
-        viewer: &viewer,
-        ip,
-    };
-    crate::server::ops::users(&pool, &actor, &q, page)
+    let ctx = context().await?;
+    let (pool, actor) = (&ctx.pool, ctx.actor());
+    crate::server::ops::users(pool, &actor, &q, page)
         .await
         .map_err(op_error)
 }
@@ -30,12 +27,9 @@ pub async fn create_user(
     role: String,
 ) -> Result<Saved, ServerFnError> {
     use super::ssr::{context, op_error};
-    let (pool, viewer, ip) = context().await?;
-    let actor = crate::server::ops::Actor {
-        viewer: &viewer,
-        ip,
-    };
-    crate::server::ops::create_user(&pool, &actor, &username, &display_name, &role)
+    let ctx = context().await?;
+    let (pool, actor) = (&ctx.pool, ctx.actor());
+    crate::server::ops::create_user(pool, &actor, &username, &display_name, &role)
         .await
         .map_err(op_error)
 }
@@ -50,38 +44,32 @@ pub async fn update_user(
     groups: Option<HashMap<String, String>>,
 ) -> Result<Saved, ServerFnError> {
     use super::ssr::{context, op_error};
-    let (pool, viewer, ip) = context().await?;
-    let actor = crate::server::ops::Actor {
-        viewer: &viewer,
-        ip,
-    };
+    let ctx = context().await?;
+    let (pool, actor) = (&ctx.pool, ctx.actor());
     let campaigns: Vec<i64> = access
         .unwrap_or_default()
         .keys()
         .filter_map(|k| k.parse().ok())
         .collect();
     let groups: Vec<i64> = groups.unwrap_or_default().keys().filter_map(|k| k.parse().ok()).collect();
-    crate::server::ops::update_user(&pool, &actor, id, &role, active.is_some(), &campaigns, &groups).await.map_err(op_error)
+    crate::server::ops::update_user(pool, &actor, id, &role, active.is_some(), &campaigns, &groups).await.map_err(op_error)
 }
 
 /// Inbound groups to choose from: (id, name).
 #[server(endpoint = "group_choices")]
 pub async fn group_choices() -> Result<Vec<(i64, String)>, ServerFnError> {
     use super::ssr::{context, op_error};
-    let (pool, viewer, ip) = context().await?;
-    let actor = crate::server::ops::Actor { viewer: &viewer, ip };
-    crate::server::ops::group_choices(&pool, &actor).await.map_err(op_error)
+    let ctx = context().await?;
+    let (pool, actor) = (&ctx.pool, ctx.actor());
+    crate::server::ops::group_choices(pool, &actor).await.map_err(op_error)
 }
 
 #[server(endpoint = "reset_password")]
 pub async fn reset_password(id: i64) -> Result<Saved, ServerFnError> {
     use super::ssr::{context, op_error};
-    let (pool, viewer, ip) = context().await?;
-    let actor = crate::server::ops::Actor {
-        viewer: &viewer,
-        ip,
-    };
-    crate::server::ops::reset_password(&pool, &actor, id)
+    let ctx = context().await?;
+    let (pool, actor) = (&ctx.pool, ctx.actor());
+    crate::server::ops::reset_password(pool, &actor, id)
         .await
         .map_err(op_error)
 }
@@ -89,12 +77,9 @@ pub async fn reset_password(id: i64) -> Result<Saved, ServerFnError> {
 #[server(endpoint = "issue_token")]
 pub async fn issue_token(id: i64, token_name: String) -> Result<Saved, ServerFnError> {
     use super::ssr::{context, op_error};
-    let (pool, viewer, ip) = context().await?;
-    let actor = crate::server::ops::Actor {
-        viewer: &viewer,
-        ip,
-    };
-    crate::server::ops::issue_token(&pool, &actor, id, &token_name)
+    let ctx = context().await?;
+    let (pool, actor) = (&ctx.pool, ctx.actor());
+    crate::server::ops::issue_token(pool, &actor, id, &token_name)
         .await
         .map_err(op_error)
 }

@@ -25,10 +25,18 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/campaigns", get(campaigns).post(create_campaign))
         .route("/api/v1/campaigns/{id}", get(campaign).put(save_campaign))
         .route("/api/v1/campaigns/{id}/active", post(set_active))
-        .route("/api/v1/lists", get(lists))
+        .route("/api/v1/lists", get(lists).post(create_list))
+        .route("/api/v1/lists/{id}", axum::routing::patch(update_list).delete(delete_list))
+        .route("/api/v1/lists/{id}/reset", post(reset_list))
+        .route("/api/v1/leads", get(search_leads))
+        .route("/api/v1/leads/{id}", get(lead))
+        .route("/api/v1/inbound-groups", get(inbound_groups).post(create_inbound_group))
+        .route("/api/v1/dids", get(dids).post(add_did))
+        .route("/api/v1/dids/{id}", delete(remove_did))
         .route("/api/v1/dnc", get(dnc_search).post(dnc_add))
         .route("/api/v1/dnc/{id}", delete(dnc_remove))
-        .route("/api/v1/users", get(users))
+        .route("/api/v1/users", get(users).post(create_user))
+        .route("/api/v1/users/{id}", axum::routing::patch(update_user))
 }
 
 fn error(e: OpError) -> Response {
@@ -254,6 +262,130 @@ async fn users(
     answer(ops::users(&st.pool, &actor(&who), &l.q, l.page.unwrap_or(1)).await)
 }
 
+#[derive(Deserialize)]
+struct NewList {
+    name: String,
+    #[serde(default)]
+    campaign_id: Option<i64>,
+    #[serde(default = "us")]
+    country: String,
+}
+
+async fn create_list(State(st): State<AppState>, s: Extension<Session>, c: Extension<ClientIp>, Json(body): Json<NewList>) -> Response {
+    let who = (s, c);
+    saved(ops::create_list(&st.pool, &actor(&who), &body.name, body.campaign_id, &body.country).await)
+}
+
+#[derive(Deserialize)]
+struct ListChange {
+    campaign_id: Option<i64>,
+    active: bool,
+}
+
+async fn update_list(State(st): State<AppState>, s: Extension<Session>, c: Extension<ClientIp>, Path(id): Path<i64>, Json(body): Json<ListChange>) -> Response {
+    let who = (s, c);
+    saved(ops::update_list(&st.pool, &actor(&who), id, body.campaign_id, body.active).await)
+}
+
+async fn delete_list(State(st): State<AppState>, s: Extension<Session>, c: Extension<ClientIp>, Path(id): Path<i64>) -> Response {
+    let who = (s, c);
+    saved(ops::delete_list(&st.pool, &actor(&who), id).await)
+}
+
+async fn reset_list(State(st): State<AppState>, s: Extension<Session>, c: Extension<ClientIp>, Path(id): Path<i64>) -> Response {
+    let who = (s, c);
+    saved(ops::reset_list(&st.pool, &actor(&who), id).await)
+}
+
+#[derive(Deserialize)]
+struct LeadSearch {
+    q: String,
+    #[serde(default)]
+    list: Option<i64>,
+    #[serde(default)]
+    page: Option<u32>,
+}
+
+async fn search_leads(State(st): State<AppState>, s: Extension<Session>, c: Extension<ClientIp>, Query(q): Query<LeadSearch>) -> Response {
+    let who = (s, c);
+    match super::leads::search(&st.pool, &actor(&who), &q.q, q.list, q.page.unwrap_or(1)).await {
+        Ok(Ok(page)) => Json(page).into_response(),
+        Ok(Err(message)) => (StatusCode::UNPROCESSABLE_ENTITY, Json(json!({"error": message}))).into_response(),
+        Err(e) => error(e),
+    }
+}
+
+async fn lead(State(st): State<AppState>, s: Extension<Session>, c: Extension<ClientIp>, Path(id): Path<i64>) -> Response {
+    let who = (s, c);
+    answer(super::leads::detail(&st.pool, &actor(&who), id).await)
+}
+
+async fn inbound_groups(State(st): State<AppState>, s: Extension<Session>, c: Extension<ClientIp>) -> Response {
+    let who = (s, c);
+    answer(ops::inbound_groups(&st.pool, &actor(&who)).await)
+}
+
+#[derive(Deserialize)]
+struct Named {
+    name: String,
+}
+
+async fn create_inbound_group(State(st): State<AppState>, s: Extension<Session>, c: Extension<ClientIp>, Json(body): Json<Named>) -> Response {
+    let who = (s, c);
+    saved(ops::create_inbound_group(&st.pool, &actor(&who), &body.name).await)
+}
+
+async fn dids(State(st): State<AppState>, s: Extension<Session>, c: Extension<ClientIp>) -> Response {
+    let who = (s, c);
+    answer(ops::dids(&st.pool, &actor(&who)).await)
+}
+
+#[derive(Deserialize)]
+struct NewDid {
+    number: String,
+    group_id: i64,
+    #[serde(default)]
+    description: String,
+}
+
+async fn add_did(State(st): State<AppState>, s: Extension<Session>, c: Extension<ClientIp>, Json(body): Json<NewDid>) -> Response {
+    let who = (s, c);
+    saved(ops::add_did(&st.pool, &actor(&who), &body.number, &body.description, Some(body.group_id)).await)
+}
+
+async fn remove_did(State(st): State<AppState>, s: Extension<Session>, c: Extension<ClientIp>, Path(id): Path<i64>) -> Response {
+    let who = (s, c);
+    saved(ops::remove_did(&st.pool, &actor(&who), id).await)
+}
+
+#[derive(Deserialize)]
+struct NewUser {
+    username: String,
+    #[serde(default)]
+    display_name: String,
+    role: String,
+}
+
+async fn create_user(State(st): State<AppState>, s: Extension<Session>, c: Extension<ClientIp>, Json(body): Json<NewUser>) -> Response {
+    let who = (s, c);
+    saved(ops::create_user(&st.pool, &actor(&who), &body.username, &body.display_name, &body.role).await)
+}
+
+#[derive(Deserialize)]
+struct UserChange {
+    role: String,
+    active: bool,
+    #[serde(default)]
+    campaign_ids: Vec<i64>,
+    #[serde(default)]
+    inbound_group_ids: Vec<i64>,
+}
+
+async fn update_user(State(st): State<AppState>, s: Extension<Session>, c: Extension<ClientIp>, Path(id): Path<i64>, Json(body): Json<UserChange>) -> Response {
+    let who = (s, c);
+    saved(ops::update_user(&st.pool, &actor(&who), id, &body.role, body.active, &body.campaign_ids, &body.inbound_group_ids).await)
+}
+
 /// The OpenAPI 3.1 description of the routes above.
 async fn openapi() -> Response {
     let page = |name: &str| {
@@ -286,6 +418,7 @@ async fn openapi() -> Response {
                 "Campaign": {"type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"}, "active": {"type": "boolean"}, "dial_method": {"type": "string"}, "lists": {"type": "integer"}, "agents_logged_in": {"type": "integer"}, "updated_at": {"type": "string"}}},
                 "CampaignSettings": {"type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"}, "active": {"type": "boolean"}, "version": {"type": "string"}, "values": {"type": "array", "items": {"type": "array", "prefixItems": [{"type": "string"}, {"type": "string"}]}}}},
                 "List": {"type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"}, "campaign": {"type": ["string", "null"]}, "active": {"type": "boolean"}, "default_country": {"type": "string"}, "leads": {"type": "integer"}}},
+                "Lead": {"type": "object", "properties": {"id": {"type": "integer"}, "list_id": {"type": "integer"}, "list_name": {"type": "string"}, "phone": {"type": "string"}, "name": {"type": "string"}, "status": {"type": "string"}, "time_zone": {"type": "string"}, "attempts": {"type": "integer"}}},
                 "Dnc": {"type": "object", "properties": {"id": {"type": "integer"}, "scope": {"type": "string"}, "value": {"type": "string"}, "source": {"type": "string"}, "note": {"type": "string"}, "added_at": {"type": "string"}}},
                 "User": {"type": "object", "properties": {"id": {"type": "integer"}, "username": {"type": "string"}, "display_name": {"type": "string"}, "role": {"type": "string"}, "active": {"type": "boolean"}, "campaigns": {"type": "array", "items": {"type": "string"}}}}
             }
@@ -303,13 +436,40 @@ async fn openapi() -> Response {
                         "requestBody": body(json!({"type": "object", "required": ["version", "values"], "properties": {"version": {"type": "string"}, "values": {"type": "object"}}})), "responses": saved}
             },
             "/api/v1/campaigns/{id}/active": {"post": {"summary": "Activate or deactivate (admin)", "parameters": id, "requestBody": body(json!({"type": "object", "required": ["active"], "properties": {"active": {"type": "boolean"}}})), "responses": saved}},
-            "/api/v1/lists": {"get": {"summary": "Lead lists visible to the user", "parameters": listing, "responses": ok(page("List"))}},
+            "/api/v1/lists": {
+                "get": {"summary": "Lead lists visible to the user", "parameters": listing, "responses": ok(page("List"))},
+                "post": {"summary": "Create a list (admin)", "requestBody": body(json!({"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}, "campaign_id": {"type": ["integer", "null"]}, "country": {"type": "string"}}})), "responses": saved}
+            },
+            "/api/v1/lists/{id}": {
+                "patch": {"summary": "Move a list to a campaign, turn it on or off (admin)", "parameters": id, "requestBody": body(json!({"type": "object", "required": ["active"], "properties": {"campaign_id": {"type": ["integer", "null"]}, "active": {"type": "boolean"}}})), "responses": saved},
+                "delete": {"summary": "Delete a list and its leads (admin)", "parameters": id, "responses": saved}
+            },
+            "/api/v1/lists/{id}/reset": {"post": {"summary": "Dial the list's unfinished leads again (admin)", "parameters": id, "responses": saved}},
+            "/api/v1/leads": {"get": {"summary": "Find leads by number, #id, or name within a list", "parameters": [
+                {"name": "q", "in": "query", "required": true, "schema": {"type": "string"}},
+                {"name": "list", "in": "query", "schema": {"type": "integer"}},
+                {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}}], "responses": ok(page("Lead"))}},
+            "/api/v1/leads/{id}": {"get": {"summary": "A lead with its calls and recordings", "parameters": id, "responses": ok(json!({"type": "object"}))}},
+            "/api/v1/inbound-groups": {
+                "get": {"summary": "Inbound groups (admin)", "responses": ok(json!({"type": "array", "items": {"type": "object"}}))},
+                "post": {"summary": "Create a group (admin)", "requestBody": body(json!({"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}})), "responses": saved}
+            },
+            "/api/v1/dids": {
+                "get": {"summary": "Numbers and the group each rings (admin)", "responses": ok(json!({"type": "array", "items": {"type": "object"}}))},
+                "post": {"summary": "Route a number to a group (admin)", "requestBody": body(json!({"type": "object", "required": ["number", "group_id"], "properties": {"number": {"type": "string"}, "group_id": {"type": "integer"}, "description": {"type": "string"}}})), "responses": saved}
+            },
+            "/api/v1/dids/{id}": {"delete": {"summary": "Remove a number (admin)", "parameters": id, "responses": saved}},
             "/api/v1/dnc": {
                 "get": {"summary": "Search do-not-call entries by leading digits (admin)", "parameters": listing, "responses": ok(page("Dnc"))},
                 "post": {"summary": "Add a number, or `area:1201` (admin)", "requestBody": body(json!({"type": "object", "required": ["number"], "properties": {"number": {"type": "string"}, "country": {"type": "string"}, "campaign_id": {"type": ["integer", "null"]}, "note": {"type": "string"}}})), "responses": saved}
             },
             "/api/v1/dnc/{id}": {"delete": {"summary": "Remove an entry (admin)", "parameters": id, "responses": saved}},
-            "/api/v1/users": {"get": {"summary": "Accounts (admin)", "parameters": listing, "responses": ok(page("User"))}}
+            "/api/v1/users": {
+                "get": {"summary": "Accounts (admin)", "parameters": listing, "responses": ok(page("User"))},
+                "post": {"summary": "Create an account with a generated first password, in the message (admin)", "requestBody": body(json!({"type": "object", "required": ["username", "role"], "properties": {"username": {"type": "string"}, "display_name": {"type": "string"}, "role": {"enum": ["admin", "supervisor", "agent"]}}})), "responses": saved}
+            },
+            "/api/v1/users/{id}": {"patch": {"summary": "Role, active flag, campaign and inbound-group access (admin)", "parameters": id,
+                "requestBody": body(json!({"type": "object", "required": ["role", "active"], "properties": {"role": {"type": "string"}, "active": {"type": "boolean"}, "campaign_ids": {"type": "array", "items": {"type": "integer"}}, "inbound_group_ids": {"type": "array", "items": {"type": "integer"}}}})), "responses": saved}}
         }
     });
     Json(doc).into_response()

@@ -86,34 +86,25 @@ struct Entry {
     after: Option<Value>,
 }
 
-/// A page of the log, newest first, optionally for one kind of entity or one user.
-pub async fn page(
-    pool: &PgPool,
-    entity: &str,
-    user: &str,
-    page: u32,
-    per_page: u32,
-) -> Result<(Vec<AuditRow>, i64), sqlx::Error> {
-    let filter = "($1 = '' OR a.entity = $1) AND ($2 = '' OR u.username = $2)";
-    let total: i64 = sqlx::query_scalar(&format!(
-        "SELECT count(*) FROM audit_log a LEFT JOIN users u ON u.id = a.user_id WHERE {filter}"
-    ))
-    .bind(entity)
-    .bind(user)
-    .fetch_one(pool)
-    .await?;
+/// A page of the log, newest first, optionally for one kind of entity or one user. The total
+/// is what has been seen plus one when there is a next page: counting a log of millions of
+/// rows on every view would cost more than the page.
+pub async fn page(pool: &PgPool, entity: &str, user: &str, page: u32, per_page: u32) -> Result<(Vec<AuditRow>, i64), sqlx::Error> {
+    let filter = "($1 = '' OR a.entity = $1) AND ($2 = '' OR a.user_id = (SELECT id FROM users WHERE username = $2))";
     let entries: Vec<Entry> = sqlx::query_as(&format!(
         "SELECT a.id, to_char(a.at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') || ' UTC' AS at, u.username, a.action, a.entity, a.entity_id, a.before, a.after
-         FROM audit_log a LEFT JOIN users u ON u.id = a.user_id WHERE {filter} ORDER BY a.at DESC, a.id DESC LIMIT $3 OFFSET $4"
+         FROM audit_log a LEFT JOIN users u ON u.id = a.user_id WHERE {filter} ORDER BY a.id DESC LIMIT $3 OFFSET $4"
     ))
     .bind(entity)
     .bind(user)
-    .bind(i64::from(per_page))
+    .bind(i64::from(per_page) + 1)
     .bind(i64::from(page.saturating_sub(1)) * i64::from(per_page))
     .fetch_all(pool)
     .await?;
-    let rows = entries
+    let more = entries.len() > per_page as usize;
+    let rows: Vec<AuditRow> = entries
         .into_iter()
+        .take(per_page as usize)
         .map(|e| AuditRow {
             changes: changes(e.before.as_ref(), e.after.as_ref()),
             id: e.id,
@@ -124,6 +115,7 @@ pub async fn page(
             entity_id: e.entity_id,
         })
         .collect();
+    let total = i64::from(page.saturating_sub(1)) * i64::from(per_page) + rows.len() as i64 + i64::from(more);
     Ok((rows, total))
 }
 

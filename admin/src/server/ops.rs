@@ -304,46 +304,11 @@ pub async fn clone_campaign(
     })
 }
 
-pub async fn set_campaign_active(
-    pool: &PgPool,
-    actor: &Actor<'_>,
-    id: i64,
-    active: bool,
-) -> Result<Saved, OpError> {
+pub async fn set_campaign_active(pool: &PgPool, actor: &Actor<'_>, id: i64, active: bool) -> Result<Saved, OpError> {
     actor.admin()?;
-    let mut tx = pool.begin().await?;
-    let before: Option<bool> =
-        sqlx::query_scalar("SELECT active FROM campaigns WHERE id = $1 FOR UPDATE")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    let before = before.ok_or(OpError::NotFound)?;
-    sqlx::query("UPDATE campaigns SET active = $2, updated_at = now() WHERE id = $1")
-        .bind(id)
-        .bind(active)
-        .execute(&mut *tx)
-        .await?;
-    audit::write(
-        &mut *tx,
-        Some(actor.viewer.user_id),
-        actor.ip,
-        "update",
-        "campaign",
-        Some(id.to_string()),
-        Some(serde_json::json!({"active": before})),
-        Some(serde_json::json!({"active": active})),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(Saved::Ok {
-        id,
-        message: if active {
-            "Activated: the dialer starts within seconds."
-        } else {
-            "Deactivated: no new calls are dialed."
-        }
-        .into(),
-    })
+    settings::set_active(pool, actor, &settings::CAMPAIGN, id, active).await?;
+    let message = if active { "Activated: the dialer starts within seconds." } else { "Deactivated: no new calls are dialed." };
+    Ok(Saved::Ok { id, message: message.into() })
 }
 
 // ---- lists ----
@@ -371,7 +336,7 @@ pub async fn lists(
         .fetch_one(pool)
         .await?;
     let rows: Vec<(i64, String, Option<String>, bool, String, i64)> = sqlx::query_as(&format!(
-        "SELECT l.id, l.name, c.name, l.active, l.default_country::text, (SELECT count(*) FROM leads WHERE list_id = l.id)
+        "SELECT l.id, l.name, c.name, l.active, l.default_country::text, l.lead_count
          FROM lists l LEFT JOIN campaigns c ON c.id = l.campaign_id WHERE {visible} ORDER BY l.id DESC LIMIT $4 OFFSET $5"
     ))
     .bind(actor.viewer.is_admin())
@@ -1038,14 +1003,9 @@ pub async fn save_inbound_group(pool: &PgPool, actor: &Actor<'_>, id: i64, versi
 
 pub async fn set_inbound_active(pool: &PgPool, actor: &Actor<'_>, id: i64, active: bool) -> Result<Saved, OpError> {
     actor.admin()?;
-    let mut tx = pool.begin().await?;
-    let before: Option<bool> = sqlx::query_scalar("SELECT active FROM inbound_groups WHERE id = $1 FOR UPDATE").bind(id).fetch_optional(&mut *tx).await?;
-    let before = before.ok_or(OpError::NotFound)?;
-    sqlx::query("UPDATE inbound_groups SET active = $2, updated_at = now() WHERE id = $1").bind(id).bind(active).execute(&mut *tx).await?;
-    let (b, a) = (serde_json::json!({"active": before}), serde_json::json!({"active": active}));
-    audit::write(&mut *tx, Some(actor.viewer.user_id), actor.ip, "update", "inbound_group", Some(id.to_string()), Some(b), Some(a)).await?;
-    tx.commit().await?;
-    Ok(Saved::Ok { id, message: if active { "Open: calls to its numbers are queued." } else { "Closed: its numbers get the closed route." }.into() })
+    settings::set_active(pool, actor, &settings::INBOUND_GROUP, id, active).await?;
+    let message = if active { "Open: calls to its numbers are queued." } else { "Closed: its numbers get the closed route." };
+    Ok(Saved::Ok { id, message: message.into() })
 }
 
 pub async fn dids(pool: &PgPool, actor: &Actor<'_>) -> Result<Vec<DidRow>, OpError> {

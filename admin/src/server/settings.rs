@@ -174,3 +174,16 @@ pub async fn save(pool: &PgPool, actor: &Actor<'_>, entity: &Entity, id: i64, ve
     tx.commit().await?;
     Ok(Saved::Ok { id, message: "Saved.".into() })
 }
+
+/// Turns the row on or off, audited; the caller has checked the role.
+pub async fn set_active(pool: &PgPool, actor: &Actor<'_>, entity: &Entity, id: i64, active: bool) -> Result<(), OpError> {
+    let table = entity.table;
+    let mut tx = pool.begin().await?;
+    let before: Option<bool> = sqlx::query_scalar(&format!("SELECT active FROM {table} WHERE id = $1 FOR UPDATE")).bind(id).fetch_optional(&mut *tx).await?;
+    let before = before.ok_or(OpError::NotFound)?;
+    sqlx::query(&format!("UPDATE {table} SET active = $2, updated_at = now() WHERE id = $1")).bind(id).bind(active).execute(&mut *tx).await?;
+    let (b, a) = (serde_json::json!({"active": before}), serde_json::json!({"active": active}));
+    audit::write(&mut *tx, Some(actor.viewer.user_id), actor.ip, "update", entity.audit_name, Some(id.to_string()), Some(b), Some(a)).await?;
+    tx.commit().await?;
+    Ok(())
+}

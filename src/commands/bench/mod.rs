@@ -4,6 +4,7 @@
 mod agi;
 mod import;
 mod pacing;
+mod web;
 
 use anyhow::Context;
 use clap::Subcommand;
@@ -29,6 +30,8 @@ pub enum BenchCommand {
     Agi(agi::AgiArgs),
     /// Pacing strategies side by side on seeded simulated shifts (no database needed).
     Pacing(pacing::PacingArgs),
+    /// Server render time of every admin page with a million leads, and the bundle's size.
+    Web(web::WebArgs),
     /// The server half of `bench agi`, run as a child process so its CPU and memory are its own.
     #[command(hide = true)]
     AgiServer,
@@ -39,6 +42,7 @@ pub async fn run(config: &Config, command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Import { rows, next_leads_rows, keep } => import::run(config, rows, next_leads_rows, keep).await,
         BenchCommand::Agi(args) => agi::run(config, args).await,
         BenchCommand::AgiServer => agi::serve_child().await,
+        BenchCommand::Web(args) => web::run(config, args).await,
         BenchCommand::Pacing(args) => tokio::task::block_in_place(|| pacing::run(args)),
     }
 }

@@ -1,0 +1,4 @@
+// The migrations are embedded by `sqlx::migrate!`; a new file must rebuild this crate.
+fn main() {
+    println!("cargo:rerun-if-changed=../migrations");
+}
