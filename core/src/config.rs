@@ -66,6 +66,8 @@ pub struct WebConfig {
     pub site_root: PathBuf,
     /// The address people type to reach the admin; with https, cookies are marked `Secure`.
     pub public_url: String,
+    /// Largest lead or DNC file the admin accepts, in MiB.
+    pub max_upload_mb: u32,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
@@ -127,7 +129,7 @@ impl Default for Config {
                 metrics: SocketAddr::from(([127, 0, 0, 1], 9464)),
                 agi_allow: vec!["127.0.0.1/32".into(), "::1/128".into()],
             },
-            web: WebConfig { site_root: PathBuf::from("target/site"), public_url: "http://127.0.0.1:8080".into() },
+            web: WebConfig { site_root: PathBuf::from("target/site"), public_url: "http://127.0.0.1:8080".into(), max_upload_mb: 200 },
         }
     }
 }

@@ -89,13 +89,10 @@ fn open_when_saved(result: Signal<Option<Result<Saved, ServerFnError>>>, path: &
     });
 }
 
-fn sort_link(current: &str, key: &str, q: &str) -> String {
-    let next = if current == key {
-        format!("-{key}")
-    } else {
-        key.to_string()
-    };
-    format!("/campaigns?q={}&sort={next}", urlencoding(q))
+/// A column header's link: sorts by `key`, or reverses it when it already sorts so.
+pub(crate) fn sort_link(path: &str, current: &str, key: &str, q: &str) -> String {
+    let next = if current == key { format!("-{key}") } else { key.to_string() };
+    format!("{path}?q={}&sort={next}", urlencoding(q))
 }
 
 pub(crate) fn urlencoding(s: &str) -> String {
@@ -142,12 +139,12 @@ pub fn Campaigns() -> impl IntoView {
                             view! {
                                 <table>
                                     <thead><tr>
-                                        <th><a href=sort_link(&sort, "name", &q)>"Name"</a></th>
-                                        <th><a href=sort_link(&sort, "active", &q)>"State"</a></th>
-                                        <th><a href=sort_link(&sort, "method", &q)>"Dial method"</a></th>
+                                        <th><a href=sort_link("/campaigns", &sort, "name", &q)>"Name"</a></th>
+                                        <th><a href=sort_link("/campaigns", &sort, "active", &q)>"State"</a></th>
+                                        <th><a href=sort_link("/campaigns", &sort, "method", &q)>"Dial method"</a></th>
                                         <th class="num">"Lists"</th>
                                         <th class="num">"Agents logged in"</th>
-                                        <th><a href=sort_link(&sort, "updated", &q)>"Changed (UTC)"</a></th>
+                                        <th><a href=sort_link("/campaigns", &sort, "updated", &q)>"Changed (UTC)"</a></th>
                                     </tr></thead>
                                     <tbody>
                                         {p.rows.into_iter().map(|c| view! {

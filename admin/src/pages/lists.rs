@@ -5,16 +5,16 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
-use super::campaigns::urlencoding;
+use super::campaigns::{sort_link, urlencoding};
 use super::{page_param, query_param, FieldError, Notice, Pager};
 use crate::model::{ImportRow, ListRow, Page, Saved};
 
 #[server(endpoint = "list_lists")]
-pub async fn list_lists(q: String, page: u32) -> Result<Page<ListRow>, ServerFnError> {
+pub async fn list_lists(q: String, sort: Option<String>, page: u32) -> Result<Page<ListRow>, ServerFnError> {
     use super::ssr::{context, op_error};
     let ctx = context().await?;
     let (pool, actor) = (&ctx.pool, ctx.actor());
-    crate::server::ops::lists(pool, &actor, &q, page)
+    crate::server::ops::lists(pool, &actor, &q, sort.as_deref().unwrap_or(""), page)
         .await
         .map_err(op_error)
 }
@@ -161,13 +161,14 @@ pub async fn delete_list(id: i64) -> Result<Saved, ServerFnError> {
 #[component]
 pub fn Lists() -> impl IntoView {
     let q = query_param("q");
+    let sort = query_param("sort");
     let page = page_param();
     let create = ServerAction::<CreateList>::new();
     let created: Signal<Option<Result<Saved, ServerFnError>>> = create.value().into();
-    let (q2, page2) = (q.clone(), page.clone());
+    let (q2, sort2, page2) = (q.clone(), sort.clone(), page.clone());
     let rows = Resource::new(
-        move || (q2(), page2(), create.version().get()),
-        |(q, page, _)| list_lists(q, page),
+        move || (q2(), sort2(), page2(), create.version().get()),
+        |(q, sort, page, _)| list_lists(q, Some(sort), page),
     );
     let choices = Resource::new(|| (), |_| campaign_choices());
     view! {
@@ -175,19 +176,27 @@ pub fn Lists() -> impl IntoView {
         <h1>"Lead lists"</h1>
         <form method="get" action="/lists" class="filters">
             <input type="search" name="q" placeholder="Name contains…" value=q.clone()/>
+            <input type="hidden" name="sort" value=sort.clone()/>
             <button type="submit">"Filter"</button>
         </form>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || {
-                let q = q();
+                let (q, sort) = (q(), sort());
                 Suspend::new(async move {
                     match rows.await {
                         Ok(p) => {
                             let (page, pages, total) = (p.page, p.pages(), p.total);
-                            let base = format!("/lists?q={}", urlencoding(&q));
+                            let base = format!("/lists?q={}&sort={}", urlencoding(&q), urlencoding(&sort));
+                            let link = |key: &str| sort_link("/lists", &sort, key, &q);
                             view! {
                                 <table>
-                                    <thead><tr><th>"List"</th><th>"Campaign"</th><th>"State"</th><th>"Country"</th><th class="num">"Leads"</th></tr></thead>
+                                    <thead><tr>
+                                        <th><a href=link("name")>"List"</a></th>
+                                        <th><a href=link("campaign")>"Campaign"</a></th>
+                                        <th><a href=link("active")>"State"</a></th>
+                                        <th>"Country"</th>
+                                        <th class="num"><a href=link("leads")>"Leads"</a></th>
+                                    </tr></thead>
                                     <tbody>
                                         {p.rows.into_iter().map(|l| view! {
                                             <tr>

@@ -5,17 +5,17 @@ use std::collections::HashMap;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use super::campaigns::urlencoding;
+use super::campaigns::{sort_link, urlencoding};
 use super::lists::campaign_choices;
 use super::{page_param, query_param, FieldError, Notice, Pager};
 use crate::model::{Page, Saved, UserRow};
 
 #[server(endpoint = "list_users")]
-pub async fn list_users(q: String, page: u32) -> Result<Page<UserRow>, ServerFnError> {
+pub async fn list_users(q: String, sort: Option<String>, page: u32) -> Result<Page<UserRow>, ServerFnError> {
     use super::ssr::{context, op_error};
     let ctx = context().await?;
     let (pool, actor) = (&ctx.pool, ctx.actor());
-    crate::server::ops::users(pool, &actor, &q, page)
+    crate::server::ops::users(pool, &actor, &q, sort.as_deref().unwrap_or(""), page)
         .await
         .map_err(op_error)
 }
@@ -87,6 +87,7 @@ pub async fn issue_token(id: i64, token_name: String) -> Result<Saved, ServerFnE
 #[component]
 pub fn Users() -> impl IntoView {
     let q = query_param("q");
+    let sort = query_param("sort");
     let page = page_param();
     let create = ServerAction::<CreateUser>::new();
     let update = ServerAction::<UpdateUser>::new();
@@ -96,17 +97,10 @@ pub fn Users() -> impl IntoView {
     let updated: Signal<Option<Result<Saved, ServerFnError>>> = update.value().into();
     let was_reset: Signal<Option<Result<Saved, ServerFnError>>> = reset.value().into();
     let issued: Signal<Option<Result<Saved, ServerFnError>>> = token.value().into();
-    let (q2, page2) = (q.clone(), page.clone());
+    let (q2, sort2, page2) = (q.clone(), sort.clone(), page.clone());
     let rows = Resource::new(
-        move || {
-            (
-                q2(),
-                page2(),
-                create.version().get(),
-                update.version().get(),
-            )
-        },
-        |(q, page, _, _)| list_users(q, page),
+        move || (q2(), sort2(), page2(), create.version().get(), update.version().get()),
+        |(q, sort, page, _, _)| list_users(q, Some(sort), page),
     );
     let choices = Resource::new(|| (), |_| campaign_choices());
     let group_list = Resource::new(|| (), |_| group_choices());
@@ -130,6 +124,7 @@ pub fn Users() -> impl IntoView {
         </section>
         <form method="get" action="/users" class="filters">
             <input type="search" name="q" placeholder="Username or name contains…" value=q.clone()/>
+            <input type="hidden" name="sort" value=sort.clone()/>
             <button type="submit">"Filter"</button>
         </form>
         <Notice result=updated/>
@@ -137,17 +132,23 @@ pub fn Users() -> impl IntoView {
         <Notice result=issued/>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || {
-                let q = q();
+                let (q, sort) = (q(), sort());
                 Suspend::new(async move {
                     let campaigns = choices.await.unwrap_or_default();
                     let all_groups = group_list.await.unwrap_or_default();
                     match rows.await {
                         Ok(p) => {
                             let (page, pages, total) = (p.page, p.pages(), p.total);
-                            let base = format!("/users?q={}", urlencoding(&q));
+                            let base = format!("/users?q={}&sort={}", urlencoding(&q), urlencoding(&sort));
+                            let link = |key: &str| sort_link("/users", &sort, key, &q);
                             view! {
                                 <table>
-                                    <thead><tr><th>"User"</th><th>"Role, state and campaigns"</th><th>"Last sign-in (UTC)"</th><th>"Password and API"</th></tr></thead>
+                                    <thead><tr>
+                                        <th><a href=link("username")>"User"</a></th>
+                                        <th><a href=link("role")>"Role, state and campaigns"</a></th>
+                                        <th><a href=link("login")>"Last sign-in (UTC)"</a></th>
+                                        <th>"Password and API"</th>
+                                    </tr></thead>
                                     <tbody>
                                         {p.rows.into_iter().map(|u| {
                                             let (uid, uid2, uid3) = (u.id.to_string(), u.id.to_string(), u.id.to_string());

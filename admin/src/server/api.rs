@@ -194,7 +194,7 @@ async fn lists(
     Query(l): Query<Listing>,
 ) -> Response {
     let who = (s, c);
-    answer(ops::lists(&st.pool, &actor(&who), &l.q, l.page.unwrap_or(1)).await)
+    answer(ops::lists(&st.pool, &actor(&who), &l.q, &l.sort, l.page.unwrap_or(1)).await)
 }
 
 async fn dnc_search(
@@ -259,7 +259,7 @@ async fn users(
     Query(l): Query<Listing>,
 ) -> Response {
     let who = (s, c);
-    answer(ops::users(&st.pool, &actor(&who), &l.q, l.page.unwrap_or(1)).await)
+    answer(ops::users(&st.pool, &actor(&who), &l.q, &l.sort, l.page.unwrap_or(1)).await)
 }
 
 #[derive(Deserialize)]

@@ -53,6 +53,8 @@ pub struct WebConfig {
     pub upload_dir: PathBuf,
     pub recordings_dir: PathBuf,
     pub secure_cookies: bool,
+    /// Largest lead or DNC file accepted, in bytes.
+    pub max_upload_bytes: usize,
 }
 
 impl AppState {
@@ -66,7 +68,7 @@ impl AppState {
             leptos,
             pool,
             throttle: Arc::new(signin::Throttle::default()),
-            uploads: Arc::new(uploads::Uploads::new(config.upload_dir.clone())),
+            uploads: Arc::new(uploads::Uploads::new(config.upload_dir.clone(), config.max_upload_bytes)),
             recordings_dir: config.recordings_dir.clone(),
             secure_cookies: config.secure_cookies,
         }
@@ -105,9 +107,8 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             guard::guard,
         ))
-        .layer(axum::extract::DefaultBodyLimit::max(
-            uploads::MAX_UPLOAD_BYTES,
-        ))
+        // The multipart envelope (boundaries, other fields) on top of the file itself.
+        .layer(axum::extract::DefaultBodyLimit::max(state.uploads.max_bytes().saturating_add(64 * 1024)))
         .with_state(state)
 }
 

@@ -64,7 +64,11 @@ const CAMPAIGN_SORTS: &[(&str, &str)] = &[
     ("id", "c.id"),
 ];
 
-/// `sort` is a key of [`CAMPAIGN_SORTS`], with `-` in front for descending.
+const LIST_SORTS: &[(&str, &str)] = &[("name", "l.name"), ("campaign", "c.name"), ("leads", "l.lead_count"), ("active", "l.active"), ("id", "l.id")];
+const USER_SORTS: &[(&str, &str)] =
+    &[("username", "u.username"), ("role", "u.role"), ("active", "u.active"), ("login", "u.last_login_at")];
+
+/// `sort` is a key of a table's sorts (`CAMPAIGN_SORTS`...), with `-` in front for descending.
 fn order_by(sort: &str, allowed: &[(&str, &str)], default: &str) -> String {
     let (desc, key) = sort.strip_prefix('-').map_or((false, sort), |k| (true, k));
     let column = allowed
@@ -317,6 +321,7 @@ pub async fn lists(
     pool: &PgPool,
     actor: &Actor<'_>,
     filter: &str,
+    sort: &str,
     page: u32,
 ) -> Result<Page<ListRow>, OpError> {
     actor.staff()?;
@@ -337,7 +342,8 @@ pub async fn lists(
         .await?;
     let rows: Vec<(i64, String, Option<String>, bool, String, i64)> = sqlx::query_as(&format!(
         "SELECT l.id, l.name, c.name, l.active, l.default_country::text, l.lead_count
-         FROM lists l LEFT JOIN campaigns c ON c.id = l.campaign_id WHERE {visible} ORDER BY l.id DESC LIMIT $4 OFFSET $5"
+         FROM lists l LEFT JOIN campaigns c ON c.id = l.campaign_id WHERE {visible} ORDER BY {}, l.id DESC LIMIT $4 OFFSET $5",
+        order_by(if sort.is_empty() { "-id" } else { sort }, LIST_SORTS, "l.id")
     ))
     .bind(actor.viewer.is_admin())
     .bind(actor.viewer.user_id)
@@ -701,6 +707,7 @@ pub async fn users(
     pool: &PgPool,
     actor: &Actor<'_>,
     filter: &str,
+    sort: &str,
     page: u32,
 ) -> Result<Page<UserRow>, OpError> {
     actor.admin()?;
@@ -718,13 +725,14 @@ pub async fn users(
     .bind(&pattern)
     .fetch_one(pool)
     .await?;
-    let rows: Vec<UserRow> = sqlx::query_as(
+    let rows: Vec<UserRow> = sqlx::query_as(&format!(
         "SELECT u.id, u.username, u.display_name, u.role, u.active, u.must_change_password,
                 to_char(u.last_login_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') AS last_login_at,
-                COALESCE(ARRAY(SELECT c.name FROM user_campaigns uc JOIN campaigns c ON c.id = uc.campaign_id WHERE uc.user_id = u.id ORDER BY c.name), '{}') AS campaigns,
-                COALESCE(ARRAY(SELECT g.name FROM user_inbound_groups ug JOIN inbound_groups g ON g.id = ug.group_id WHERE ug.user_id = u.id ORDER BY g.name), '{}') AS inbound_groups
-         FROM users u WHERE u.username ILIKE $1 OR u.display_name ILIKE $1 ORDER BY u.username LIMIT $2 OFFSET $3",
-    )
+                COALESCE(ARRAY(SELECT c.name FROM user_campaigns uc JOIN campaigns c ON c.id = uc.campaign_id WHERE uc.user_id = u.id ORDER BY c.name), '{{}}') AS campaigns,
+                COALESCE(ARRAY(SELECT g.name FROM user_inbound_groups ug JOIN inbound_groups g ON g.id = ug.group_id WHERE ug.user_id = u.id ORDER BY g.name), '{{}}') AS inbound_groups
+         FROM users u WHERE u.username ILIKE $1 OR u.display_name ILIKE $1 ORDER BY {}, u.username LIMIT $2 OFFSET $3",
+        order_by(sort, USER_SORTS, "u.username")
+    ))
     .bind(&pattern)
     .bind(i64::from(PER_PAGE))
     .bind(offset(page))

@@ -25,7 +25,8 @@ use super::session::Session;
 use super::{audit, AppState};
 use crate::model::{UploadState, UploadView};
 
-/// Largest file accepted; a bigger one is refused while it streams in.
+/// Largest file accepted by default (`web.max_upload_mb`); a bigger one is refused while it
+/// streams in, before it is all on disk.
 pub const MAX_UPLOAD_BYTES: usize = 200 * 1024 * 1024;
 /// Rows shown on the mapping step.
 const SAMPLE_ROWS: usize = 5;
@@ -42,7 +43,13 @@ pub struct Upload {
     pub headers: Vec<String>,
     pub sample: Vec<Vec<String>>,
     pub state: watch::Sender<UploadState>,
+    /// When it was received; uploads older than [`KEEP_UPLOADS`] are forgotten.
+    pub received: std::time::Instant,
 }
+
+/// How long an upload, its file and its report are kept (mapping not confirmed, or the report
+/// not downloaded yet). A confirmed import's rows are in the database long before.
+pub const KEEP_UPLOADS: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
 impl Upload {
     pub fn view(&self) -> UploadView {
@@ -78,25 +85,40 @@ fn field_from(name: &str) -> Option<Field> {
 /// same file is imported again); only the live progress is kept here.
 pub struct Uploads {
     dir: PathBuf,
+    max_bytes: usize,
     by_id: Mutex<HashMap<String, Arc<Upload>>>,
 }
 
 impl Uploads {
-    pub fn new(dir: PathBuf) -> Self {
-        Self {
-            dir,
-            by_id: Mutex::new(HashMap::new()),
-        }
+    pub fn new(dir: PathBuf, max_bytes: usize) -> Self {
+        Self { dir, max_bytes, by_id: Mutex::new(HashMap::new()) }
+    }
+
+    pub fn max_bytes(&self) -> usize {
+        self.max_bytes
     }
 
     pub fn get(&self, id: &str) -> Option<Arc<Upload>> {
         self.by_id.lock().ok()?.get(id).cloned()
     }
 
+    /// Keeps a new upload and forgets (with their files) the expired ones that are not running.
     fn insert(&self, upload: Upload) {
-        if let Ok(mut map) = self.by_id.lock() {
-            map.insert(upload.id.clone(), Arc::new(upload));
+        let Ok(mut map) = self.by_id.lock() else {
+            return;
+        };
+        let expired: Vec<String> = map
+            .iter()
+            .filter(|(_, u)| u.received.elapsed() > KEEP_UPLOADS && !matches!(*u.state.borrow(), UploadState::Importing { .. }))
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in expired {
+            if let Some(old) = map.remove(&id) {
+                let _ = std::fs::remove_file(&old.path);
+                let _ = std::fs::remove_file(&old.report);
+            }
         }
+        map.insert(upload.id.clone(), Arc::new(upload));
     }
 }
 
@@ -107,8 +129,8 @@ pub enum UploadError {
     NoFile,
     #[error("the file is empty")]
     Empty,
-    #[error("the file is larger than {} MB", MAX_UPLOAD_BYTES / 1024 / 1024)]
-    TooLarge,
+    #[error("the file is larger than the {} KiB this server accepts", .0 / 1024)]
+    TooLarge(usize),
     #[error(
         "this is not a CSV text file (it holds binary data or UTF-16); save it as \"CSV UTF-8\""
     )]
@@ -124,14 +146,14 @@ pub enum UploadError {
 }
 
 /// Streams the multipart file to disk, checking it as it comes.
-async fn store(
+async fn store(max_bytes: usize, 
     dir: &std::path::Path,
     multipart: &mut Multipart,
 ) -> Result<(PathBuf, String, u64, String), UploadError> {
     tokio::fs::create_dir_all(dir).await?;
     let transfer = |e: axum::extract::multipart::MultipartError| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            UploadError::TooLarge
+            UploadError::TooLarge(max_bytes)
         } else {
             UploadError::Transfer(e.body_text())
         }
@@ -150,7 +172,7 @@ async fn store(
                     .take(200)
                     .collect::<String>();
                 let path = dir.join(format!("{}.csv", uuid::Uuid::new_v4()));
-                let result = write_checked(&path, &mut field).await;
+                let result = write_checked(&path, &mut field, max_bytes).await;
                 match result {
                     Ok(lines) => stored = Some((path, file_name, lines)),
                     Err(e) => {
@@ -179,6 +201,7 @@ enum WriteError {
 async fn write_checked(
     path: &std::path::Path,
     field: &mut axum::extract::multipart::Field<'_>,
+    max_bytes: usize,
 ) -> Result<u64, WriteError> {
     let mut file = tokio::fs::File::create(path)
         .await
@@ -190,8 +213,8 @@ async fn write_checked(
     let mut carry: Vec<u8> = Vec::new();
     while let Some(chunk) = field.chunk().await.map_err(WriteError::Multipart)? {
         bytes += chunk.len();
-        if bytes > MAX_UPLOAD_BYTES {
-            return Err(WriteError::Upload(UploadError::TooLarge));
+        if bytes > max_bytes {
+            return Err(WriteError::Upload(UploadError::TooLarge(max_bytes)));
         }
         if chunk.contains(&0) {
             return Err(WriteError::Upload(UploadError::NotText));
@@ -287,7 +310,7 @@ pub async fn receive(
         .into_response()
     };
     let (path, file_name, total_lines, _duplicates) =
-        match store(&state.uploads.dir, &mut multipart).await {
+        match store(state.uploads.max_bytes, &state.uploads.dir, &mut multipart).await {
             Ok(stored) => stored,
             Err(e) => return refused(e),
         };
@@ -318,6 +341,7 @@ pub async fn receive(
         headers,
         sample,
         state: state_tx,
+        received: std::time::Instant::now(),
     });
     Redirect::to(&format!("/uploads/{id}")).into_response()
 }
@@ -442,6 +466,10 @@ async fn run_import(pool: sqlx::PgPool, upload: Arc<Upload>, options: ImportOpti
             lines_done: 0,
         },
     };
+    // The rows are in the database now; only the report is still needed.
+    if matches!(final_state, UploadState::Done { .. }) {
+        let _ = tokio::fs::remove_file(&upload.path).await;
+    }
     upload.state.send_replace(final_state);
 }
 
@@ -526,7 +554,7 @@ pub async fn dnc_file(
             Ok(Some(field)) if field.name() == Some("file") => match field.bytes().await {
                 Ok(b) => bytes = b.to_vec(),
                 Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                    return back(UploadError::TooLarge.to_string())
+                    return back(UploadError::TooLarge(state.uploads.max_bytes).to_string())
                 }
                 Err(e) => return back(format!("The upload broke off: {}", e.body_text())),
             },

@@ -119,6 +119,7 @@ async fn measure(pool: &PgPool, args: &WebArgs) -> anyhow::Result<()> {
         upload_dir: dir.path().join("uploads"),
         recordings_dir: dir.path().join("recordings"),
         secure_cookies: false,
+        max_upload_bytes: dialtone_admin::server::uploads::MAX_UPLOAD_BYTES,
     };
     let app = router(AppState::new(pool.clone(), &web));
     let lead: i64 = sqlx::query_scalar("SELECT id FROM leads ORDER BY id DESC LIMIT 1").fetch_one(pool).await?;
