@@ -99,11 +99,19 @@ pub struct SettingsForm {
 
 impl SettingsForm {
     pub fn value(&self, key: &str) -> String {
-        self.values.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()).unwrap_or_default()
+        self.values
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
     }
 
     pub fn options(&self, lookup: &str) -> Vec<(i64, String)> {
-        self.lookups.iter().find(|(k, _)| k == lookup).map(|(_, o)| o.clone()).unwrap_or_default()
+        self.lookups
+            .iter()
+            .find(|(k, _)| k == lookup)
+            .map(|(_, o)| o.clone())
+            .unwrap_or_default()
     }
 }
 
@@ -151,42 +159,166 @@ const fn dec(min: f64, max: f64, required: bool) -> Kind {
     Kind::Decimal { min, max, required }
 }
 
-const ROUTES: &[&str] = &["voicemail", "message_hangup", "transfer_number", "transfer_group"];
+const ROUTES: &[&str] = &[
+    "voicemail",
+    "message_hangup",
+    "transfer_number",
+    "transfer_group",
+];
 
 /// Every inbound group setting the edit form shows.
 pub const INBOUND_SETTINGS: &[Setting] = &[
-    Setting { key: "name", label: "Name", section: "General", kind: text(80, true), help: "" },
-    Setting { key: "description", label: "Description", section: "General", kind: text(500, false), help: "" },
-    Setting { key: "campaign_id", label: "Campaign", section: "General", kind: Kind::Lookup("campaigns"), help: "Dispositions, recording and script come from it." },
-    Setting { key: "call_time_id", label: "Opening hours", section: "General", kind: Kind::Lookup("call_times"), help: "Outside them, the closed route applies." },
-    Setting { key: "time_zone", label: "Time zone of the hours", section: "General", kind: text(64, true), help: "An IANA zone such as America/New_York." },
-    Setting { key: "queue_priority", label: "Priority", section: "Queue", kind: int(0, 99, true), help: "Higher is answered first by blended agents." },
-    Setting { key: "welcome_audio", label: "Welcome audio", section: "Queue", kind: text(200, false), help: "" },
-    Setting { key: "music_class", label: "Music on hold class", section: "Queue", kind: text(64, true), help: "" },
-    Setting { key: "position_announce_secs", label: "Announce position every (s)", section: "Queue", kind: int(0, 3600, true), help: "0 = never." },
-    Setting { key: "max_wait_secs", label: "Longest wait (s)", section: "Queue", kind: int(5, 86400, true), help: "Then the timeout route applies." },
-    Setting { key: "service_level_secs", label: "Service level (s)", section: "Queue", kind: int(1, 3600, true), help: "Answered within this counts as in service." },
-    Setting { key: "recording_policy", label: "Recording", section: "Queue", kind: Kind::Choice(&["never", "on_demand", "all_calls", "all_calls_forced"]), help: "" },
-    Setting { key: "closed_action", label: "When closed", section: "Routes", kind: Kind::Choice(ROUTES), help: "" },
-    Setting { key: "closed_target", label: "Closed: number or group", section: "Routes", kind: text(200, false), help: "" },
-    Setting { key: "no_agents_action", label: "When no agent is logged in", section: "Routes", kind: Kind::Choice(ROUTES), help: "" },
-    Setting { key: "no_agents_target", label: "No agents: number or group", section: "Routes", kind: text(200, false), help: "" },
-    Setting { key: "timeout_action", label: "After the longest wait", section: "Routes", kind: Kind::Choice(ROUTES), help: "" },
-    Setting { key: "timeout_target", label: "Timeout: number or group", section: "Routes", kind: text(200, false), help: "" },
+    Setting {
+        key: "name",
+        label: "Name",
+        section: "General",
+        kind: text(80, true),
+        help: "",
+    },
+    Setting {
+        key: "description",
+        label: "Description",
+        section: "General",
+        kind: text(500, false),
+        help: "",
+    },
+    Setting {
+        key: "campaign_id",
+        label: "Campaign",
+        section: "General",
+        kind: Kind::Lookup("campaigns"),
+        help: "Dispositions, recording and script come from it.",
+    },
+    Setting {
+        key: "call_time_id",
+        label: "Opening hours",
+        section: "General",
+        kind: Kind::Lookup("call_times"),
+        help: "Outside them, the closed route applies.",
+    },
+    Setting {
+        key: "time_zone",
+        label: "Time zone of the hours",
+        section: "General",
+        kind: text(64, true),
+        help: "An IANA zone such as America/New_York.",
+    },
+    Setting {
+        key: "queue_priority",
+        label: "Priority",
+        section: "Queue",
+        kind: int(0, 99, true),
+        help: "Higher is answered first by blended agents.",
+    },
+    Setting {
+        key: "welcome_audio",
+        label: "Welcome audio",
+        section: "Queue",
+        kind: text(200, false),
+        help: "",
+    },
+    Setting {
+        key: "music_class",
+        label: "Music on hold class",
+        section: "Queue",
+        kind: text(64, true),
+        help: "",
+    },
+    Setting {
+        key: "position_announce_secs",
+        label: "Announce position every (s)",
+        section: "Queue",
+        kind: int(0, 3600, true),
+        help: "0 = never.",
+    },
+    Setting {
+        key: "max_wait_secs",
+        label: "Longest wait (s)",
+        section: "Queue",
+        kind: int(5, 86400, true),
+        help: "Then the timeout route applies.",
+    },
+    Setting {
+        key: "service_level_secs",
+        label: "Service level (s)",
+        section: "Queue",
+        kind: int(1, 3600, true),
+        help: "Answered within this counts as in service.",
+    },
+    Setting {
+        key: "recording_policy",
+        label: "Recording",
+        section: "Queue",
+        kind: Kind::Choice(&["never", "on_demand", "all_calls", "all_calls_forced"]),
+        help: "",
+    },
+    Setting {
+        key: "closed_action",
+        label: "When closed",
+        section: "Routes",
+        kind: Kind::Choice(ROUTES),
+        help: "",
+    },
+    Setting {
+        key: "closed_target",
+        label: "Closed: number or group",
+        section: "Routes",
+        kind: text(200, false),
+        help: "",
+    },
+    Setting {
+        key: "no_agents_action",
+        label: "When no agent is logged in",
+        section: "Routes",
+        kind: Kind::Choice(ROUTES),
+        help: "",
+    },
+    Setting {
+        key: "no_agents_target",
+        label: "No agents: number or group",
+        section: "Routes",
+        kind: text(200, false),
+        help: "",
+    },
+    Setting {
+        key: "timeout_action",
+        label: "After the longest wait",
+        section: "Routes",
+        kind: Kind::Choice(ROUTES),
+        help: "",
+    },
+    Setting {
+        key: "timeout_target",
+        label: "Timeout: number or group",
+        section: "Routes",
+        kind: text(200, false),
+        help: "",
+    },
 ];
 
 /// Rules between inbound group settings, named on the field to change.
 pub fn check_inbound(values: &[(String, Option<String>)]) -> Vec<(String, String)> {
-    let get = |key: &str| values.iter().find(|(k, _)| k == key).and_then(|(_, v)| v.clone());
+    let get = |key: &str| {
+        values
+            .iter()
+            .find(|(k, _)| k == key)
+            .and_then(|(_, v)| v.clone())
+    };
     let mut errors = Vec::new();
     for route in ["closed", "no_agents", "timeout"] {
         let action = get(&format!("{route}_action")).unwrap_or_default();
         if action.starts_with("transfer_") && get(&format!("{route}_target")).is_none() {
-            errors.push((format!("{route}_target"), "a transfer needs a number or group".into()));
+            errors.push((
+                format!("{route}_target"),
+                "a transfer needs a number or group".into(),
+            ));
         }
     }
     if let Some(class) = get("music_class") {
-        if !class.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+        if !class
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        {
             errors.push(("music_class".into(), "letters, digits, _ and - only".into()));
         }
     }
@@ -789,8 +921,17 @@ pub const STATUS_FLAGS: &[(&str, &str)] = &[
     ("answering_machine", "answering machine"),
 ];
 
-pub const STATUS_CATEGORIES: &[&str] =
-    &["contact", "no_contact", "sale", "not_interested", "callback", "dnc", "machine", "unworkable", "other"];
+pub const STATUS_CATEGORIES: &[&str] = &[
+    "contact",
+    "no_contact",
+    "sale",
+    "not_interested",
+    "callback",
+    "dnc",
+    "machine",
+    "unworkable",
+    "other",
+];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StatusRow {
@@ -854,7 +995,15 @@ pub struct RuleRow {
     pub active: bool,
 }
 
-pub const WEEKDAYS: &[&str] = &["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
+pub const WEEKDAYS: &[&str] = &[
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+];
 
 /// A time of day as typed: `9:00`, `09:00` or `21:30`, as `HH:MM`.
 pub fn parse_hhmm(raw: &str) -> Option<String> {

@@ -204,12 +204,18 @@ async fn every_path_by_role(pool: PgPool) {
     assert_eq!(r.status, StatusCode::OK);
 
     // Tables sort on the server by the column asked for, and ignore a column they do not know.
-    let by_name = |body: &str, a: &str, b: &str| body.find(a).zip(body.find(b)).is_some_and(|(x, y)| x < y);
+    let by_name =
+        |body: &str, a: &str, b: &str| body.find(a).zip(body.find(b)).is_some_and(|(x, y)| x < y);
     let r = site.get("/users?sort=-username", Some(&admin)).await;
     assert!(by_name(&r.body, ">sam<", ">alex<"), "{}", r.body);
     let r = site.get("/users?sort=username", Some(&admin)).await;
     assert!(by_name(&r.body, ">alex<", ">sam<"), "{}", r.body);
-    assert_eq!(site.get("/lists?sort=-leads;DROP+TABLE+leads", Some(&admin)).await.status, StatusCode::OK);
+    assert_eq!(
+        site.get("/lists?sort=-leads;DROP+TABLE+leads", Some(&admin))
+            .await
+            .status,
+        StatusCode::OK
+    );
 
     // A supervisor sees their own campaign's settings, not another's.
     let r = site
@@ -274,9 +280,21 @@ async fn every_path_by_role(pool: PgPool) {
         ("/api/list_inbound", String::new(), 200, 403, 403),
         ("/api/create_inbound", "name=Support".into(), 200, 403, 403),
         ("/api/list_codes", String::new(), 200, 403, 403),
-        ("/api/save_pause_code", "code=COFFEE&name=Coffee".into(), 200, 403, 403),
+        (
+            "/api/save_pause_code",
+            "code=COFFEE&name=Coffee".into(),
+            200,
+            403,
+            403,
+        ),
         ("/api/list_calltimes", String::new(), 200, 403, 403),
-        ("/api/search_leads", "q=%2B12015550123&list=&page=1".into(), 200, 200, 403),
+        (
+            "/api/search_leads",
+            "q=%2B12015550123&list=&page=1".into(),
+            200,
+            200,
+            403,
+        ),
         ("/api/agent_overview", String::new(), 200, 200, 200),
     ];
     for (path, form, a, s, g) in &calls {
@@ -835,22 +853,79 @@ async fn json_api_with_tokens_and_the_same_roles(pool: PgPool) {
     .expect("json");
     assert_eq!(found["total"], 1);
     // Lists, leads and users through the API, with the same checks as the pages.
-    let r = site.api("POST", "/api/v1/lists", &admin, Some(serde_json::json!({"name": "Api list", "campaign_id": id, "country": "ZZ"}))).await;
+    let r = site
+        .api(
+            "POST",
+            "/api/v1/lists",
+            &admin,
+            Some(serde_json::json!({"name": "Api list", "campaign_id": id, "country": "ZZ"})),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
     assert!(r.body.contains("country"), "{}", r.body);
-    let r = site.api("POST", "/api/v1/lists", &admin, Some(serde_json::json!({"name": "Api list", "campaign_id": id}))).await;
+    let r = site
+        .api(
+            "POST",
+            "/api/v1/lists",
+            &admin,
+            Some(serde_json::json!({"name": "Api list", "campaign_id": id})),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    let list = serde_json::from_str::<serde_json::Value>(&r.body).expect("json")["id"].as_i64().expect("id");
+    let list = serde_json::from_str::<serde_json::Value>(&r.body).expect("json")["id"]
+        .as_i64()
+        .expect("id");
     sqlx::query("INSERT INTO leads (list_id, phone_e164, country, time_zone) VALUES ($1, '+12025550100', 'US', 'America/New_York')").bind(list).execute(&pool).await.expect("lead");
-    let found: serde_json::Value = serde_json::from_str(&site.api("GET", "/api/v1/leads?q=202-555-0100", &admin, None).await.body).expect("json");
+    let found: serde_json::Value = serde_json::from_str(
+        &site
+            .api("GET", "/api/v1/leads?q=202-555-0100", &admin, None)
+            .await
+            .body,
+    )
+    .expect("json");
     assert_eq!(found["rows"][0]["list_id"], list);
-    assert_eq!(site.api("GET", "/api/v1/leads?q=Smith", &admin, None).await.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(site.api("PATCH", &format!("/api/v1/lists/{list}"), &agent, Some(serde_json::json!({"campaign_id": null, "active": false}))).await.status, StatusCode::FORBIDDEN);
-    let r = site.api("POST", "/api/v1/users", &admin, Some(serde_json::json!({"username": "newbie", "role": "supervisor"}))).await;
-    let newbie = serde_json::from_str::<serde_json::Value>(&r.body).expect("json")["id"].as_i64().expect("id");
-    let r = site.api("PATCH", &format!("/api/v1/users/{newbie}"), &admin, Some(serde_json::json!({"role": "supervisor", "active": true, "campaign_ids": [id]}))).await;
+    assert_eq!(
+        site.api("GET", "/api/v1/leads?q=Smith", &admin, None)
+            .await
+            .status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        site.api(
+            "PATCH",
+            &format!("/api/v1/lists/{list}"),
+            &agent,
+            Some(serde_json::json!({"campaign_id": null, "active": false}))
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+    let r = site
+        .api(
+            "POST",
+            "/api/v1/users",
+            &admin,
+            Some(serde_json::json!({"username": "newbie", "role": "supervisor"})),
+        )
+        .await;
+    let newbie = serde_json::from_str::<serde_json::Value>(&r.body).expect("json")["id"]
+        .as_i64()
+        .expect("id");
+    let r = site
+        .api(
+            "PATCH",
+            &format!("/api/v1/users/{newbie}"),
+            &admin,
+            Some(serde_json::json!({"role": "supervisor", "active": true, "campaign_ids": [id]})),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    let granted: i64 = sqlx::query_scalar("SELECT count(*) FROM user_campaigns WHERE user_id = $1").bind(newbie).fetch_one(&pool).await.expect("grants");
+    let granted: i64 = sqlx::query_scalar("SELECT count(*) FROM user_campaigns WHERE user_id = $1")
+        .bind(newbie)
+        .fetch_one(&pool)
+        .await
+        .expect("grants");
     assert_eq!(granted, 1);
 
     // A token is not a cookie: no CSRF check applies, and none is needed.
@@ -1062,44 +1137,125 @@ async fn inbound_codes_and_hours(pool: PgPool) {
     let json = |r: &Reply| serde_json::from_str::<serde_json::Value>(&r.body).expect("json");
 
     // An inbound group: created, then its settings checked as a whole.
-    let r = site.post("/api/create_inbound", Some(&admin), "name=Support").await;
+    let r = site
+        .post("/api/create_inbound", Some(&admin), "name=Support")
+        .await;
     let id = json(&r)["Ok"]["id"].as_i64().expect("created");
-    let form = json(&site.post("/api/get_inbound", Some(&admin), &format!("id={id}")).await);
-    let values: Vec<(String, String)> = serde_json::from_value(form["values"].clone()).expect("values");
+    let form = json(
+        &site
+            .post("/api/get_inbound", Some(&admin), &format!("id={id}"))
+            .await,
+    );
+    let values: Vec<(String, String)> =
+        serde_json::from_value(form["values"].clone()).expect("values");
     let encode = |changes: &[(&str, &str)]| {
         let mut body = form_urlencoded::Serializer::new(String::new());
-        body.append_pair("id", &id.to_string()).append_pair("version", form["version"].as_str().expect("version"));
+        body.append_pair("id", &id.to_string())
+            .append_pair("version", form["version"].as_str().expect("version"));
         for (k, v) in &values {
-            let v = changes.iter().find(|(c, _)| c == k).map(|(_, n)| n.to_string()).unwrap_or_else(|| v.clone());
+            let v = changes
+                .iter()
+                .find(|(c, _)| c == k)
+                .map(|(_, n)| n.to_string())
+                .unwrap_or_else(|| v.clone());
             body.append_pair(&format!("values[{k}]"), &v);
         }
         body.finish()
     };
-    let r = site.post("/api/save_inbound", Some(&admin), &encode(&[("timeout_action", "transfer_number"), ("time_zone", "Mars/Olympus")])).await;
-    let fields: Vec<String> = json(&r)["Invalid"]["fields"].as_array().expect("invalid").iter().map(|f| f[0].as_str().unwrap_or("").to_string()).collect();
-    assert!(fields.contains(&"timeout_target".to_string()) && fields.contains(&"time_zone".to_string()), "{fields:?}");
-    let r = site.post("/api/save_inbound", Some(&admin), &encode(&[("timeout_action", "transfer_number"), ("timeout_target", "+12025550100"), ("max_wait_secs", "120")])).await;
+    let r = site
+        .post(
+            "/api/save_inbound",
+            Some(&admin),
+            &encode(&[
+                ("timeout_action", "transfer_number"),
+                ("time_zone", "Mars/Olympus"),
+            ]),
+        )
+        .await;
+    let fields: Vec<String> = json(&r)["Invalid"]["fields"]
+        .as_array()
+        .expect("invalid")
+        .iter()
+        .map(|f| f[0].as_str().unwrap_or("").to_string())
+        .collect();
+    assert!(
+        fields.contains(&"timeout_target".to_string()) && fields.contains(&"time_zone".to_string()),
+        "{fields:?}"
+    );
+    let r = site
+        .post(
+            "/api/save_inbound",
+            Some(&admin),
+            &encode(&[
+                ("timeout_action", "transfer_number"),
+                ("timeout_target", "+12025550100"),
+                ("max_wait_secs", "120"),
+            ]),
+        )
+        .await;
     assert!(r.body.contains("\"Ok\""), "{}", r.body);
-    let wait: i32 = sqlx::query_scalar("SELECT max_wait_secs FROM inbound_groups WHERE id = $1").bind(id).fetch_one(&pool).await.expect("group");
+    let wait: i32 = sqlx::query_scalar("SELECT max_wait_secs FROM inbound_groups WHERE id = $1")
+        .bind(id)
+        .fetch_one(&pool)
+        .await
+        .expect("group");
     assert_eq!(wait, 120);
 
     // Numbers that ring it.
-    let r = site.post("/api/add_did", Some(&admin), &format!("number=%2B1+(800)+555-0100&description=Main&group_id={id}")).await;
+    let r = site
+        .post(
+            "/api/add_did",
+            Some(&admin),
+            &format!("number=%2B1+(800)+555-0100&description=Main&group_id={id}"),
+        )
+        .await;
     assert!(r.body.contains("\"Ok\""), "{}", r.body);
-    let r = site.post("/api/add_did", Some(&admin), &format!("number=%2B18005550100&description=Again&group_id={id}")).await;
+    let r = site
+        .post(
+            "/api/add_did",
+            Some(&admin),
+            &format!("number=%2B18005550100&description=Again&group_id={id}"),
+        )
+        .await;
     assert!(r.body.contains("already taken"), "{}", r.body);
-    let r = site.post("/api/add_did", Some(&admin), &format!("number=call+me&description=&group_id={id}")).await;
+    let r = site
+        .post(
+            "/api/add_did",
+            Some(&admin),
+            &format!("number=call+me&description=&group_id={id}"),
+        )
+        .await;
     assert!(r.body.contains("\"number\""), "{}", r.body);
 
     // Dispositions: a new one; the dialer's own are refused.
     let r = site.post("/api/save_status", Some(&admin), "code=APPT&name=Appointment+set&category=sale&flags%5Bselectable%5D=on&flags%5Bsale%5D=on&flags%5Bhuman_answered%5D=on").await;
     assert!(r.body.contains("\"Ok\""), "{}", r.body);
-    let (sale, selectable): (bool, bool) = sqlx::query_as("SELECT sale, selectable FROM statuses WHERE code = 'APPT'").fetch_one(&pool).await.expect("status");
+    let (sale, selectable): (bool, bool) =
+        sqlx::query_as("SELECT sale, selectable FROM statuses WHERE code = 'APPT'")
+            .fetch_one(&pool)
+            .await
+            .expect("status");
     assert!(sale && selectable);
-    let r = site.post("/api/save_status", Some(&admin), "code=NA&name=Mine+now&category=other").await;
+    let r = site
+        .post(
+            "/api/save_status",
+            Some(&admin),
+            "code=NA&name=Mine+now&category=other",
+        )
+        .await;
     assert!(r.body.contains("set by the dialer"), "{}", r.body);
-    let r = site.post("/api/save_status", Some(&admin), "code=bad+code!&name=x&category=nope").await;
-    assert!(r.body.contains("\"code\"") && r.body.contains("\"category\""), "{}", r.body);
+    let r = site
+        .post(
+            "/api/save_status",
+            Some(&admin),
+            "code=bad+code!&name=x&category=nope",
+        )
+        .await;
+    assert!(
+        r.body.contains("\"code\"") && r.body.contains("\"category\""),
+        "{}",
+        r.body
+    );
 
     // What a campaign offers, with hotkeys that must be unique.
     let campaign = campaign(&pool, "Spring").await;
@@ -1107,24 +1263,64 @@ async fn inbound_codes_and_hours(pool: PgPool) {
     assert!(r.body.contains("each hotkey once"), "{}", r.body);
     let r = site.post("/api/set_campaign_codes", Some(&admin), &format!("campaign={campaign}&offer%5Bdisposition:SALE%5D=on&offer%5Bhotkey:SALE%5D=1&offer%5Bdisposition:APPT%5D=on&offer%5Bpause:LUNCH%5D=on")).await;
     assert!(r.body.contains("\"Ok\""), "{}", r.body);
-    let offered: Vec<String> = sqlx::query_scalar("SELECT status_code FROM campaign_dispositions WHERE campaign_id = $1 ORDER BY 1").bind(campaign).fetch_all(&pool).await.expect("codes");
+    let offered: Vec<String> = sqlx::query_scalar(
+        "SELECT status_code FROM campaign_dispositions WHERE campaign_id = $1 ORDER BY 1",
+    )
+    .bind(campaign)
+    .fetch_all(&pool)
+    .await
+    .expect("codes");
     assert_eq!(offered, ["APPT", "SALE"]);
 
     // Hours: a bad day is named; a good week replaces the windows.
     let r = site.post("/api/save_call_time", Some(&admin), "name=Evenings&description=&hours%5Bopen:1%5D=18:00&hours%5Bclose:1%5D=17:00&hours%5Bopen:2%5D=18:00").await;
-    assert!(r.body.contains("day:1") && r.body.contains("day:2"), "{}", r.body);
-    let r = site.post("/api/save_call_time", Some(&admin), "name=Evenings&description=After+work&hours%5Bopen:1%5D=17:00&hours%5Bclose:1%5D=20:30").await;
+    assert!(
+        r.body.contains("day:1") && r.body.contains("day:2"),
+        "{}",
+        r.body
+    );
+    let r = site
+        .post(
+            "/api/save_call_time",
+            Some(&admin),
+            "name=Evenings&description=After+work&hours%5Bopen:1%5D=17:00&hours%5Bclose:1%5D=20:30",
+        )
+        .await;
     assert!(r.body.contains("\"Ok\""), "{}", r.body);
     let windows: i64 = sqlx::query_scalar("SELECT count(*) FROM call_time_windows w JOIN call_times c ON c.id = w.call_time_id WHERE c.name = 'Evenings'").fetch_one(&pool).await.expect("windows");
     assert_eq!(windows, 1);
-    let r = site.post("/api/add_holiday", Some(&admin), "name=Founders&day=2026-13-40&state=&call_time=").await;
+    let r = site
+        .post(
+            "/api/add_holiday",
+            Some(&admin),
+            "name=Founders&day=2026-13-40&state=&call_time=",
+        )
+        .await;
     assert!(r.body.contains("\"day\""), "{}", r.body);
     let r = site.post("/api/save_rule", Some(&admin), "country=US&state=TX&opens=09:00&closes=21:00&max_attempts_24h=&citation=Tex.+Bus.+%26+Com.+Code+305.053").await;
     assert!(r.body.contains("\"Ok\""), "{}", r.body);
     let page = site.get("/calltimes", Some(&admin)).await;
-    assert!(page.body.contains("Evenings") && page.body.contains("US TX"), "{}", page.body);
-    let audited: Vec<String> = sqlx::query_scalar("SELECT DISTINCT entity FROM audit_log ORDER BY 1").fetch_all(&pool).await.expect("audit");
-    for entity in ["call_time", "calling_rule", "campaign_codes", "did", "inbound_group", "status"] {
-        assert!(audited.iter().any(|e| e == entity), "{entity} audited: {audited:?}");
+    assert!(
+        page.body.contains("Evenings") && page.body.contains("US TX"),
+        "{}",
+        page.body
+    );
+    let audited: Vec<String> =
+        sqlx::query_scalar("SELECT DISTINCT entity FROM audit_log ORDER BY 1")
+            .fetch_all(&pool)
+            .await
+            .expect("audit");
+    for entity in [
+        "call_time",
+        "calling_rule",
+        "campaign_codes",
+        "did",
+        "inbound_group",
+        "status",
+    ] {
+        assert!(
+            audited.iter().any(|e| e == entity),
+            "{entity} audited: {audited:?}"
+        );
     }
 }

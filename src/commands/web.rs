@@ -25,7 +25,9 @@ pub fn admin(config: &Config, pool: PgPool) -> axum::Router {
         site_root,
         upload_dir: config.data_dir.join("uploads"),
         recordings_dir: config.recordings_dir.clone(),
-        max_upload_bytes: usize::try_from(config.web.max_upload_mb).unwrap_or(200).saturating_mul(1024 * 1024),
+        max_upload_bytes: usize::try_from(config.web.max_upload_mb)
+            .unwrap_or(200)
+            .saturating_mul(1024 * 1024),
         secure_cookies: config.web.public_url.starts_with("https://"),
     };
     router(AppState::new(pool, &web))

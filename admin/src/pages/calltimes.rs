@@ -10,31 +10,60 @@ use super::{FieldError, Notice};
 use crate::model::{CallTimeRow, HolidayRow, RuleRow, Saved, WEEKDAYS};
 
 #[server(endpoint = "list_calltimes")]
-pub async fn list_calltimes() -> Result<(Vec<CallTimeRow>, Vec<HolidayRow>, Vec<RuleRow>), ServerFnError> {
+pub async fn list_calltimes(
+) -> Result<(Vec<CallTimeRow>, Vec<HolidayRow>, Vec<RuleRow>), ServerFnError> {
     use super::ssr::{context, op_error};
     use crate::server::reference;
     let ctx = context().await?;
     let (pool, actor) = (&ctx.pool, ctx.actor());
-    let times = reference::call_times(pool, &actor).await.map_err(op_error)?;
+    let times = reference::call_times(pool, &actor)
+        .await
+        .map_err(op_error)?;
     let holidays = reference::holidays(pool, &actor).await.map_err(op_error)?;
     let rules = reference::rules(pool, &actor).await.map_err(op_error)?;
     Ok((times, holidays, rules))
 }
 
 #[server(endpoint = "save_call_time")]
-pub async fn save_call_time(name: String, description: String, hours: Option<HashMap<String, String>>) -> Result<Saved, ServerFnError> {
+pub async fn save_call_time(
+    name: String,
+    description: String,
+    hours: Option<HashMap<String, String>>,
+) -> Result<Saved, ServerFnError> {
     use super::ssr::{context, op_error};
     let ctx = context().await?;
     let (pool, actor) = (&ctx.pool, ctx.actor());
-    crate::server::reference::save_call_time(pool, &actor, &name, &description, &hours.unwrap_or_default()).await.map_err(op_error)
+    crate::server::reference::save_call_time(
+        pool,
+        &actor,
+        &name,
+        &description,
+        &hours.unwrap_or_default(),
+    )
+    .await
+    .map_err(op_error)
 }
 
 #[server(endpoint = "add_holiday")]
-pub async fn add_holiday(name: String, day: String, state: String, call_time: String) -> Result<Saved, ServerFnError> {
+pub async fn add_holiday(
+    name: String,
+    day: String,
+    state: String,
+    call_time: String,
+) -> Result<Saved, ServerFnError> {
     use super::ssr::{context, op_error};
     let ctx = context().await?;
     let (pool, actor) = (&ctx.pool, ctx.actor());
-    crate::server::reference::add_holiday(pool, &actor, &name, &day, &state, call_time.trim().parse().ok()).await.map_err(op_error)
+    crate::server::reference::add_holiday(
+        pool,
+        &actor,
+        &name,
+        &day,
+        &state,
+        call_time.trim().parse().ok(),
+    )
+    .await
+    .map_err(op_error)
 }
 
 #[server(endpoint = "remove_holiday")]
@@ -42,25 +71,56 @@ pub async fn remove_holiday(id: i64) -> Result<Saved, ServerFnError> {
     use super::ssr::{context, op_error};
     let ctx = context().await?;
     let (pool, actor) = (&ctx.pool, ctx.actor());
-    crate::server::reference::remove_holiday(pool, &actor, id).await.map_err(op_error)
+    crate::server::reference::remove_holiday(pool, &actor, id)
+        .await
+        .map_err(op_error)
 }
 
 #[server(endpoint = "save_rule")]
-pub async fn save_rule(country: String, state: String, opens: String, closes: String, max_attempts_24h: String, citation: String) -> Result<Saved, ServerFnError> {
+pub async fn save_rule(
+    country: String,
+    state: String,
+    opens: String,
+    closes: String,
+    max_attempts_24h: String,
+    citation: String,
+) -> Result<Saved, ServerFnError> {
     use super::ssr::{context, op_error};
     let ctx = context().await?;
     let (pool, actor) = (&ctx.pool, ctx.actor());
-    crate::server::reference::save_rule(pool, &actor, &country, &state, &opens, &closes, &max_attempts_24h, &citation).await.map_err(op_error)
+    crate::server::reference::save_rule(
+        pool,
+        &actor,
+        &country,
+        &state,
+        &opens,
+        &closes,
+        &max_attempts_24h,
+        &citation,
+    )
+    .await
+    .map_err(op_error)
 }
 
 /// The week's grid of one call time (or an empty one for a new call time).
 fn week(action: ServerAction<SaveCallTime>, ct: Option<CallTimeRow>) -> impl IntoView {
     let saved: Signal<Option<Result<Saved, ServerFnError>>> = action.value().into();
     let existing = ct.is_some();
-    let ct = ct.unwrap_or(CallTimeRow { id: 0, name: String::new(), description: String::new(), windows: Vec::new(), campaigns: 0 });
+    let ct = ct.unwrap_or(CallTimeRow {
+        id: 0,
+        name: String::new(),
+        description: String::new(),
+        windows: Vec::new(),
+        campaigns: 0,
+    });
     let days: Vec<(i16, String, String)> = (1..=7i16)
         .map(|day| {
-            let (open, close) = ct.windows.iter().find(|w| w.0 == day).map(|w| (w.1.clone(), w.2.clone())).unwrap_or_default();
+            let (open, close) = ct
+                .windows
+                .iter()
+                .find(|w| w.0 == day)
+                .map(|w| (w.1.clone(), w.2.clone()))
+                .unwrap_or_default();
             (day, open, close)
         })
         .collect();
@@ -102,10 +162,18 @@ pub fn CallTimes() -> impl IntoView {
     let save_rule = ServerAction::<SaveRule>::new();
     let saved: Signal<Option<Result<Saved, ServerFnError>>> = save.value().into();
     let holiday_added: Signal<Option<Result<Saved, ServerFnError>>> = add_holiday.value().into();
-    let holiday_removed: Signal<Option<Result<Saved, ServerFnError>>> = remove_holiday.value().into();
+    let holiday_removed: Signal<Option<Result<Saved, ServerFnError>>> =
+        remove_holiday.value().into();
     let rule_saved: Signal<Option<Result<Saved, ServerFnError>>> = save_rule.value().into();
     let data = Resource::new(
-        move || (save.version().get(), add_holiday.version().get(), remove_holiday.version().get(), save_rule.version().get()),
+        move || {
+            (
+                save.version().get(),
+                add_holiday.version().get(),
+                remove_holiday.version().get(),
+                save_rule.version().get(),
+            )
+        },
         |_| list_calltimes(),
     );
     view! {

@@ -7,8 +7,8 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map};
 
-use super::{page_param, query_param, FieldError, Notice, Pager};
 use super::settings::settings_fields;
+use super::{page_param, query_param, FieldError, Notice, Pager};
 use crate::model::{CampaignRow, Page, Saved, SettingsForm, CAMPAIGN_SETTINGS};
 
 #[server(endpoint = "list_campaigns")]
@@ -91,7 +91,11 @@ fn open_when_saved(result: Signal<Option<Result<Saved, ServerFnError>>>, path: &
 
 /// A column header's link: sorts by `key`, or reverses it when it already sorts so.
 pub(crate) fn sort_link(path: &str, current: &str, key: &str, q: &str) -> String {
-    let next = if current == key { format!("-{key}") } else { key.to_string() };
+    let next = if current == key {
+        format!("-{key}")
+    } else {
+        key.to_string()
+    };
     format!("{path}?q={}&sort={next}", urlencoding(q))
 }
 

@@ -13,27 +13,44 @@ pub async fn list_codes() -> Result<(Vec<StatusRow>, Vec<PauseRow>), ServerFnErr
     use super::ssr::{context, op_error};
     let ctx = context().await?;
     let (pool, actor) = (&ctx.pool, ctx.actor());
-    let statuses = crate::server::reference::statuses(pool, &actor).await.map_err(op_error)?;
-    let pauses = crate::server::reference::pause_codes(pool, &actor).await.map_err(op_error)?;
+    let statuses = crate::server::reference::statuses(pool, &actor)
+        .await
+        .map_err(op_error)?;
+    let pauses = crate::server::reference::pause_codes(pool, &actor)
+        .await
+        .map_err(op_error)?;
     Ok((statuses, pauses))
 }
 
 /// `flags` holds `flag -> "on"` for each ticked box.
 #[server(endpoint = "save_status")]
-pub async fn save_status(code: String, name: String, category: String, flags: Option<HashMap<String, String>>) -> Result<Saved, ServerFnError> {
+pub async fn save_status(
+    code: String,
+    name: String,
+    category: String,
+    flags: Option<HashMap<String, String>>,
+) -> Result<Saved, ServerFnError> {
     use super::ssr::{context, op_error};
     let ctx = context().await?;
     let (pool, actor) = (&ctx.pool, ctx.actor());
     let set: Vec<String> = flags.unwrap_or_default().into_keys().collect();
-    crate::server::reference::save_status(pool, &actor, &code, &name, &category, &set).await.map_err(op_error)
+    crate::server::reference::save_status(pool, &actor, &code, &name, &category, &set)
+        .await
+        .map_err(op_error)
 }
 
 #[server(endpoint = "save_pause_code")]
-pub async fn save_pause_code(code: String, name: String, billable: Option<String>) -> Result<Saved, ServerFnError> {
+pub async fn save_pause_code(
+    code: String,
+    name: String,
+    billable: Option<String>,
+) -> Result<Saved, ServerFnError> {
     use super::ssr::{context, op_error};
     let ctx = context().await?;
     let (pool, actor) = (&ctx.pool, ctx.actor());
-    crate::server::reference::save_pause_code(pool, &actor, &code, &name, billable.is_some()).await.map_err(op_error)
+    crate::server::reference::save_pause_code(pool, &actor, &code, &name, billable.is_some())
+        .await
+        .map_err(op_error)
 }
 
 #[server(endpoint = "get_campaign_codes")]
@@ -41,20 +58,33 @@ pub async fn get_campaign_codes(campaign: i64) -> Result<CampaignCodes, ServerFn
     use super::ssr::{context, op_error};
     let ctx = context().await?;
     let (pool, actor) = (&ctx.pool, ctx.actor());
-    crate::server::reference::campaign_codes(pool, &actor, campaign).await.map_err(op_error)
+    crate::server::reference::campaign_codes(pool, &actor, campaign)
+        .await
+        .map_err(op_error)
 }
 
 #[server(endpoint = "set_campaign_codes")]
-pub async fn set_campaign_codes(campaign: i64, offer: Option<HashMap<String, String>>) -> Result<Saved, ServerFnError> {
+pub async fn set_campaign_codes(
+    campaign: i64,
+    offer: Option<HashMap<String, String>>,
+) -> Result<Saved, ServerFnError> {
     use super::ssr::{context, op_error};
     let ctx = context().await?;
     let (pool, actor) = (&ctx.pool, ctx.actor());
-    crate::server::reference::set_campaign_codes(pool, &actor, campaign, &offer.unwrap_or_default()).await.map_err(op_error)
+    crate::server::reference::set_campaign_codes(pool, &actor, campaign, &offer.unwrap_or_default())
+        .await
+        .map_err(op_error)
 }
 
 fn status_form(action: ServerAction<SaveStatus>, status: Option<StatusRow>) -> impl IntoView {
     let saved: Signal<Option<Result<Saved, ServerFnError>>> = action.value().into();
-    let s = status.unwrap_or(StatusRow { code: String::new(), name: String::new(), category: "contact".into(), system: false, flags: vec!["selectable".into(), "human_answered".into()] });
+    let s = status.unwrap_or(StatusRow {
+        code: String::new(),
+        name: String::new(),
+        category: "contact".into(),
+        system: false,
+        flags: vec!["selectable".into(), "human_answered".into()],
+    });
     let existing = !s.code.is_empty();
     let category = s.category.clone();
     view! {
@@ -88,7 +118,10 @@ pub fn Codes() -> impl IntoView {
     let save_pause = ServerAction::<SavePauseCode>::new();
     let status_saved: Signal<Option<Result<Saved, ServerFnError>>> = save_status.value().into();
     let pause_saved: Signal<Option<Result<Saved, ServerFnError>>> = save_pause.value().into();
-    let data = Resource::new(move || (save_status.version().get(), save_pause.version().get()), |_| list_codes());
+    let data = Resource::new(
+        move || (save_status.version().get(), save_pause.version().get()),
+        |_| list_codes(),
+    );
     view! {
         <Title text="Dispositions · Dialtone"/>
         <h1>"Dispositions and pause codes"</h1>
@@ -159,7 +192,10 @@ pub fn Codes() -> impl IntoView {
 pub fn CampaignCodesForm(campaign: i64) -> impl IntoView {
     let save = ServerAction::<SetCampaignCodes>::new();
     let saved: Signal<Option<Result<Saved, ServerFnError>>> = save.value().into();
-    let codes = Resource::new(move || save.version().get(), move |_| get_campaign_codes(campaign));
+    let codes = Resource::new(
+        move || save.version().get(),
+        move |_| get_campaign_codes(campaign),
+    );
     view! {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {

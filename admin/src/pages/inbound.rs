@@ -15,8 +15,12 @@ pub async fn list_inbound() -> Result<(Vec<InboundRow>, Vec<DidRow>), ServerFnEr
     use super::ssr::{context, op_error};
     let ctx = context().await?;
     let (pool, actor) = (&ctx.pool, ctx.actor());
-    let groups = crate::server::ops::inbound_groups(pool, &actor).await.map_err(op_error)?;
-    let dids = crate::server::ops::dids(pool, &actor).await.map_err(op_error)?;
+    let groups = crate::server::ops::inbound_groups(pool, &actor)
+        .await
+        .map_err(op_error)?;
+    let dids = crate::server::ops::dids(pool, &actor)
+        .await
+        .map_err(op_error)?;
     Ok((groups, dids))
 }
 
@@ -25,7 +29,9 @@ pub async fn create_inbound(name: String) -> Result<Saved, ServerFnError> {
     use super::ssr::{context, op_error};
     let ctx = context().await?;
     let (pool, actor) = (&ctx.pool, ctx.actor());
-    crate::server::ops::create_inbound_group(pool, &actor, &name).await.map_err(op_error)
+    crate::server::ops::create_inbound_group(pool, &actor, &name)
+        .await
+        .map_err(op_error)
 }
 
 #[server(endpoint = "get_inbound")]
@@ -33,15 +39,23 @@ pub async fn get_inbound(id: i64) -> Result<SettingsForm, ServerFnError> {
     use super::ssr::{context, op_error};
     let ctx = context().await?;
     let (pool, actor) = (&ctx.pool, ctx.actor());
-    crate::server::ops::inbound_group(pool, &actor, id).await.map_err(op_error)
+    crate::server::ops::inbound_group(pool, &actor, id)
+        .await
+        .map_err(op_error)
 }
 
 #[server(endpoint = "save_inbound")]
-pub async fn save_inbound(id: i64, version: String, values: HashMap<String, String>) -> Result<Saved, ServerFnError> {
+pub async fn save_inbound(
+    id: i64,
+    version: String,
+    values: HashMap<String, String>,
+) -> Result<Saved, ServerFnError> {
     use super::ssr::{context, op_error};
     let ctx = context().await?;
     let (pool, actor) = (&ctx.pool, ctx.actor());
-    crate::server::ops::save_inbound_group(pool, &actor, id, &version, &values).await.map_err(op_error)
+    crate::server::ops::save_inbound_group(pool, &actor, id, &version, &values)
+        .await
+        .map_err(op_error)
 }
 
 #[server(endpoint = "set_inbound_active")]
@@ -49,15 +63,29 @@ pub async fn set_inbound_active(id: i64, active: bool) -> Result<Saved, ServerFn
     use super::ssr::{context, op_error};
     let ctx = context().await?;
     let (pool, actor) = (&ctx.pool, ctx.actor());
-    crate::server::ops::set_inbound_active(pool, &actor, id, active).await.map_err(op_error)
+    crate::server::ops::set_inbound_active(pool, &actor, id, active)
+        .await
+        .map_err(op_error)
 }
 
 #[server(endpoint = "add_did")]
-pub async fn add_did(number: String, description: String, group_id: String) -> Result<Saved, ServerFnError> {
+pub async fn add_did(
+    number: String,
+    description: String,
+    group_id: String,
+) -> Result<Saved, ServerFnError> {
     use super::ssr::{context, op_error};
     let ctx = context().await?;
     let (pool, actor) = (&ctx.pool, ctx.actor());
-    crate::server::ops::add_did(pool, &actor, &number, &description, group_id.trim().parse().ok()).await.map_err(op_error)
+    crate::server::ops::add_did(
+        pool,
+        &actor,
+        &number,
+        &description,
+        group_id.trim().parse().ok(),
+    )
+    .await
+    .map_err(op_error)
 }
 
 #[server(endpoint = "remove_did")]
@@ -65,7 +93,9 @@ pub async fn remove_did(id: i64) -> Result<Saved, ServerFnError> {
     use super::ssr::{context, op_error};
     let ctx = context().await?;
     let (pool, actor) = (&ctx.pool, ctx.actor());
-    crate::server::ops::remove_did(pool, &actor, id).await.map_err(op_error)
+    crate::server::ops::remove_did(pool, &actor, id)
+        .await
+        .map_err(op_error)
 }
 
 #[component]
@@ -76,7 +106,16 @@ pub fn Inbound() -> impl IntoView {
     let created: Signal<Option<Result<Saved, ServerFnError>>> = create.value().into();
     let added: Signal<Option<Result<Saved, ServerFnError>>> = add.value().into();
     let removed: Signal<Option<Result<Saved, ServerFnError>>> = remove.value().into();
-    let data = Resource::new(move || (create.version().get(), add.version().get(), remove.version().get()), |_| list_inbound());
+    let data = Resource::new(
+        move || {
+            (
+                create.version().get(),
+                add.version().get(),
+                remove.version().get(),
+            )
+        },
+        |_| list_inbound(),
+    );
     view! {
         <Title text="Inbound · Dialtone"/>
         <h1>"Inbound groups"</h1>
@@ -159,13 +198,25 @@ pub fn Inbound() -> impl IntoView {
 #[component]
 pub fn InboundEdit() -> impl IntoView {
     let params = use_params_map();
-    let id = move || params.read().get("id").and_then(|s| s.parse::<i64>().ok()).unwrap_or(0);
+    let id = move || {
+        params
+            .read()
+            .get("id")
+            .and_then(|s| s.parse::<i64>().ok())
+            .unwrap_or(0)
+    };
     let save = ServerAction::<SaveInbound>::new();
     let toggle = ServerAction::<SetInboundActive>::new();
     let saved: Signal<Option<Result<Saved, ServerFnError>>> = save.value().into();
     let toggled: Signal<Option<Result<Saved, ServerFnError>>> = toggle.value().into();
     let form = Resource::new(
-        move || (id(), toggle.version().get(), matches!(save.value().get(), Some(Ok(Saved::Ok { .. })))),
+        move || {
+            (
+                id(),
+                toggle.version().get(),
+                matches!(save.value().get(), Some(Ok(Saved::Ok { .. }))),
+            )
+        },
         |(id, _, _)| get_inbound(id),
     );
     view! {

@@ -10,7 +10,11 @@ use super::{page_param, query_param, FieldError, Notice, Pager};
 use crate::model::{ImportRow, ListRow, Page, Saved};
 
 #[server(endpoint = "list_lists")]
-pub async fn list_lists(q: String, sort: Option<String>, page: u32) -> Result<Page<ListRow>, ServerFnError> {
+pub async fn list_lists(
+    q: String,
+    sort: Option<String>,
+    page: u32,
+) -> Result<Page<ListRow>, ServerFnError> {
     use super::ssr::{context, op_error};
     let ctx = context().await?;
     let (pool, actor) = (&ctx.pool, ctx.actor());
@@ -88,7 +92,11 @@ pub async fn get_list(id: i64, counts: bool) -> Result<ListDetailData, ServerFnE
         .await
         .map_err(crate::server::db_error)?;
     let counts = if counts {
-        Some(dialtone_core::lists::counts(pool, id).await.map_err(|e| ServerFnError::new(e.to_string()))?)
+        Some(
+            dialtone_core::lists::counts(pool, id)
+                .await
+                .map_err(|e| ServerFnError::new(e.to_string()))?,
+        )
     } else {
         None
     };
@@ -261,7 +269,14 @@ pub fn ListDetail() -> impl IntoView {
     let deleted: Signal<Option<Result<Saved, ServerFnError>>> = delete.value().into();
     let want_counts = query_param("counts");
     let list = Resource::new(
-        move || (id(), update.version().get(), reset.version().get(), want_counts() == "1"),
+        move || {
+            (
+                id(),
+                update.version().get(),
+                reset.version().get(),
+                want_counts() == "1",
+            )
+        },
         |(id, _, _, counts)| get_list(id, counts),
     );
     view! {

@@ -11,8 +11,8 @@ pub mod home;
 pub mod inbound;
 pub mod leads;
 pub mod lists;
-pub mod uploads;
 pub mod settings;
+pub mod uploads;
 pub mod users;
 
 use leptos::prelude::*;
@@ -47,7 +47,13 @@ pub fn page_param() -> impl Fn() -> u32 + Clone + Send + Sync + 'static {
 /// Previous / next links that keep the other query parameters. `open_ended` tables (leads,
 /// audit log) know only whether a next page exists, not the total.
 #[component]
-pub fn Pager(page: u32, pages: u32, total: i64, #[prop(into)] base: String, #[prop(optional)] open_ended: bool) -> impl IntoView {
+pub fn Pager(
+    page: u32,
+    pages: u32,
+    total: i64,
+    #[prop(into)] base: String,
+    #[prop(optional)] open_ended: bool,
+) -> impl IntoView {
     let link = move |p: u32| {
         let sep = if base.contains('?') { '&' } else { '?' };
         format!("{base}{sep}page={p}")
@@ -122,15 +128,24 @@ pub(crate) mod ssr {
 
     impl Ctx {
         pub fn actor(&self) -> crate::server::ops::Actor<'_> {
-            crate::server::ops::Actor { viewer: &self.viewer, ip: self.ip }
+            crate::server::ops::Actor {
+                viewer: &self.viewer,
+                ip: self.ip,
+            }
         }
     }
 
     pub async fn context() -> Result<Ctx, ServerFnError> {
         let state = crate::server::state()?;
         let viewer = crate::server::viewer().await?;
-        let ip = use_context::<http::request::Parts>().as_ref().and_then(crate::server::client_ip);
-        Ok(Ctx { pool: state.pool, viewer, ip })
+        let ip = use_context::<http::request::Parts>()
+            .as_ref()
+            .and_then(crate::server::client_ip);
+        Ok(Ctx {
+            pool: state.pool,
+            viewer,
+            ip,
+        })
     }
 
     /// An operation's refusal as the server function's error, with the matching status.

@@ -35,13 +35,19 @@ fn input(setting: &Setting, value: String, form: &SettingsForm) -> AnyView {
     }
 }
 
-pub fn settings_fields(form: &SettingsForm, settings: &'static [Setting], saved: Signal<Option<Result<Saved, ServerFnError>>>) -> impl IntoView {
-    let sections = settings.iter().fold(Vec::<&'static str>::new(), |mut acc, s| {
-        if !acc.contains(&s.section) {
-            acc.push(s.section);
-        }
-        acc
-    });
+pub fn settings_fields(
+    form: &SettingsForm,
+    settings: &'static [Setting],
+    saved: Signal<Option<Result<Saved, ServerFnError>>>,
+) -> impl IntoView {
+    let sections = settings
+        .iter()
+        .fold(Vec::<&'static str>::new(), |mut acc, s| {
+            if !acc.contains(&s.section) {
+                acc.push(s.section);
+            }
+            acc
+        });
     sections
         .into_iter()
         .map(|section| {

@@ -11,7 +11,11 @@ use super::{page_param, query_param, FieldError, Notice, Pager};
 use crate::model::{Page, Saved, UserRow};
 
 #[server(endpoint = "list_users")]
-pub async fn list_users(q: String, sort: Option<String>, page: u32) -> Result<Page<UserRow>, ServerFnError> {
+pub async fn list_users(
+    q: String,
+    sort: Option<String>,
+    page: u32,
+) -> Result<Page<UserRow>, ServerFnError> {
     use super::ssr::{context, op_error};
     let ctx = context().await?;
     let (pool, actor) = (&ctx.pool, ctx.actor());
@@ -51,8 +55,22 @@ pub async fn update_user(
         .keys()
         .filter_map(|k| k.parse().ok())
         .collect();
-    let groups: Vec<i64> = groups.unwrap_or_default().keys().filter_map(|k| k.parse().ok()).collect();
-    crate::server::ops::update_user(pool, &actor, id, &role, active.is_some(), &campaigns, &groups).await.map_err(op_error)
+    let groups: Vec<i64> = groups
+        .unwrap_or_default()
+        .keys()
+        .filter_map(|k| k.parse().ok())
+        .collect();
+    crate::server::ops::update_user(
+        pool,
+        &actor,
+        id,
+        &role,
+        active.is_some(),
+        &campaigns,
+        &groups,
+    )
+    .await
+    .map_err(op_error)
 }
 
 /// Inbound groups to choose from: (id, name).
@@ -61,7 +79,9 @@ pub async fn group_choices() -> Result<Vec<(i64, String)>, ServerFnError> {
     use super::ssr::{context, op_error};
     let ctx = context().await?;
     let (pool, actor) = (&ctx.pool, ctx.actor());
-    crate::server::ops::group_choices(pool, &actor).await.map_err(op_error)
+    crate::server::ops::group_choices(pool, &actor)
+        .await
+        .map_err(op_error)
 }
 
 #[server(endpoint = "reset_password")]
@@ -99,7 +119,15 @@ pub fn Users() -> impl IntoView {
     let issued: Signal<Option<Result<Saved, ServerFnError>>> = token.value().into();
     let (q2, sort2, page2) = (q.clone(), sort.clone(), page.clone());
     let rows = Resource::new(
-        move || (q2(), sort2(), page2(), create.version().get(), update.version().get()),
+        move || {
+            (
+                q2(),
+                sort2(),
+                page2(),
+                create.version().get(),
+                update.version().get(),
+            )
+        },
         |(q, sort, page, _, _)| list_users(q, Some(sort), page),
     );
     let choices = Resource::new(|| (), |_| campaign_choices());

@@ -26,11 +26,17 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/campaigns/{id}", get(campaign).put(save_campaign))
         .route("/api/v1/campaigns/{id}/active", post(set_active))
         .route("/api/v1/lists", get(lists).post(create_list))
-        .route("/api/v1/lists/{id}", axum::routing::patch(update_list).delete(delete_list))
+        .route(
+            "/api/v1/lists/{id}",
+            axum::routing::patch(update_list).delete(delete_list),
+        )
         .route("/api/v1/lists/{id}/reset", post(reset_list))
         .route("/api/v1/leads", get(search_leads))
         .route("/api/v1/leads/{id}", get(lead))
-        .route("/api/v1/inbound-groups", get(inbound_groups).post(create_inbound_group))
+        .route(
+            "/api/v1/inbound-groups",
+            get(inbound_groups).post(create_inbound_group),
+        )
         .route("/api/v1/dids", get(dids).post(add_did))
         .route("/api/v1/dids/{id}", delete(remove_did))
         .route("/api/v1/dnc", get(dnc_search).post(dnc_add))
@@ -271,9 +277,23 @@ struct NewList {
     country: String,
 }
 
-async fn create_list(State(st): State<AppState>, s: Extension<Session>, c: Extension<ClientIp>, Json(body): Json<NewList>) -> Response {
+async fn create_list(
+    State(st): State<AppState>,
+    s: Extension<Session>,
+    c: Extension<ClientIp>,
+    Json(body): Json<NewList>,
+) -> Response {
     let who = (s, c);
-    saved(ops::create_list(&st.pool, &actor(&who), &body.name, body.campaign_id, &body.country).await)
+    saved(
+        ops::create_list(
+            &st.pool,
+            &actor(&who),
+            &body.name,
+            body.campaign_id,
+            &body.country,
+        )
+        .await,
+    )
 }
 
 #[derive(Deserialize)]
@@ -282,17 +302,33 @@ struct ListChange {
     active: bool,
 }
 
-async fn update_list(State(st): State<AppState>, s: Extension<Session>, c: Extension<ClientIp>, Path(id): Path<i64>, Json(body): Json<ListChange>) -> Response {
+async fn update_list(
+    State(st): State<AppState>,
+    s: Extension<Session>,
+    c: Extension<ClientIp>,
+    Path(id): Path<i64>,
+    Json(body): Json<ListChange>,
+) -> Response {
     let who = (s, c);
     saved(ops::update_list(&st.pool, &actor(&who), id, body.campaign_id, body.active).await)
 }
 
-async fn delete_list(State(st): State<AppState>, s: Extension<Session>, c: Extension<ClientIp>, Path(id): Path<i64>) -> Response {
+async fn delete_list(
+    State(st): State<AppState>,
+    s: Extension<Session>,
+    c: Extension<ClientIp>,
+    Path(id): Path<i64>,
+) -> Response {
     let who = (s, c);
     saved(ops::delete_list(&st.pool, &actor(&who), id).await)
 }
 
-async fn reset_list(State(st): State<AppState>, s: Extension<Session>, c: Extension<ClientIp>, Path(id): Path<i64>) -> Response {
+async fn reset_list(
+    State(st): State<AppState>,
+    s: Extension<Session>,
+    c: Extension<ClientIp>,
+    Path(id): Path<i64>,
+) -> Response {
     let who = (s, c);
     saved(ops::reset_list(&st.pool, &actor(&who), id).await)
 }
@@ -306,21 +342,39 @@ struct LeadSearch {
     page: Option<u32>,
 }
 
-async fn search_leads(State(st): State<AppState>, s: Extension<Session>, c: Extension<ClientIp>, Query(q): Query<LeadSearch>) -> Response {
+async fn search_leads(
+    State(st): State<AppState>,
+    s: Extension<Session>,
+    c: Extension<ClientIp>,
+    Query(q): Query<LeadSearch>,
+) -> Response {
     let who = (s, c);
     match super::leads::search(&st.pool, &actor(&who), &q.q, q.list, q.page.unwrap_or(1)).await {
         Ok(Ok(page)) => Json(page).into_response(),
-        Ok(Err(message)) => (StatusCode::UNPROCESSABLE_ENTITY, Json(json!({"error": message}))).into_response(),
+        Ok(Err(message)) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(json!({"error": message})),
+        )
+            .into_response(),
         Err(e) => error(e),
     }
 }
 
-async fn lead(State(st): State<AppState>, s: Extension<Session>, c: Extension<ClientIp>, Path(id): Path<i64>) -> Response {
+async fn lead(
+    State(st): State<AppState>,
+    s: Extension<Session>,
+    c: Extension<ClientIp>,
+    Path(id): Path<i64>,
+) -> Response {
     let who = (s, c);
     answer(super::leads::detail(&st.pool, &actor(&who), id).await)
 }
 
-async fn inbound_groups(State(st): State<AppState>, s: Extension<Session>, c: Extension<ClientIp>) -> Response {
+async fn inbound_groups(
+    State(st): State<AppState>,
+    s: Extension<Session>,
+    c: Extension<ClientIp>,
+) -> Response {
     let who = (s, c);
     answer(ops::inbound_groups(&st.pool, &actor(&who)).await)
 }
@@ -330,12 +384,21 @@ struct Named {
     name: String,
 }
 
-async fn create_inbound_group(State(st): State<AppState>, s: Extension<Session>, c: Extension<ClientIp>, Json(body): Json<Named>) -> Response {
+async fn create_inbound_group(
+    State(st): State<AppState>,
+    s: Extension<Session>,
+    c: Extension<ClientIp>,
+    Json(body): Json<Named>,
+) -> Response {
     let who = (s, c);
     saved(ops::create_inbound_group(&st.pool, &actor(&who), &body.name).await)
 }
 
-async fn dids(State(st): State<AppState>, s: Extension<Session>, c: Extension<ClientIp>) -> Response {
+async fn dids(
+    State(st): State<AppState>,
+    s: Extension<Session>,
+    c: Extension<ClientIp>,
+) -> Response {
     let who = (s, c);
     answer(ops::dids(&st.pool, &actor(&who)).await)
 }
@@ -348,12 +411,31 @@ struct NewDid {
     description: String,
 }
 
-async fn add_did(State(st): State<AppState>, s: Extension<Session>, c: Extension<ClientIp>, Json(body): Json<NewDid>) -> Response {
+async fn add_did(
+    State(st): State<AppState>,
+    s: Extension<Session>,
+    c: Extension<ClientIp>,
+    Json(body): Json<NewDid>,
+) -> Response {
     let who = (s, c);
-    saved(ops::add_did(&st.pool, &actor(&who), &body.number, &body.description, Some(body.group_id)).await)
+    saved(
+        ops::add_did(
+            &st.pool,
+            &actor(&who),
+            &body.number,
+            &body.description,
+            Some(body.group_id),
+        )
+        .await,
+    )
 }
 
-async fn remove_did(State(st): State<AppState>, s: Extension<Session>, c: Extension<ClientIp>, Path(id): Path<i64>) -> Response {
+async fn remove_did(
+    State(st): State<AppState>,
+    s: Extension<Session>,
+    c: Extension<ClientIp>,
+    Path(id): Path<i64>,
+) -> Response {
     let who = (s, c);
     saved(ops::remove_did(&st.pool, &actor(&who), id).await)
 }
@@ -366,9 +448,23 @@ struct NewUser {
     role: String,
 }
 
-async fn create_user(State(st): State<AppState>, s: Extension<Session>, c: Extension<ClientIp>, Json(body): Json<NewUser>) -> Response {
+async fn create_user(
+    State(st): State<AppState>,
+    s: Extension<Session>,
+    c: Extension<ClientIp>,
+    Json(body): Json<NewUser>,
+) -> Response {
     let who = (s, c);
-    saved(ops::create_user(&st.pool, &actor(&who), &body.username, &body.display_name, &body.role).await)
+    saved(
+        ops::create_user(
+            &st.pool,
+            &actor(&who),
+            &body.username,
+            &body.display_name,
+            &body.role,
+        )
+        .await,
+    )
 }
 
 #[derive(Deserialize)]
@@ -381,9 +477,26 @@ struct UserChange {
     inbound_group_ids: Vec<i64>,
 }
 
-async fn update_user(State(st): State<AppState>, s: Extension<Session>, c: Extension<ClientIp>, Path(id): Path<i64>, Json(body): Json<UserChange>) -> Response {
+async fn update_user(
+    State(st): State<AppState>,
+    s: Extension<Session>,
+    c: Extension<ClientIp>,
+    Path(id): Path<i64>,
+    Json(body): Json<UserChange>,
+) -> Response {
     let who = (s, c);
-    saved(ops::update_user(&st.pool, &actor(&who), id, &body.role, body.active, &body.campaign_ids, &body.inbound_group_ids).await)
+    saved(
+        ops::update_user(
+            &st.pool,
+            &actor(&who),
+            id,
+            &body.role,
+            body.active,
+            &body.campaign_ids,
+            &body.inbound_group_ids,
+        )
+        .await,
+    )
 }
 
 /// The OpenAPI 3.1 description of the routes above.

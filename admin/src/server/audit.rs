@@ -89,7 +89,13 @@ struct Entry {
 /// A page of the log, newest first, optionally for one kind of entity or one user. The total
 /// is what has been seen plus one when there is a next page: counting a log of millions of
 /// rows on every view would cost more than the page.
-pub async fn page(pool: &PgPool, entity: &str, user: &str, page: u32, per_page: u32) -> Result<(Vec<AuditRow>, i64), sqlx::Error> {
+pub async fn page(
+    pool: &PgPool,
+    entity: &str,
+    user: &str,
+    page: u32,
+    per_page: u32,
+) -> Result<(Vec<AuditRow>, i64), sqlx::Error> {
     let filter = "($1 = '' OR a.entity = $1) AND ($2 = '' OR a.user_id = (SELECT id FROM users WHERE username = $2))";
     let entries: Vec<Entry> = sqlx::query_as(&format!(
         "SELECT a.id, to_char(a.at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') || ' UTC' AS at, u.username, a.action, a.entity, a.entity_id, a.before, a.after
@@ -115,7 +121,9 @@ pub async fn page(pool: &PgPool, entity: &str, user: &str, page: u32, per_page: 
             entity_id: e.entity_id,
         })
         .collect();
-    let total = i64::from(page.saturating_sub(1)) * i64::from(per_page) + rows.len() as i64 + i64::from(more);
+    let total = i64::from(page.saturating_sub(1)) * i64::from(per_page)
+        + rows.len() as i64
+        + i64::from(more);
     Ok((rows, total))
 }
 

@@ -7,7 +7,6 @@
 use serde_json::Value;
 use sqlx::PgPool;
 
-use super::audit;
 use super::ops::{Actor, OpError};
 use crate::model::{CallRow, LeadDetail, LeadRow, Page, RecordingRow, Saved, PER_PAGE};
 
@@ -345,17 +344,16 @@ pub async fn save(
         }
         Err(e) => return Err(e.into()),
     };
-    audit::write(
-        &mut *tx,
-        Some(actor.viewer.user_id),
-        actor.ip,
-        "update",
-        "lead",
-        Some(id.to_string()),
-        Some(before),
-        Some(after),
-    )
-    .await?;
+    actor
+        .audit(
+            &mut *tx,
+            "update",
+            "lead",
+            Some(id.to_string()),
+            Some(before),
+            Some(after),
+        )
+        .await?;
     tx.commit().await?;
     Ok(Saved::Ok {
         id,

@@ -68,7 +68,10 @@ impl AppState {
             leptos,
             pool,
             throttle: Arc::new(signin::Throttle::default()),
-            uploads: Arc::new(uploads::Uploads::new(config.upload_dir.clone(), config.max_upload_bytes)),
+            uploads: Arc::new(uploads::Uploads::new(
+                config.upload_dir.clone(),
+                config.max_upload_bytes,
+            )),
             recordings_dir: config.recordings_dir.clone(),
             secure_cookies: config.secure_cookies,
         }
@@ -108,7 +111,9 @@ pub fn router(state: AppState) -> Router {
             guard::guard,
         ))
         // The multipart envelope (boundaries, other fields) on top of the file itself.
-        .layer(axum::extract::DefaultBodyLimit::max(state.uploads.max_bytes().saturating_add(64 * 1024)))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            state.uploads.max_bytes().saturating_add(64 * 1024),
+        ))
         .with_state(state)
 }
 

@@ -10,8 +10,8 @@ use sqlx::PgPool;
 
 use super::audit;
 use crate::model::{
-    CampaignRow, DidRow, DncRow, InboundRow, ListRow, Page, Saved, SettingsForm,
-    UserRow, Viewer, PER_PAGE,
+    CampaignRow, DidRow, DncRow, InboundRow, ListRow, Page, Saved, SettingsForm, UserRow, Viewer,
+    PER_PAGE,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +31,29 @@ pub struct Actor<'a> {
 }
 
 impl Actor<'_> {
+    /// Writes the audit entry of this actor's change, inside `db`'s transaction when it is one.
+    pub async fn audit<'e>(
+        &self,
+        db: impl sqlx::PgExecutor<'e>,
+        action: &str,
+        entity: &str,
+        entity_id: Option<String>,
+        before: Option<Value>,
+        after: Option<Value>,
+    ) -> Result<(), sqlx::Error> {
+        audit::write(
+            db,
+            Some(self.viewer.user_id),
+            self.ip,
+            action,
+            entity,
+            entity_id,
+            before,
+            after,
+        )
+        .await
+    }
+
     fn admin(&self) -> Result<(), OpError> {
         if self.viewer.is_admin() {
             Ok(())
@@ -64,9 +87,19 @@ const CAMPAIGN_SORTS: &[(&str, &str)] = &[
     ("id", "c.id"),
 ];
 
-const LIST_SORTS: &[(&str, &str)] = &[("name", "l.name"), ("campaign", "c.name"), ("leads", "l.lead_count"), ("active", "l.active"), ("id", "l.id")];
-const USER_SORTS: &[(&str, &str)] =
-    &[("username", "u.username"), ("role", "u.role"), ("active", "u.active"), ("login", "u.last_login_at")];
+const LIST_SORTS: &[(&str, &str)] = &[
+    ("name", "l.name"),
+    ("campaign", "c.name"),
+    ("leads", "l.lead_count"),
+    ("active", "l.active"),
+    ("id", "l.id"),
+];
+const USER_SORTS: &[(&str, &str)] = &[
+    ("username", "u.username"),
+    ("role", "u.role"),
+    ("active", "u.active"),
+    ("login", "u.last_login_at"),
+];
 
 /// `sort` is a key of a table's sorts (`CAMPAIGN_SORTS`...), with `-` in front for descending.
 fn order_by(sort: &str, allowed: &[(&str, &str)], default: &str) -> String {
@@ -200,7 +233,9 @@ pub async fn create_campaign(
     let Some(method) = method.filter(|_| fields.is_empty()) else {
         return Ok(Saved::Invalid { fields, form: None });
     };
-    let id = match dialtone_core::campaigns::create(pool, name.trim(), method, DEFAULT_CALL_TIME).await {
+    let id = match dialtone_core::campaigns::create(pool, name.trim(), method, DEFAULT_CALL_TIME)
+        .await
+    {
         Ok(id) => id,
         Err(e) => return refusal(e, "name"),
     };
@@ -209,17 +244,16 @@ pub async fn create_campaign(
             .bind(id)
             .fetch_optional(pool)
             .await?;
-    audit::write(
-        pool,
-        Some(actor.viewer.user_id),
-        actor.ip,
-        "create",
-        "campaign",
-        Some(id.to_string()),
-        None,
-        after,
-    )
-    .await?;
+    actor
+        .audit(
+            pool,
+            "create",
+            "campaign",
+            Some(id.to_string()),
+            None,
+            after,
+        )
+        .await?;
     Ok(Saved::Ok {
         id,
         message: "Campaign created: it is inactive until you activate it.".into(),
@@ -290,17 +324,16 @@ pub async fn clone_campaign(
             .execute(&mut *tx)
             .await?;
     }
-    audit::write(
-        &mut *tx,
-        Some(actor.viewer.user_id),
-        actor.ip,
-        "create",
-        "campaign",
-        Some(new_id.to_string()),
-        None,
-        Some(serde_json::json!({"cloned_from": id, "name": name.trim()})),
-    )
-    .await?;
+    actor
+        .audit(
+            &mut *tx,
+            "create",
+            "campaign",
+            Some(new_id.to_string()),
+            None,
+            Some(serde_json::json!({"cloned_from": id, "name": name.trim()})),
+        )
+        .await?;
     tx.commit().await?;
     Ok(Saved::Ok {
         id: new_id,
@@ -308,11 +341,23 @@ pub async fn clone_campaign(
     })
 }
 
-pub async fn set_campaign_active(pool: &PgPool, actor: &Actor<'_>, id: i64, active: bool) -> Result<Saved, OpError> {
+pub async fn set_campaign_active(
+    pool: &PgPool,
+    actor: &Actor<'_>,
+    id: i64,
+    active: bool,
+) -> Result<Saved, OpError> {
     actor.admin()?;
     settings::set_active(pool, actor, &settings::CAMPAIGN, id, active).await?;
-    let message = if active { "Activated: the dialer starts within seconds." } else { "Deactivated: no new calls are dialed." };
-    Ok(Saved::Ok { id, message: message.into() })
+    let message = if active {
+        "Activated: the dialer starts within seconds."
+    } else {
+        "Deactivated: no new calls are dialed."
+    };
+    Ok(Saved::Ok {
+        id,
+        message: message.into(),
+    })
 }
 
 // ---- lists ----
@@ -404,7 +449,7 @@ pub async fn create_list(
     }
     match dialtone_core::lists::create(pool, name.trim(), campaign_id, country).await {
         Ok(id) => {
-            audit::write(pool, Some(actor.viewer.user_id), actor.ip, "create", "list", Some(id.to_string()), None, Some(serde_json::json!({"name": name.trim(), "campaign_id": campaign_id, "default_country": country}))).await?;
+            actor.audit(pool, "create", "list", Some(id.to_string()), None, Some(serde_json::json!({"name": name.trim(), "campaign_id": campaign_id, "default_country": country}))).await?;
             Ok(Saved::Ok {
                 id,
                 message: "List created: upload leads into it.".into(),
@@ -453,17 +498,16 @@ pub async fn update_list(
         return refusal(e, "campaign_id");
     }
     let after = serde_json::json!({"campaign_id": campaign_id, "active": active});
-    audit::write(
-        &mut *tx,
-        Some(actor.viewer.user_id),
-        actor.ip,
-        "update",
-        "list",
-        Some(id.to_string()),
-        Some(before),
-        Some(after),
-    )
-    .await?;
+    actor
+        .audit(
+            &mut *tx,
+            "update",
+            "list",
+            Some(id.to_string()),
+            Some(before),
+            Some(after),
+        )
+        .await?;
     tx.commit().await?;
     Ok(Saved::Ok {
         id,
@@ -482,17 +526,16 @@ pub async fn reset_list(pool: &PgPool, actor: &Actor<'_>, id: i64) -> Result<Sav
     .bind(id)
     .execute(&mut *tx)
     .await?;
-    audit::write(
-        &mut *tx,
-        Some(actor.viewer.user_id),
-        actor.ip,
-        "update",
-        "list",
-        Some(id.to_string()),
-        None,
-        Some(serde_json::json!({"reset_leads": done.rows_affected()})),
-    )
-    .await?;
+    actor
+        .audit(
+            &mut *tx,
+            "update",
+            "list",
+            Some(id.to_string()),
+            None,
+            Some(serde_json::json!({"reset_leads": done.rows_affected()})),
+        )
+        .await?;
     tx.commit().await?;
     Ok(Saved::Ok {
         id,
@@ -527,17 +570,16 @@ pub async fn delete_list(pool: &PgPool, actor: &Actor<'_>, id: i64) -> Result<Sa
             ok => Ok(ok),
         };
     }
-    audit::write(
-        &mut *tx,
-        Some(actor.viewer.user_id),
-        actor.ip,
-        "delete",
-        "list",
-        Some(id.to_string()),
-        Some(before),
-        None,
-    )
-    .await?;
+    actor
+        .audit(
+            &mut *tx,
+            "delete",
+            "list",
+            Some(id.to_string()),
+            Some(before),
+            None,
+        )
+        .await?;
     tx.commit().await?;
     Ok(Saved::Ok {
         id,
@@ -650,17 +692,16 @@ pub async fn dnc_add(
     };
     let (is_new, value) = added;
     if is_new {
-        audit::write(
-            pool,
-            Some(actor.viewer.user_id),
-            actor.ip,
-            "create",
-            "dnc",
-            Some(value.clone()),
-            None,
-            Some(serde_json::json!({"value": value, "campaign_id": campaign_id, "note": note})),
-        )
-        .await?;
+        actor
+            .audit(
+                pool,
+                "create",
+                "dnc",
+                Some(value.clone()),
+                None,
+                Some(serde_json::json!({"value": value, "campaign_id": campaign_id, "note": note})),
+            )
+            .await?;
         Ok(Saved::Ok {
             id: 0,
             message: format!("{value} will not be called."),
@@ -683,17 +724,16 @@ pub async fn dnc_remove(pool: &PgPool, actor: &Actor<'_>, id: i64) -> Result<Sav
             .await?;
     let before = before.ok_or(OpError::NotFound)?;
     let value = as_text(before.get("value"));
-    audit::write(
-        &mut *tx,
-        Some(actor.viewer.user_id),
-        actor.ip,
-        "delete",
-        "dnc",
-        Some(value.clone()),
-        Some(before),
-        None,
-    )
-    .await?;
+    actor
+        .audit(
+            &mut *tx,
+            "delete",
+            "dnc",
+            Some(value.clone()),
+            Some(before),
+            None,
+        )
+        .await?;
     tx.commit().await?;
     Ok(Saved::Ok {
         id,
@@ -772,7 +812,7 @@ pub async fn create_user(
     let username = username.trim().to_ascii_lowercase();
     match users::create(pool, &username, display_name.trim(), parsed_role, &password).await {
         Ok(id) => {
-            audit::write(pool, Some(actor.viewer.user_id), actor.ip, "create", "user", Some(id.to_string()), None, Some(serde_json::json!({"username": username, "role": role, "display_name": display_name.trim()}))).await?;
+            actor.audit(pool, "create", "user", Some(id.to_string()), None, Some(serde_json::json!({"username": username, "role": role, "display_name": display_name.trim()}))).await?;
             Ok(Saved::Ok { id, message: format!("Created {username}. First password: {password} (shown once; they must change it at sign-in).") })
         }
         Err(UserError::Username(_)) => Ok(Saved::Invalid {
@@ -847,8 +887,18 @@ pub async fn update_user(
     let mut groups = group_ids.to_vec();
     groups.sort_unstable();
     groups.dedup();
-    sqlx::query("DELETE FROM user_inbound_groups WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
-    if let Err(e) = sqlx::query("INSERT INTO user_inbound_groups (user_id, group_id) SELECT $1, unnest($2::bigint[])").bind(id).bind(&groups).execute(&mut *tx).await {
+    sqlx::query("DELETE FROM user_inbound_groups WHERE user_id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    if let Err(e) = sqlx::query(
+        "INSERT INTO user_inbound_groups (user_id, group_id) SELECT $1, unnest($2::bigint[])",
+    )
+    .bind(id)
+    .bind(&groups)
+    .execute(&mut *tx)
+    .await
+    {
         return refusal(e, "inbound_groups");
     }
     if !active {
@@ -858,17 +908,16 @@ pub async fn update_user(
             .await?;
     }
     let after = serde_json::json!({"role": role, "active": active, "campaigns": ids, "inbound_groups": groups});
-    audit::write(
-        &mut *tx,
-        Some(actor.viewer.user_id),
-        actor.ip,
-        "update",
-        "user",
-        Some(id.to_string()),
-        Some(before),
-        Some(after),
-    )
-    .await?;
+    actor
+        .audit(
+            &mut *tx,
+            "update",
+            "user",
+            Some(id.to_string()),
+            Some(before),
+            Some(after),
+        )
+        .await?;
     tx.commit().await?;
     Ok(Saved::Ok {
         id,
@@ -891,17 +940,16 @@ pub async fn reset_password(pool: &PgPool, actor: &Actor<'_>, id: i64) -> Result
         Err(e) => return Ok(Saved::refused(e.to_string())),
     }
     super::session::close_all(pool, id, None).await?;
-    audit::write(
-        pool,
-        Some(actor.viewer.user_id),
-        actor.ip,
-        "update",
-        "user_password",
-        Some(id.to_string()),
-        None,
-        Some(serde_json::json!({"reset": true})),
-    )
-    .await?;
+    actor
+        .audit(
+            pool,
+            "update",
+            "user_password",
+            Some(id.to_string()),
+            None,
+            Some(serde_json::json!({"reset": true})),
+        )
+        .await?;
     Ok(Saved::Ok {
         id,
         message: format!(
@@ -933,17 +981,16 @@ pub async fn issue_token(
         return Err(OpError::NotFound);
     }
     let token = super::session::issue_api_token(pool, id, name).await?;
-    audit::write(
-        pool,
-        Some(actor.viewer.user_id),
-        actor.ip,
-        "create",
-        "api_token",
-        Some(id.to_string()),
-        None,
-        Some(serde_json::json!({"name": name})),
-    )
-    .await?;
+    actor
+        .audit(
+            pool,
+            "create",
+            "api_token",
+            Some(id.to_string()),
+            None,
+            Some(serde_json::json!({"name": name})),
+        )
+        .await?;
     Ok(Saved::Ok {
         id,
         message: format!(
@@ -981,39 +1028,82 @@ pub async fn inbound_groups(pool: &PgPool, actor: &Actor<'_>) -> Result<Vec<Inbo
     .await?)
 }
 
-pub async fn create_inbound_group(pool: &PgPool, actor: &Actor<'_>, name: &str) -> Result<Saved, OpError> {
+pub async fn create_inbound_group(
+    pool: &PgPool,
+    actor: &Actor<'_>,
+    name: &str,
+) -> Result<Saved, OpError> {
     actor.admin()?;
     if let Some(field) = check_name(name) {
-        return Ok(Saved::Invalid { fields: vec![field], form: None });
+        return Ok(Saved::Invalid {
+            fields: vec![field],
+            form: None,
+        });
     }
-    let created = sqlx::query_scalar::<_, Value>("INSERT INTO inbound_groups (name) VALUES ($1) RETURNING to_jsonb(inbound_groups.*)")
-        .bind(name.trim())
-        .fetch_one(pool)
-        .await;
+    let created = sqlx::query_scalar::<_, Value>(
+        "INSERT INTO inbound_groups (name) VALUES ($1) RETURNING to_jsonb(inbound_groups.*)",
+    )
+    .bind(name.trim())
+    .fetch_one(pool)
+    .await;
     let after = match created {
         Ok(after) => after,
         Err(e) => return refusal(e, "name"),
     };
     let id = after.get("id").and_then(Value::as_i64).unwrap_or(0);
-    audit::write(pool, Some(actor.viewer.user_id), actor.ip, "create", "inbound_group", Some(id.to_string()), None, Some(after)).await?;
-    Ok(Saved::Ok { id, message: "Group created: set its routes and hours, then give it a number.".into() })
+    actor
+        .audit(
+            pool,
+            "create",
+            "inbound_group",
+            Some(id.to_string()),
+            None,
+            Some(after),
+        )
+        .await?;
+    Ok(Saved::Ok {
+        id,
+        message: "Group created: set its routes and hours, then give it a number.".into(),
+    })
 }
 
-pub async fn inbound_group(pool: &PgPool, actor: &Actor<'_>, id: i64) -> Result<SettingsForm, OpError> {
+pub async fn inbound_group(
+    pool: &PgPool,
+    actor: &Actor<'_>,
+    id: i64,
+) -> Result<SettingsForm, OpError> {
     actor.admin()?;
     settings::form(pool, &settings::INBOUND_GROUP, id).await
 }
 
-pub async fn save_inbound_group(pool: &PgPool, actor: &Actor<'_>, id: i64, version: &str, input: &HashMap<String, String>) -> Result<Saved, OpError> {
+pub async fn save_inbound_group(
+    pool: &PgPool,
+    actor: &Actor<'_>,
+    id: i64,
+    version: &str,
+    input: &HashMap<String, String>,
+) -> Result<Saved, OpError> {
     actor.admin()?;
     settings::save(pool, actor, &settings::INBOUND_GROUP, id, version, input).await
 }
 
-pub async fn set_inbound_active(pool: &PgPool, actor: &Actor<'_>, id: i64, active: bool) -> Result<Saved, OpError> {
+pub async fn set_inbound_active(
+    pool: &PgPool,
+    actor: &Actor<'_>,
+    id: i64,
+    active: bool,
+) -> Result<Saved, OpError> {
     actor.admin()?;
     settings::set_active(pool, actor, &settings::INBOUND_GROUP, id, active).await?;
-    let message = if active { "Open: calls to its numbers are queued." } else { "Closed: its numbers get the closed route." };
-    Ok(Saved::Ok { id, message: message.into() })
+    let message = if active {
+        "Open: calls to its numbers are queued."
+    } else {
+        "Closed: its numbers get the closed route."
+    };
+    Ok(Saved::Ok {
+        id,
+        message: message.into(),
+    })
 }
 
 pub async fn dids(pool: &PgPool, actor: &Actor<'_>) -> Result<Vec<DidRow>, OpError> {
@@ -1027,13 +1117,27 @@ pub async fn dids(pool: &PgPool, actor: &Actor<'_>) -> Result<Vec<DidRow>, OpErr
 
 /// A number callers dial, routed to a group. Digits as the carrier presents them (with an
 /// optional +), or a dialplan pattern's * and #.
-pub async fn add_did(pool: &PgPool, actor: &Actor<'_>, number: &str, description: &str, group_id: Option<i64>) -> Result<Saved, OpError> {
+pub async fn add_did(
+    pool: &PgPool,
+    actor: &Actor<'_>,
+    number: &str,
+    description: &str,
+    group_id: Option<i64>,
+) -> Result<Saved, OpError> {
     actor.admin()?;
     let number = number.trim().replace([' ', '-', '(', ')', '.'], "");
     let digits = number.strip_prefix('+').unwrap_or(&number);
     let mut fields = Vec::new();
-    if digits.is_empty() || digits.len() > 20 || !digits.bytes().all(|b| b.is_ascii_digit() || b == b'*' || b == b'#') {
-        fields.push(("number".to_string(), "digits as the carrier sends them, optional +".to_string()));
+    if digits.is_empty()
+        || digits.len() > 20
+        || !digits
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b == b'*' || b == b'#')
+    {
+        fields.push((
+            "number".to_string(),
+            "digits as the carrier sends them, optional +".to_string(),
+        ));
     }
     if description.chars().count() > 200 {
         fields.push(("description".into(), "at most 200 characters".into()));
@@ -1045,33 +1149,70 @@ pub async fn add_did(pool: &PgPool, actor: &Actor<'_>, number: &str, description
     if !fields.is_empty() {
         return Ok(Saved::Invalid { fields, form: None });
     }
-    let created = sqlx::query_scalar::<_, i64>("INSERT INTO dids (number, description, group_id) VALUES ($1, $2, $3) RETURNING id")
-        .bind(&number)
-        .bind(description.trim())
-        .bind(group_id)
-        .fetch_one(pool)
-        .await;
+    let created = sqlx::query_scalar::<_, i64>(
+        "INSERT INTO dids (number, description, group_id) VALUES ($1, $2, $3) RETURNING id",
+    )
+    .bind(&number)
+    .bind(description.trim())
+    .bind(group_id)
+    .fetch_one(pool)
+    .await;
     let id = match created {
         Ok(id) => id,
         Err(e) => return refusal(e, "number"),
     };
     let after = serde_json::json!({"number": number, "group_id": group_id, "description": description.trim()});
-    audit::write(pool, Some(actor.viewer.user_id), actor.ip, "create", "did", Some(id.to_string()), None, Some(after)).await?;
-    Ok(Saved::Ok { id, message: format!("{number} now rings the group.") })
+    actor
+        .audit(
+            pool,
+            "create",
+            "did",
+            Some(id.to_string()),
+            None,
+            Some(after),
+        )
+        .await?;
+    Ok(Saved::Ok {
+        id,
+        message: format!("{number} now rings the group."),
+    })
 }
 
 pub async fn remove_did(pool: &PgPool, actor: &Actor<'_>, id: i64) -> Result<Saved, OpError> {
     actor.admin()?;
     let mut tx = pool.begin().await?;
-    let before: Option<Value> = sqlx::query_scalar("DELETE FROM dids d WHERE id = $1 RETURNING to_jsonb(d)").bind(id).fetch_optional(&mut *tx).await?;
+    let before: Option<Value> =
+        sqlx::query_scalar("DELETE FROM dids d WHERE id = $1 RETURNING to_jsonb(d)")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
     let before = before.ok_or(OpError::NotFound)?;
-    audit::write(&mut *tx, Some(actor.viewer.user_id), actor.ip, "delete", "did", Some(id.to_string()), Some(before), None).await?;
+    actor
+        .audit(
+            &mut *tx,
+            "delete",
+            "did",
+            Some(id.to_string()),
+            Some(before),
+            None,
+        )
+        .await?;
     tx.commit().await?;
-    Ok(Saved::Ok { id, message: "Number removed.".into() })
+    Ok(Saved::Ok {
+        id,
+        message: "Number removed.".into(),
+    })
 }
 
 /// Inbound groups to choose from in forms: (id, name).
-pub async fn group_choices(pool: &PgPool, actor: &Actor<'_>) -> Result<Vec<(i64, String)>, OpError> {
+pub async fn group_choices(
+    pool: &PgPool,
+    actor: &Actor<'_>,
+) -> Result<Vec<(i64, String)>, OpError> {
     actor.admin()?;
-    Ok(sqlx::query_as("SELECT id, name FROM inbound_groups ORDER BY name").fetch_all(pool).await?)
+    Ok(
+        sqlx::query_as("SELECT id, name FROM inbound_groups ORDER BY name")
+            .fetch_all(pool)
+            .await?,
+    )
 }

@@ -7,26 +7,41 @@ use std::collections::HashMap;
 use serde_json::Value;
 use sqlx::PgPool;
 
-use super::audit;
 use super::ops::{Actor, OpError};
 use super::settings::refusal;
-use crate::model::{parse_hhmm, CallTimeRow, CampaignCodes, HolidayRow, PauseRow, RuleRow, Saved, StatusRow, STATUS_CATEGORIES, STATUS_FLAGS};
+use crate::model::{
+    parse_hhmm, CallTimeRow, CampaignCodes, HolidayRow, PauseRow, RuleRow, Saved, StatusRow,
+    STATUS_CATEGORIES, STATUS_FLAGS,
+};
 
 fn admin(actor: &Actor<'_>) -> Result<(), OpError> {
-    if actor.viewer.is_admin() { Ok(()) } else { Err(OpError::Forbidden) }
+    if actor.viewer.is_admin() {
+        Ok(())
+    } else {
+        Err(OpError::Forbidden)
+    }
 }
 
 fn invalid(fields: Vec<(String, String)>) -> Saved {
-    Saved::Invalid { fields, form: Some("Nothing was saved: correct the fields marked.".into()) }
+    Saved::Invalid {
+        fields,
+        form: Some("Nothing was saved: correct the fields marked.".into()),
+    }
 }
 
 fn valid_code(code: &str) -> bool {
-    (1..=12).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+    (1..=12).contains(&code.len())
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
 }
 
 pub async fn statuses(pool: &PgPool, actor: &Actor<'_>) -> Result<Vec<StatusRow>, OpError> {
     admin(actor)?;
-    let rows: Vec<(Value,)> = sqlx::query_as("SELECT to_jsonb(s) FROM statuses s ORDER BY s.system DESC, s.code").fetch_all(pool).await?;
+    let rows: Vec<(Value,)> =
+        sqlx::query_as("SELECT to_jsonb(s) FROM statuses s ORDER BY s.system DESC, s.code")
+            .fetch_all(pool)
+            .await?;
     Ok(rows
         .into_iter()
         .map(|(j,)| StatusRow {
@@ -34,13 +49,24 @@ pub async fn statuses(pool: &PgPool, actor: &Actor<'_>) -> Result<Vec<StatusRow>
             name: j["name"].as_str().unwrap_or_default().to_string(),
             category: j["category"].as_str().unwrap_or_default().to_string(),
             system: j["system"].as_bool().unwrap_or(false),
-            flags: STATUS_FLAGS.iter().filter(|(f, _)| j[*f].as_bool() == Some(true)).map(|(f, _)| f.to_string()).collect(),
+            flags: STATUS_FLAGS
+                .iter()
+                .filter(|(f, _)| j[*f].as_bool() == Some(true))
+                .map(|(f, _)| f.to_string())
+                .collect(),
         })
         .collect())
 }
 
 /// Creates a status or changes one that is not the dialer's own. `flags` holds the set flags.
-pub async fn save_status(pool: &PgPool, actor: &Actor<'_>, code: &str, name: &str, category: &str, flags: &[String]) -> Result<Saved, OpError> {
+pub async fn save_status(
+    pool: &PgPool,
+    actor: &Actor<'_>,
+    code: &str,
+    name: &str,
+    category: &str,
+    flags: &[String],
+) -> Result<Saved, OpError> {
     admin(actor)?;
     let code = code.trim().to_ascii_uppercase();
     let mut fields = Vec::new();
@@ -51,20 +77,32 @@ pub async fn save_status(pool: &PgPool, actor: &Actor<'_>, code: &str, name: &st
         fields.push(("name".into(), "1 to 60 characters".into()));
     }
     if !STATUS_CATEGORIES.contains(&category) {
-        fields.push(("category".into(), format!("one of {}", STATUS_CATEGORIES.join(", "))));
+        fields.push((
+            "category".into(),
+            format!("one of {}", STATUS_CATEGORIES.join(", ")),
+        ));
     }
     if !fields.is_empty() {
         return Ok(invalid(fields));
     }
     let mut tx = pool.begin().await?;
-    let before: Option<(Value, bool)> = sqlx::query_as("SELECT to_jsonb(s), s.system FROM statuses s WHERE code = $1 FOR UPDATE").bind(&code).fetch_optional(&mut *tx).await?;
+    let before: Option<(Value, bool)> =
+        sqlx::query_as("SELECT to_jsonb(s), s.system FROM statuses s WHERE code = $1 FOR UPDATE")
+            .bind(&code)
+            .fetch_optional(&mut *tx)
+            .await?;
     if before.as_ref().is_some_and(|(_, system)| *system) {
-        return Ok(Saved::refused(format!("{code} is set by the dialer itself and cannot be changed.")));
+        return Ok(Saved::refused(format!(
+            "{code} is set by the dialer itself and cannot be changed."
+        )));
     }
     let flag = |f: &str| flags.iter().any(|x| x == f);
     let columns: Vec<&str> = STATUS_FLAGS.iter().map(|(f, _)| *f).collect();
     let placeholders: Vec<String> = (4..4 + columns.len()).map(|i| format!("${i}")).collect();
-    let updates: Vec<String> = columns.iter().map(|c| format!("{c} = EXCLUDED.{c}")).collect();
+    let updates: Vec<String> = columns
+        .iter()
+        .map(|c| format!("{c} = EXCLUDED.{c}"))
+        .collect();
     let sql = format!(
         "INSERT INTO statuses (code, name, category, {}) VALUES ($1, $2, $3, {})
          ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, category = EXCLUDED.category, {}
@@ -73,7 +111,10 @@ pub async fn save_status(pool: &PgPool, actor: &Actor<'_>, code: &str, name: &st
         placeholders.join(", "),
         updates.join(", ")
     );
-    let mut query = sqlx::query_scalar::<_, Value>(&sql).bind(&code).bind(name.trim()).bind(category);
+    let mut query = sqlx::query_scalar::<_, Value>(&sql)
+        .bind(&code)
+        .bind(name.trim())
+        .bind(category);
     for c in &columns {
         query = query.bind(flag(c));
     }
@@ -82,17 +123,39 @@ pub async fn save_status(pool: &PgPool, actor: &Actor<'_>, code: &str, name: &st
         Err(e) => return refusal(e, "code"),
     };
     let action = if before.is_some() { "update" } else { "create" };
-    audit::write(&mut *tx, Some(actor.viewer.user_id), actor.ip, action, "status", Some(code.clone()), before.map(|b| b.0), Some(after)).await?;
+    actor
+        .audit(
+            &mut *tx,
+            action,
+            "status",
+            Some(code.clone()),
+            before.map(|b| b.0),
+            Some(after),
+        )
+        .await?;
     tx.commit().await?;
-    Ok(Saved::Ok { id: 0, message: format!("Status {code} saved.") })
+    Ok(Saved::Ok {
+        id: 0,
+        message: format!("Status {code} saved."),
+    })
 }
 
 pub async fn pause_codes(pool: &PgPool, actor: &Actor<'_>) -> Result<Vec<PauseRow>, OpError> {
     admin(actor)?;
-    Ok(sqlx::query_as("SELECT code, name, billable, system FROM pause_codes ORDER BY system DESC, code").fetch_all(pool).await?)
+    Ok(sqlx::query_as(
+        "SELECT code, name, billable, system FROM pause_codes ORDER BY system DESC, code",
+    )
+    .fetch_all(pool)
+    .await?)
 }
 
-pub async fn save_pause_code(pool: &PgPool, actor: &Actor<'_>, code: &str, name: &str, billable: bool) -> Result<Saved, OpError> {
+pub async fn save_pause_code(
+    pool: &PgPool,
+    actor: &Actor<'_>,
+    code: &str,
+    name: &str,
+    billable: bool,
+) -> Result<Saved, OpError> {
     admin(actor)?;
     let code = code.trim().to_ascii_uppercase();
     let mut fields = Vec::new();
@@ -106,9 +169,16 @@ pub async fn save_pause_code(pool: &PgPool, actor: &Actor<'_>, code: &str, name:
         return Ok(invalid(fields));
     }
     let mut tx = pool.begin().await?;
-    let before: Option<(Value, bool)> = sqlx::query_as("SELECT to_jsonb(p), p.system FROM pause_codes p WHERE code = $1 FOR UPDATE").bind(&code).fetch_optional(&mut *tx).await?;
+    let before: Option<(Value, bool)> = sqlx::query_as(
+        "SELECT to_jsonb(p), p.system FROM pause_codes p WHERE code = $1 FOR UPDATE",
+    )
+    .bind(&code)
+    .fetch_optional(&mut *tx)
+    .await?;
     if before.as_ref().is_some_and(|(_, system)| *system) {
-        return Ok(Saved::refused(format!("{code} is set by the system and cannot be changed.")));
+        return Ok(Saved::refused(format!(
+            "{code} is set by the system and cannot be changed."
+        )));
     }
     let after: Value = sqlx::query_scalar(
         "INSERT INTO pause_codes (code, name, billable) VALUES ($1, $2, $3)
@@ -120,13 +190,29 @@ pub async fn save_pause_code(pool: &PgPool, actor: &Actor<'_>, code: &str, name:
     .fetch_one(&mut *tx)
     .await?;
     let action = if before.is_some() { "update" } else { "create" };
-    audit::write(&mut *tx, Some(actor.viewer.user_id), actor.ip, action, "pause_code", Some(code.clone()), before.map(|b| b.0), Some(after)).await?;
+    actor
+        .audit(
+            &mut *tx,
+            action,
+            "pause_code",
+            Some(code.clone()),
+            before.map(|b| b.0),
+            Some(after),
+        )
+        .await?;
     tx.commit().await?;
-    Ok(Saved::Ok { id: 0, message: format!("Pause code {code} saved.") })
+    Ok(Saved::Ok {
+        id: 0,
+        message: format!("Pause code {code} saved."),
+    })
 }
 
 /// Supervisors see what their campaigns offer; only admins change it.
-pub async fn campaign_codes(pool: &PgPool, actor: &Actor<'_>, campaign: i64) -> Result<CampaignCodes, OpError> {
+pub async fn campaign_codes(
+    pool: &PgPool,
+    actor: &Actor<'_>,
+    campaign: i64,
+) -> Result<CampaignCodes, OpError> {
     if !matches!(actor.viewer.role.as_str(), "admin" | "supervisor") {
         return Err(OpError::Forbidden);
     }
@@ -149,19 +235,30 @@ pub async fn campaign_codes(pool: &PgPool, actor: &Actor<'_>, campaign: i64) -> 
     .bind(campaign)
     .fetch_all(pool)
     .await?;
-    Ok(CampaignCodes { dispositions, pause_codes })
+    Ok(CampaignCodes {
+        dispositions,
+        pause_codes,
+    })
 }
 
 /// What the campaign offers: `offer` holds `disposition:CODE` and `pause:CODE` keys that are
 /// ticked, `hotkey:CODE` the digit 1 to 9 for a disposition.
-pub async fn set_campaign_codes(pool: &PgPool, actor: &Actor<'_>, campaign: i64, offer: &HashMap<String, String>) -> Result<Saved, OpError> {
+pub async fn set_campaign_codes(
+    pool: &PgPool,
+    actor: &Actor<'_>,
+    campaign: i64,
+    offer: &HashMap<String, String>,
+) -> Result<Saved, OpError> {
     admin(actor)?;
     let mut dispositions: Vec<(String, Option<i16>)> = Vec::new();
     let mut pauses: Vec<String> = Vec::new();
     let mut fields = Vec::new();
     for (key, value) in offer {
         if let Some(code) = key.strip_prefix("disposition:") {
-            let hotkey = offer.get(&format!("hotkey:{code}")).map(|h| h.trim()).filter(|h| !h.is_empty());
+            let hotkey = offer
+                .get(&format!("hotkey:{code}"))
+                .map(|h| h.trim())
+                .filter(|h| !h.is_empty());
             let hotkey = match hotkey.map(|h| h.parse::<i16>()) {
                 None => None,
                 Some(Ok(n)) if (1..=9).contains(&n) => Some(n),
@@ -185,7 +282,10 @@ pub async fn set_campaign_codes(pool: &PgPool, actor: &Actor<'_>, campaign: i64,
         fields.push(("hotkeys".into(), "each hotkey once".into()));
     }
     if dispositions.is_empty() {
-        fields.push(("dispositions".into(), "offer at least one disposition".into()));
+        fields.push((
+            "dispositions".into(),
+            "offer at least one disposition".into(),
+        ));
     }
     if !fields.is_empty() {
         return Ok(invalid(fields));
@@ -193,7 +293,10 @@ pub async fn set_campaign_codes(pool: &PgPool, actor: &Actor<'_>, campaign: i64,
     dispositions.sort();
     pauses.sort();
     let mut tx = pool.begin().await?;
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM campaigns WHERE id = $1)").bind(campaign).fetch_one(&mut *tx).await?;
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM campaigns WHERE id = $1)")
+        .bind(campaign)
+        .fetch_one(&mut *tx)
+        .await?;
     if !exists {
         return Err(OpError::NotFound);
     }
@@ -205,8 +308,14 @@ pub async fn set_campaign_codes(pool: &PgPool, actor: &Actor<'_>, campaign: i64,
     .bind(campaign)
     .fetch_one(&mut *tx)
     .await?;
-    sqlx::query("DELETE FROM campaign_dispositions WHERE campaign_id = $1").bind(campaign).execute(&mut *tx).await?;
-    sqlx::query("DELETE FROM campaign_pause_codes WHERE campaign_id = $1").bind(campaign).execute(&mut *tx).await?;
+    sqlx::query("DELETE FROM campaign_dispositions WHERE campaign_id = $1")
+        .bind(campaign)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM campaign_pause_codes WHERE campaign_id = $1")
+        .bind(campaign)
+        .execute(&mut *tx)
+        .await?;
     let codes: Vec<String> = dispositions.iter().map(|d| d.0.clone()).collect();
     let hotkeys: Vec<Option<i16>> = dispositions.iter().map(|d| d.1).collect();
     let inserted = sqlx::query(
@@ -219,7 +328,9 @@ pub async fn set_campaign_codes(pool: &PgPool, actor: &Actor<'_>, campaign: i64,
     .execute(&mut *tx)
     .await?;
     if inserted.rows_affected() != codes.len() as u64 {
-        return Ok(Saved::refused("A disposition is not one agents may choose; reload the page."));
+        return Ok(Saved::refused(
+            "A disposition is not one agents may choose; reload the page.",
+        ));
     }
     sqlx::query("INSERT INTO campaign_pause_codes (campaign_id, pause_code) SELECT $1, p FROM unnest($2::text[]) p JOIN pause_codes c ON c.code = p AND NOT c.system")
         .bind(campaign)
@@ -227,9 +338,21 @@ pub async fn set_campaign_codes(pool: &PgPool, actor: &Actor<'_>, campaign: i64,
         .execute(&mut *tx)
         .await?;
     let after = serde_json::json!({"dispositions": codes, "pause_codes": pauses});
-    audit::write(&mut *tx, Some(actor.viewer.user_id), actor.ip, "update", "campaign_codes", Some(campaign.to_string()), Some(before), Some(after)).await?;
+    actor
+        .audit(
+            &mut *tx,
+            "update",
+            "campaign_codes",
+            Some(campaign.to_string()),
+            Some(before),
+            Some(after),
+        )
+        .await?;
     tx.commit().await?;
-    Ok(Saved::Ok { id: campaign, message: "Dispositions and pause codes saved.".into() })
+    Ok(Saved::Ok {
+        id: campaign,
+        message: "Dispositions and pause codes saved.".into(),
+    })
 }
 
 pub async fn call_times(pool: &PgPool, actor: &Actor<'_>) -> Result<Vec<CallTimeRow>, OpError> {
@@ -247,7 +370,11 @@ pub async fn call_times(pool: &PgPool, actor: &Actor<'_>) -> Result<Vec<CallTime
     Ok(rows
         .into_iter()
         .map(|(id, name, description, campaigns)| CallTimeRow {
-            windows: windows.iter().filter(|w| w.0 == id).map(|w| (w.1, w.2.clone(), w.3.clone())).collect(),
+            windows: windows
+                .iter()
+                .filter(|w| w.0 == id)
+                .map(|w| (w.1, w.2.clone(), w.3.clone()))
+                .collect(),
             id,
             name,
             description,
@@ -258,7 +385,13 @@ pub async fn call_times(pool: &PgPool, actor: &Actor<'_>) -> Result<Vec<CallTime
 
 /// Creates a call time, or replaces the weekly windows of the one named. `hours` has
 /// `open:N` and `close:N` for weekday N (1 = Monday); a day left empty is closed.
-pub async fn save_call_time(pool: &PgPool, actor: &Actor<'_>, name: &str, description: &str, hours: &HashMap<String, String>) -> Result<Saved, OpError> {
+pub async fn save_call_time(
+    pool: &PgPool,
+    actor: &Actor<'_>,
+    name: &str,
+    description: &str,
+    hours: &HashMap<String, String>,
+) -> Result<Saved, OpError> {
     admin(actor)?;
     let mut fields = Vec::new();
     if name.trim().is_empty() || name.chars().count() > 80 {
@@ -266,16 +399,27 @@ pub async fn save_call_time(pool: &PgPool, actor: &Actor<'_>, name: &str, descri
     }
     let mut windows: Vec<(i16, String, String)> = Vec::new();
     for day in 1..=7i16 {
-        let open = hours.get(&format!("open:{day}")).map(|s| s.trim()).unwrap_or("");
-        let close = hours.get(&format!("close:{day}")).map(|s| s.trim()).unwrap_or("");
+        let open = hours
+            .get(&format!("open:{day}"))
+            .map(|s| s.trim())
+            .unwrap_or("");
+        let close = hours
+            .get(&format!("close:{day}"))
+            .map(|s| s.trim())
+            .unwrap_or("");
         match (open.is_empty(), close.is_empty()) {
             (true, true) => {}
             (false, false) => match (parse_hhmm(open), parse_hhmm(close)) {
                 (Some(o), Some(c)) if o < c => windows.push((day, o, c)),
-                (Some(_), Some(_)) => fields.push((format!("day:{day}"), "opens before it closes".into())),
+                (Some(_), Some(_)) => {
+                    fields.push((format!("day:{day}"), "opens before it closes".into()))
+                }
                 _ => fields.push((format!("day:{day}"), "times as HH:MM, e.g. 09:00".into())),
             },
-            _ => fields.push((format!("day:{day}"), "both times, or neither for a closed day".into())),
+            _ => fields.push((
+                format!("day:{day}"),
+                "both times, or neither for a closed day".into(),
+            )),
         }
     }
     if !fields.is_empty() {
@@ -299,7 +443,10 @@ pub async fn save_call_time(pool: &PgPool, actor: &Actor<'_>, name: &str, descri
     .bind(id)
     .fetch_one(&mut *tx)
     .await?;
-    sqlx::query("DELETE FROM call_time_windows WHERE call_time_id = $1").bind(id).execute(&mut *tx).await?;
+    sqlx::query("DELETE FROM call_time_windows WHERE call_time_id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
     for (day, open, close) in &windows {
         sqlx::query("INSERT INTO call_time_windows (call_time_id, weekday, opens_at, closes_at) VALUES ($1, $2, $3::time, $4::time)")
             .bind(id)
@@ -310,9 +457,21 @@ pub async fn save_call_time(pool: &PgPool, actor: &Actor<'_>, name: &str, descri
             .await?;
     }
     let after = serde_json::to_value(&windows).unwrap_or(Value::Null);
-    audit::write(&mut *tx, Some(actor.viewer.user_id), actor.ip, "update", "call_time", Some(id.to_string()), Some(serde_json::json!({"windows": before})), Some(serde_json::json!({"name": name.trim(), "windows": after}))).await?;
+    actor
+        .audit(
+            &mut *tx,
+            "update",
+            "call_time",
+            Some(id.to_string()),
+            Some(serde_json::json!({"windows": before})),
+            Some(serde_json::json!({"name": name.trim(), "windows": after})),
+        )
+        .await?;
     tx.commit().await?;
-    Ok(Saved::Ok { id, message: format!("Call time '{}' saved.", name.trim()) })
+    Ok(Saved::Ok {
+        id,
+        message: format!("Call time '{}' saved.", name.trim()),
+    })
 }
 
 pub async fn holidays(pool: &PgPool, actor: &Actor<'_>) -> Result<Vec<HolidayRow>, OpError> {
@@ -325,7 +484,14 @@ pub async fn holidays(pool: &PgPool, actor: &Actor<'_>) -> Result<Vec<HolidayRow
     .await?)
 }
 
-pub async fn add_holiday(pool: &PgPool, actor: &Actor<'_>, name: &str, day: &str, state: &str, call_time: Option<i64>) -> Result<Saved, OpError> {
+pub async fn add_holiday(
+    pool: &PgPool,
+    actor: &Actor<'_>,
+    name: &str,
+    day: &str,
+    state: &str,
+    call_time: Option<i64>,
+) -> Result<Saved, OpError> {
     admin(actor)?;
     let mut fields = Vec::new();
     if name.trim().is_empty() || name.chars().count() > 80 {
@@ -336,7 +502,10 @@ pub async fn add_holiday(pool: &PgPool, actor: &Actor<'_>, name: &str, day: &str
     }
     let state = state.trim().to_ascii_uppercase();
     if !state.is_empty() && !(state.len() == 2 && state.bytes().all(|b| b.is_ascii_uppercase())) {
-        fields.push(("state".into(), "a two-letter state code, or empty for the whole country".into()));
+        fields.push((
+            "state".into(),
+            "a two-letter state code, or empty for the whole country".into(),
+        ));
     }
     if !fields.is_empty() {
         return Ok(invalid(fields));
@@ -354,16 +523,44 @@ pub async fn add_holiday(pool: &PgPool, actor: &Actor<'_>, name: &str, day: &str
         Err(e) => return refusal(e, "name"),
     };
     let after = serde_json::json!({"name": name.trim(), "day": day.trim(), "state": state, "call_time_id": call_time});
-    audit::write(pool, Some(actor.viewer.user_id), actor.ip, "create", "holiday", Some(id.to_string()), None, Some(after)).await?;
-    Ok(Saved::Ok { id, message: format!("No calls on {}.", day.trim()) })
+    actor
+        .audit(
+            pool,
+            "create",
+            "holiday",
+            Some(id.to_string()),
+            None,
+            Some(after),
+        )
+        .await?;
+    Ok(Saved::Ok {
+        id,
+        message: format!("No calls on {}.", day.trim()),
+    })
 }
 
 pub async fn remove_holiday(pool: &PgPool, actor: &Actor<'_>, id: i64) -> Result<Saved, OpError> {
     admin(actor)?;
-    let before: Option<Value> = sqlx::query_scalar("DELETE FROM holidays h WHERE id = $1 RETURNING to_jsonb(h)").bind(id).fetch_optional(pool).await?;
+    let before: Option<Value> =
+        sqlx::query_scalar("DELETE FROM holidays h WHERE id = $1 RETURNING to_jsonb(h)")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?;
     let before = before.ok_or(OpError::NotFound)?;
-    audit::write(pool, Some(actor.viewer.user_id), actor.ip, "delete", "holiday", Some(id.to_string()), Some(before), None).await?;
-    Ok(Saved::Ok { id, message: "Holiday removed.".into() })
+    actor
+        .audit(
+            pool,
+            "delete",
+            "holiday",
+            Some(id.to_string()),
+            Some(before),
+            None,
+        )
+        .await?;
+    Ok(Saved::Ok {
+        id,
+        message: "Holiday removed.".into(),
+    })
 }
 
 pub async fn rules(pool: &PgPool, actor: &Actor<'_>) -> Result<Vec<RuleRow>, OpError> {
@@ -393,11 +590,17 @@ pub async fn save_rule(
     let mut fields = Vec::new();
     let country = country.trim().to_ascii_uppercase();
     if !(country.len() == 2 && country.bytes().all(|b| b.is_ascii_uppercase())) {
-        fields.push(("country".to_string(), "a two-letter country code".to_string()));
+        fields.push((
+            "country".to_string(),
+            "a two-letter country code".to_string(),
+        ));
     }
     let state = state.trim().to_ascii_uppercase();
     if !state.is_empty() && !(state.len() == 2 && state.bytes().all(|b| b.is_ascii_uppercase())) {
-        fields.push(("state".into(), "a two-letter state code, or empty for the whole country".into()));
+        fields.push((
+            "state".into(),
+            "a two-letter state code, or empty for the whole country".into(),
+        ));
     }
     let (o, c) = (parse_hhmm(opens), parse_hhmm(closes));
     match (&o, &c) {
@@ -410,7 +613,10 @@ pub async fn save_rule(
         n => match n.parse::<i32>() {
             Ok(n) if n > 0 => Some(n),
             _ => {
-                fields.push(("max_attempts_24h".into(), "a whole number above 0, or empty".into()));
+                fields.push((
+                    "max_attempts_24h".into(),
+                    "a whole number above 0, or empty".into(),
+                ));
                 None
             }
         },
@@ -440,7 +646,19 @@ pub async fn save_rule(
     .fetch_one(&mut *tx)
     .await?;
     let action = if before.is_some() { "update" } else { "create" };
-    audit::write(&mut *tx, Some(actor.viewer.user_id), actor.ip, action, "calling_rule", after.get("id").map(|v| v.to_string()), before, Some(after)).await?;
+    actor
+        .audit(
+            &mut *tx,
+            action,
+            "calling_rule",
+            after.get("id").map(|v| v.to_string()),
+            before,
+            Some(after),
+        )
+        .await?;
     tx.commit().await?;
-    Ok(Saved::Ok { id: 0, message: "Calling rule saved.".into() })
+    Ok(Saved::Ok {
+        id: 0,
+        message: "Calling rule saved.".into(),
+    })
 }

@@ -7,7 +7,6 @@ use std::collections::HashMap;
 use serde_json::Value;
 use sqlx::PgPool;
 
-use super::audit;
 use super::ops::{Actor, OpError};
 use crate::model::{check_setting, Kind, Saved, Setting, SettingsForm};
 
@@ -46,9 +45,15 @@ pub const INBOUND_GROUP: Entity = Entity {
 /// The shared rules plus the time zone, which only the server can look up.
 fn check_inbound_on_server(values: &[(String, Option<String>)]) -> Vec<(String, String)> {
     let mut errors = crate::model::check_inbound(values);
-    let zone = values.iter().find(|(k, _)| k == "time_zone").and_then(|(_, v)| v.as_deref());
+    let zone = values
+        .iter()
+        .find(|(k, _)| k == "time_zone")
+        .and_then(|(_, v)| v.as_deref());
     if zone.is_some_and(|z| z.parse::<chrono_tz::Tz>().is_err()) {
-        errors.push(("time_zone".into(), "an IANA zone such as America/New_York".into()));
+        errors.push((
+            "time_zone".into(),
+            "an IANA zone such as America/New_York".into(),
+        ));
     }
     errors
 }
@@ -63,7 +68,10 @@ pub fn as_text(v: Option<&Value>) -> String {
 }
 
 /// The lookups a settings table names, with their choices.
-async fn lookups(pool: &PgPool, settings: &[Setting]) -> Result<Vec<(String, Vec<(i64, String)>)>, sqlx::Error> {
+async fn lookups(
+    pool: &PgPool,
+    settings: &[Setting],
+) -> Result<Vec<(String, Vec<(i64, String)>)>, sqlx::Error> {
     let mut out = Vec::new();
     for setting in settings {
         if let Kind::Lookup(name) = setting.kind {
@@ -83,17 +91,24 @@ async fn lookups(pool: &PgPool, settings: &[Setting]) -> Result<Vec<(String, Vec
 
 /// The row as its form; the caller has checked access.
 pub async fn form(pool: &PgPool, entity: &Entity, id: i64) -> Result<SettingsForm, OpError> {
-    let row: Option<(Value, String)> = sqlx::query_as(&format!("SELECT to_jsonb(t), t.updated_at::text FROM {} t WHERE t.id = $1", entity.table))
-        .bind(id)
-        .fetch_optional(pool)
-        .await?;
+    let row: Option<(Value, String)> = sqlx::query_as(&format!(
+        "SELECT to_jsonb(t), t.updated_at::text FROM {} t WHERE t.id = $1",
+        entity.table
+    ))
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
     let (json, version) = row.ok_or(OpError::NotFound)?;
     Ok(SettingsForm {
         id,
         name: as_text(json.get("name")),
         active: json.get("active").and_then(Value::as_bool).unwrap_or(false),
         version,
-        values: entity.settings.iter().map(|s| (s.key.to_string(), as_text(json.get(s.key)))).collect(),
+        values: entity
+            .settings
+            .iter()
+            .map(|s| (s.key.to_string(), as_text(json.get(s.key))))
+            .collect(),
         lookups: lookups(pool, entity.settings).await?,
     })
 }
@@ -112,9 +127,17 @@ fn cast(kind: Kind) -> &'static str {
 pub fn refusal(e: sqlx::Error, unique_field: &str) -> Result<Saved, OpError> {
     if let sqlx::Error::Database(db) = &e {
         match db.code().as_deref() {
-            Some("23505") => return Ok(Saved::Invalid { fields: vec![(unique_field.into(), "already taken".into())], form: None }),
+            Some("23505") => {
+                return Ok(Saved::Invalid {
+                    fields: vec![(unique_field.into(), "already taken".into())],
+                    form: None,
+                })
+            }
             Some("23514") | Some("23503") | Some("22P02") | Some("22003") => {
-                return Ok(Saved::refused(format!("the database refused the values: {}", db.message())));
+                return Ok(Saved::refused(format!(
+                    "the database refused the values: {}",
+                    db.message()
+                )));
             }
             _ => {}
         }
@@ -125,7 +148,14 @@ pub fn refusal(e: sqlx::Error, unique_field: &str) -> Result<Saved, OpError> {
 /// Saves every setting of the form at once, or none: each value is checked with a message for
 /// its field, then the rules between fields, then the database's own constraints. A form
 /// loaded before someone else's save is refused (`version`). The caller has checked the role.
-pub async fn save(pool: &PgPool, actor: &Actor<'_>, entity: &Entity, id: i64, version: &str, input: &HashMap<String, String>) -> Result<Saved, OpError> {
+pub async fn save(
+    pool: &PgPool,
+    actor: &Actor<'_>,
+    entity: &Entity,
+    id: i64,
+    version: &str,
+    input: &HashMap<String, String>,
+) -> Result<Saved, OpError> {
     let mut errors = Vec::new();
     let mut values: Vec<(String, Option<String>)> = Vec::new();
     for setting in entity.settings {
@@ -137,14 +167,19 @@ pub async fn save(pool: &PgPool, actor: &Actor<'_>, entity: &Entity, id: i64, ve
     }
     errors.extend((entity.cross_check)(&values));
     if !errors.is_empty() {
-        return Ok(Saved::Invalid { fields: errors, form: Some("Nothing was saved: correct the fields marked.".into()) });
+        return Ok(Saved::Invalid {
+            fields: errors,
+            form: Some("Nothing was saved: correct the fields marked.".into()),
+        });
     }
     let assignments: Vec<String> = entity
         .settings
         .iter()
         .enumerate()
         .map(|(i, s)| match s.kind {
-            Kind::Text { .. } if !entity.nullable_text.contains(&s.key) => format!("{} = COALESCE(${}, '')", s.key, i + 1),
+            Kind::Text { .. } if !entity.nullable_text.contains(&s.key) => {
+                format!("{} = COALESCE(${}, '')", s.key, i + 1)
+            }
             kind => format!("{} = ${}{}", s.key, i + 1, cast(kind)),
         })
         .collect();
@@ -157,7 +192,12 @@ pub async fn save(pool: &PgPool, actor: &Actor<'_>, entity: &Entity, id: i64, ve
         n + 2
     );
     let mut tx = pool.begin().await?;
-    let before: Option<Value> = sqlx::query_scalar(&format!("SELECT to_jsonb(t) FROM {table} t WHERE id = $1 FOR UPDATE")).bind(id).fetch_optional(&mut *tx).await?;
+    let before: Option<Value> = sqlx::query_scalar(&format!(
+        "SELECT to_jsonb(t) FROM {table} t WHERE id = $1 FOR UPDATE"
+    ))
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?;
     let Some(before) = before else {
         return Err(OpError::NotFound);
     };
@@ -170,20 +210,61 @@ pub async fn save(pool: &PgPool, actor: &Actor<'_>, entity: &Entity, id: i64, ve
         Ok(None) => return Ok(Saved::refused(entity.stale)),
         Err(e) => return refusal(e, "name"),
     };
-    audit::write(&mut *tx, Some(actor.viewer.user_id), actor.ip, "update", entity.audit_name, Some(id.to_string()), Some(before), Some(after)).await?;
+    actor
+        .audit(
+            &mut *tx,
+            "update",
+            entity.audit_name,
+            Some(id.to_string()),
+            Some(before),
+            Some(after),
+        )
+        .await?;
     tx.commit().await?;
-    Ok(Saved::Ok { id, message: "Saved.".into() })
+    Ok(Saved::Ok {
+        id,
+        message: "Saved.".into(),
+    })
 }
 
 /// Turns the row on or off, audited; the caller has checked the role.
-pub async fn set_active(pool: &PgPool, actor: &Actor<'_>, entity: &Entity, id: i64, active: bool) -> Result<(), OpError> {
+pub async fn set_active(
+    pool: &PgPool,
+    actor: &Actor<'_>,
+    entity: &Entity,
+    id: i64,
+    active: bool,
+) -> Result<(), OpError> {
     let table = entity.table;
     let mut tx = pool.begin().await?;
-    let before: Option<bool> = sqlx::query_scalar(&format!("SELECT active FROM {table} WHERE id = $1 FOR UPDATE")).bind(id).fetch_optional(&mut *tx).await?;
+    let before: Option<bool> = sqlx::query_scalar(&format!(
+        "SELECT active FROM {table} WHERE id = $1 FOR UPDATE"
+    ))
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?;
     let before = before.ok_or(OpError::NotFound)?;
-    sqlx::query(&format!("UPDATE {table} SET active = $2, updated_at = now() WHERE id = $1")).bind(id).bind(active).execute(&mut *tx).await?;
-    let (b, a) = (serde_json::json!({"active": before}), serde_json::json!({"active": active}));
-    audit::write(&mut *tx, Some(actor.viewer.user_id), actor.ip, "update", entity.audit_name, Some(id.to_string()), Some(b), Some(a)).await?;
+    sqlx::query(&format!(
+        "UPDATE {table} SET active = $2, updated_at = now() WHERE id = $1"
+    ))
+    .bind(id)
+    .bind(active)
+    .execute(&mut *tx)
+    .await?;
+    let (b, a) = (
+        serde_json::json!({"active": before}),
+        serde_json::json!({"active": active}),
+    );
+    actor
+        .audit(
+            &mut *tx,
+            "update",
+            entity.audit_name,
+            Some(id.to_string()),
+            Some(b),
+            Some(a),
+        )
+        .await?;
     tx.commit().await?;
     Ok(())
 }

@@ -91,7 +91,11 @@ pub struct Uploads {
 
 impl Uploads {
     pub fn new(dir: PathBuf, max_bytes: usize) -> Self {
-        Self { dir, max_bytes, by_id: Mutex::new(HashMap::new()) }
+        Self {
+            dir,
+            max_bytes,
+            by_id: Mutex::new(HashMap::new()),
+        }
     }
 
     pub fn max_bytes(&self) -> usize {
@@ -109,7 +113,10 @@ impl Uploads {
         };
         let expired: Vec<String> = map
             .iter()
-            .filter(|(_, u)| u.received.elapsed() > KEEP_UPLOADS && !matches!(*u.state.borrow(), UploadState::Importing { .. }))
+            .filter(|(_, u)| {
+                u.received.elapsed() > KEEP_UPLOADS
+                    && !matches!(*u.state.borrow(), UploadState::Importing { .. })
+            })
             .map(|(id, _)| id.clone())
             .collect();
         for id in expired {
@@ -146,7 +153,8 @@ pub enum UploadError {
 }
 
 /// Streams the multipart file to disk, checking it as it comes.
-async fn store(max_bytes: usize, 
+async fn store(
+    max_bytes: usize,
     dir: &std::path::Path,
     multipart: &mut Multipart,
 ) -> Result<(PathBuf, String, u64, String), UploadError> {

@@ -36,10 +36,22 @@ const CAMPAIGNS: i64 = 10;
 async fn seed(pool: &PgPool, leads: i64) -> anyhow::Result<()> {
     let started = Instant::now();
     for c in 1..=CAMPAIGNS {
-        dialtone_core::campaigns::create(pool, &format!("Campaign {c:02}"), dialtone_core::campaigns::DialMethod::Predictive, "9am-9pm").await?;
+        dialtone_core::campaigns::create(
+            pool,
+            &format!("Campaign {c:02}"),
+            dialtone_core::campaigns::DialMethod::Predictive,
+            "9am-9pm",
+        )
+        .await?;
     }
     for l in 1..=LISTS {
-        dialtone_core::lists::create(pool, &format!("List {l:02}"), Some((l - 1) % CAMPAIGNS + 1), "US").await?;
+        dialtone_core::lists::create(
+            pool,
+            &format!("List {l:02}"),
+            Some((l - 1) % CAMPAIGNS + 1),
+            "US",
+        )
+        .await?;
     }
     // Numbers +1 2xx 2xx xxxx, unique per lead; each list gets an even share.
     sqlx::query(
@@ -110,8 +122,18 @@ pub async fn run(config: &Config, args: WebArgs) -> anyhow::Result<()> {
 
 async fn measure(pool: &PgPool, args: &WebArgs) -> anyhow::Result<()> {
     seed(pool, args.leads).await?;
-    let admin = dialtone_core::users::create(pool, "bench", "Bench Admin", dialtone_core::users::Role::Admin, "bench password 1").await?;
-    sqlx::query("UPDATE users SET must_change_password = false WHERE id = $1").bind(admin).execute(pool).await?;
+    let admin = dialtone_core::users::create(
+        pool,
+        "bench",
+        "Bench Admin",
+        dialtone_core::users::Role::Admin,
+        "bench password 1",
+    )
+    .await?;
+    sqlx::query("UPDATE users SET must_change_password = false WHERE id = $1")
+        .bind(admin)
+        .execute(pool)
+        .await?;
     let token = session::open(pool, admin, None, "bench").await?;
     let dir = tempfile::tempdir()?;
     let web = WebConfig {
@@ -122,8 +144,13 @@ async fn measure(pool: &PgPool, args: &WebArgs) -> anyhow::Result<()> {
         max_upload_bytes: dialtone_admin::server::uploads::MAX_UPLOAD_BYTES,
     };
     let app = router(AppState::new(pool.clone(), &web));
-    let lead: i64 = sqlx::query_scalar("SELECT id FROM leads ORDER BY id DESC LIMIT 1").fetch_one(pool).await?;
-    let number: String = sqlx::query_scalar("SELECT phone_e164 FROM leads WHERE id = $1").bind(lead).fetch_one(pool).await?;
+    let lead: i64 = sqlx::query_scalar("SELECT id FROM leads ORDER BY id DESC LIMIT 1")
+        .fetch_one(pool)
+        .await?;
+    let number: String = sqlx::query_scalar("SELECT phone_e164 FROM leads WHERE id = $1")
+        .bind(lead)
+        .fetch_one(pool)
+        .await?;
     let pages = [
         "/".to_string(),
         "/campaigns".into(),
@@ -143,7 +170,10 @@ async fn measure(pool: &PgPool, args: &WebArgs) -> anyhow::Result<()> {
         "/calltimes".into(),
         "/recordings".into(),
     ];
-    println!("{:<44} {:>9} {:>9} {:>9} {:>9}", "page", "p50 ms", "p99 ms", "max ms", "bytes");
+    println!(
+        "{:<44} {:>9} {:>9} {:>9} {:>9}",
+        "page", "p50 ms", "p99 ms", "max ms", "bytes"
+    );
     let mut worst = Duration::ZERO;
     for path in &pages {
         let mut times = Vec::with_capacity(args.requests);
@@ -157,7 +187,12 @@ async fn measure(pool: &PgPool, args: &WebArgs) -> anyhow::Result<()> {
             let started = Instant::now();
             let response = app.clone().oneshot(request).await.context("router")?;
             let status = response.status();
-            let body = response.into_body().collect().await.context("body")?.to_bytes();
+            let body = response
+                .into_body()
+                .collect()
+                .await
+                .context("body")?
+                .to_bytes();
             times.push(started.elapsed());
             anyhow::ensure!(status == StatusCode::OK, "{path}: HTTP {status}");
             bytes = body.len();
@@ -166,9 +201,19 @@ async fn measure(pool: &PgPool, args: &WebArgs) -> anyhow::Result<()> {
         let p99 = percentile(&times, 0.99);
         worst = worst.max(p99);
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-        println!("{:<44} {:>9.2} {:>9.2} {:>9.2} {:>9}", path, ms(percentile(&times, 0.5)), ms(p99), ms(*times.last().unwrap_or(&Duration::ZERO)), bytes);
+        println!(
+            "{:<44} {:>9.2} {:>9.2} {:>9.2} {:>9}",
+            path,
+            ms(percentile(&times, 0.5)),
+            ms(p99),
+            ms(*times.last().unwrap_or(&Duration::ZERO)),
+            bytes
+        );
     }
-    println!("worst page p99: {:.2} ms (target: under 50 ms with 1,000,000 leads)", worst.as_secs_f64() * 1000.0);
+    println!(
+        "worst page p99: {:.2} ms (target: under 50 ms with 1,000,000 leads)",
+        worst.as_secs_f64() * 1000.0
+    );
     let pkg = std::path::Path::new("target/site/pkg");
     let size = |f: &str| std::fs::metadata(pkg.join(f)).map(|m| m.len()).ok();
     match (size("admin_bg.wasm.gz"), size("admin.js.gz"), size("admin.css.gz")) {
