@@ -83,9 +83,7 @@ pub async fn search(
     list: Option<i64>,
     page: u32,
 ) -> Result<Result<Page<LeadRow>, String>, OpError> {
-    if !matches!(actor.viewer.role.as_str(), "admin" | "supervisor") {
-        return Err(OpError::Forbidden);
-    }
+    actor.staff()?;
     let country: Option<String> = match list {
         Some(id) => {
             sqlx::query_scalar("SELECT default_country::text FROM lists WHERE id = $1")
@@ -102,7 +100,7 @@ pub async fn search(
         LeadQuery::Id(id) => ("l.id = ($3 #>> '{}')::bigint", Value::from(id)),
         LeadQuery::Name { name, list } => (
             "l.list_id = ($3 ->> 'list')::bigint AND (lower(l.last_name) LIKE ($3 ->> 'name') || '%' OR lower(l.first_name) LIKE ($3 ->> 'name') || '%')",
-            serde_json::json!({"name": name.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"), "list": list}),
+            serde_json::json!({"name": super::ops::like_escape(&name), "list": list}),
         ),
     };
     let list_filter = if list.is_some() {
@@ -152,9 +150,7 @@ pub async fn search(
 }
 
 async fn visible(pool: &PgPool, actor: &Actor<'_>, id: i64) -> Result<(), OpError> {
-    if !matches!(actor.viewer.role.as_str(), "admin" | "supervisor") {
-        return Err(OpError::Forbidden);
-    }
+    actor.staff()?;
     let ok: bool = sqlx::query_scalar(&format!(
         "SELECT EXISTS (SELECT 1 FROM leads l WHERE l.id = $3 AND {VISIBLE})"
     ))
@@ -414,9 +410,7 @@ pub async fn recordings(
     phone: &str,
     page: u32,
 ) -> Result<Page<RecordingRow>, OpError> {
-    if !matches!(actor.viewer.role.as_str(), "admin" | "supervisor") {
-        return Err(OpError::Forbidden);
-    }
+    actor.staff()?;
     let number = if phone.trim().is_empty() {
         None
     } else {
@@ -482,9 +476,7 @@ pub async fn recording_file(
     actor: &Actor<'_>,
     id: i64,
 ) -> Result<(String, String), OpError> {
-    if !matches!(actor.viewer.role.as_str(), "admin" | "supervisor") {
-        return Err(OpError::Forbidden);
-    }
+    actor.staff()?;
     let row: Option<(String, String)> = sqlx::query_as(
         "SELECT file_path, format FROM recordings r WHERE r.id = $3 AND ($1 OR r.campaign_id IN (SELECT campaign_id FROM user_campaigns WHERE user_id = $2))",
     )

@@ -54,7 +54,7 @@ impl Actor<'_> {
         .await
     }
 
-    fn admin(&self) -> Result<(), OpError> {
+    pub(crate) fn admin(&self) -> Result<(), OpError> {
         if self.viewer.is_admin() {
             Ok(())
         } else {
@@ -62,13 +62,18 @@ impl Actor<'_> {
         }
     }
 
-    fn staff(&self) -> Result<(), OpError> {
+    pub(crate) fn staff(&self) -> Result<(), OpError> {
         if matches!(self.viewer.role.as_str(), "admin" | "supervisor") {
             Ok(())
         } else {
             Err(OpError::Forbidden)
         }
     }
+}
+
+/// Text to match literally inside a LIKE pattern: its backslash, `%` and `_` lose their meaning.
+pub(crate) fn like_escape(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }
 
 fn offset(page: u32) -> i64 {
@@ -119,14 +124,7 @@ pub async fn campaigns(
     page: u32,
 ) -> Result<Page<CampaignRow>, OpError> {
     actor.staff()?;
-    let pattern = format!(
-        "%{}%",
-        filter
-            .trim()
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_")
-    );
+    let pattern = format!("%{}%", like_escape(filter.trim()));
     let visible = "($1 OR c.id IN (SELECT campaign_id FROM user_campaigns WHERE user_id = $2)) AND c.name ILIKE $3";
     let total: i64 =
         sqlx::query_scalar(&format!("SELECT count(*) FROM campaigns c WHERE {visible}"))
@@ -370,14 +368,7 @@ pub async fn lists(
     page: u32,
 ) -> Result<Page<ListRow>, OpError> {
     actor.staff()?;
-    let pattern = format!(
-        "%{}%",
-        filter
-            .trim()
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_")
-    );
+    let pattern = format!("%{}%", like_escape(filter.trim()));
     let visible = "($1 OR l.campaign_id IN (SELECT campaign_id FROM user_campaigns WHERE user_id = $2)) AND l.name ILIKE $3";
     let total: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM lists l WHERE {visible}"))
         .bind(actor.viewer.is_admin())
@@ -751,14 +742,7 @@ pub async fn users(
     page: u32,
 ) -> Result<Page<UserRow>, OpError> {
     actor.admin()?;
-    let pattern = format!(
-        "%{}%",
-        filter
-            .trim()
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_")
-    );
+    let pattern = format!("%{}%", like_escape(filter.trim()));
     let total: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM users WHERE username ILIKE $1 OR display_name ILIKE $1",
     )

@@ -14,14 +14,6 @@ use crate::model::{
     STATUS_CATEGORIES, STATUS_FLAGS,
 };
 
-fn admin(actor: &Actor<'_>) -> Result<(), OpError> {
-    if actor.viewer.is_admin() {
-        Ok(())
-    } else {
-        Err(OpError::Forbidden)
-    }
-}
-
 fn invalid(fields: Vec<(String, String)>) -> Saved {
     Saved::Invalid {
         fields,
@@ -37,7 +29,7 @@ fn valid_code(code: &str) -> bool {
 }
 
 pub async fn statuses(pool: &PgPool, actor: &Actor<'_>) -> Result<Vec<StatusRow>, OpError> {
-    admin(actor)?;
+    actor.admin()?;
     let rows: Vec<(Value,)> =
         sqlx::query_as("SELECT to_jsonb(s) FROM statuses s ORDER BY s.system DESC, s.code")
             .fetch_all(pool)
@@ -67,7 +59,7 @@ pub async fn save_status(
     category: &str,
     flags: &[String],
 ) -> Result<Saved, OpError> {
-    admin(actor)?;
+    actor.admin()?;
     let code = code.trim().to_ascii_uppercase();
     let mut fields = Vec::new();
     if !valid_code(&code) {
@@ -141,7 +133,7 @@ pub async fn save_status(
 }
 
 pub async fn pause_codes(pool: &PgPool, actor: &Actor<'_>) -> Result<Vec<PauseRow>, OpError> {
-    admin(actor)?;
+    actor.admin()?;
     Ok(sqlx::query_as(
         "SELECT code, name, billable, system FROM pause_codes ORDER BY system DESC, code",
     )
@@ -156,7 +148,7 @@ pub async fn save_pause_code(
     name: &str,
     billable: bool,
 ) -> Result<Saved, OpError> {
-    admin(actor)?;
+    actor.admin()?;
     let code = code.trim().to_ascii_uppercase();
     let mut fields = Vec::new();
     if !valid_code(&code) {
@@ -213,9 +205,7 @@ pub async fn campaign_codes(
     actor: &Actor<'_>,
     campaign: i64,
 ) -> Result<CampaignCodes, OpError> {
-    if !matches!(actor.viewer.role.as_str(), "admin" | "supervisor") {
-        return Err(OpError::Forbidden);
-    }
+    actor.staff()?;
     if !super::may_see_campaign(pool, actor.viewer, campaign).await? {
         return Err(OpError::NotFound);
     }
@@ -249,7 +239,7 @@ pub async fn set_campaign_codes(
     campaign: i64,
     offer: &HashMap<String, String>,
 ) -> Result<Saved, OpError> {
-    admin(actor)?;
+    actor.admin()?;
     let mut dispositions: Vec<(String, Option<i16>)> = Vec::new();
     let mut pauses: Vec<String> = Vec::new();
     let mut fields = Vec::new();
@@ -356,7 +346,7 @@ pub async fn set_campaign_codes(
 }
 
 pub async fn call_times(pool: &PgPool, actor: &Actor<'_>) -> Result<Vec<CallTimeRow>, OpError> {
-    admin(actor)?;
+    actor.admin()?;
     let rows: Vec<(i64, String, String, i64)> = sqlx::query_as(
         "SELECT ct.id, ct.name, ct.description, (SELECT count(*) FROM campaigns c WHERE c.call_time_id = ct.id) FROM call_times ct ORDER BY ct.name",
     )
@@ -392,7 +382,7 @@ pub async fn save_call_time(
     description: &str,
     hours: &HashMap<String, String>,
 ) -> Result<Saved, OpError> {
-    admin(actor)?;
+    actor.admin()?;
     let mut fields = Vec::new();
     if name.trim().is_empty() || name.chars().count() > 80 {
         fields.push(("name".to_string(), "1 to 80 characters".to_string()));
@@ -475,7 +465,7 @@ pub async fn save_call_time(
 }
 
 pub async fn holidays(pool: &PgPool, actor: &Actor<'_>) -> Result<Vec<HolidayRow>, OpError> {
-    admin(actor)?;
+    actor.admin()?;
     Ok(sqlx::query_as(
         "SELECT h.id, h.name, h.day::text AS day, h.country::text AS country, h.state, ct.name AS call_time
          FROM holidays h LEFT JOIN call_times ct ON ct.id = h.call_time_id WHERE h.day >= current_date - 31 ORDER BY h.day, h.name",
@@ -492,7 +482,7 @@ pub async fn add_holiday(
     state: &str,
     call_time: Option<i64>,
 ) -> Result<Saved, OpError> {
-    admin(actor)?;
+    actor.admin()?;
     let mut fields = Vec::new();
     if name.trim().is_empty() || name.chars().count() > 80 {
         fields.push(("name".to_string(), "1 to 80 characters".to_string()));
@@ -540,7 +530,7 @@ pub async fn add_holiday(
 }
 
 pub async fn remove_holiday(pool: &PgPool, actor: &Actor<'_>, id: i64) -> Result<Saved, OpError> {
-    admin(actor)?;
+    actor.admin()?;
     let before: Option<Value> =
         sqlx::query_scalar("DELETE FROM holidays h WHERE id = $1 RETURNING to_jsonb(h)")
             .bind(id)
@@ -564,7 +554,7 @@ pub async fn remove_holiday(pool: &PgPool, actor: &Actor<'_>, id: i64) -> Result
 }
 
 pub async fn rules(pool: &PgPool, actor: &Actor<'_>) -> Result<Vec<RuleRow>, OpError> {
-    admin(actor)?;
+    actor.admin()?;
     Ok(sqlx::query_as(
         "SELECT id, country::text AS country, state, to_char(opens_at, 'HH24:MI') AS opens, to_char(closes_at, 'HH24:MI') AS closes,
                 closed_weekdays, max_attempts_24h, citation, active
@@ -586,7 +576,7 @@ pub async fn save_rule(
     max_attempts: &str,
     citation: &str,
 ) -> Result<Saved, OpError> {
-    admin(actor)?;
+    actor.admin()?;
     let mut fields = Vec::new();
     let country = country.trim().to_ascii_uppercase();
     if !(country.len() == 2 && country.bytes().all(|b| b.is_ascii_uppercase())) {
