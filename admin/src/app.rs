@@ -59,6 +59,8 @@ pub fn App() -> impl IntoView {
                 <Route ssr=SsrMode::Async path=path!("/calltimes") view=|| view! { <Frame><pages::calltimes::CallTimes/></Frame> }/>
                 <Route ssr=SsrMode::Async path=path!("/dnc") view=|| view! { <Frame><pages::dnc::Dnc/></Frame> }/>
                 <Route ssr=SsrMode::Async path=path!("/users") view=|| view! { <Frame><pages::users::Users/></Frame> }/>
+                <Route ssr=SsrMode::Async path=path!("/reports") view=|| view! { <Frame><pages::reports::Reports/></Frame> }/>
+                <Route ssr=SsrMode::Async path=path!("/reports/:name") view=|| view! { <Frame><pages::reports::Reports/></Frame> }/>
                 <Route ssr=SsrMode::Async path=path!("/audit") view=|| view! { <Frame><pages::audit::Audit/></Frame> }/>
             </Routes>
         </Router>
@@ -85,6 +87,7 @@ fn Frame(children: Children) -> impl IntoView {
                                 <A href="/lists">"Lists"</A>
                                 <A href="/leads">"Leads"</A>
                                 <A href="/recordings">"Recordings"</A>
+                                <A href="/reports">"Reports"</A>
                             </Show>
                             <Show when=move || admin>
                                 <A href="/inbound">"Inbound"</A>

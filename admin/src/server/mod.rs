@@ -7,6 +7,7 @@ pub mod guard;
 pub mod leads;
 pub mod ops;
 pub mod reference;
+pub mod reports;
 pub mod session;
 pub mod settings;
 pub mod signin;
@@ -94,6 +95,7 @@ pub fn router(state: AppState) -> Router {
         .route("/dnc/upload", post(uploads::dnc_file))
         .route("/recordings/{id}/file", get(recording_file))
         .merge(api::routes())
+        .merge(reports::csv::routes())
         .leptos_routes_with_context(
             &state,
             routes,
