@@ -44,7 +44,9 @@ pub fn App() -> impl IntoView {
                 <Route ssr=SsrMode::Async path=path!("/signin") view=pages::account::SignIn/>
                 <Route ssr=SsrMode::Async path=path!("/account/password") view=pages::account::ChangePassword/>
                 <Route ssr=SsrMode::Async path=path!("/") view=|| view! { <Frame><pages::home::Home/></Frame> }/>
-                <Route ssr=SsrMode::Async path=path!("/agent") view=|| view! { <Frame><pages::account::AgentStart/></Frame> }/>
+                <Route ssr=SsrMode::Async path=path!("/agent") view=|| view! { <Frame><pages::agent::AgentScreen/></Frame> }/>
+                <Route ssr=SsrMode::Async path=path!("/wallboard") view=|| view! { <Frame><pages::wallboard::Wallboards/></Frame> }/>
+                <Route ssr=SsrMode::Async path=path!("/wallboard/:id") view=|| view! { <Frame><pages::wallboard::WallboardPage/></Frame> }/>
                 <Route ssr=SsrMode::Async path=path!("/campaigns") view=|| view! { <Frame><pages::campaigns::Campaigns/></Frame> }/>
                 <Route ssr=SsrMode::Async path=path!("/campaigns/:id") view=|| view! { <Frame><pages::campaigns::CampaignEdit/></Frame> }/>
                 <Route ssr=SsrMode::Async path=path!("/lists") view=|| view! { <Frame><pages::lists::Lists/></Frame> }/>
@@ -83,6 +85,7 @@ fn Frame(children: Children) -> impl IntoView {
                     view! {
                         <nav>
                             <Show when=move || staff>
+                                <A href="/wallboard">"Wallboard"</A>
                                 <A href="/campaigns">"Campaigns"</A>
                                 <A href="/lists">"Lists"</A>
                                 <A href="/leads">"Leads"</A>

@@ -2,11 +2,16 @@
 //! browser (`hydrate`, built for wasm32 by `scripts/build-admin`).
 //!
 //! - [`model`]: what both halves exchange, and the campaign settings table.
+//! - [`desk`]: what the agent screen and the wallboard are made of.
 //! - [`app`]: the shell, the routes and the frame.
 //! - [`pages`]: one module per page with the server functions it calls.
 //! - `server` (ssr only): sessions, the request guard, the operations, uploads, the JSON API.
 
+// The agent screen's call panel nests deep view types (Leptos builds one type per view tree).
+#![recursion_limit = "256"]
+
 pub mod app;
+pub mod desk;
 pub mod model;
 pub mod pages;
 #[cfg(feature = "ssr")]

@@ -295,7 +295,7 @@ async fn every_path_by_role(pool: PgPool) {
             200,
             403,
         ),
-        ("/api/agent_overview", String::new(), 200, 200, 200),
+        ("/api/agent_desk", String::new(), 200, 200, 200),
     ];
     for (path, form, a, s, g) in &calls {
         for (who, token, want) in [

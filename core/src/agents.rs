@@ -92,6 +92,36 @@ pub async fn set_state(pool: &PgPool, session_id: i64, state: &str, pause_code: 
     Ok(true)
 }
 
+/// Moves a session to `state` only from one of `from`, so a page's "pause" cannot undo the
+/// reservation a call flow made a moment before. False when the session was not in `from`.
+pub async fn transition(pool: &PgPool, session_id: i64, from: &[&str], state: &str, pause_code: Option<&str>) -> Result<bool, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let from: Vec<String> = from.iter().map(|s| s.to_string()).collect();
+    let done = sqlx::query(
+        "UPDATE agent_sessions SET state = $2, pause_code = $3, state_since = now(),
+                current_call_id = CASE WHEN $2 IN ('on_call', 'wrapup', 'reserved') THEN current_call_id END
+         WHERE id = $1 AND state = ANY($4) AND logged_out_at IS NULL",
+    )
+    .bind(session_id)
+    .bind(state)
+    .bind(pause_code)
+    .bind(&from)
+    .execute(&mut *tx)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Ok(false);
+    }
+    record_state(&mut tx, session_id, state, None).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// The agent page's heartbeat, by user: whichever session they have open.
+pub async fn seen_user(pool: &PgPool, user_id: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("UPDATE agent_sessions SET last_seen_at = now() WHERE user_id = $1 AND logged_out_at IS NULL").bind(user_id).execute(pool).await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// The agent's phone reached their conference: the session is connected, paused until the
 /// agent goes ready. False when there is no such open session.
 pub async fn phone_connected(pool: &PgPool, session_id: i64) -> Result<bool, sqlx::Error> {

@@ -189,6 +189,8 @@ async fn resolve_where(pool: &PgPool, call_id: Uuid, outcome: Outcome, now: Date
              attempt_count = attempt_count + $3,
              last_attempt_at = CASE WHEN $3 = 1 THEN $4 ELSE last_attempt_at END,
              next_attempt_at = CASE
+                 -- A callback the agent scheduled while still talking keeps its time.
+                 WHEN $5::bigint IS NULL AND status = 'CALLBK' THEN next_attempt_at
                  WHEN $5::bigint IS NULL THEN NULL
                  WHEN attempt_count + $3 >= (SELECT max_attempts FROM campaigns WHERE id = $6) THEN NULL
                  WHEN $7::integer IS NOT NULL AND attempt_count + $3 >= $7 THEN NULL

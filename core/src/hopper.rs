@@ -70,10 +70,15 @@ pub async fn fill(pool: &PgPool, campaign_id: i64, node: &str, limit: i64, now: 
         return Ok(Filled::OutsideHours);
     }
 
+    // Callbacks for anyone (CALLBK) are dialed when due, whatever statuses the campaign dials.
+    let mut statuses = campaign.dial_statuses.clone();
+    if !statuses.iter().any(|s| s == "CALLBK") {
+        statuses.push("CALLBK".to_string());
+    }
     let mut tx = pool.begin().await?;
     let query = DueQuery {
         list_ids: &list_ids,
-        statuses: &campaign.dial_statuses,
+        statuses: &statuses,
         open_zones: &window.open_zones,
         closed_states: &window.closed_states,
         max_attempts: campaign.max_attempts,

@@ -15,6 +15,9 @@
 //!   queues and calling hours, as the call flows use them.
 //! - [`pacing`]: how many lines to dial now, on a clock passed in.
 //! - [`compliance`]: the calling window and per-number caps the law and the campaign set.
+//! - [`live`]: news for the pages people watch (agent screens, wallboards).
+//! - [`remote`]: call control asked of the node whose Asterisk carries the call.
+//! - [`dispositions`]: what an agent says of a call, and the callbacks they schedule.
 //! - [`users`]: accounts and password hashes.
 //! - [`csv_safety`]: what keeps a CSV we write from running as a spreadsheet formula.
 
@@ -29,6 +32,7 @@ pub mod config;
 pub mod csv_safety;
 pub mod db;
 pub mod dial_history;
+pub mod dispositions;
 pub mod dnc;
 pub mod export;
 pub mod geo;
@@ -36,9 +40,11 @@ pub mod hopper;
 pub mod import;
 pub mod inbound;
 pub mod leads;
+pub mod live;
 pub mod lists;
 pub mod manual;
 pub mod pacing;
 pub mod phone;
+pub mod remote;
 pub mod telemetry;
 pub mod users;

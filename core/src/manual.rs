@@ -10,7 +10,8 @@ use crate::compliance::{self, ClearanceError, Refusal};
 use crate::phone::{self, PhoneError};
 
 /// What the agent asked to dial.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
 pub enum Target {
     Lead(i64),
     /// A number as typed; read in the campaign's country.

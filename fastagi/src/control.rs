@@ -34,16 +34,7 @@ pub enum ControlError {
     NoConsult(Uuid),
 }
 
-/// How a supervisor joins an agent's call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Monitor {
-    /// Hears both sides; nobody hears them.
-    Listen,
-    /// Only the agent hears them.
-    Whisper,
-    /// Everyone hears them.
-    Barge,
-}
+pub use dialtone_core::remote::Monitor;
 
 /// A regular expression matching every channel of a dial string's device: `PJSIP/1001` has
 /// channels `PJSIP/1001-0000002a`. AMI's Hangup takes `/regex/` for the channel.

@@ -6,6 +6,7 @@ pub mod context;
 pub mod control;
 pub mod dialer;
 pub mod flows;
+pub mod remote;
 
 pub use context::FlowContext;
 pub use flows::router;

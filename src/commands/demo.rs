@@ -124,17 +124,27 @@ pub async fn run(config: &Config, args: DemoArgs) -> anyhow::Result<()> {
     println!("               dialtone export --list {list} -o leads-out.csv");
     println!("               dialtone dnc check '(305) 555-0100'");
     let web_stop = tokio_util::sync::CancellationToken::new();
+    // One bus for the web and the simulated node, so an agent signing in on the web has their
+    // (simulated) phone rung by the node.
+    let bus = dialtone_core::bus::Bus::from_config(config.redis_url.as_ref()).await?;
     let web = args.serve.then(|| {
         println!("  web admin    {} (sign in as admin with the password above; it must be changed at first sign-in)", config.web.public_url);
-        let (config, pool, stop) = (config.clone(), pool.clone(), web_stop.clone());
-        tokio::spawn(async move { super::web::serve_admin(&config, pool, stop).await })
+        let (config, pool, stop, bus) = (config.clone(), pool.clone(), web_stop.clone(), bus.clone());
+        tokio::spawn(async move { super::web::serve_admin(&config, pool, bus, stop).await })
     });
+    let node_stop = web_stop.child_token();
     if args.run_secs > 0 {
-        run_simulated(config, &pool, campaign, args.run_secs).await?;
+        run_simulated(config, &pool, &bus, campaign, args.run_secs, node_stop.clone()).await?;
+    }
+    if web.is_none() {
+        node_stop.cancel();
     }
     if let Some(web) = web {
         println!();
         println!("The web admin stays up at {}; Ctrl-C stops it.", config.web.public_url);
+        if args.run_secs > 0 {
+            println!("The simulated PBX and the dialer keep running: sign in as agent1 on /agent, log in to '{CAMPAIGN}' with phone PJSIP/1001 (the simulator answers it), go ready, and take calls.");
+        }
         tokio::select! {
             _ = super::node::shutdown_signal() => {}
             ended = web => ended.context("web task")??,
@@ -147,7 +157,9 @@ pub async fn run(config: &Config, args: DemoArgs) -> anyhow::Result<()> {
 /// The demo campaign dialing for `secs` against the PBX simulator: the three demo agents' phones
 /// are rung into their conferences, the agents go ready, and the dialer, the call flows and the
 /// simulated callees do the rest. Calling hours hold here as anywhere: outside them, it says so.
-async fn run_simulated(config: &Config, pool: &sqlx::PgPool, campaign: i64, secs: u64) -> anyhow::Result<()> {
+/// With `stop` left running afterwards, the node (simulator, call flows, dialer, call control)
+/// stays up for people to use from the web.
+async fn run_simulated(config: &Config, pool: &sqlx::PgPool, bus: &dialtone_core::bus::Bus, campaign: i64, secs: u64, stop: tokio_util::sync::CancellationToken) -> anyhow::Result<()> {
     use std::sync::Arc;
     use std::time::Duration;
 
@@ -157,16 +169,14 @@ async fn run_simulated(config: &Config, pool: &sqlx::PgPool, campaign: i64, secs
     use dialtone_fastagi::dialer::{run_campaign, watch_outcomes, DialerContext};
     use dialtone_fastagi::{control, FlowContext};
     use dialtone_sim::{CalleeModel, Pbx, PbxConfig};
-    use tokio_util::sync::CancellationToken;
 
     println!();
     println!("Running the campaign for {secs} s against the PBX simulator (seeded callees: people, machines, busy lines).");
-    let stop = CancellationToken::new();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let agi = listener.local_addr()?;
     let flows = FlowContext {
         pool: pool.clone(),
-        bus: dialtone_core::bus::Bus::from_config(config.redis_url.as_ref()).await?,
+        bus: bus.clone(),
         node: config.node.clone(),
         recordings_dir: config.recordings_dir.clone(),
         agent_poll: Duration::from_millis(50),
@@ -194,6 +204,19 @@ async fn run_simulated(config: &Config, pool: &sqlx::PgPool, campaign: i64, secs
     for (session, _) in &sessions {
         agents::set_state(pool, *session, "ready", None).await?;
     }
+    let control = control::Control { pool: pool.clone(), ami: ami.clone() };
+    tokio::spawn(dialtone_fastagi::remote::serve(bus.clone(), control, config.node.clone(), stop.clone()));
+    tokio::spawn({
+        let (pool, stop) = (pool.clone(), stop.clone());
+        async move {
+            while !stop.is_cancelled() {
+                if let Err(e) = agents::end_wrapups(&pool).await {
+                    tracing::warn!(error = %e, "wrap-ups not ended");
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    });
     let dialer = Arc::new(DialerContext { pool: pool.clone(), ami, node: config.node.clone(), tick: Duration::from_millis(200) });
     tokio::spawn(watch_outcomes(dialer.clone(), stop.clone()));
     tokio::spawn(run_campaign(dialer, campaign, stop.clone()));
@@ -203,7 +226,6 @@ async fn run_simulated(config: &Config, pool: &sqlx::PgPool, campaign: i64, secs
         for (session, _) in &sessions {
             agents::seen(pool, *session).await?;
         }
-        agents::end_wrapups(pool).await?;
         tokio::time::sleep(Duration::from_secs(1)).await;
         if started.elapsed().as_secs() % 5 == 0 {
             let (dials, people, machines, busy, abandons): (i64, i64, i64, i64, i64) = sqlx::query_as(
@@ -225,7 +247,6 @@ async fn run_simulated(config: &Config, pool: &sqlx::PgPool, campaign: i64, secs
             }
         }
     }
-    stop.cancel();
     for (session, _) in &sessions {
         agents::log_out(pool, *session, "demo over").await?;
     }

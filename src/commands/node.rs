@@ -97,9 +97,13 @@ async fn run_node(config: &Config, args: AgiArgs, campaign_scan: Option<Duration
     let server_config = ServerConfig { max_sessions: args.max_sessions, allow, drain_timeout: Duration::from_secs(args.drain_secs), ..ServerConfig::default() };
     let dialer_pool = ctx.pool.clone();
     let web_pool = ctx.pool.clone();
+    let bus = ctx.bus.clone();
     let server = tokio::spawn(agi::serve(listener, dialtone_fastagi::router(ctx), server_config, shutdown.clone()));
     if let (Some(ami), Some(scan)) = (ami, campaign_scan) {
         let dialer = Arc::new(DialerContext { pool: dialer_pool, ami, node: config.node.clone(), tick: Duration::from_millis(250) });
+        // Call control the web asks of this node (agents' phones, hang-ups, transfers...).
+        let control = dialtone_fastagi::control::Control { pool: dialer.pool.clone(), ami: dialer.ami.clone() };
+        tokio::spawn(dialtone_fastagi::remote::serve(bus.clone(), control, config.node.clone(), shutdown.clone()));
         tokio::spawn(watch_outcomes(dialer.clone(), shutdown.clone()));
         tokio::spawn(reconcile_on_link(dialer.clone(), shutdown.clone()));
         tokio::spawn(end_wrapups(dialer.pool.clone(), shutdown.clone()));
@@ -109,7 +113,7 @@ async fn run_node(config: &Config, args: AgiArgs, campaign_scan: Option<Duration
     let web = match campaign_scan {
         Some(_) => Some(tokio::spawn({
             let (config, pool, shutdown) = (config.clone(), web_pool, shutdown.clone());
-            async move { super::web::serve_admin(&config, pool, shutdown).await }
+            async move { super::web::serve_admin(&config, pool, bus, shutdown).await }
         })),
         None => None,
     };

@@ -25,6 +25,11 @@ pub struct SimArgs {
     pub human: f64,
     #[arg(long, default_value_t = 0.1)]
     pub machine: f64,
+    /// Ring time range before a callee answers (or the line is busy), in seconds.
+    #[arg(long, default_value_t = 5)]
+    pub ring_min_secs: u64,
+    #[arg(long, default_value_t = 25)]
+    pub ring_max_secs: u64,
     /// Talk time range of a person, in seconds.
     #[arg(long, default_value_t = 60)]
     pub talk_min_secs: u64,
@@ -37,6 +42,7 @@ pub async fn run(args: SimArgs) -> anyhow::Result<()> {
     let mut model = CalleeModel::new(args.seed);
     (model.busy, model.human, model.machine) = (args.busy, args.human, args.machine);
     model.talk = (Duration::from_secs(args.talk_min_secs), Duration::from_secs(args.talk_max_secs.max(args.talk_min_secs)));
+    model.ring = (Duration::from_secs(args.ring_min_secs), Duration::from_secs(args.ring_max_secs.max(args.ring_min_secs)));
     let pbx = Pbx::start_on(args.ami, PbxConfig { agi: args.agi, model }).await?;
     println!("PBX simulator: AMI on {} (any username and secret), AGI to {}; seed {}. Ctrl-C stops it.", pbx.ami, args.agi, args.seed);
     tokio::signal::ctrl_c().await?;

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use anyhow::Context;
 use clap::Args;
 use dialtone_admin::server::{router, AppState, WebConfig};
+use dialtone_core::bus::Bus;
 use dialtone_core::config::Config;
 use dialtone_core::telemetry::{self, HealthCheck};
 use sqlx::PgPool;
@@ -16,7 +17,7 @@ pub struct WebArgs {}
 
 /// The admin's router for this configuration. Warns when the browser bundle is missing: the
 /// pages still render (and work without JavaScript for reading), but do not hydrate.
-pub fn admin(config: &Config, pool: PgPool) -> axum::Router {
+pub fn admin(config: &Config, pool: PgPool, bus: Bus) -> axum::Router {
     let site_root = config.web.site_root.clone();
     if !site_root.join("pkg").join("admin_bg.wasm").exists() {
         tracing::warn!(site_root = %site_root.display(), "the admin's browser bundle is missing: run scripts/build-admin");
@@ -30,16 +31,17 @@ pub fn admin(config: &Config, pool: PgPool) -> axum::Router {
             .saturating_mul(1024 * 1024),
         secure_cookies: config.web.public_url.starts_with("https://"),
     };
-    router(AppState::new(pool, &web))
+    router(AppState::new(pool, &web).with_bus(bus, &config.node))
 }
 
 /// Serves the admin on `listen.web` until `shutdown` is cancelled.
 pub async fn serve_admin(
     config: &Config,
     pool: PgPool,
+    bus: Bus,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let app = admin(config, pool);
+    let app = admin(config, pool, bus);
     let listener = tokio::net::TcpListener::bind(config.listen.web)
         .await
         .with_context(|| format!("listening on {} (listen.web)", config.listen.web))?;
@@ -70,6 +72,9 @@ impl HealthCheck for Health {
 pub async fn run(config: &Config, _args: WebArgs) -> anyhow::Result<()> {
     let pool = dialtone_core::db::connect(&config.database_url, 16).await?;
     dialtone_core::db::migrate(&pool).await?;
+    // With Redis, agents' actions reach the node named `node` wherever it runs, and several
+    // web nodes hear each other's news.
+    let bus = Bus::from_config(config.redis_url.as_ref()).await.context("connecting to Redis (redis_url)")?;
     let shutdown = CancellationToken::new();
     let metrics = telemetry::install_metrics()?;
     let ops = telemetry::ops_router(metrics, Health { pool: pool.clone() });
@@ -80,7 +85,7 @@ pub async fn run(config: &Config, _args: WebArgs) -> anyhow::Result<()> {
     ));
     let web = tokio::spawn({
         let (config, pool, shutdown) = (config.clone(), pool.clone(), shutdown.clone());
-        async move { serve_admin(&config, pool, shutdown).await }
+        async move { serve_admin(&config, pool, bus, shutdown).await }
     });
     super::node::shutdown_signal().await;
     shutdown.cancel();

@@ -2,6 +2,7 @@
 //! only on the server and go through `crate::server::ops`, which checks roles.
 
 pub mod account;
+pub mod agent;
 pub mod audit;
 pub mod calltimes;
 pub mod campaigns;
@@ -14,8 +15,11 @@ pub mod leads;
 pub mod lists;
 pub mod reports;
 pub mod settings;
+#[cfg(feature = "hydrate")]
+pub mod socket;
 pub mod uploads;
 pub mod users;
+pub mod wallboard;
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;

@@ -31,7 +31,8 @@ pub fn rule(path: &str) -> Rule {
     match first {
         "signin" | "pkg" | "favicon.ico" | "healthz" => Rule::Public,
         "api" if path == "/api/v1/openapi.json" => Rule::Public,
-        "api" | "account" | "signout" | "signout-everywhere" | "agent" => Rule::SignedIn,
+        // The sockets check the role themselves (the agent screen's is anyone's own).
+        "api" | "account" | "signout" | "signout-everywhere" | "agent" | "ws" => Rule::SignedIn,
         "users" | "dnc" | "audit" | "uploads" | "inbound" | "codes" | "calltimes" => Rule::Admin,
         _ if path.starts_with("/lists/") && path.ends_with("/upload") => Rule::Admin,
         _ => Rule::Staff,

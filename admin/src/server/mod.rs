@@ -3,8 +3,11 @@
 
 pub mod api;
 pub mod audit;
+pub mod board;
+pub mod desk;
 pub mod guard;
 pub mod leads;
+pub mod live;
 pub mod ops;
 pub mod reference;
 pub mod reports;
@@ -24,6 +27,8 @@ use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use sqlx::PgPool;
 
+use dialtone_core::bus::Bus;
+
 use crate::model::Viewer;
 
 /// Everything a request handler or server function may need.
@@ -37,6 +42,11 @@ pub struct AppState {
     pub recordings_dir: PathBuf,
     /// Cookies get `Secure` when the public address is https.
     pub secure_cookies: bool,
+    /// The bus to the nodes (call control) and to other web nodes (take-overs, notices).
+    pub bus: Bus,
+    /// The node whose Asterisk rings the phones of agents who log in here.
+    pub node: String,
+    pub live: Arc<live::Hub>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -67,7 +77,7 @@ impl AppState {
             .build();
         Self {
             leptos,
-            pool,
+            pool: pool.clone(),
             throttle: Arc::new(signin::Throttle::default()),
             uploads: Arc::new(uploads::Uploads::new(
                 config.upload_dir.clone(),
@@ -75,7 +85,24 @@ impl AppState {
             )),
             recordings_dir: config.recordings_dir.clone(),
             secure_cookies: config.secure_cookies,
+            live: Arc::new(live::Hub::new(pool.clone(), Bus::InProcess(Default::default()))),
+            bus: Bus::InProcess(Default::default()),
+            node: "local".into(),
         }
+    }
+
+    /// Joins the bus the nodes listen on, as the node named `node` (its agents' phones ring on
+    /// that node's Asterisk). Without it, the admin has a bus of its own that no node hears.
+    pub fn with_bus(mut self, bus: Bus, node: &str) -> Self {
+        self.live = Arc::new(live::Hub::new(self.pool.clone(), bus.clone()));
+        self.bus = bus;
+        self.node = node.to_string();
+        self
+    }
+
+    /// What the agent screen's and wallboard's actions need.
+    pub fn desk(&self) -> desk::DeskContext {
+        desk::DeskContext { pool: self.pool.clone(), bus: self.bus.clone(), node: self.node.clone() }
     }
 }
 
@@ -94,6 +121,8 @@ pub fn router(state: AppState) -> Router {
         .route("/uploads/{id}/errors.csv", get(uploads::error_report))
         .route("/dnc/upload", post(uploads::dnc_file))
         .route("/recordings/{id}/file", get(recording_file))
+        .route("/ws/agent", get(live::agent_socket))
+        .route("/ws/board", get(live::board_socket))
         .merge(api::routes())
         .merge(reports::csv::routes())
         .leptos_routes_with_context(

@@ -5,6 +5,7 @@ mod agi;
 mod import;
 mod pacing;
 mod web;
+mod ws;
 
 use anyhow::Context;
 use clap::Subcommand;
@@ -32,6 +33,9 @@ pub enum BenchCommand {
     Pacing(pacing::PacingArgs),
     /// Server render time of every admin page with a million leads, and the bundle's size.
     Web(web::WebArgs),
+    /// 1,000 agent pages on a real `dialtone web`: how fast an event reaches every one, and
+    /// the server's memory.
+    Ws(ws::WsArgs),
     /// The server half of `bench agi`, run as a child process so its CPU and memory are its own.
     #[command(hide = true)]
     AgiServer,
@@ -43,6 +47,7 @@ pub async fn run(config: &Config, command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Agi(args) => agi::run(config, args).await,
         BenchCommand::AgiServer => agi::serve_child().await,
         BenchCommand::Web(args) => web::run(config, args).await,
+        BenchCommand::Ws(args) => ws::run(config, args).await,
         BenchCommand::Pacing(args) => tokio::task::block_in_place(|| pacing::run(args)),
     }
 }

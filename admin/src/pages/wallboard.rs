@@ -1,0 +1,202 @@
+//! The supervisor's wallboard: a campaign's floor, pushed by the server over a WebSocket
+//! (`/ws/board`), with listen, whisper and barge, force pause and log out on each agent.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+#[cfg(feature = "hydrate")]
+use crate::desk::BoardPush;
+use crate::desk::Board;
+
+/// The campaigns the viewer may watch: (id, name, agents logged in).
+#[server(endpoint = "board_campaigns")]
+pub async fn board_campaigns() -> Result<Vec<(i64, String, i64)>, ServerFnError> {
+    let super::ssr::Ctx { pool, viewer, .. } = super::ssr::context().await?;
+    if !matches!(viewer.role.as_str(), "admin" | "supervisor") {
+        return Err(super::ssr::op_error(crate::server::ops::OpError::Forbidden));
+    }
+    sqlx::query_as(
+        "SELECT c.id, c.name, (SELECT count(*) FROM agent_sessions s WHERE s.campaign_id = c.id AND s.logged_out_at IS NULL)
+         FROM campaigns c WHERE $1 OR c.id IN (SELECT campaign_id FROM user_campaigns WHERE user_id = $2) ORDER BY c.active DESC, c.name LIMIT 200",
+    )
+    .bind(viewer.is_admin())
+    .bind(viewer.user_id)
+    .fetch_all(&pool)
+    .await
+    .map_err(crate::server::db_error)
+}
+
+#[server(endpoint = "board_get")]
+pub async fn board_get(campaign: i64) -> Result<Board, ServerFnError> {
+    use crate::server::ops::OpError;
+    let super::ssr::Ctx { pool, viewer, .. } = super::ssr::context().await?;
+    if !matches!(viewer.role.as_str(), "admin" | "supervisor") || !crate::server::may_see_campaign(&pool, &viewer, campaign).await.map_err(crate::server::db_error)? {
+        return Err(super::ssr::op_error(OpError::Forbidden));
+    }
+    crate::server::board::board(&pool, campaign).await.map_err(crate::server::db_error)?.ok_or_else(|| super::ssr::op_error(OpError::NotFound))
+}
+
+/// Listen, whisper, barge, pause or log out an agent's session.
+#[server(endpoint = "board_act")]
+pub async fn board_act(session: i64, what: String) -> Result<String, ServerFnError> {
+    use dialtone_core::remote::Monitor;
+    let ctx = super::ssr::context().await?;
+    let desk = crate::server::state()?.desk();
+    let actor = ctx.actor();
+    let result = match what.as_str() {
+        "listen" => crate::server::board::monitor(&desk, &actor, session, Monitor::Listen).await.map(|_| "Your phone is ringing: you will hear the call."),
+        "whisper" => crate::server::board::monitor(&desk, &actor, session, Monitor::Whisper).await.map(|_| "Your phone is ringing: only the agent will hear you."),
+        "barge" => crate::server::board::monitor(&desk, &actor, session, Monitor::Barge).await.map(|_| "Your phone is ringing: you will join the call."),
+        "pause" => crate::server::board::force_pause(&desk, &actor, session).await.map(|_| "Agent paused."),
+        "logout" => crate::server::board::force_logout(&desk, &actor, session).await.map(|_| "Agent logged out."),
+        _ => return Err(ServerFnError::new("unknown action")),
+    };
+    result.map(str::to_string).map_err(|e| ServerFnError::new(e.message()))
+}
+
+#[component]
+pub fn Wallboards() -> impl IntoView {
+    let campaigns = Resource::new(|| (), |_| board_campaigns());
+    view! {
+        <Title text="Wallboard · Dialtone"/>
+        <h1>"Wallboard"</h1>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match campaigns.await {
+                    Ok(list) if list.is_empty() => view! { <p>"No campaign is yours to watch."</p> }.into_any(),
+                    Ok(list) => view! {
+                        <ul class="boards">
+                            {list.into_iter().map(|(id, name, agents)| view! {
+                                <li><a href=format!("/wallboard/{id}")>{name}</a>{format!(" · {agents} agent(s) logged in")}</li>
+                            }).collect_view()}
+                        </ul>
+                    }.into_any(),
+                    Err(e) => view! { <p class="notice error">{super::error_text(&e)}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+pub fn WallboardPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.read().get("id").and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
+    let board = Resource::new(id, board_get);
+    view! {
+        <Title text="Wallboard · Dialtone"/>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match board.await {
+                    Ok(b) => view! { <Live board=b/> }.into_any(),
+                    Err(e) => view! { <h1>"Wallboard"</h1><p class="notice error">{super::error_text(&e)}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+fn clock(ms: i64) -> String {
+    let s = ms.max(0) / 1000;
+    format!("{}:{:02}", s / 60, s % 60)
+}
+
+#[component]
+fn Live(board: Board) -> impl IntoView {
+    let board = RwSignal::new(board);
+    let link = RwSignal::new("connecting");
+    let act = ServerAction::<BoardAct>::new();
+    #[cfg(feature = "hydrate")]
+    {
+        let path = format!("/ws/board?campaign={}", board.get_untracked().campaign_id);
+        let stop = super::socket::open(
+            &path,
+            move |text, _| {
+                if let Ok(BoardPush::Board { board: b }) = serde_json::from_str::<BoardPush>(&text) {
+                    board.set(b);
+                }
+            },
+            move |l| link.set(l),
+        );
+        let stop = send_wrapper::SendWrapper::new(stop);
+        on_cleanup(move || stop.stop());
+    }
+    view! {
+        <h1>{move || board.with(|b| format!("{} · wallboard", b.campaign))} <small class="link">{move || if link.get() == "live" { " ● live" } else { " ○ reconnecting…" }}</small></h1>
+        {move || act.value().get().map(|r| match r {
+            Ok(m) => view! { <p class="notice ok" role="status">{m}</p> }.into_any(),
+            Err(e) => view! { <p class="notice error" role="alert">{super::error_text(&e)}</p> }.into_any(),
+        })}
+        {move || {
+            let b = board.get();
+            let over = b.abandon_pct_30d > b.cap_pct;
+            view! {
+                <div class="tiles">
+                    <div class="tile"><span>"Agents"</span><strong>{b.agents.len()}</strong></div>
+                    <div class="tile"><span>"Ringing"</span><strong>{b.ringing}</strong></div>
+                    <div class="tile"><span>"Waiting"</span><strong>{b.waiting}</strong></div>
+                    <div class="tile"><span>"Answers today"</span><strong>{b.answers_today}</strong></div>
+                    <div class="tile"><span>"Abandons today"</span><strong>{b.abandons_today}</strong></div>
+                    <div class="tile" class:alarm=over><span>"Abandon rate, 30 days"</span><strong>{format!("{:.2}%", b.abandon_pct_30d)}</strong><small>{format!("cap {:.1}%", b.cap_pct)}</small></div>
+                    <div class="tile"><span>"Last hour"</span><strong>{format!("{:.2}%", b.abandon_pct_hour)}</strong><small>{b.hourly_cap_pct.map(|c| format!("cap {c:.1}%")).unwrap_or_else(|| "no hourly cap".into())}</small></div>
+                    <div class="tile"><span>"Dial level"</span><strong>{format!("{:.2}", b.dial_level)}</strong><small>"lines per ready agent"</small></div>
+                </div>
+                <p class="pacer">{b.pacer.clone()}</p>
+                <DayChart hours=b.hours.clone() cap=b.cap_pct/>
+                <table class="agents">
+                    <thead><tr><th>"Agent"</th><th>"State"</th><th>"For"</th><th>"Call"</th><th class="num">"Calls"</th><th></th></tr></thead>
+                    <tbody>
+                        {b.agents.into_iter().map(|a| {
+                            let s = a.session_id;
+                            let state = a.state.clone();
+                            view! {
+                                <tr data-agent=a.user_id.to_string() data-state=state class:lost=a.page_lost>
+                                    <td>{a.name}</td>
+                                    <td>{match a.pause_code { Some(code) => format!("{} ({code})", a.state), None => a.state }}{a.page_lost.then_some(" · page lost: no calls")}</td>
+                                    <td>{clock(a.state_ms_ago)}</td>
+                                    <td>{a.call.unwrap_or_default()}</td>
+                                    <td class="num">{a.calls_today}</td>
+                                    <td class="row-actions">
+                                        {["listen", "whisper", "barge", "pause", "logout"].into_iter().map(|what| view! {
+                                            <ActionForm action=act attr:class="inline-form">
+                                                <input type="hidden" name="session" value=s.to_string()/>
+                                                <input type="hidden" name="what" value=what/>
+                                                <button type="submit" class="small">{what}</button>
+                                            </ActionForm>
+                                        }).collect_view()}
+                                    </td>
+                                </tr>
+                            }
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            }
+        }}
+    }
+}
+
+/// Today's abandon rate (bars, against the cap) and occupancy (line) by hour.
+#[component]
+fn DayChart(hours: Vec<crate::desk::BoardHour>, cap: f64) -> impl IntoView {
+    let (w, h) = (480.0_f64, 120.0_f64);
+    let step = w / 24.0;
+    // Abandon rates on a 0-6% scale, so the 3% cap sits mid-height; occupancy on 0-100%.
+    let y_ab = move |p: f64| h - (p.min(6.0) / 6.0) * h;
+    let y_occ = move |p: f64| h - (p.clamp(0.0, 100.0) / 100.0) * h;
+    let line: String = hours.iter().map(|x| format!("{:.1},{:.1}", f64::from(x.hour) * step + step / 2.0, y_occ(x.occupancy_pct))).collect::<Vec<_>>().join(" ");
+    view! {
+        <figure class="day-chart">
+            <svg viewBox=format!("0 0 {w} {}", h + 14.0) width="480" height="134" role="img" aria-label="abandon rate and occupancy by hour today">
+                {hours.iter().map(|x| {
+                    let top = y_ab(x.abandon_pct);
+                    view! { <rect x=format!("{:.1}", f64::from(x.hour) * step + 2.0) y=format!("{top:.1}") width=format!("{:.1}", step - 4.0) height=format!("{:.1}", h - top) class="bar"><title>{format!("{}:00 abandon {:.2}%", x.hour, x.abandon_pct)}</title></rect> }
+                }).collect_view()}
+                <line x1="0" x2=w.to_string() y1=format!("{:.1}", y_ab(cap)) y2=format!("{:.1}", y_ab(cap)) class="cap"/>
+                <polyline points=line class="occupancy" fill="none"/>
+                {(0..24).step_by(3).map(|hr| view! { <text x=format!("{:.1}", f64::from(hr) * step) y=format!("{}", h + 12.0) class="axis">{format!("{hr}h")}</text> }).collect_view()}
+            </svg>
+            <figcaption>"Bars: abandon rate by hour (line: the cap). Curve: occupancy."</figcaption>
+        </figure>
+    }
+}

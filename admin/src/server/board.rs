@@ -1,0 +1,200 @@
+//! The wallboard on the server: a campaign's floor read in one go ([`board`]), and what a
+//! supervisor may do to an agent from it (listen, whisper, barge; pause; log out).
+
+use dialtone_core::agents;
+use dialtone_core::remote::{Command, Monitor};
+use sqlx::PgPool;
+
+use super::desk::{end_session, DeskContext, DeskError};
+use super::ops::Actor;
+use crate::desk::{Board, BoardAgent, BoardHour};
+
+#[derive(sqlx::FromRow)]
+struct AgentRow {
+    session_id: i64,
+    user_id: i64,
+    name: String,
+    state: String,
+    pause_code: Option<String>,
+    state_ms_ago: i64,
+    call: Option<String>,
+    page_lost: bool,
+    calls_today: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct Totals {
+    campaign: String,
+    dial_method: String,
+    cap_pct: f64,
+    hourly_cap_pct: Option<f64>,
+    ringing: i64,
+    waiting: i64,
+    answers_today: i64,
+    abandons_today: i64,
+    live_30d: i64,
+    abandons_30d: i64,
+    live_hour: i64,
+    abandons_hour: i64,
+    theta: Option<f64>,
+    theta_age_secs: Option<i64>,
+}
+
+fn pct(part: i64, whole: i64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        100.0 * part as f64 / whole as f64
+    }
+}
+
+/// The campaign's live view; None when it does not exist.
+pub async fn board(pool: &PgPool, campaign_id: i64) -> Result<Option<Board>, sqlx::Error> {
+    let Some(t): Option<Totals> = sqlx::query_as(
+        "SELECT c.name AS campaign, c.dial_method, c.abandon_cap_pct::float8 AS cap_pct, c.hourly_abandon_cap_pct::float8 AS hourly_cap_pct,
+            (SELECT count(*) FROM call_attempts a WHERE a.campaign_id = c.id AND a.reserved_at > now() - interval '10 minutes'
+                AND a.state <> 'resolved' AND a.answered_at IS NULL) AS ringing,
+            (SELECT count(*) FROM calls k WHERE k.state IN ('queued', 'answered')
+                AND (k.campaign_id = c.id OR k.inbound_group_id IN (SELECT group_id FROM campaign_inbound_groups WHERE campaign_id = c.id))) AS waiting,
+            (SELECT count(*) FROM abandon_ledger l WHERE l.campaign_id = c.id AND l.occurred_at >= date_trunc('day', now()) AND l.kind = 'live_answer') AS answers_today,
+            (SELECT count(*) FROM abandon_ledger l WHERE l.campaign_id = c.id AND l.occurred_at >= date_trunc('day', now()) AND l.kind = 'abandon') AS abandons_today,
+            (SELECT count(*) FROM abandon_ledger l WHERE l.campaign_id = c.id AND l.occurred_at > now() - interval '30 days' AND l.kind = 'live_answer') AS live_30d,
+            (SELECT count(*) FROM abandon_ledger l WHERE l.campaign_id = c.id AND l.occurred_at > now() - interval '30 days' AND l.kind = 'abandon') AS abandons_30d,
+            (SELECT count(*) FROM abandon_ledger l WHERE l.campaign_id = c.id AND l.occurred_at > now() - interval '1 hour' AND l.kind = 'live_answer') AS live_hour,
+            (SELECT count(*) FROM abandon_ledger l WHERE l.campaign_id = c.id AND l.occurred_at > now() - interval '1 hour' AND l.kind = 'abandon') AS abandons_hour,
+            p.theta, extract(epoch FROM now() - p.updated_at)::bigint AS theta_age_secs
+         FROM campaigns c LEFT JOIN pacer_state p ON p.campaign_id = c.id WHERE c.id = $1",
+    )
+    .bind(campaign_id)
+    .fetch_optional(pool)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let agents: Vec<AgentRow> = sqlx::query_as(
+        "SELECT s.id AS session_id, s.user_id, coalesce(nullif(u.display_name, ''), u.username) AS name, s.state, s.pause_code,
+                (extract(epoch FROM clock_timestamp() - s.state_since) * 1000)::bigint AS state_ms_ago,
+                k.phone_e164 AS call, s.last_seen_at < now() - make_interval(secs => $2) AS page_lost, s.calls_taken::bigint AS calls_today
+         FROM agent_sessions s JOIN users u ON u.id = s.user_id LEFT JOIN calls k ON k.id = s.current_call_id
+         WHERE s.campaign_id = $1 AND s.logged_out_at IS NULL ORDER BY 3",
+    )
+    .bind(campaign_id)
+    .bind(f64::from(agents::LIVENESS_SECS))
+    .fetch_all(pool)
+    .await?;
+    let hours: Vec<(i32, f64, f64)> = sqlx::query_as(
+        "WITH h AS (SELECT generate_series(date_trunc('day', now()), date_trunc('hour', now()), interval '1 hour') AS start)
+         SELECT extract(hour FROM h.start)::int,
+            coalesce((SELECT 100.0 * count(*) FILTER (WHERE kind = 'abandon') / nullif(count(*) FILTER (WHERE kind IN ('abandon', 'live_answer')), 0)
+                      FROM abandon_ledger l WHERE l.campaign_id = $1 AND l.occurred_at >= h.start AND l.occurred_at < h.start + interval '1 hour'), 0)::float8,
+            coalesce((SELECT 100.0 * sum(extract(epoch FROM least(coalesce(a.ended_at, now()), h.start + interval '1 hour') - greatest(a.started_at, h.start)))
+                                 FILTER (WHERE a.state = 'on_call')
+                             / nullif(sum(extract(epoch FROM least(coalesce(a.ended_at, now()), h.start + interval '1 hour') - greatest(a.started_at, h.start)))
+                                 FILTER (WHERE a.state NOT IN ('logged_out', 'connecting')), 0)
+                      FROM agent_state_history a WHERE a.campaign_id = $1 AND a.started_at < h.start + interval '1 hour'
+                        AND a.started_at > h.start - interval '1 day' AND coalesce(a.ended_at, now()) > h.start), 0)::float8
+         FROM h ORDER BY 1",
+    )
+    .bind(campaign_id)
+    .fetch_all(pool)
+    .await?;
+    let ready = agents.iter().filter(|a| a.state == "ready").count() as f64;
+    let pacer = match (t.dial_method.as_str(), t.theta, t.theta_age_secs) {
+        ("predictive", Some(theta), Some(age)) => format!("predictive: risk limit θ = {theta:.4}, trimmed {age} s ago"),
+        ("predictive", _, _) => "predictive: learning (one line per ready agent until it has enough answers)".to_string(),
+        (method, _, _) => format!("{method} dialing"),
+    };
+    Ok(Some(Board {
+        campaign_id,
+        campaign: t.campaign,
+        dial_method: t.dial_method,
+        ringing: t.ringing,
+        waiting: t.waiting,
+        answers_today: t.answers_today,
+        abandons_today: t.abandons_today,
+        abandon_pct_30d: pct(t.abandons_30d, t.live_30d + t.abandons_30d),
+        cap_pct: t.cap_pct,
+        abandon_pct_hour: pct(t.abandons_hour, t.live_hour + t.abandons_hour),
+        hourly_cap_pct: t.hourly_cap_pct,
+        dial_level: if ready > 0.0 { t.ringing as f64 / ready } else { 0.0 },
+        pacer,
+        agents: agents
+            .into_iter()
+            .map(|a| BoardAgent {
+                session_id: a.session_id,
+                user_id: a.user_id,
+                name: a.name,
+                state: a.state,
+                pause_code: a.pause_code,
+                state_ms_ago: a.state_ms_ago.max(0),
+                call: a.call,
+                page_lost: a.page_lost,
+                calls_today: a.calls_today,
+            })
+            .collect(),
+        hours: hours.into_iter().map(|(hour, abandon_pct, occupancy_pct)| BoardHour { hour, abandon_pct, occupancy_pct }).collect(),
+    }))
+}
+
+/// A session as a supervisor acts on it, once their access to its campaign is checked.
+struct Target {
+    campaign_id: i64,
+    node: String,
+    phone: String,
+    state: String,
+}
+
+async fn target(ctx: &DeskContext, actor: &Actor<'_>, session_id: i64) -> Result<Target, DeskError> {
+    if !matches!(actor.viewer.role.as_str(), "admin" | "supervisor") {
+        return Err(DeskError::Invalid("your role may not do this".into()));
+    }
+    let row: Option<(i64, String, String, String)> =
+        sqlx::query_as("SELECT campaign_id, node, phone_dial_string, state FROM agent_sessions WHERE id = $1 AND logged_out_at IS NULL")
+            .bind(session_id)
+            .fetch_optional(&ctx.pool)
+            .await?;
+    let (campaign_id, node, phone, state) = row.ok_or(DeskError::NoSession)?;
+    if !super::may_see_campaign(&ctx.pool, actor.viewer, campaign_id).await? {
+        return Err(DeskError::NoCampaign);
+    }
+    Ok(Target { campaign_id, node, phone, state })
+}
+
+/// Rings the supervisor's own phone (on file in Users) into the agent's audio.
+pub async fn monitor(ctx: &DeskContext, actor: &Actor<'_>, session_id: i64, how: Monitor) -> Result<(), DeskError> {
+    let t = target(ctx, actor, session_id).await?;
+    let mine: Option<String> = sqlx::query_scalar("SELECT phone_dial_string FROM users WHERE id = $1").bind(actor.viewer.user_id).fetch_one(&ctx.pool).await?;
+    let mine = mine.ok_or_else(|| DeskError::Invalid("you have no phone on file: an admin sets it in Users".into()))?;
+    remote_call(ctx, &t.node, Command::Monitor { supervisor_dial_string: mine, agent_dial_string: t.phone, how }).await?;
+    actor
+        .audit(&ctx.pool, "other", "agent_session", Some(session_id.to_string()), None, Some(serde_json::json!({ "monitor": how, "campaign": t.campaign_id })))
+        .await?;
+    Ok(())
+}
+
+/// Pauses an agent who is ready or wrapping up (code FORCED).
+pub async fn force_pause(ctx: &DeskContext, actor: &Actor<'_>, session_id: i64) -> Result<(), DeskError> {
+    let t = target(ctx, actor, session_id).await?;
+    if !agents::transition(&ctx.pool, session_id, &["ready", "wrapup", "paused"], "paused", Some("FORCED")).await? {
+        return Err(DeskError::WrongState(t.state));
+    }
+    actor
+        .audit(&ctx.pool, "other", "agent_session", Some(session_id.to_string()), Some(serde_json::json!({ "state": t.state })), Some(serde_json::json!({ "state": "paused", "pause_code": "FORCED" })))
+        .await?;
+    Ok(())
+}
+
+/// Logs an agent out: their phone is hung up and the session closed.
+pub async fn force_logout(ctx: &DeskContext, actor: &Actor<'_>, session_id: i64) -> Result<(), DeskError> {
+    let t = target(ctx, actor, session_id).await?;
+    end_session(ctx, session_id, &t.node, &t.phone, &format!("logged out by {}", actor.viewer.username)).await?;
+    actor
+        .audit(&ctx.pool, "logout", "agent_session", Some(session_id.to_string()), Some(serde_json::json!({ "state": t.state })), None)
+        .await?;
+    Ok(())
+}
+
+async fn remote_call(ctx: &DeskContext, node: &str, command: Command) -> Result<(), DeskError> {
+    dialtone_core::remote::call(&ctx.bus, node, command, super::desk::CONTROL_TIMEOUT).await?;
+    Ok(())
+}

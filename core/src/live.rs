@@ -1,0 +1,81 @@
+//! News for the pages people watch: an agent's state, a call's progress, a page taking over an
+//! agent's screen. Changes of rows (agent sessions, calls) are announced by the database itself
+//! (the `dialtone_live` NOTIFY of migration `20261128000001_live.sql`), so every process that
+//! changes them is heard without telling anyone; news that is not a row change travels on the
+//! event bus (Redis between nodes). A web node hears both and forwards to its pages.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// The PostgreSQL channel the triggers notify.
+pub const PG_CHANNEL: &str = "dialtone_live";
+/// The bus channel for news that is not a row change.
+pub const BUS_CHANNEL: &str = "live";
+
+/// One piece of news. `kind` names it on the wire, as the triggers write it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum LiveEvent {
+    /// An agent session changed state (or call, or pause code).
+    Agent {
+        user_id: i64,
+        campaign_id: i64,
+        session_id: i64,
+        state: String,
+        pause_code: Option<String>,
+        call_id: Option<Uuid>,
+        since: DateTime<Utc>,
+    },
+    /// A call was created or changed state.
+    Call { call_id: Uuid, campaign_id: Option<i64>, group_id: Option<i64>, user_id: Option<i64>, state: String },
+    /// A page of `user_id` opened the agent screen; every other page of theirs must let go.
+    TakeOver { user_id: i64, page: Uuid },
+    /// A line of text for one agent's screen (a supervisor's note, or a probe of the benchmark,
+    /// which stamps it with the time it was sent).
+    Notice { user_id: i64, text: String, sent_at_micros: i64 },
+}
+
+impl LiveEvent {
+    /// The agent the news is for, if it is for one.
+    pub fn user_id(&self) -> Option<i64> {
+        match self {
+            LiveEvent::Agent { user_id, .. } | LiveEvent::TakeOver { user_id, .. } | LiveEvent::Notice { user_id, .. } => Some(*user_id),
+            LiveEvent::Call { user_id, .. } => *user_id,
+        }
+    }
+
+    /// The campaign the news concerns, if any (wallboards watch campaigns).
+    pub fn campaign_id(&self) -> Option<i64> {
+        match self {
+            LiveEvent::Agent { campaign_id, .. } => Some(*campaign_id),
+            LiveEvent::Call { campaign_id, .. } => *campaign_id,
+            LiveEvent::TakeOver { .. } | LiveEvent::Notice { .. } => None,
+        }
+    }
+
+    /// The inbound group the news concerns, if any.
+    pub fn group_id(&self) -> Option<i64> {
+        match self {
+            LiveEvent::Call { group_id, .. } => *group_id,
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_what_the_trigger_writes() {
+        // json_build_object's text form, as PostgreSQL sends it.
+        let agent = r#"{"kind" : "agent", "user_id" : 7, "campaign_id" : 2, "session_id" : 11, "state" : "paused", "pause_code" : "LOGIN", "call_id" : null, "since" : "2026-11-28T10:00:01.123456+00:00"}"#;
+        let event: LiveEvent = serde_json::from_str(agent).expect("agent event");
+        assert_eq!(event.user_id(), Some(7));
+        assert_eq!(event.campaign_id(), Some(2));
+        let call = r#"{"kind" : "call", "call_id" : "8d9f0c1e-6a57-4b8e-9a43-1f2b3c4d5e6f", "campaign_id" : null, "group_id" : 3, "user_id" : null, "state" : "queued"}"#;
+        let event: LiveEvent = serde_json::from_str(call).expect("call event");
+        assert_eq!((event.user_id(), event.group_id()), (None, Some(3)));
+    }
+}

@@ -1,0 +1,86 @@
+//! The node's side of `dialtone_core::remote`: call control the web asks of this node, carried
+//! out on this node's Asterisk, one request at a time per call in the order they came.
+
+use std::time::Duration;
+
+use dialtone_asterisk::ami::AmiError;
+use dialtone_core::bus::Bus;
+use dialtone_core::remote::{self, Command, Reply, Request};
+use futures::StreamExt;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::control::{self, Control, ControlError};
+
+/// Takes this node's control requests until `shutdown`, resubscribing if the bus drops.
+pub async fn serve(bus: Bus, control: Control, node: String, shutdown: CancellationToken) {
+    let channel = remote::channel(&node);
+    while !shutdown.is_cancelled() {
+        let mut requests = match bus.subscribe::<Request>(&channel).await {
+            Ok(requests) => requests,
+            Err(e) => {
+                tracing::error!(error = %e, %channel, "cannot take control requests; retrying");
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = tokio::time::sleep(Duration::from_secs(2)) => continue,
+                }
+            }
+        };
+        tracing::info!(%channel, "taking call-control requests");
+        loop {
+            let next = tokio::select! {
+                _ = shutdown.cancelled() => return,
+                next = requests.next() => next,
+            };
+            match next {
+                Some(Ok(request)) => {
+                    let (bus, control, node) = (bus.clone(), control.clone(), node.clone());
+                    let span = tracing::info_span!("control", op = ?std::mem::discriminant(&request.command));
+                    tokio::spawn(
+                        async move {
+                            let result = carry_out(&control, &node, request.command).await.map_err(|e| e.to_string());
+                            if let Err(e) = &result {
+                                tracing::info!(reason = %e, "control request refused");
+                            }
+                            if let Err(e) = bus.publish(&request.reply_to, &Reply { result }).await {
+                                tracing::warn!(error = %e, "control reply not sent");
+                            }
+                        }
+                        .instrument(span),
+                    );
+                }
+                Some(Err(e)) => tracing::warn!(error = %e, "unreadable control request skipped"),
+                None => break,
+            }
+        }
+    }
+}
+
+async fn carry_out(control: &Control, node: &str, command: Command) -> Result<Option<uuid::Uuid>, ControlError> {
+    let ami = &control.ami;
+    match command {
+        Command::RingPhone { session_id, dial_string } => {
+            ami.send(control::ring_agent_phone(session_id, &dial_string)).await?;
+        }
+        Command::HangUpPhone { dial_string } => match ami.send(control::hang_up_agent_phone(&dial_string)).await {
+            // No channel to hang up: the phone was not connected. That is what was wanted.
+            Ok(_) | Err(AmiError::Refused { .. }) => {}
+            Err(e) => return Err(e.into()),
+        },
+        Command::HangUp { call_id } => control.hang_up(call_id).await?,
+        Command::TransferToNumber { call_id, e164 } => control.blind_transfer_to_number(call_id, &e164, "dialtone-transfer").await?,
+        Command::TransferToGroup { call_id, did } => control.transfer_to_group(call_id, &did).await?,
+        Command::Consult { call_id, e164, hold_customer } => return Ok(Some(control.consult(call_id, &e164, hold_customer).await?)),
+        Command::CompleteTransfer { call_id } => control.complete_transfer(call_id).await?,
+        Command::CancelConsult { call_id } => control.cancel_consult(call_id).await?,
+        Command::Hold { call_id } => control.hold(call_id).await?,
+        Command::Resume { call_id } => control.resume(call_id).await?,
+        Command::Dtmf { call_id, digits } => control.dtmf(call_id, &digits).await?,
+        Command::Record { call_id, file } => control.record(call_id, file.as_deref()).await?,
+        Command::ManualDial { session_id, target } => return Ok(Some(control.manual_dial(session_id, node, &target).await?)),
+        Command::Monitor { supervisor_dial_string, agent_dial_string, how } => {
+            ami.send(control::monitor(&supervisor_dial_string, &agent_dial_string, how)).await?;
+        }
+    }
+    Ok(None)
+}
