@@ -1,0 +1,237 @@
+//! The agent screen's and the wallboard's actions against a real database, with a stand-in
+//! node on the bus that records the call-control requests and answers them: what an agent may
+//! do in each state, what is refused and how it is said, and that the page's news comes from
+//! the database's own notifications.
+#![cfg(feature = "ssr")]
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::Utc;
+use dialtone_admin::model::Viewer;
+use dialtone_admin::server::board;
+use dialtone_admin::server::desk::{DeskContext, DeskError};
+use dialtone_admin::server::live::{Hub, HubEvent};
+use dialtone_admin::server::ops::Actor;
+use dialtone_core::bus::Bus;
+use dialtone_core::calls::{self, Answered, Ended};
+use dialtone_core::dispositions::{CallbackRequest, DispositionError};
+use dialtone_core::live::LiveEvent;
+use dialtone_core::remote::{self, Command, Reply, Request};
+use dialtone_core::users::{self, Role};
+use dialtone_core::{agents, campaigns, lists};
+use futures::StreamExt;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+/// A node that says yes to everything and remembers what it was asked.
+async fn stand_in_node(bus: &Bus, node: &str) -> Arc<Mutex<Vec<Command>>> {
+    let asked = Arc::new(Mutex::new(Vec::new()));
+    let mut requests = bus.subscribe::<Request>(&remote::channel(node)).await.expect("subscribe");
+    let (bus, log) = (bus.clone(), asked.clone());
+    tokio::spawn(async move {
+        while let Some(Ok(request)) = requests.next().await {
+            log.lock().expect("log").push(request.command);
+            bus.publish(&request.reply_to, &Reply { result: Ok(None) }).await.expect("reply");
+        }
+    });
+    asked
+}
+
+struct Floor {
+    ctx: DeskContext,
+    asked: Arc<Mutex<Vec<Command>>>,
+    agent: i64,
+    campaign: i64,
+    lead: i64,
+}
+
+async fn floor(pool: &PgPool) -> Floor {
+    let bus = Bus::from_config(None).await.expect("bus");
+    let asked = stand_in_node(&bus, "n1").await;
+    let agent = users::create(pool, "amy", "Amy", Role::Agent, "a long password").await.expect("agent");
+    let campaign = campaigns::create(pool, "Floor", campaigns::DialMethod::Progressive, "9am-9pm").await.expect("campaign");
+    sqlx::query("UPDATE campaigns SET active = true WHERE id = $1").bind(campaign).execute(pool).await.expect("active");
+    campaigns::grant(pool, agent, campaign).await.expect("grant");
+    let list = lists::create(pool, "l", Some(campaign), "US").await.expect("list");
+    let lead: i64 = sqlx::query_scalar(
+        "INSERT INTO leads (list_id, phone_e164, country, time_zone, first_name) VALUES ($1, '+12015550123', 'US', 'America/New_York', 'Ann') RETURNING id",
+    )
+    .bind(list)
+    .fetch_one(pool)
+    .await
+    .expect("lead");
+    Floor { ctx: DeskContext { pool: pool.clone(), bus, node: "n1".into() }, asked, agent, campaign, lead }
+}
+
+impl Floor {
+    /// A call of the lead that reached the agent (as the outbound flow leaves it).
+    async fn call(&self, session: i64) -> Uuid {
+        let call_id = Uuid::new_v4();
+        let pool = &self.ctx.pool;
+        let a = Answered {
+            call_id,
+            campaign_id: self.campaign,
+            lead_id: Some(self.lead),
+            node: "n1",
+            uniqueid: &call_id.to_string(),
+            channel: "PJSIP/carrier-00000001",
+            amd_status: Some("HUMAN"),
+            amd_cause: None,
+        };
+        calls::answered(pool, &a).await.expect("answered");
+        sqlx::query("UPDATE agent_sessions SET state = 'reserved', current_call_id = $2 WHERE id = $1").bind(session).bind(call_id).execute(pool).await.expect("reserved");
+        calls::connected(pool, call_id, Some(self.campaign), session, self.agent).await.expect("connected");
+        agents::set_state(pool, session, "on_call", None).await.expect("on call");
+        call_id
+    }
+
+    fn last_asked(&self) -> Option<Command> {
+        self.asked.lock().expect("log").last().cloned()
+    }
+}
+
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn logging_in_rings_the_phone_and_refuses_what_is_not_allowed(pool: PgPool) {
+    let f = floor(&pool).await;
+    let other = campaigns::create(&pool, "Other", campaigns::DialMethod::Progressive, "9am-9pm").await.expect("campaign");
+    assert!(matches!(f.ctx.log_in(f.agent, other, &[], "PJSIP/1001").await, Err(DeskError::NoCampaign)));
+    assert!(matches!(f.ctx.log_in(f.agent, f.campaign, &[], "").await, Err(DeskError::NoPhone)));
+    assert!(matches!(f.ctx.log_in(f.agent, f.campaign, &[], "PJSIP/1001\r\nAction: Hangup").await, Err(DeskError::BadPhone(_))));
+    assert!(matches!(f.ctx.log_in(f.agent, f.campaign, &[99], "PJSIP/1001").await, Err(DeskError::NoGroup)));
+    let session = f.ctx.log_in(f.agent, f.campaign, &[], "PJSIP/1001").await.expect("logged in");
+    assert_eq!(f.last_asked(), Some(Command::RingPhone { session_id: session, dial_string: "PJSIP/1001".into() }));
+    assert!(matches!(f.ctx.log_in(f.agent, f.campaign, &[], "PJSIP/1001").await, Err(DeskError::AlreadyIn(_))));
+    // The phone has not answered: the agent cannot go ready yet.
+    assert!(matches!(f.ctx.ready(f.agent).await, Err(DeskError::Invalid(_))));
+    assert!(agents::phone_connected(&pool, session).await.expect("phone"));
+    assert!(matches!(f.ctx.pause(f.agent, "LOGIN").await, Err(DeskError::BadPauseCode)), "system codes are not the agent's to choose");
+    f.ctx.pause(f.agent, "BREAK").await.expect("break");
+    f.ctx.ready(f.agent).await.expect("ready");
+    f.ctx.log_out(f.agent).await.expect("logout");
+    assert_eq!(f.last_asked(), Some(Command::HangUpPhone { dial_string: "PJSIP/1001".into() }));
+    assert!(matches!(f.ctx.ready(f.agent).await, Err(DeskError::NoSession)));
+
+    // A node that never answers: the login fails with a message and leaves no open session.
+    let lonely = DeskContext { node: "ghost".into(), ..f.ctx.clone() };
+    let refused = lonely.log_in(f.agent, f.campaign, &[], "PJSIP/1001").await;
+    assert!(matches!(&refused, Err(DeskError::Remote(remote::RemoteError::NoAnswer { .. }))), "{refused:?}");
+    let open: i64 = sqlx::query_scalar("SELECT count(*) FROM agent_sessions WHERE logged_out_at IS NULL").fetch_one(&pool).await.expect("count");
+    assert_eq!(open, 0);
+}
+
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn calls_dispositions_and_callbacks(pool: PgPool) {
+    let f = floor(&pool).await;
+    let session = f.ctx.log_in(f.agent, f.campaign, &[], "PJSIP/1001").await.expect("logged in");
+    agents::phone_connected(&pool, session).await.expect("phone");
+    f.ctx.ready(f.agent).await.expect("ready");
+    let call = f.call(session).await;
+    assert!(matches!(f.ctx.pause(f.agent, "BREAK").await, Err(DeskError::WrongState(s)) if s == "on_call"));
+    assert!(matches!(f.ctx.log_out(f.agent).await, Err(DeskError::WrongState(_))), "no logging out in the middle of a call");
+    f.ctx.hang_up(f.agent).await.expect("hang up");
+    assert_eq!(f.last_asked(), Some(Command::HangUp { call_id: call }));
+    f.ctx.dtmf(f.agent, "12#").await.expect("keys");
+    assert!(matches!(f.ctx.dtmf(f.agent, "").await, Err(DeskError::Invalid(_))));
+
+    // The call ends (the `h` extension): the agent wraps up; actions on the call say it ended.
+    calls::end(&pool, call, &Ended::default()).await.expect("ended");
+    let state: String = sqlx::query_scalar("SELECT state FROM agent_sessions WHERE id = $1").bind(session).fetch_one(&pool).await.expect("state");
+    assert_eq!(state, "wrapup");
+    let ended = f.ctx.hang_up(f.agent).await;
+    assert!(matches!(&ended, Err(DeskError::CallEnded)));
+    assert_eq!(ended.err().map(|e| e.message()).as_deref(), Some("that call has ended"));
+    assert!(matches!(f.ctx.transfer(f.agent, "2015550199", None).await, Err(DeskError::CallEnded)));
+
+    // Dispositions: only the campaign's, a callback needs a time within the campaign's limit.
+    sqlx::query("DELETE FROM campaign_dispositions WHERE campaign_id = $1 AND status_code = 'NI'").bind(f.campaign).execute(&pool).await.expect("trim");
+    for code in ["NI", "MAXATT", "BOGUS"] {
+        let refused = f.ctx.dispose(f.agent, code, None, false).await;
+        assert!(matches!(&refused, Err(DeskError::Disposition(DispositionError::NotOffered(c))) if c == code), "{code}: {refused:?}");
+    }
+    let soon = |days: i64| CallbackRequest { due_at: Utc::now() + chrono::Duration::days(days), only_me: false, comments: "after lunch".into() };
+    assert!(matches!(f.ctx.dispose(f.agent, "CALLBK", None, false).await, Err(DeskError::Disposition(DispositionError::CallbackMissing(_)))));
+    assert!(matches!(f.ctx.dispose(f.agent, "CALLBK", Some(soon(-1)), false).await, Err(DeskError::Disposition(DispositionError::CallbackInPast))));
+    assert!(matches!(f.ctx.dispose(f.agent, "CALLBK", Some(soon(400)), false).await, Err(DeskError::Disposition(DispositionError::CallbackTooFar(30)))));
+    let due = soon(1);
+    f.ctx.dispose(f.agent, "CALLBK", Some(due.clone()), false).await.expect("callback for anyone");
+    let (status, next): (String, Option<chrono::DateTime<Utc>>) =
+        sqlx::query_as("SELECT status, next_attempt_at FROM leads WHERE id = $1").bind(f.lead).fetch_one(&pool).await.expect("lead");
+    assert_eq!(status, "CALLBK", "the dialer calls it back when due");
+    assert_eq!(next.map(|t| t.timestamp()), Some(due.due_at.timestamp()));
+    let state: String = sqlx::query_scalar("SELECT state FROM agent_sessions WHERE id = $1").bind(session).fetch_one(&pool).await.expect("state");
+    assert_eq!(state, "ready", "the disposition ends the wrap-up");
+    // The call left the screen with its disposition; setting another is refused either way.
+    assert!(matches!(f.ctx.dispose(f.agent, "SALE", None, false).await, Err(DeskError::NoCall)));
+    let again = dialtone_core::dispositions::set(
+        &pool,
+        &dialtone_core::dispositions::Disposition { call_id: call, user_id: f.agent, status: "SALE", callback: None },
+        Utc::now(),
+    )
+    .await;
+    assert!(matches!(again, Err(DispositionError::AlreadySet(c)) if c == "CALLBK"));
+
+    // A DNC disposition puts the number on the campaign's list.
+    let second = f.call(session).await;
+    calls::end(&pool, second, &Ended::default()).await.expect("ended");
+    f.ctx.dispose(f.agent, "DNC", None, true).await.expect("dnc");
+    let listed = dialtone_core::dnc::check(&pool, Some(f.campaign), "+12015550123").await.expect("check");
+    assert!(listed.is_some(), "the callee asked not to be called again");
+    let (state, code): (String, Option<String>) =
+        sqlx::query_as("SELECT state, pause_code FROM agent_sessions WHERE id = $1").bind(session).fetch_one(&pool).await.expect("state");
+    assert_eq!((state.as_str(), code.as_deref()), ("paused", Some("AFTCAL")), "paused after the call, as asked");
+}
+
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn supervisors_act_only_on_their_campaigns(pool: PgPool) {
+    let f = floor(&pool).await;
+    let session = f.ctx.log_in(f.agent, f.campaign, &[], "PJSIP/1001").await.expect("logged in");
+    agents::phone_connected(&pool, session).await.expect("phone");
+    f.ctx.ready(f.agent).await.expect("ready");
+    let sam = users::create(&pool, "sam", "Sam", Role::Supervisor, "a long password").await.expect("sup");
+    let viewer = Viewer { user_id: sam, username: "sam".into(), display_name: "Sam".into(), role: "supervisor".into(), must_change_password: false };
+    let actor = Actor { viewer: &viewer, ip: None };
+    assert!(matches!(board::force_pause(&f.ctx, &actor, session).await, Err(DeskError::NoCampaign)));
+    campaigns::grant(&pool, sam, f.campaign).await.expect("grant");
+    board::force_pause(&f.ctx, &actor, session).await.expect("paused");
+    let code: Option<String> = sqlx::query_scalar("SELECT pause_code FROM agent_sessions WHERE id = $1").bind(session).fetch_one(&pool).await.expect("code");
+    assert_eq!(code.as_deref(), Some("FORCED"));
+    let monitor = board::monitor(&f.ctx, &actor, session, remote::Monitor::Listen).await;
+    assert!(matches!(monitor, Err(DeskError::Invalid(m)) if m.contains("no phone")), "a supervisor needs a phone on file");
+    sqlx::query("UPDATE users SET phone_dial_string = 'PJSIP/2001' WHERE id = $1").bind(sam).execute(&pool).await.expect("phone");
+    board::monitor(&f.ctx, &actor, session, remote::Monitor::Whisper).await.expect("whisper");
+    assert_eq!(
+        f.last_asked(),
+        Some(Command::Monitor { supervisor_dial_string: "PJSIP/2001".into(), agent_dial_string: "PJSIP/1001".into(), how: remote::Monitor::Whisper })
+    );
+    board::force_logout(&f.ctx, &actor, session).await.expect("logged out");
+    let audited: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE entity = 'agent_session' AND user_id = $1").bind(sam).fetch_one(&pool).await.expect("audit");
+    assert_eq!(audited, 3);
+    let b = board::board(&pool, f.campaign).await.expect("board").expect("exists");
+    assert!(b.agents.is_empty(), "the logged-out agent is off the board");
+}
+
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn the_hub_hears_the_database_and_the_bus(pool: PgPool) {
+    let f = floor(&pool).await;
+    let hub = Hub::new(pool.clone(), f.ctx.bus.clone());
+    let mut events = hub.subscribe();
+    // The listeners start with the first subscriber; each says so with a resync.
+    for _ in 0..2 {
+        let first = tokio::time::timeout(Duration::from_secs(5), events.recv()).await.expect("in time").expect("event");
+        assert!(matches!(*first, HubEvent::Resync));
+    }
+    let session = agents::open_session(&pool, f.agent, f.campaign, "n1", "PJSIP/1001").await.expect("session");
+    let heard = tokio::time::timeout(Duration::from_secs(5), events.recv()).await.expect("in time").expect("event");
+    match &*heard {
+        HubEvent::Live(LiveEvent::Agent { session_id, state, user_id, .. }) => {
+            assert_eq!((*session_id, state.as_str(), *user_id), (session, "connecting", f.agent));
+        }
+        other => panic!("expected the session's news, got {other:?}"),
+    }
+    // The heartbeat changes no state and tells nobody.
+    agents::seen_user(&pool, f.agent).await.expect("seen");
+    f.ctx.bus.publish(dialtone_core::live::BUS_CHANNEL, &LiveEvent::Notice { user_id: f.agent, text: "hi".into(), sent_at_micros: 1 }).await.expect("publish");
+    let next = tokio::time::timeout(Duration::from_secs(5), events.recv()).await.expect("in time").expect("event");
+    assert!(matches!(&*next, HubEvent::Live(LiveEvent::Notice { text, .. }) if text == "hi"), "{next:?}");
+}
