@@ -47,6 +47,7 @@ pub fn App() -> impl IntoView {
                 <Route ssr=SsrMode::Async path=path!("/agent") view=|| view! { <Frame><pages::agent::AgentScreen/></Frame> }/>
                 <Route ssr=SsrMode::Async path=path!("/wallboard") view=|| view! { <Frame><pages::wallboard::Wallboards/></Frame> }/>
                 <Route ssr=SsrMode::Async path=path!("/wallboard/:id") view=|| view! { <Frame><pages::wallboard::WallboardPage/></Frame> }/>
+                <Route ssr=SsrMode::Async path=path!("/wallboard/group/:id") view=|| view! { <Frame><pages::wallboard::WallboardPage group=true/></Frame> }/>
                 <Route ssr=SsrMode::Async path=path!("/campaigns") view=|| view! { <Frame><pages::campaigns::Campaigns/></Frame> }/>
                 <Route ssr=SsrMode::Async path=path!("/campaigns/:id") view=|| view! { <Frame><pages::campaigns::CampaignEdit/></Frame> }/>
                 <Route ssr=SsrMode::Async path=path!("/lists") view=|| view! { <Frame><pages::lists::Lists/></Frame> }/>

@@ -148,10 +148,37 @@ pub struct BoardHour {
     pub occupancy_pct: f64,
 }
 
-/// A campaign's live view.
+/// What a wallboard watches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "id", rename_all = "snake_case")]
+pub enum BoardScope {
+    Campaign(i64),
+    Group(i64),
+}
+
+impl BoardScope {
+    /// The page and socket addresses of this board.
+    pub fn page(self) -> String {
+        match self {
+            BoardScope::Campaign(id) => format!("/wallboard/{id}"),
+            BoardScope::Group(id) => format!("/wallboard/group/{id}"),
+        }
+    }
+
+    pub fn socket(self) -> String {
+        match self {
+            BoardScope::Campaign(id) => format!("/ws/board?campaign={id}"),
+            BoardScope::Group(id) => format!("/ws/board?group={id}"),
+        }
+    }
+}
+
+/// A campaign's or an inbound group's live view. For a group, the abandon rates are the
+/// group's own (callers who hung up or timed out waiting, over callers offered) and there is no
+/// dialing: `ringing` and `dial_level` are 0.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Board {
-    pub campaign_id: i64,
+    pub scope: BoardScope,
     pub campaign: String,
     pub dial_method: String,
     pub agents: Vec<BoardAgent>,

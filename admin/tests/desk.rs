@@ -235,3 +235,37 @@ async fn the_hub_hears_the_database_and_the_bus(pool: PgPool) {
     let next = tokio::time::timeout(Duration::from_secs(5), events.recv()).await.expect("in time").expect("event");
     assert!(matches!(&*next, HubEvent::Live(LiveEvent::Notice { text, .. }) if text == "hi"), "{next:?}");
 }
+
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn an_inbound_groups_board(pool: PgPool) {
+    let f = floor(&pool).await;
+    let group: i64 = sqlx::query_scalar("INSERT INTO inbound_groups (name, service_level_secs) VALUES ('Support', 20) RETURNING id").fetch_one(&pool).await.expect("group");
+    let session = agents::open_session(&pool, f.agent, f.campaign, "n1", "PJSIP/1001").await.expect("session");
+    agents::join_groups(&pool, session, &[group]).await.expect("join");
+    // Today: one caller waiting, one answered in 5 s, one who hung up waiting.
+    sqlx::query(
+        "INSERT INTO calls (id, direction, inbound_group_id, node, state, caller_id, queued_at, agent_connected_at, wait_secs, outcome, ended_at)
+         VALUES (gen_random_uuid(), 'inbound', $1, 'n1', 'queued', '2015550100', now(), NULL, NULL, NULL, NULL),
+                (gen_random_uuid(), 'inbound', $1, 'n1', 'ended', '2015550101', now(), now(), 5, 'answered', now()),
+                (gen_random_uuid(), 'inbound', $1, 'n1', 'ended', '2015550102', now(), NULL, 40, 'caller_hangup', now())",
+    )
+    .bind(group)
+    .execute(&pool)
+    .await
+    .expect("calls");
+    let b = board::group_board(&pool, group).await.expect("board").expect("exists");
+    assert_eq!((b.waiting, b.answers_today, b.abandons_today), (1, 1, 1));
+    assert!((b.abandon_pct_30d - 100.0 / 3.0).abs() < 0.01, "{}", b.abandon_pct_30d);
+    assert_eq!(b.agents.len(), 1);
+    assert!(b.pacer.contains("1 of 3 answered within 20 s"), "{}", b.pacer);
+    assert!(board::group_board(&pool, group + 1).await.expect("board").is_none());
+
+    let sam = users::create(&pool, "sam", "Sam", Role::Supervisor, "a long password").await.expect("sup");
+    let viewer = Viewer { user_id: sam, username: "sam".into(), display_name: "Sam".into(), role: "supervisor".into(), must_change_password: false };
+    let scope = dialtone_admin::desk::BoardScope::Group(group);
+    assert!(!board::may_watch(&pool, &viewer, scope).await.expect("access"));
+    sqlx::query("INSERT INTO user_inbound_groups (user_id, group_id) VALUES ($1, $2)").bind(sam).bind(group).execute(&pool).await.expect("grant");
+    assert!(board::may_watch(&pool, &viewer, scope).await.expect("access"));
+    let agent_viewer = Viewer { user_id: f.agent, username: "amy".into(), display_name: "Amy".into(), role: "agent".into(), must_change_password: false };
+    assert!(!board::may_watch(&pool, &agent_viewer, dialtone_admin::desk::BoardScope::Campaign(f.campaign)).await.expect("access"));
+}

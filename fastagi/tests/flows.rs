@@ -108,7 +108,7 @@ async fn a_person_reaches_the_longest_idle_agent_recorded_and_popped(pool: PgPoo
     tokio::time::sleep(Duration::from_millis(20)).await;
     let (ben, ben_session) = ready_agent(&w, "ben").await;
     sqlx::query("UPDATE agent_sessions SET state_since = now() - interval '1 minute' WHERE id = $1").bind(ben_session).execute(&w.pool).await.expect("idle");
-    let mut pops = w.bus.subscribe::<serde_json::Value>(&format!("agent.{ben}")).await.expect("subscribe");
+    let mut pops = listen(&w).await;
 
     let call = Uuid::new_v4();
     let mut a = outbound_call(&w, call, &["HUMAN", "HUMAN-800-800"]).await;
@@ -118,8 +118,9 @@ async fn a_person_reaches_the_longest_idle_agent_recorded_and_popped(pool: PgPoo
     a.on("SET VARIABLE DIALTONE_RESULT agent\n", "200 result=1\n").await;
     a.closed().await;
 
-    let pop = tokio::time::timeout(Duration::from_secs(2), pops.next()).await.expect("a screen pop").expect("open").expect("event");
-    assert_eq!(pop["lead_id"], w.lead);
+    assert_eq!(screen_pop(&mut pops, ben).await, Some(call));
+    let lead: Option<i64> = sqlx::query_scalar("SELECT lead_id FROM calls WHERE id = $1").bind(call).fetch_one(&w.pool).await.expect("lead");
+    assert_eq!(lead, Some(w.lead));
     let (state, agent, outcome): (String, Option<i64>, Option<String>) =
         sqlx::query_as("SELECT state, agent_user_id, outcome FROM calls WHERE id = $1").bind(call).fetch_one(&w.pool).await.expect("call");
     assert_eq!((state.as_str(), agent, outcome.as_deref()), ("connected", Some(ben), Some("answered")));
@@ -279,14 +280,15 @@ async fn inbound_reaches_an_agent_of_the_group_with_the_callers_lead(pool: PgPoo
     let group_id = group(&w, "+18005550100", "recording_policy = 'never'").await;
     let (ana, session) = ready_agent(&w, "ana").await;
     agents::join_groups(&w.pool, session, &[group_id]).await.expect("join");
-    let mut pops = w.bus.subscribe::<serde_json::Value>(&format!("agent.{ana}")).await.expect("subscribe");
+    let mut pops = listen(&w).await;
     let (mut a, call) = inbound_call(&w, "18005550100", "2015550123").await;
     a.on("SET MUSIC off\n", "200 result=0\n").await;
     a.on(&format!("EXEC ConfBridge \"agent-{session},dialtone_agent_bridge,dialtone_customer\"\n"), "200 result=0\n").await;
     a.on("SET VARIABLE DIALTONE_RESULT agent\n", "200 result=1\n").await;
     a.closed().await;
-    let pop = tokio::time::timeout(Duration::from_secs(2), pops.next()).await.expect("pop").expect("open").expect("event");
-    assert_eq!(pop["lead_id"], w.lead, "the caller's number found their lead");
+    assert_eq!(screen_pop(&mut pops, ana).await, Some(call));
+    let lead: Option<i64> = sqlx::query_scalar("SELECT lead_id FROM calls WHERE id = $1").bind(call).fetch_one(&w.pool).await.expect("lead");
+    assert_eq!(lead, Some(w.lead), "the caller's number found their lead");
     let (state, group, outcome): (String, Option<i64>, Option<String>) =
         sqlx::query_as("SELECT state, inbound_group_id, outcome FROM calls WHERE id = $1").bind(call).fetch_one(&w.pool).await.expect("call");
     assert_eq!((state.as_str(), group, outcome.as_deref()), ("connected", Some(group_id), Some("answered")));
@@ -353,4 +355,23 @@ async fn callers_wait_with_music_and_are_served_in_arrival_order(pool: PgPool) {
         .await
         .expect("calls");
     assert_eq!(outcomes, ["answered", "caller_hangup"]);
+}
+
+/// Listens to what the agent pages hear (the `dialtone_live` notifications).
+async fn listen(w: &World) -> sqlx::postgres::PgListener {
+    let mut listener = sqlx::postgres::PgListener::connect_with(&w.pool).await.expect("listener");
+    listener.listen(dialtone_core::live::PG_CHANNEL).await.expect("listen");
+    listener
+}
+
+/// The agent's screen pop as their page hears it: their session on a call, and which.
+async fn screen_pop(listener: &mut sqlx::postgres::PgListener, user: i64) -> Option<Uuid> {
+    loop {
+        let n = tokio::time::timeout(Duration::from_secs(2), listener.recv()).await.expect("a screen pop").expect("notification");
+        if let Ok(dialtone_core::live::LiveEvent::Agent { user_id, state, call_id, .. }) = serde_json::from_str(n.payload()) {
+            if user_id == user && state == "on_call" {
+                return call_id;
+            }
+        }
+    }
 }

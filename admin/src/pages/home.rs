@@ -26,7 +26,7 @@ pub async fn overview() -> Result<Vec<CampaignDay>, ServerFnError> {
         "SELECT c.id, c.name, c.active, c.dial_method,
                 (SELECT count(*) FROM agent_sessions s WHERE s.campaign_id = c.id AND s.logged_out_at IS NULL) AS agents,
                 (SELECT count(*) FROM call_attempts a WHERE a.campaign_id = c.id AND a.reserved_at >= date_trunc('day', now())) AS dials_today,
-                COALESCE((SELECT 100.0 * count(*) FILTER (WHERE kind = 'abandon') / NULLIF(count(*) FILTER (WHERE kind = 'live_answer'), 0)
+                COALESCE((SELECT 100.0 * count(*) FILTER (WHERE kind = 'abandon') / NULLIF(count(*) FILTER (WHERE kind IN ('live_answer', 'abandon')), 0)
                           FROM abandon_ledger l WHERE l.campaign_id = c.id AND l.occurred_at > now() - interval '30 days'), 0)::float8 AS abandon_rate_30d,
                 c.abandon_cap_pct::float8 AS cap_pct
          FROM campaigns c

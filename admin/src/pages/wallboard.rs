@@ -7,16 +7,16 @@ use leptos_router::hooks::use_params_map;
 
 #[cfg(feature = "hydrate")]
 use crate::desk::BoardPush;
-use crate::desk::Board;
+use crate::desk::{Board, BoardScope};
 
-/// The campaigns the viewer may watch: (id, name, agents logged in).
-#[server(endpoint = "board_campaigns")]
-pub async fn board_campaigns() -> Result<Vec<(i64, String, i64)>, ServerFnError> {
+/// The campaigns and inbound groups the viewer may watch: (id, name, agents logged in).
+#[server(endpoint = "board_list")]
+pub async fn board_list() -> Result<(Vec<(i64, String, i64)>, Vec<(i64, String, i64)>), ServerFnError> {
     let super::ssr::Ctx { pool, viewer, .. } = super::ssr::context().await?;
     if !matches!(viewer.role.as_str(), "admin" | "supervisor") {
         return Err(super::ssr::op_error(crate::server::ops::OpError::Forbidden));
     }
-    sqlx::query_as(
+    let campaigns = sqlx::query_as(
         "SELECT c.id, c.name, (SELECT count(*) FROM agent_sessions s WHERE s.campaign_id = c.id AND s.logged_out_at IS NULL)
          FROM campaigns c WHERE $1 OR c.id IN (SELECT campaign_id FROM user_campaigns WHERE user_id = $2) ORDER BY c.active DESC, c.name LIMIT 200",
     )
@@ -24,17 +24,31 @@ pub async fn board_campaigns() -> Result<Vec<(i64, String, i64)>, ServerFnError>
     .bind(viewer.user_id)
     .fetch_all(&pool)
     .await
-    .map_err(crate::server::db_error)
+    .map_err(crate::server::db_error)?;
+    let groups = sqlx::query_as(
+        "SELECT g.id, g.name, (SELECT count(*) FROM agent_session_groups sg JOIN agent_sessions s ON s.id = sg.session_id
+                               WHERE sg.group_id = g.id AND s.logged_out_at IS NULL)
+         FROM inbound_groups g WHERE $1 OR g.id IN (SELECT group_id FROM user_inbound_groups WHERE user_id = $2) ORDER BY g.active DESC, g.name LIMIT 200",
+    )
+    .bind(viewer.is_admin())
+    .bind(viewer.user_id)
+    .fetch_all(&pool)
+    .await
+    .map_err(crate::server::db_error)?;
+    Ok((campaigns, groups))
 }
 
+/// A board as it is now (`group`: an inbound group's, else a campaign's). Plain arguments, so
+/// the call encodes as a simple form.
 #[server(endpoint = "board_get")]
-pub async fn board_get(campaign: i64) -> Result<Board, ServerFnError> {
+pub async fn board_get(group: bool, id: i64) -> Result<Board, ServerFnError> {
     use crate::server::ops::OpError;
+    let scope = if group { BoardScope::Group(id) } else { BoardScope::Campaign(id) };
     let super::ssr::Ctx { pool, viewer, .. } = super::ssr::context().await?;
-    if !matches!(viewer.role.as_str(), "admin" | "supervisor") || !crate::server::may_see_campaign(&pool, &viewer, campaign).await.map_err(crate::server::db_error)? {
+    if !crate::server::board::may_watch(&pool, &viewer, scope).await.map_err(crate::server::db_error)? {
         return Err(super::ssr::op_error(OpError::Forbidden));
     }
-    crate::server::board::board(&pool, campaign).await.map_err(crate::server::db_error)?.ok_or_else(|| super::ssr::op_error(OpError::NotFound))
+    crate::server::board::board_of(&pool, scope).await.map_err(crate::server::db_error)?.ok_or_else(|| super::ssr::op_error(OpError::NotFound))
 }
 
 /// Listen, whisper, barge, pause or log out an agent's session.
@@ -57,20 +71,24 @@ pub async fn board_act(session: i64, what: String) -> Result<String, ServerFnErr
 
 #[component]
 pub fn Wallboards() -> impl IntoView {
-    let campaigns = Resource::new(|| (), |_| board_campaigns());
+    let list = Resource::new(|| (), |_| board_list());
+    let items = |rows: Vec<(i64, String, i64)>, scope: fn(i64) -> BoardScope| {
+        rows.into_iter()
+            .map(|(id, name, agents)| view! { <li><a href=scope(id).page()>{name}</a>{format!(" · {agents} agent(s) logged in")}</li> })
+            .collect_view()
+    };
     view! {
         <Title text="Wallboard · Dialtone"/>
         <h1>"Wallboard"</h1>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
-                match campaigns.await {
-                    Ok(list) if list.is_empty() => view! { <p>"No campaign is yours to watch."</p> }.into_any(),
-                    Ok(list) => view! {
-                        <ul class="boards">
-                            {list.into_iter().map(|(id, name, agents)| view! {
-                                <li><a href=format!("/wallboard/{id}")>{name}</a>{format!(" · {agents} agent(s) logged in")}</li>
-                            }).collect_view()}
-                        </ul>
+                match list.await {
+                    Ok((campaigns, groups)) if campaigns.is_empty() && groups.is_empty() => view! { <p>"No campaign or inbound group is yours to watch."</p> }.into_any(),
+                    Ok((campaigns, groups)) => view! {
+                        <h2>"Campaigns"</h2>
+                        <ul class="boards">{items(campaigns, BoardScope::Campaign)}</ul>
+                        <h2>"Inbound groups"</h2>
+                        <ul class="boards">{items(groups, BoardScope::Group)}</ul>
                     }.into_any(),
                     Err(e) => view! { <p class="notice error">{super::error_text(&e)}</p> }.into_any(),
                 }
@@ -79,11 +97,12 @@ pub fn Wallboards() -> impl IntoView {
     }
 }
 
+/// `/wallboard/:id` (a campaign) and `/wallboard/group/:id`.
 #[component]
-pub fn WallboardPage() -> impl IntoView {
+pub fn WallboardPage(#[prop(optional)] group: bool) -> impl IntoView {
     let params = use_params_map();
     let id = move || params.read().get("id").and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
-    let board = Resource::new(id, board_get);
+    let board = Resource::new(id, move |id| board_get(group, id));
     view! {
         <Title text="Wallboard · Dialtone"/>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
@@ -109,7 +128,7 @@ fn Live(board: Board) -> impl IntoView {
     let act = ServerAction::<BoardAct>::new();
     #[cfg(feature = "hydrate")]
     {
-        let path = format!("/ws/board?campaign={}", board.get_untracked().campaign_id);
+        let path = board.get_untracked().scope.socket();
         let stop = super::socket::open(
             &path,
             move |text, _| {
@@ -130,20 +149,25 @@ fn Live(board: Board) -> impl IntoView {
         })}
         {move || {
             let b = board.get();
-            let over = b.abandon_pct_30d > b.cap_pct;
+            let inbound = matches!(b.scope, BoardScope::Group(_));
+            let over = !inbound && b.abandon_pct_30d > b.cap_pct;
             view! {
                 <div class="tiles">
                     <div class="tile"><span>"Agents"</span><strong>{b.agents.len()}</strong></div>
-                    <div class="tile"><span>"Ringing"</span><strong>{b.ringing}</strong></div>
+                    {(!inbound).then(|| view! { <div class="tile"><span>"Ringing"</span><strong>{b.ringing}</strong></div> })}
                     <div class="tile"><span>"Waiting"</span><strong>{b.waiting}</strong></div>
                     <div class="tile"><span>"Answers today"</span><strong>{b.answers_today}</strong></div>
                     <div class="tile"><span>"Abandons today"</span><strong>{b.abandons_today}</strong></div>
-                    <div class="tile" class:alarm=over><span>"Abandon rate, 30 days"</span><strong>{format!("{:.2}%", b.abandon_pct_30d)}</strong><small>{format!("cap {:.1}%", b.cap_pct)}</small></div>
-                    <div class="tile"><span>"Last hour"</span><strong>{format!("{:.2}%", b.abandon_pct_hour)}</strong><small>{b.hourly_cap_pct.map(|c| format!("cap {c:.1}%")).unwrap_or_else(|| "no hourly cap".into())}</small></div>
-                    <div class="tile"><span>"Dial level"</span><strong>{format!("{:.2}", b.dial_level)}</strong><small>"lines per ready agent"</small></div>
+                    <div class="tile" class:alarm=over>
+                        <span>{if inbound { "Abandoned in queue, 30 days" } else { "Abandon rate, 30 days" }}</span>
+                        <strong>{format!("{:.2}%", b.abandon_pct_30d)}</strong>
+                        {(!inbound).then(|| view! { <small>{format!("cap {:.1}%", b.cap_pct)}</small> })}
+                    </div>
+                    <div class="tile"><span>"Last hour"</span><strong>{format!("{:.2}%", b.abandon_pct_hour)}</strong><small>{b.hourly_cap_pct.map(|c| format!("cap {c:.1}%")).unwrap_or_else(|| if inbound { String::new() } else { "no hourly cap".into() })}</small></div>
+                    {(!inbound).then(|| view! { <div class="tile"><span>"Dial level"</span><strong>{format!("{:.2}", b.dial_level)}</strong><small>"lines per ready agent"</small></div> })}
                 </div>
                 <p class="pacer">{b.pacer.clone()}</p>
-                <DayChart hours=b.hours.clone() cap=b.cap_pct/>
+                <DayChart hours=b.hours.clone() cap=if inbound { None } else { Some(b.cap_pct) }/>
                 <table class="agents">
                     <thead><tr><th>"Agent"</th><th>"State"</th><th>"For"</th><th>"Call"</th><th class="num">"Calls"</th><th></th></tr></thead>
                     <tbody>
@@ -178,7 +202,7 @@ fn Live(board: Board) -> impl IntoView {
 
 /// Today's abandon rate (bars, against the cap) and occupancy (line) by hour.
 #[component]
-fn DayChart(hours: Vec<crate::desk::BoardHour>, cap: f64) -> impl IntoView {
+fn DayChart(hours: Vec<crate::desk::BoardHour>, cap: Option<f64>) -> impl IntoView {
     let (w, h) = (480.0_f64, 120.0_f64);
     let step = w / 24.0;
     // Abandon rates on a 0-6% scale, so the 3% cap sits mid-height; occupancy on 0-100%.
@@ -192,7 +216,7 @@ fn DayChart(hours: Vec<crate::desk::BoardHour>, cap: f64) -> impl IntoView {
                     let top = y_ab(x.abandon_pct);
                     view! { <rect x=format!("{:.1}", f64::from(x.hour) * step + 2.0) y=format!("{top:.1}") width=format!("{:.1}", step - 4.0) height=format!("{:.1}", h - top) class="bar"><title>{format!("{}:00 abandon {:.2}%", x.hour, x.abandon_pct)}</title></rect> }
                 }).collect_view()}
-                <line x1="0" x2=w.to_string() y1=format!("{:.1}", y_ab(cap)) y2=format!("{:.1}", y_ab(cap)) class="cap"/>
+                {cap.map(|cap| view! { <line x1="0" x2=w.to_string() y1=format!("{:.1}", y_ab(cap)) y2=format!("{:.1}", y_ab(cap)) class="cap"/> })}
                 <polyline points=line class="occupancy" fill="none"/>
                 {(0..24).step_by(3).map(|hr| view! { <text x=format!("{:.1}", f64::from(hr) * step) y=format!("{}", h + 12.0) class="axis">{format!("{hr}h")}</text> }).collect_view()}
             </svg>

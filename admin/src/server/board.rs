@@ -7,7 +7,7 @@ use sqlx::PgPool;
 
 use super::desk::{end_session, DeskContext, DeskError};
 use super::ops::Actor;
-use crate::desk::{Board, BoardAgent, BoardHour};
+use crate::desk::{Board, BoardAgent, BoardHour, BoardScope};
 
 #[derive(sqlx::FromRow)]
 struct AgentRow {
@@ -105,7 +105,7 @@ pub async fn board(pool: &PgPool, campaign_id: i64) -> Result<Option<Board>, sql
         (method, _, _) => format!("{method} dialing"),
     };
     Ok(Some(Board {
-        campaign_id,
+        scope: BoardScope::Campaign(campaign_id),
         campaign: t.campaign,
         dial_method: t.dial_method,
         ringing: t.ringing,
@@ -118,10 +118,16 @@ pub async fn board(pool: &PgPool, campaign_id: i64) -> Result<Option<Board>, sql
         hourly_cap_pct: t.hourly_cap_pct,
         dial_level: if ready > 0.0 { t.ringing as f64 / ready } else { 0.0 },
         pacer,
-        agents: agents
-            .into_iter()
-            .map(|a| BoardAgent {
-                session_id: a.session_id,
+        agents: agents.into_iter().map(AgentRow::into_board).collect(),
+        hours: hours.into_iter().map(|(hour, abandon_pct, occupancy_pct)| BoardHour { hour, abandon_pct, occupancy_pct }).collect(),
+    }))
+}
+
+impl AgentRow {
+    fn into_board(self) -> BoardAgent {
+        let a = self;
+        BoardAgent {
+            session_id: a.session_id,
                 user_id: a.user_id,
                 name: a.name,
                 state: a.state,
@@ -129,11 +135,134 @@ pub async fn board(pool: &PgPool, campaign_id: i64) -> Result<Option<Board>, sql
                 state_ms_ago: a.state_ms_ago.max(0),
                 call: a.call,
                 page_lost: a.page_lost,
-                calls_today: a.calls_today,
-            })
-            .collect(),
+            calls_today: a.calls_today,
+        }
+    }
+}
+
+/// The board of either kind; None when it does not exist.
+pub async fn board_of(pool: &PgPool, scope: BoardScope) -> Result<Option<Board>, sqlx::Error> {
+    match scope {
+        BoardScope::Campaign(id) => board(pool, id).await,
+        BoardScope::Group(id) => group_board(pool, id).await,
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct GroupTotals {
+    name: String,
+    service_level_secs: i32,
+    waiting: i64,
+    longest_wait_secs: Option<f64>,
+    offered_today: i64,
+    answered_today: i64,
+    within_sl_today: i64,
+    abandons_today: i64,
+    offered_30d: i64,
+    abandons_30d: i64,
+    offered_hour: i64,
+    abandons_hour: i64,
+}
+
+/// Callers who left the queue without an agent: they hung up, or the wait ran out.
+const GROUP_ABANDON: &str = "agent_connected_at IS NULL AND outcome IN ('caller_hangup', 'queue_timeout')";
+
+/// An inbound group's live view; None when it does not exist.
+pub async fn group_board(pool: &PgPool, group_id: i64) -> Result<Option<Board>, sqlx::Error> {
+    let Some(t): Option<GroupTotals> = sqlx::query_as(&format!(
+        "SELECT g.name, g.service_level_secs,
+            (SELECT count(*) FROM calls k WHERE k.state = 'queued' AND k.inbound_group_id = g.id) AS waiting,
+            (SELECT extract(epoch FROM now() - min(k.queued_at))::float8 FROM calls k WHERE k.state = 'queued' AND k.inbound_group_id = g.id) AS longest_wait_secs,
+            (SELECT count(*) FROM calls k WHERE k.inbound_group_id = g.id AND k.created_at >= date_trunc('day', now())) AS offered_today,
+            (SELECT count(*) FROM calls k WHERE k.inbound_group_id = g.id AND k.created_at >= date_trunc('day', now()) AND k.agent_connected_at IS NOT NULL) AS answered_today,
+            (SELECT count(*) FROM calls k WHERE k.inbound_group_id = g.id AND k.created_at >= date_trunc('day', now()) AND k.agent_connected_at IS NOT NULL
+                AND k.wait_secs <= g.service_level_secs) AS within_sl_today,
+            (SELECT count(*) FROM calls k WHERE k.inbound_group_id = g.id AND k.created_at >= date_trunc('day', now()) AND {GROUP_ABANDON}) AS abandons_today,
+            (SELECT count(*) FROM calls k WHERE k.inbound_group_id = g.id AND k.created_at > now() - interval '30 days') AS offered_30d,
+            (SELECT count(*) FROM calls k WHERE k.inbound_group_id = g.id AND k.created_at > now() - interval '30 days' AND {GROUP_ABANDON}) AS abandons_30d,
+            (SELECT count(*) FROM calls k WHERE k.inbound_group_id = g.id AND k.created_at > now() - interval '1 hour') AS offered_hour,
+            (SELECT count(*) FROM calls k WHERE k.inbound_group_id = g.id AND k.created_at > now() - interval '1 hour' AND {GROUP_ABANDON}) AS abandons_hour
+         FROM inbound_groups g WHERE g.id = $1"
+    ))
+    .bind(group_id)
+    .fetch_optional(pool)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let agents: Vec<AgentRow> = sqlx::query_as(
+        "SELECT s.id AS session_id, s.user_id, coalesce(nullif(u.display_name, ''), u.username) AS name, s.state, s.pause_code,
+                (extract(epoch FROM clock_timestamp() - s.state_since) * 1000)::bigint AS state_ms_ago,
+                k.phone_e164 AS call, s.last_seen_at < now() - make_interval(secs => $2) AS page_lost, s.calls_taken::bigint AS calls_today
+         FROM agent_session_groups sg JOIN agent_sessions s ON s.id = sg.session_id JOIN users u ON u.id = s.user_id
+         LEFT JOIN calls k ON k.id = s.current_call_id
+         WHERE sg.group_id = $1 AND s.logged_out_at IS NULL ORDER BY 3",
+    )
+    .bind(group_id)
+    .bind(f64::from(agents::LIVENESS_SECS))
+    .fetch_all(pool)
+    .await?;
+    let hours: Vec<(i32, f64, f64)> = sqlx::query_as(&format!(
+        "WITH h AS (SELECT generate_series(date_trunc('day', now()), date_trunc('hour', now()), interval '1 hour') AS start)
+         SELECT extract(hour FROM h.start)::int,
+            coalesce((SELECT 100.0 * count(*) FILTER (WHERE {GROUP_ABANDON}) / nullif(count(*), 0)
+                      FROM calls k WHERE k.inbound_group_id = $1 AND k.created_at >= h.start AND k.created_at < h.start + interval '1 hour'), 0)::float8,
+            coalesce((SELECT 100.0 * sum(extract(epoch FROM least(coalesce(a.ended_at, now()), h.start + interval '1 hour') - greatest(a.started_at, h.start)))
+                                 FILTER (WHERE a.state = 'on_call')
+                             / nullif(sum(extract(epoch FROM least(coalesce(a.ended_at, now()), h.start + interval '1 hour') - greatest(a.started_at, h.start)))
+                                 FILTER (WHERE a.state NOT IN ('logged_out', 'connecting')), 0)
+                      FROM agent_state_history a JOIN agent_session_groups sg ON sg.session_id = a.session_id AND sg.group_id = $1
+                      WHERE a.started_at < h.start + interval '1 hour' AND a.started_at > h.start - interval '1 day'
+                        AND coalesce(a.ended_at, now()) > h.start), 0)::float8
+         FROM h ORDER BY 1"
+    ))
+    .bind(group_id)
+    .fetch_all(pool)
+    .await?;
+    let pacer = format!(
+        "inbound queue: {} waiting{}; today {} of {} answered within {} s ({:.0}%)",
+        t.waiting,
+        t.longest_wait_secs.map(|s| format!(", the longest for {s:.0} s")).unwrap_or_default(),
+        t.within_sl_today,
+        t.offered_today,
+        t.service_level_secs,
+        pct(t.within_sl_today, t.offered_today),
+    );
+    Ok(Some(Board {
+        scope: BoardScope::Group(group_id),
+        campaign: t.name,
+        dial_method: "inbound".into(),
+        ringing: 0,
+        waiting: t.waiting,
+        answers_today: t.answered_today,
+        abandons_today: t.abandons_today,
+        abandon_pct_30d: pct(t.abandons_30d, t.offered_30d),
+        cap_pct: 0.0,
+        abandon_pct_hour: pct(t.abandons_hour, t.offered_hour),
+        hourly_cap_pct: None,
+        dial_level: 0.0,
+        pacer,
+        agents: agents.into_iter().map(AgentRow::into_board).collect(),
         hours: hours.into_iter().map(|(hour, abandon_pct, occupancy_pct)| BoardHour { hour, abandon_pct, occupancy_pct }).collect(),
     }))
+}
+
+/// Whether the viewer may watch this board: admins all; supervisors their campaigns and groups.
+pub async fn may_watch(pool: &PgPool, viewer: &crate::model::Viewer, scope: BoardScope) -> Result<bool, sqlx::Error> {
+    if !matches!(viewer.role.as_str(), "admin" | "supervisor") {
+        return Ok(false);
+    }
+    match scope {
+        BoardScope::Campaign(id) => super::may_see_campaign(pool, viewer, id).await,
+        BoardScope::Group(_) if viewer.is_admin() => Ok(true),
+        BoardScope::Group(id) => {
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM user_inbound_groups WHERE user_id = $1 AND group_id = $2)")
+                .bind(viewer.user_id)
+                .bind(id)
+                .fetch_one(pool)
+                .await
+        }
+    }
 }
 
 /// A session as a supervisor acts on it, once their access to its campaign is checked.

@@ -26,7 +26,7 @@ use uuid::Uuid;
 
 use super::session::Session;
 use super::AppState;
-use crate::desk::{AgentPush, BoardPush};
+use crate::desk::{AgentPush, BoardPush, BoardScope};
 
 /// Events a page's socket may fall behind by before it is sent a fresh whole screen instead.
 const HUB_BACKLOG: usize = 8192;
@@ -235,10 +235,11 @@ async fn agent_page(state: AppState, user_id: i64, mut socket: WebSocket) {
 
 #[derive(serde::Deserialize)]
 pub struct BoardQuery {
-    campaign: i64,
+    campaign: Option<i64>,
+    group: Option<i64>,
 }
 
-/// `GET /ws/board?campaign=ID`: a campaign's wallboard, for staff who may see the campaign.
+/// `GET /ws/board?campaign=ID` or `?group=ID`: a wallboard, for staff who may watch it.
 pub async fn board_socket(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
@@ -249,22 +250,34 @@ pub async fn board_socket(
     if !same_site(&headers) {
         return (StatusCode::FORBIDDEN, "cross-site socket refused").into_response();
     }
-    let viewer = session.viewer;
-    if !matches!(viewer.role.as_str(), "admin" | "supervisor") {
-        return (StatusCode::FORBIDDEN, "your role may not do this").into_response();
-    }
-    match super::may_see_campaign(&state.pool, &viewer, query.campaign).await {
+    let scope = match (query.campaign, query.group) {
+        (Some(id), None) => BoardScope::Campaign(id),
+        (None, Some(id)) => BoardScope::Group(id),
+        _ => return (StatusCode::BAD_REQUEST, "name one campaign or one inbound group").into_response(),
+    };
+    match super::board::may_watch(&state.pool, &session.viewer, scope).await {
         Ok(true) => {}
-        Ok(false) => return (StatusCode::FORBIDDEN, "that campaign is not yours").into_response(),
+        Ok(false) => return (StatusCode::FORBIDDEN, "that board is not yours to watch").into_response(),
         Err(e) => {
             tracing::error!(error = %e, "wallboard: database");
             return (StatusCode::SERVICE_UNAVAILABLE, "the database did not answer").into_response();
         }
     }
-    ws.on_upgrade(move |socket| board_page(state, query.campaign, socket))
+    ws.on_upgrade(move |socket| board_page(state, scope, socket))
 }
 
-async fn board_page(state: AppState, campaign_id: i64, mut socket: WebSocket) {
+/// Whether the news may change what the board shows.
+fn concerns(event: &HubEvent, scope: BoardScope) -> bool {
+    match (event, scope) {
+        (HubEvent::Resync, _) => true,
+        (HubEvent::Live(e), BoardScope::Campaign(id)) => e.campaign_id() == Some(id),
+        // Any agent may serve the group besides their campaign.
+        (HubEvent::Live(e @ LiveEvent::Agent { .. }), BoardScope::Group(_)) => e.user_id().is_some(),
+        (HubEvent::Live(e), BoardScope::Group(id)) => e.group_id() == Some(id),
+    }
+}
+
+async fn board_page(state: AppState, scope: BoardScope, mut socket: WebSocket) {
     let mut events = state.live.subscribe();
     let mut refresh = tokio::time::interval(BOARD_REFRESH);
     let mut settle = tokio::time::interval(BOARD_SETTLE / 3);
@@ -279,12 +292,7 @@ async fn board_page(state: AppState, campaign_id: i64, mut socket: WebSocket) {
                 Some(Ok(_)) => {}
             },
             event = events.recv() => match event {
-                Ok(event) => {
-                    dirty |= match &*event {
-                        HubEvent::Resync => true,
-                        HubEvent::Live(e) => e.campaign_id() == Some(campaign_id),
-                    };
-                }
+                Ok(event) => dirty |= concerns(&event, scope),
                 Err(broadcast::error::RecvError::Lagged(_)) => dirty = true,
                 Err(broadcast::error::RecvError::Closed) => break,
             },
@@ -292,7 +300,7 @@ async fn board_page(state: AppState, campaign_id: i64, mut socket: WebSocket) {
         // A change is sent at once unless one was sent less than BOARD_SETTLE ago; changes in
         // between are sent together.
         if dirty && last_sent.elapsed() >= BOARD_SETTLE {
-            match super::board::board(&state.pool, campaign_id).await {
+            match super::board::board_of(&state.pool, scope).await {
                 Ok(Some(board)) => {
                     if !send_json(&mut socket, &BoardPush::Board { board }).await {
                         break;

@@ -188,10 +188,7 @@ async fn talk(ctx: &FlowContext, session: &mut TcpSession, group: &Group, call_i
     }
     calls::connected(&ctx.pool, call_id, None, agent.session_id, agent.user_id).await?;
     agents::set_state(&ctx.pool, agent.session_id, "on_call", None).await?;
-    let pop = serde_json::json!({ "type": "call", "call_id": call_id, "lead_id": lead_id, "inbound_group_id": group.id });
-    if let Err(e) = ctx.bus.publish(&format!("agent.{}", agent.user_id), &pop).await {
-        tracing::warn!(error = %e, "screen pop not published");
-    }
+    // The agent's screen pops from the session's change itself (its NOTIFY, core::live).
     session.exec("ConfBridge", &format!("{},dialtone_agent_bridge,dialtone_customer", agent.conference)).await?;
     Ok("agent")
 }

@@ -176,11 +176,7 @@ async fn talk(
     }
     calls::connected(&ctx.pool, call_id, Some(settings.id), agent.session_id, agent.user_id).await?;
     agents::set_state(&ctx.pool, agent.session_id, "on_call", None).await?;
-    let pop = serde_json::json!({ "type": "call", "call_id": call_id, "lead_id": lead_id, "campaign_id": settings.id });
-    if let Err(e) = ctx.bus.publish(&format!("agent.{}", agent.user_id), &pop).await {
-        // The call goes on; the page catches up from the database when it reconnects.
-        tracing::warn!(error = %e, "screen pop not published");
-    }
+    // The agent's screen pops from the session's change itself (its NOTIFY, core::live).
     tracing::info!(conference = %agent.conference, "caller joins the agent");
     session.exec("ConfBridge", &format!("{},dialtone_agent_bridge,dialtone_customer", agent.conference)).await?;
     Ok("agent")

@@ -4,7 +4,9 @@
 //!
 //! - the bus: a note per agent published on Redis (`live` channel), stamped with its send time;
 //! - the database: one UPDATE that changes every agent's state; the NOTIFY of each row reaches
-//!   the web node's listener, and each page is pushed its new state.
+//!   the web node's listener, and each page is pushed its new state;
+//! - the screen pop: waves of agents (50 by default) are given a call at once, as a busy floor's
+//!   answers arrive; each page is pushed its whole screen with the call, the lead and its history.
 //!
 //! It prints each path's latency distribution (p50, p90, p99, max, from publish to the page's
 //! socket) and the server's resident memory before and after the pages connected.
@@ -32,6 +34,9 @@ pub struct WsArgs {
     /// Rounds of events (each round: one event to every page).
     #[arg(long, default_value_t = 10)]
     pub rounds: usize,
+    /// Agents given a call at once in each screen-pop wave.
+    #[arg(long, default_value_t = 50)]
+    pub wave: usize,
     /// Keep the benchmark database afterwards.
     #[arg(long)]
     pub keep: bool,
@@ -49,6 +54,7 @@ fn free_port() -> anyhow::Result<u16> {
 enum Seen {
     Note(i64),
     State(Instant),
+    Pop(Instant),
 }
 
 pub async fn run(config: &Config, args: WsArgs) -> anyhow::Result<()> {
@@ -75,6 +81,24 @@ pub async fn run(config: &Config, args: WsArgs) -> anyhow::Result<()> {
     sqlx::query(
         "INSERT INTO agent_sessions (user_id, campaign_id, node, phone_dial_string, conference, state, pause_code)
          SELECT id, $1, 'bench', 'PJSIP/' || id, 'agent-' || id, 'paused', 'BREAK' FROM users",
+    )
+    .bind(campaign)
+    .execute(&pool)
+    .await?;
+    // A lead and a connected call for each agent, for the screen-pop waves.
+    let list = dialtone_core::lists::create(&pool, "Bench", Some(campaign), "US").await?;
+    sqlx::query(
+        "INSERT INTO leads (list_id, phone_e164, country, time_zone, first_name, last_name, custom)
+         SELECT $1, '+1212' || lpad(id::text, 7, '0'), 'US', 'America/New_York', 'Lead', 'No ' || id, '{\"plan\": \"gold\"}'
+         FROM users",
+    )
+    .bind(list)
+    .execute(&pool)
+    .await?;
+    sqlx::query(
+        "INSERT INTO calls (id, direction, campaign_id, lead_id, node, state, phone_e164, agent_user_id, agent_session_id, answered_at, agent_connected_at)
+         SELECT gen_random_uuid(), 'outbound', $1, l.id, 'bench', 'connected', l.phone_e164, s.user_id, s.id, now(), now()
+         FROM agent_sessions s JOIN leads l ON l.phone_e164 = '+1212' || lpad(s.user_id::text, 7, '0')",
     )
     .bind(campaign)
     .execute(&pool)
@@ -137,6 +161,11 @@ pub async fn run(config: &Config, args: WsArgs) -> anyhow::Result<()> {
                         first = false;
                         let _ = ready_tx.send(());
                     }
+                    Some("desk") => {
+                        if value.pointer("/desk/session/call").is_some_and(|c| !c.is_null()) {
+                            let _ = seen_tx.send(Seen::Pop(Instant::now()));
+                        }
+                    }
                     Some("notice") => {
                         let sent = value.get("sent_at_micros").and_then(|v| v.as_i64()).unwrap_or(0);
                         let _ = seen_tx.send(Seen::Note(now_micros() - sent));
@@ -171,7 +200,7 @@ pub async fn run(config: &Config, args: WsArgs) -> anyhow::Result<()> {
         for _ in 0..users.len() {
             match tokio::time::timeout(Duration::from_secs(30), seen_rx.recv()).await.context("a note did not arrive within 30 s")? {
                 Some(Seen::Note(us)) => bus_hist.record(us.max(0) as u64)?,
-                Some(Seen::State(_)) => {}
+                Some(Seen::State(_) | Seen::Pop(_)) => {}
                 None => bail!("the pages stopped"),
             }
         }
@@ -196,13 +225,44 @@ pub async fn run(config: &Config, args: WsArgs) -> anyhow::Result<()> {
                     db_hist.record(at.duration_since(sent).as_micros() as u64)?;
                     got += 1;
                 }
-                Some(Seen::Note(_)) => {}
+                Some(Seen::Note(_) | Seen::Pop(_)) => {}
                 None => bail!("the pages stopped"),
             }
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     report("database change (NOTIFY) to every page", &db_hist, users.len() * args.rounds);
+
+    // Path 3: screen pops, a wave of agents at a time.
+    let sessions: Vec<i64> = sqlx::query_scalar("SELECT id FROM agent_sessions ORDER BY id").fetch_all(&pool).await?;
+    let mut pop_hist = Histogram::<u64>::new(3)?;
+    for wave in sessions.chunks(args.wave.max(1)) {
+        let sent = Instant::now();
+        sqlx::query(
+            "UPDATE agent_sessions s SET state = 'on_call', pause_code = NULL, state_since = now(), current_call_id = c.id
+             FROM calls c WHERE c.agent_session_id = s.id AND s.id = ANY($1)",
+        )
+        .bind(wave)
+        .execute(&pool)
+        .await?;
+        let mut got = 0;
+        while got < wave.len() {
+            match tokio::time::timeout(Duration::from_secs(30), seen_rx.recv()).await.context("a screen pop did not arrive within 30 s")? {
+                Some(Seen::Pop(at)) => {
+                    pop_hist.record(at.duration_since(sent).as_micros() as u64)?;
+                    got += 1;
+                }
+                Some(_) => {}
+                None => bail!("the pages stopped"),
+            }
+        }
+        sqlx::query("UPDATE agent_sessions SET state = 'paused', pause_code = 'BREAK', state_since = now(), current_call_id = NULL WHERE id = ANY($1)")
+            .bind(wave)
+            .execute(&pool)
+            .await?;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    report(&format!("screen pop (waves of {}) to each page", args.wave.max(1)), &pop_hist, sessions.len());
     let peak = proc_status_kib(&pid, "VmHWM:").unwrap_or(0.0);
     println!("server peak resident memory: {:.1} MiB", peak / 1024.0);
 
