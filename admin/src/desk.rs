@@ -94,6 +94,10 @@ pub struct DeskSession {
     /// Inbound groups a call may be transferred to: (id, name).
     pub transfer_groups: Vec<(i64, String)>,
     pub call: Option<DeskCall>,
+    /// Preview dialing: the campaign shows the agent each lead before it is dialed.
+    pub preview_mode: bool,
+    /// The lead the agent is previewing, claimed for them alone.
+    pub preview: Option<DeskLead>,
     pub callbacks: Vec<DeskCallback>,
     pub stats: DeskStats,
 }

@@ -269,3 +269,45 @@ async fn an_inbound_groups_board(pool: PgPool) {
     let agent_viewer = Viewer { user_id: f.agent, username: "amy".into(), display_name: "Amy".into(), role: "agent".into(), must_change_password: false };
     assert!(!board::may_watch(&pool, &agent_viewer, dialtone_admin::desk::BoardScope::Campaign(f.campaign)).await.expect("access"));
 }
+
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn preview_dialing(pool: PgPool) {
+    let f = floor(&pool).await;
+    let zone = dialtone_sim::daytime_zone().expect("a zone in daytime");
+    sqlx::query("UPDATE campaigns SET dial_method = 'preview', manual_dial = false, call_time_id = NULL WHERE id = $1").bind(f.campaign).execute(&pool).await.expect("preview");
+    sqlx::query("UPDATE lists SET time_zones = ARRAY[$1]").bind(zone).execute(&pool).await.expect("zones");
+    sqlx::query("UPDATE leads SET time_zone = $2, next_attempt_at = now() - interval '1 minute' WHERE id = $1").bind(f.lead).bind(zone).execute(&pool).await.expect("due");
+    let session = f.ctx.log_in(f.agent, f.campaign, &[], "PJSIP/1001").await.expect("logged in");
+    agents::phone_connected(&pool, session).await.expect("phone");
+
+    let due = |pool: PgPool, lead: i64| async move {
+        sqlx::query_scalar::<_, Option<chrono::DateTime<Utc>>>("SELECT next_attempt_at FROM leads WHERE id = $1").bind(lead).fetch_one(&pool).await.expect("lead")
+    };
+    f.ctx.preview_next(f.agent).await.expect("a lead to preview");
+    let desk = dialtone_admin::server::desk::desk(&pool, f.agent).await.expect("desk");
+    let s = desk.session.expect("session");
+    assert!(s.preview_mode);
+    assert_eq!(s.preview.as_ref().map(|l| l.id), Some(f.lead));
+    assert_eq!(due(pool.clone(), f.lead).await, None, "the previewed lead is held for this agent");
+
+    f.ctx.preview_skip(f.agent).await.expect("skip");
+    let back = due(pool.clone(), f.lead).await.expect("due again");
+    assert!(back > Utc::now() + chrono::Duration::minutes(55), "a skipped lead rests an hour");
+    let nothing = f.ctx.preview_next(f.agent).await;
+    assert!(matches!(&nothing, Err(DeskError::Invalid(m)) if m.contains("no lead is due")), "{nothing:?}");
+
+    sqlx::query("UPDATE leads SET next_attempt_at = now() - interval '1 minute' WHERE id = $1").bind(f.lead).execute(&pool).await.expect("due");
+    f.ctx.preview_next(f.agent).await.expect("again");
+    // Manual dialing is off, but the previewed lead may be dialed; another lead may not.
+    assert!(matches!(f.ctx.dial(f.agent, dialtone_core::manual::Target::Lead(f.lead + 1)).await, Err(DeskError::NoManualDial)));
+    f.ctx.dial(f.agent, dialtone_core::manual::Target::Lead(f.lead)).await.expect("dial the previewed lead");
+    assert_eq!(f.last_asked(), Some(Command::ManualDial { session_id: session, target: dialtone_core::manual::Target::Lead(f.lead) }));
+    let held: Option<i64> = sqlx::query_scalar("SELECT preview_lead_id FROM agent_sessions WHERE id = $1").bind(session).fetch_one(&pool).await.expect("held");
+    assert_eq!(held, None);
+
+    // Logging out hands a previewed lead back at once.
+    sqlx::query("UPDATE leads SET next_attempt_at = NULL WHERE id = $1").bind(f.lead).execute(&pool).await.expect("held");
+    sqlx::query("UPDATE agent_sessions SET preview_lead_id = $2 WHERE id = $1").bind(session).bind(f.lead).execute(&pool).await.expect("preview");
+    f.ctx.log_out(f.agent).await.expect("logout");
+    assert!(due(pool.clone(), f.lead).await.is_some_and(|t| t <= Utc::now()), "the lead is due again");
+}

@@ -17,6 +17,7 @@
 //! - [`compliance`]: the calling window and per-number caps the law and the campaign set.
 //! - [`live`]: news for the pages people watch (agent screens, wallboards).
 //! - [`remote`]: call control asked of the node whose Asterisk carries the call.
+//! - [`preview`]: the lead a preview-dialing agent looks at before dialing it.
 //! - [`dispositions`]: what an agent says of a call, and the callbacks they schedule.
 //! - [`users`]: accounts and password hashes.
 //! - [`csv_safety`]: what keeps a CSV we write from running as a spreadsheet formula.
@@ -45,6 +46,7 @@ pub mod lists;
 pub mod manual;
 pub mod pacing;
 pub mod phone;
+pub mod preview;
 pub mod remote;
 pub mod telemetry;
 pub mod users;

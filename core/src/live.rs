@@ -26,6 +26,9 @@ pub enum LiveEvent {
         pause_code: Option<String>,
         call_id: Option<Uuid>,
         since: DateTime<Utc>,
+        /// The lead a preview-dialing agent is looking at.
+        #[serde(default)]
+        preview_lead_id: Option<i64>,
     },
     /// A call was created or changed state.
     Call { call_id: Uuid, campaign_id: Option<i64>, group_id: Option<i64>, user_id: Option<i64>, state: String },

@@ -120,6 +120,16 @@ pub async fn agent_dial(lead: String, number: String) -> Result<String, ServerFn
     act::done(ctx.dial(user, target).await, "Dialing.")
 }
 
+#[server(endpoint = "agent_preview")]
+pub async fn agent_preview(skip: String) -> Result<String, ServerFnError> {
+    let (user, ctx) = act::ctx().await?;
+    if skip == "1" {
+        act::done(ctx.preview_skip(user).await, "Skipped: offered again in an hour.")
+    } else {
+        act::done(ctx.preview_next(user).await, "Here is your next lead.")
+    }
+}
+
 #[server(endpoint = "agent_dispose")]
 pub async fn agent_dispose(
     status: String,
@@ -233,6 +243,7 @@ struct Actions {
     consult_end: ServerAction<AgentConsultEnd>,
     record: ServerAction<AgentRecord>,
     dial: ServerAction<AgentDial>,
+    preview: ServerAction<AgentPreview>,
     dispose: ServerAction<AgentDispose>,
     save_lead: ServerAction<AgentSaveLead>,
 }
@@ -251,6 +262,7 @@ impl Actions {
             consult_end: ServerAction::new(),
             record: ServerAction::new(),
             dial: ServerAction::new(),
+            preview: ServerAction::new(),
             dispose: ServerAction::new(),
             save_lead: ServerAction::new(),
         }
@@ -280,6 +292,7 @@ impl Actions {
         watch(self.consult_end, message);
         watch(self.record, message);
         watch(self.dial, message);
+        watch(self.preview, message);
         watch(self.dispose, message);
         watch(self.save_lead, message);
     }
@@ -475,6 +488,7 @@ fn Working(session: DeskSession, actions: Actions, pause_choice: RwSignal<String
         </section>
         {match session.call.clone() {
             Some(call) => view! { <CallPanel call session=session.clone() actions elapsed/> }.into_any(),
+            None if session.preview_mode => view! { <Preview lead=session.preview.clone() idle actions/> }.into_any(),
             None => view! { <p class="waiting">{if state == "ready" { "Waiting for a call…" } else { "" }}</p> }.into_any(),
         }}
         <div class="desk-side">
@@ -605,6 +619,51 @@ fn CallPanel(call: DeskCall, session: DeskSession, actions: Actions, elapsed: Ca
             </div>
         </section>
     }
+}
+
+/// Preview dialing: the next lead, to dial or skip.
+#[component]
+fn Preview(lead: Option<crate::desk::DeskLead>, idle: bool, actions: Actions) -> impl IntoView {
+    let Some(lead) = lead else {
+        return view! {
+            <section class="preview">
+                <ActionForm action=actions.preview attr:class="inline-form">
+                    <input type="hidden" name="skip" value="0"/>
+                    <button type="submit" class="primary" disabled=!idle>"Next lead"</button>
+                </ActionForm>
+            </section>
+        }
+        .into_any();
+    };
+    let id = lead.id.to_string();
+    let attr = id.clone();
+    view! {
+        <section class="preview call" data-preview=attr>
+            <h2>{format!("{} {}", lead.first_name, lead.last_name)} " " <span class="phone">{lead.phone.clone()}</span></h2>
+            <p class="muted">{format!("Lead #{} · {} · {} · their time {}", lead.id, lead.status, lead.time_zone, lead.local_time)}</p>
+            {(!lead.custom.is_empty()).then(|| view! {
+                <dl class="custom">{lead.custom.iter().map(|(k, v)| view! { <dt>{k.clone()}</dt><dd>{v.clone()}</dd> }).collect_view()}</dl>
+            })}
+            {(!lead.comments.is_empty()).then(|| view! { <p>{lead.comments.clone()}</p> })}
+            <div class="call-controls">
+                <ActionForm action=actions.dial attr:class="inline-form">
+                    <input type="hidden" name="lead" value=id/>
+                    <input type="hidden" name="number" value=""/>
+                    <button type="submit" class="primary">"Dial"</button>
+                </ActionForm>
+                <ActionForm action=actions.preview attr:class="inline-form">
+                    <input type="hidden" name="skip" value="1"/>
+                    <button type="submit">"Skip"</button>
+                </ActionForm>
+            </div>
+            {(!lead.history.is_empty()).then(|| view! {
+                <table class="history"><tbody>
+                    {lead.history.into_iter().map(|(at, outcome, dispo, agent)| view! { <tr><td>{at}</td><td>{outcome}</td><td>{dispo}</td><td>{agent}</td></tr> }).collect_view()}
+                </tbody></table>
+            })}
+        </section>
+    }
+    .into_any()
 }
 
 #[component]

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use dialtone_core::bus::Bus;
 use dialtone_core::dispositions::{self, CallbackRequest, Disposition, DispositionError};
 use dialtone_core::manual::Target;
+use dialtone_core::preview::{self, PreviewError};
 use dialtone_core::remote::{self, Command, RemoteError};
 use dialtone_core::{agents, calls};
 use sqlx::PgPool;
@@ -97,12 +98,13 @@ struct SessionRow {
     script: String,
     node: String,
     phone_dial_string: String,
+    preview_lead_id: Option<i64>,
 }
 
 const SESSION_SQL: &str = "SELECT s.id AS session_id, s.campaign_id, c.name AS campaign, c.dial_method, s.state, s.pause_code,
         (extract(epoch FROM clock_timestamp() - s.state_since) * 1000)::bigint AS state_ms_ago,
         c.manual_dial, c.recording_policy IN ('on_demand', 'all_calls') AS record_on_demand, c.wrapup_secs,
-        s.current_call_id AS call_id, c.script, s.node, s.phone_dial_string
+        s.current_call_id AS call_id, c.script, s.node, s.phone_dial_string, s.preview_lead_id
      FROM agent_sessions s JOIN campaigns c ON c.id = s.campaign_id
      WHERE s.user_id = $1 AND s.logged_out_at IS NULL";
 
@@ -161,6 +163,11 @@ async fn session_view(pool: &PgPool, user_id: i64, row: SessionRow, agent_name: 
         Some(call_id) => call_view(pool, call_id, &row.script, &row.campaign, agent_name).await?,
         None => None,
     };
+    let preview_mode = row.dial_method == "preview";
+    let preview = match row.preview_lead_id {
+        Some(lead_id) if call.is_none() => lead_view(pool, lead_id, Uuid::nil()).await?,
+        _ => None,
+    };
     let callbacks = dispositions::for_agent(pool, user_id, row.campaign_id)
         .await?
         .into_iter()
@@ -193,6 +200,8 @@ async fn session_view(pool: &PgPool, user_id: i64, row: SessionRow, agent_name: 
         dispositions: dispositions.into_iter().map(|(code, name, hotkey, callback)| DispositionChoice { code, name, hotkey, callback }).collect(),
         transfer_groups,
         call,
+        preview_mode,
+        preview,
         callbacks,
         stats: stats(pool, user_id).await?,
     })
@@ -574,13 +583,41 @@ impl DeskContext {
     /// (DNC, the callee's calling hours, the 24-hour caps) before anything is dialed.
     pub async fn dial(&self, user_id: i64, target: Target) -> Result<(), DeskError> {
         let s = session_of(&self.pool, user_id).await?;
-        if !s.manual_dial {
+        let previewed = matches!(&target, Target::Lead(id) if s.preview_lead_id == Some(*id));
+        if !s.manual_dial && !previewed {
             return Err(DeskError::NoManualDial);
         }
         if !matches!(s.state.as_str(), "ready" | "paused") {
             return Err(DeskError::WrongState(s.state));
         }
+        let lead = match &target {
+            Target::Lead(id) => Some(*id),
+            Target::Number(_) => None,
+        };
         self.control(&s.node, Command::ManualDial { session_id: s.session_id, target }).await?;
+        // The previewed lead is dialed: it is the dialer's again (its outcome sets when next).
+        sqlx::query("UPDATE agent_sessions SET preview_lead_id = NULL WHERE id = $1 AND preview_lead_id = $2")
+            .bind(s.session_id)
+            .bind(lead)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Preview dialing: claims the campaign's next lead for the agent to look at.
+    pub async fn preview_next(&self, user_id: i64) -> Result<(), DeskError> {
+        let s = session_of(&self.pool, user_id).await?;
+        preview::next(&self.pool, s.session_id, &s.node, Utc::now()).await.map_err(|e| match e {
+            PreviewError::Db(e) => DeskError::Db(e),
+            other => DeskError::Invalid(other.to_string()),
+        })?;
+        Ok(())
+    }
+
+    /// Skips the previewed lead: it is offered again in an hour.
+    pub async fn preview_skip(&self, user_id: i64) -> Result<(), DeskError> {
+        let s = session_of(&self.pool, user_id).await?;
+        preview::release(&self.pool, s.session_id, preview::SKIP_MINUTES).await?;
         Ok(())
     }
 
@@ -636,6 +673,8 @@ impl DeskContext {
 
 /// Hangs up the session's phone (best effort: the node may be gone) and closes the session.
 pub async fn end_session(ctx: &DeskContext, session_id: i64, node: &str, phone: &str, reason: &str) -> Result<(), DeskError> {
+    // A lead being previewed goes back to the dialer at once.
+    preview::release(&ctx.pool, session_id, 0).await?;
     if let Err(e) = ctx.control(node, Command::HangUpPhone { dial_string: phone.to_string() }).await {
         tracing::warn!(error = %e, session_id, "agent phone not hung up; closing the session anyway");
     }

@@ -154,15 +154,23 @@ async fn send_json<T: serde::Serialize>(socket: &mut WebSocket, value: &T) -> bo
     }
 }
 
-async fn send_desk(state: &AppState, user_id: i64, socket: &mut WebSocket) -> Option<(Option<i64>, Option<Uuid>)> {
+/// What the page's whole screen was last sent for: the session, its call, its previewed lead.
+/// A change of any of them sends the whole screen again; anything else, the state alone.
+type Shown = (Option<i64>, Option<Uuid>, Option<i64>);
+
+async fn send_desk(state: &AppState, user_id: i64, socket: &mut WebSocket) -> Option<Shown> {
     match super::desk::desk(&state.pool, user_id).await {
         Ok(desk) => {
-            let key = desk.session.as_ref().map(|s| (Some(s.session_id), s.call.as_ref().and_then(|c| c.call_id.parse().ok()))).unwrap_or((None, None));
+            let key = desk
+                .session
+                .as_ref()
+                .map(|s| (Some(s.session_id), s.call.as_ref().and_then(|c| c.call_id.parse().ok()), s.preview.as_ref().map(|l| l.id)))
+                .unwrap_or((None, None, None));
             send_json(socket, &AgentPush::Desk { desk }).await.then_some(key)
         }
         Err(e) => {
             tracing::error!(error = %e, "live: cannot read the agent's screen");
-            Some((None, None))
+            Some((None, None, None))
         }
     }
 }
@@ -211,8 +219,8 @@ async fn agent_page(state: AppState, user_id: i64, mut socket: WebSocket) {
                     HubEvent::Live(LiveEvent::Notice { user_id: u, text, sent_at_micros }) if *u == user_id => {
                         send_json(&mut socket, &AgentPush::Notice { text: text.clone(), sent_at_micros: *sent_at_micros }).await
                     }
-                    HubEvent::Live(LiveEvent::Agent { user_id: u, session_id, call_id, state: s, pause_code, since, .. }) if *u == user_id => {
-                        if (Some(*session_id), *call_id) == shown && s != "logged_out" {
+                    HubEvent::Live(LiveEvent::Agent { user_id: u, session_id, call_id, state: s, pause_code, since, preview_lead_id, .. }) if *u == user_id => {
+                        if (Some(*session_id), *call_id, *preview_lead_id) == shown && s != "logged_out" {
                             let ms = (chrono::Utc::now() - *since).num_milliseconds().max(0);
                             send_json(&mut socket, &AgentPush::State { state: s.clone(), pause_code: pause_code.clone(), state_ms_ago: ms }).await
                         } else {
