@@ -543,6 +543,31 @@ async fn api_reference_data(pool: PgPool) {
         "{}",
         r.body
     );
+    // A body that does not fit is 422 too, naming the field.
+    let r = site
+        .api(
+            "POST",
+            "/api/v1/holidays",
+            &api,
+            Some(json!({"name": "No day"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(parse(&r)["fields"]["day"], "required", "{}", r.body);
+    let r = site
+        .api(
+            "POST",
+            "/api/v1/holidays",
+            &api,
+            Some(json!({"name": "x", "day": "2027-01-02", "call_time_id": "soon"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        parse(&r)["fields"]["call_time_id"].is_string(),
+        "{}",
+        r.body
+    );
     let listed = parse(&site.api("GET", "/api/v1/holidays", &api, None).await);
     assert!(listed
         .as_array()

@@ -9,7 +9,7 @@ use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{actor, answer, error, saved, Listing};
+use super::{actor, answer, error, saved, JsonBody, Listing};
 use crate::server::guard::ClientIp;
 use crate::server::session::Session;
 use crate::server::AppState;
@@ -46,7 +46,7 @@ pub(super) async fn save(
     s: Extension<Session>,
     c: Extension<ClientIp>,
     Path(id): Path<i64>,
-    Json(body): Json<CampaignUpdate>,
+    JsonBody(body): JsonBody<CampaignUpdate>,
 ) -> Response {
     let who = (s, c);
     let actor = actor(&who);
@@ -61,12 +61,7 @@ pub(super) async fn save(
     };
     let mut values: HashMap<String, String> = current.values.into_iter().collect();
     for (key, value) in body.values {
-        let text = match value {
-            serde_json::Value::Null => String::new(),
-            serde_json::Value::String(s) => s,
-            other => other.to_string(),
-        };
-        values.insert(key, text);
+        values.insert(key, super::form_text(Some(value)));
     }
     saved(ops::save_campaign(&st.pool, &actor, id, &body.version, &values).await)
 }
@@ -81,7 +76,7 @@ pub(super) async fn create(
     State(st): State<AppState>,
     s: Extension<Session>,
     c: Extension<ClientIp>,
-    Json(body): Json<NewCampaign>,
+    JsonBody(body): JsonBody<NewCampaign>,
 ) -> Response {
     let who = (s, c);
     saved(ops::create_campaign(&st.pool, &actor(&who), &body.name, &body.dial_method).await)
@@ -97,7 +92,7 @@ pub(super) async fn set_active(
     s: Extension<Session>,
     c: Extension<ClientIp>,
     Path(id): Path<i64>,
-    Json(body): Json<Active>,
+    JsonBody(body): JsonBody<Active>,
 ) -> Response {
     let who = (s, c);
     saved(ops::set_campaign_active(&st.pool, &actor(&who), id, body.active).await)
@@ -142,17 +137,13 @@ pub(super) async fn set_codes(
     s: Extension<Session>,
     c: Extension<ClientIp>,
     Path(id): Path<i64>,
-    Json(body): Json<CodesUpdate>,
+    JsonBody(body): JsonBody<CodesUpdate>,
 ) -> Response {
     let who = (s, c);
     // The page's form, as the operation reads it.
     let mut offer = HashMap::new();
     for d in body.dispositions {
-        let hotkey = match d.hotkey {
-            None | Some(serde_json::Value::Null) => String::new(),
-            Some(serde_json::Value::String(h)) => h,
-            Some(other) => other.to_string(),
-        };
+        let hotkey = super::form_text(d.hotkey);
         offer.insert(format!("hotkey:{}", d.code), hotkey);
         offer.insert(format!("disposition:{}", d.code), "on".to_string());
     }

@@ -3,10 +3,10 @@
 
 use axum::extract::{Path, State};
 use axum::response::Response;
-use axum::{Extension, Json};
+use axum::Extension;
 use serde::Deserialize;
 
-use super::{actor, answer, error, saved};
+use super::{actor, answer, error, saved, JsonBody};
 use crate::server::guard::ClientIp;
 use crate::server::reference;
 use crate::server::session::Session;
@@ -36,7 +36,7 @@ pub(super) async fn create_status(
     State(st): State<AppState>,
     s: Extension<Session>,
     c: Extension<ClientIp>,
-    Json(b): Json<NewStatus>,
+    JsonBody(b): JsonBody<NewStatus>,
 ) -> Response {
     let who = (s, c);
     saved(
@@ -65,7 +65,7 @@ pub(super) async fn update_status(
     s: Extension<Session>,
     c: Extension<ClientIp>,
     Path(code): Path<String>,
-    Json(b): Json<StatusChange>,
+    JsonBody(b): JsonBody<StatusChange>,
 ) -> Response {
     let who = (s, c);
     let actor = actor(&who);
@@ -104,7 +104,7 @@ pub(super) async fn create_pause_code(
     State(st): State<AppState>,
     s: Extension<Session>,
     c: Extension<ClientIp>,
-    Json(b): Json<NewPauseCode>,
+    JsonBody(b): JsonBody<NewPauseCode>,
 ) -> Response {
     let who = (s, c);
     saved(reference::save_pause_code(&st.pool, &actor(&who), &b.code, &b.name, b.billable).await)
@@ -122,7 +122,7 @@ pub(super) async fn update_pause_code(
     s: Extension<Session>,
     c: Extension<ClientIp>,
     Path(code): Path<String>,
-    Json(b): Json<PauseChange>,
+    JsonBody(b): JsonBody<PauseChange>,
 ) -> Response {
     let who = (s, c);
     let actor = actor(&who);

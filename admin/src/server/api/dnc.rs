@@ -2,10 +2,10 @@
 
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
-use axum::{Extension, Json};
+use axum::Extension;
 use serde::Deserialize;
 
-use super::{actor, answer, saved, Listing};
+use super::{actor, answer, saved, JsonBody, Listing};
 use crate::server::guard::ClientIp;
 use crate::server::ops;
 use crate::server::session::Session;
@@ -36,7 +36,7 @@ pub(super) async fn add(
     State(st): State<AppState>,
     s: Extension<Session>,
     c: Extension<ClientIp>,
-    Json(body): Json<NewDnc>,
+    JsonBody(body): JsonBody<NewDnc>,
 ) -> Response {
     let who = (s, c);
     saved(

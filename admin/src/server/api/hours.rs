@@ -5,10 +5,10 @@ use std::collections::HashMap;
 
 use axum::extract::{Path, State};
 use axum::response::Response;
-use axum::{Extension, Json};
+use axum::Extension;
 use serde::Deserialize;
 
-use super::{actor, answer, error, invalid, saved};
+use super::{actor, answer, error, invalid, saved, JsonBody};
 use crate::server::guard::ClientIp;
 use crate::server::ops::OpError;
 use crate::server::reference;
@@ -69,7 +69,7 @@ pub(super) async fn save_call_time(
     State(st): State<AppState>,
     s: Extension<Session>,
     c: Extension<ClientIp>,
-    Json(b): Json<CallTime>,
+    JsonBody(b): JsonBody<CallTime>,
 ) -> Response {
     let who = (s, c);
     let hours = match week(&b.windows) {
@@ -85,7 +85,7 @@ pub(super) async fn replace_call_time(
     s: Extension<Session>,
     c: Extension<ClientIp>,
     Path(id): Path<i64>,
-    Json(b): Json<CallTimeChange>,
+    JsonBody(b): JsonBody<CallTimeChange>,
 ) -> Response {
     let who = (s, c);
     let actor = actor(&who);
@@ -130,7 +130,7 @@ pub(super) async fn add_holiday(
     State(st): State<AppState>,
     s: Extension<Session>,
     c: Extension<ClientIp>,
-    Json(b): Json<Holiday>,
+    JsonBody(b): JsonBody<Holiday>,
 ) -> Response {
     let who = (s, c);
     saved(
@@ -186,14 +186,10 @@ pub(super) async fn save_rule(
     State(st): State<AppState>,
     s: Extension<Session>,
     c: Extension<ClientIp>,
-    Json(b): Json<Rule>,
+    JsonBody(b): JsonBody<Rule>,
 ) -> Response {
     let who = (s, c);
-    let max = match b.max_attempts_24h {
-        None | Some(serde_json::Value::Null) => String::new(),
-        Some(serde_json::Value::String(s)) => s,
-        Some(other) => other.to_string(),
-    };
+    let max = super::form_text(b.max_attempts_24h);
     saved(
         reference::save_rule(
             &st.pool,

@@ -2,10 +2,10 @@
 
 use axum::extract::{Path, State};
 use axum::response::Response;
-use axum::{Extension, Json};
+use axum::Extension;
 use serde::Deserialize;
 
-use super::{actor, answer, saved};
+use super::{actor, answer, saved, JsonBody};
 use crate::server::guard::ClientIp;
 use crate::server::ops;
 use crate::server::session::Session;
@@ -29,7 +29,7 @@ pub(super) async fn create_group(
     State(st): State<AppState>,
     s: Extension<Session>,
     c: Extension<ClientIp>,
-    Json(body): Json<Named>,
+    JsonBody(body): JsonBody<Named>,
 ) -> Response {
     let who = (s, c);
     saved(ops::create_inbound_group(&st.pool, &actor(&who), &body.name).await)
@@ -56,7 +56,7 @@ pub(super) async fn add_did(
     State(st): State<AppState>,
     s: Extension<Session>,
     c: Extension<ClientIp>,
-    Json(body): Json<NewDid>,
+    JsonBody(body): JsonBody<NewDid>,
 ) -> Response {
     let who = (s, c);
     saved(

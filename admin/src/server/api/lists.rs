@@ -7,7 +7,7 @@ use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{actor, answer, error, saved, Listing};
+use super::{actor, answer, error, saved, JsonBody, Listing};
 use crate::server::guard::ClientIp;
 use crate::server::ops;
 use crate::server::session::Session;
@@ -36,7 +36,7 @@ pub(super) async fn create(
     State(st): State<AppState>,
     s: Extension<Session>,
     c: Extension<ClientIp>,
-    Json(body): Json<NewList>,
+    JsonBody(body): JsonBody<NewList>,
 ) -> Response {
     let who = (s, c);
     saved(
@@ -62,7 +62,7 @@ pub(super) async fn update(
     s: Extension<Session>,
     c: Extension<ClientIp>,
     Path(id): Path<i64>,
-    Json(body): Json<ListChange>,
+    JsonBody(body): JsonBody<ListChange>,
 ) -> Response {
     let who = (s, c);
     saved(ops::update_list(&st.pool, &actor(&who), id, body.campaign_id, body.active).await)

@@ -176,3 +176,80 @@ pub(super) fn invalid(field: &str, message: &str) -> Response {
 pub(super) fn us() -> String {
     "US".into()
 }
+
+/// A JSON value sent where the pages send text (a setting, a hotkey, a limit), as that text:
+/// the operation checks it and names the field, as it does for the page.
+pub(super) fn form_text(value: Option<serde_json::Value>) -> String {
+    match value {
+        None | Some(serde_json::Value::Null) => String::new(),
+        Some(serde_json::Value::String(s)) => s,
+        Some(other) => other.to_string(),
+    }
+}
+
+/// A JSON body. One that does not fit the call (a missing field, a wrong type) is answered as
+/// the operations answer bad input: 422, with the field named when serde names it.
+pub(super) struct JsonBody<T>(pub T);
+
+impl<T, S> axum::extract::FromRequest<S> for JsonBody<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Response;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Response> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(value)) => Ok(Self(value)),
+            Err(rejection) => {
+                let text = rejection.body_text();
+                let (field, message) = misfit(&text);
+                Err((
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    Json(json!({"error": message, "fields": {field: message}})),
+                )
+                    .into_response())
+            }
+        }
+    }
+}
+
+/// The field and message of a body that did not deserialize: axum says `…type: path: what`, or
+/// `missing field `name``; anything else is the body's.
+fn misfit(text: &str) -> (String, String) {
+    let detail = text.rsplit_once("target type: ").map_or(text, |(_, d)| d);
+    if let Some(name) = detail
+        .split_once("missing field `")
+        .and_then(|(_, rest)| rest.split_once('`'))
+        .map(|(name, _)| name)
+    {
+        return (name.to_string(), "required".to_string());
+    }
+    match detail.split_once(": ") {
+        Some((path, what)) if !path.is_empty() && !path.contains(' ') => {
+            (path.to_string(), what.to_string())
+        }
+        _ => ("body".to_string(), detail.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::misfit;
+
+    #[test]
+    fn misfits_name_the_field() {
+        assert_eq!(
+            misfit("Failed to deserialize the JSON body into the target type: missing field `day` at line 1 column 17"),
+            ("day".into(), "required".into())
+        );
+        assert_eq!(
+            misfit("Failed to deserialize the JSON body into the target type: dispositions[0].code: invalid type: integer `3`, expected a string at line 1 column 30"),
+            ("dispositions[0].code".into(), "invalid type: integer `3`, expected a string at line 1 column 30".into())
+        );
+        assert_eq!(
+            misfit("Failed to parse the request body as JSON: EOF while parsing").0,
+            "body"
+        );
+    }
+}

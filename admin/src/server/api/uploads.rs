@@ -12,7 +12,7 @@ use dialtone_core::import::Duplicates;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{actor, answer, error, invalid};
+use super::{actor, answer, error, invalid, JsonBody};
 use crate::server::guard::ClientIp;
 use crate::server::session::Session;
 use crate::server::uploads::{self, Refused, Source};
@@ -89,7 +89,7 @@ pub(super) async fn start(
     s: Extension<Session>,
     c: Extension<ClientIp>,
     Path(id): Path<String>,
-    Json(body): Json<Start>,
+    JsonBody(body): JsonBody<Start>,
 ) -> Response {
     let who = (s, c);
     let actor = actor(&who);

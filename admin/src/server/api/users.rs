@@ -2,10 +2,10 @@
 
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
-use axum::{Extension, Json};
+use axum::Extension;
 use serde::Deserialize;
 
-use super::{actor, answer, saved, Listing};
+use super::{actor, answer, saved, JsonBody, Listing};
 use crate::server::guard::ClientIp;
 use crate::server::ops;
 use crate::server::session::Session;
@@ -33,7 +33,7 @@ pub(super) async fn create(
     State(st): State<AppState>,
     s: Extension<Session>,
     c: Extension<ClientIp>,
-    Json(body): Json<NewUser>,
+    JsonBody(body): JsonBody<NewUser>,
 ) -> Response {
     let who = (s, c);
     saved(
@@ -63,7 +63,7 @@ pub(super) async fn update(
     s: Extension<Session>,
     c: Extension<ClientIp>,
     Path(id): Path<i64>,
-    Json(body): Json<UserChange>,
+    JsonBody(body): JsonBody<UserChange>,
 ) -> Response {
     let who = (s, c);
     saved(
