@@ -1032,6 +1032,11 @@ async fn supervisors_run_their_own_campaigns(pool: PgPool) {
     );
     let page = site.get("/campaigns", Some(&supervisor)).await;
     assert!(!page.body.contains("New campaign"), "{}", page.body);
+    let (_, admin) = site.user("ana", Role::Admin).await;
+    let page = site.get(&format!("/campaigns/{mine}"), Some(&admin)).await;
+    assert!(page.body.contains("Copy campaign"), "{}", page.body);
+    let page = site.get("/campaigns", Some(&admin)).await;
+    assert!(page.body.contains("New campaign"), "{}", page.body);
 }
 
 fn urlencode(s: &str) -> String {

@@ -48,15 +48,15 @@ pub(super) struct CallTimeChange {
     windows: Vec<Window>,
 }
 
-/// The week as the page's form sends it (`open:N`, `close:N`), or which field is wrong.
-fn week(windows: &[Window]) -> Result<HashMap<String, String>, Response> {
+/// The week as the page's form sends it (`open:N`, `close:N`), or what is wrong with it.
+fn week(windows: &[Window]) -> Result<HashMap<String, String>, &'static str> {
     let mut hours = HashMap::new();
     for w in windows {
         if !(1..=7).contains(&w.weekday) {
-            return Err(invalid("windows", "weekday is 1 (Monday) to 7 (Sunday)"));
+            return Err("weekday is 1 (Monday) to 7 (Sunday)");
         }
         if hours.contains_key(&format!("open:{}", w.weekday)) {
-            return Err(invalid("windows", "each weekday once"));
+            return Err("each weekday once");
         }
         hours.insert(format!("open:{}", w.weekday), w.opens.clone());
         hours.insert(format!("close:{}", w.weekday), w.closes.clone());
@@ -74,7 +74,7 @@ pub(super) async fn save_call_time(
     let who = (s, c);
     let hours = match week(&b.windows) {
         Ok(hours) => hours,
-        Err(response) => return response,
+        Err(message) => return invalid("windows", message),
     };
     saved(reference::save_call_time(&st.pool, &actor(&who), &b.name, &b.description, &hours).await)
 }
@@ -98,7 +98,7 @@ pub(super) async fn replace_call_time(
     };
     let hours = match week(&b.windows) {
         Ok(hours) => hours,
-        Err(response) => return response,
+        Err(message) => return invalid("windows", message),
     };
     let description = b.description.unwrap_or(current.description);
     saved(reference::save_call_time(&st.pool, &actor, &current.name, &description, &hours).await)
