@@ -3,155 +3,9 @@
 //! the JSON API.
 #![cfg(feature = "ssr")]
 
-use std::time::Duration;
+mod common;
 
-use axum::body::Body;
-use axum::http::{header, Request, StatusCode};
-use axum::Router;
-use dialtone_admin::server::{router, session, AppState, WebConfig};
-use http_body_util::BodyExt;
-use sqlx::PgPool;
-use tower::ServiceExt;
-
-const HOST: &str = "admin.test";
-const ORIGIN: &str = "http://admin.test";
-const PASSWORD: &str = "a long test password";
-
-struct Site {
-    app: Router,
-    pool: PgPool,
-    _dir: tempfile::TempDir,
-}
-
-struct Reply {
-    status: StatusCode,
-    location: String,
-    cookie: Option<String>,
-    body: String,
-}
-
-impl Site {
-    async fn new(pool: PgPool) -> Self {
-        Self::with_upload_limit(pool, dialtone_admin::server::uploads::MAX_UPLOAD_BYTES).await
-    }
-
-    async fn with_upload_limit(pool: PgPool, max_upload_bytes: usize) -> Self {
-        let dir = tempfile::tempdir().expect("dir");
-        let config = WebConfig {
-            site_root: dir.path().join("site"),
-            upload_dir: dir.path().join("uploads"),
-            recordings_dir: dir.path().join("recordings"),
-            secure_cookies: false,
-            max_upload_bytes,
-        };
-        Self {
-            app: router(AppState::new(pool.clone(), &config)),
-            pool,
-            _dir: dir,
-        }
-    }
-
-    async fn send(&self, request: Request<Body>) -> Reply {
-        let response = self
-            .app
-            .clone()
-            .oneshot(request)
-            .await
-            .expect("router answers");
-        let status = response.status();
-        let location = response
-            .headers()
-            .get(header::LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_string();
-        let cookie = response
-            .headers()
-            .get(header::SET_COOKIE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let bytes = response
-            .into_body()
-            .collect()
-            .await
-            .expect("body")
-            .to_bytes();
-        Reply {
-            status,
-            location,
-            cookie,
-            body: String::from_utf8_lossy(&bytes).into_owned(),
-        }
-    }
-
-    async fn get(&self, path: &str, token: Option<&str>) -> Reply {
-        let mut r = Request::get(path).header(header::HOST, HOST);
-        if let Some(t) = token {
-            r = r.header(header::COOKIE, format!("{}={t}", session::COOKIE));
-        }
-        self.send(r.body(Body::empty()).expect("request")).await
-    }
-
-    /// A form post from our own pages (same origin), as a browser sends it.
-    async fn post(&self, path: &str, token: Option<&str>, form: &str) -> Reply {
-        let mut r = Request::post(path)
-            .header(header::HOST, HOST)
-            .header(header::ORIGIN, ORIGIN)
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .header(header::ACCEPT, "application/json");
-        if let Some(t) = token {
-            r = r.header(header::COOKIE, format!("{}={t}", session::COOKIE));
-        }
-        self.send(r.body(Body::from(form.to_string())).expect("request"))
-            .await
-    }
-
-    async fn api(
-        &self,
-        method: &str,
-        path: &str,
-        bearer: &str,
-        json: Option<serde_json::Value>,
-    ) -> Reply {
-        let r = Request::builder()
-            .method(method)
-            .uri(path)
-            .header(header::HOST, HOST)
-            .header(header::AUTHORIZATION, format!("Bearer {bearer}"))
-            .header(header::CONTENT_TYPE, "application/json");
-        let body = json
-            .map(|j| Body::from(j.to_string()))
-            .unwrap_or_else(Body::empty);
-        self.send(r.body(body).expect("request")).await
-    }
-
-    /// A user with a known password that needs no change, and an open session.
-    async fn user(&self, username: &str, role: dialtone_core::users::Role) -> (i64, String) {
-        let id = dialtone_core::users::create(&self.pool, username, "", role, PASSWORD)
-            .await
-            .expect("user");
-        sqlx::query("UPDATE users SET must_change_password = false WHERE id = $1")
-            .bind(id)
-            .execute(&self.pool)
-            .await
-            .expect("update");
-        let token = session::open(&self.pool, id, None, "test")
-            .await
-            .expect("session");
-        (id, token)
-    }
-}
-
-async fn campaign(pool: &PgPool, name: &str) -> i64 {
-    dialtone_core::campaigns::create(
-        pool,
-        name,
-        dialtone_core::campaigns::DialMethod::Progressive,
-        "default",
-    )
-    .await
-    .expect("campaign")
-}
+use common::*;
 
 #[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
 async fn every_path_by_role(pool: PgPool) {
@@ -246,9 +100,45 @@ async fn every_path_by_role(pool: PgPool) {
             403,
             403,
         ),
+        // Supervisors run their own campaigns; creating and copying stay admins'.
         (
             "/api/set_campaign_active",
             format!("id={mine}&active=true"),
+            200,
+            200,
+            403,
+        ),
+        (
+            "/api/set_campaign_active",
+            format!("id={theirs}&active=true"),
+            200,
+            403,
+            403,
+        ),
+        (
+            "/api/clone_campaign",
+            format!("id={mine}&name=Copy"),
+            200,
+            403,
+            403,
+        ),
+        (
+            "/api/set_campaign_codes",
+            format!("campaign={theirs}&offer[disposition:SALE]=on"),
+            200,
+            403,
+            403,
+        ),
+        (
+            "/api/save_status",
+            "code=HOTLEAD&name=Hot&category=contact".into(),
+            200,
+            403,
+            403,
+        ),
+        (
+            "/api/save_call_time",
+            "name=Late&description=".into(),
             200,
             403,
             403,

@@ -3,14 +3,18 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use super::campaigns::urlencoding;
+use super::campaigns::{sort_href, urlencoding};
 use super::{page_param, query_param, Pager};
 use crate::model::{AuditRow, Page};
 
+/// `after` and `before` are the key-set cursors of the time order (see `server::audit`).
 #[server(endpoint = "audit_page")]
 pub async fn audit_page(
     entity: String,
     user: String,
+    sort: Option<String>,
+    after: Option<i64>,
+    before: Option<i64>,
     page: u32,
 ) -> Result<Page<AuditRow>, ServerFnError> {
     use super::ssr::{context, op_error};
@@ -18,15 +22,17 @@ pub async fn audit_page(
     if !viewer.is_admin() {
         return Err(op_error(crate::server::ops::OpError::Forbidden));
     }
-    let (rows, total) = crate::server::audit::page(
-        &pool,
-        entity.trim(),
-        user.trim(),
-        page.max(1),
-        crate::model::PER_PAGE,
-    )
-    .await
-    .map_err(crate::server::db_error)?;
+    let query = crate::server::audit::AuditQuery {
+        entity: entity.trim().to_string(),
+        user: user.trim().to_string(),
+        sort: sort.unwrap_or_default(),
+        page: page.max(1),
+        after,
+        before,
+    };
+    let (rows, total) = crate::server::audit::page(&pool, &query, crate::model::PER_PAGE)
+        .await
+        .map_err(crate::server::db_error)?;
     Ok(Page {
         rows,
         total,
@@ -35,13 +41,33 @@ pub async fn audit_page(
     })
 }
 
+/// Whether `sort` keeps the log in time order, which pages by key (cursors on the links).
+fn by_time(sort: &str) -> bool {
+    matches!(sort, "" | "at" | "-at")
+}
+
 #[component]
 pub fn Audit() -> impl IntoView {
     let entity = query_param("entity");
     let user = query_param("user");
+    let sort = query_param("sort");
+    let after = query_param("after");
+    let before = query_param("before");
     let page = page_param();
-    let (e2, u2, p2) = (entity.clone(), user.clone(), page.clone());
-    let rows = Resource::new(move || (e2(), u2(), p2()), |(e, u, p)| audit_page(e, u, p));
+    let (e2, u2, s2, p2) = (entity.clone(), user.clone(), sort.clone(), page.clone());
+    let rows = Resource::new(
+        move || {
+            (
+                e2(),
+                u2(),
+                s2(),
+                after().parse().ok(),
+                before().parse().ok(),
+                p2(),
+            )
+        },
+        |(e, u, s, a, b, p)| audit_page(e, u, Some(s), a, b, p),
+    );
     view! {
         <Title text="Audit log · Dialtone"/>
         <h1>"Audit log"</h1>
@@ -56,19 +82,33 @@ pub fn Audit() -> impl IntoView {
                 }}
             </select>
             <input type="search" name="user" placeholder="by username" value=user.clone()/>
+            <input type="hidden" name="sort" value=sort.clone()/>
             <button type="submit">"Filter"</button>
         </form>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || {
-                let (entity, user) = (entity(), user());
+                let (entity, user, sort) = (entity(), user(), sort());
                 Suspend::new(async move {
                     match rows.await {
                         Ok(p) => {
                             let (page, pages, total) = (p.page, p.pages(), p.total);
-                            let base = format!("/audit?entity={}&user={}", urlencoding(&entity), urlencoding(&user));
+                            let filtered = format!("/audit?entity={}&user={}", urlencoding(&entity), urlencoding(&user));
+                            let base = format!("{filtered}&sort={}", urlencoding(&sort));
+                            let head = |key: &str| sort_href(&filtered, &sort, key);
+                            // Time order pages by key: the links carry the ids at the page's ends.
+                            let (prev_query, next_query) = match (by_time(&sort), p.rows.first(), p.rows.last()) {
+                                (true, Some(first), Some(last)) => (format!("&before={}", first.id), format!("&after={}", last.id)),
+                                _ => (String::new(), String::new()),
+                            };
                             view! {
                                 <table class="audit">
-                                    <thead><tr><th>"When"</th><th>"Who"</th><th>"Did"</th><th>"To"</th><th>"Changes"</th></tr></thead>
+                                    <thead><tr>
+                                        <th><a href=head("at")>"When"</a></th>
+                                        <th><a href=head("user")>"Who"</a></th>
+                                        <th><a href=head("action")>"Did"</a></th>
+                                        <th><a href=head("entity")>"To"</a></th>
+                                        <th>"Changes"</th>
+                                    </tr></thead>
                                     <tbody>
                                         {p.rows.into_iter().map(|a| view! {
                                             <tr>
@@ -87,7 +127,7 @@ pub fn Audit() -> impl IntoView {
                                         }).collect_view()}
                                     </tbody>
                                 </table>
-                                <Pager page pages total base open_ended=true/>
+                                <Pager page pages total base open_ended=true prev_query next_query/>
                             }.into_any()
                         }
                         Err(e) => view! { <p class="notice error">{super::error_text(&e)}</p> }.into_any(),

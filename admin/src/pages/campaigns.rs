@@ -1,5 +1,6 @@
 //! Campaigns: the table (paged, sorted, filtered on the server), creating, cloning,
-//! activating, and the form with every setting.
+//! activating, and the form with every setting. Supervisors change their own campaigns'
+//! settings and turn them on or off; only admins create and copy.
 
 use std::collections::HashMap;
 
@@ -89,14 +90,33 @@ fn open_when_saved(result: Signal<Option<Result<Saved, ServerFnError>>>, path: &
     });
 }
 
+/// Whether the signed-in person is an admin, for the forms only admins may use (the server
+/// refuses the others anyway).
+fn viewer_is_admin() -> Signal<bool> {
+    let me = Resource::new(|| (), |_| crate::app::me());
+    Signal::derive(move || {
+        me.get()
+            .and_then(Result::ok)
+            .flatten()
+            .is_some_and(|v| v.is_admin())
+    })
+}
+
 /// A column header's link: sorts by `key`, or reverses it when it already sorts so.
 pub(crate) fn sort_link(path: &str, current: &str, key: &str, q: &str) -> String {
+    sort_href(&format!("{path}?q={}", urlencoding(q)), current, key)
+}
+
+/// The same for a table with other filters: `base` is the path with its query (no sort, no
+/// page: a new order starts at the first page).
+pub(crate) fn sort_href(base: &str, current: &str, key: &str) -> String {
     let next = if current == key {
         format!("-{key}")
     } else {
         key.to_string()
     };
-    format!("{path}?q={}&sort={next}", urlencoding(q))
+    let sep = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{sep}sort={next}")
 }
 
 pub(crate) fn urlencoding(s: &str) -> String {
@@ -124,6 +144,7 @@ pub fn Campaigns() -> impl IntoView {
         move || (q2(), sort2(), page2()),
         |(q, sort, page)| list_campaigns(q, sort, page),
     );
+    let admin = viewer_is_admin();
     view! {
         <Title text="Campaigns · Dialtone"/>
         <h1>"Campaigns"</h1>
@@ -171,6 +192,8 @@ pub fn Campaigns() -> impl IntoView {
                 })
             }}
         </Suspense>
+        <Suspense fallback=|| ()>
+        <Show when=move || admin.get()>
         <section class="card">
             <h2>"New campaign"</h2>
             <Notice result=created/>
@@ -191,6 +214,8 @@ pub fn Campaigns() -> impl IntoView {
                 </div>
             </ActionForm>
         </section>
+        </Show>
+        </Suspense>
     }
 }
 
@@ -211,6 +236,7 @@ pub fn CampaignEdit() -> impl IntoView {
     let toggled: Signal<Option<Result<Saved, ServerFnError>>> = toggle.value().into();
     let copied: Signal<Option<Result<Saved, ServerFnError>>> = copy.value().into();
     open_when_saved(copied, "/campaigns");
+    let admin = viewer_is_admin();
     // Reload after a save or a toggle so the version (and the active flag) are current; a
     // refused save keeps what was typed, since the form is not re-rendered.
     let form = Resource::new(
@@ -239,12 +265,14 @@ pub fn CampaignEdit() -> impl IntoView {
                                     <input type="hidden" name="active" value=(!active).to_string()/>
                                     <button type="submit">{if active { "Deactivate" } else { "Activate" }}</button>
                                 </ActionForm>
-                                <ActionForm action=copy>
-                                    <input type="hidden" name="id" value=cid.to_string()/>
-                                    <input name="name" placeholder="Name of the copy" required maxlength="80"/>
-                                    <button type="submit">"Copy campaign"</button>
-                                    <FieldError result=copied key="name"/>
-                                </ActionForm>
+                                <Show when=move || admin.get()>
+                                    <ActionForm action=copy>
+                                        <input type="hidden" name="id" value=cid.to_string()/>
+                                        <input name="name" placeholder="Name of the copy" required maxlength="80"/>
+                                        <button type="submit">"Copy campaign"</button>
+                                        <FieldError result=copied key="name"/>
+                                    </ActionForm>
+                                </Show>
                             </div>
                             <Notice result=toggled/>
                             <Notice result=copied/>

@@ -4,17 +4,21 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use super::campaigns::urlencoding;
+use super::campaigns::{sort_href, urlencoding};
 use super::lists::campaign_choices;
 use super::{page_param, query_param, FieldError, Notice, Pager};
 use crate::model::{DncRow, Page, Saved};
 
 #[server(endpoint = "search_dnc")]
-pub async fn search_dnc(q: String, page: u32) -> Result<Page<DncRow>, ServerFnError> {
+pub async fn search_dnc(
+    q: String,
+    sort: Option<String>,
+    page: u32,
+) -> Result<Page<DncRow>, ServerFnError> {
     use super::ssr::{context, op_error};
     let ctx = context().await?;
     let (pool, actor) = (&ctx.pool, ctx.actor());
-    crate::server::ops::dnc_search(pool, &actor, &q, page)
+    crate::server::ops::dnc_search(pool, &actor, &q, sort.as_deref().unwrap_or(""), page)
         .await
         .map_err(op_error)
 }
@@ -54,16 +58,25 @@ pub async fn remove_dnc(id: i64) -> Result<Saved, ServerFnError> {
 #[component]
 pub fn Dnc() -> impl IntoView {
     let q = query_param("q");
+    let sort = query_param("sort");
     let page = page_param();
     let loaded = query_param("loaded");
     let add = ServerAction::<AddDnc>::new();
     let remove = ServerAction::<RemoveDnc>::new();
     let added: Signal<Option<Result<Saved, ServerFnError>>> = add.value().into();
     let removed: Signal<Option<Result<Saved, ServerFnError>>> = remove.value().into();
-    let (q2, page2) = (q.clone(), page.clone());
+    let (q2, sort2, page2) = (q.clone(), sort.clone(), page.clone());
     let rows = Resource::new(
-        move || (q2(), page2(), add.version().get(), remove.version().get()),
-        |(q, page, _, _)| search_dnc(q, page),
+        move || {
+            (
+                q2(),
+                sort2(),
+                page2(),
+                add.version().get(),
+                remove.version().get(),
+            )
+        },
+        |(q, sort, page, _, _)| search_dnc(q, Some(sort), page),
     );
     let choices = Resource::new(|| (), |_| campaign_choices());
     view! {
@@ -98,20 +111,30 @@ pub fn Dnc() -> impl IntoView {
         </section>
         <form method="get" action="/dnc" class="filters">
             <input type="search" name="q" placeholder="Leading digits, e.g. 1201555" value=q.clone()/>
+            <input type="hidden" name="sort" value=sort.clone()/>
             <button type="submit">"Search"</button>
         </form>
         <Notice result=removed/>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || {
-                let q = q();
+                let (q, sort) = (q(), sort());
                 Suspend::new(async move {
                     match rows.await {
                         Ok(p) => {
                             let (page, pages, total) = (p.page, p.pages(), p.total);
-                            let base = format!("/dnc?q={}", urlencoding(&q));
+                            let filtered = format!("/dnc?q={}", urlencoding(&q));
+                            let base = format!("{filtered}&sort={}", urlencoding(&sort));
+                            let head = |key: &str| sort_href(&filtered, &sort, key);
                             view! {
                                 <table>
-                                    <thead><tr><th>"Number or area"</th><th>"List"</th><th>"Source"</th><th>"Note"</th><th>"Added (UTC)"</th><th></th></tr></thead>
+                                    <thead><tr>
+                                        <th><a href=head("value")>"Number or area"</a></th>
+                                        <th><a href=head("list")>"List"</a></th>
+                                        <th><a href=head("source")>"Source"</a></th>
+                                        <th>"Note"</th>
+                                        <th><a href=head("added")>"Added (UTC)"</a></th>
+                                        <th></th>
+                                    </tr></thead>
                                     <tbody>
                                         {p.rows.into_iter().map(|d| view! {
                                             <tr>

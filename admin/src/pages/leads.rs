@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
-use super::campaigns::urlencoding;
+use super::campaigns::{sort_href, urlencoding};
 use super::lists::campaign_choices;
 use super::{page_param, query_param, FieldError, Notice, Pager};
 use crate::model::{LeadDetail, LeadRow, Page, RecordingRow, Saved};
@@ -16,12 +16,14 @@ use crate::model::{LeadDetail, LeadRow, Page, RecordingRow, Saved};
 pub async fn search_leads(
     q: String,
     list: String,
+    sort: Option<String>,
     page: u32,
 ) -> Result<Result<Page<LeadRow>, String>, ServerFnError> {
     use super::ssr::{context, op_error};
     let ctx = context().await?;
     let (pool, actor) = (&ctx.pool, ctx.actor());
-    crate::server::leads::search(pool, &actor, &q, list.trim().parse().ok(), page)
+    let sort = sort.unwrap_or_default();
+    crate::server::leads::search(pool, &actor, &q, list.trim().parse().ok(), &sort, page)
         .await
         .map_err(op_error)
 }
@@ -66,6 +68,7 @@ pub async fn search_recordings(
     campaign: String,
     agent: String,
     phone: String,
+    sort: Option<String>,
     page: u32,
 ) -> Result<Page<RecordingRow>, ServerFnError> {
     use super::ssr::{context, op_error};
@@ -78,6 +81,7 @@ pub async fn search_recordings(
         campaign.trim().parse().ok(),
         &agent,
         &phone,
+        sort.as_deref().unwrap_or(""),
         page,
     )
     .await
@@ -88,11 +92,12 @@ pub async fn search_recordings(
 pub fn Leads() -> impl IntoView {
     let q = query_param("q");
     let list = query_param("list");
+    let sort = query_param("sort");
     let page = page_param();
-    let (q2, l2, p2) = (q.clone(), list.clone(), page.clone());
+    let (q2, l2, s2, p2) = (q.clone(), list.clone(), sort.clone(), page.clone());
     let found = Resource::new(
-        move || (q2(), l2(), p2()),
-        |(q, l, p)| search_leads(q, l, p),
+        move || (q2(), l2(), s2(), p2()),
+        |(q, l, s, p)| search_leads(q, l, Some(s), p),
     );
     view! {
         <Title text="Leads · Dialtone"/>
@@ -100,21 +105,32 @@ pub fn Leads() -> impl IntoView {
         <form method="get" action="/leads" class="filters">
             <input type="search" name="q" placeholder="Phone number, #lead id, or name" value=q.clone() size="32"/>
             <input name="list" placeholder="list id (for names)" value=list.clone() size="12" inputmode="numeric"/>
+            <input type="hidden" name="sort" value=sort.clone()/>
             <button type="submit">"Search"</button>
         </form>
         <Suspense fallback=|| view! { <p>"Searching…"</p> }>
             {move || {
-                let (q, list) = (q(), list());
+                let (q, list, sort) = (q(), list(), sort());
                 Suspend::new(async move {
                     match found.await {
                         Ok(Err(message)) => view! { <p class="notice">{message}</p> }.into_any(),
                         Ok(Ok(p)) if p.rows.is_empty() => view! { <p>"No lead matches."</p> }.into_any(),
                         Ok(Ok(p)) => {
                             let (page, pages, total) = (p.page, p.pages(), p.total);
-                            let base = format!("/leads?q={}&list={}", urlencoding(&q), urlencoding(&list));
+                            let filtered = format!("/leads?q={}&list={}", urlencoding(&q), urlencoding(&list));
+                            let base = format!("{filtered}&sort={}", urlencoding(&sort));
+                            let head = |key: &str| sort_href(&filtered, &sort, key);
                             view! {
                                 <table>
-                                    <thead><tr><th>"Lead"</th><th>"Number"</th><th>"Name"</th><th>"List"</th><th>"Status"</th><th>"Time zone"</th><th class="num">"Attempts"</th></tr></thead>
+                                    <thead><tr>
+                                        <th><a href=head("id")>"Lead"</a></th>
+                                        <th><a href=head("phone")>"Number"</a></th>
+                                        <th><a href=head("name")>"Name"</a></th>
+                                        <th><a href=head("list")>"List"</a></th>
+                                        <th><a href=head("status")>"Status"</a></th>
+                                        <th><a href=head("zone")>"Time zone"</a></th>
+                                        <th class="num"><a href=head("attempts")>"Attempts"</a></th>
+                                    </tr></thead>
                                     <tbody>
                                         {p.rows.into_iter().map(|l| view! {
                                             <tr>
@@ -140,10 +156,25 @@ pub fn Leads() -> impl IntoView {
     }
 }
 
-fn recordings_table(rows: Vec<RecordingRow>) -> impl IntoView {
+/// `sorted` has the search's address without its order, and the current order, when the
+/// headers sort (the recordings search); a lead's own recordings are not sorted.
+fn recordings_table(rows: Vec<RecordingRow>, sorted: Option<(String, String)>) -> impl IntoView {
+    let head = move |key: &'static str, label: &'static str| match &sorted {
+        Some((base, current)) => {
+            view! { <a href=sort_href(base, current, key)>{label}</a> }.into_any()
+        }
+        None => label.into_any(),
+    };
     view! {
         <table>
-            <thead><tr><th>"Started (UTC)"</th><th>"Campaign"</th><th>"Agent"</th><th>"Number"</th><th class="num">"Seconds"</th><th>"Listen"</th></tr></thead>
+            <thead><tr>
+                <th>{head("started", "Started (UTC)")}</th>
+                <th>{head("campaign", "Campaign")}</th>
+                <th>{head("agent", "Agent")}</th>
+                <th>{head("number", "Number")}</th>
+                <th class="num">{head("seconds", "Seconds")}</th>
+                <th>"Listen"</th>
+            </tr></thead>
             <tbody>
                 {rows.into_iter().map(|r| {
                     let file = format!("/recordings/{}/file", r.id);
@@ -253,7 +284,7 @@ pub fn LeadPage() -> impl IntoView {
                                 }.into_any()
                             }}
                             <h2>"Recordings"</h2>
-                            {if l.recordings.is_empty() { view! { <p>"None."</p> }.into_any() } else { recordings_table(l.recordings).into_any() }}
+                            {if l.recordings.is_empty() { view! { <p>"None."</p> }.into_any() } else { recordings_table(l.recordings, None).into_any() }}
                         }.into_any()
                     }
                     Err(e) => view! { <h1>"Lead"</h1><p class="notice error">{super::error_text(&e)}</p> }.into_any(),
@@ -269,17 +300,19 @@ pub fn Recordings() -> impl IntoView {
     let campaign = query_param("campaign");
     let agent = query_param("agent");
     let phone = query_param("phone");
+    let sort = query_param("sort");
     let page = page_param();
-    let (d2, c2, a2, ph2, p2) = (
+    let (d2, c2, a2, ph2, s2, p2) = (
         day.clone(),
         campaign.clone(),
         agent.clone(),
         phone.clone(),
+        sort.clone(),
         page.clone(),
     );
     let rows = Resource::new(
-        move || (d2(), c2(), a2(), ph2(), p2()),
-        |(d, c, a, ph, p)| search_recordings(d, c, a, ph, p),
+        move || (d2(), c2(), a2(), ph2(), s2(), p2()),
+        |(d, c, a, ph, s, p)| search_recordings(d, c, a, ph, Some(s), p),
     );
     let choices = Resource::new(|| (), |_| campaign_choices());
     let chosen = campaign.clone();
@@ -298,17 +331,20 @@ pub fn Recordings() -> impl IntoView {
             </select>
             <input name="agent" placeholder="agent username" value=agent.clone()/>
             <input name="phone" placeholder="number" value=phone.clone()/>
+            <input type="hidden" name="sort" value=sort.clone()/>
             <button type="submit">"Search"</button>
         </form>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || {
-                let base = format!("/recordings?day={}&campaign={}&agent={}&phone={}", urlencoding(&day()), urlencoding(&campaign()), urlencoding(&agent()), urlencoding(&phone()));
+                let filtered = format!("/recordings?day={}&campaign={}&agent={}&phone={}", urlencoding(&day()), urlencoding(&campaign()), urlencoding(&agent()), urlencoding(&phone()));
+                let sort = sort();
+                let base = format!("{filtered}&sort={}", urlencoding(&sort));
                 Suspend::new(async move {
                     match rows.await {
                         Ok(p) if p.rows.is_empty() => view! { <p>"No recordings that day (UTC) with these filters."</p> }.into_any(),
                         Ok(p) => {
                             let (page, pages, total) = (p.page, p.pages(), p.total);
-                            view! { {recordings_table(p.rows)} <Pager page pages total base/> }.into_any()
+                            view! { {recordings_table(p.rows, Some((filtered, sort)))} <Pager page pages total base/> }.into_any()
                         }
                         Err(e) => view! { <p class="notice error">{super::error_text(&e)}</p> }.into_any(),
                     }

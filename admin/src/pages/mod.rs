@@ -51,7 +51,8 @@ pub fn page_param() -> impl Fn() -> u32 + Clone + Send + Sync + 'static {
 }
 
 /// Previous / next links that keep the other query parameters. `open_ended` tables (leads,
-/// audit log) know only whether a next page exists, not the total.
+/// audit log) know only whether a next page exists, not the total. Tables paged by key add
+/// their cursors: `prev_query` and `next_query` (such as `&before=41`) go on those links.
 #[component]
 pub fn Pager(
     page: u32,
@@ -59,16 +60,18 @@ pub fn Pager(
     total: i64,
     #[prop(into)] base: String,
     #[prop(optional)] open_ended: bool,
+    #[prop(optional, into)] prev_query: String,
+    #[prop(optional, into)] next_query: String,
 ) -> impl IntoView {
-    let link = move |p: u32| {
+    let link = move |p: u32, extra: &str| {
         let sep = if base.contains('?') { '&' } else { '?' };
-        format!("{base}{sep}page={p}")
+        format!("{base}{sep}page={p}{extra}")
     };
     view! {
         <p class="pager">
-            {(page > 1).then(|| view! { <a href=link(page - 1) rel="prev">"← Previous"</a> })}
+            {(page > 1).then(|| view! { <a href=link(page - 1, &prev_query) rel="prev">"← Previous"</a> })}
             <span>{if open_ended { format!("Page {page}") } else { format!("Page {page} of {pages} · {total} in all") }}</span>
-            {(page < pages).then(|| view! { <a href=link(page + 1) rel="next">"Next →"</a> })}
+            {(page < pages).then(|| view! { <a href=link(page + 1, &next_query) rel="next">"Next →"</a> })}
         </p>
     }
 }

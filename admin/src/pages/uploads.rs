@@ -11,15 +11,9 @@ use crate::model::{UploadState, UploadView, LEAD_FIELDS};
 #[server(endpoint = "get_upload")]
 pub async fn get_upload(id: String) -> Result<UploadView, ServerFnError> {
     use super::ssr::{context, op_error};
-    let viewer = context().await?.viewer;
-    if !viewer.is_admin() {
-        return Err(op_error(crate::server::ops::OpError::Forbidden));
-    }
+    let ctx = context().await?;
     let state = crate::server::state()?;
-    match state.uploads.get(&id) {
-        Some(upload) => Ok(upload.view()),
-        None => Err(op_error(crate::server::ops::OpError::NotFound)),
-    }
+    crate::server::uploads::view(&state, &ctx.actor(), &id).map_err(op_error)
 }
 
 #[component]

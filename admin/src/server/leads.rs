@@ -7,7 +7,7 @@
 use serde_json::Value;
 use sqlx::PgPool;
 
-use super::ops::{Actor, OpError};
+use super::ops::{pick_sort, Actor, OpError, SORT_WINDOW};
 use crate::model::{CallRow, LeadDetail, LeadRow, Page, RecordingRow, Saved, PER_PAGE};
 
 /// How a search box's text is read.
@@ -76,11 +76,25 @@ struct Found {
     attempt_count: i32,
 }
 
+/// Search result columns, named by the inner query's aliases in `search`.
+const LEAD_SORTS: &[(&str, &str)] = &[
+    ("id", "id"),
+    ("phone", "phone_e164"),
+    ("name", "last_name"),
+    ("list", "list_name"),
+    ("status", "status"),
+    ("zone", "time_zone"),
+    ("attempts", "attempt_count"),
+];
+
+/// Leads matching `q`, in lead id order (the index's) or by `sort`; an order no index serves
+/// sorts only the first [`SORT_WINDOW`] matches by id.
 pub async fn search(
     pool: &PgPool,
     actor: &Actor<'_>,
     q: &str,
     list: Option<i64>,
+    sort: &str,
     page: u32,
 ) -> Result<Result<Page<LeadRow>, String>, OpError> {
     actor.staff()?;
@@ -108,11 +122,21 @@ pub async fn search(
     } else {
         "AND $6::bigint IS NULL"
     };
+    let (column, desc) = pick_sort(sort, LEAD_SORTS).unwrap_or(("id", false));
+    let dir = if desc { "DESC" } else { "ASC" };
+    let (window, outer) = if column == "id" {
+        (format!("ORDER BY l.id {dir}"), format!("id {dir}"))
+    } else {
+        (
+            format!("ORDER BY l.id LIMIT {SORT_WINDOW}"),
+            format!("{column} {dir} NULLS LAST, id"),
+        )
+    };
     let rows: Vec<Found> = sqlx::query_as(&format!(
-        "SELECT l.id, l.list_id, s.name AS list_name, l.phone_e164, l.first_name, l.last_name, l.status, l.time_zone, l.attempt_count
-         FROM leads l JOIN lists s ON s.id = l.list_id
-         WHERE {condition} AND {VISIBLE} {list_filter}
-         ORDER BY l.id LIMIT $4 OFFSET $5"
+        "SELECT * FROM (SELECT l.id, l.list_id, s.name AS list_name, l.phone_e164, l.first_name, l.last_name, l.status, l.time_zone, l.attempt_count
+              FROM leads l JOIN lists s ON s.id = l.list_id
+              WHERE {condition} AND {VISIBLE} {list_filter} {window}) m
+         ORDER BY {outer} LIMIT $4 OFFSET $5"
     ))
     .bind(actor.viewer.is_admin())
     .bind(actor.viewer.user_id)
@@ -400,7 +424,18 @@ fn recording_row(r: Recording) -> RecordingRow {
     }
 }
 
+/// Recording columns. One day's recordings are read to count them anyway, so any order is
+/// as cheap as the default (newest first).
+const RECORDING_SORTS: &[(&str, &str)] = &[
+    ("started", "r.started_at"),
+    ("campaign", "c.name"),
+    ("agent", "u.username"),
+    ("number", "l.phone_e164"),
+    ("seconds", "r.duration_secs"),
+];
+
 /// Recordings by day (UTC), optionally one campaign's, one agent's or one number's.
+#[allow(clippy::too_many_arguments)]
 pub async fn recordings(
     pool: &PgPool,
     actor: &Actor<'_>,
@@ -408,6 +443,7 @@ pub async fn recordings(
     campaign: Option<i64>,
     agent: &str,
     phone: &str,
+    sort: &str,
     page: u32,
 ) -> Result<Page<RecordingRow>, OpError> {
     actor.staff()?;
@@ -447,10 +483,12 @@ pub async fn recordings(
         .bind(&number)
         .fetch_one(pool)
         .await?;
+    let (column, desc) = pick_sort(sort, RECORDING_SORTS).unwrap_or(("r.started_at", true));
+    let dir = if desc { "DESC" } else { "ASC" };
     let rows: Vec<Recording> = sqlx::query_as(&format!(
         "SELECT r.id, to_char(r.started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') AS started_at, r.duration_secs::float8 AS duration_secs,
                 c.name AS campaign, u.username AS agent, l.phone_e164 AS phone, r.lead_id, r.format
-         {from} WHERE {filter} ORDER BY r.started_at DESC LIMIT $7 OFFSET $8"
+         {from} WHERE {filter} ORDER BY {column} {dir} NULLS LAST, r.id {dir} LIMIT $7 OFFSET $8"
     ))
     .bind(actor.viewer.is_admin())
     .bind(actor.viewer.user_id)

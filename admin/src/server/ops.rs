@@ -73,7 +73,9 @@ impl Actor<'_> {
 
 /// Text to match literally inside a LIKE pattern: its backslash, `%` and `_` lose their meaning.
 pub(crate) fn like_escape(text: &str) -> String {
-    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }
 
 fn offset(page: u32) -> i64 {
@@ -108,12 +110,31 @@ const USER_SORTS: &[(&str, &str)] = &[
 
 /// `sort` is a key of a table's sorts (`CAMPAIGN_SORTS`...), with `-` in front for descending.
 fn order_by(sort: &str, allowed: &[(&str, &str)], default: &str) -> String {
+    let (column, desc) = pick_sort(sort, allowed).unwrap_or((default, sort.starts_with('-')));
+    format!("{column} {}", if desc { "DESC" } else { "ASC" })
+}
+
+/// The column a `sort` key names in `allowed` and whether it is descending; `None` for an empty
+/// or unknown key (the table's default order). The column is always our own text, never the
+/// user's.
+pub(crate) fn pick_sort<'a>(sort: &str, allowed: &[(&str, &'a str)]) -> Option<(&'a str, bool)> {
     let (desc, key) = sort.strip_prefix('-').map_or((false, sort), |k| (true, k));
-    let column = allowed
+    allowed
         .iter()
         .find(|(k, _)| *k == key)
-        .map_or(default, |(_, c)| *c);
-    format!("{column} {}", if desc { "DESC" } else { "ASC" })
+        .map(|(_, c)| (*c, desc))
+}
+
+/// Orders that no index serves sort only this many matches, taken in the index's order, so a
+/// click on a column header never sorts millions of rows.
+pub const SORT_WINDOW: i64 = 10_000;
+
+fn direction(desc: bool) -> &'static str {
+    if desc {
+        "DESC"
+    } else {
+        "ASC"
+    }
 }
 
 pub async fn campaigns(
@@ -179,6 +200,17 @@ async fn visible_campaign(pool: &PgPool, actor: &Actor<'_>, id: i64) -> Result<(
     }
 }
 
+/// Admins change any campaign; supervisors those granted to them (settings, on/off, what it
+/// offers agents); anyone else none. Creating, copying and everything system-wide stay admins'.
+pub async fn manage_campaign(pool: &PgPool, actor: &Actor<'_>, id: i64) -> Result<(), OpError> {
+    actor.staff()?;
+    if actor.viewer.is_admin() || super::may_see_campaign(pool, actor.viewer, id).await? {
+        Ok(())
+    } else {
+        Err(OpError::Forbidden)
+    }
+}
+
 pub async fn campaign(pool: &PgPool, actor: &Actor<'_>, id: i64) -> Result<SettingsForm, OpError> {
     visible_campaign(pool, actor, id).await?;
     settings::form(pool, &settings::CAMPAIGN, id).await
@@ -191,7 +223,7 @@ pub async fn save_campaign(
     version: &str,
     input: &HashMap<String, String>,
 ) -> Result<Saved, OpError> {
-    actor.admin()?;
+    manage_campaign(pool, actor, id).await?;
     settings::save(pool, actor, &settings::CAMPAIGN, id, version, input).await
 }
 
@@ -345,7 +377,7 @@ pub async fn set_campaign_active(
     id: i64,
     active: bool,
 ) -> Result<Saved, OpError> {
-    actor.admin()?;
+    manage_campaign(pool, actor, id).await?;
     settings::set_active(pool, actor, &settings::CAMPAIGN, id, active).await?;
     let message = if active {
         "Activated: the dialer starts within seconds."
@@ -580,10 +612,21 @@ pub async fn delete_list(pool: &PgPool, actor: &Actor<'_>, id: i64) -> Result<Sa
 
 // ---- do-not-call ----
 
+/// DNC columns, named by the inner query's aliases in `dnc_search`.
+const DNC_SORTS: &[(&str, &str)] = &[
+    ("value", "value"),
+    ("list", "campaign"),
+    ("source", "source"),
+    ("added", "created_at"),
+];
+
+/// Entries whose value starts with the digits typed. The value order (either way) walks the
+/// `dnc_value` index; other orders sort the first [`SORT_WINDOW`] matches by value.
 pub async fn dnc_search(
     pool: &PgPool,
     actor: &Actor<'_>,
     query: &str,
+    sort: &str,
     page: u32,
 ) -> Result<Page<DncRow>, OpError> {
     actor.admin()?;
@@ -601,11 +644,26 @@ pub async fn dnc_search(
         .bind(&pattern)
         .fetch_one(pool)
         .await?;
-    let rows: Vec<(i64, Option<String>, String, String, String, String)> = sqlx::query_as(
-        "SELECT d.id, c.name, d.value, d.source, d.note, to_char(d.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI')
-         FROM dnc_entries d LEFT JOIN campaigns c ON c.id = d.campaign_id
-         WHERE d.value LIKE $1 ORDER BY d.value, d.id LIMIT $2 OFFSET $3",
-    )
+    let (column, desc) = pick_sort(sort, DNC_SORTS).unwrap_or(("value", false));
+    let dir = direction(desc);
+    let (window, outer) = if column == "value" {
+        (
+            format!("ORDER BY d.value {dir}, d.id {dir}"),
+            format!("value {dir}, id {dir}"),
+        )
+    } else {
+        (
+            format!("ORDER BY d.value LIMIT {SORT_WINDOW}"),
+            format!("{column} {dir} NULLS LAST, value, id"),
+        )
+    };
+    let rows: Vec<(i64, Option<String>, String, String, String, String)> = sqlx::query_as(&format!(
+        "SELECT id, campaign, value, source, note, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI')
+         FROM (SELECT d.id, c.name AS campaign, d.value, d.source, d.note, d.created_at
+               FROM dnc_entries d LEFT JOIN campaigns c ON c.id = d.campaign_id
+               WHERE d.value LIKE $1 {window}) w
+         ORDER BY {outer} LIMIT $2 OFFSET $3",
+    ))
     .bind(&pattern)
     .bind(i64::from(PER_PAGE))
     .bind(offset(page))

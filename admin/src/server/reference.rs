@@ -1,6 +1,7 @@
 //! Reference data every campaign uses: dispositions (statuses) and pause codes, which of them a
 //! campaign offers, call times with their weekly windows, holidays, and the legal calling
-//! rules per state. Admins only; every change is audited.
+//! rules per state. Admins only, except what a supervisor's own campaign offers; every change
+//! is audited.
 
 use std::collections::HashMap;
 
@@ -67,6 +68,22 @@ pub async fn save_status(
     }
     if name.trim().is_empty() || name.chars().count() > 60 {
         fields.push(("name".into(), "1 to 60 characters".into()));
+    }
+    if let Some(unknown) = flags
+        .iter()
+        .find(|f| !STATUS_FLAGS.iter().any(|(k, _)| k == f))
+    {
+        fields.push((
+            "flags".into(),
+            format!(
+                "'{unknown}' is not a flag; flags are {}",
+                STATUS_FLAGS
+                    .iter()
+                    .map(|(k, _)| *k)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
     }
     if !STATUS_CATEGORIES.contains(&category) {
         fields.push((
@@ -199,7 +216,7 @@ pub async fn save_pause_code(
     })
 }
 
-/// Supervisors see what their campaigns offer; only admins change it.
+/// Supervisors see, and change, what their own campaigns offer.
 pub async fn campaign_codes(
     pool: &PgPool,
     actor: &Actor<'_>,
@@ -239,7 +256,7 @@ pub async fn set_campaign_codes(
     campaign: i64,
     offer: &HashMap<String, String>,
 ) -> Result<Saved, OpError> {
-    actor.admin()?;
+    super::ops::manage_campaign(pool, actor, campaign).await?;
     let mut dispositions: Vec<(String, Option<i16>)> = Vec::new();
     let mut pauses: Vec<String> = Vec::new();
     let mut fields = Vec::new();

@@ -21,6 +21,8 @@ use futures::Stream;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::watch;
 
+use super::guard::ClientIp;
+use super::ops::{Actor, OpError};
 use super::session::Session;
 use super::{audit, AppState};
 use crate::model::{UploadState, UploadView};
@@ -107,7 +109,7 @@ impl Uploads {
     }
 
     /// Keeps a new upload and forgets (with their files) the expired ones that are not running.
-    fn insert(&self, upload: Upload) {
+    fn insert(&self, upload: Arc<Upload>) {
         let Ok(mut map) = self.by_id.lock() else {
             return;
         };
@@ -125,7 +127,7 @@ impl Uploads {
                 let _ = std::fs::remove_file(&old.report);
             }
         }
-        map.insert(upload.id.clone(), Arc::new(upload));
+        map.insert(upload.id.clone(), upload);
     }
 }
 
@@ -180,15 +182,14 @@ async fn store(
                     .take(200)
                     .collect::<String>();
                 let path = dir.join(format!("{}.csv", uuid::Uuid::new_v4()));
-                let result = write_checked(&path, &mut field, max_bytes).await;
-                match result {
+                let chunks = futures::stream::unfold(&mut field, |field| async move {
+                    field.chunk().await.transpose().map(|chunk| (chunk, field))
+                });
+                match write_checked(&path, chunks, max_bytes, transfer).await {
                     Ok(lines) => stored = Some((path, file_name, lines)),
                     Err(e) => {
                         let _ = tokio::fs::remove_file(&path).await;
-                        return Err(match e {
-                            WriteError::Multipart(e) => transfer(e),
-                            WriteError::Upload(e) => e,
-                        });
+                        return Err(e);
                     }
                 }
             }
@@ -199,33 +200,52 @@ async fn store(
     Ok((path, name, lines, duplicates))
 }
 
-enum WriteError {
-    Multipart(axum::extract::multipart::MultipartError),
-    Upload(UploadError),
+/// Stores a request body that is the CSV file itself (the API's `text/csv` upload).
+async fn store_body(
+    max_bytes: usize,
+    dir: &std::path::Path,
+    body: Body,
+) -> Result<(PathBuf, u64), UploadError> {
+    tokio::fs::create_dir_all(dir).await?;
+    let path = dir.join(format!("{}.csv", uuid::Uuid::new_v4()));
+    let chunks = body.into_data_stream();
+    let transfer = |e: axum::Error| UploadError::Transfer(e.to_string());
+    match write_checked(&path, chunks, max_bytes, transfer).await {
+        Ok(lines) => Ok((path, lines)),
+        Err(e) => {
+            let _ = tokio::fs::remove_file(&path).await;
+            Err(e)
+        }
+    }
 }
 
-/// Writes the field to `path`; returns its line count. Refuses NUL bytes (binary, UTF-16) and
-/// bytes that are not UTF-8, naming the line.
-async fn write_checked(
+/// Writes the chunks to `path`; returns the line count. Refuses NUL bytes (binary, UTF-16) and
+/// bytes that are not UTF-8, naming the line. `transfer` reads the source's own errors.
+async fn write_checked<S, E>(
     path: &std::path::Path,
-    field: &mut axum::extract::multipart::Field<'_>,
+    chunks: S,
     max_bytes: usize,
-) -> Result<u64, WriteError> {
-    let mut file = tokio::fs::File::create(path)
-        .await
-        .map_err(|e| WriteError::Upload(e.into()))?;
+    transfer: impl Fn(E) -> UploadError,
+) -> Result<u64, UploadError>
+where
+    S: Stream<Item = Result<axum::body::Bytes, E>>,
+{
+    use futures::StreamExt;
+    let mut chunks = std::pin::pin!(chunks);
+    let mut file = tokio::fs::File::create(path).await?;
     let mut lines = 0u64;
     let mut bytes = 0usize;
     let mut last = b'\n';
     // A character split across chunks is carried to the next one.
     let mut carry: Vec<u8> = Vec::new();
-    while let Some(chunk) = field.chunk().await.map_err(WriteError::Multipart)? {
+    while let Some(chunk) = chunks.next().await {
+        let chunk = chunk.map_err(&transfer)?;
         bytes += chunk.len();
         if bytes > max_bytes {
-            return Err(WriteError::Upload(UploadError::TooLarge(max_bytes)));
+            return Err(UploadError::TooLarge(max_bytes));
         }
         if chunk.contains(&0) {
-            return Err(WriteError::Upload(UploadError::NotText));
+            return Err(UploadError::NotText);
         }
         carry.extend_from_slice(&chunk);
         match std::str::from_utf8(&carry) {
@@ -239,23 +259,19 @@ async fn write_checked(
                         .iter()
                         .filter(|&&b| b == b'\n')
                         .count() as u64;
-                return Err(WriteError::Upload(UploadError::NotUtf8(line)));
+                return Err(UploadError::NotUtf8(line));
             }
         }
         lines += chunk.iter().filter(|&&b| b == b'\n').count() as u64;
         last = *chunk.last().unwrap_or(&last);
-        file.write_all(&chunk)
-            .await
-            .map_err(|e| WriteError::Upload(e.into()))?;
+        file.write_all(&chunk).await?;
     }
-    file.flush()
-        .await
-        .map_err(|e| WriteError::Upload(e.into()))?;
+    file.flush().await?;
     if bytes == 0 {
-        return Err(WriteError::Upload(UploadError::Empty));
+        return Err(UploadError::Empty);
     }
     if !carry.is_empty() {
-        return Err(WriteError::Upload(UploadError::NotUtf8(lines + 1)));
+        return Err(UploadError::NotUtf8(lines + 1));
     }
     Ok(lines + u64::from(last != b'\n'))
 }
@@ -287,41 +303,67 @@ fn preview(path: &std::path::Path) -> Result<(Vec<String>, Vec<Vec<String>>), Up
     Ok((headers, sample))
 }
 
-/// `POST /lists/{id}/upload`: store and check the file, then show the mapping step.
-pub async fn receive(
-    State(state): State<AppState>,
-    Path(list_id): Path<i64>,
-    mut multipart: Multipart,
-) -> Response {
-    let list: Result<Option<String>, sqlx::Error> =
-        sqlx::query_scalar("SELECT name FROM lists WHERE id = $1")
-            .bind(list_id)
-            .fetch_optional(&state.pool)
-            .await;
-    let list_name = match list {
-        Ok(Some(name)) => name,
-        Ok(None) => return (StatusCode::NOT_FOUND, "No such list.").into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "upload: database");
-            return (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "The database is not answering; nothing was imported.",
-            )
-                .into_response();
+/// Why a file was not taken or an import not started: the operation's refusal (role, no such
+/// list), or what is wrong with the file or the mapping.
+#[derive(Debug, thiserror::Error)]
+pub enum Refused {
+    #[error(transparent)]
+    Op(#[from] OpError),
+    #[error(transparent)]
+    File(#[from] UploadError),
+    /// The column mapping, with the message naming the column.
+    #[error("{0}")]
+    Mapping(String),
+    #[error("this upload has already been started")]
+    Started,
+}
+
+/// The list a file goes into, for an admin: its name.
+pub async fn target_list(
+    pool: &sqlx::PgPool,
+    actor: &Actor<'_>,
+    list_id: i64,
+) -> Result<String, OpError> {
+    actor.admin()?;
+    let name: Option<String> = sqlx::query_scalar("SELECT name FROM lists WHERE id = $1")
+        .bind(list_id)
+        .fetch_optional(pool)
+        .await?;
+    name.ok_or(OpError::NotFound)
+}
+
+/// Where a file comes from: a multipart form (the list page) or the request body (the API).
+pub enum Source<'a> {
+    Form(&'a mut Multipart),
+    Body { body: Body, file_name: String },
+}
+
+/// Takes a lead file for the list: stored, checked and read for the mapping step. Nothing is
+/// imported until [`begin`].
+pub async fn accept(
+    state: &AppState,
+    actor: &Actor<'_>,
+    list_id: i64,
+    source: Source<'_>,
+) -> Result<Arc<Upload>, Refused> {
+    let list_name = target_list(&state.pool, actor, list_id).await?;
+    let (path, file_name, total_lines) = match source {
+        Source::Form(multipart) => {
+            let (path, name, lines, _duplicates) =
+                store(state.uploads.max_bytes, &state.uploads.dir, multipart).await?;
+            (path, name, lines)
+        }
+        Source::Body { body, file_name } => {
+            let (path, lines) =
+                store_body(state.uploads.max_bytes, &state.uploads.dir, body).await?;
+            let name = file_name
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(200)
+                .collect();
+            (path, name, lines)
         }
     };
-    let refused = |e: UploadError| {
-        Redirect::to(&format!(
-            "/lists/{list_id}?upload_error={}",
-            form_urlencoded::byte_serialize(e.to_string().as_bytes()).collect::<String>()
-        ))
-        .into_response()
-    };
-    let (path, file_name, total_lines, _duplicates) =
-        match store(state.uploads.max_bytes, &state.uploads.dir, &mut multipart).await {
-            Ok(stored) => stored,
-            Err(e) => return refused(e),
-        };
     let checked = tokio::task::spawn_blocking({
         let path = path.clone();
         move || preview(&path)
@@ -332,14 +374,14 @@ pub async fn receive(
         Ok(preview) => preview,
         Err(e) => {
             let _ = tokio::fs::remove_file(&path).await;
-            return refused(e);
+            return Err(e.into());
         }
     };
     let id = uuid::Uuid::new_v4().simple().to_string();
     let report = path.with_extension("errors.csv");
     let (state_tx, _) = watch::channel(UploadState::Mapping);
-    state.uploads.insert(Upload {
-        id: id.clone(),
+    let upload = Arc::new(Upload {
+        id,
         list_id,
         list_name,
         file_name,
@@ -351,7 +393,106 @@ pub async fn receive(
         state: state_tx,
         received: std::time::Instant::now(),
     });
-    Redirect::to(&format!("/uploads/{id}")).into_response()
+    state.uploads.insert(upload.clone());
+    Ok(upload)
+}
+
+/// An upload as its page or the API shows it, to an admin.
+pub fn view(state: &AppState, actor: &Actor<'_>, id: &str) -> Result<UploadView, OpError> {
+    actor.admin()?;
+    state
+        .uploads
+        .get(id)
+        .map(|u| u.view())
+        .ok_or(OpError::NotFound)
+}
+
+/// The field a mapping names (`phone`, `first_name`, `custom`...), if it is one.
+pub fn field_named(name: &str) -> Option<Field> {
+    field_from(name)
+}
+
+/// Starts the import with `mapping` (header -> field; headers not named keep the field their
+/// name suggests) in the background; its progress is the upload's state.
+pub async fn begin(
+    state: &AppState,
+    actor: &Actor<'_>,
+    id: &str,
+    mapping: HashMap<String, Field>,
+    duplicates: Duplicates,
+) -> Result<Arc<Upload>, Refused> {
+    actor.admin()?;
+    let upload = state.uploads.get(id).ok_or(OpError::NotFound)?;
+    if !matches!(*upload.state.borrow(), UploadState::Mapping) {
+        return Err(Refused::Started);
+    }
+    if let Err(e) = import::ColumnMap::new(upload.headers.clone(), &mapping) {
+        return Err(Refused::Mapping(e.to_string()));
+    }
+    let mut options = ImportOptions::new(upload.list_id, upload.report.clone());
+    options.duplicates = duplicates;
+    options.mapping = mapping;
+    options.created_by = Some(actor.viewer.user_id);
+    // Two starts at once: only the one that leaves the mapping state runs the import.
+    let mut first = false;
+    upload.state.send_if_modified(|s| {
+        first = matches!(s, UploadState::Mapping);
+        if first {
+            *s = UploadState::Importing {
+                lines_done: 0,
+                inserted: 0,
+                rejected: 0,
+            };
+        }
+        first
+    });
+    if !first {
+        return Err(Refused::Started);
+    }
+    tokio::spawn(run_import(
+        state.pool.clone(),
+        upload.clone(),
+        options,
+        actor.viewer.user_id,
+        actor.ip,
+    ));
+    Ok(upload)
+}
+
+/// `POST /lists/{id}/upload`: store and check the file, then show the mapping step.
+pub async fn receive(
+    State(state): State<AppState>,
+    Path(list_id): Path<i64>,
+    Extension(session): Extension<Session>,
+    Extension(ClientIp(ip)): Extension<ClientIp>,
+    mut multipart: Multipart,
+) -> Response {
+    let actor = Actor {
+        viewer: &session.viewer,
+        ip,
+    };
+    match accept(&state, &actor, list_id, Source::Form(&mut multipart)).await {
+        Ok(upload) => Redirect::to(&format!("/uploads/{}", upload.id)).into_response(),
+        Err(Refused::Op(OpError::NotFound)) => {
+            (StatusCode::NOT_FOUND, "No such list.").into_response()
+        }
+        Err(Refused::Op(OpError::Forbidden)) => {
+            (StatusCode::FORBIDDEN, "your role may not do this").into_response()
+        }
+        Err(Refused::Op(OpError::Db(e))) => {
+            tracing::error!(error = %e, "upload: database");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The database is not answering; nothing was imported.",
+            )
+                .into_response()
+        }
+        Err(e) => Redirect::to(&format!(
+            "/lists/{list_id}?upload_error={}",
+            form_urlencoded::byte_serialize(e.to_string().as_bytes()).collect::<String>()
+        ))
+        .into_response(),
+    }
 }
 
 /// `POST /uploads/{id}/start`: the mapping as chosen (`col_N` = field), and what to do with
@@ -360,14 +501,16 @@ pub async fn start(
     State(state): State<AppState>,
     Path(id): Path<String>,
     Extension(session): Extension<Session>,
+    Extension(ClientIp(ip)): Extension<ClientIp>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
+    let actor = Actor {
+        viewer: &session.viewer,
+        ip,
+    };
     let Some(upload) = state.uploads.get(&id) else {
         return (StatusCode::NOT_FOUND, "This upload is gone (the server restarted?): upload the file again; rows already imported are not duplicated.").into_response();
     };
-    if !matches!(*upload.state.borrow(), UploadState::Mapping) {
-        return Redirect::to(&format!("/uploads/{id}")).into_response();
-    }
     let mut mapping = HashMap::new();
     for (i, header) in upload.headers.iter().enumerate() {
         if let Some(choice) = form.get(&format!("col_{i}")) {
@@ -385,37 +528,32 @@ pub async fn start(
             }
         }
     }
-    if let Err(e) = import::ColumnMap::new(upload.headers.clone(), &mapping) {
-        return Redirect::to(&format!(
-            "/uploads/{id}?error={}",
-            form_urlencoded::byte_serialize(e.to_string().as_bytes()).collect::<String>()
-        ))
-        .into_response();
-    }
     let duplicates = if form.get("duplicates").map(String::as_str) == Some("update") {
         Duplicates::Update
     } else {
         Duplicates::Skip
     };
-    let mut options = ImportOptions::new(upload.list_id, upload.report.clone());
-    options.duplicates = duplicates;
-    options.mapping = mapping;
-    options.created_by = Some(session.viewer.user_id);
-    upload.state.send_replace(UploadState::Importing {
-        lines_done: 0,
-        inserted: 0,
-        rejected: 0,
-    });
-    tokio::spawn(run_import(
-        state.pool.clone(),
-        upload.clone(),
-        options,
-        session.viewer.user_id,
-    ));
-    Redirect::to(&format!("/uploads/{id}")).into_response()
+    match begin(&state, &actor, &id, mapping, duplicates).await {
+        Ok(_) | Err(Refused::Started) => Redirect::to(&format!("/uploads/{id}")).into_response(),
+        Err(Refused::Mapping(message)) => Redirect::to(&format!(
+            "/uploads/{id}?error={}",
+            form_urlencoded::byte_serialize(message.as_bytes()).collect::<String>()
+        ))
+        .into_response(),
+        Err(Refused::Op(OpError::Forbidden)) => {
+            (StatusCode::FORBIDDEN, "your role may not do this").into_response()
+        }
+        Err(e) => (StatusCode::NOT_FOUND, e.to_string()).into_response(),
+    }
 }
 
-async fn run_import(pool: sqlx::PgPool, upload: Arc<Upload>, options: ImportOptions, user_id: i64) {
+async fn run_import(
+    pool: sqlx::PgPool,
+    upload: Arc<Upload>,
+    options: ImportOptions,
+    user_id: i64,
+    ip: Option<std::net::IpAddr>,
+) {
     let (tx, mut rx) = watch::channel(import::Progress::default());
     let job = {
         let pool = pool.clone();
@@ -441,7 +579,7 @@ async fn run_import(pool: sqlx::PgPool, upload: Arc<Upload>, options: ImportOpti
             audit::record(
                 &pool,
                 Some(user_id),
-                None,
+                ip,
                 "import",
                 "list",
                 Some(upload.list_id.to_string()),
