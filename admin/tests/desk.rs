@@ -214,8 +214,8 @@ async fn supervisors_act_only_on_their_campaigns(pool: PgPool) {
 #[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
 async fn the_hub_hears_the_database_and_the_bus(pool: PgPool) {
     let f = floor(&pool).await;
-    let hub = Hub::new(pool.clone(), f.ctx.bus.clone());
-    let mut events = hub.subscribe();
+    let hub = Arc::new(Hub::new(pool.clone(), f.ctx.bus.clone()));
+    let mut events = hub.boards();
     // The listeners start with the first subscriber; each says so with a resync.
     for _ in 0..2 {
         let first = tokio::time::timeout(Duration::from_secs(5), events.recv()).await.expect("in time").expect("event");
@@ -230,10 +230,29 @@ async fn the_hub_hears_the_database_and_the_bus(pool: PgPool) {
         other => panic!("expected the session's news, got {other:?}"),
     }
     // The heartbeat changes no state and tells nobody.
-    agents::seen_user(&pool, f.agent).await.expect("seen");
+    agents::seen(&pool, session).await.expect("seen");
     f.ctx.bus.publish(dialtone_core::live::BUS_CHANNEL, &LiveEvent::Notice { user_id: f.agent, text: "hi".into(), sent_at_micros: 1 }).await.expect("publish");
     let next = tokio::time::timeout(Duration::from_secs(5), events.recv()).await.expect("in time").expect("event");
     assert!(matches!(&*next, HubEvent::Live(LiveEvent::Notice { text, .. }) if text == "hi"), "{next:?}");
+
+    // An agent's pages hear only that agent's news; their answers are written as heartbeats.
+    let mut mine = hub.agent(f.agent);
+    let other = users::create(&pool, "otto", "Otto", Role::Agent, "a long password").await.expect("other");
+    f.ctx.bus.publish(dialtone_core::live::BUS_CHANNEL, &LiveEvent::Notice { user_id: other, text: "not yours".into(), sent_at_micros: 1 }).await.expect("publish");
+    f.ctx.bus.publish(dialtone_core::live::BUS_CHANNEL, &LiveEvent::Notice { user_id: f.agent, text: "yours".into(), sent_at_micros: 1 }).await.expect("publish");
+    let got = tokio::time::timeout(Duration::from_secs(5), mine.recv()).await.expect("in time").expect("event");
+    assert!(matches!(&*got, HubEvent::Live(LiveEvent::Notice { text, .. }) if text == "yours"), "{got:?}");
+    sqlx::query("UPDATE agent_sessions SET last_seen_at = now() - interval '1 minute' WHERE id = $1").bind(session).execute(&pool).await.expect("stale");
+    let page = Uuid::new_v4();
+    hub.heard(f.agent, page);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let fresh: bool = sqlx::query_scalar("SELECT last_seen_at > now() - interval '3 seconds' FROM agent_sessions WHERE id = $1").bind(session).fetch_one(&pool).await.expect("seen");
+    assert!(fresh, "the hub wrote the page's answer as the agent's heartbeat");
+    hub.gone(f.agent, page);
+    sqlx::query("UPDATE agent_sessions SET last_seen_at = now() - interval '1 minute' WHERE id = $1").bind(session).execute(&pool).await.expect("stale");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let fresh: bool = sqlx::query_scalar("SELECT last_seen_at > now() - interval '3 seconds' FROM agent_sessions WHERE id = $1").bind(session).fetch_one(&pool).await.expect("seen");
+    assert!(!fresh, "a gone page keeps nobody live");
 }
 
 #[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]

@@ -116,12 +116,6 @@ pub async fn transition(pool: &PgPool, session_id: i64, from: &[&str], state: &s
     Ok(true)
 }
 
-/// The agent page's heartbeat, by user: whichever session they have open.
-pub async fn seen_user(pool: &PgPool, user_id: i64) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("UPDATE agent_sessions SET last_seen_at = now() WHERE user_id = $1 AND logged_out_at IS NULL").bind(user_id).execute(pool).await?;
-    Ok(done.rows_affected() == 1)
-}
-
 /// The agent's phone reached their conference: the session is connected, paused until the
 /// agent goes ready. False when there is no such open session.
 pub async fn phone_connected(pool: &PgPool, session_id: i64) -> Result<bool, sqlx::Error> {

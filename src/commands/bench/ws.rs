@@ -194,8 +194,14 @@ pub async fn run(config: &Config, args: WsArgs) -> anyhow::Result<()> {
     // Path 1: a note per agent on the bus, all of a round at once.
     let mut bus_hist = Histogram::<u64>::new(3)?;
     for round in 0..args.rounds {
-        for user in &users {
-            bus.publish(BUS_CHANNEL, &LiveEvent::Notice { user_id: *user, text: format!("round {round}"), sent_at_micros: now_micros() }).await?;
+        // All of a round's notes at once, pipelined on the one Redis connection.
+        let notes = users.iter().map(|user| {
+            let bus = bus.clone();
+            let note = LiveEvent::Notice { user_id: *user, text: format!("round {round}"), sent_at_micros: now_micros() };
+            async move { bus.publish(BUS_CHANNEL, &note).await }
+        });
+        for sent in futures::future::join_all(notes).await {
+            sent?;
         }
         for _ in 0..users.len() {
             match tokio::time::timeout(Duration::from_secs(30), seen_rx.recv()).await.context("a note did not arrive within 30 s")? {

@@ -1,0 +1,105 @@
+//! A wallboard's socket: the board at once, again soon after each change on its floor, and every
+//! couple of seconds for what changes without news (time in state, lines ringing).
+
+use std::time::Duration;
+
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Extension;
+use dialtone_core::live::LiveEvent;
+use tokio::sync::broadcast;
+use tokio::time::Instant;
+
+use super::{same_site, send_json, HubEvent};
+use crate::desk::{BoardPush, BoardScope};
+use crate::server::session::Session;
+use crate::server::AppState;
+
+/// A board is sent at most this often while things change, and at least this often
+/// (`BOARD_REFRESH`) for the counts that change without an event.
+const BOARD_SETTLE: Duration = Duration::from_millis(300);
+const BOARD_REFRESH: Duration = Duration::from_secs(2);
+
+#[derive(serde::Deserialize)]
+pub struct BoardQuery {
+    campaign: Option<i64>,
+    group: Option<i64>,
+}
+
+/// `GET /ws/board?campaign=ID` or `?group=ID`: a wallboard, for staff who may watch it.
+pub async fn board_socket(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+    Query(query): Query<BoardQuery>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    if !same_site(&headers) {
+        return (StatusCode::FORBIDDEN, "cross-site socket refused").into_response();
+    }
+    let scope = match (query.campaign, query.group) {
+        (Some(id), None) => BoardScope::Campaign(id),
+        (None, Some(id)) => BoardScope::Group(id),
+        _ => return (StatusCode::BAD_REQUEST, "name one campaign or one inbound group").into_response(),
+    };
+    match crate::server::board::may_watch(&state.pool, &session.viewer, scope).await {
+        Ok(true) => {}
+        Ok(false) => return (StatusCode::FORBIDDEN, "that board is not yours to watch").into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "wallboard: database");
+            return (StatusCode::SERVICE_UNAVAILABLE, "the database did not answer").into_response();
+        }
+    }
+    super::bounded(ws).on_upgrade(move |socket| board_page(state, scope, socket))
+}
+
+/// Whether the news may change what the board shows.
+fn concerns(event: &HubEvent, scope: BoardScope) -> bool {
+    match (event, scope) {
+        (HubEvent::Resync, _) => true,
+        (HubEvent::Live(e), BoardScope::Campaign(id)) => e.campaign_id() == Some(id),
+        // Any agent may serve the group besides their campaign.
+        (HubEvent::Live(e @ LiveEvent::Agent { .. }), BoardScope::Group(_)) => e.user_id().is_some(),
+        (HubEvent::Live(e), BoardScope::Group(id)) => e.group_id() == Some(id),
+    }
+}
+
+async fn board_page(state: AppState, scope: BoardScope, mut socket: WebSocket) {
+    let mut events = state.live.boards();
+    let mut refresh = tokio::time::interval(BOARD_REFRESH);
+    let mut settle = tokio::time::interval(BOARD_SETTLE / 3);
+    let mut dirty = true;
+    let mut last_sent = Instant::now() - BOARD_SETTLE;
+    loop {
+        tokio::select! {
+            _ = refresh.tick() => dirty = true,
+            _ = settle.tick() => {}
+            message = socket.recv() => match message {
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                Some(Ok(_)) => {}
+            },
+            event = events.recv() => match event {
+                Ok(event) => dirty |= concerns(&event, scope),
+                Err(broadcast::error::RecvError::Lagged(_)) => dirty = true,
+                Err(broadcast::error::RecvError::Closed) => break,
+            },
+        }
+        // A change is sent at once unless one was sent less than BOARD_SETTLE ago; changes in
+        // between are sent together.
+        if dirty && last_sent.elapsed() >= BOARD_SETTLE {
+            match crate::server::board::board_of(&state.pool, scope).await {
+                Ok(Some(board)) => {
+                    if !send_json(&mut socket, &BoardPush::Board { board }).await {
+                        break;
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => tracing::error!(error = %e, "wallboard: cannot read the campaign"),
+            }
+            dirty = false;
+            last_sent = Instant::now();
+        }
+    }
+}
