@@ -702,12 +702,12 @@ fn Dispose(call: DeskCall, session: DeskSession, actions: Actions) -> impl IntoV
                         <input type="radio" name="status" value=d.code.clone() required/>
                         {d.hotkey.map(|k| view! { <kbd>{k}</kbd> })}
                         {d.name.clone()}
-                        {d.callback.then_some(" ⏰")}
+                        {d.callback.then_some(" (callback)")}
                     </label>
                 }).collect_view()}
             </div>
             <fieldset>
-                <legend>"Callback (for statuses marked ⏰), in the callee's own time"</legend>
+                <legend>"Callback (for the statuses marked callback), in the callee's own time"</legend>
                 <input type="datetime-local" name="callback_at" aria-label="callback time"/>
                 <label class="inline"><input type="checkbox" name="only_me" value="1"/>"Only I call back"</label>
                 <input name="comments" placeholder="note for the callback" aria-label="callback note"/>
