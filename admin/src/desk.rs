@@ -121,7 +121,11 @@ pub enum AgentPush {
     /// The whole screen (on connecting, and when a call arrives or ends).
     Desk { desk: Desk },
     /// The state alone changed.
-    State { state: String, pause_code: Option<String>, state_ms_ago: i64 },
+    State {
+        state: String,
+        pause_code: Option<String>,
+        state_ms_ago: i64,
+    },
     /// Another tab took over this agent's screen: this one stops.
     TakenOver,
     /// A line to show (a supervisor's note; the benchmark's probes carry their send time).

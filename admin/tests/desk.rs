@@ -27,12 +27,17 @@ use uuid::Uuid;
 /// A node that says yes to everything and remembers what it was asked.
 async fn stand_in_node(bus: &Bus, node: &str) -> Arc<Mutex<Vec<Command>>> {
     let asked = Arc::new(Mutex::new(Vec::new()));
-    let mut requests = bus.subscribe::<Request>(&remote::channel(node)).await.expect("subscribe");
+    let mut requests = bus
+        .subscribe::<Request>(&remote::channel(node))
+        .await
+        .expect("subscribe");
     let (bus, log) = (bus.clone(), asked.clone());
     tokio::spawn(async move {
         while let Some(Ok(request)) = requests.next().await {
             log.lock().expect("log").push(request.command);
-            bus.publish(&request.reply_to, &Reply { result: Ok(None) }).await.expect("reply");
+            bus.publish(&request.reply_to, &Reply { result: Ok(None) })
+                .await
+                .expect("reply");
         }
     });
     asked
@@ -49,11 +54,23 @@ struct Floor {
 async fn floor(pool: &PgPool) -> Floor {
     let bus = Bus::from_config(None).await.expect("bus");
     let asked = stand_in_node(&bus, "n1").await;
-    let agent = users::create(pool, "amy", "Amy", Role::Agent, "a long password").await.expect("agent");
-    let campaign = campaigns::create(pool, "Floor", campaigns::DialMethod::Progressive, "9am-9pm").await.expect("campaign");
-    sqlx::query("UPDATE campaigns SET active = true WHERE id = $1").bind(campaign).execute(pool).await.expect("active");
-    campaigns::grant(pool, agent, campaign).await.expect("grant");
-    let list = lists::create(pool, "l", Some(campaign), "US").await.expect("list");
+    let agent = users::create(pool, "amy", "Amy", Role::Agent, "a long password")
+        .await
+        .expect("agent");
+    let campaign = campaigns::create(pool, "Floor", campaigns::DialMethod::Progressive, "9am-9pm")
+        .await
+        .expect("campaign");
+    sqlx::query("UPDATE campaigns SET active = true WHERE id = $1")
+        .bind(campaign)
+        .execute(pool)
+        .await
+        .expect("active");
+    campaigns::grant(pool, agent, campaign)
+        .await
+        .expect("grant");
+    let list = lists::create(pool, "l", Some(campaign), "US")
+        .await
+        .expect("list");
     let lead: i64 = sqlx::query_scalar(
         "INSERT INTO leads (list_id, phone_e164, country, time_zone, first_name) VALUES ($1, '+12015550123', 'US', 'America/New_York', 'Ann') RETURNING id",
     )
@@ -61,7 +78,17 @@ async fn floor(pool: &PgPool) -> Floor {
     .fetch_one(pool)
     .await
     .expect("lead");
-    Floor { ctx: DeskContext { pool: pool.clone(), bus, node: "n1".into() }, asked, agent, campaign, lead }
+    Floor {
+        ctx: DeskContext {
+            pool: pool.clone(),
+            bus,
+            node: "n1".into(),
+        },
+        asked,
+        agent,
+        campaign,
+        lead,
+    }
 }
 
 impl Floor {
@@ -80,9 +107,20 @@ impl Floor {
             amd_cause: None,
         };
         calls::answered(pool, &a).await.expect("answered");
-        sqlx::query("UPDATE agent_sessions SET state = 'reserved', current_call_id = $2 WHERE id = $1").bind(session).bind(call_id).execute(pool).await.expect("reserved");
-        calls::connected(pool, call_id, Some(self.campaign), session, self.agent).await.expect("connected");
-        agents::set_state(pool, session, "on_call", None).await.expect("on call");
+        sqlx::query(
+            "UPDATE agent_sessions SET state = 'reserved', current_call_id = $2 WHERE id = $1",
+        )
+        .bind(session)
+        .bind(call_id)
+        .execute(pool)
+        .await
+        .expect("reserved");
+        calls::connected(pool, call_id, Some(self.campaign), session, self.agent)
+            .await
+            .expect("connected");
+        agents::set_state(pool, session, "on_call", None)
+            .await
+            .expect("on call");
         call_id
     }
 
@@ -94,78 +132,213 @@ impl Floor {
 #[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
 async fn logging_in_rings_the_phone_and_refuses_what_is_not_allowed(pool: PgPool) {
     let f = floor(&pool).await;
-    let other = campaigns::create(&pool, "Other", campaigns::DialMethod::Progressive, "9am-9pm").await.expect("campaign");
-    assert!(matches!(f.ctx.log_in(f.agent, other, &[], "PJSIP/1001").await, Err(DeskError::NoCampaign)));
-    assert!(matches!(f.ctx.log_in(f.agent, f.campaign, &[], "").await, Err(DeskError::NoPhone)));
-    assert!(matches!(f.ctx.log_in(f.agent, f.campaign, &[], "PJSIP/1001\r\nAction: Hangup").await, Err(DeskError::BadPhone(_))));
-    assert!(matches!(f.ctx.log_in(f.agent, f.campaign, &[99], "PJSIP/1001").await, Err(DeskError::NoGroup)));
-    let session = f.ctx.log_in(f.agent, f.campaign, &[], "PJSIP/1001").await.expect("logged in");
-    assert_eq!(f.last_asked(), Some(Command::RingPhone { session_id: session, dial_string: "PJSIP/1001".into() }));
-    assert!(matches!(f.ctx.log_in(f.agent, f.campaign, &[], "PJSIP/1001").await, Err(DeskError::AlreadyIn(_))));
+    let other = campaigns::create(
+        &pool,
+        "Other",
+        campaigns::DialMethod::Progressive,
+        "9am-9pm",
+    )
+    .await
+    .expect("campaign");
+    assert!(matches!(
+        f.ctx.log_in(f.agent, other, &[], "PJSIP/1001").await,
+        Err(DeskError::NoCampaign)
+    ));
+    assert!(matches!(
+        f.ctx.log_in(f.agent, f.campaign, &[], "").await,
+        Err(DeskError::NoPhone)
+    ));
+    assert!(matches!(
+        f.ctx
+            .log_in(f.agent, f.campaign, &[], "PJSIP/1001\r\nAction: Hangup")
+            .await,
+        Err(DeskError::BadPhone(_))
+    ));
+    assert!(matches!(
+        f.ctx.log_in(f.agent, f.campaign, &[99], "PJSIP/1001").await,
+        Err(DeskError::NoGroup)
+    ));
+    let session = f
+        .ctx
+        .log_in(f.agent, f.campaign, &[], "PJSIP/1001")
+        .await
+        .expect("logged in");
+    assert_eq!(
+        f.last_asked(),
+        Some(Command::RingPhone {
+            session_id: session,
+            dial_string: "PJSIP/1001".into()
+        })
+    );
+    assert!(matches!(
+        f.ctx.log_in(f.agent, f.campaign, &[], "PJSIP/1001").await,
+        Err(DeskError::AlreadyIn(_))
+    ));
     // The phone has not answered: the agent cannot go ready yet.
-    assert!(matches!(f.ctx.ready(f.agent).await, Err(DeskError::Invalid(_))));
-    assert!(agents::phone_connected(&pool, session).await.expect("phone"));
-    assert!(matches!(f.ctx.pause(f.agent, "LOGIN").await, Err(DeskError::BadPauseCode)), "system codes are not the agent's to choose");
+    assert!(matches!(
+        f.ctx.ready(f.agent).await,
+        Err(DeskError::Invalid(_))
+    ));
+    assert!(agents::phone_connected(&pool, session)
+        .await
+        .expect("phone"));
+    assert!(
+        matches!(
+            f.ctx.pause(f.agent, "LOGIN").await,
+            Err(DeskError::BadPauseCode)
+        ),
+        "system codes are not the agent's to choose"
+    );
     f.ctx.pause(f.agent, "BREAK").await.expect("break");
     f.ctx.ready(f.agent).await.expect("ready");
     f.ctx.log_out(f.agent).await.expect("logout");
-    assert_eq!(f.last_asked(), Some(Command::HangUpPhone { dial_string: "PJSIP/1001".into() }));
-    assert!(matches!(f.ctx.ready(f.agent).await, Err(DeskError::NoSession)));
+    assert_eq!(
+        f.last_asked(),
+        Some(Command::HangUpPhone {
+            dial_string: "PJSIP/1001".into()
+        })
+    );
+    assert!(matches!(
+        f.ctx.ready(f.agent).await,
+        Err(DeskError::NoSession)
+    ));
 
     // A node that never answers: the login fails with a message and leaves no open session.
-    let lonely = DeskContext { node: "ghost".into(), ..f.ctx.clone() };
+    let lonely = DeskContext {
+        node: "ghost".into(),
+        ..f.ctx.clone()
+    };
     let refused = lonely.log_in(f.agent, f.campaign, &[], "PJSIP/1001").await;
-    assert!(matches!(&refused, Err(DeskError::Remote(remote::RemoteError::NoAnswer { .. }))), "{refused:?}");
-    let open: i64 = sqlx::query_scalar("SELECT count(*) FROM agent_sessions WHERE logged_out_at IS NULL").fetch_one(&pool).await.expect("count");
+    assert!(
+        matches!(
+            &refused,
+            Err(DeskError::Remote(remote::RemoteError::NoAnswer { .. }))
+        ),
+        "{refused:?}"
+    );
+    let open: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM agent_sessions WHERE logged_out_at IS NULL")
+            .fetch_one(&pool)
+            .await
+            .expect("count");
     assert_eq!(open, 0);
 }
 
 #[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
 async fn calls_dispositions_and_callbacks(pool: PgPool) {
     let f = floor(&pool).await;
-    let session = f.ctx.log_in(f.agent, f.campaign, &[], "PJSIP/1001").await.expect("logged in");
-    agents::phone_connected(&pool, session).await.expect("phone");
+    let session = f
+        .ctx
+        .log_in(f.agent, f.campaign, &[], "PJSIP/1001")
+        .await
+        .expect("logged in");
+    agents::phone_connected(&pool, session)
+        .await
+        .expect("phone");
     f.ctx.ready(f.agent).await.expect("ready");
     let call = f.call(session).await;
-    assert!(matches!(f.ctx.pause(f.agent, "BREAK").await, Err(DeskError::WrongState(s)) if s == "on_call"));
-    assert!(matches!(f.ctx.log_out(f.agent).await, Err(DeskError::WrongState(_))), "no logging out in the middle of a call");
+    assert!(
+        matches!(f.ctx.pause(f.agent, "BREAK").await, Err(DeskError::WrongState(s)) if s == "on_call")
+    );
+    assert!(
+        matches!(f.ctx.log_out(f.agent).await, Err(DeskError::WrongState(_))),
+        "no logging out in the middle of a call"
+    );
     f.ctx.hang_up(f.agent).await.expect("hang up");
     assert_eq!(f.last_asked(), Some(Command::HangUp { call_id: call }));
     f.ctx.dtmf(f.agent, "12#").await.expect("keys");
-    assert!(matches!(f.ctx.dtmf(f.agent, "").await, Err(DeskError::Invalid(_))));
+    assert!(matches!(
+        f.ctx.dtmf(f.agent, "").await,
+        Err(DeskError::Invalid(_))
+    ));
 
     // The call ends (the `h` extension): the agent wraps up; actions on the call say it ended.
-    calls::end(&pool, call, &Ended::default()).await.expect("ended");
-    let state: String = sqlx::query_scalar("SELECT state FROM agent_sessions WHERE id = $1").bind(session).fetch_one(&pool).await.expect("state");
+    calls::end(&pool, call, &Ended::default())
+        .await
+        .expect("ended");
+    let state: String = sqlx::query_scalar("SELECT state FROM agent_sessions WHERE id = $1")
+        .bind(session)
+        .fetch_one(&pool)
+        .await
+        .expect("state");
     assert_eq!(state, "wrapup");
     let ended = f.ctx.hang_up(f.agent).await;
     assert!(matches!(&ended, Err(DeskError::CallEnded)));
-    assert_eq!(ended.err().map(|e| e.message()).as_deref(), Some("that call has ended"));
-    assert!(matches!(f.ctx.transfer(f.agent, "2015550199", None).await, Err(DeskError::CallEnded)));
+    assert_eq!(
+        ended.err().map(|e| e.message()).as_deref(),
+        Some("that call has ended")
+    );
+    assert!(matches!(
+        f.ctx.transfer(f.agent, "2015550199", None).await,
+        Err(DeskError::CallEnded)
+    ));
 
     // Dispositions: only the campaign's, a callback needs a time within the campaign's limit.
-    sqlx::query("DELETE FROM campaign_dispositions WHERE campaign_id = $1 AND status_code = 'NI'").bind(f.campaign).execute(&pool).await.expect("trim");
+    sqlx::query("DELETE FROM campaign_dispositions WHERE campaign_id = $1 AND status_code = 'NI'")
+        .bind(f.campaign)
+        .execute(&pool)
+        .await
+        .expect("trim");
     for code in ["NI", "MAXATT", "BOGUS"] {
         let refused = f.ctx.dispose(f.agent, code, None, false).await;
-        assert!(matches!(&refused, Err(DeskError::Disposition(DispositionError::NotOffered(c))) if c == code), "{code}: {refused:?}");
+        assert!(
+            matches!(&refused, Err(DeskError::Disposition(DispositionError::NotOffered(c))) if c == code),
+            "{code}: {refused:?}"
+        );
     }
-    let soon = |days: i64| CallbackRequest { due_at: Utc::now() + chrono::Duration::days(days), only_me: false, comments: "after lunch".into() };
-    assert!(matches!(f.ctx.dispose(f.agent, "CALLBK", None, false).await, Err(DeskError::Disposition(DispositionError::CallbackMissing(_)))));
-    assert!(matches!(f.ctx.dispose(f.agent, "CALLBK", Some(soon(-1)), false).await, Err(DeskError::Disposition(DispositionError::CallbackInPast))));
-    assert!(matches!(f.ctx.dispose(f.agent, "CALLBK", Some(soon(400)), false).await, Err(DeskError::Disposition(DispositionError::CallbackTooFar(30)))));
+    let soon = |days: i64| CallbackRequest {
+        due_at: Utc::now() + chrono::Duration::days(days),
+        only_me: false,
+        comments: "after lunch".into(),
+    };
+    assert!(matches!(
+        f.ctx.dispose(f.agent, "CALLBK", None, false).await,
+        Err(DeskError::Disposition(DispositionError::CallbackMissing(_)))
+    ));
+    assert!(matches!(
+        f.ctx
+            .dispose(f.agent, "CALLBK", Some(soon(-1)), false)
+            .await,
+        Err(DeskError::Disposition(DispositionError::CallbackInPast))
+    ));
+    assert!(matches!(
+        f.ctx
+            .dispose(f.agent, "CALLBK", Some(soon(400)), false)
+            .await,
+        Err(DeskError::Disposition(DispositionError::CallbackTooFar(30)))
+    ));
     let due = soon(1);
-    f.ctx.dispose(f.agent, "CALLBK", Some(due.clone()), false).await.expect("callback for anyone");
+    f.ctx
+        .dispose(f.agent, "CALLBK", Some(due.clone()), false)
+        .await
+        .expect("callback for anyone");
     let (status, next): (String, Option<chrono::DateTime<Utc>>) =
-        sqlx::query_as("SELECT status, next_attempt_at FROM leads WHERE id = $1").bind(f.lead).fetch_one(&pool).await.expect("lead");
+        sqlx::query_as("SELECT status, next_attempt_at FROM leads WHERE id = $1")
+            .bind(f.lead)
+            .fetch_one(&pool)
+            .await
+            .expect("lead");
     assert_eq!(status, "CALLBK", "the dialer calls it back when due");
     assert_eq!(next.map(|t| t.timestamp()), Some(due.due_at.timestamp()));
-    let state: String = sqlx::query_scalar("SELECT state FROM agent_sessions WHERE id = $1").bind(session).fetch_one(&pool).await.expect("state");
+    let state: String = sqlx::query_scalar("SELECT state FROM agent_sessions WHERE id = $1")
+        .bind(session)
+        .fetch_one(&pool)
+        .await
+        .expect("state");
     assert_eq!(state, "ready", "the disposition ends the wrap-up");
     // The call left the screen with its disposition; setting another is refused either way.
-    assert!(matches!(f.ctx.dispose(f.agent, "SALE", None, false).await, Err(DeskError::NoCall)));
+    assert!(matches!(
+        f.ctx.dispose(f.agent, "SALE", None, false).await,
+        Err(DeskError::NoCall)
+    ));
     let again = dialtone_core::dispositions::set(
         &pool,
-        &dialtone_core::dispositions::Disposition { call_id: call, user_id: f.agent, status: "SALE", callback: None },
+        &dialtone_core::dispositions::Disposition {
+            call_id: call,
+            user_id: f.agent,
+            status: "SALE",
+            callback: None,
+        },
         Utc::now(),
     )
     .await;
@@ -173,41 +346,109 @@ async fn calls_dispositions_and_callbacks(pool: PgPool) {
 
     // A DNC disposition puts the number on the campaign's list.
     let second = f.call(session).await;
-    calls::end(&pool, second, &Ended::default()).await.expect("ended");
-    f.ctx.dispose(f.agent, "DNC", None, true).await.expect("dnc");
-    let listed = dialtone_core::dnc::check(&pool, Some(f.campaign), "+12015550123").await.expect("check");
+    calls::end(&pool, second, &Ended::default())
+        .await
+        .expect("ended");
+    f.ctx
+        .dispose(f.agent, "DNC", None, true)
+        .await
+        .expect("dnc");
+    let listed = dialtone_core::dnc::check(&pool, Some(f.campaign), "+12015550123")
+        .await
+        .expect("check");
     assert!(listed.is_some(), "the callee asked not to be called again");
     let (state, code): (String, Option<String>) =
-        sqlx::query_as("SELECT state, pause_code FROM agent_sessions WHERE id = $1").bind(session).fetch_one(&pool).await.expect("state");
-    assert_eq!((state.as_str(), code.as_deref()), ("paused", Some("AFTCAL")), "paused after the call, as asked");
+        sqlx::query_as("SELECT state, pause_code FROM agent_sessions WHERE id = $1")
+            .bind(session)
+            .fetch_one(&pool)
+            .await
+            .expect("state");
+    assert_eq!(
+        (state.as_str(), code.as_deref()),
+        ("paused", Some("AFTCAL")),
+        "paused after the call, as asked"
+    );
 }
 
 #[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
 async fn supervisors_act_only_on_their_campaigns(pool: PgPool) {
     let f = floor(&pool).await;
-    let session = f.ctx.log_in(f.agent, f.campaign, &[], "PJSIP/1001").await.expect("logged in");
-    agents::phone_connected(&pool, session).await.expect("phone");
+    let session = f
+        .ctx
+        .log_in(f.agent, f.campaign, &[], "PJSIP/1001")
+        .await
+        .expect("logged in");
+    agents::phone_connected(&pool, session)
+        .await
+        .expect("phone");
     f.ctx.ready(f.agent).await.expect("ready");
-    let sam = users::create(&pool, "sam", "Sam", Role::Supervisor, "a long password").await.expect("sup");
-    let viewer = Viewer { user_id: sam, username: "sam".into(), display_name: "Sam".into(), role: "supervisor".into(), must_change_password: false };
-    let actor = Actor { viewer: &viewer, ip: None };
-    assert!(matches!(board::force_pause(&f.ctx, &actor, session).await, Err(DeskError::NoCampaign)));
-    campaigns::grant(&pool, sam, f.campaign).await.expect("grant");
-    board::force_pause(&f.ctx, &actor, session).await.expect("paused");
-    let code: Option<String> = sqlx::query_scalar("SELECT pause_code FROM agent_sessions WHERE id = $1").bind(session).fetch_one(&pool).await.expect("code");
+    let sam = users::create(&pool, "sam", "Sam", Role::Supervisor, "a long password")
+        .await
+        .expect("sup");
+    let viewer = Viewer {
+        user_id: sam,
+        username: "sam".into(),
+        display_name: "Sam".into(),
+        role: "supervisor".into(),
+        must_change_password: false,
+    };
+    let actor = Actor {
+        viewer: &viewer,
+        ip: None,
+    };
+    assert!(matches!(
+        board::force_pause(&f.ctx, &actor, session).await,
+        Err(DeskError::NoCampaign)
+    ));
+    campaigns::grant(&pool, sam, f.campaign)
+        .await
+        .expect("grant");
+    board::force_pause(&f.ctx, &actor, session)
+        .await
+        .expect("paused");
+    let code: Option<String> =
+        sqlx::query_scalar("SELECT pause_code FROM agent_sessions WHERE id = $1")
+            .bind(session)
+            .fetch_one(&pool)
+            .await
+            .expect("code");
     assert_eq!(code.as_deref(), Some("FORCED"));
     let monitor = board::monitor(&f.ctx, &actor, session, remote::Monitor::Listen).await;
-    assert!(matches!(monitor, Err(DeskError::Invalid(m)) if m.contains("no phone")), "a supervisor needs a phone on file");
-    sqlx::query("UPDATE users SET phone_dial_string = 'PJSIP/2001' WHERE id = $1").bind(sam).execute(&pool).await.expect("phone");
-    board::monitor(&f.ctx, &actor, session, remote::Monitor::Whisper).await.expect("whisper");
+    assert!(
+        matches!(monitor, Err(DeskError::Invalid(m)) if m.contains("no phone")),
+        "a supervisor needs a phone on file"
+    );
+    sqlx::query("UPDATE users SET phone_dial_string = 'PJSIP/2001' WHERE id = $1")
+        .bind(sam)
+        .execute(&pool)
+        .await
+        .expect("phone");
+    board::monitor(&f.ctx, &actor, session, remote::Monitor::Whisper)
+        .await
+        .expect("whisper");
     assert_eq!(
         f.last_asked(),
-        Some(Command::Monitor { supervisor_dial_string: "PJSIP/2001".into(), agent_dial_string: "PJSIP/1001".into(), how: remote::Monitor::Whisper })
+        Some(Command::Monitor {
+            supervisor_dial_string: "PJSIP/2001".into(),
+            agent_dial_string: "PJSIP/1001".into(),
+            how: remote::Monitor::Whisper
+        })
     );
-    board::force_logout(&f.ctx, &actor, session).await.expect("logged out");
-    let audited: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE entity = 'agent_session' AND user_id = $1").bind(sam).fetch_one(&pool).await.expect("audit");
+    board::force_logout(&f.ctx, &actor, session)
+        .await
+        .expect("logged out");
+    let audited: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit_log WHERE entity = 'agent_session' AND user_id = $1",
+    )
+    .bind(sam)
+    .fetch_one(&pool)
+    .await
+    .expect("audit");
     assert_eq!(audited, 3);
-    let b = board::board(&pool, f.campaign).await.expect("board").expect("exists");
+    let b = board::board(&pool, f.campaign)
+        .await
+        .expect("board")
+        .expect("exists");
     assert!(b.agents.is_empty(), "the logged-out agent is off the board");
 }
 
@@ -218,49 +459,148 @@ async fn the_hub_hears_the_database_and_the_bus(pool: PgPool) {
     let mut events = hub.boards();
     // The listeners start with the first subscriber; each says so with a resync.
     for _ in 0..2 {
-        let first = tokio::time::timeout(Duration::from_secs(5), events.recv()).await.expect("in time").expect("event");
+        let first = tokio::time::timeout(Duration::from_secs(5), events.recv())
+            .await
+            .expect("in time")
+            .expect("event");
         assert!(matches!(*first, HubEvent::Resync));
     }
-    let session = agents::open_session(&pool, f.agent, f.campaign, "n1", "PJSIP/1001").await.expect("session");
-    let heard = tokio::time::timeout(Duration::from_secs(5), events.recv()).await.expect("in time").expect("event");
+    let session = agents::open_session(&pool, f.agent, f.campaign, "n1", "PJSIP/1001")
+        .await
+        .expect("session");
+    let heard = tokio::time::timeout(Duration::from_secs(5), events.recv())
+        .await
+        .expect("in time")
+        .expect("event");
     match &*heard {
-        HubEvent::Live(LiveEvent::Agent { session_id, state, user_id, .. }) => {
-            assert_eq!((*session_id, state.as_str(), *user_id), (session, "connecting", f.agent));
+        HubEvent::Live(LiveEvent::Agent {
+            session_id,
+            state,
+            user_id,
+            ..
+        }) => {
+            assert_eq!(
+                (*session_id, state.as_str(), *user_id),
+                (session, "connecting", f.agent)
+            );
         }
         other => panic!("expected the session's news, got {other:?}"),
     }
     // The heartbeat changes no state and tells nobody.
     agents::seen(&pool, session).await.expect("seen");
-    f.ctx.bus.publish(dialtone_core::live::BUS_CHANNEL, &LiveEvent::Notice { user_id: f.agent, text: "hi".into(), sent_at_micros: 1 }).await.expect("publish");
-    let next = tokio::time::timeout(Duration::from_secs(5), events.recv()).await.expect("in time").expect("event");
-    assert!(matches!(&*next, HubEvent::Live(LiveEvent::Notice { text, .. }) if text == "hi"), "{next:?}");
+    f.ctx
+        .bus
+        .publish(
+            dialtone_core::live::BUS_CHANNEL,
+            &LiveEvent::Notice {
+                user_id: f.agent,
+                text: "hi".into(),
+                sent_at_micros: 1,
+            },
+        )
+        .await
+        .expect("publish");
+    let next = tokio::time::timeout(Duration::from_secs(5), events.recv())
+        .await
+        .expect("in time")
+        .expect("event");
+    assert!(
+        matches!(&*next, HubEvent::Live(LiveEvent::Notice { text, .. }) if text == "hi"),
+        "{next:?}"
+    );
 
     // An agent's pages hear only that agent's news; their answers are written as heartbeats.
     let mut mine = hub.agent(f.agent);
-    let other = users::create(&pool, "otto", "Otto", Role::Agent, "a long password").await.expect("other");
-    f.ctx.bus.publish(dialtone_core::live::BUS_CHANNEL, &LiveEvent::Notice { user_id: other, text: "not yours".into(), sent_at_micros: 1 }).await.expect("publish");
-    f.ctx.bus.publish(dialtone_core::live::BUS_CHANNEL, &LiveEvent::Notice { user_id: f.agent, text: "yours".into(), sent_at_micros: 1 }).await.expect("publish");
-    let got = tokio::time::timeout(Duration::from_secs(5), mine.recv()).await.expect("in time").expect("event");
-    assert!(matches!(&*got, HubEvent::Live(LiveEvent::Notice { text, .. }) if text == "yours"), "{got:?}");
-    sqlx::query("UPDATE agent_sessions SET last_seen_at = now() - interval '1 minute' WHERE id = $1").bind(session).execute(&pool).await.expect("stale");
+    let other = users::create(&pool, "otto", "Otto", Role::Agent, "a long password")
+        .await
+        .expect("other");
+    f.ctx
+        .bus
+        .publish(
+            dialtone_core::live::BUS_CHANNEL,
+            &LiveEvent::Notice {
+                user_id: other,
+                text: "not yours".into(),
+                sent_at_micros: 1,
+            },
+        )
+        .await
+        .expect("publish");
+    f.ctx
+        .bus
+        .publish(
+            dialtone_core::live::BUS_CHANNEL,
+            &LiveEvent::Notice {
+                user_id: f.agent,
+                text: "yours".into(),
+                sent_at_micros: 1,
+            },
+        )
+        .await
+        .expect("publish");
+    let got = tokio::time::timeout(Duration::from_secs(5), mine.recv())
+        .await
+        .expect("in time")
+        .expect("event");
+    assert!(
+        matches!(&*got, HubEvent::Live(LiveEvent::Notice { text, .. }) if text == "yours"),
+        "{got:?}"
+    );
+    sqlx::query(
+        "UPDATE agent_sessions SET last_seen_at = now() - interval '1 minute' WHERE id = $1",
+    )
+    .bind(session)
+    .execute(&pool)
+    .await
+    .expect("stale");
     let page = Uuid::new_v4();
     hub.heard(f.agent, page);
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let fresh: bool = sqlx::query_scalar("SELECT last_seen_at > now() - interval '3 seconds' FROM agent_sessions WHERE id = $1").bind(session).fetch_one(&pool).await.expect("seen");
-    assert!(fresh, "the hub wrote the page's answer as the agent's heartbeat");
+    let fresh: bool = sqlx::query_scalar(
+        "SELECT last_seen_at > now() - interval '3 seconds' FROM agent_sessions WHERE id = $1",
+    )
+    .bind(session)
+    .fetch_one(&pool)
+    .await
+    .expect("seen");
+    assert!(
+        fresh,
+        "the hub wrote the page's answer as the agent's heartbeat"
+    );
     hub.gone(f.agent, page);
-    sqlx::query("UPDATE agent_sessions SET last_seen_at = now() - interval '1 minute' WHERE id = $1").bind(session).execute(&pool).await.expect("stale");
+    sqlx::query(
+        "UPDATE agent_sessions SET last_seen_at = now() - interval '1 minute' WHERE id = $1",
+    )
+    .bind(session)
+    .execute(&pool)
+    .await
+    .expect("stale");
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let fresh: bool = sqlx::query_scalar("SELECT last_seen_at > now() - interval '3 seconds' FROM agent_sessions WHERE id = $1").bind(session).fetch_one(&pool).await.expect("seen");
+    let fresh: bool = sqlx::query_scalar(
+        "SELECT last_seen_at > now() - interval '3 seconds' FROM agent_sessions WHERE id = $1",
+    )
+    .bind(session)
+    .fetch_one(&pool)
+    .await
+    .expect("seen");
     assert!(!fresh, "a gone page keeps nobody live");
 }
 
 #[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
 async fn an_inbound_groups_board(pool: PgPool) {
     let f = floor(&pool).await;
-    let group: i64 = sqlx::query_scalar("INSERT INTO inbound_groups (name, service_level_secs) VALUES ('Support', 20) RETURNING id").fetch_one(&pool).await.expect("group");
-    let session = agents::open_session(&pool, f.agent, f.campaign, "n1", "PJSIP/1001").await.expect("session");
-    agents::join_groups(&pool, session, &[group]).await.expect("join");
+    let group: i64 = sqlx::query_scalar(
+        "INSERT INTO inbound_groups (name, service_level_secs) VALUES ('Support', 20) RETURNING id",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("group");
+    let session = agents::open_session(&pool, f.agent, f.campaign, "n1", "PJSIP/1001")
+        .await
+        .expect("session");
+    agents::join_groups(&pool, session, &[group])
+        .await
+        .expect("join");
     // Today: one caller waiting, one answered in 5 s, one who hung up waiting.
     sqlx::query(
         "INSERT INTO calls (id, direction, inbound_group_id, node, state, caller_id, queued_at, agent_connected_at, wait_secs, outcome, ended_at)
@@ -272,21 +612,64 @@ async fn an_inbound_groups_board(pool: PgPool) {
     .execute(&pool)
     .await
     .expect("calls");
-    let b = board::group_board(&pool, group).await.expect("board").expect("exists");
+    let b = board::group_board(&pool, group)
+        .await
+        .expect("board")
+        .expect("exists");
     assert_eq!((b.waiting, b.answers_today, b.abandons_today), (1, 1, 1));
-    assert!((b.abandon_pct_30d - 100.0 / 3.0).abs() < 0.01, "{}", b.abandon_pct_30d);
+    assert!(
+        (b.abandon_pct_30d - 100.0 / 3.0).abs() < 0.01,
+        "{}",
+        b.abandon_pct_30d
+    );
     assert_eq!(b.agents.len(), 1);
-    assert!(b.pacer.contains("1 of 3 answered within 20 s"), "{}", b.pacer);
-    assert!(board::group_board(&pool, group + 1).await.expect("board").is_none());
+    assert!(
+        b.pacer.contains("1 of 3 answered within 20 s"),
+        "{}",
+        b.pacer
+    );
+    assert!(board::group_board(&pool, group + 1)
+        .await
+        .expect("board")
+        .is_none());
 
-    let sam = users::create(&pool, "sam", "Sam", Role::Supervisor, "a long password").await.expect("sup");
-    let viewer = Viewer { user_id: sam, username: "sam".into(), display_name: "Sam".into(), role: "supervisor".into(), must_change_password: false };
+    let sam = users::create(&pool, "sam", "Sam", Role::Supervisor, "a long password")
+        .await
+        .expect("sup");
+    let viewer = Viewer {
+        user_id: sam,
+        username: "sam".into(),
+        display_name: "Sam".into(),
+        role: "supervisor".into(),
+        must_change_password: false,
+    };
     let scope = dialtone_admin::desk::BoardScope::Group(group);
-    assert!(!board::may_watch(&pool, &viewer, scope).await.expect("access"));
-    sqlx::query("INSERT INTO user_inbound_groups (user_id, group_id) VALUES ($1, $2)").bind(sam).bind(group).execute(&pool).await.expect("grant");
-    assert!(board::may_watch(&pool, &viewer, scope).await.expect("access"));
-    let agent_viewer = Viewer { user_id: f.agent, username: "amy".into(), display_name: "Amy".into(), role: "agent".into(), must_change_password: false };
-    assert!(!board::may_watch(&pool, &agent_viewer, dialtone_admin::desk::BoardScope::Campaign(f.campaign)).await.expect("access"));
+    assert!(!board::may_watch(&pool, &viewer, scope)
+        .await
+        .expect("access"));
+    sqlx::query("INSERT INTO user_inbound_groups (user_id, group_id) VALUES ($1, $2)")
+        .bind(sam)
+        .bind(group)
+        .execute(&pool)
+        .await
+        .expect("grant");
+    assert!(board::may_watch(&pool, &viewer, scope)
+        .await
+        .expect("access"));
+    let agent_viewer = Viewer {
+        user_id: f.agent,
+        username: "amy".into(),
+        display_name: "Amy".into(),
+        role: "agent".into(),
+        must_change_password: false,
+    };
+    assert!(!board::may_watch(
+        &pool,
+        &agent_viewer,
+        dialtone_admin::desk::BoardScope::Campaign(f.campaign)
+    )
+    .await
+    .expect("access"));
 }
 
 #[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
@@ -294,39 +677,107 @@ async fn preview_dialing(pool: PgPool) {
     let f = floor(&pool).await;
     let zone = dialtone_sim::daytime_zone().expect("a zone in daytime");
     sqlx::query("UPDATE campaigns SET dial_method = 'preview', manual_dial = false, call_time_id = NULL WHERE id = $1").bind(f.campaign).execute(&pool).await.expect("preview");
-    sqlx::query("UPDATE lists SET time_zones = ARRAY[$1]").bind(zone).execute(&pool).await.expect("zones");
+    sqlx::query("UPDATE lists SET time_zones = ARRAY[$1]")
+        .bind(zone)
+        .execute(&pool)
+        .await
+        .expect("zones");
     sqlx::query("UPDATE leads SET time_zone = $2, next_attempt_at = now() - interval '1 minute' WHERE id = $1").bind(f.lead).bind(zone).execute(&pool).await.expect("due");
-    let session = f.ctx.log_in(f.agent, f.campaign, &[], "PJSIP/1001").await.expect("logged in");
-    agents::phone_connected(&pool, session).await.expect("phone");
+    let session = f
+        .ctx
+        .log_in(f.agent, f.campaign, &[], "PJSIP/1001")
+        .await
+        .expect("logged in");
+    agents::phone_connected(&pool, session)
+        .await
+        .expect("phone");
 
     let due = |pool: PgPool, lead: i64| async move {
-        sqlx::query_scalar::<_, Option<chrono::DateTime<Utc>>>("SELECT next_attempt_at FROM leads WHERE id = $1").bind(lead).fetch_one(&pool).await.expect("lead")
+        sqlx::query_scalar::<_, Option<chrono::DateTime<Utc>>>(
+            "SELECT next_attempt_at FROM leads WHERE id = $1",
+        )
+        .bind(lead)
+        .fetch_one(&pool)
+        .await
+        .expect("lead")
     };
-    f.ctx.preview_next(f.agent).await.expect("a lead to preview");
-    let desk = dialtone_admin::server::desk::desk(&pool, f.agent).await.expect("desk");
+    f.ctx
+        .preview_next(f.agent)
+        .await
+        .expect("a lead to preview");
+    let desk = dialtone_admin::server::desk::desk(&pool, f.agent)
+        .await
+        .expect("desk");
     let s = desk.session.expect("session");
     assert!(s.preview_mode);
     assert_eq!(s.preview.as_ref().map(|l| l.id), Some(f.lead));
-    assert_eq!(due(pool.clone(), f.lead).await, None, "the previewed lead is held for this agent");
+    assert_eq!(
+        due(pool.clone(), f.lead).await,
+        None,
+        "the previewed lead is held for this agent"
+    );
 
     f.ctx.preview_skip(f.agent).await.expect("skip");
     let back = due(pool.clone(), f.lead).await.expect("due again");
-    assert!(back > Utc::now() + chrono::Duration::minutes(55), "a skipped lead rests an hour");
+    assert!(
+        back > Utc::now() + chrono::Duration::minutes(55),
+        "a skipped lead rests an hour"
+    );
     let nothing = f.ctx.preview_next(f.agent).await;
-    assert!(matches!(&nothing, Err(DeskError::Invalid(m)) if m.contains("no lead is due")), "{nothing:?}");
+    assert!(
+        matches!(&nothing, Err(DeskError::Invalid(m)) if m.contains("no lead is due")),
+        "{nothing:?}"
+    );
 
-    sqlx::query("UPDATE leads SET next_attempt_at = now() - interval '1 minute' WHERE id = $1").bind(f.lead).execute(&pool).await.expect("due");
+    sqlx::query("UPDATE leads SET next_attempt_at = now() - interval '1 minute' WHERE id = $1")
+        .bind(f.lead)
+        .execute(&pool)
+        .await
+        .expect("due");
     f.ctx.preview_next(f.agent).await.expect("again");
     // Manual dialing is off, but the previewed lead may be dialed; another lead may not.
-    assert!(matches!(f.ctx.dial(f.agent, dialtone_core::manual::Target::Lead(f.lead + 1)).await, Err(DeskError::NoManualDial)));
-    f.ctx.dial(f.agent, dialtone_core::manual::Target::Lead(f.lead)).await.expect("dial the previewed lead");
-    assert_eq!(f.last_asked(), Some(Command::ManualDial { session_id: session, target: dialtone_core::manual::Target::Lead(f.lead) }));
-    let held: Option<i64> = sqlx::query_scalar("SELECT preview_lead_id FROM agent_sessions WHERE id = $1").bind(session).fetch_one(&pool).await.expect("held");
+    assert!(matches!(
+        f.ctx
+            .dial(f.agent, dialtone_core::manual::Target::Lead(f.lead + 1))
+            .await,
+        Err(DeskError::NoManualDial)
+    ));
+    f.ctx
+        .dial(f.agent, dialtone_core::manual::Target::Lead(f.lead))
+        .await
+        .expect("dial the previewed lead");
+    assert_eq!(
+        f.last_asked(),
+        Some(Command::ManualDial {
+            session_id: session,
+            target: dialtone_core::manual::Target::Lead(f.lead)
+        })
+    );
+    let held: Option<i64> =
+        sqlx::query_scalar("SELECT preview_lead_id FROM agent_sessions WHERE id = $1")
+            .bind(session)
+            .fetch_one(&pool)
+            .await
+            .expect("held");
     assert_eq!(held, None);
 
     // Logging out hands a previewed lead back at once.
-    sqlx::query("UPDATE leads SET next_attempt_at = NULL WHERE id = $1").bind(f.lead).execute(&pool).await.expect("held");
-    sqlx::query("UPDATE agent_sessions SET preview_lead_id = $2 WHERE id = $1").bind(session).bind(f.lead).execute(&pool).await.expect("preview");
+    sqlx::query("UPDATE leads SET next_attempt_at = NULL WHERE id = $1")
+        .bind(f.lead)
+        .execute(&pool)
+        .await
+        .expect("held");
+    sqlx::query("UPDATE agent_sessions SET preview_lead_id = $2 WHERE id = $1")
+        .bind(session)
+        .bind(f.lead)
+        .execute(&pool)
+        .await
+        .expect("preview");
     f.ctx.log_out(f.agent).await.expect("logout");
-    assert!(due(pool.clone(), f.lead).await.is_some_and(|t| t <= Utc::now()), "the lead is due again");
+    assert!(
+        due(pool.clone(), f.lead)
+            .await
+            .is_some_and(|t| t <= Utc::now()),
+        "the lead is due again"
+    );
 }

@@ -18,7 +18,9 @@ use crate::desk::{Desk, DeskCall, DeskSession};
 pub async fn get_desk() -> Result<Desk, ServerFnError> {
     let viewer = crate::server::viewer().await?;
     let state = crate::server::state()?;
-    crate::server::desk::desk(&state.pool, viewer.user_id).await.map_err(crate::server::db_error)
+    crate::server::desk::desk(&state.pool, viewer.user_id)
+        .await
+        .map_err(crate::server::db_error)
 }
 
 #[cfg(feature = "ssr")]
@@ -34,14 +36,25 @@ mod act {
     }
 
     pub fn done(result: Result<(), DeskError>, message: &str) -> Result<String, ServerFnError> {
-        result.map(|_| message.to_string()).map_err(|e| ServerFnError::new(e.message()))
+        result
+            .map(|_| message.to_string())
+            .map_err(|e| ServerFnError::new(e.message()))
     }
 }
 
 #[server(endpoint = "agent_login")]
-pub async fn agent_login(campaign: i64, phone: String, groups: Option<Vec<i64>>) -> Result<String, ServerFnError> {
+pub async fn agent_login(
+    campaign: i64,
+    phone: String,
+    groups: Option<Vec<i64>>,
+) -> Result<String, ServerFnError> {
     let (user, ctx) = act::ctx().await?;
-    act::done(ctx.log_in(user, campaign, &groups.unwrap_or_default(), &phone).await.map(|_| ()), "Your phone is ringing: answer it to start.")
+    act::done(
+        ctx.log_in(user, campaign, &groups.unwrap_or_default(), &phone)
+            .await
+            .map(|_| ()),
+        "Your phone is ringing: answer it to start.",
+    )
 }
 
 #[server(endpoint = "agent_ready")]
@@ -72,7 +85,14 @@ pub async fn agent_hangup() -> Result<String, ServerFnError> {
 pub async fn agent_hold(on: String) -> Result<String, ServerFnError> {
     let (user, ctx) = act::ctx().await?;
     let on = on == "1";
-    act::done(ctx.hold(user, on).await, if on { "The caller is on hold." } else { "The caller is back." })
+    act::done(
+        ctx.hold(user, on).await,
+        if on {
+            "The caller is on hold."
+        } else {
+            "The caller is back."
+        },
+    )
 }
 
 #[server(endpoint = "agent_dtmf")]
@@ -82,14 +102,20 @@ pub async fn agent_dtmf(digits: String) -> Result<String, ServerFnError> {
 }
 
 #[server(endpoint = "agent_transfer")]
-pub async fn agent_transfer(to: String, group: String, mode: String) -> Result<String, ServerFnError> {
+pub async fn agent_transfer(
+    to: String,
+    group: String,
+    mode: String,
+) -> Result<String, ServerFnError> {
     let (user, ctx) = act::ctx().await?;
     let group: Option<i64> = group.trim().parse().ok();
     let result = match (mode.as_str(), group) {
         ("blind", _) | (_, Some(_)) => ctx.transfer(user, &to, group).await,
         ("warm", None) => ctx.consult(user, &to, true).await,
         ("three_way", None) => ctx.consult(user, &to, false).await,
-        _ => Err(crate::server::desk::DeskError::Invalid("choose blind, warm or three-way".into())),
+        _ => Err(crate::server::desk::DeskError::Invalid(
+            "choose blind, warm or three-way".into(),
+        )),
     };
     act::done(result, "Transfer placed.")
 }
@@ -98,14 +124,28 @@ pub async fn agent_transfer(to: String, group: String, mode: String) -> Result<S
 pub async fn agent_consult_end(complete: String) -> Result<String, ServerFnError> {
     let (user, ctx) = act::ctx().await?;
     let complete = complete == "1";
-    act::done(ctx.finish_consult(user, complete).await, if complete { "Transferred." } else { "Third party dropped." })
+    act::done(
+        ctx.finish_consult(user, complete).await,
+        if complete {
+            "Transferred."
+        } else {
+            "Third party dropped."
+        },
+    )
 }
 
 #[server(endpoint = "agent_record")]
 pub async fn agent_record(start: String) -> Result<String, ServerFnError> {
     let (user, ctx) = act::ctx().await?;
     let start = start == "1";
-    act::done(ctx.record(user, start).await, if start { "Recording." } else { "Recording stopped." })
+    act::done(
+        ctx.record(user, start).await,
+        if start {
+            "Recording."
+        } else {
+            "Recording stopped."
+        },
+    )
 }
 
 #[server(endpoint = "agent_dial")]
@@ -124,7 +164,10 @@ pub async fn agent_dial(lead: String, number: String) -> Result<String, ServerFn
 pub async fn agent_preview(skip: String) -> Result<String, ServerFnError> {
     let (user, ctx) = act::ctx().await?;
     if skip == "1" {
-        act::done(ctx.preview_skip(user).await, "Skipped: offered again in an hour.")
+        act::done(
+            ctx.preview_skip(user).await,
+            "Skipped: offered again in an hour.",
+        )
     } else {
         act::done(ctx.preview_next(user).await, "Here is your next lead.")
     }
@@ -151,12 +194,21 @@ pub async fn agent_dispose(
             .fetch_optional(&ctx.pool)
             .await
             .map_err(crate::server::db_error)?;
-            let due_at = crate::server::desk::callback_time(&at, zone.as_deref().unwrap_or("UTC")).map_err(|e| ServerFnError::new(e.message()))?;
-            Some(CallbackRequest { due_at, only_me: only_me.is_some(), comments: comments.unwrap_or_default() })
+            let due_at = crate::server::desk::callback_time(&at, zone.as_deref().unwrap_or("UTC"))
+                .map_err(|e| ServerFnError::new(e.message()))?;
+            Some(CallbackRequest {
+                due_at,
+                only_me: only_me.is_some(),
+                comments: comments.unwrap_or_default(),
+            })
         }
         None => None,
     };
-    act::done(ctx.dispose(user, status.trim(), callback, pause.is_some()).await, "Disposition saved.")
+    act::done(
+        ctx.dispose(user, status.trim(), callback, pause.is_some())
+            .await,
+        "Disposition saved.",
+    )
 }
 
 #[server(endpoint = "agent_save_lead")]
@@ -171,7 +223,15 @@ pub async fn agent_save_lead(
 ) -> Result<String, ServerFnError> {
     use crate::server::desk::LeadFields;
     let (user, ctx) = act::ctx().await?;
-    let fields = LeadFields { first_name, last_name, email, address1, city, comments, custom: Vec::new() };
+    let fields = LeadFields {
+        first_name,
+        last_name,
+        email,
+        address1,
+        city,
+        comments,
+        custom: Vec::new(),
+    };
     act::done(ctx.save_lead(user, lead_id, &fields).await, "Lead saved.")
 }
 
@@ -210,7 +270,10 @@ fn now_ms() -> f64 {
 
 #[cfg(feature = "hydrate")]
 fn js_sys_now() -> f64 {
-    web_sys::window().and_then(|w| w.performance()).map(|p| p.now()).unwrap_or(0.0)
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map(|p| p.now())
+        .unwrap_or(0.0)
 }
 
 #[component]
@@ -272,7 +335,11 @@ impl Actions {
     fn report_to(&self, message: RwSignal<Option<Result<String, String>>>) {
         fn watch<A>(action: ServerAction<A>, message: RwSignal<Option<Result<String, String>>>)
         where
-            A: leptos::server_fn::ServerFn<Output = String, Error = ServerFnError> + Clone + Send + Sync + 'static,
+            A: leptos::server_fn::ServerFn<Output = String, Error = ServerFnError>
+                + Clone
+                + Send
+                + Sync
+                + 'static,
             A::Output: Send + Sync + 'static,
         {
             Effect::new(move |_| {
@@ -319,14 +386,22 @@ fn Screen(desk: Desk) -> impl IntoView {
             move |text, stop| match serde_json::from_str::<AgentPush>(&text) {
                 Ok(AgentPush::Desk { desk: d }) => {
                     // A new call (or none) starts with a clean slate of messages.
-                    let call = |d: &Desk| d.session.as_ref().and_then(|s| s.call.as_ref().map(|c| c.call_id.clone()));
+                    let call = |d: &Desk| {
+                        d.session
+                            .as_ref()
+                            .and_then(|s| s.call.as_ref().map(|c| c.call_id.clone()))
+                    };
                     if desk.with_untracked(call) != call(&d) {
                         message.set(None);
                     }
                     desk.set(d);
                     base.set(js_sys_now());
                 }
-                Ok(AgentPush::State { state, pause_code, state_ms_ago }) => {
+                Ok(AgentPush::State {
+                    state,
+                    pause_code,
+                    state_ms_ago,
+                }) => {
                     desk.update(|d| {
                         if let Some(s) = d.session.as_mut() {
                             s.state = state;
@@ -349,8 +424,14 @@ fn Screen(desk: Desk) -> impl IntoView {
                 }
             },
         );
-        let ticker = set_interval_with_handle(move || now.set(js_sys_now()), std::time::Duration::from_millis(500)).ok();
-        let keys = window_event_listener(ev::keydown, move |e| on_key(&e, desk, actions, pause_choice));
+        let ticker = set_interval_with_handle(
+            move || now.set(js_sys_now()),
+            std::time::Duration::from_millis(500),
+        )
+        .ok();
+        let keys = window_event_listener(ev::keydown, move |e| {
+            on_key(&e, desk, actions, pause_choice)
+        });
         let stop = send_wrapper::SendWrapper::new(stop);
         on_cleanup(move || {
             stop.stop();
@@ -394,14 +475,21 @@ fn Screen(desk: Desk) -> impl IntoView {
 /// Keys: Alt+R ready, Alt+P pause (with the chosen code), Alt+H hang up, 1-9 the disposition
 /// with that hotkey (when the call awaits one and no field has the focus).
 #[cfg(feature = "hydrate")]
-fn on_key(e: &web_sys::KeyboardEvent, desk: RwSignal<Desk>, actions: Actions, pause_choice: RwSignal<String>) {
+fn on_key(
+    e: &web_sys::KeyboardEvent,
+    desk: RwSignal<Desk>,
+    actions: Actions,
+    pause_choice: RwSignal<String>,
+) {
     use wasm_bindgen::JsCast;
     let typing = e
         .target()
         .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
         .map(|el| matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT"))
         .unwrap_or(false);
-    let Some(session) = desk.get_untracked().session else { return };
+    let Some(session) = desk.get_untracked().session else {
+        return;
+    };
     let key = e.key();
     if e.alt_key() {
         match key.to_ascii_lowercase().as_str() {
@@ -409,7 +497,9 @@ fn on_key(e: &web_sys::KeyboardEvent, desk: RwSignal<Desk>, actions: Actions, pa
                 actions.ready.dispatch(AgentReady {});
             }
             "p" => {
-                let code = Some(pause_choice.get_untracked()).filter(|c| !c.is_empty()).or_else(|| session.pause_codes.first().map(|p| p.0.clone()));
+                let code = Some(pause_choice.get_untracked())
+                    .filter(|c| !c.is_empty())
+                    .or_else(|| session.pause_codes.first().map(|p| p.0.clone()));
                 if let Some(code) = code {
                     actions.pause.dispatch(AgentPause { code });
                 }
@@ -425,11 +515,23 @@ fn on_key(e: &web_sys::KeyboardEvent, desk: RwSignal<Desk>, actions: Actions, pa
     if typing {
         return;
     }
-    let Some(call) = session.call.as_ref().filter(|c| c.disposition.is_none()) else { return };
+    let Some(call) = session.call.as_ref().filter(|c| c.disposition.is_none()) else {
+        return;
+    };
     let _ = call;
     if let Ok(n) = key.parse::<i16>() {
-        if let Some(choice) = session.dispositions.iter().find(|d| d.hotkey == Some(n) && !d.callback) {
-            actions.dispose.dispatch(AgentDispose { status: choice.code.clone(), callback_at: None, only_me: None, comments: None, pause: None });
+        if let Some(choice) = session
+            .dispositions
+            .iter()
+            .find(|d| d.hotkey == Some(n) && !d.callback)
+        {
+            actions.dispose.dispatch(AgentDispose {
+                status: choice.code.clone(),
+                callback_at: None,
+                only_me: None,
+                comments: None,
+                pause: None,
+            });
             e.prevent_default();
         }
     }
@@ -465,7 +567,12 @@ fn LoginForm(desk: Desk, actions: Actions) -> impl IntoView {
 }
 
 #[component]
-fn Working(session: DeskSession, actions: Actions, pause_choice: RwSignal<String>, elapsed: Callback<i64, i64>) -> impl IntoView {
+fn Working(
+    session: DeskSession,
+    actions: Actions,
+    pause_choice: RwSignal<String>,
+    elapsed: Callback<i64, i64>,
+) -> impl IntoView {
     let state = session.state.clone();
     let can_ready = matches!(state.as_str(), "paused" | "wrapup");
     let can_pause = matches!(state.as_str(), "ready" | "wrapup" | "paused");
@@ -547,11 +654,19 @@ fn Working(session: DeskSession, actions: Actions, pause_choice: RwSignal<String
 }
 
 #[component]
-fn CallPanel(call: DeskCall, session: DeskSession, actions: Actions, elapsed: Callback<i64, i64>) -> impl IntoView {
+fn CallPanel(
+    call: DeskCall,
+    session: DeskSession,
+    actions: Actions,
+    elapsed: Callback<i64, i64>,
+) -> impl IntoView {
     let live = !call.ended;
     let talk = call.talk_ms_ago;
     let lead = call.lead.clone();
-    let zone = lead.as_ref().map(|l| format!("{} · their time {}", l.time_zone, l.local_time)).unwrap_or_default();
+    let zone = lead
+        .as_ref()
+        .map(|l| format!("{} · their time {}", l.time_zone, l.local_time))
+        .unwrap_or_default();
     let lead_attr = lead.as_ref().map(|l| l.id.to_string()).unwrap_or_default();
     let groups = session.transfer_groups.clone();
     let record_on_demand = session.record_on_demand;

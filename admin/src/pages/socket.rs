@@ -23,7 +23,11 @@ impl Stop {
     }
 }
 
-pub fn open(path: &str, on_text: impl Fn(String, &Stop) + 'static, on_link: impl Fn(&'static str) + 'static) -> Stop {
+pub fn open(
+    path: &str,
+    on_text: impl Fn(String, &Stop) + 'static,
+    on_link: impl Fn(&'static str) + 'static,
+) -> Stop {
     let stop = Stop(Rc::new(Cell::new(false)), Rc::new(RefCell::new(None)));
     let url = match web_sys::window().map(|w| w.location()) {
         Some(location) => {
@@ -33,7 +37,13 @@ pub fn open(path: &str, on_text: impl Fn(String, &Stop) + 'static, on_link: impl
         }
         None => return stop,
     };
-    connect(Rc::new(url), Rc::new(on_text), Rc::new(on_link), stop.clone(), 0);
+    connect(
+        Rc::new(url),
+        Rc::new(on_text),
+        Rc::new(on_link),
+        stop.clone(),
+        0,
+    );
     stop
 }
 
@@ -66,7 +76,8 @@ fn connect(url: Rc<String>, on_text: OnText, on_link: OnLink, stop: Stop, failur
         })
     };
     let on_close = {
-        let (url, on_text, on_link, stop) = (url.clone(), on_text.clone(), on_link.clone(), stop.clone());
+        let (url, on_text, on_link, stop) =
+            (url.clone(), on_text.clone(), on_link.clone(), stop.clone());
         Closure::<dyn FnMut()>::new(move || {
             if stop.0.get() {
                 on_link("stopped");
@@ -74,7 +85,13 @@ fn connect(url: Rc<String>, on_text: OnText, on_link: OnLink, stop: Stop, failur
             }
             on_link("lost");
             let failures = if opened.get() { 0 } else { failures + 1 };
-            retry(url.clone(), on_text.clone(), on_link.clone(), stop.clone(), failures);
+            retry(
+                url.clone(),
+                on_text.clone(),
+                on_link.clone(),
+                stop.clone(),
+                failures,
+            );
         })
     };
     socket.set_onopen(Some(on_open.as_ref().unchecked_ref()));
@@ -88,5 +105,8 @@ fn connect(url: Rc<String>, on_text: OnText, on_link: OnLink, stop: Stop, failur
 
 fn retry(url: Rc<String>, on_text: OnText, on_link: OnLink, stop: Stop, failures: u32) {
     let delay = Duration::from_millis(1000 * u64::from(failures.clamp(1, 5)));
-    set_timeout(move || connect(url, on_text, on_link, stop, failures), delay);
+    set_timeout(
+        move || connect(url, on_text, on_link, stop, failures),
+        delay,
+    );
 }

@@ -11,7 +11,8 @@ use crate::desk::{Board, BoardScope};
 
 /// The campaigns and inbound groups the viewer may watch: (id, name, agents logged in).
 #[server(endpoint = "board_list")]
-pub async fn board_list() -> Result<(Vec<(i64, String, i64)>, Vec<(i64, String, i64)>), ServerFnError> {
+pub async fn board_list(
+) -> Result<(Vec<(i64, String, i64)>, Vec<(i64, String, i64)>), ServerFnError> {
     let super::ssr::Ctx { pool, viewer, .. } = super::ssr::context().await?;
     if !matches!(viewer.role.as_str(), "admin" | "supervisor") {
         return Err(super::ssr::op_error(crate::server::ops::OpError::Forbidden));
@@ -43,12 +44,22 @@ pub async fn board_list() -> Result<(Vec<(i64, String, i64)>, Vec<(i64, String, 
 #[server(endpoint = "board_get")]
 pub async fn board_get(group: bool, id: i64) -> Result<Board, ServerFnError> {
     use crate::server::ops::OpError;
-    let scope = if group { BoardScope::Group(id) } else { BoardScope::Campaign(id) };
+    let scope = if group {
+        BoardScope::Group(id)
+    } else {
+        BoardScope::Campaign(id)
+    };
     let super::ssr::Ctx { pool, viewer, .. } = super::ssr::context().await?;
-    if !crate::server::board::may_watch(&pool, &viewer, scope).await.map_err(crate::server::db_error)? {
+    if !crate::server::board::may_watch(&pool, &viewer, scope)
+        .await
+        .map_err(crate::server::db_error)?
+    {
         return Err(super::ssr::op_error(OpError::Forbidden));
     }
-    crate::server::board::board_of(&pool, scope).await.map_err(crate::server::db_error)?.ok_or_else(|| super::ssr::op_error(OpError::NotFound))
+    crate::server::board::board_of(&pool, scope)
+        .await
+        .map_err(crate::server::db_error)?
+        .ok_or_else(|| super::ssr::op_error(OpError::NotFound))
 }
 
 /// Listen, whisper, barge, pause or log out an agent's session.
@@ -59,14 +70,26 @@ pub async fn board_act(session: i64, what: String) -> Result<String, ServerFnErr
     let desk = crate::server::state()?.desk();
     let actor = ctx.actor();
     let result = match what.as_str() {
-        "listen" => crate::server::board::monitor(&desk, &actor, session, Monitor::Listen).await.map(|_| "Your phone is ringing: you will hear the call."),
-        "whisper" => crate::server::board::monitor(&desk, &actor, session, Monitor::Whisper).await.map(|_| "Your phone is ringing: only the agent will hear you."),
-        "barge" => crate::server::board::monitor(&desk, &actor, session, Monitor::Barge).await.map(|_| "Your phone is ringing: you will join the call."),
-        "pause" => crate::server::board::force_pause(&desk, &actor, session).await.map(|_| "Agent paused."),
-        "logout" => crate::server::board::force_logout(&desk, &actor, session).await.map(|_| "Agent logged out."),
+        "listen" => crate::server::board::monitor(&desk, &actor, session, Monitor::Listen)
+            .await
+            .map(|_| "Your phone is ringing: you will hear the call."),
+        "whisper" => crate::server::board::monitor(&desk, &actor, session, Monitor::Whisper)
+            .await
+            .map(|_| "Your phone is ringing: only the agent will hear you."),
+        "barge" => crate::server::board::monitor(&desk, &actor, session, Monitor::Barge)
+            .await
+            .map(|_| "Your phone is ringing: you will join the call."),
+        "pause" => crate::server::board::force_pause(&desk, &actor, session)
+            .await
+            .map(|_| "Agent paused."),
+        "logout" => crate::server::board::force_logout(&desk, &actor, session)
+            .await
+            .map(|_| "Agent logged out."),
         _ => return Err(ServerFnError::new("unknown action")),
     };
-    result.map(str::to_string).map_err(|e| ServerFnError::new(e.message()))
+    result
+        .map(str::to_string)
+        .map_err(|e| ServerFnError::new(e.message()))
 }
 
 #[component]
@@ -101,7 +124,13 @@ pub fn Wallboards() -> impl IntoView {
 #[component]
 pub fn WallboardPage(#[prop(optional)] group: bool) -> impl IntoView {
     let params = use_params_map();
-    let id = move || params.read().get("id").and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
+    let id = move || {
+        params
+            .read()
+            .get("id")
+            .and_then(|v| v.parse::<i64>().ok())
+            .unwrap_or(0)
+    };
     let board = Resource::new(id, move |id| board_get(group, id));
     view! {
         <Title text="Wallboard · Dialtone"/>
@@ -132,7 +161,8 @@ fn Live(board: Board) -> impl IntoView {
         let stop = super::socket::open(
             &path,
             move |text, _| {
-                if let Ok(BoardPush::Board { board: b }) = serde_json::from_str::<BoardPush>(&text) {
+                if let Ok(BoardPush::Board { board: b }) = serde_json::from_str::<BoardPush>(&text)
+                {
                     board.set(b);
                 }
             },
@@ -208,7 +238,17 @@ fn DayChart(hours: Vec<crate::desk::BoardHour>, cap: Option<f64>) -> impl IntoVi
     // Abandon rates on a 0-6% scale, so the 3% cap sits mid-height; occupancy on 0-100%.
     let y_ab = move |p: f64| h - (p.min(6.0) / 6.0) * h;
     let y_occ = move |p: f64| h - (p.clamp(0.0, 100.0) / 100.0) * h;
-    let line: String = hours.iter().map(|x| format!("{:.1},{:.1}", f64::from(x.hour) * step + step / 2.0, y_occ(x.occupancy_pct))).collect::<Vec<_>>().join(" ");
+    let line: String = hours
+        .iter()
+        .map(|x| {
+            format!(
+                "{:.1},{:.1}",
+                f64::from(x.hour) * step + step / 2.0,
+                y_occ(x.occupancy_pct)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
     view! {
         <figure class="day-chart">
             <svg viewBox=format!("0 0 {w} {}", h + 14.0) width="480" height="134" role="img" aria-label="abandon rate and occupancy by hour today">

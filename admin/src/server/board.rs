@@ -100,8 +100,13 @@ pub async fn board(pool: &PgPool, campaign_id: i64) -> Result<Option<Board>, sql
     .await?;
     let ready = agents.iter().filter(|a| a.state == "ready").count() as f64;
     let pacer = match (t.dial_method.as_str(), t.theta, t.theta_age_secs) {
-        ("predictive", Some(theta), Some(age)) => format!("predictive: risk limit θ = {theta:.4}, trimmed {age} s ago"),
-        ("predictive", _, _) => "predictive: learning (one line per ready agent until it has enough answers)".to_string(),
+        ("predictive", Some(theta), Some(age)) => {
+            format!("predictive: risk limit θ = {theta:.4}, trimmed {age} s ago")
+        }
+        ("predictive", _, _) => {
+            "predictive: learning (one line per ready agent until it has enough answers)"
+                .to_string()
+        }
         (method, _, _) => format!("{method} dialing"),
     };
     Ok(Some(Board {
@@ -116,10 +121,21 @@ pub async fn board(pool: &PgPool, campaign_id: i64) -> Result<Option<Board>, sql
         cap_pct: t.cap_pct,
         abandon_pct_hour: pct(t.abandons_hour, t.live_hour + t.abandons_hour),
         hourly_cap_pct: t.hourly_cap_pct,
-        dial_level: if ready > 0.0 { t.ringing as f64 / ready } else { 0.0 },
+        dial_level: if ready > 0.0 {
+            t.ringing as f64 / ready
+        } else {
+            0.0
+        },
         pacer,
         agents: agents.into_iter().map(AgentRow::into_board).collect(),
-        hours: hours.into_iter().map(|(hour, abandon_pct, occupancy_pct)| BoardHour { hour, abandon_pct, occupancy_pct }).collect(),
+        hours: hours
+            .into_iter()
+            .map(|(hour, abandon_pct, occupancy_pct)| BoardHour {
+                hour,
+                abandon_pct,
+                occupancy_pct,
+            })
+            .collect(),
     }))
 }
 
@@ -128,13 +144,13 @@ impl AgentRow {
         let a = self;
         BoardAgent {
             session_id: a.session_id,
-                user_id: a.user_id,
-                name: a.name,
-                state: a.state,
-                pause_code: a.pause_code,
-                state_ms_ago: a.state_ms_ago.max(0),
-                call: a.call,
-                page_lost: a.page_lost,
+            user_id: a.user_id,
+            name: a.name,
+            state: a.state,
+            pause_code: a.pause_code,
+            state_ms_ago: a.state_ms_ago.max(0),
+            call: a.call,
+            page_lost: a.page_lost,
             calls_today: a.calls_today,
         }
     }
@@ -165,7 +181,8 @@ struct GroupTotals {
 }
 
 /// Callers who left the queue without an agent: they hung up, or the wait ran out.
-const GROUP_ABANDON: &str = "agent_connected_at IS NULL AND outcome IN ('caller_hangup', 'queue_timeout')";
+const GROUP_ABANDON: &str =
+    "agent_connected_at IS NULL AND outcome IN ('caller_hangup', 'queue_timeout')";
 
 /// An inbound group's live view; None when it does not exist.
 pub async fn group_board(pool: &PgPool, group_id: i64) -> Result<Option<Board>, sqlx::Error> {
@@ -222,7 +239,9 @@ pub async fn group_board(pool: &PgPool, group_id: i64) -> Result<Option<Board>, 
     let pacer = format!(
         "inbound queue: {} waiting{}; today {} of {} answered within {} s ({:.0}%)",
         t.waiting,
-        t.longest_wait_secs.map(|s| format!(", the longest for {s:.0} s")).unwrap_or_default(),
+        t.longest_wait_secs
+            .map(|s| format!(", the longest for {s:.0} s"))
+            .unwrap_or_default(),
         t.within_sl_today,
         t.offered_today,
         t.service_level_secs,
@@ -243,12 +262,23 @@ pub async fn group_board(pool: &PgPool, group_id: i64) -> Result<Option<Board>, 
         dial_level: 0.0,
         pacer,
         agents: agents.into_iter().map(AgentRow::into_board).collect(),
-        hours: hours.into_iter().map(|(hour, abandon_pct, occupancy_pct)| BoardHour { hour, abandon_pct, occupancy_pct }).collect(),
+        hours: hours
+            .into_iter()
+            .map(|(hour, abandon_pct, occupancy_pct)| BoardHour {
+                hour,
+                abandon_pct,
+                occupancy_pct,
+            })
+            .collect(),
     }))
 }
 
 /// Whether the viewer may watch this board: admins all; supervisors their campaigns and groups.
-pub async fn may_watch(pool: &PgPool, viewer: &crate::model::Viewer, scope: BoardScope) -> Result<bool, sqlx::Error> {
+pub async fn may_watch(
+    pool: &PgPool,
+    viewer: &crate::model::Viewer,
+    scope: BoardScope,
+) -> Result<bool, sqlx::Error> {
     if !matches!(viewer.role.as_str(), "admin" | "supervisor") {
         return Ok(false);
     }
@@ -273,7 +303,11 @@ struct Target {
     state: String,
 }
 
-async fn target(ctx: &DeskContext, actor: &Actor<'_>, session_id: i64) -> Result<Target, DeskError> {
+async fn target(
+    ctx: &DeskContext,
+    actor: &Actor<'_>,
+    session_id: i64,
+) -> Result<Target, DeskError> {
     if !matches!(actor.viewer.role.as_str(), "admin" | "supervisor") {
         return Err(DeskError::Invalid("your role may not do this".into()));
     }
@@ -286,39 +320,108 @@ async fn target(ctx: &DeskContext, actor: &Actor<'_>, session_id: i64) -> Result
     if !super::may_see_campaign(&ctx.pool, actor.viewer, campaign_id).await? {
         return Err(DeskError::NoCampaign);
     }
-    Ok(Target { campaign_id, node, phone, state })
+    Ok(Target {
+        campaign_id,
+        node,
+        phone,
+        state,
+    })
 }
 
 /// Rings the supervisor's own phone (on file in Users) into the agent's audio.
-pub async fn monitor(ctx: &DeskContext, actor: &Actor<'_>, session_id: i64, how: Monitor) -> Result<(), DeskError> {
+pub async fn monitor(
+    ctx: &DeskContext,
+    actor: &Actor<'_>,
+    session_id: i64,
+    how: Monitor,
+) -> Result<(), DeskError> {
     let t = target(ctx, actor, session_id).await?;
-    let mine: Option<String> = sqlx::query_scalar("SELECT phone_dial_string FROM users WHERE id = $1").bind(actor.viewer.user_id).fetch_one(&ctx.pool).await?;
-    let mine = mine.ok_or_else(|| DeskError::Invalid("you have no phone on file: an admin sets it in Users".into()))?;
-    remote_call(ctx, &t.node, Command::Monitor { supervisor_dial_string: mine, agent_dial_string: t.phone, how }).await?;
+    let mine: Option<String> =
+        sqlx::query_scalar("SELECT phone_dial_string FROM users WHERE id = $1")
+            .bind(actor.viewer.user_id)
+            .fetch_one(&ctx.pool)
+            .await?;
+    let mine = mine.ok_or_else(|| {
+        DeskError::Invalid("you have no phone on file: an admin sets it in Users".into())
+    })?;
+    remote_call(
+        ctx,
+        &t.node,
+        Command::Monitor {
+            supervisor_dial_string: mine,
+            agent_dial_string: t.phone,
+            how,
+        },
+    )
+    .await?;
     actor
-        .audit(&ctx.pool, "other", "agent_session", Some(session_id.to_string()), None, Some(serde_json::json!({ "monitor": how, "campaign": t.campaign_id })))
+        .audit(
+            &ctx.pool,
+            "other",
+            "agent_session",
+            Some(session_id.to_string()),
+            None,
+            Some(serde_json::json!({ "monitor": how, "campaign": t.campaign_id })),
+        )
         .await?;
     Ok(())
 }
 
 /// Pauses an agent who is ready or wrapping up (code FORCED).
-pub async fn force_pause(ctx: &DeskContext, actor: &Actor<'_>, session_id: i64) -> Result<(), DeskError> {
+pub async fn force_pause(
+    ctx: &DeskContext,
+    actor: &Actor<'_>,
+    session_id: i64,
+) -> Result<(), DeskError> {
     let t = target(ctx, actor, session_id).await?;
-    if !agents::transition(&ctx.pool, session_id, &["ready", "wrapup", "paused"], "paused", Some("FORCED")).await? {
+    if !agents::transition(
+        &ctx.pool,
+        session_id,
+        &["ready", "wrapup", "paused"],
+        "paused",
+        Some("FORCED"),
+    )
+    .await?
+    {
         return Err(DeskError::WrongState(t.state));
     }
     actor
-        .audit(&ctx.pool, "other", "agent_session", Some(session_id.to_string()), Some(serde_json::json!({ "state": t.state })), Some(serde_json::json!({ "state": "paused", "pause_code": "FORCED" })))
+        .audit(
+            &ctx.pool,
+            "other",
+            "agent_session",
+            Some(session_id.to_string()),
+            Some(serde_json::json!({ "state": t.state })),
+            Some(serde_json::json!({ "state": "paused", "pause_code": "FORCED" })),
+        )
         .await?;
     Ok(())
 }
 
 /// Logs an agent out: their phone is hung up and the session closed.
-pub async fn force_logout(ctx: &DeskContext, actor: &Actor<'_>, session_id: i64) -> Result<(), DeskError> {
+pub async fn force_logout(
+    ctx: &DeskContext,
+    actor: &Actor<'_>,
+    session_id: i64,
+) -> Result<(), DeskError> {
     let t = target(ctx, actor, session_id).await?;
-    end_session(ctx, session_id, &t.node, &t.phone, &format!("logged out by {}", actor.viewer.username)).await?;
+    end_session(
+        ctx,
+        session_id,
+        &t.node,
+        &t.phone,
+        &format!("logged out by {}", actor.viewer.username),
+    )
+    .await?;
     actor
-        .audit(&ctx.pool, "logout", "agent_session", Some(session_id.to_string()), Some(serde_json::json!({ "state": t.state })), None)
+        .audit(
+            &ctx.pool,
+            "logout",
+            "agent_session",
+            Some(session_id.to_string()),
+            Some(serde_json::json!({ "state": t.state })),
+            None,
+        )
         .await?;
     Ok(())
 }

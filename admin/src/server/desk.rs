@@ -15,7 +15,9 @@ use dialtone_core::{agents, calls};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::desk::{Desk, DeskCall, DeskCallback, DeskLead, DeskSession, DeskStats, DispositionChoice};
+use crate::desk::{
+    Desk, DeskCall, DeskCallback, DeskLead, DeskSession, DeskStats, DispositionChoice,
+};
 
 /// How long a page waits for the node to carry out a call-control request.
 pub const CONTROL_TIMEOUT: Duration = Duration::from_secs(5);
@@ -109,17 +111,25 @@ const SESSION_SQL: &str = "SELECT s.id AS session_id, s.campaign_id, c.name AS c
      WHERE s.user_id = $1 AND s.logged_out_at IS NULL";
 
 async fn open_session(pool: &PgPool, user_id: i64) -> Result<Option<SessionRow>, sqlx::Error> {
-    sqlx::query_as(SESSION_SQL).bind(user_id).fetch_optional(pool).await
+    sqlx::query_as(SESSION_SQL)
+        .bind(user_id)
+        .fetch_optional(pool)
+        .await
 }
 
 async fn session_of(pool: &PgPool, user_id: i64) -> Result<SessionRow, DeskError> {
-    open_session(pool, user_id).await?.ok_or(DeskError::NoSession)
+    open_session(pool, user_id)
+        .await?
+        .ok_or(DeskError::NoSession)
 }
 
 /// The whole agent screen of `user_id`.
 pub async fn desk(pool: &PgPool, user_id: i64) -> Result<Desk, sqlx::Error> {
     let (display, username, phone): (String, String, Option<String>) =
-        sqlx::query_as("SELECT display_name, username, phone_dial_string FROM users WHERE id = $1").bind(user_id).fetch_one(pool).await?;
+        sqlx::query_as("SELECT display_name, username, phone_dial_string FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_one(pool)
+            .await?;
     let campaigns: Vec<(i64, String)> = sqlx::query_as(
         "SELECT c.id, c.name FROM campaigns c JOIN user_campaigns uc ON uc.campaign_id = c.id WHERE uc.user_id = $1 AND c.active ORDER BY c.name",
     )
@@ -133,13 +143,40 @@ pub async fn desk(pool: &PgPool, user_id: i64) -> Result<Desk, sqlx::Error> {
     .fetch_all(pool)
     .await?;
     let session = match open_session(pool, user_id).await? {
-        Some(row) => Some(session_view(pool, user_id, row, if display.is_empty() { &username } else { &display }).await?),
+        Some(row) => Some(
+            session_view(
+                pool,
+                user_id,
+                row,
+                if display.is_empty() {
+                    &username
+                } else {
+                    &display
+                },
+            )
+            .await?,
+        ),
         None => None,
     };
-    Ok(Desk { name: if display.is_empty() { username } else { display }, phone_on_file: phone.unwrap_or_default(), campaigns, groups, session })
+    Ok(Desk {
+        name: if display.is_empty() {
+            username
+        } else {
+            display
+        },
+        phone_on_file: phone.unwrap_or_default(),
+        campaigns,
+        groups,
+        session,
+    })
 }
 
-async fn session_view(pool: &PgPool, user_id: i64, row: SessionRow, agent_name: &str) -> Result<DeskSession, sqlx::Error> {
+async fn session_view(
+    pool: &PgPool,
+    user_id: i64,
+    row: SessionRow,
+    agent_name: &str,
+) -> Result<DeskSession, sqlx::Error> {
     let pause_codes: Vec<(String, String)> = sqlx::query_as(
         "SELECT p.code, p.name FROM campaign_pause_codes cp JOIN pause_codes p ON p.code = cp.pause_code
          WHERE cp.campaign_id = $1 AND NOT p.system ORDER BY p.name",
@@ -172,7 +209,16 @@ async fn session_view(pool: &PgPool, user_id: i64, row: SessionRow, agent_name: 
         .await?
         .into_iter()
         .map(|cb| {
-            let local = cb.time_zone.parse::<chrono_tz::Tz>().map(|tz| cb.due_at.with_timezone(&tz).format("%a %d %b %H:%M").to_string()).unwrap_or_default();
+            let local = cb
+                .time_zone
+                .parse::<chrono_tz::Tz>()
+                .map(|tz| {
+                    cb.due_at
+                        .with_timezone(&tz)
+                        .format("%a %d %b %H:%M")
+                        .to_string()
+                })
+                .unwrap_or_default();
             DeskCallback {
                 id: cb.id,
                 lead_id: cb.lead_id,
@@ -197,7 +243,15 @@ async fn session_view(pool: &PgPool, user_id: i64, row: SessionRow, agent_name: 
         record_on_demand: row.record_on_demand,
         wrapup_secs: row.wrapup_secs,
         pause_codes,
-        dispositions: dispositions.into_iter().map(|(code, name, hotkey, callback)| DispositionChoice { code, name, hotkey, callback }).collect(),
+        dispositions: dispositions
+            .into_iter()
+            .map(|(code, name, hotkey, callback)| DispositionChoice {
+                code,
+                name,
+                hotkey,
+                callback,
+            })
+            .collect(),
         transfer_groups,
         call,
         preview_mode,
@@ -235,7 +289,13 @@ struct LeadRow {
     status: String,
 }
 
-async fn call_view(pool: &PgPool, call_id: Uuid, script: &str, campaign: &str, agent_name: &str) -> Result<Option<DeskCall>, sqlx::Error> {
+async fn call_view(
+    pool: &PgPool,
+    call_id: Uuid,
+    script: &str,
+    campaign: &str,
+    agent_name: &str,
+) -> Result<Option<DeskCall>, sqlx::Error> {
     let Some(call): Option<CallRow> = sqlx::query_as(
         "SELECT c.direction, c.state, coalesce(c.phone_e164, c.caller_id, '') AS phone, c.disposition,
                 EXISTS (SELECT 1 FROM recordings r WHERE r.call_id = c.id AND r.ended_at IS NULL) AS recording, c.lead_id,
@@ -267,7 +327,11 @@ async fn call_view(pool: &PgPool, call_id: Uuid, script: &str, campaign: &str, a
     }))
 }
 
-async fn lead_view(pool: &PgPool, lead_id: i64, call_id: Uuid) -> Result<Option<DeskLead>, sqlx::Error> {
+async fn lead_view(
+    pool: &PgPool,
+    lead_id: i64,
+    call_id: Uuid,
+) -> Result<Option<DeskLead>, sqlx::Error> {
     let Some(lead): Option<LeadRow> = sqlx::query_as(
         "SELECT id, phone_e164, first_name, last_name, email, address1, city, coalesce(state, '') AS state,
                 coalesce(postal_code, '') AS postal_code, comments, custom, time_zone, status
@@ -289,7 +353,11 @@ async fn lead_view(pool: &PgPool, lead_id: i64, call_id: Uuid) -> Result<Option<
     .bind(call_id)
     .fetch_all(pool)
     .await?;
-    let local_time = lead.time_zone.parse::<chrono_tz::Tz>().map(|tz| Utc::now().with_timezone(&tz).format("%a %H:%M").to_string()).unwrap_or_default();
+    let local_time = lead
+        .time_zone
+        .parse::<chrono_tz::Tz>()
+        .map(|tz| Utc::now().with_timezone(&tz).format("%a %H:%M").to_string())
+        .unwrap_or_default();
     let custom = match lead.custom {
         serde_json::Value::Object(map) => map
             .into_iter()
@@ -325,8 +393,17 @@ async fn lead_view(pool: &PgPool, lead_id: i64, call_id: Uuid) -> Result<Option<
 /// The campaign's script with `{first_name}`, `{last_name}`, `{phone}`, `{city}`, `{state}`,
 /// `{email}`, `{agent}`, `{campaign}` and any custom field's `{name}` filled in. The page shows it
 /// as text, never as HTML, so a lead's fields cannot inject markup.
-pub fn fill_script(script: &str, lead: Option<&DeskLead>, phone: &str, campaign: &str, agent: &str) -> String {
-    let mut out = script.replace("{agent}", agent).replace("{campaign}", campaign).replace("{phone}", phone);
+pub fn fill_script(
+    script: &str,
+    lead: Option<&DeskLead>,
+    phone: &str,
+    campaign: &str,
+    agent: &str,
+) -> String {
+    let mut out = script
+        .replace("{agent}", agent)
+        .replace("{campaign}", campaign)
+        .replace("{phone}", phone);
     if let Some(lead) = lead {
         for (key, value) in [
             ("first_name", &lead.first_name),
@@ -363,7 +440,13 @@ async fn stats(pool: &PgPool, user_id: i64) -> Result<DeskStats, sqlx::Error> {
     .bind(user_id)
     .fetch_one(pool)
     .await?;
-    Ok(DeskStats { calls, talk_secs, pause_secs, wait_secs, sales })
+    Ok(DeskStats {
+        calls,
+        talk_secs,
+        pause_secs,
+        wait_secs,
+        sales,
+    })
 }
 
 /// A dial string is one Asterisk device (`PJSIP/1001`, `SIP/agent7`, `Local/1001@phones`):
@@ -375,7 +458,9 @@ pub fn check_dial_string(phone: &str) -> Result<&str, DeskError> {
     }
     let ok = phone.len() <= 200
         && phone.contains('/')
-        && phone.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '@' | '-' | '_' | '.' | '+' | '#' | '*'));
+        && phone.chars().all(|c| {
+            c.is_ascii_alphanumeric() || matches!(c, '/' | '@' | '-' | '_' | '.' | '+' | '#' | '*')
+        });
     if ok {
         Ok(phone)
     } else {
@@ -390,7 +475,13 @@ impl DeskContext {
 
     /// Logs the agent in to a campaign (and inbound groups) and rings their phone into their
     /// conference. The phone given, or the one on file.
-    pub async fn log_in(&self, user_id: i64, campaign_id: i64, group_ids: &[i64], phone: &str) -> Result<i64, DeskError> {
+    pub async fn log_in(
+        &self,
+        user_id: i64,
+        campaign_id: i64,
+        group_ids: &[i64],
+        phone: &str,
+    ) -> Result<i64, DeskError> {
         if let Some(open) = open_session(&self.pool, user_id).await? {
             return Err(DeskError::AlreadyIn(open.campaign));
         }
@@ -404,27 +495,56 @@ impl DeskContext {
         if !allowed {
             return Err(DeskError::NoCampaign);
         }
-        let mine: i64 = sqlx::query_scalar("SELECT count(*) FROM user_inbound_groups WHERE user_id = $1 AND group_id = ANY($2)")
-            .bind(user_id)
-            .bind(group_ids)
-            .fetch_one(&self.pool)
-            .await?;
+        let mine: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM user_inbound_groups WHERE user_id = $1 AND group_id = ANY($2)",
+        )
+        .bind(user_id)
+        .bind(group_ids)
+        .fetch_one(&self.pool)
+        .await?;
         if mine != group_ids.len() as i64 {
             return Err(DeskError::NoGroup);
         }
-        let on_file: Option<String> = sqlx::query_scalar("SELECT phone_dial_string FROM users WHERE id = $1").bind(user_id).fetch_one(&self.pool).await?;
-        let phone = if phone.trim().is_empty() { on_file.unwrap_or_default() } else { phone.to_string() };
+        let on_file: Option<String> =
+            sqlx::query_scalar("SELECT phone_dial_string FROM users WHERE id = $1")
+                .bind(user_id)
+                .fetch_one(&self.pool)
+                .await?;
+        let phone = if phone.trim().is_empty() {
+            on_file.unwrap_or_default()
+        } else {
+            phone.to_string()
+        };
         let phone = check_dial_string(&phone)?.to_string();
-        let session_id = match agents::open_session(&self.pool, user_id, campaign_id, &self.node, &phone).await {
+        let session_id = match agents::open_session(
+            &self.pool,
+            user_id,
+            campaign_id,
+            &self.node,
+            &phone,
+        )
+        .await
+        {
             Ok(id) => id,
             // The one-open-session index: another tab logged in a moment ago.
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Err(DeskError::AlreadyIn("another campaign".into())),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                return Err(DeskError::AlreadyIn("another campaign".into()))
+            }
             Err(e) => return Err(e.into()),
         };
         if !group_ids.is_empty() {
             agents::join_groups(&self.pool, session_id, group_ids).await?;
         }
-        if let Err(e) = self.control(&self.node, Command::RingPhone { session_id, dial_string: phone }).await {
+        if let Err(e) = self
+            .control(
+                &self.node,
+                Command::RingPhone {
+                    session_id,
+                    dial_string: phone,
+                },
+            )
+            .await
+        {
             // Nobody can ring the phone: the session would wait for nothing.
             agents::log_out(&self.pool, session_id, "phone could not be rung").await?;
             return Err(e);
@@ -436,9 +556,19 @@ impl DeskContext {
     pub async fn ready(&self, user_id: i64) -> Result<(), DeskError> {
         let s = session_of(&self.pool, user_id).await?;
         if s.state == "connecting" {
-            return Err(DeskError::Invalid("your phone has not answered yet: pick it up first".into()));
+            return Err(DeskError::Invalid(
+                "your phone has not answered yet: pick it up first".into(),
+            ));
         }
-        if !agents::transition(&self.pool, s.session_id, &["paused", "wrapup"], "ready", None).await? {
+        if !agents::transition(
+            &self.pool,
+            s.session_id,
+            &["paused", "wrapup"],
+            "ready",
+            None,
+        )
+        .await?
+        {
             return Err(DeskError::WrongState(s.state));
         }
         Ok(())
@@ -458,7 +588,15 @@ impl DeskContext {
         if !offered {
             return Err(DeskError::BadPauseCode);
         }
-        if !agents::transition(&self.pool, s.session_id, &["ready", "wrapup", "paused"], "paused", Some(code)).await? {
+        if !agents::transition(
+            &self.pool,
+            s.session_id,
+            &["ready", "wrapup", "paused"],
+            "paused",
+            Some(code),
+        )
+        .await?
+        {
             return Err(DeskError::WrongState(s.state));
         }
         Ok(())
@@ -470,14 +608,24 @@ impl DeskContext {
         if matches!(s.state.as_str(), "on_call" | "reserved") {
             return Err(DeskError::WrongState(s.state));
         }
-        end_session(self, s.session_id, &s.node, &s.phone_dial_string, "agent logged out").await
+        end_session(
+            self,
+            s.session_id,
+            &s.node,
+            &s.phone_dial_string,
+            "agent logged out",
+        )
+        .await
     }
 
     /// The agent's current call, if it is still going.
     async fn live_call(&self, user_id: i64) -> Result<(SessionRow, Uuid), DeskError> {
         let s = session_of(&self.pool, user_id).await?;
         let call_id = s.call_id.ok_or(DeskError::NoCall)?;
-        let state: Option<String> = sqlx::query_scalar("SELECT state FROM calls WHERE id = $1").bind(call_id).fetch_optional(&self.pool).await?;
+        let state: Option<String> = sqlx::query_scalar("SELECT state FROM calls WHERE id = $1")
+            .bind(call_id)
+            .fetch_optional(&self.pool)
+            .await?;
         match state.as_deref() {
             None => Err(DeskError::NoCall),
             Some("ended") => Err(DeskError::CallEnded),
@@ -493,7 +641,15 @@ impl DeskContext {
 
     pub async fn hold(&self, user_id: i64, on: bool) -> Result<(), DeskError> {
         let (s, call_id) = self.live_call(user_id).await?;
-        self.control(&s.node, if on { Command::Hold { call_id } } else { Command::Resume { call_id } }).await?;
+        self.control(
+            &s.node,
+            if on {
+                Command::Hold { call_id }
+            } else {
+                Command::Resume { call_id }
+            },
+        )
+        .await?;
         Ok(())
     }
 
@@ -503,38 +659,79 @@ impl DeskContext {
             return Err(DeskError::Invalid("send 1 to 32 keys: 0-9, * and #".into()));
         }
         let (s, call_id) = self.live_call(user_id).await?;
-        self.control(&s.node, Command::Dtmf { call_id, digits: digits.to_string() }).await?;
+        self.control(
+            &s.node,
+            Command::Dtmf {
+                call_id,
+                digits: digits.to_string(),
+            },
+        )
+        .await?;
         Ok(())
     }
 
     /// Blind transfer to a number (DNC-checked by the node) or to an inbound group.
-    pub async fn transfer(&self, user_id: i64, to: &str, group_id: Option<i64>) -> Result<(), DeskError> {
+    pub async fn transfer(
+        &self,
+        user_id: i64,
+        to: &str,
+        group_id: Option<i64>,
+    ) -> Result<(), DeskError> {
         let (s, call_id) = self.live_call(user_id).await?;
         let command = match group_id {
             Some(group) => {
-                let did: Option<String> = sqlx::query_scalar("SELECT number FROM dids WHERE group_id = $1 AND active ORDER BY id LIMIT 1")
-                    .bind(group)
-                    .fetch_optional(&self.pool)
-                    .await?;
-                Command::TransferToGroup { call_id, did: did.ok_or(DeskError::NoGroup)? }
+                let did: Option<String> = sqlx::query_scalar(
+                    "SELECT number FROM dids WHERE group_id = $1 AND active ORDER BY id LIMIT 1",
+                )
+                .bind(group)
+                .fetch_optional(&self.pool)
+                .await?;
+                Command::TransferToGroup {
+                    call_id,
+                    did: did.ok_or(DeskError::NoGroup)?,
+                }
             }
-            None => Command::TransferToNumber { call_id, e164: self.number(to).await? },
+            None => Command::TransferToNumber {
+                call_id,
+                e164: self.number(to).await?,
+            },
         };
         self.control(&s.node, command).await?;
         Ok(())
     }
 
     /// Warm (`hold_customer`) or three-way: dials a third party into the conference.
-    pub async fn consult(&self, user_id: i64, to: &str, hold_customer: bool) -> Result<(), DeskError> {
+    pub async fn consult(
+        &self,
+        user_id: i64,
+        to: &str,
+        hold_customer: bool,
+    ) -> Result<(), DeskError> {
         let (s, call_id) = self.live_call(user_id).await?;
         let e164 = self.number(to).await?;
-        self.control(&s.node, Command::Consult { call_id, e164, hold_customer }).await?;
+        self.control(
+            &s.node,
+            Command::Consult {
+                call_id,
+                e164,
+                hold_customer,
+            },
+        )
+        .await?;
         Ok(())
     }
 
     pub async fn finish_consult(&self, user_id: i64, complete: bool) -> Result<(), DeskError> {
         let (s, call_id) = self.live_call(user_id).await?;
-        self.control(&s.node, if complete { Command::CompleteTransfer { call_id } } else { Command::CancelConsult { call_id } }).await?;
+        self.control(
+            &s.node,
+            if complete {
+                Command::CompleteTransfer { call_id }
+            } else {
+                Command::CancelConsult { call_id }
+            },
+        )
+        .await?;
         Ok(())
     }
 
@@ -565,10 +762,32 @@ impl DeskContext {
                     ],
                 )
             );
-            self.control(&s.node, Command::Record { call_id, file: Some(relative.clone()) }).await?;
-            calls::recording_started(&self.pool, call_id, Some(s.campaign_id), lead, Some(user_id), &relative).await?;
+            self.control(
+                &s.node,
+                Command::Record {
+                    call_id,
+                    file: Some(relative.clone()),
+                },
+            )
+            .await?;
+            calls::recording_started(
+                &self.pool,
+                call_id,
+                Some(s.campaign_id),
+                lead,
+                Some(user_id),
+                &relative,
+            )
+            .await?;
         } else {
-            self.control(&s.node, Command::Record { call_id, file: None }).await?;
+            self.control(
+                &s.node,
+                Command::Record {
+                    call_id,
+                    file: None,
+                },
+            )
+            .await?;
             sqlx::query(
                 "UPDATE recordings SET ended_at = now(), duration_secs = extract(epoch FROM now() - started_at) WHERE call_id = $1 AND ended_at IS NULL",
             )
@@ -594,7 +813,14 @@ impl DeskContext {
             Target::Lead(id) => Some(*id),
             Target::Number(_) => None,
         };
-        self.control(&s.node, Command::ManualDial { session_id: s.session_id, target }).await?;
+        self.control(
+            &s.node,
+            Command::ManualDial {
+                session_id: s.session_id,
+                target,
+            },
+        )
+        .await?;
         // The previewed lead is dialed: it is the dialer's again (its outcome sets when next).
         sqlx::query("UPDATE agent_sessions SET preview_lead_id = NULL WHERE id = $1 AND preview_lead_id = $2")
             .bind(s.session_id)
@@ -607,10 +833,12 @@ impl DeskContext {
     /// Preview dialing: claims the campaign's next lead for the agent to look at.
     pub async fn preview_next(&self, user_id: i64) -> Result<(), DeskError> {
         let s = session_of(&self.pool, user_id).await?;
-        preview::next(&self.pool, s.session_id, &s.node, Utc::now()).await.map_err(|e| match e {
-            PreviewError::Db(e) => DeskError::Db(e),
-            other => DeskError::Invalid(other.to_string()),
-        })?;
+        preview::next(&self.pool, s.session_id, &s.node, Utc::now())
+            .await
+            .map_err(|e| match e {
+                PreviewError::Db(e) => DeskError::Db(e),
+                other => DeskError::Invalid(other.to_string()),
+            })?;
         Ok(())
     }
 
@@ -623,13 +851,40 @@ impl DeskContext {
 
     /// The disposition of the agent's call; ends wrap-up when the call is over (ready again,
     /// or paused when the campaign pauses agents after each call, or when they ask to).
-    pub async fn dispose(&self, user_id: i64, status: &str, callback: Option<CallbackRequest>, then_pause: bool) -> Result<(), DeskError> {
+    pub async fn dispose(
+        &self,
+        user_id: i64,
+        status: &str,
+        callback: Option<CallbackRequest>,
+        then_pause: bool,
+    ) -> Result<(), DeskError> {
         let s = session_of(&self.pool, user_id).await?;
         let call_id = s.call_id.ok_or(DeskError::NoCall)?;
-        dispositions::set(&self.pool, &Disposition { call_id, user_id, status, callback }, Utc::now()).await?;
-        let pause_after: bool = sqlx::query_scalar("SELECT pause_after_each_call FROM campaigns WHERE id = $1").bind(s.campaign_id).fetch_one(&self.pool).await?;
+        dispositions::set(
+            &self.pool,
+            &Disposition {
+                call_id,
+                user_id,
+                status,
+                callback,
+            },
+            Utc::now(),
+        )
+        .await?;
+        let pause_after: bool =
+            sqlx::query_scalar("SELECT pause_after_each_call FROM campaigns WHERE id = $1")
+                .bind(s.campaign_id)
+                .fetch_one(&self.pool)
+                .await?;
         if then_pause || pause_after {
-            agents::transition(&self.pool, s.session_id, &["wrapup"], "paused", Some("AFTCAL")).await?;
+            agents::transition(
+                &self.pool,
+                s.session_id,
+                &["wrapup"],
+                "paused",
+                Some("AFTCAL"),
+            )
+            .await?;
         } else {
             agents::transition(&self.pool, s.session_id, &["wrapup"], "ready", None).await?;
         }
@@ -637,11 +892,22 @@ impl DeskContext {
     }
 
     /// Saves the fields of the lead on the agent's screen (only that lead).
-    pub async fn save_lead(&self, user_id: i64, lead_id: i64, fields: &LeadFields) -> Result<(), DeskError> {
+    pub async fn save_lead(
+        &self,
+        user_id: i64,
+        lead_id: i64,
+        fields: &LeadFields,
+    ) -> Result<(), DeskError> {
         let s = session_of(&self.pool, user_id).await?;
         let call_id = s.call_id.ok_or(DeskError::NoCall)?;
         fields.check()?;
-        let custom = serde_json::Value::Object(fields.custom.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect());
+        let custom = serde_json::Value::Object(
+            fields
+                .custom
+                .iter()
+                .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+                .collect(),
+        );
         let done = sqlx::query(
             "UPDATE leads SET first_name = $3, last_name = $4, email = $5, address1 = $6, city = $7, comments = $8,
                     custom = custom || $9, updated_at = now()
@@ -659,23 +925,42 @@ impl DeskContext {
         .execute(&self.pool)
         .await?;
         if done.rows_affected() == 0 {
-            return Err(DeskError::Invalid("that lead is not the one on your screen".into()));
+            return Err(DeskError::Invalid(
+                "that lead is not the one on your screen".into(),
+            ));
         }
         Ok(())
     }
 
     /// A number typed by the agent, in E.164 (read in the US when it has no country code).
     async fn number(&self, raw: &str) -> Result<String, DeskError> {
-        let country = dialtone_core::phone::country("US").map_err(|e| DeskError::Invalid(e.to_string()))?;
-        dialtone_core::phone::normalize(raw, country).map(|n| n.number).map_err(|e| DeskError::Invalid(e.to_string()))
+        let country =
+            dialtone_core::phone::country("US").map_err(|e| DeskError::Invalid(e.to_string()))?;
+        dialtone_core::phone::normalize(raw, country)
+            .map(|n| n.number)
+            .map_err(|e| DeskError::Invalid(e.to_string()))
     }
 }
 
 /// Hangs up the session's phone (best effort: the node may be gone) and closes the session.
-pub async fn end_session(ctx: &DeskContext, session_id: i64, node: &str, phone: &str, reason: &str) -> Result<(), DeskError> {
+pub async fn end_session(
+    ctx: &DeskContext,
+    session_id: i64,
+    node: &str,
+    phone: &str,
+    reason: &str,
+) -> Result<(), DeskError> {
     // A lead being previewed goes back to the dialer at once.
     preview::release(&ctx.pool, session_id, 0).await?;
-    if let Err(e) = ctx.control(node, Command::HangUpPhone { dial_string: phone.to_string() }).await {
+    if let Err(e) = ctx
+        .control(
+            node,
+            Command::HangUpPhone {
+                dial_string: phone.to_string(),
+            },
+        )
+        .await
+    {
         tracing::warn!(error = %e, session_id, "agent phone not hung up; closing the session anyway");
     }
     agents::log_out(&ctx.pool, session_id, reason).await?;
@@ -705,14 +990,22 @@ impl LeadFields {
             ("comments", &self.comments, 2000),
         ] {
             if value.chars().count() > max {
-                return Err(DeskError::Invalid(format!("{name}: at most {max} characters")));
+                return Err(DeskError::Invalid(format!(
+                    "{name}: at most {max} characters"
+                )));
             }
         }
         if !self.email.is_empty() && !self.email.contains('@') {
             return Err(DeskError::Invalid("email: not an address".into()));
         }
-        if self.custom.iter().any(|(k, v)| k.is_empty() || k.len() > 64 || v.chars().count() > 500) {
-            return Err(DeskError::Invalid("custom fields: names of 1 to 64 characters, values of at most 500".into()));
+        if self
+            .custom
+            .iter()
+            .any(|(k, v)| k.is_empty() || k.len() > 64 || v.chars().count() > 500)
+        {
+            return Err(DeskError::Invalid(
+                "custom fields: names of 1 to 64 characters, values of at most 500".into(),
+            ));
         }
         Ok(())
     }
@@ -727,7 +1020,9 @@ pub fn callback_time(local: &str, zone: &str) -> Result<DateTime<Utc>, DeskError
     tz.from_local_datetime(&naive)
         .earliest()
         .map(|t| t.with_timezone(&Utc))
-        .ok_or_else(|| DeskError::Invalid("callback: that time does not exist there (a clock change)".into()))
+        .ok_or_else(|| {
+            DeskError::Invalid("callback: that time does not exist there (a clock change)".into())
+        })
 }
 
 #[cfg(test)]
@@ -739,8 +1034,14 @@ mod tests {
         assert!(check_dial_string("PJSIP/1001").is_ok());
         assert!(check_dial_string(" Local/1001@phones ").is_ok());
         assert!(matches!(check_dial_string(""), Err(DeskError::NoPhone)));
-        assert!(matches!(check_dial_string("PJSIP/1001\r\nAction: Originate"), Err(DeskError::BadPhone(_))));
-        assert!(matches!(check_dial_string("1001"), Err(DeskError::BadPhone(_))));
+        assert!(matches!(
+            check_dial_string("PJSIP/1001\r\nAction: Originate"),
+            Err(DeskError::BadPhone(_))
+        ));
+        assert!(matches!(
+            check_dial_string("1001"),
+            Err(DeskError::BadPhone(_))
+        ));
     }
 
     #[test]
@@ -769,7 +1070,13 @@ mod tests {
             status: "NEW".into(),
             history: vec![],
         };
-        let s = fill_script("Hi {first_name} in {city}, about {plan}. I'm {agent}.", Some(&lead), "+12015550100", "Spring", "Alex");
+        let s = fill_script(
+            "Hi {first_name} in {city}, about {plan}. I'm {agent}.",
+            Some(&lead),
+            "+12015550100",
+            "Spring",
+            "Alex",
+        );
         assert_eq!(s, "Hi Ann in Newark, about Gold. I'm Alex.");
     }
 }

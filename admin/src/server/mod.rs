@@ -85,7 +85,10 @@ impl AppState {
             )),
             recordings_dir: config.recordings_dir.clone(),
             secure_cookies: config.secure_cookies,
-            live: Arc::new(live::Hub::new(pool.clone(), Bus::InProcess(Default::default()))),
+            live: Arc::new(live::Hub::new(
+                pool.clone(),
+                Bus::InProcess(Default::default()),
+            )),
             bus: Bus::InProcess(Default::default()),
             node: "local".into(),
         }
@@ -102,7 +105,11 @@ impl AppState {
 
     /// What the agent screen's and wallboard's actions need.
     pub fn desk(&self) -> desk::DeskContext {
-        desk::DeskContext { pool: self.pool.clone(), bus: self.bus.clone(), node: self.node.clone() }
+        desk::DeskContext {
+            pool: self.pool.clone(),
+            bus: self.bus.clone(),
+            node: self.node.clone(),
+        }
     }
 }
 

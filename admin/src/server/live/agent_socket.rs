@@ -26,12 +26,20 @@ const PING: Duration = Duration::from_secs(1);
 const SILENCE: Duration = Duration::from_secs(3);
 
 /// `GET /ws/agent`: the agent screen's socket.
-pub async fn agent_socket(State(state): State<AppState>, Extension(session): Extension<Session>, headers: HeaderMap, ws: WebSocketUpgrade) -> Response {
+pub async fn agent_socket(
+    State(state): State<AppState>,
+    Extension(session): Extension<Session>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
     if !same_site(&headers) {
         return (StatusCode::FORBIDDEN, "cross-site socket refused").into_response();
     }
     let user_id = session.viewer.user_id;
-    super::bounded(ws).on_upgrade(move |socket| agent_page(state, user_id, socket).instrument(tracing::info_span!("agent_page", agent = user_id)))
+    super::bounded(ws).on_upgrade(move |socket| {
+        agent_page(state, user_id, socket)
+            .instrument(tracing::info_span!("agent_page", agent = user_id))
+    })
 }
 
 /// What the page's whole screen was last sent for: the session, its call, its previewed lead.
@@ -44,9 +52,17 @@ async fn send_desk(state: &AppState, user_id: i64, socket: &mut WebSocket) -> Op
             let key = desk
                 .session
                 .as_ref()
-                .map(|s| (Some(s.session_id), s.call.as_ref().and_then(|c| c.call_id.parse().ok()), s.preview.as_ref().map(|l| l.id)))
+                .map(|s| {
+                    (
+                        Some(s.session_id),
+                        s.call.as_ref().and_then(|c| c.call_id.parse().ok()),
+                        s.preview.as_ref().map(|l| l.id),
+                    )
+                })
                 .unwrap_or((None, None, None));
-            send_json(socket, &AgentPush::Desk { desk }).await.then_some(key)
+            send_json(socket, &AgentPush::Desk { desk })
+                .await
+                .then_some(key)
         }
         Err(e) => {
             tracing::error!(error = %e, "live: cannot read the agent's screen");
@@ -59,7 +75,11 @@ async fn agent_page(state: AppState, user_id: i64, mut socket: WebSocket) {
     let page = Uuid::new_v4();
     let mut events = state.live.agent(user_id);
     // Any other page of this agent, on this node or another, lets go.
-    if let Err(e) = state.bus.publish(BUS_CHANNEL, &LiveEvent::TakeOver { user_id, page }).await {
+    if let Err(e) = state
+        .bus
+        .publish(BUS_CHANNEL, &LiveEvent::TakeOver { user_id, page })
+        .await
+    {
         tracing::warn!(error = %e, "live: take-over not announced");
     }
     state.live.heard(user_id, page);
@@ -137,4 +157,3 @@ async fn serve_page(
         }
     }
 }
-

@@ -42,14 +42,26 @@ pub async fn board_socket(
     let scope = match (query.campaign, query.group) {
         (Some(id), None) => BoardScope::Campaign(id),
         (None, Some(id)) => BoardScope::Group(id),
-        _ => return (StatusCode::BAD_REQUEST, "name one campaign or one inbound group").into_response(),
+        _ => {
+            return (
+                StatusCode::BAD_REQUEST,
+                "name one campaign or one inbound group",
+            )
+                .into_response()
+        }
     };
     match crate::server::board::may_watch(&state.pool, &session.viewer, scope).await {
         Ok(true) => {}
-        Ok(false) => return (StatusCode::FORBIDDEN, "that board is not yours to watch").into_response(),
+        Ok(false) => {
+            return (StatusCode::FORBIDDEN, "that board is not yours to watch").into_response()
+        }
         Err(e) => {
             tracing::error!(error = %e, "wallboard: database");
-            return (StatusCode::SERVICE_UNAVAILABLE, "the database did not answer").into_response();
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the database did not answer",
+            )
+                .into_response();
         }
     }
     super::bounded(ws).on_upgrade(move |socket| board_page(state, scope, socket))
@@ -61,7 +73,9 @@ fn concerns(event: &HubEvent, scope: BoardScope) -> bool {
         (HubEvent::Resync, _) => true,
         (HubEvent::Live(e), BoardScope::Campaign(id)) => e.campaign_id() == Some(id),
         // Any agent may serve the group besides their campaign.
-        (HubEvent::Live(e @ LiveEvent::Agent { .. }), BoardScope::Group(_)) => e.user_id().is_some(),
+        (HubEvent::Live(e @ LiveEvent::Agent { .. }), BoardScope::Group(_)) => {
+            e.user_id().is_some()
+        }
         (HubEvent::Live(e), BoardScope::Group(id)) => e.group_id() == Some(id),
     }
 }

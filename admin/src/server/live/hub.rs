@@ -69,7 +69,10 @@ impl Hub {
     pub fn agent(self: &Arc<Self>, user_id: i64) -> broadcast::Receiver<Arc<HubEvent>> {
         self.start();
         let mut agents = self.agents.lock().unwrap_or_else(PoisonError::into_inner);
-        agents.entry(user_id).or_insert_with(|| broadcast::channel(AGENT_BACKLOG).0).subscribe()
+        agents
+            .entry(user_id)
+            .or_insert_with(|| broadcast::channel(AGENT_BACKLOG).0)
+            .subscribe()
     }
 
     /// All news from now on, for a wallboard.
@@ -80,7 +83,10 @@ impl Hub {
 
     /// The agent's page `page` answered now.
     pub fn heard(&self, user_id: i64, page: Uuid) {
-        self.heard.lock().unwrap_or_else(PoisonError::into_inner).insert(user_id, (page, Utc::now()));
+        self.heard
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(user_id, (page, Utc::now()));
     }
 
     /// The agent's page `page` is gone (another page of theirs may have taken over).
@@ -101,7 +107,10 @@ impl Hub {
             HubEvent::Live(live) => {
                 if let Some(user_id) = live.user_id() {
                     // Nobody listening: the agent's pages are all closed; forget the channel.
-                    if agents.get(&user_id).is_some_and(|pages| pages.send(event.clone()).is_err()) {
+                    if agents
+                        .get(&user_id)
+                        .is_some_and(|pages| pages.send(event.clone()).is_err())
+                    {
                         agents.remove(&user_id);
                     }
                 }
@@ -134,7 +143,9 @@ async fn listen_database(hub: Arc<Hub>) {
             match listener.recv().await {
                 Ok(n) => match serde_json::from_str::<LiveEvent>(n.payload()) {
                     Ok(event) => hub.dispatch(HubEvent::Live(event)),
-                    Err(e) => tracing::warn!(error = %e, payload = n.payload(), "live: unreadable notification"),
+                    Err(e) => {
+                        tracing::warn!(error = %e, payload = n.payload(), "live: unreadable notification")
+                    }
                 },
                 Err(e) => {
                     tracing::warn!(error = %e, "live: database listener dropped; reconnecting");

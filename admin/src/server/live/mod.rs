@@ -27,7 +27,10 @@ const BUFFER: usize = 4 * 1024;
 
 /// A socket with the bounds above.
 fn bounded(ws: WebSocketUpgrade) -> WebSocketUpgrade {
-    ws.read_buffer_size(BUFFER).write_buffer_size(BUFFER).max_message_size(MAX_INBOUND).max_frame_size(MAX_INBOUND)
+    ws.read_buffer_size(BUFFER)
+        .write_buffer_size(BUFFER)
+        .max_message_size(MAX_INBOUND)
+        .max_frame_size(MAX_INBOUND)
 }
 
 /// Refuses a socket opened from another site's page (cookies are SameSite=Strict, so this is
@@ -45,4 +48,3 @@ async fn send_json<T: serde::Serialize>(socket: &mut WebSocket, value: &T) -> bo
         }
     }
 }
-
