@@ -4,41 +4,14 @@
 //!
 //! Set `DIALTONE_SCREENSHOTS=docs/screenshots` to refresh the screenshots in the docs.
 
-use std::net::TcpListener;
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
+use common::{browser, database_url, free_port, wait_listening, Process};
 use dialtone_core::users::{self, Role};
 use sqlx::PgPool;
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-fn database_url(pool: &PgPool) -> String {
-    let o = pool.connect_options();
-    format!(
-        "postgres://{}@{}:{}/{}",
-        o.get_username(),
-        o.get_host(),
-        o.get_port(),
-        o.get_database().unwrap_or("postgres")
-    )
-}
-
-/// Kills the server when the test ends, however it ends.
-struct Server(std::process::Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 #[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
 async fn admin_pages_in_chromium(pool: PgPool) {
@@ -52,12 +25,6 @@ async fn admin_pages_in_chromium(pool: PgPool) {
         root.join("node_modules/playwright-core").exists(),
         "playwright-core is missing: run scripts/build-admin (npm install)"
     );
-    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    assert!(
-        Path::new(&chromium).exists(),
-        "Chromium is missing at {chromium}: apt-get install chromium (scripts/test does)"
-    );
-
     let admin_pass = "seeded admin password";
     users::create(&pool, "ana", "Ana Admin", Role::Admin, admin_pass)
         .await
@@ -94,41 +61,23 @@ async fn admin_pages_in_chromium(pool: PgPool) {
         .stderr(Stdio::inherit())
         .spawn()
         .expect("starts dialtone web");
-    let _server = Server(server);
-    let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "dialtone web did not start listening"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let _server = Process(server);
+    wait_listening(port, "dialtone web").await;
 
-    let shots = std::env::var("DIALTONE_SCREENSHOTS")
-        .map(|d| root.join(d))
-        .unwrap_or_else(|_| data.path().join("screenshots"));
-    let out = tokio::process::Command::new("node")
-        .arg(root.join("tests/browser/admin.mjs"))
-        .current_dir(root)
-        .env("BASE", format!("http://127.0.0.1:{port}"))
-        .env("ADMIN_USER", "ana")
-        .env("ADMIN_PASS", admin_pass)
-        .env("AGENT_USER", "alex")
-        .env("AGENT_PASS", agent_pass)
-        .env("SCREENSHOTS", &shots)
-        .env("CHROMIUM", &chromium)
-        .output()
-        .await
-        .expect("runs node");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    println!("{stdout}");
-    assert!(
-        out.status.success(),
-        "browser checks failed (screenshots in {}):\n{stdout}\n{stderr}",
-        shots.display()
-    );
-    assert!(stdout.contains("browser checks passed"));
+    let shots = common::screenshots(root, data.path());
+    browser(
+        root,
+        "admin.mjs",
+        &[
+            ("BASE", format!("http://127.0.0.1:{port}")),
+            ("ADMIN_USER", "ana".into()),
+            ("ADMIN_PASS", admin_pass.into()),
+            ("AGENT_USER", "alex".into()),
+            ("AGENT_PASS", agent_pass.into()),
+        ],
+        &shots,
+    )
+    .await;
 
     // What the browser did is in the database and the audit log.
     let (campaigns, leads, audited): (i64, i64, i64) = sqlx::query_as(

@@ -5,41 +5,16 @@
 //! a supervisor's wallboard follows; a second tab takes over; a closed page stops the agent
 //! getting calls. Set `DIALTONE_SCREENSHOTS=docs/screenshots` to refresh the docs' pictures.
 
-use std::net::TcpListener;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod common;
 
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::{browser, database_url, free_port, wait_listening, Process};
 use dialtone_core::users::{self, Role};
 use dialtone_core::{campaigns, lists};
 use sqlx::PgPool;
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
-}
-
-fn database_url(pool: &PgPool) -> String {
-    let o = pool.connect_options();
-    format!("postgres://{}@{}:{}/{}", o.get_username(), o.get_host(), o.get_port(), o.get_database().unwrap_or("postgres"))
-}
-
-/// Kills a child process when the test ends, however it ends.
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-async fn wait_listening(port: u16, what: &str) {
-    let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(started.elapsed() < Duration::from_secs(30), "{what} did not start listening");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 const FIRST_NAMES: [&str; 6] = ["Ada", "Bert", "Cleo", "Dora", "Emil", "Fay"];
 
@@ -48,8 +23,6 @@ async fn agent_screen_and_wallboard_in_chromium(pool: PgPool) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let site = root.join("target/site");
     assert!(site.join("pkg/admin_bg.wasm").exists(), "the browser bundle is missing: run scripts/build-admin (scripts/test does)");
-    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    assert!(Path::new(&chromium).exists(), "Chromium is missing at {chromium}: apt-get install chromium (scripts/test does)");
     let zone = dialtone_sim::daytime_zone().expect("a zone in daytime");
 
     let agent_pass = "agent amy password";
@@ -121,28 +94,23 @@ async fn agent_screen_and_wallboard_in_chromium(pool: PgPool) {
     let _serve = Process(serve);
     wait_listening(web, "dialtone serve").await;
 
-    let shots = std::env::var("DIALTONE_SCREENSHOTS").map(|d| root.join(d)).unwrap_or_else(|_| data.path().join("screenshots"));
-    let out = tokio::process::Command::new("node")
-        .arg(root.join("tests/browser/agent.mjs"))
-        .current_dir(root)
-        .env("BASE", format!("http://127.0.0.1:{web}"))
-        .env("AGENT_USER", "amy")
-        .env("AGENT_PASS", agent_pass)
-        .env("AGENT_ID", agent.to_string())
-        .env("SUP_USER", "sam")
-        .env("SUP_PASS", sup_pass)
-        .env("CAMPAIGN_ID", campaign.to_string())
-        .env("LEADS", serde_json::Value::Object(leads.clone()).to_string())
-        .env("SCREENSHOTS", &shots)
-        .env("CHROMIUM", &chromium)
-        .output()
-        .await
-        .expect("runs node");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    println!("{stdout}");
-    assert!(out.status.success(), "browser checks failed (screenshots in {}):\n{stdout}\n{stderr}", shots.display());
-    assert!(stdout.contains("browser checks passed"));
+    let shots = common::screenshots(root, data.path());
+    let stdout = browser(
+        root,
+        "agent.mjs",
+        &[
+            ("BASE", format!("http://127.0.0.1:{web}")),
+            ("AGENT_USER", "amy".into()),
+            ("AGENT_PASS", agent_pass.into()),
+            ("AGENT_ID", agent.to_string()),
+            ("SUP_USER", "sam".into()),
+            ("SUP_PASS", sup_pass.into()),
+            ("CAMPAIGN_ID", campaign.to_string()),
+            ("LEADS", serde_json::Value::Object(leads.clone()).to_string()),
+        ],
+        &shots,
+    )
+    .await;
 
     // What the agent did is in the database.
     let (dispo, city, lead_status): (Option<String>, String, String) = sqlx::query_as(

@@ -1,14 +1,12 @@
 //! The `dialtone` binary as an operator runs it, against a fresh database per test.
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
+use common::database_url;
 use sqlx::PgPool;
-
-fn database_url(pool: &PgPool) -> String {
-    let o = pool.connect_options();
-    format!("postgres://{}@{}:{}/{}", o.get_username(), o.get_host(), o.get_port(), o.get_database().unwrap_or("postgres"))
-}
 
 fn dialtone(url: &str, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_dialtone"))

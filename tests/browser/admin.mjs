@@ -1,7 +1,7 @@
 // The web admin in headless Chromium, against a running `dialtone web` (tests/admin_browser.rs
 // starts it and passes BASE and the accounts). Prints one line per check; exits 1 on the first
 // failure. Screenshots go to $SCREENSHOTS when it is set.
-import { chromium } from "playwright-core";
+import { Checks, launch } from "./lib.mjs";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
@@ -11,21 +11,11 @@ const { ADMIN_USER, ADMIN_PASS, AGENT_USER, AGENT_PASS } = process.env;
 const SHOTS = process.env.SCREENSHOTS || "";
 const NEW_PASS = "browser-test-password";
 
-let step = "start";
-const fail = (message) => {
-  console.error(`FAIL [${step}] ${message}`);
-  process.exit(1);
-};
-const check = (ok, message) => {
-  if (!ok) fail(message);
-  console.log(`ok   ${message}`);
-};
+const t = new Checks();
+const check = (ok, message) => t.check(ok, message);
+const fail = (message) => t.fail(message);
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-});
+const browser = await launch();
 const errors = [];
 const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
 const page = await context.newPage();
@@ -42,7 +32,7 @@ const shot = async (name) => {
 const hydrated = () => page.waitForSelector("body[data-hydrated=true]");
 
 try {
-  step = "sign in";
+  t.step = "sign in";
   await page.goto(`${BASE}/campaigns`);
   check(page.url().includes("/signin?next=/campaigns"), "a page asks for sign-in first");
   await shot("sign-in");
@@ -64,7 +54,7 @@ try {
   await hydrated();
   check(true, "the page hydrates");
 
-  step = "campaign";
+  t.step = "campaign";
   await page.goto(`${BASE}/campaigns`);
   await hydrated();
   await page.evaluate(() => { window.__noReload = true; });
@@ -93,7 +83,7 @@ try {
   await page.evaluate(() => window.scrollTo(0, 0));
   await shot("campaign-settings");
 
-  step = "list";
+  t.step = "list";
   await page.goto(`${BASE}/lists`);
   await hydrated();
   await page.fill("section.card input[name=name]", "Browser list");
@@ -148,7 +138,7 @@ try {
   const report = await (await page.request.get(`${BASE}${reportHref}`)).text();
   check(report.split("\n")[1].startsWith("7,"), `the rejected rows are downloadable with line numbers ("${report.split("\n")[1].slice(0, 40)}")`);
 
-  step = "lead search";
+  t.step = "lead search";
   await page.goto(`${BASE}/leads?q=${encodeURIComponent("(201) 200-0000")}`);
   const hit = page.locator("table a[href^='/leads/']").first();
   await hit.click();
@@ -160,12 +150,12 @@ try {
   check(true, "a bad email is named beside the field");
   await shot("lead");
 
-  step = "reading without JavaScript";
+  t.step = "reading without JavaScript";
   const html = await (await page.request.get(`${BASE}/campaigns`)).text();
   const body = html.slice(html.indexOf("<body"));
   check(/<table>.*Browser campaign.*<\/table>/s.test(body.split("<template")[0]), "the campaigns table is in the server's HTML");
 
-  step = "other pages";
+  t.step = "other pages";
   for (const [path, text, name] of [
     ["/users", "New user", "users"], ["/dnc", "Do not call", "dnc"], ["/audit", "Audit log", "audit"],
     ["/inbound", "Inbound groups", "inbound"], ["/codes", "Dispositions and pause codes", "dispositions"],
@@ -178,7 +168,7 @@ try {
   const audit = await page.goto(`${BASE}/audit?entity=campaign`).then(() => page.textContent("main"));
   check(audit.includes("ring_timeout_secs") && audit.includes("30"), "the audit log shows the campaign change");
 
-  step = "agent";
+  t.step = "agent";
   await page.click("header form[action='/signout'] button");
   await page.waitForURL(/\/signin/);
   await page.fill("input[name=username]", AGENT_USER);

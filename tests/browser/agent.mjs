@@ -4,7 +4,7 @@
 // a simulated callee answers and the screen pops with the lead; they hang up and set a
 // disposition with a callback; a supervisor's wallboard follows every change without a reload;
 // a second tab takes over; the closed page shows as lost. One line per check; exit 1 on failure.
-import { chromium } from "playwright-core";
+import { Checks, launch } from "./lib.mjs";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 
@@ -12,21 +12,11 @@ const { BASE, AGENT_USER, AGENT_PASS, AGENT_ID, SUP_USER, SUP_PASS, CAMPAIGN_ID 
 const LEADS = JSON.parse(process.env.LEADS || "{}");
 const SHOTS = process.env.SCREENSHOTS || "";
 
-let step = "start";
-const fail = (message) => {
-  console.error(`FAIL [${step}] ${message}`);
-  process.exit(1);
-};
-const check = (ok, message) => {
-  if (!ok) fail(message);
-  console.log(`ok   ${message}`);
-};
+const t = new Checks();
+const check = (ok, message) => t.check(ok, message);
+const fail = (message) => t.fail(message);
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-});
+const browser = await launch();
 const errors = [];
 const open = async () => {
   const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
@@ -54,14 +44,14 @@ const waitState = (page, state, timeout = 20000) =>
 const boardRow = `tr[data-agent='${AGENT_ID}']`;
 
 try {
-  step = "supervisor";
+  t.step = "supervisor";
   const sup = await open();
   await signIn(sup.page, SUP_USER, SUP_PASS, `/wallboard/${CAMPAIGN_ID}`);
   await sup.page.evaluate(() => { window.__noReload = true; });
   await sup.page.waitForSelector("h1 .link:has-text('live')");
   check(true, "the wallboard opens and its live link is up");
 
-  step = "agent login";
+  t.step = "agent login";
   const agent = await open();
   await signIn(agent.page, AGENT_USER, AGENT_PASS, "/agent");
   await agent.page.evaluate(() => { window.__noReload = true; });
@@ -74,7 +64,7 @@ try {
   await sup.page.waitForSelector(`${boardRow}[data-state=paused]`);
   check(await sup.page.evaluate(() => window.__noReload === true), "the wallboard shows the agent paused without a reload");
 
-  step = "pause";
+  t.step = "pause";
   await agent.page.selectOption("select[name=code]", "BREAK");
   await agent.page.keyboard.press("Alt+p");
   await agent.page.waitForSelector(".desk-bar .state:has-text('BREAK')");
@@ -82,14 +72,14 @@ try {
   await sup.page.waitForSelector(`${boardRow}:has-text('BREAK')`);
   check(true, "the wallboard shows the pause code");
 
-  step = "ready";
+  t.step = "ready";
   await agent.page.keyboard.press("Alt+r");
   await waitState(agent.page, "ready");
   check(true, "Alt+R makes the agent ready");
   await sup.page.waitForSelector(`${boardRow}[data-state=ready], ${boardRow}[data-state=reserved], ${boardRow}[data-state=on_call]`);
   check(true, "the wallboard shows the agent ready");
 
-  step = "screen pop";
+  t.step = "screen pop";
   await agent.page.waitForSelector(".call[data-lead]", { timeout: 45000 });
   const lead = await agent.page.getAttribute(".call", "data-lead");
   check(lead in LEADS, `a simulated callee answered and the screen popped lead #${lead}`);
@@ -102,19 +92,19 @@ try {
   await shot(agent.page, "agent-screen");
   await shot(sup.page, "wallboard");
 
-  step = "edit lead";
+  t.step = "edit lead";
   await agent.page.fill("input[name=city]", "Springfield");
   await agent.page.click("form.lead-form button[type=submit]");
   await agent.page.waitForSelector(".notice.ok:has-text('Lead saved')");
   check(true, "an edited lead field is saved on the server");
 
-  step = "hang up";
+  t.step = "hang up";
   await agent.page.keyboard.press("Alt+h");
   await waitState(agent.page, "wrapup");
   check(true, "Alt+H hangs up; the agent is in wrap-up");
   await agent.page.waitForSelector(".call h2:has-text('Call ended')");
 
-  step = "disposition";
+  t.step = "disposition";
   await agent.page.click("form.dispose button[type=submit]");
   check(await agent.page.evaluate(() => !document.querySelector("form.dispose").checkValidity()), "a disposition must be chosen");
   await agent.page.check("form.dispose input[value=CALLBK]");
@@ -135,7 +125,7 @@ try {
   check((await agent.page.textContent(".desk-bar .state")).includes("AFTCAL"), "the disposition ends the wrap-up: paused after the call, as asked");
   await shot(agent.page, "agent-callbacks");
 
-  step = "take over";
+  t.step = "take over";
   const second = await agent.context.newPage();
   second.on("pageerror", (e) => errors.push(`page error: ${e.message}`));
   await second.goto(`${BASE}/agent`);
@@ -144,7 +134,7 @@ try {
   check(true, "a second tab takes over and the first is told");
   await agent.page.close();
 
-  step = "closed page";
+  t.step = "closed page";
   await second.keyboard.press("Alt+r");
   await second.waitForSelector(".desk-bar .state[data-state=ready], .desk-bar .state[data-state=reserved], .desk-bar .state[data-state=on_call]");
   const closedAt = Date.now();

@@ -1,0 +1,70 @@
+//! What the end-to-end tests share: the test database's URL for a child process, free ports,
+//! child processes that die with the test, and running a browser script.
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::process::Child;
+use std::time::{Duration, Instant};
+
+use sqlx::PgPool;
+
+/// The URL of the test's own database, for a `dialtone` child process.
+pub fn database_url(pool: &PgPool) -> String {
+    let o = pool.connect_options();
+    format!("postgres://{}@{}:{}/{}", o.get_username(), o.get_host(), o.get_port(), o.get_database().unwrap_or("postgres"))
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+}
+
+/// Kills a child process when the test ends, however it ends.
+pub struct Process(pub Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Waits until something listens on `port` (30 s at most).
+pub async fn wait_listening(port: u16, what: &str) {
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(started.elapsed() < Duration::from_secs(30), "{what} did not start listening");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Where a browser test's screenshots go: `DIALTONE_SCREENSHOTS` (to refresh the docs'), or
+/// beside the test's data.
+pub fn screenshots(root: &Path, data: &Path) -> std::path::PathBuf {
+    std::env::var("DIALTONE_SCREENSHOTS").map(|d| root.join(d)).unwrap_or_else(|_| data.join("screenshots"))
+}
+
+/// The Chromium the browser scripts drive, checked to be there.
+pub fn chromium() -> String {
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    assert!(Path::new(&chromium).exists(), "Chromium is missing at {chromium}: apt-get install chromium (scripts/test does)");
+    chromium
+}
+
+/// Runs `tests/browser/<script>` with node and `env`; fails the test with its output unless it
+/// ends with "browser checks passed". Returns what it printed.
+pub async fn browser(root: &Path, script: &str, env: &[(&str, String)], shots: &Path) -> String {
+    let out = tokio::process::Command::new("node")
+        .arg(root.join("tests/browser").join(script))
+        .current_dir(root)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .env("SCREENSHOTS", shots)
+        .env("CHROMIUM", chromium())
+        .output()
+        .await
+        .expect("runs node");
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("{stdout}");
+    assert!(out.status.success() && stdout.contains("browser checks passed"), "browser checks failed (screenshots in {}):\n{stdout}\n{stderr}", shots.display());
+    stdout
+}
