@@ -1,15 +1,14 @@
-//! What every call flow may use: the database, the event bus, and this node's settings.
+//! What every call flow may use: the database and this node's settings. Pages hear what the
+//! flows do from the database itself (`dialtone_core::live`), so the flows need no bus.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use dialtone_core::bus::Bus;
 use sqlx::PgPool;
 
 #[derive(Clone)]
 pub struct FlowContext {
     pub pool: PgPool,
-    pub bus: Bus,
     /// This node's name in call rows.
     pub node: String,
     /// Root of recordings on the Asterisk machine; MixMonitor gets paths under it.

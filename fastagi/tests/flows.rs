@@ -4,10 +4,8 @@
 use std::time::Duration;
 
 use dialtone_asterisk::agi::{serve, ServerConfig};
-use dialtone_core::bus::Bus;
 use dialtone_core::{agents, campaigns, lists, users};
 use dialtone_fastagi::{router, FlowContext};
-use futures::StreamExt;
 use sqlx::PgPool;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
@@ -52,7 +50,6 @@ impl Asterisk {
 
 struct World {
     pool: PgPool,
-    bus: Bus,
     addr: std::net::SocketAddr,
     _shutdown: tokio_util::sync::DropGuard,
     campaign: i64,
@@ -70,10 +67,8 @@ async fn world(pool: PgPool) -> World {
     .fetch_one(&pool)
     .await
     .expect("lead");
-    let bus = Bus::from_config(None).await.expect("bus");
     let ctx = FlowContext {
         pool: pool.clone(),
-        bus: bus.clone(),
         node: "test".into(),
         recordings_dir: "/rec".into(),
         agent_poll: Duration::from_millis(20),
@@ -82,7 +77,7 @@ async fn world(pool: PgPool) -> World {
     let addr = listener.local_addr().expect("addr");
     let shutdown = CancellationToken::new();
     tokio::spawn(serve(listener, router(ctx), ServerConfig::default(), shutdown.clone()));
-    World { pool, bus, addr, _shutdown: shutdown.drop_guard(), campaign, lead }
+    World { pool, addr, _shutdown: shutdown.drop_guard(), campaign, lead }
 }
 
 /// A logged-in agent whose page is alive and who is ready; returns (user id, session id).

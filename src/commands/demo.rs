@@ -176,7 +176,6 @@ async fn run_simulated(config: &Config, pool: &sqlx::PgPool, bus: &dialtone_core
     let agi = listener.local_addr()?;
     let flows = FlowContext {
         pool: pool.clone(),
-        bus: bus.clone(),
         node: config.node.clone(),
         recordings_dir: config.recordings_dir.clone(),
         agent_poll: Duration::from_millis(50),

@@ -89,7 +89,6 @@ async fn run_node(config: &Config, args: AgiArgs, campaign_scan: Option<Duration
     tracing::info!(addr = %config.listen.agi, node = %config.node, "FastAGI server ready");
     let ctx = FlowContext {
         pool,
-        bus,
         node: config.node.clone(),
         recordings_dir: config.recordings_dir.clone(),
         agent_poll: Duration::from_millis(50),
@@ -97,7 +96,6 @@ async fn run_node(config: &Config, args: AgiArgs, campaign_scan: Option<Duration
     let server_config = ServerConfig { max_sessions: args.max_sessions, allow, drain_timeout: Duration::from_secs(args.drain_secs), ..ServerConfig::default() };
     let dialer_pool = ctx.pool.clone();
     let web_pool = ctx.pool.clone();
-    let bus = ctx.bus.clone();
     let server = tokio::spawn(agi::serve(listener, dialtone_fastagi::router(ctx), server_config, shutdown.clone()));
     if let (Some(ami), Some(scan)) = (ami, campaign_scan) {
         let dialer = Arc::new(DialerContext { pool: dialer_pool, ami, node: config.node.clone(), tick: Duration::from_millis(250) });

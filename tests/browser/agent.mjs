@@ -98,6 +98,12 @@ try {
   await agent.page.waitForSelector(".notice.ok:has-text('Lead saved')");
   check(true, "an edited lead field is saved on the server");
 
+  t.step = "keypad";
+  await agent.page.click("details.keypad summary");
+  await agent.page.click("details.keypad button[aria-label='key 5']");
+  await agent.page.waitForSelector(".notice.ok:has-text('Keys sent')");
+  check(true, "a keypad key is sent to the caller (DTMF)");
+
   t.step = "hang up";
   await agent.page.keyboard.press("Alt+h");
   await waitState(agent.page, "wrapup");

@@ -696,6 +696,17 @@ fn CallPanel(
                         <button type="submit">"Send keys"</button>
                     </ActionForm>
                 </div>
+                <details class="keypad">
+                    <summary>"Keypad"</summary>
+                    <div class="keys">
+                        {["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"].into_iter().map(|key| view! {
+                            <ActionForm action=actions.dtmf attr:class="inline-form">
+                                <input type="hidden" name="digits" value=key/>
+                                <button type="submit" aria-label=format!("key {key}")>{key}</button>
+                            </ActionForm>
+                        }).collect_view()}
+                    </div>
+                </details>
                 <details class="transfer">
                     <summary>"Transfer"</summary>
                     <ActionForm action=actions.transfer attr:class="stack">

@@ -339,7 +339,6 @@ async fn routing_in(pool: &sqlx::PgPool, args: &AgiArgs) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     let ctx = dialtone_fastagi::FlowContext {
         pool: pool.clone(),
-        bus: dialtone_core::bus::Bus::from_config(None).await?,
         node: "bench".into(),
         recordings_dir: "/tmp".into(),
         agent_poll: Duration::from_millis(20),
