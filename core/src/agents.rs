@@ -72,40 +72,29 @@ pub(crate) async fn record_state(tx: &mut sqlx::PgConnection, session_id: i64, s
 
 /// Moves a session to `state` (with `pause_code` when pausing), recording the change.
 pub async fn set_state(pool: &PgPool, session_id: i64, state: &str, pause_code: Option<&str>) -> Result<bool, sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    let done = sqlx::query(
-        "UPDATE agent_sessions SET state = $2, pause_code = $3, state_since = now(),
-                current_call_id = CASE WHEN $2 IN ('on_call', 'wrapup', 'reserved') THEN current_call_id END,
-                calls_taken = calls_taken + CASE WHEN $2 = 'on_call' THEN 1 ELSE 0 END
-         WHERE id = $1 AND state <> 'logged_out'",
-    )
-    .bind(session_id)
-    .bind(state)
-    .bind(pause_code)
-    .execute(&mut *tx)
-    .await?;
-    if done.rows_affected() == 0 {
-        return Ok(false);
-    }
-    record_state(&mut tx, session_id, state, None).await?;
-    tx.commit().await?;
-    Ok(true)
+    change_state(pool, session_id, None, state, pause_code).await
 }
 
 /// Moves a session to `state` only from one of `from`, so a page's "pause" cannot undo the
 /// reservation a call flow made a moment before. False when the session was not in `from`.
 pub async fn transition(pool: &PgPool, session_id: i64, from: &[&str], state: &str, pause_code: Option<&str>) -> Result<bool, sqlx::Error> {
+    change_state(pool, session_id, Some(from), state, pause_code).await
+}
+
+/// The one state change: from any open state (`from` None) or from one of `from`.
+async fn change_state(pool: &PgPool, session_id: i64, from: Option<&[&str]>, state: &str, pause_code: Option<&str>) -> Result<bool, sqlx::Error> {
+    let from: Option<Vec<String>> = from.map(|f| f.iter().map(|s| s.to_string()).collect());
     let mut tx = pool.begin().await?;
-    let from: Vec<String> = from.iter().map(|s| s.to_string()).collect();
     let done = sqlx::query(
         "UPDATE agent_sessions SET state = $2, pause_code = $3, state_since = now(),
-                current_call_id = CASE WHEN $2 IN ('on_call', 'wrapup', 'reserved') THEN current_call_id END
-         WHERE id = $1 AND state = ANY($4) AND logged_out_at IS NULL",
+                current_call_id = CASE WHEN $2 IN ('on_call', 'wrapup', 'reserved') THEN current_call_id END,
+                calls_taken = calls_taken + CASE WHEN $2 = 'on_call' THEN 1 ELSE 0 END
+         WHERE id = $1 AND state <> 'logged_out' AND ($4::text[] IS NULL OR state = ANY($4))",
     )
     .bind(session_id)
     .bind(state)
     .bind(pause_code)
-    .bind(&from)
+    .bind(from)
     .execute(&mut *tx)
     .await?;
     if done.rows_affected() == 0 {

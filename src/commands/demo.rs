@@ -205,17 +205,7 @@ async fn run_simulated(config: &Config, pool: &sqlx::PgPool, bus: &dialtone_core
     }
     let control = control::Control { pool: pool.clone(), ami: ami.clone() };
     tokio::spawn(dialtone_fastagi::remote::serve(bus.clone(), control, config.node.clone(), stop.clone()));
-    tokio::spawn({
-        let (pool, stop) = (pool.clone(), stop.clone());
-        async move {
-            while !stop.is_cancelled() {
-                if let Err(e) = agents::end_wrapups(&pool).await {
-                    tracing::warn!(error = %e, "wrap-ups not ended");
-                }
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-        }
-    });
+    tokio::spawn(super::node::end_wrapups(pool.clone(), stop.clone()));
     let dialer = Arc::new(DialerContext { pool: pool.clone(), ami, node: config.node.clone(), tick: Duration::from_millis(200) });
     tokio::spawn(watch_outcomes(dialer.clone(), stop.clone()));
     tokio::spawn(run_campaign(dialer, campaign, stop.clone()));

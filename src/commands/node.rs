@@ -186,7 +186,7 @@ async fn run_campaigns(ctx: Arc<DialerContext>, scan: Duration, shutdown: Cancel
 }
 
 /// Agents whose wrap-up time is over go back to ready (or pause), once a second.
-async fn end_wrapups(pool: PgPool, shutdown: CancellationToken) {
+pub(super) async fn end_wrapups(pool: PgPool, shutdown: CancellationToken) {
     while !shutdown.is_cancelled() {
         if let Err(e) = dialtone_core::agents::end_wrapups(&pool).await {
             tracing::error!(error = %e, "cannot end wrap-ups");

@@ -9,6 +9,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+use super::clock;
 #[cfg(feature = "hydrate")]
 use crate::desk::AgentPush;
 use crate::desk::{Desk, DeskCall, DeskSession};
@@ -233,15 +234,6 @@ pub async fn agent_save_lead(
         custom: Vec::new(),
     };
     act::done(ctx.save_lead(user, lead_id, &fields).await, "Lead saved.")
-}
-
-fn clock(ms: i64) -> String {
-    let s = ms.max(0) / 1000;
-    if s >= 3600 {
-        format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
-    } else {
-        format!("{}:{:02}", s / 60, s % 60)
-    }
 }
 
 fn state_label(state: &str, pause: Option<&str>) -> String {

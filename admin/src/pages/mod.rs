@@ -38,6 +38,16 @@ pub fn NotFound() -> impl IntoView {
     }
 }
 
+/// A duration as the floor's timers show it: `m:ss`, or `h:mm:ss` from an hour on.
+pub fn clock(ms: i64) -> String {
+    let s = ms.max(0) / 1000;
+    if s >= 3600 {
+        format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+    } else {
+        format!("{}:{:02}", s / 60, s % 60)
+    }
+}
+
 /// A query parameter of the current address, or "".
 pub fn query_param(key: &'static str) -> impl Fn() -> String + Clone + Send + Sync + 'static {
     let query = use_query_map();

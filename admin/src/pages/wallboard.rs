@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
+use super::clock;
 #[cfg(feature = "hydrate")]
 use crate::desk::BoardPush;
 use crate::desk::{Board, BoardScope};
@@ -143,11 +144,6 @@ pub fn WallboardPage(#[prop(optional)] group: bool) -> impl IntoView {
             })}
         </Suspense>
     }
-}
-
-fn clock(ms: i64) -> String {
-    let s = ms.max(0) / 1000;
-    format!("{}:{:02}", s / 60, s % 60)
 }
 
 #[component]

@@ -2,6 +2,7 @@
 //! supervisor may do to an agent from it (listen, whisper, barge; pause; log out).
 
 use dialtone_core::agents;
+use dialtone_core::calls::AbandonRate;
 use dialtone_core::remote::{Command, Monitor};
 use sqlx::PgPool;
 
@@ -71,17 +72,7 @@ pub async fn board(pool: &PgPool, campaign_id: i64) -> Result<Option<Board>, sql
     else {
         return Ok(None);
     };
-    let agents: Vec<AgentRow> = sqlx::query_as(
-        "SELECT s.id AS session_id, s.user_id, coalesce(nullif(u.display_name, ''), u.username) AS name, s.state, s.pause_code,
-                (extract(epoch FROM clock_timestamp() - s.state_since) * 1000)::bigint AS state_ms_ago,
-                k.phone_e164 AS call, s.last_seen_at < now() - make_interval(secs => $2) AS page_lost, s.calls_taken::bigint AS calls_today
-         FROM agent_sessions s JOIN users u ON u.id = s.user_id LEFT JOIN calls k ON k.id = s.current_call_id
-         WHERE s.campaign_id = $1 AND s.logged_out_at IS NULL ORDER BY 3",
-    )
-    .bind(campaign_id)
-    .bind(f64::from(agents::LIVENESS_SECS))
-    .fetch_all(pool)
-    .await?;
+    let agents = board_agents(pool, BoardScope::Campaign(campaign_id)).await?;
     let hours: Vec<(i32, f64, f64)> = sqlx::query_as(
         "WITH h AS (SELECT generate_series(date_trunc('day', now()), date_trunc('hour', now()), interval '1 hour') AS start)
          SELECT extract(hour FROM h.start)::int,
@@ -117,9 +108,19 @@ pub async fn board(pool: &PgPool, campaign_id: i64) -> Result<Option<Board>, sql
         waiting: t.waiting,
         answers_today: t.answers_today,
         abandons_today: t.abandons_today,
-        abandon_pct_30d: pct(t.abandons_30d, t.live_30d + t.abandons_30d),
+        abandon_pct_30d: AbandonRate {
+            live_answers: t.live_30d,
+            abandons: t.abandons_30d,
+            machines: 0,
+        }
+        .ftc_pct(),
         cap_pct: t.cap_pct,
-        abandon_pct_hour: pct(t.abandons_hour, t.live_hour + t.abandons_hour),
+        abandon_pct_hour: AbandonRate {
+            live_answers: t.live_hour,
+            abandons: t.abandons_hour,
+            machines: 0,
+        }
+        .ftc_pct(),
         hourly_cap_pct: t.hourly_cap_pct,
         dial_level: if ready > 0.0 {
             t.ringing as f64 / ready
@@ -127,7 +128,7 @@ pub async fn board(pool: &PgPool, campaign_id: i64) -> Result<Option<Board>, sql
             0.0
         },
         pacer,
-        agents: agents.into_iter().map(AgentRow::into_board).collect(),
+        agents,
         hours: hours
             .into_iter()
             .map(|(hour, abandon_pct, occupancy_pct)| BoardHour {
@@ -137,6 +138,30 @@ pub async fn board(pool: &PgPool, campaign_id: i64) -> Result<Option<Board>, sql
             })
             .collect(),
     }))
+}
+
+/// The logged-in agents of a campaign, or of the sessions serving an inbound group.
+async fn board_agents(pool: &PgPool, scope: BoardScope) -> Result<Vec<BoardAgent>, sqlx::Error> {
+    let (sessions, filter, id) = match scope {
+        BoardScope::Campaign(id) => ("agent_sessions s", "s.campaign_id = $1", id),
+        BoardScope::Group(id) => (
+            "agent_session_groups sg JOIN agent_sessions s ON s.id = sg.session_id",
+            "sg.group_id = $1",
+            id,
+        ),
+    };
+    let rows: Vec<AgentRow> = sqlx::query_as(&format!(
+        "SELECT s.id AS session_id, s.user_id, coalesce(nullif(u.display_name, ''), u.username) AS name, s.state, s.pause_code,
+                (extract(epoch FROM clock_timestamp() - s.state_since) * 1000)::bigint AS state_ms_ago,
+                k.phone_e164 AS call, s.last_seen_at < now() - make_interval(secs => $2) AS page_lost, s.calls_taken::bigint AS calls_today
+         FROM {sessions} JOIN users u ON u.id = s.user_id LEFT JOIN calls k ON k.id = s.current_call_id
+         WHERE {filter} AND s.logged_out_at IS NULL ORDER BY 3"
+    ))
+    .bind(id)
+    .bind(f64::from(agents::LIVENESS_SECS))
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(AgentRow::into_board).collect())
 }
 
 impl AgentRow {
@@ -207,18 +232,7 @@ pub async fn group_board(pool: &PgPool, group_id: i64) -> Result<Option<Board>, 
     else {
         return Ok(None);
     };
-    let agents: Vec<AgentRow> = sqlx::query_as(
-        "SELECT s.id AS session_id, s.user_id, coalesce(nullif(u.display_name, ''), u.username) AS name, s.state, s.pause_code,
-                (extract(epoch FROM clock_timestamp() - s.state_since) * 1000)::bigint AS state_ms_ago,
-                k.phone_e164 AS call, s.last_seen_at < now() - make_interval(secs => $2) AS page_lost, s.calls_taken::bigint AS calls_today
-         FROM agent_session_groups sg JOIN agent_sessions s ON s.id = sg.session_id JOIN users u ON u.id = s.user_id
-         LEFT JOIN calls k ON k.id = s.current_call_id
-         WHERE sg.group_id = $1 AND s.logged_out_at IS NULL ORDER BY 3",
-    )
-    .bind(group_id)
-    .bind(f64::from(agents::LIVENESS_SECS))
-    .fetch_all(pool)
-    .await?;
+    let agents = board_agents(pool, BoardScope::Group(group_id)).await?;
     let hours: Vec<(i32, f64, f64)> = sqlx::query_as(&format!(
         "WITH h AS (SELECT generate_series(date_trunc('day', now()), date_trunc('hour', now()), interval '1 hour') AS start)
          SELECT extract(hour FROM h.start)::int,
@@ -261,7 +275,7 @@ pub async fn group_board(pool: &PgPool, group_id: i64) -> Result<Option<Board>, 
         hourly_cap_pct: None,
         dial_level: 0.0,
         pacer,
-        agents: agents.into_iter().map(AgentRow::into_board).collect(),
+        agents,
         hours: hours
             .into_iter()
             .map(|(hour, abandon_pct, occupancy_pct)| BoardHour {

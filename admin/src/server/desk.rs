@@ -62,11 +62,7 @@ impl DeskError {
     /// The message for the agent: a database failure's detail stays in the log.
     pub fn message(&self) -> String {
         match self {
-            DeskError::Db(e) => {
-                tracing::error!(error = %e, "agent screen: database");
-                "the database did not answer; try again".into()
-            }
-            DeskError::Disposition(DispositionError::Db(e)) => {
+            DeskError::Db(e) | DeskError::Disposition(DispositionError::Db(e)) => {
                 tracing::error!(error = %e, "agent screen: database");
                 "the database did not answer; try again".into()
             }
