@@ -2,7 +2,9 @@
 //! conferences over AMI and AGI, the dialer pacing and originating, simulated callees answering
 //! (people and machines) or busy, the call flows handing people to agents, `call-end` closing
 //! calls, wrap-ups ending. Progressive pacing must never abandon a call; predictive pacing of
-//! a thousand leads must keep every rule.
+//! a thousand leads must keep every rule. Call control (hold, park, keys, recording, warm and
+//! blind transfers) acts on the simulator's channels; a database restart in the middle of a
+//! campaign stops the dialing, which comes back on its own with every call record closed.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,7 +12,7 @@ use std::time::Duration;
 use dialtone_asterisk::agi::{serve, ServerConfig};
 use dialtone_asterisk::ami::{AmiClient, AmiConfig, Auth};
 use dialtone_core::{agents, campaigns, lists, users};
-use dialtone_fastagi::dialer::{run_campaign, watch_outcomes, DialerContext};
+use dialtone_fastagi::dialer::{keep_reconciled, run_campaign, watch_outcomes, DialerContext};
 use dialtone_fastagi::{control, router, FlowContext};
 use dialtone_sim::{CalleeModel, Pbx, PbxConfig};
 use sqlx::PgPool;
@@ -20,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 /// ready, and the campaign's dialer running.
 struct Floor {
     sessions: Vec<i64>,
+    ami: AmiClient,
     stop: CancellationToken,
 }
 
@@ -56,8 +59,9 @@ async fn start(pool: &PgPool, campaign: i64, agents: usize, model: CalleeModel) 
     }
     let dialer = Arc::new(DialerContext { pool: pool.clone(), ami: ami.clone(), node: "n1".into(), tick: Duration::from_millis(30) });
     tokio::spawn(watch_outcomes(dialer.clone(), stop.clone()));
+    tokio::spawn(keep_reconciled(dialer.clone(), Duration::from_millis(500), Duration::from_secs(2), stop.clone()));
     tokio::spawn(run_campaign(dialer, campaign, stop.clone()));
-    Floor { sessions, stop }
+    Floor { sessions, ami, stop }
 }
 
 impl Floor {
@@ -259,4 +263,288 @@ async fn over_dialing_abandons_get_the_safe_harbor_message_and_the_ledger(pool: 
         .await
         .expect("drops");
     assert_eq!(locked_out, abandoned, "an abandoned callee is not called again for 48 hours");
+}
+
+/// The next event named `event` about `channel`.
+async fn event(events: &mut tokio::sync::broadcast::Receiver<Arc<dialtone_asterisk::ami::Message>>, event: &str, channel: &str) -> Arc<dialtone_asterisk::ami::Message> {
+    let wait = async {
+        loop {
+            match events.recv().await {
+                Ok(e) if e.event() == Some(event) && e.get("Channel") == Some(channel) => return e,
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => panic!("event stream closed"),
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), wait).await.unwrap_or_else(|_| panic!("no {event} for {channel}"))
+}
+
+/// The agent's next call once its customer is in the agent's conference: (call, customer channel).
+async fn next_call(pool: &PgPool, ami: &AmiClient, session: i64) -> (uuid::Uuid, String) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        assert!(tokio::time::Instant::now() < deadline, "no call reached the agent");
+        agents::seen(pool, session).await.expect("heartbeat");
+        let row: Option<(uuid::Uuid, String, String)> = sqlx::query_as(
+            "SELECT c.id, c.channel, s.conference FROM agent_sessions s JOIN calls c ON c.id = s.current_call_id
+             WHERE s.id = $1 AND s.state = 'on_call' AND c.state <> 'ended' AND c.channel IS NOT NULL",
+        )
+        .bind(session)
+        .fetch_optional(pool)
+        .await
+        .expect("session");
+        if let Some((call, channel, conference)) = row {
+            if let Ok(list) = ami.send_list(dialtone_asterisk::ami::Action::new("ConfbridgeList").field("Conference", &conference)).await {
+                if list.events.iter().any(|e| e.get("Channel") == Some(channel.as_str())) {
+                    return (call, channel);
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+}
+
+async fn call_state(pool: &PgPool, call: uuid::Uuid) -> (String, Option<String>) {
+    sqlx::query_as("SELECT state, outcome FROM calls WHERE id = $1").bind(call).fetch_one(pool).await.expect("call")
+}
+
+async fn agent_state(pool: &PgPool, session: i64) -> String {
+    sqlx::query_scalar("SELECT state FROM agent_sessions WHERE id = $1").bind(session).fetch_one(pool).await.expect("session")
+}
+
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn call_control_acts_on_the_simulated_channels(pool: PgPool) {
+    use dialtone_fastagi::control::Control;
+    let zone = dialtone_sim::daytime_zone().expect("some zone is in daytime").to_string();
+    let (campaign, list) = campaign_with_list(&pool, campaigns::DialMethod::Progressive, &zone).await;
+    add_leads(&pool, list, 5_550_001, 4, &zone).await;
+    // A group nobody is logged in to: a caller sent there hears a message and is hung up.
+    let group: i64 = sqlx::query_scalar(
+        "INSERT INTO inbound_groups (name, campaign_id, no_agents_action, no_agents_target) VALUES ('help', $1, 'message_hangup', 'acme/nobody') RETURNING id",
+    )
+    .bind(campaign)
+    .fetch_one(&pool)
+    .await
+    .expect("group");
+    sqlx::query("INSERT INTO dids (number, group_id) VALUES ('5557000', $1)").bind(group).execute(&pool).await.expect("did");
+    let mut callees = fast_callees(5);
+    (callees.busy, callees.human, callees.machine) = (0.0, 1.0, 0.0);
+    callees.talk = (Duration::from_secs(120), Duration::from_secs(121));
+    let floor = start(&pool, campaign, 1, callees).await;
+    let session = floor.sessions[0];
+    let control = Control { pool: pool.clone(), ami: floor.ami.clone() };
+    let conference: String = sqlx::query_scalar("SELECT conference FROM agent_sessions WHERE id = $1").bind(session).fetch_one(&pool).await.expect("conf");
+
+    // Hold and back, keys, a recording on demand, then a warm transfer completed.
+    let (call, customer) = next_call(&pool, &floor.ami, session).await;
+    let mut events = floor.ami.events();
+    control.hold(call).await.expect("hold");
+    event(&mut events, "MusicOnHoldStart", &customer).await;
+    control.resume(call).await.expect("resume");
+    let back = event(&mut events, "ConfbridgeJoin", &customer).await;
+    assert_eq!(back.get("Conference"), Some(conference.as_str()));
+    control.dtmf(call, "1#").await.expect("dtmf");
+    assert_eq!(event(&mut events, "DTMFEnd", &customer).await.get("Digit"), Some("1"));
+    assert_eq!(event(&mut events, "DTMFEnd", &customer).await.get("Digit"), Some("#"));
+    control.record(call, Some("2026/demo.wav")).await.expect("record");
+    event(&mut events, "MixMonitorStart", &customer).await;
+    control.record(call, None).await.expect("stop recording");
+    event(&mut events, "MixMonitorStop", &customer).await;
+    let leg = control.consult(call, "+15125550199", true).await.expect("consult");
+    event(&mut events, "MusicOnHoldStart", &customer).await;
+    let third = loop {
+        let e = tokio::time::timeout(Duration::from_secs(10), events.recv()).await.expect("third party joins").expect("events");
+        if e.event() == Some("ConfbridgeJoin") && e.get("Uniqueid") == Some(leg.to_string().as_str()) {
+            assert_eq!(e.get("Conference"), Some(conference.as_str()));
+            break e.get("Channel").expect("channel").to_string();
+        }
+    };
+    control.complete_transfer(call).await.expect("complete");
+    event(&mut events, "BridgeEnter", &customer).await;
+    event(&mut events, "BridgeEnter", &third).await;
+    assert_eq!(call_state(&pool, call).await, ("ended".into(), Some("transferred".into())));
+    assert_eq!(agent_state(&pool, session).await, "wrapup", "the agent is free of a transferred call");
+    // The two talk on; when one hangs up the other does, and the handler changes nothing.
+    floor.ami.send(dialtone_asterisk::ami::Action::new("Hangup").field("Channel", &third)).await.expect("third hangs up");
+    event(&mut events, "Hangup", &customer).await;
+    assert_eq!(call_state(&pool, call).await.1.as_deref(), Some("transferred"));
+
+    // Blind to an inbound group: the customer becomes a queued call there (nobody is in).
+    agents::set_state(&pool, session, "ready", None).await.expect("ready");
+    let (call, _customer) = next_call(&pool, &floor.ami, session).await;
+    let uniqueid: String = sqlx::query_scalar("SELECT uniqueid FROM calls WHERE id = $1").bind(call).fetch_one(&pool).await.expect("uniqueid");
+    control.transfer_to_group(call, "5557000").await.expect("to the group");
+    assert_eq!(call_state(&pool, call).await, ("ended".into(), Some("transferred".into())));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let inbound = loop {
+        let row: Option<(String, Option<String>)> = sqlx::query_as("SELECT state, outcome FROM calls WHERE direction = 'inbound' AND uniqueid = $1 AND inbound_group_id = $2")
+            .bind(&uniqueid)
+            .bind(group)
+            .fetch_optional(&pool)
+            .await
+            .expect("inbound");
+        if let Some(r) = row.filter(|(s, _)| s == "ended") {
+            break r;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the transferred customer never reached the group");
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    };
+    assert_eq!(inbound.1.as_deref(), Some("no_agents"));
+
+    // Blind to a number: the customer's channel dials it.
+    agents::set_state(&pool, session, "ready", None).await.expect("ready");
+    let (call, customer) = next_call(&pool, &floor.ami, session).await;
+    let mut events = floor.ami.events();
+    control.blind_transfer_to_number(call, "+15125550123", "dialtone-transfer").await.expect("to a number");
+    let dialed = event(&mut events, "DialBegin", &customer).await;
+    assert!(dialed.get("DestChannel").is_some_and(|d| d.contains("15125550123")), "{dialed:?}");
+    assert_eq!(call_state(&pool, call).await, ("ended".into(), Some("transferred".into())));
+
+    // Parked, and the customer hangs up there: the hangup handler closes the call.
+    agents::set_state(&pool, session, "ready", None).await.expect("ready");
+    let (call, customer) = next_call(&pool, &floor.ami, session).await;
+    let mut events = floor.ami.events();
+    control.park(call).await.expect("park");
+    let parked = loop {
+        let e = tokio::time::timeout(Duration::from_secs(10), events.recv()).await.expect("parked").expect("events");
+        if e.event() == Some("ParkedCall") && e.get("ParkeeChannel") == Some(customer.as_str()) {
+            break e;
+        }
+    };
+    assert!(parked.get("ParkingSpace").is_some());
+    floor.ami.send(dialtone_asterisk::ami::Action::new("Hangup").field("Channel", &customer)).await.expect("customer hangs up");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while call_state(&pool, call).await.0 != "ended" {
+        assert!(tokio::time::Instant::now() < deadline, "a call that ends parked is closed");
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+    assert_eq!(agent_state(&pool, session).await, "wrapup");
+    floor.stop.cancel();
+}
+
+/// A TCP proxy in front of PostgreSQL that can be cut: while it is down every connection through
+/// it is dropped and new ones are closed at once, as a restarting server does to its clients.
+struct DbProxy {
+    addr: std::net::SocketAddr,
+    up: tokio::sync::watch::Sender<bool>,
+}
+
+async fn db_proxy(target: String) -> DbProxy {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (up, watch) = tokio::sync::watch::channel(true);
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            if !*watch.borrow() {
+                continue;
+            }
+            let (target, mut watch) = (target.clone(), watch.clone());
+            tokio::spawn(async move {
+                let Ok(mut server) = tokio::net::TcpStream::connect(&target).await else { return };
+                tokio::select! {
+                    _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                    _ = watch.wait_for(|up| !*up) => {}
+                }
+            });
+        }
+    });
+    DbProxy { addr, up }
+}
+
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn a_database_restart_stops_dialing_which_resumes_with_no_call_record_lost(pool: PgPool) {
+    use sqlx::postgres::PgPoolOptions;
+    let zone = dialtone_sim::daytime_zone().expect("some zone is in daytime").to_string();
+    let (campaign, list) = campaign_with_list(&pool, campaigns::DialMethod::Progressive, &zone).await;
+    add_leads(&pool, list, 5_550_001, 40, &zone).await;
+    // The node reaches the database through a proxy the test can cut.
+    let options = pool.connect_options();
+    let proxy = db_proxy(format!("{}:{}", options.get_host(), options.get_port())).await;
+    let node_pool = PgPoolOptions::new()
+        .max_connections(10)
+        .acquire_timeout(Duration::from_millis(500))
+        .connect_with((*options).clone().host("127.0.0.1").port(proxy.addr.port()))
+        .await
+        .expect("pool through the proxy");
+    let mut callees = fast_callees(13);
+    callees.talk = (Duration::from_millis(400), Duration::from_millis(800));
+    let floor = start(&node_pool, campaign, 3, callees).await;
+    let mut events = floor.ami.events();
+    // Dials are Newchannel events whose Uniqueid is a call id (agents' phones have none).
+    let dials = Arc::new(std::sync::Mutex::new(Vec::new()));
+    {
+        let dials = dials.clone();
+        tokio::spawn(async move {
+            while let Ok(e) = events.recv().await {
+                if e.event() == Some("Newchannel") && e.get("Uniqueid").is_some_and(|u| u.parse::<uuid::Uuid>().is_ok()) {
+                    dials.lock().expect("lock").push(tokio::time::Instant::now());
+                }
+            }
+        });
+    }
+    let keep_alive = |pool: PgPool, sessions: Vec<i64>| async move {
+        for session in &sessions {
+            let _ = agents::seen(&pool, *session).await;
+        }
+        let _ = agents::end_wrapups(&pool).await;
+    };
+    // Some calls first.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        keep_alive(pool.clone(), floor.sessions.clone()).await;
+        let done: i64 = sqlx::query_scalar("SELECT count(*) FROM call_attempts WHERE state = 'resolved'").fetch_one(&pool).await.expect("n");
+        if done >= 5 {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no calls before the restart");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // The database restarts: three seconds away.
+    proxy.up.send_replace(false);
+    let cut = tokio::time::Instant::now();
+    assert!(sqlx::query("SELECT 1").execute(&node_pool).await.is_err(), "the node's database is away");
+    while cut.elapsed() < Duration::from_secs(3) {
+        keep_alive(pool.clone(), floor.sessions.clone()).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    proxy.up.send_replace(true);
+    let restored = tokio::time::Instant::now();
+    // A dial already on its way when the database went may still show; none starts after.
+    let during = dials.lock().expect("lock").iter().filter(|t| **t > cut + Duration::from_millis(500) && **t < restored).count();
+    assert_eq!(during, 0, "no dial while the database is away");
+
+    // It resumes on its own and finishes the list; the gap's open calls are reconciled.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+    loop {
+        keep_alive(pool.clone(), floor.sessions.clone()).await;
+        let (untried, open_dials, open_calls): (i64, i64, i64) = sqlx::query_as(
+            "SELECT (SELECT count(*) FROM leads l WHERE NOT EXISTS (SELECT 1 FROM call_attempts a WHERE a.lead_id = l.id)),
+                    (SELECT count(*) FROM call_attempts WHERE state <> 'resolved') + (SELECT count(*) FROM hopper),
+                    (SELECT count(*) FROM calls WHERE state <> 'ended')",
+        )
+        .fetch_one(&pool)
+        .await
+        .expect("progress");
+        if (untried, open_dials, open_calls) == (0, 0, 0) {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "after the restart: {untried} leads untried, {open_dials} dials and {open_calls} calls open");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let resumed = dials.lock().expect("lock").iter().filter(|t| **t > restored).count();
+    assert!(resumed > 0, "dialing resumed");
+    let twice: i64 = sqlx::query_scalar("SELECT count(*) FROM (SELECT lead_id FROM call_attempts WHERE dialed_at IS NOT NULL GROUP BY lead_id HAVING count(*) > 1) x")
+        .fetch_one(&pool)
+        .await
+        .expect("twice");
+    assert_eq!(twice, 0, "no lead dialed twice across the restart");
+    let stuck: i64 = sqlx::query_scalar("SELECT count(*) FROM agent_sessions WHERE state IN ('on_call', 'reserved')").fetch_one(&pool).await.expect("agents");
+    assert_eq!(stuck, 0, "no agent is left on a call that ended");
+    let reconciled: i64 = sqlx::query_scalar("SELECT count(*) FROM calls WHERE hangup_cause IS NULL AND dial_status IS NULL")
+        .fetch_one(&pool)
+        .await
+        .expect("reconciled");
+    eprintln!("database restart: {reconciled} calls closed by reconciliation");
+    floor.stop.cancel();
 }

@@ -147,7 +147,15 @@ pub async fn machine(pool: &PgPool, call_id: Uuid, campaign_id: i64, left_messag
     Ok(())
 }
 
-/// How the channel ended, from the `h` extension.
+/// The agent handed the call on (a blind transfer, a completed warm or three-way transfer):
+/// the call closes as `transferred` for the dialer and the agent, who goes to wrap-up. The
+/// customer talks on elsewhere; their hangup handler later finds the call closed.
+pub async fn transferred(pool: &PgPool, call_id: Uuid) -> Result<bool, sqlx::Error> {
+    sqlx::query("UPDATE calls SET outcome = 'transferred' WHERE id = $1 AND state <> 'ended'").bind(call_id).execute(pool).await?;
+    end(pool, call_id, &Ended { dial_status: Some("TRANSFERRED"), ..Ended::default() }).await
+}
+
+/// How the channel ended, from its hangup handler.
 #[derive(Debug, Clone, Default)]
 pub struct Ended<'a> {
     pub hangup_cause: Option<i32>,
@@ -155,7 +163,7 @@ pub struct Ended<'a> {
     pub dial_status: Option<&'a str>,
 }
 
-/// Closes the call record. Only the first close counts: a second `h` run, a retry or a late
+/// Closes the call record. Only the first close counts: a second handler run, a retry or a late
 /// event changes nothing. Returns whether this call closed it. An agent still on the call goes
 /// to wrap-up.
 pub async fn end(pool: &PgPool, call_id: Uuid, ended: &Ended<'_>) -> Result<bool, sqlx::Error> {

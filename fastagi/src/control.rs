@@ -129,7 +129,8 @@ impl Control {
     }
 
     /// Sends the customer to a number (never one on a DNC list of the call's campaign or the
-    /// system) through the outbound trunk context the dialplan names.
+    /// system) through the outbound trunk context the dialplan names; the call closes as
+    /// transferred and the agent wraps up.
     pub async fn blind_transfer_to_number(&self, call_id: Uuid, e164: &str, context: &str) -> Result<(), ControlError> {
         let campaign: Option<i64> = sqlx::query_scalar("SELECT campaign_id FROM calls WHERE id = $1").bind(call_id).fetch_optional(&self.pool).await?.flatten();
         if let Some(hit) = dnc::check(&self.pool, campaign, e164).await? {
@@ -138,13 +139,16 @@ impl Control {
         let channel = customer_channel(&self.pool, call_id).await?;
         let exten = e164.trim_start_matches('+');
         self.ami.send(Action::new("Redirect").field("Channel", channel).field("Context", context).field("Exten", exten).field("Priority", "1")).await?;
+        calls::transferred(&self.pool, call_id).await?;
         Ok(())
     }
 
-    /// Sends the customer into an inbound group's queue (by its DID route).
+    /// Sends the customer into an inbound group's queue (by its DID route), where they become a
+    /// new inbound call; this one closes as transferred.
     pub async fn transfer_to_group(&self, call_id: Uuid, group_did: &str) -> Result<(), ControlError> {
         let channel = customer_channel(&self.pool, call_id).await?;
         self.ami.send(Action::new("Redirect").field("Channel", channel).field("Context", "dialtone-inbound").field("Exten", group_did).field("Priority", "1")).await?;
+        calls::transferred(&self.pool, call_id).await?;
         Ok(())
     }
 
@@ -218,12 +222,13 @@ impl Control {
     }
 
     /// Completes a warm or three-way transfer: the customer and the third party are bridged
-    /// together and leave the agent's conference; the agent is free.
+    /// together and leave the agent's conference; the call closes as transferred and the agent
+    /// wraps up.
     pub async fn complete_transfer(&self, call_id: Uuid) -> Result<(), ControlError> {
         let customer = customer_channel(&self.pool, call_id).await?;
         let third = self.consult_channel(call_id).await?;
         self.ami.send(Action::new("Bridge").field("Channel1", customer).field("Channel2", third).field("Tone", "no")).await?;
-        sqlx::query("UPDATE calls SET outcome = 'transferred' WHERE id = $1").bind(call_id).execute(&self.pool).await?;
+        calls::transferred(&self.pool, call_id).await?;
         Ok(())
     }
 

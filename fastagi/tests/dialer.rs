@@ -183,16 +183,38 @@ async fn after_a_gap_dials_with_no_channel_are_resolved_and_none_is_dialed_again
         .execute(&pool)
         .await
         .expect("age");
+    // Two inbound calls the database outage left open: one caller still talking, one gone.
+    for (uniqueid, age) in [("1764000000.1", "5 minutes"), ("1764000000.2", "5 minutes"), ("1764000000.3", "1 second")] {
+        sqlx::query(&format!(
+            "INSERT INTO calls (id, direction, node, uniqueid, state, answered_at, created_at) VALUES (gen_random_uuid(), 'inbound', 'n1', $1, 'answered', now(), now() - interval '{age}')"
+        ))
+        .bind(uniqueid)
+        .execute(&pool)
+        .await
+        .expect("open call");
+    }
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
-    // Asterisk still has the first call's channel.
-    tokio::spawn(busy_manager(listener, Arc::new(Mutex::new(Vec::new())), vec![calls[0].to_string()]));
+    // Asterisk still has the first dial's channel and the first caller's.
+    tokio::spawn(busy_manager(listener, Arc::new(Mutex::new(Vec::new())), vec![calls[0].to_string(), "1764000000.1".into()]));
     let mut config = AmiConfig::new(addr.to_string(), "dialer", "secret");
     config.auth = Auth::Plain;
     let ctx = DialerContext { pool: pool.clone(), ami: AmiClient::start(config), node: "n1".into(), tick: Duration::from_millis(50) };
     let mut link = ctx.ami.link();
     link.wait_for(|l| matches!(l, dialtone_asterisk::ami::Link::Up { .. })).await.expect("up");
-    assert_eq!(dialtone_fastagi::dialer::reconcile(&ctx).await.expect("reconcile"), 1);
+    let done = dialtone_fastagi::dialer::reconcile(&ctx, dialtone_fastagi::dialer::GRACE).await.expect("reconcile");
+    assert_eq!(done, dialtone_fastagi::dialer::Reconciled { dials: 1, calls: 1 });
+    let open: Vec<(String, String, Option<String>)> =
+        sqlx::query_as("SELECT uniqueid, state, outcome FROM calls ORDER BY uniqueid").fetch_all(&pool).await.expect("calls");
+    assert_eq!(
+        open,
+        vec![
+            ("1764000000.1".to_string(), "answered".to_string(), None),
+            ("1764000000.2".to_string(), "ended".to_string(), Some("caller_hangup".to_string())),
+            ("1764000000.3".to_string(), "answered".to_string(), None),
+        ],
+        "a live caller and a recent call are left alone; the gone one is closed"
+    );
     let states: Vec<(uuid::Uuid, String, Option<String>)> =
         sqlx::query_as("SELECT call_id, state, outcome FROM call_attempts").fetch_all(&pool).await.expect("attempts");
     let state = |call: uuid::Uuid| states.iter().find(|(c, _, _)| *c == call).map(|(_, s, o)| (s.clone(), o.clone())).expect("attempt");

@@ -1,23 +1,24 @@
-//! The simulator's manager interface: Login (plain or MD5), Ping, Originate (the call then
-//! plays out: ringing, a busy or unanswered end, or an answer that runs the dialplan's AGI
-//! steps), Hangup (a channel or a `/regex/`), CoreShowChannels, Redirect, PlayDTMF, MixMonitor,
-//! Logoff. Events go to every logged-in session.
+//! The simulator's manager interface. Actions: Login (plain or MD5 challenge), Ping, Logoff,
+//! Originate (the call then plays out in [`crate::dial`]), Hangup (a channel or a `/regex/`),
+//! CoreShowChannels, Redirect, Getvar, Setvar, PlayDTMF, MixMonitor, StopMixMonitor, Park,
+//! Bridge, ConfbridgeList and ConfbridgeKick, each answered in Asterisk 22's words (an unknown
+//! channel is an error, as there). Events go to every logged-in session.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use dialtone_asterisk::ami::{AmiCodec, AmiFrame};
 use futures::StreamExt;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{broadcast, watch};
+use tokio::sync::broadcast;
 use tokio_util::codec::FramedRead;
 
-use crate::agi_leg::{self, Leg};
-use crate::model::{Callee, CalleeModel};
+use crate::channels::{self, Goto, Registry};
+use crate::dial;
+use crate::model::CalleeModel;
 
 pub struct PbxConfig {
     /// Dialtone's FastAGI server, where answered channels run their AGI steps.
@@ -25,18 +26,22 @@ pub struct PbxConfig {
     pub model: CalleeModel,
 }
 
-struct Channel {
-    name: String,
-    uniqueid: String,
-    hangup: watch::Sender<bool>,
+pub(crate) struct Shared {
+    pub agi: SocketAddr,
+    model: Mutex<CalleeModel>,
+    pub registry: Registry,
+    next: AtomicU64,
 }
 
-struct Shared {
-    agi: SocketAddr,
-    model: Mutex<CalleeModel>,
-    channels: Mutex<Vec<Channel>>,
-    events: broadcast::Sender<String>,
-    next: AtomicU64,
+impl Shared {
+    pub fn model(&self) -> MutexGuard<'_, CalleeModel> {
+        self.model.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A channel number, for unique channel names.
+    pub fn next_channel(&self) -> u64 {
+        self.next.fetch_add(1, Ordering::Relaxed)
+    }
 }
 
 /// A running simulator.
@@ -60,13 +65,7 @@ impl Pbx {
     pub async fn start_on(addr: SocketAddr, config: PbxConfig) -> std::io::Result<Self> {
         let listener = TcpListener::bind(addr).await?;
         let ami = listener.local_addr()?;
-        let shared = Arc::new(Shared {
-            agi: config.agi,
-            model: Mutex::new(config.model),
-            channels: Mutex::new(Vec::new()),
-            events: broadcast::channel(4096).0,
-            next: AtomicU64::new(1),
-        });
+        let shared = Arc::new(Shared { agi: config.agi, model: Mutex::new(config.model), registry: Registry::new(), next: AtomicU64::new(1) });
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 tokio::spawn(session(stream, shared.clone()));
@@ -79,7 +78,7 @@ impl Pbx {
 async fn session(stream: TcpStream, shared: Arc<Shared>) {
     let (reader, mut writer) = stream.into_split();
     let mut actions = FramedRead::new(reader, AmiCodec::server());
-    let mut events = shared.events.subscribe();
+    let mut events = shared.registry.subscribe();
     if writer.write_all(b"Asterisk Call Manager/11.0.0\r\n").await.is_err() {
         return;
     }
@@ -103,161 +102,153 @@ async fn session(stream: TcpStream, shared: Arc<Shared>) {
 }
 
 fn handle(action: &Fields, shared: &Arc<Shared>) -> (String, bool) {
+    let registry = &shared.registry;
     let id = get(action, "ActionID").unwrap_or_default();
     let ok = |extra: &str| format!("Response: Success\r\nActionID: {id}\r\n{extra}\r\n");
+    let error = |message: &str| format!("Response: Error\r\nActionID: {id}\r\nMessage: {message}\r\n\r\n");
+    let channel = get(action, "Channel").unwrap_or_default();
+    let no_channel = || error(&format!("Channel does not exist: {channel}"));
     let reply = match get(action, "Action").unwrap_or_default() {
         "Challenge" => ok("Challenge: 840267361\r\n"),
         "Login" => ok("Message: Authentication accepted\r\n"),
         "Ping" => ok("Ping: Pong\r\nTimestamp: 0.0\r\n"),
         "Logoff" => return (format!("Response: Goodbye\r\nActionID: {id}\r\nMessage: Thanks for all the fish.\r\n\r\n"), true),
         "Originate" => {
-            tokio::spawn(originate(action.clone(), shared.clone()));
+            tokio::spawn(dial::originate(action.clone(), shared.clone()));
             ok("Message: Originate successfully queued\r\n")
         }
         "Hangup" => {
-            let target = get(action, "Channel").unwrap_or_default();
-            let channels = shared.channels.lock().unwrap_or_else(PoisonError::into_inner);
-            let matching: Vec<&Channel> = match target.strip_prefix("/^").and_then(|t| t.strip_suffix('/')) {
-                Some(prefix) => {
-                    let prefix = prefix.replace('\\', "");
-                    channels.iter().filter(|c| c.name.starts_with(&prefix)).collect()
+            let matching = registry.matching(channel);
+            if channel.starts_with('/') {
+                // A regex hangs up every match and lists them (`ami/full-call-agent-conference`).
+                let mut out = ok("EventList: start\r\nMessage: Channels hung up will follow\r\n");
+                for name in &matching {
+                    registry.hang_up(name);
+                    out.push_str(&format!("Event: ChannelHungup\r\nChannel: {name}\r\nActionID: {id}\r\n\r\n"));
                 }
-                None => channels.iter().filter(|c| c.name == target).collect(),
-            };
-            if matching.is_empty() {
-                format!("Response: Error\r\nActionID: {id}\r\nMessage: No such channel\r\n\r\n")
-            } else {
-                for c in matching {
-                    let _ = c.hangup.send(true);
-                }
+                out.push_str(&format!("Event: ChannelsHungupListComplete\r\nActionID: {id}\r\nEventList: Complete\r\nListItems: {}\r\n\r\n", matching.len()));
+                out
+            } else if registry.hang_up(channel) {
                 ok("Message: Channel Hungup\r\n")
+            } else {
+                error("No such channel")
             }
         }
         "CoreShowChannels" => {
-            let channels = shared.channels.lock().unwrap_or_else(PoisonError::into_inner);
+            let channels = registry.list();
             let mut out = ok("EventList: start\r\nMessage: Channels will follow\r\n");
-            for c in channels.iter() {
-                out.push_str(&format!("Event: CoreShowChannel\r\nActionID: {id}\r\nChannel: {}\r\nUniqueid: {}\r\nLinkedid: {}\r\n\r\n", c.name, c.uniqueid, c.uniqueid));
+            for (name, uniqueid) in &channels {
+                out.push_str(&format!("Event: CoreShowChannel\r\nActionID: {id}\r\nChannel: {name}\r\nUniqueid: {uniqueid}\r\nLinkedid: {uniqueid}\r\n\r\n"));
             }
             out.push_str(&format!("Event: CoreShowChannelsComplete\r\nActionID: {id}\r\nEventList: Complete\r\nListItems: {}\r\n\r\n", channels.len()));
             out
         }
-        "Redirect" | "PlayDTMF" | "MixMonitor" | "StopMixMonitor" | "Setvar" => ok(""),
+        "Redirect" => {
+            let (context, exten) = (get(action, "Context").unwrap_or_default(), get(action, "Exten").unwrap_or_default());
+            if context.is_empty() || exten.is_empty() {
+                error("Context and Exten are required")
+            } else if registry.send_to(channel, Goto::Dialplan { context: context.to_string(), exten: exten.to_string() }) {
+                ok("Message: Redirect successful\r\n")
+            } else {
+                no_channel()
+            }
+        }
+        "Getvar" => {
+            let variable = get(action, "Variable").unwrap_or_default();
+            match registry.getvar(channel, variable) {
+                Some(value) => ok(&format!("Variable: {variable}\r\nValue: {value}\r\n")),
+                // Without a channel: a global variable; the simulator has none.
+                None if channel.is_empty() => ok(&format!("Variable: {variable}\r\nValue: \r\n")),
+                None => no_channel(),
+            }
+        }
+        "Setvar" => {
+            let (variable, value) = (get(action, "Variable").unwrap_or_default(), get(action, "Value").unwrap_or_default());
+            if variable.is_empty() {
+                error("No variable specified")
+            } else if channel.is_empty() || registry.setvar(channel, variable, value) {
+                ok("Message: Variable Set\r\n")
+            } else {
+                no_channel()
+            }
+        }
+        "PlayDTMF" => {
+            let digit = get(action, "Digit").unwrap_or_default();
+            match registry.uniqueid(channel) {
+                None => no_channel(),
+                Some(_) if digit.chars().count() != 1 => error("No digit specified"),
+                Some(uniqueid) => {
+                    let lines = channels::channel_lines(channel, &uniqueid);
+                    registry.emit(format!("Event: DTMFBegin\r\nPrivilege: dtmf,all\r\n{lines}Digit: {digit}\r\nDirection: Sent\r\n\r\n"));
+                    registry.emit(format!("Event: DTMFEnd\r\nPrivilege: dtmf,all\r\n{lines}Digit: {digit}\r\nDurationMs: 250\r\nDirection: Sent\r\n\r\n"));
+                    ok("Message: DTMF successfully queued\r\n")
+                }
+            }
+        }
+        "MixMonitor" => match get(action, "File") {
+            _ if !registry.exists(channel) => no_channel(),
+            Some(file) if !file.is_empty() => {
+                registry.monitor(channel, Some(file));
+                ok("Message: Started MixMonitor\r\n")
+            }
+            _ => error("No file specified"),
+        },
+        "StopMixMonitor" => {
+            if !registry.exists(channel) {
+                no_channel()
+            } else if registry.monitor(channel, None) {
+                ok("Message: Stopped MixMonitor\r\n")
+            } else {
+                error("Could not stop MixMonitor")
+            }
+        }
+        "Park" => {
+            let timeout = Duration::from_millis(get(action, "Timeout").and_then(|t| t.parse().ok()).unwrap_or(45_000));
+            if registry.send_to(channel, Goto::Park { timeout }) {
+                ok("Message: Park successful\r\n")
+            } else {
+                no_channel()
+            }
+        }
+        "Bridge" => {
+            let (one, two) = (get(action, "Channel1").unwrap_or_default(), get(action, "Channel2").unwrap_or_default());
+            if !registry.exists(one) {
+                error(&format!("Channel1 does not exist: {one}"))
+            } else if !registry.exists(two) {
+                error(&format!("Channel2 does not exist: {two}"))
+            } else {
+                registry.send_to(one, Goto::Bridge(two.to_string()));
+                registry.send_to(two, Goto::Bridge(one.to_string()));
+                ok("Message: Channels have been bridged\r\n")
+            }
+        }
+        "ConfbridgeList" => {
+            let conference = get(action, "Conference").unwrap_or_default();
+            let members = registry.members(conference);
+            if members.is_empty() {
+                error("No active conferences.")
+            } else {
+                let mut out = ok("EventList: start\r\nMessage: Confbridge user list will follow\r\n");
+                for (name, uniqueid, answered) in &members {
+                    out.push_str(&format!(
+                        "Event: ConfbridgeList\r\nActionID: {id}\r\nConference: {conference}\r\nAdmin: No\r\nMarkedUser: No\r\nWaitMarked: No\r\nEndMarked: No\r\nEndMarkedAny: No\r\nWaiting: No\r\nMuted: No\r\nTalking: No\r\nAnsweredTime: {answered}\r\n{}\r\n",
+                        channels::channel_lines(name, uniqueid)
+                    ));
+                }
+                out.push_str(&format!("Event: ConfbridgeListComplete\r\nActionID: {id}\r\nEventList: Complete\r\nListItems: {}\r\n\r\n", members.len()));
+                out
+            }
+        }
+        "ConfbridgeKick" => {
+            // A kicked channel leaves ConfBridge; our dialplan hangs up after it.
+            let conference = get(action, "Conference").unwrap_or_default();
+            if registry.members(conference).iter().any(|(name, _, _)| name == channel) && registry.hang_up(channel) {
+                ok("Message: User kicked\r\n")
+            } else {
+                error("No Conference by that name found.")
+            }
+        }
         other => format!("Response: Error\r\nActionID: {id}\r\nMessage: Invalid/unknown command: {other}. Use Action: ListCommands to show available commands.\r\n\r\n"),
     };
     (reply, false)
-}
-
-fn emit(shared: &Shared, text: String) {
-    let _ = shared.events.send(text);
-}
-
-async fn originate(action: Fields, shared: Arc<Shared>) {
-    let id = get(&action, "ActionID").unwrap_or_default().to_string();
-    let dial = get(&action, "Channel").unwrap_or_default().to_string();
-    let n = shared.next.fetch_add(1, Ordering::Relaxed);
-    let uniqueid = get(&action, "ChannelId").map(str::to_string).unwrap_or_else(|| format!("sim-{n}"));
-    let name = format!("{dial}-{n:08x}");
-    let timeout = Duration::from_millis(get(&action, "Timeout").and_then(|t| t.parse().ok()).unwrap_or(30_000));
-    let variables: HashMap<String, String> = action
-        .iter()
-        .filter(|(k, _)| k.eq_ignore_ascii_case("Variable"))
-        .filter_map(|(_, v)| v.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
-        .collect();
-    let response = |ok: bool, reason: u8| {
-        format!(
-            "Event: OriginateResponse\r\nPrivilege: call,all\r\nActionID: {id}\r\nResponse: {}\r\nChannel: {dial}\r\nReason: {reason}\r\nUniqueid: {uniqueid}\r\n\r\n",
-            if ok { "Success" } else { "Failure" }
-        )
-    };
-    let agent_phone = get(&action, "Context") == Some("dialtone-agent");
-    let callee = if agent_phone {
-        Callee::Human { ring: Duration::from_millis(100), talk: Duration::from_secs(24 * 3600) }
-    } else {
-        shared.model.lock().unwrap_or_else(PoisonError::into_inner).next()
-    };
-    // The dial's lifecycle in the order Asterisk 22 reports it
-    // (`ami/originate-failures-and-errors.jsonl`): the channel and its dial begin at once; a
-    // busy or congested far end ends the dial before the OriginateResponse; an unanswered one
-    // hangs up (cause 19) before it; an answer is reported, then the dial's end.
-    let state = |event: &str, extra: &str| {
-        format!("Event: {event}\r\nPrivilege: call,all\r\nChannel: {name}\r\nUniqueid: {uniqueid}\r\nLinkedid: {uniqueid}\r\n{extra}\r\n")
-    };
-    let dial_end = |status: &str| {
-        format!(
-            "Event: DialEnd\r\nPrivilege: call,all\r\nDestChannel: {name}\r\nDestUniqueid: {uniqueid}\r\nDestLinkedid: {uniqueid}\r\nDialStatus: {status}\r\n\r\n"
-        )
-    };
-    let hangup_event = |cause: u8, text: &str| state("Hangup", &format!("Cause: {cause}\r\nCause-txt: {text}\r\n"));
-    emit(&shared, state("Newchannel", "ChannelState: 0\r\nChannelStateDesc: Down\r\n"));
-    emit(
-        &shared,
-        format!("Event: DialBegin\r\nPrivilege: call,all\r\nDestChannel: {name}\r\nDestUniqueid: {uniqueid}\r\nDestLinkedid: {uniqueid}\r\nDialString: {dial}\r\n\r\n"),
-    );
-    let ringing = state("Newstate", "ChannelState: 5\r\nChannelStateDesc: Ringing\r\n");
-    let unanswered = |shared: &Shared| {
-        emit(shared, hangup_event(19, "User alerting, no answer"));
-        emit(shared, response(false, 3));
-    };
-    let (ring, talk, amd) = match callee {
-        Callee::Busy { ring } => {
-            tokio::time::sleep(ring).await;
-            emit(&shared, dial_end("BUSY"));
-            emit(&shared, response(false, 5));
-            return emit(&shared, hangup_event(0, "Unknown"));
-        }
-        Callee::Congestion { ring } => {
-            tokio::time::sleep(ring).await;
-            emit(&shared, dial_end("CONGESTION"));
-            emit(&shared, hangup_event(0, "Unknown"));
-            return emit(&shared, response(false, 8));
-        }
-        Callee::NoAnswer => {
-            emit(&shared, ringing);
-            tokio::time::sleep(timeout).await;
-            return unanswered(&shared);
-        }
-        Callee::Human { ring, talk } => (ring, talk, ["HUMAN", "HUMAN-800-800"]),
-        Callee::Machine { ring } => (ring, Duration::from_secs(20), ["MACHINE", "LONGGREETING-1500-1500"]),
-    };
-    if ring >= timeout {
-        emit(&shared, ringing);
-        tokio::time::sleep(timeout).await;
-        return unanswered(&shared);
-    }
-    tokio::time::sleep(ring).await;
-    emit(&shared, state("Newstate", "ChannelState: 6\r\nChannelStateDesc: Up\r\n"));
-    emit(&shared, response(true, 4));
-    emit(&shared, dial_end("ANSWER"));
-    let (hangup, watcher) = watch::channel(false);
-    shared.channels.lock().unwrap_or_else(PoisonError::into_inner).push(Channel { name: name.clone(), uniqueid: uniqueid.clone(), hangup });
-    let (script, args) = if agent_phone {
-        (format!("agent-login?session={}", variables.get("DIALTONE_AGENT_SESSION").cloned().unwrap_or_default()), Vec::new())
-    } else {
-        (
-            format!("outbound?campaign={}", variables.get("DIALTONE_CAMPAIGN_ID").cloned().unwrap_or_default()),
-            amd.iter().map(|s| s.to_string()).collect(),
-        )
-    };
-    let leg = Leg { script, args, channel: name.clone(), uniqueid: uniqueid.clone(), variables, talk, hangup: watcher.clone() };
-    let ended_with = match agi_leg::run(shared.agi, leg).await {
-        Ok(vars) => vars,
-        Err(e) => {
-            tracing::warn!(channel = %name, error = %e, "AGI leg failed");
-            HashMap::new()
-        }
-    };
-    // The h extension: the outbound context closes the call record.
-    if !agent_phone {
-        let mut vars = ended_with;
-        vars.insert("HANGUPCAUSE".into(), "16".into());
-        vars.insert("DIALSTATUS".into(), "ANSWER".into());
-        let (_, dead) = watch::channel(true);
-        let h = Leg { script: "call-end".into(), args: Vec::new(), channel: name.clone(), uniqueid: uniqueid.clone(), variables: vars, talk: Duration::ZERO, hangup: dead };
-        if let Err(e) = agi_leg::run(shared.agi, h).await {
-            tracing::warn!(channel = %name, error = %e, "h extension AGI failed");
-        }
-    }
-    shared.channels.lock().unwrap_or_else(PoisonError::into_inner).retain(|c| c.name != name);
-    emit(&shared, hangup_event(16, "Normal Clearing"));
 }

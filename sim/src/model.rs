@@ -14,10 +14,30 @@ pub enum Callee {
     Congestion { ring: Duration },
     /// Rings until the Originate's timeout.
     NoAnswer,
-    /// A person answers after `ring` and talks for `talk` once with an agent.
-    Human { ring: Duration, talk: Duration },
+    /// A person answers after `ring` and talks for `talk` once with an agent. One who is not
+    /// with an agent within `patience` of answering hangs up.
+    Human { ring: Duration, talk: Duration, patience: Option<Duration>, amd: Verdict },
     /// An answering machine answers after `ring`.
-    Machine { ring: Duration },
+    Machine { ring: Duration, amd: Verdict },
+}
+
+/// What Asterisk's AMD() says of an answered call, as `AMDSTATUS` and `AMDCAUSE`; it is wrong
+/// as often as the model says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Human,
+    Machine,
+}
+
+impl Verdict {
+    /// The AGI arguments the dialplan passes on: `${AMDSTATUS},${AMDCAUSE}`, as Asterisk 22
+    /// words them (`agi/outbound-amd-*.jsonl`).
+    pub fn agi_args(self) -> [&'static str; 2] {
+        match self {
+            Verdict::Human => ["HUMAN", "HUMAN-800-800"],
+            Verdict::Machine => ["MACHINE", "LONGGREETING-1500-1500"],
+        }
+    }
 }
 
 /// Shares of each fate; the rest of the dials are not answered.
@@ -30,6 +50,16 @@ pub struct CalleeModel {
     pub machine: f64,
     pub ring: (Duration, Duration),
     pub talk: (Duration, Duration),
+    /// Share of people AMD() calls machines (they are hung up on or get the machine's message).
+    pub amd_false_positive: f64,
+    /// Share of machines AMD() calls people (an agent gets a greeting).
+    pub amd_false_negative: f64,
+    /// Share of people who hang up when nobody is there for them within `patience`.
+    pub impatient: f64,
+    pub patience: (Duration, Duration),
+    /// Simulated time runs this many times faster than the wall clock: every ring, talk and
+    /// patience time drawn, and the Originate's ring timeout, are divided by it.
+    pub time_scale: f64,
     rng: StdRng,
 }
 
@@ -42,15 +72,33 @@ impl CalleeModel {
             machine: 0.1,
             ring: (Duration::from_secs(5), Duration::from_secs(25)),
             talk: (Duration::from_secs(60), Duration::from_secs(300)),
+            amd_false_positive: 0.0,
+            amd_false_negative: 0.0,
+            impatient: 0.0,
+            patience: (Duration::from_secs(1), Duration::from_secs(5)),
+            time_scale: 1.0,
             rng: StdRng::seed_from_u64(seed),
         }
     }
 
     fn between(&mut self, (low, high): (Duration, Duration)) -> Duration {
-        if high <= low {
-            return low;
+        let drawn = if high <= low { low } else { self.rng.gen_range(low..high) };
+        self.scaled(drawn)
+    }
+
+    /// A simulated duration on the wall clock.
+    pub fn scaled(&self, d: Duration) -> Duration {
+        if self.time_scale > 0.0 && self.time_scale.is_finite() {
+            d.div_f64(self.time_scale)
+        } else {
+            d
         }
-        self.rng.gen_range(low..high)
+    }
+
+    /// True with probability `p`; draws nothing when `p` is zero, so a model without the
+    /// feature keeps its sequence.
+    fn chance(&mut self, p: f64) -> bool {
+        p > 0.0 && self.rng.gen::<f64>() < p
     }
 
     pub fn next(&mut self) -> Callee {
@@ -62,11 +110,48 @@ impl CalleeModel {
             Callee::Congestion { ring: ring / 5 }
         } else if draw < self.busy + self.congestion + self.human {
             let talk = self.between(self.talk);
-            Callee::Human { ring, talk }
+            let amd = if self.chance(self.amd_false_positive) { Verdict::Machine } else { Verdict::Human };
+            let patience = if self.chance(self.impatient) { Some(self.between(self.patience)) } else { None };
+            Callee::Human { ring, talk, patience, amd }
         } else if draw < self.busy + self.congestion + self.human + self.machine {
-            Callee::Machine { ring }
+            let amd = if self.chance(self.amd_false_negative) { Verdict::Human } else { Verdict::Machine };
+            Callee::Machine { ring, amd }
         } else {
             Callee::NoAnswer
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verdict_errors_and_time_scale_follow_the_model() {
+        let mut m = CalleeModel::new(3);
+        (m.busy, m.human, m.machine) = (0.0, 0.5, 0.5);
+        (m.amd_false_positive, m.amd_false_negative, m.impatient) = (0.2, 0.1, 0.3);
+        m.time_scale = 10.0;
+        let (mut humans, mut called_machines, mut machines, mut called_humans, mut impatient) = (0, 0, 0, 0, 0);
+        for _ in 0..20_000 {
+            match m.next() {
+                Callee::Human { ring, talk, patience, amd } => {
+                    humans += 1;
+                    called_machines += usize::from(amd == Verdict::Machine);
+                    impatient += usize::from(patience.is_some());
+                    assert!(ring <= Duration::from_millis(2500) && talk >= Duration::from_secs(6) && talk <= Duration::from_secs(30));
+                    assert!(patience.is_none_or(|p| p <= Duration::from_millis(500)));
+                }
+                Callee::Machine { amd, .. } => {
+                    machines += 1;
+                    called_humans += usize::from(amd == Verdict::Human);
+                }
+                other => panic!("only people and machines: {other:?}"),
+            }
+        }
+        let share = |a: usize, b: usize| a as f64 / b as f64;
+        assert!((share(called_machines, humans) - 0.2).abs() < 0.02);
+        assert!((share(called_humans, machines) - 0.1).abs() < 0.02);
+        assert!((share(impatient, humans) - 0.3).abs() < 0.02);
     }
 }

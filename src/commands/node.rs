@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use dialtone_asterisk::agi::{self, ServerConfig};
 use dialtone_asterisk::ami::{AmiClient, AmiConfig, Auth, Link};
-use dialtone_fastagi::dialer::{reconcile_on_link, run_campaign, watch_outcomes, DialerContext};
+use dialtone_fastagi::dialer::{keep_reconciled, run_campaign, watch_outcomes, DialerContext, GRACE};
 use dialtone_core::bus::Bus;
 use dialtone_core::config::Config;
 use dialtone_core::telemetry::{self, HealthCheck};
@@ -103,7 +103,7 @@ async fn run_node(config: &Config, args: AgiArgs, campaign_scan: Option<Duration
         let control = dialtone_fastagi::control::Control { pool: dialer.pool.clone(), ami: dialer.ami.clone() };
         tokio::spawn(dialtone_fastagi::remote::serve(bus.clone(), control, config.node.clone(), shutdown.clone()));
         tokio::spawn(watch_outcomes(dialer.clone(), shutdown.clone()));
-        tokio::spawn(reconcile_on_link(dialer.clone(), shutdown.clone()));
+        tokio::spawn(keep_reconciled(dialer.clone(), Duration::from_secs(60), GRACE, shutdown.clone()));
         tokio::spawn(end_wrapups(dialer.pool.clone(), shutdown.clone()));
         tokio::spawn(run_campaigns(dialer, scan, shutdown.clone()));
     }

@@ -9,7 +9,7 @@ mod reconcile;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use dialtone_asterisk::ami::{AmiClient, AmiError};
+use dialtone_asterisk::ami::{AmiClient, AmiError, Link};
 use dialtone_core::attempts::{self, Outcome};
 use dialtone_core::campaigns::{self, DialSettings, LiveCounts};
 use dialtone_core::dial_history;
@@ -20,7 +20,7 @@ use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
 pub use originate::{dial_string, originate};
-pub use reconcile::{reconcile, ReconcileError};
+pub use reconcile::{reconcile, Reconciled, ReconcileError, GRACE};
 
 #[derive(Clone)]
 pub struct DialerContext {
@@ -37,6 +37,19 @@ pub enum DialerError {
     Db(#[from] sqlx::Error),
     #[error("campaign {0} does not exist")]
     NoCampaign(i64),
+    #[error("the AMI link is down: {0}")]
+    AmiDown(String),
+}
+
+impl DialerError {
+    /// What is out, as the `cause` label of the dialer's metrics.
+    fn cause(&self) -> &'static str {
+        match self {
+            DialerError::Db(_) => "database",
+            DialerError::AmiDown(_) => "ami",
+            DialerError::NoCampaign(_) => "campaign",
+        }
+    }
 }
 
 /// How often the predictive pacer reloads its estimates, and saves its limit.
@@ -92,21 +105,41 @@ fn ledger(settings: &DialSettings, counts: &LiveCounts) -> Ledger {
     }
 }
 
-/// Runs the campaign until `stop`; a database error ends a turn, not the loop.
+/// Runs the campaign until `stop`; a database error or a down AMI link ends a turn, not the
+/// loop. An outage is said once when it starts and once when it ends (logs), and held as
+/// `dialtone_dialer_stopped{campaign, cause}` = 1 while it lasts (metrics); each failed turn
+/// counts in `dialtone_dialer_turn_errors_total`.
 pub async fn run_campaign(ctx: Arc<DialerContext>, campaign_id: i64, stop: CancellationToken) {
     let started = Instant::now();
     let mut rate: Option<CallRate> = None;
     let mut predictive: Option<Predictive> = None;
     let mut last_hold = None;
+    let mut outage: Option<(&'static str, Instant)> = None;
+    let label = campaign_id.to_string();
     while !stop.is_cancelled() {
-        match turn(&ctx, campaign_id, &mut rate, &mut predictive, started).await {
-            Ok(hold) => {
-                if hold != last_hold {
-                    tracing::debug!(campaign = campaign_id, ?hold, "pacer");
-                    last_hold = hold;
+        let result = turn(&ctx, campaign_id, &mut rate, &mut predictive, started).await;
+        let cause = result.as_ref().err().map(DialerError::cause);
+        if let Some(cause) = cause {
+            metrics::counter!("dialtone_dialer_turn_errors_total", "campaign" => label.clone(), "cause" => cause).increment(1);
+        }
+        if cause != outage.map(|(c, _)| c) {
+            match (&result, outage) {
+                (Err(e), _) => tracing::error!(campaign = campaign_id, cause, error = %e, "dialing stopped"),
+                (Ok(_), Some((was, since))) => {
+                    tracing::warn!(campaign = campaign_id, cause = was, after_secs = since.elapsed().as_secs(), "dialing resumed")
                 }
+                (Ok(_), None) => {}
             }
-            Err(e) => tracing::error!(campaign = campaign_id, error = %e, "dialer turn failed"),
+            for c in ["database", "ami", "campaign"] {
+                metrics::gauge!("dialtone_dialer_stopped", "campaign" => label.clone(), "cause" => c).set(if Some(c) == cause { 1.0 } else { 0.0 });
+            }
+            outage = cause.map(|c| (c, Instant::now()));
+        }
+        if let Ok(hold) = result {
+            if hold != last_hold {
+                tracing::debug!(campaign = campaign_id, ?hold, "pacer");
+                last_hold = hold;
+            }
         }
         tokio::select! {
             _ = stop.cancelled() => break,
@@ -123,6 +156,12 @@ async fn turn(
     predictive: &mut Option<Predictive>,
     started: Instant,
 ) -> Result<Option<String>, DialerError> {
+    // Without the link an Originate cannot be confirmed: no lead is taken until it is back.
+    match &*ctx.ami.link().borrow() {
+        Link::Up { .. } => {}
+        Link::Connecting => return Err(DialerError::AmiDown("connecting".into())),
+        Link::Down { reason } => return Err(DialerError::AmiDown(reason.clone())),
+    }
     let settings = campaigns::dial_settings(&ctx.pool, campaign_id).await?.ok_or(DialerError::NoCampaign(campaign_id))?;
     if !settings.active {
         return Ok(Some("campaign inactive".into()));
@@ -251,22 +290,25 @@ pub async fn watch_outcomes(ctx: Arc<DialerContext>, stop: CancellationToken) {
     }
 }
 
-/// Reconciles this node's open dials each time the AMI link comes up (the first time too: a
-/// restart is a gap as well).
-pub async fn reconcile_on_link(ctx: Arc<DialerContext>, stop: CancellationToken) {
+/// Reconciles this node's open dials and calls each time the AMI link comes up (the first time
+/// too: a restart is a gap as well), and every `every` after (a database outage is a gap the
+/// link does not see: `call-end` could not close the calls that ended meanwhile). Records
+/// younger than `grace` are left to their flows.
+pub async fn keep_reconciled(ctx: Arc<DialerContext>, every: Duration, grace: Duration, stop: CancellationToken) {
     let mut link = ctx.ami.link();
     loop {
-        let up = matches!(*link.borrow_and_update(), dialtone_asterisk::ami::Link::Up { .. });
+        let up = matches!(*link.borrow_and_update(), Link::Up { .. });
         if up {
-            match reconcile(&ctx).await {
-                Ok(0) => {}
-                Ok(n) => tracing::warn!(resolved = n, "reconciled dials after the AMI gap"),
+            match reconcile(&ctx, grace).await {
+                Ok(Reconciled { dials: 0, calls: 0 }) => {}
+                Ok(Reconciled { dials, calls }) => tracing::warn!(dials, calls, "reconciled what a gap left open"),
                 Err(e) => tracing::error!(error = %e, "reconciliation failed"),
             }
         }
         tokio::select! {
             _ = stop.cancelled() => return,
             changed = link.changed() => if changed.is_err() { return },
+            _ = tokio::time::sleep(every) => {}
         }
     }
 }

@@ -1,19 +1,33 @@
-//! After the AMI link comes back (or the node restarts), this node's dials that never got an
-//! outcome are matched against the channels Asterisk still has. A dial whose channel is live is
-//! left alone (its call flow or `call-end` will resolve it); one with no channel, no answered
-//! call and its ring time long past is resolved as failed (counted, and retried later). None is
-//! dialed again by this: at most once holds across the gap.
+//! After a gap (the AMI link came back, the node restarted, the database was away), this node's
+//! dials that never got an outcome and calls that were never closed are matched against the
+//! channels Asterisk still has. A dial or call whose channel is live is left alone (its call
+//! flow or `call-end` will settle it). A dial with no channel, no open call and its ring time
+//! long past is resolved as failed (counted, and retried later); a call with no channel is
+//! closed as `call-end` would have closed it, without a cause it cannot know. None is dialed
+//! again by this: at most once holds across the gap.
 
 use std::collections::HashSet;
 use std::time::Duration;
 
 use dialtone_asterisk::ami::{Action, AmiError};
 use dialtone_core::attempts::{self, Outcome};
+use dialtone_core::calls::{self, Ended};
+use uuid::Uuid;
 
 use super::DialerContext;
 
-/// How long after dialing a dial with no channel may still be starting up.
-const GRACE: Duration = Duration::from_secs(90);
+/// How long after dialing a dial with no channel may still be starting up (the production
+/// value; tests pass a shorter one).
+pub const GRACE: Duration = Duration::from_secs(90);
+
+/// What a reconciliation settled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reconciled {
+    /// Dials resolved as failed.
+    pub dials: usize,
+    /// Calls closed.
+    pub calls: usize,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReconcileError {
@@ -23,17 +37,32 @@ pub enum ReconcileError {
     Db(#[from] sqlx::Error),
 }
 
-/// Returns how many dials were resolved as failed.
-pub async fn reconcile(ctx: &DialerContext) -> Result<usize, ReconcileError> {
+pub async fn reconcile(ctx: &DialerContext, grace: Duration) -> Result<Reconciled, ReconcileError> {
     let open = attempts::unresolved(&ctx.pool, &ctx.node).await?;
-    if open.is_empty() {
-        return Ok(0);
+    let calls: Vec<(Uuid, Option<String>)> = sqlx::query_as(
+        "SELECT id, uniqueid FROM calls WHERE node = $1 AND state <> 'ended' AND created_at < now() - make_interval(secs => $2)",
+    )
+    .bind(&ctx.node)
+    .bind(grace.as_secs_f64())
+    .fetch_all(&ctx.pool)
+    .await?;
+    let mut done = Reconciled { dials: 0, calls: 0 };
+    if open.is_empty() && calls.is_empty() {
+        return Ok(done);
     }
     let channels = ctx.ami.send_list(Action::new("CoreShowChannels")).await?;
     // With ChannelId, a dial's channels carry its call id as Uniqueid (or Linkedid).
     let live: HashSet<String> =
         channels.events.iter().flat_map(|e| [e.get("Uniqueid"), e.get("Linkedid")]).flatten().map(str::to_string).collect();
-    let mut resolved = 0;
+    for (call_id, uniqueid) in calls {
+        if live.contains(&call_id.to_string()) || uniqueid.is_some_and(|u| live.contains(&u)) {
+            continue;
+        }
+        if calls::end(&ctx.pool, call_id, &Ended::default()).await? {
+            tracing::warn!(%call_id, "call with no channel left open by a gap: closed");
+            done.calls += 1;
+        }
+    }
     for (call_id, _state) in open {
         if live.contains(&call_id.to_string()) {
             continue;
@@ -44,7 +73,7 @@ pub async fn reconcile(ctx: &DialerContext) -> Result<usize, ReconcileError> {
              FROM call_attempts a WHERE a.call_id = $1",
         )
         .bind(call_id)
-        .bind(GRACE.as_secs_f64())
+        .bind(grace.as_secs_f64())
         .fetch_optional(&ctx.pool)
         .await?;
         let Some((recent, in_call)) = settled else { continue };
@@ -52,9 +81,9 @@ pub async fn reconcile(ctx: &DialerContext) -> Result<usize, ReconcileError> {
             continue;
         }
         if attempts::resolve(&ctx.pool, call_id, Outcome::Failed, chrono::Utc::now()).await? {
-            tracing::warn!(%call_id, "dial with no channel and no outcome after the AMI gap: resolved as failed");
-            resolved += 1;
+            tracing::warn!(%call_id, "dial with no channel and no outcome after a gap: resolved as failed");
+            done.dials += 1;
         }
     }
-    Ok(resolved)
+    Ok(done)
 }

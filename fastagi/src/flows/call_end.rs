@@ -1,4 +1,5 @@
-//! `call-end`: from the `h` extension. Closes the call record exactly once with the hang-up
+//! `call-end`: from the hangup handler the dialplan pushes on every call (`dialtone-call-end`),
+//! wherever the channel ends. Closes the call record exactly once with the hang-up
 //! cause and dial status.
 //!
 //! Reads `DIALTONE_CALL_ID`, `HANGUPCAUSE` (the Q.850 cause) and `DIALSTATUS`. Sets nothing:
