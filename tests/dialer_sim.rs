@@ -11,12 +11,15 @@ use std::time::Duration;
 
 use dialtone_asterisk::agi::{serve, ServerConfig};
 use dialtone_asterisk::ami::{AmiClient, AmiConfig, Auth};
-use dialtone_core::{agents, campaigns, lists, users};
+use dialtone_core::{agents, campaigns, users};
 use dialtone_fastagi::dialer::{keep_reconciled, run_campaign, watch_outcomes, DialerContext};
 use dialtone_fastagi::{control, router, FlowContext};
 use dialtone_sim::{CalleeModel, Pbx, PbxConfig};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
+
+mod common;
+use common::floor::{add_leads, campaign_with_list, ledger_is_the_call_records, progress, thousand_lead_campaign, thousand_lead_rules_kept};
 
 /// Dialtone's FastAGI server, the simulator pointed at it, an AMI client, agents logged in and
 /// ready, and the campaign's dialer running.
@@ -74,15 +77,7 @@ impl Floor {
                 agents::seen(pool, *session).await.expect("heartbeat");
             }
             agents::end_wrapups(pool).await.expect("wrap-ups");
-            let (untouched, open): (i64, i64) = sqlx::query_as(
-                "SELECT (SELECT count(*) FROM leads WHERE attempt_count = 0 AND next_attempt_at <= now() AND time_zone = $1
-                           AND phone_e164 NOT IN (SELECT value FROM dnc_entries)),
-                        (SELECT count(*) FROM call_attempts WHERE state <> 'resolved') + (SELECT count(*) FROM hopper)",
-            )
-            .bind(zone)
-            .fetch_one(pool)
-            .await
-            .expect("progress");
+            let (untouched, open) = progress(pool, zone).await;
             if (untouched == 0 && open == 0) || tokio::time::Instant::now() > deadline {
                 break;
             }
@@ -90,32 +85,6 @@ impl Floor {
         }
         self.stop.cancel();
     }
-}
-
-async fn campaign_with_list(pool: &PgPool, method: campaigns::DialMethod, zone: &str) -> (i64, i64) {
-    let campaign = campaigns::create(pool, "sim", method, "9am-9pm").await.expect("campaign");
-    sqlx::query("UPDATE campaigns SET call_time_id = NULL, active = true, wrapup_secs = 0, recording_policy = 'never' WHERE id = $1")
-        .bind(campaign)
-        .execute(pool)
-        .await
-        .expect("settings");
-    let list = lists::create(pool, "l", Some(campaign), "US").await.expect("list");
-    sqlx::query("UPDATE lists SET time_zones = ARRAY[$2] WHERE id = $1").bind(list).bind(zone).execute(pool).await.expect("zones");
-    (campaign, list)
-}
-
-async fn add_leads(pool: &PgPool, list: i64, first: i32, count: i32, zone: &str) {
-    sqlx::query(
-        "INSERT INTO leads (list_id, phone_e164, country, time_zone, next_attempt_at)
-         SELECT $1, '+1201' || lpad(g::text, 7, '0'), 'US', $4, now() - interval '1 minute' FROM generate_series($2, $2 + $3 - 1) g",
-    )
-    .bind(list)
-    .bind(first)
-    .bind(count)
-    .bind(zone)
-    .execute(pool)
-    .await
-    .expect("leads");
 }
 
 fn fast_callees(seed: u64) -> CalleeModel {
@@ -154,92 +123,15 @@ async fn progressive_campaign_end_to_end_against_the_simulator(pool: PgPool) {
     assert_eq!(open_calls, 0, "call-end closed every call");
 }
 
-/// Checks that the abandon ledger is the call records (a live answer per call an agent took, an
-/// abandon per abandoned call) and that every abandon heard the safe-harbor message within 2
-/// seconds of answer; returns (connected, abandoned).
-async fn ledger_is_the_call_records(pool: &PgPool) -> (i64, i64) {
-    let (ledger_live, ledger_abandons, connected, abandoned): (i64, i64, i64, i64) = sqlx::query_as(
-        "SELECT (SELECT count(*) FROM abandon_ledger WHERE kind = 'live_answer'), (SELECT count(*) FROM abandon_ledger WHERE kind = 'abandon'),
-                (SELECT count(*) FROM calls WHERE agent_connected_at IS NOT NULL), (SELECT count(*) FROM calls WHERE outcome = 'abandoned')",
-    )
-    .fetch_one(pool)
-    .await
-    .expect("ledger");
-    assert_eq!((ledger_live, ledger_abandons), (connected, abandoned), "the ledger is the call records");
-    let late: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM calls c JOIN abandon_ledger l ON l.call_id = c.id
-         WHERE l.kind = 'abandon' AND l.occurred_at - c.answered_at > interval '2 seconds'",
-    )
-    .fetch_one(pool)
-    .await
-    .expect("late");
-    assert_eq!(late, 0, "every abandon got the safe-harbor message within 2 seconds of answer");
-    (connected, abandoned)
-}
-
-/// A zone where it is night now: its callees are outside every calling window.
-fn night_zone() -> &'static str {
-    use chrono::Timelike;
-    let now = chrono::Utc::now();
-    ["Pacific/Kiritimati", "Pacific/Auckland", "Asia/Tokyo", "Asia/Kolkata", "Europe/Berlin", "America/New_York", "America/Los_Angeles", "Pacific/Honolulu"]
-        .into_iter()
-        .find(|z| z.parse::<chrono_tz::Tz>().is_ok_and(|tz| !(7..22).contains(&now.with_timezone(&tz).hour())))
-        .expect("somewhere it is night")
-}
-
 #[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
 async fn a_thousand_leads_predictive_with_ten_agents_keep_every_rule(pool: PgPool) {
-    use dialtone_core::dnc::{self, Scope, Source};
-    let zone = dialtone_sim::daytime_zone().expect("some zone is in daytime").to_string();
-    let night = night_zone();
-    let (campaign, list) = campaign_with_list(&pool, campaigns::DialMethod::Predictive, &zone).await;
-    // A short drop window, so that the pacer's misses become abandons the test can see.
-    sqlx::query("UPDATE campaigns SET drop_timeout_secs = 0.3, max_lines = 60 WHERE id = $1").bind(campaign).execute(&pool).await.expect("drop");
-    sqlx::query("UPDATE lists SET time_zones = ARRAY[$2, $3] WHERE id = $1").bind(list).bind(&zone).bind(night).execute(&pool).await.expect("zones");
-    add_leads(&pool, list, 5_550_001, 1000, &zone).await;
-    add_leads(&pool, list, 6_660_001, 20, night).await;
-    for n in 5_550_001..5_550_021 {
-        let number = dialtone_core::phone::normalize(&format!("+1201{n:07}"), dialtone_core::phone::country("US").expect("US")).expect("number");
-        dnc::add_number(&pool, Scope::System, &number, Source::Manual, "asked").await.expect("dnc");
-    }
-
+    let (campaign, zone) = thousand_lead_campaign(&pool).await;
     let mut callees = fast_callees(11);
     (callees.busy, callees.congestion) = (0.15, 0.05);
     let floor = start(&pool, campaign, 10, callees).await;
     floor.run_until_done(&pool, &zone, Duration::from_secs(240)).await;
 
-    // Every lead that could be called was called once, and ended final or scheduled for later.
-    let (dialed_once, never, unsettled): (i64, i64, i64) = sqlx::query_as(
-        "SELECT count(*) FILTER (WHERE n = 1), count(*) FILTER (WHERE n = 0), count(*) FILTER (WHERE n > 0 AND next_attempt_at <= now())
-         FROM (SELECT l.id, l.next_attempt_at, count(a.id) AS n FROM leads l LEFT JOIN call_attempts a ON a.lead_id = l.id
-               WHERE l.time_zone = $1 AND l.phone_e164 NOT IN (SELECT value FROM dnc_entries) GROUP BY l.id) x",
-    )
-    .bind(&zone)
-    .fetch_one(&pool)
-    .await
-    .expect("leads");
-    assert_eq!((dialed_once, never, unsettled), (980, 0, 0), "every callable lead dialed exactly once and settled");
-    let twice: i64 = sqlx::query_scalar("SELECT count(*) FROM (SELECT phone_e164 FROM call_attempts GROUP BY phone_e164 HAVING count(*) > 1) x")
-        .fetch_one(&pool)
-        .await
-        .expect("twice");
-    assert_eq!(twice, 0, "no number dialed twice within its retry delay");
-    let forbidden: (i64, i64) = sqlx::query_as(
-        "SELECT count(*) FILTER (WHERE phone_e164 IN (SELECT value FROM dnc_entries)), count(*) FILTER (WHERE phone_e164 LIKE '+1201666%')
-         FROM call_attempts",
-    )
-    .fetch_one(&pool)
-    .await
-    .expect("forbidden");
-    assert_eq!(forbidden, (0, 0), "no DNC number and no callee outside calling hours was dialed");
-    let kinds: Vec<String> = sqlx::query_scalar("SELECT DISTINCT outcome FROM call_attempts ORDER BY 1").fetch_all(&pool).await.expect("outcomes");
-    for kind in ["answered_human", "answered_machine", "busy", "congestion"] {
-        assert!(kinds.iter().any(|k| k == kind), "{kind} among the outcomes: {kinds:?}");
-    }
-
-    let (calls_live, calls_abandoned) = ledger_is_the_call_records(&pool).await;
-    let open_calls: i64 = sqlx::query_scalar("SELECT count(*) FROM calls WHERE state <> 'ended'").fetch_one(&pool).await.expect("calls");
-    assert_eq!(open_calls, 0, "call-end closed every call");
+    let (calls_live, calls_abandoned, dialed_once) = thousand_lead_rules_kept(&pool, &zone).await;
     eprintln!("predictive run: {calls_live} connected, {calls_abandoned} abandoned of {dialed_once} leads");
 }
 
@@ -547,4 +439,5 @@ async fn a_database_restart_stops_dialing_which_resumes_with_no_call_record_lost
         .expect("reconciled");
     eprintln!("database restart: {reconciled} calls closed by reconciliation");
     floor.stop.cancel();
+    node_pool.close().await;
 }

@@ -25,6 +25,9 @@ pub struct SimArgs {
     pub human: f64,
     #[arg(long, default_value_t = 0.1)]
     pub machine: f64,
+    /// Share of dials the network cannot complete (congestion).
+    #[arg(long, default_value_t = 0.0)]
+    pub congestion: f64,
     /// Ring time range before a callee answers (or the line is busy), in seconds.
     #[arg(long, default_value_t = 5)]
     pub ring_min_secs: u64,
@@ -35,16 +38,39 @@ pub struct SimArgs {
     pub talk_min_secs: u64,
     #[arg(long, default_value_t = 300)]
     pub talk_max_secs: u64,
+    /// Share of people answering machine detection calls machines, and of machines it calls people.
+    #[arg(long, default_value_t = 0.0)]
+    pub amd_false_positive: f64,
+    #[arg(long, default_value_t = 0.0)]
+    pub amd_false_negative: f64,
+    /// Share of people who hang up when no agent is with them within 1 to 5 seconds of answering.
+    #[arg(long, default_value_t = 0.0)]
+    pub impatient: f64,
+    /// Runs simulated time this many times faster than the clock (ring, talk and patience times).
+    #[arg(long, default_value_t = 1.0)]
+    pub time_scale: f64,
 }
 
 pub async fn run(args: SimArgs) -> anyhow::Result<()> {
-    anyhow::ensure!(args.busy + args.human + args.machine <= 1.0, "--busy, --human and --machine add up to more than 1");
+    anyhow::ensure!(
+        args.busy + args.congestion + args.human + args.machine <= 1.0,
+        "--busy, --congestion, --human and --machine add up to more than 1"
+    );
+    for (flag, share) in [("--amd-false-positive", args.amd_false_positive), ("--amd-false-negative", args.amd_false_negative), ("--impatient", args.impatient)] {
+        anyhow::ensure!((0.0..=1.0).contains(&share), "{flag} is a share between 0 and 1, not {share}");
+    }
+    anyhow::ensure!(args.time_scale.is_finite() && args.time_scale > 0.0, "--time-scale must be above 0, not {}", args.time_scale);
     let mut model = CalleeModel::new(args.seed);
-    (model.busy, model.human, model.machine) = (args.busy, args.human, args.machine);
+    (model.busy, model.congestion, model.human, model.machine) = (args.busy, args.congestion, args.human, args.machine);
     model.talk = (Duration::from_secs(args.talk_min_secs), Duration::from_secs(args.talk_max_secs.max(args.talk_min_secs)));
     model.ring = (Duration::from_secs(args.ring_min_secs), Duration::from_secs(args.ring_max_secs.max(args.ring_min_secs)));
+    (model.amd_false_positive, model.amd_false_negative, model.impatient) = (args.amd_false_positive, args.amd_false_negative, args.impatient);
+    model.time_scale = args.time_scale;
     let pbx = Pbx::start_on(args.ami, PbxConfig { agi: args.agi, model }).await?;
-    println!("PBX simulator: AMI on {} (any username and secret), AGI to {}; seed {}. Ctrl-C stops it.", pbx.ami, args.agi, args.seed);
+    println!(
+        "PBX simulator: AMI on {} (any username and secret), AGI to {}; seed {}; time x{}. Ctrl-C stops it.",
+        pbx.ami, args.agi, args.seed, args.time_scale
+    );
     tokio::signal::ctrl_c().await?;
     Ok(())
 }

@@ -2,6 +2,8 @@
 //! child processes that die with the test, and running a browser script.
 #![allow(dead_code)]
 
+pub mod floor;
+
 use std::path::Path;
 use std::process::Child;
 use std::time::{Duration, Instant};

@@ -211,15 +211,19 @@ async fn run(config: AmiConfig, mut requests: mpsc::Receiver<Request>, events: b
                 delay = config.backoff_min;
                 tracing::info!(addr = %config.addr, %version, generation, "AMI logged in");
                 link.send_replace(Link::Up { generation, version });
+                metrics::gauge!("dialtone_ami_up").set(1.0);
                 let reason = serve(&config, framed, &mut requests, &events, &ids, &stop).await;
+                metrics::gauge!("dialtone_ami_up").set(0.0);
                 if stop.is_cancelled() {
                     return;
                 }
                 tracing::warn!(addr = %config.addr, %reason, "AMI link dropped");
+                metrics::counter!("dialtone_ami_link_failures_total", "stage" => "connected").increment(1);
                 link.send_replace(Link::Down { reason });
             }
             Err(reason) => {
                 tracing::warn!(addr = %config.addr, %reason, "AMI connection failed");
+                metrics::counter!("dialtone_ami_link_failures_total", "stage" => "connecting").increment(1);
                 link.send_replace(Link::Down { reason });
             }
         }
