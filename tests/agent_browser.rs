@@ -8,10 +8,10 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
-use common::{browser, database_url, free_port, wait_listening, Process};
+use common::{browser, free_port, serve_command, sim_command, wait_listening, Process};
 use dialtone_core::users::{self, Role};
 use dialtone_core::{campaigns, lists};
 use sqlx::PgPool;
@@ -60,33 +60,17 @@ async fn agent_screen_and_wallboard_in_chromium(pool: PgPool) {
     }
 
     let (ami, agi, web, data) = (free_port(), free_port(), free_port(), tempfile::tempdir().expect("data dir"));
-    let exe = env!("CARGO_BIN_EXE_dialtone");
-    let sim = Command::new(exe)
-        .args(["sim", "--ami", &format!("127.0.0.1:{ami}"), "--agi", &format!("127.0.0.1:{agi}")])
+    let sim = sim_command(ami, agi)
         .args(["--busy", "0", "--human", "1", "--machine", "0", "--ring-min-secs", "1", "--ring-max-secs", "2"])
         .args(["--talk-min-secs", "600", "--talk-max-secs", "900"])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
         .spawn()
         .expect("starts dialtone sim");
     let _sim = Process(sim);
     wait_listening(ami, "dialtone sim").await;
-    let serve = Command::new(exe)
-        .args(["serve", "--campaign-scan-secs", "1"])
-        .env_remove("DIALTONE_CONFIG")
-        .env_remove("REDIS_URL")
-        .env("DATABASE_URL", database_url(&pool))
-        .env("DIALTONE_AMI__HOST", "127.0.0.1")
-        .env("DIALTONE_AMI__PORT", ami.to_string())
-        .env("DIALTONE_AMI__SECRET", "sim")
-        .env("DIALTONE_LISTEN__AGI", format!("127.0.0.1:{agi}"))
+    let serve = serve_command(&pool, ami, agi, data.path())
         .env("DIALTONE_LISTEN__WEB", format!("127.0.0.1:{web}"))
-        .env("DIALTONE_LISTEN__METRICS", format!("127.0.0.1:{}", free_port()))
         .env("DIALTONE_WEB__SITE_ROOT", &site)
         .env("DIALTONE_WEB__PUBLIC_URL", format!("http://127.0.0.1:{web}"))
-        .env("DIALTONE_DATA_DIR", data.path())
-        .env("DIALTONE_RECORDINGS_DIR", data.path().join("recordings"))
-        .env("RUST_LOG", "warn")
         .stdout(Stdio::inherit())
         .stderr(Stdio::inherit())
         .spawn()

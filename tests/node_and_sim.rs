@@ -6,11 +6,11 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use common::floor::{progress, thousand_lead_campaign, thousand_lead_rules_kept};
-use common::{database_url, free_port, wait_listening, Process};
+use common::{free_port, serve_command, sim_command, wait_listening, Process};
 use dialtone_core::bus::Bus;
 use dialtone_core::config::Secret;
 use dialtone_core::remote::{self, Command as Control};
@@ -25,33 +25,17 @@ async fn a_thousand_leads_through_the_real_binaries_keep_every_rule(pool: PgPool
     let node = format!("e2e-{}", uuid::Uuid::new_v4().simple());
 
     let (ami, agi, data) = (free_port(), free_port(), tempfile::tempdir().expect("data dir"));
-    let exe = env!("CARGO_BIN_EXE_dialtone");
     // Simulated time runs 600 times faster: rings of 8–42 ms, talks of 0.1–0.5 s.
-    let sim = Command::new(exe)
-        .args(["sim", "--ami", &format!("127.0.0.1:{ami}"), "--agi", &format!("127.0.0.1:{agi}"), "--seed", "21", "--time-scale", "600"])
-        .args(["--busy", "0.15", "--congestion", "0.05", "--human", "0.6", "--machine", "0.2"])
+    let sim = sim_command(ami, agi)
+        .args(["--seed", "21", "--time-scale", "600", "--busy", "0.15", "--congestion", "0.05", "--human", "0.6", "--machine", "0.2"])
         .args(["--amd-false-positive", "0.02", "--amd-false-negative", "0.1"])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
         .spawn()
         .expect("starts dialtone sim");
     let _sim = Process(sim);
     wait_listening(ami, "dialtone sim").await;
-    let serve = Command::new(exe)
-        .args(["serve", "--campaign-scan-secs", "1"])
-        .env_remove("DIALTONE_CONFIG")
-        .env("DATABASE_URL", database_url(&pool))
+    let serve = serve_command(&pool, ami, agi, data.path())
         .env("REDIS_URL", &redis)
         .env("DIALTONE_NODE", &node)
-        .env("DIALTONE_AMI__HOST", "127.0.0.1")
-        .env("DIALTONE_AMI__PORT", ami.to_string())
-        .env("DIALTONE_AMI__SECRET", "sim")
-        .env("DIALTONE_LISTEN__AGI", format!("127.0.0.1:{agi}"))
-        .env("DIALTONE_LISTEN__WEB", format!("127.0.0.1:{}", free_port()))
-        .env("DIALTONE_LISTEN__METRICS", format!("127.0.0.1:{}", free_port()))
-        .env("DIALTONE_DATA_DIR", data.path())
-        .env("DIALTONE_RECORDINGS_DIR", data.path().join("recordings"))
-        .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .spawn()
         .expect("starts dialtone serve");

@@ -52,6 +52,20 @@ impl Floor {
     async fn send(&self, action: Action) -> Message {
         self.ami.send(action).await.expect("action succeeds")
     }
+
+    /// A third party dialed into `conference` (as a warm transfer's consultation is).
+    async fn third_party(&self, conference: &str, channel_id: &str) {
+        self.send(
+            Action::new("Originate")
+                .field("Channel", "PJSIP/1001")
+                .field("Context", "dialtone-conference")
+                .field("Exten", conference)
+                .field("Priority", "1")
+                .field("Async", "true")
+                .field("ChannelId", channel_id),
+        )
+        .await;
+    }
 }
 
 fn refused(result: Result<Message, AmiError>) -> String {
@@ -64,17 +78,7 @@ fn refused(result: Result<Message, AmiError>) -> String {
 #[tokio::test]
 async fn manager_actions_move_and_touch_channels() {
     let mut floor = Floor::start().await;
-    floor
-        .send(
-            Action::new("Originate")
-                .field("Channel", "PJSIP/1001")
-                .field("Context", "dialtone-conference")
-                .field("Exten", "agent-1")
-                .field("Priority", "1")
-                .field("Async", "true")
-                .field("ChannelId", "third-1"),
-        )
-        .await;
+    floor.third_party("agent-1", "third-1").await;
     let third = floor.expect("ConfbridgeJoin", "").await;
     assert_eq!(third.get("Conference"), Some("agent-1"));
     assert_eq!(third.get("Uniqueid"), Some("third-1"));
@@ -189,15 +193,7 @@ async fn conference_events_carry_the_fields_asterisk_sends() {
     // What a dialer reads of a conference event; every one is in Asterisk's too.
     let read = ["Conference", "BridgeUniqueid", "BridgeNumChannels", "Channel", "Uniqueid", "Linkedid"];
     let mut floor = Floor::start().await;
-    floor
-        .send(
-            Action::new("Originate")
-                .field("Channel", "PJSIP/1001")
-                .field("Context", "dialtone-conference")
-                .field("Exten", "agent-1")
-                .field("Async", "true"),
-        )
-        .await;
+    floor.third_party("agent-1", "third-2").await;
     let join = floor.expect("ConfbridgeJoin", "").await;
     let channel = join.get("Channel").expect("channel").to_string();
     floor.send(Action::new("Hangup").field("Channel", &channel)).await;

@@ -30,6 +30,37 @@ impl Drop for Process {
     }
 }
 
+/// `dialtone sim` with its AMI on `ami`, running AGI against `agi`; add the callee model's flags.
+pub fn sim_command(ami: u16, agi: u16) -> std::process::Command {
+    let mut sim = std::process::Command::new(env!("CARGO_BIN_EXE_dialtone"));
+    sim.args(["sim", "--ami", &format!("127.0.0.1:{ami}"), "--agi", &format!("127.0.0.1:{agi}")])
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null());
+    sim
+}
+
+/// `dialtone serve` on the test's database, its AMI link to a simulator on `ami`, its FastAGI
+/// on `agi`, its files in `data`, scanning campaigns every second; without Redis (set
+/// `REDIS_URL` for a bus across processes).
+pub fn serve_command(pool: &PgPool, ami: u16, agi: u16, data: &Path) -> std::process::Command {
+    let mut serve = std::process::Command::new(env!("CARGO_BIN_EXE_dialtone"));
+    serve
+        .args(["serve", "--campaign-scan-secs", "1"])
+        .env_remove("DIALTONE_CONFIG")
+        .env_remove("REDIS_URL")
+        .env("DATABASE_URL", database_url(pool))
+        .env("DIALTONE_AMI__HOST", "127.0.0.1")
+        .env("DIALTONE_AMI__PORT", ami.to_string())
+        .env("DIALTONE_AMI__SECRET", "sim")
+        .env("DIALTONE_LISTEN__AGI", format!("127.0.0.1:{agi}"))
+        .env("DIALTONE_LISTEN__WEB", format!("127.0.0.1:{}", free_port()))
+        .env("DIALTONE_LISTEN__METRICS", format!("127.0.0.1:{}", free_port()))
+        .env("DIALTONE_DATA_DIR", data)
+        .env("DIALTONE_RECORDINGS_DIR", data.join("recordings"))
+        .env("RUST_LOG", "warn");
+    serve
+}
+
 /// Waits until something listens on `port` (30 s at most).
 pub async fn wait_listening(port: u16, what: &str) {
     let started = Instant::now();

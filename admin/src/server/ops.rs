@@ -78,6 +78,21 @@ pub(crate) fn like_escape(text: &str) -> String {
         .replace('_', "\\_")
 }
 
+/// The least string above every string that starts with `prefix`, in code point order: the
+/// prefix with its last character raised by one (a last character that cannot be raised is
+/// dropped and the one before raised).
+pub(crate) fn prefix_successor(prefix: &str) -> String {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        if let Some(next) = (u32::from(last) + 1..=u32::from(char::MAX)).find_map(char::from_u32) {
+            chars.push(next);
+            return chars.into_iter().collect();
+        }
+    }
+    // Only U+10FFFF characters: nothing is above their range but the longer strings themselves.
+    format!("{prefix}{}", char::MAX)
+}
+
 fn offset(page: u32) -> i64 {
     i64::from(page.max(1) - 1) * i64::from(PER_PAGE)
 }
@@ -635,15 +650,20 @@ pub async fn dnc_search(
         .chars()
         .filter(|c| c.is_ascii_digit())
         .collect::<String>();
-    let pattern = if prefix.is_empty() {
-        "+%".to_string()
-    } else {
-        format!("+{prefix}%")
-    };
-    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM dnc_entries WHERE value LIKE $1")
-        .bind(&pattern)
-        .fetch_one(pool)
-        .await?;
+    // Entries start with `+`: a prefix is the range [+digits, its successor), which the value
+    // index walks even in a prepared statement's generic plan (a LIKE with a parameter pattern
+    // would read every entry); the LIKE keeps the match exact under any collation.
+    let from = format!("+{prefix}");
+    let to = prefix_successor(&from);
+    let pattern = format!("{from}%");
+    let total: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM dnc_entries WHERE value >= $1 AND value < $2 AND value LIKE $3",
+    )
+    .bind(&from)
+    .bind(&to)
+    .bind(&pattern)
+    .fetch_one(pool)
+    .await?;
     let (column, desc) = pick_sort(sort, DNC_SORTS).unwrap_or(("value", false));
     let dir = direction(desc);
     let (window, outer) = if column == "value" {
@@ -661,12 +681,14 @@ pub async fn dnc_search(
         "SELECT id, campaign, value, source, note, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI')
          FROM (SELECT d.id, c.name AS campaign, d.value, d.source, d.note, d.created_at
                FROM dnc_entries d LEFT JOIN campaigns c ON c.id = d.campaign_id
-               WHERE d.value LIKE $1 {window}) w
+               WHERE d.value >= $4 AND d.value < $5 AND d.value LIKE $1 {window}) w
          ORDER BY {outer} LIMIT $2 OFFSET $3",
     ))
     .bind(&pattern)
     .bind(i64::from(PER_PAGE))
     .bind(offset(page))
+    .bind(&from)
+    .bind(&to)
     .fetch_all(pool)
     .await?;
     let rows = rows
@@ -1257,4 +1279,25 @@ pub async fn group_choices(
             .fetch_all(pool)
             .await?,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_ranges() {
+        assert_eq!(prefix_successor("silv"), "silw");
+        assert_eq!(prefix_successor("o'b"), "o'c");
+        // The surrogate gap is skipped, and a last character at the top is dropped.
+        assert_eq!(prefix_successor("a\u{D7FF}"), "a\u{E000}");
+        assert_eq!(prefix_successor("ab\u{10FFFF}"), "ac");
+        for name in ["silva", "silvaé", "silv\u{10FFFF}x"] {
+            assert!(
+                name >= "silv" && name < prefix_successor("silv").as_str(),
+                "{name}"
+            );
+        }
+        assert!("silw" >= prefix_successor("silv").as_str());
+    }
 }
