@@ -261,6 +261,19 @@ async fn call_control_acts_on_the_simulated_channels(pool: PgPool) {
     event(&mut events, "Hangup", &customer).await;
     assert_eq!(call_state(&pool, call).await.1.as_deref(), Some("transferred"));
 
+    // A supervisor listens in on the agent's phone.
+    let agent_phone: String = sqlx::query_scalar("SELECT phone_dial_string FROM agent_sessions WHERE id = $1").bind(session).fetch_one(&pool).await.expect("phone");
+    floor.ami.send(dialtone_fastagi::control::monitor("PJSIP/9001", &agent_phone, dialtone_fastagi::control::Monitor::Listen)).await.expect("monitor");
+    let spying = loop {
+        let e = tokio::time::timeout(Duration::from_secs(10), events.recv()).await.expect("the supervisor listens").expect("events");
+        if e.event() == Some("ChanSpyStart") {
+            break e;
+        }
+    };
+    assert!(spying.get("SpyeeChannel").is_some_and(|c| c.starts_with(&format!("{agent_phone}-"))), "{spying:?}");
+    assert!(spying.get("SpyerChannel").is_some_and(|c| c.starts_with("PJSIP/9001-")), "{spying:?}");
+    floor.ami.send(dialtone_fastagi::control::hang_up_agent_phone("PJSIP/9001")).await.expect("supervisor hangs up");
+
     // Blind to an inbound group: the customer becomes a queued call there (nobody is in).
     agents::set_state(&pool, session, "ready", None).await.expect("ready");
     let (call, _customer) = next_call(&pool, &floor.ami, session).await;

@@ -62,6 +62,17 @@ pub async fn find_by_name(pool: &PgPool, name: &str) -> Result<Option<CampaignSu
     sqlx::query_as("SELECT id, name, active, dial_method FROM campaigns WHERE name = $1").bind(name).fetch_optional(pool).await
 }
 
+/// The country a number an agent types for this campaign is read in (a manual dial, a
+/// transfer): that of its first list, else the US.
+pub async fn typing_country(pool: &PgPool, id: i64) -> Result<String, sqlx::Error> {
+    let country: String =
+        sqlx::query_scalar("SELECT coalesce((SELECT default_country FROM lists WHERE campaign_id = $1 ORDER BY id LIMIT 1), 'US')")
+            .bind(id)
+            .fetch_one(pool)
+            .await?;
+    Ok(country.trim().to_string())
+}
+
 pub async fn set_active(pool: &PgPool, id: i64, active: bool) -> Result<bool, sqlx::Error> {
     let done = sqlx::query("UPDATE campaigns SET active = $2, updated_at = now() WHERE id = $1").bind(id).bind(active).execute(pool).await?;
     Ok(done.rows_affected() == 1)

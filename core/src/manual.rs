@@ -89,13 +89,8 @@ pub async fn place(pool: &PgPool, session_id: i64, node: &str, target: &Target, 
             (Some(*id), number, zone, state)
         }
         Target::Number(raw) => {
-            let country: String = sqlx::query_scalar(
-                "SELECT coalesce((SELECT default_country FROM lists WHERE campaign_id = $1 ORDER BY id LIMIT 1), 'US')",
-            )
-            .bind(campaign_id)
-            .fetch_one(pool)
-            .await?;
-            let e164 = phone::normalize(raw, phone::country(country.trim())?)?;
+            let country = crate::campaigns::typing_country(pool, campaign_id).await?;
+            let e164 = phone::normalize(raw, phone::country(&country)?)?;
             let located = crate::geo::locate(&e164, None, None).map_err(|_| ManualError::UnknownZone(e164.number.clone()))?;
             (None, e164.number, located.time_zone.name().to_string(), located.state.map(str::to_string))
         }

@@ -259,9 +259,14 @@ impl Registry {
                 }
             }
             Place::Hold => out.push(format!("Event: MusicOnHoldStop\r\nPrivilege: call,all\r\n{lines}\r\n")),
-            Place::Parked(space) => out.push(format!("Event: UnParkedCall\r\nPrivilege: call,all\r\n{}ParkingSpace: {space}\r\nParkinglot: default\r\n\r\n", parkee_lines(name, &lines))),
+            Place::Parked(space) => out.push(format!("Event: UnParkedCall\r\nPrivilege: call,all\r\n{}ParkingSpace: {space}\r\nParkinglot: default\r\n\r\n", prefixed("Parkee", &lines))),
             Place::Bridged(other) => out.push(format!("Event: BridgeLeave\r\nPrivilege: call,all\r\nBridgeType: basic\r\nBridgePeer: {other}\r\n{lines}\r\n")),
-            Place::Dialplan | Place::Away(_) | Place::Spying(_) => {}
+            Place::Spying(device) => {
+                if let Some(spyee) = spyee(&inner, name, &device) {
+                    out.push(format!("Event: ChanSpyStop\r\nPrivilege: call,all\r\n{}{}\r\n", prefixed("Spyer", &lines), prefixed("Spyee", &spyee)));
+                }
+            }
+            Place::Dialplan | Place::Away(_) => {}
         }
         match place {
             Place::Conference(conf) => {
@@ -282,10 +287,16 @@ impl Registry {
             Place::Hold => out.push(format!("Event: MusicOnHoldStart\r\nPrivilege: call,all\r\n{lines}Class: default\r\n\r\n")),
             Place::Parked(space) => out.push(format!(
                 "Event: ParkedCall\r\nPrivilege: call,all\r\n{}ParkingSpace: {space}\r\nParkinglot: default\r\nParkingTimeout: 120\r\n\r\n",
-                parkee_lines(name, &lines)
+                prefixed("Parkee", &lines)
             )),
             Place::Bridged(other) => out.push(format!("Event: BridgeEnter\r\nPrivilege: call,all\r\nBridgeType: basic\r\nBridgePeer: {other}\r\n{lines}\r\n")),
-            Place::Dialplan | Place::Away(_) | Place::Spying(_) => {}
+            // ChanSpy listens to the first channel of the device (an agent's phone has one).
+            Place::Spying(device) => {
+                if let Some(spyee) = spyee(&inner, name, &device) {
+                    out.push(format!("Event: ChanSpyStart\r\nPrivilege: call,all\r\n{}{}\r\n", prefixed("Spyer", &lines), prefixed("Spyee", &spyee)));
+                }
+            }
+            Place::Dialplan | Place::Away(_) => {}
         }
         drop(inner);
         for text in out {
@@ -308,9 +319,18 @@ fn bridge_lines(bridge: &str, conference: &str, count: usize) -> String {
     )
 }
 
-/// Parking events name the parked channel with a `Parkee` prefix.
-fn parkee_lines(_name: &str, lines: &str) -> String {
-    lines.lines().map(|l| format!("Parkee{l}\r\n")).collect()
+/// Channel lines with each key prefixed, as events that name a channel in a role write them
+/// (`ParkeeChannel`, `SpyerChannel`, `SpyeeChannel`).
+fn prefixed(prefix: &str, lines: &str) -> String {
+    lines.lines().map(|l| format!("{prefix}{l}\r\n")).collect()
+}
+
+/// The channel lines of the first live channel of `device` (ChanSpy's `PJSIP/1001-`), other
+/// than the spy itself.
+fn spyee(inner: &Inner, spy: &str, device: &str) -> Option<String> {
+    let mut names: Vec<&String> = inner.channels.keys().filter(|n| n.as_str() != spy && n.starts_with(device)).collect();
+    names.sort();
+    names.first().map(|n| channel_lines(n, &inner.channels[n.as_str()].uniqueid))
 }
 
 /// The regex subset dialers send to AMI's Hangup: `^` and `$` anchors, `\` escapes and `.*`.

@@ -59,7 +59,9 @@ pub async fn originate(action: Fields, shared: Arc<Shared>) {
         .filter_map(|(_, v)| v.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
         .collect();
     let kind = match (get(&action, "Context"), get(&action, "Application")) {
-        (_, Some(app)) if app.eq_ignore_ascii_case("ChanSpy") => Kind::Spy(get(&action, "Data").unwrap_or_default().to_string()),
+        (_, Some(app)) if app.eq_ignore_ascii_case("ChanSpy") => {
+            Kind::Spy(get(&action, "Data").unwrap_or_default().split(',').next().unwrap_or_default().to_string())
+        }
         (Some("dialtone-agent"), _) => Kind::AgentPhone,
         (Some("dialtone-manual"), _) => Kind::Manual,
         (Some("dialtone-conference"), _) => Kind::ThirdParty(get(&action, "Exten").unwrap_or_default().to_string()),

@@ -153,7 +153,7 @@ pub fn Dnc() -> impl IntoView {
                                         }).collect_view()}
                                     </tbody>
                                 </table>
-                                <Pager page pages total base/>
+                                <Pager page pages total base open_ended=true/>
                             }.into_any()
                         }
                         Err(e) => view! { <p class="notice error">{super::error_text(&e)}</p> }.into_any(),

@@ -689,7 +689,7 @@ impl DeskContext {
             }
             None => Command::TransferToNumber {
                 call_id,
-                e164: self.number(to).await?,
+                e164: self.number(s.campaign_id, to).await?,
             },
         };
         self.control(&s.node, command).await?;
@@ -704,7 +704,7 @@ impl DeskContext {
         hold_customer: bool,
     ) -> Result<(), DeskError> {
         let (s, call_id) = self.live_call(user_id).await?;
-        let e164 = self.number(to).await?;
+        let e164 = self.number(s.campaign_id, to).await?;
         self.control(
             &s.node,
             Command::Consult {
@@ -929,9 +929,11 @@ impl DeskContext {
     }
 
     /// A number typed by the agent, in E.164 (read in the US when it has no country code).
-    async fn number(&self, raw: &str) -> Result<String, DeskError> {
-        let country =
-            dialtone_core::phone::country("US").map_err(|e| DeskError::Invalid(e.to_string()))?;
+    /// A number the agent typed, read in the campaign's country.
+    async fn number(&self, campaign_id: i64, raw: &str) -> Result<String, DeskError> {
+        let country = dialtone_core::campaigns::typing_country(&self.pool, campaign_id).await?;
+        let country = dialtone_core::phone::country(&country)
+            .map_err(|e| DeskError::Invalid(e.to_string()))?;
         dialtone_core::phone::normalize(raw, country)
             .map(|n| n.number)
             .map_err(|e| DeskError::Invalid(e.to_string()))

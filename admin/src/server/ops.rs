@@ -635,7 +635,8 @@ const DNC_SORTS: &[(&str, &str)] = &[
     ("added", "created_at"),
 ];
 
-/// Entries whose value starts with the digits typed. The value order (either way) walks the
+/// Entries whose value starts with the digits typed, a page at a time without counting them
+/// all (a national registry holds millions). The value order (either way) walks the
 /// `dnc_value` index; other orders sort the first [`SORT_WINDOW`] matches by value.
 pub async fn dnc_search(
     pool: &PgPool,
@@ -656,43 +657,34 @@ pub async fn dnc_search(
     let from = format!("+{prefix}");
     let to = prefix_successor(&from);
     let pattern = format!("{from}%");
-    let total: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM dnc_entries WHERE value >= $1 AND value < $2 AND value LIKE $3",
-    )
-    .bind(&from)
-    .bind(&to)
-    .bind(&pattern)
-    .fetch_one(pool)
-    .await?;
     let (column, desc) = pick_sort(sort, DNC_SORTS).unwrap_or(("value", false));
     let dir = direction(desc);
-    let (window, outer) = if column == "value" {
-        (
-            format!("ORDER BY d.value {dir}, d.id {dir}"),
-            format!("value {dir}, id {dir}"),
-        )
+    let matching = "d.value >= $1 AND d.value < $2 AND d.value LIKE $3";
+    let columns = "d.id, c.name AS campaign, d.value, d.source, d.note, d.created_at";
+    let from_clause = "dnc_entries d LEFT JOIN campaigns c ON c.id = d.campaign_id";
+    let inner = if column == "value" {
+        format!("SELECT {columns} FROM {from_clause} WHERE {matching} ORDER BY d.value {dir}, d.id {dir} LIMIT $4 OFFSET $5")
     } else {
-        (
-            format!("ORDER BY d.value LIMIT {SORT_WINDOW}"),
-            format!("{column} {dir} NULLS LAST, value, id"),
+        format!(
+            "SELECT * FROM (SELECT {columns} FROM {from_clause} WHERE {matching} ORDER BY d.value LIMIT {SORT_WINDOW}) w
+             ORDER BY {column} {dir} NULLS LAST, value, id LIMIT $4 OFFSET $5"
         )
     };
     let rows: Vec<(i64, Option<String>, String, String, String, String)> = sqlx::query_as(&format!(
-        "SELECT id, campaign, value, source, note, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI')
-         FROM (SELECT d.id, c.name AS campaign, d.value, d.source, d.note, d.created_at
-               FROM dnc_entries d LEFT JOIN campaigns c ON c.id = d.campaign_id
-               WHERE d.value >= $4 AND d.value < $5 AND d.value LIKE $1 {window}) w
-         ORDER BY {outer} LIMIT $2 OFFSET $3",
+        "SELECT id, campaign, value, source, note, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') FROM ({inner}) m"
     ))
-    .bind(&pattern)
-    .bind(i64::from(PER_PAGE))
-    .bind(offset(page))
     .bind(&from)
     .bind(&to)
+    .bind(&pattern)
+    .bind(i64::from(PER_PAGE) + 1)
+    .bind(offset(page))
     .fetch_all(pool)
     .await?;
-    let rows = rows
+    // One row more than a page says there is a next page.
+    let more = rows.len() > PER_PAGE as usize;
+    let rows: Vec<DncRow> = rows
         .into_iter()
+        .take(PER_PAGE as usize)
         .map(|(id, campaign, value, source, note, added_at)| DncRow {
             id,
             scope: campaign.unwrap_or_else(|| "system".into()),
@@ -703,8 +695,8 @@ pub async fn dnc_search(
         })
         .collect();
     Ok(Page {
+        total: offset(page) + rows.len() as i64 + i64::from(more),
         rows,
-        total,
         page: page.max(1),
         per_page: PER_PAGE,
     })
