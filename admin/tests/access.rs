@@ -900,6 +900,22 @@ async fn leads_search_edit_and_recordings(pool: PgPool) {
         )
         .await;
     assert!(r.body.contains("Ana Silva"), "{}", r.body);
+    // A first and a last name, in either order; a first name alone is not a last name.
+    for (q, found) in [
+        ("ana silva", true),
+        ("Silva An", true),
+        ("bob silva", false),
+        ("ana", false),
+    ] {
+        let r = site
+            .post(
+                "/api/search_leads",
+                Some(&admin),
+                &search(q, &my_list.to_string()),
+            )
+            .await;
+        assert_eq!(r.body.contains("Ana Silva"), found, "{q}: {}", r.body);
+    }
     // A supervisor finds only leads of their campaigns.
     let r = site
         .post(

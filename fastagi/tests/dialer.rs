@@ -86,30 +86,37 @@ async fn behind_a_local_template_the_outcome_comes_from_dial_end(pool: PgPool) {
     busy_leads_are_dialed_once(pool, Busy::DialEnd, "Local/{number}@carrier").await
 }
 
-async fn busy_leads_are_dialed_once(pool: PgPool, busy: Busy, template: &str) {
+/// A progressive campaign dialing through `template`, three leads due in a zone where it is day,
+/// and a ready agent: (campaign, the agent's session).
+async fn due_campaign(pool: &PgPool, template: &str) -> (i64, i64) {
     let zone = dialtone_sim::daytime_zone().expect("some zone is in daytime").to_string();
-    let campaign = campaigns::create(&pool, "c", campaigns::DialMethod::Progressive, "9am-9pm").await.expect("campaign");
+    let campaign = campaigns::create(pool, "c", campaigns::DialMethod::Progressive, "9am-9pm").await.expect("campaign");
     sqlx::query("UPDATE campaigns SET call_time_id = NULL, active = true, dial_template = $2, trunk = 'acme', dial_prefix = '9', caller_id_number = '+15125550000', caller_id_name = 'ACME' WHERE id = $1")
         .bind(campaign)
         .bind(template)
-        .execute(&pool)
+        .execute(pool)
         .await
         .expect("settings");
-    let list = lists::create(&pool, "l", Some(campaign), "US").await.expect("list");
-    sqlx::query("UPDATE lists SET time_zones = ARRAY[$2] WHERE id = $1").bind(list).bind(&zone).execute(&pool).await.expect("zones");
+    let list = lists::create(pool, "l", Some(campaign), "US").await.expect("list");
+    sqlx::query("UPDATE lists SET time_zones = ARRAY[$2] WHERE id = $1").bind(list).bind(&zone).execute(pool).await.expect("zones");
     for i in 0..3 {
         sqlx::query("INSERT INTO leads (list_id, phone_e164, country, time_zone, next_attempt_at) VALUES ($1, $2, 'US', $3, now() - interval '1 minute')")
             .bind(list)
             .bind(format!("+1201555010{i}"))
             .bind(&zone)
-            .execute(&pool)
+            .execute(pool)
             .await
             .expect("lead");
     }
-    let user = users::create(&pool, "ana", "Ana", users::Role::Agent, "a long password").await.expect("user");
-    let session = agents::open_session(&pool, user, campaign, "n1", "PJSIP/1001").await.expect("session");
-    agents::set_state(&pool, session, "ready", None).await.expect("ready");
+    let user = users::create(pool, "ana", "Ana", users::Role::Agent, "a long password").await.expect("user");
+    let session = agents::open_session(pool, user, campaign, "n1", "PJSIP/1001").await.expect("session");
+    agents::set_state(pool, session, "ready", None).await.expect("ready");
 
+    (campaign, session)
+}
+
+async fn busy_leads_are_dialed_once(pool: PgPool, busy: Busy, template: &str) {
+    let (campaign, session) = due_campaign(&pool, template).await;
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let originates = Arc::new(Mutex::new(Vec::new()));
@@ -256,4 +263,42 @@ async fn call_control_refuses_ended_calls_and_dnc_transfers(pool: PgPool) {
     assert!(matches!(control.dtmf(live, "12x").await, Err(ControlError::BadDigit('x'))));
     control.hang_up(live).await.expect("hangs up a live call");
     control.blind_transfer_to_number(live, "+15125550100", "dialtone-transfer").await.expect("transfers");
+}
+
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn with_the_ami_link_down_nothing_is_dialed_until_it_is_back(pool: PgPool) {
+    let (campaign, session) = due_campaign(&pool, "PJSIP/{number}@{trunk}").await;
+    // Asterisk is not there yet: the port is free, nothing listens.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
+    let mut config = AmiConfig::new(format!("127.0.0.1:{port}"), "dialer", "secret");
+    config.auth = Auth::Plain;
+    config.backoff_min = Duration::from_millis(100);
+    config.backoff_max = Duration::from_millis(200);
+    let ctx = Arc::new(DialerContext { pool: pool.clone(), ami: AmiClient::start(config), node: "n1".into(), tick: Duration::from_millis(50) });
+    let stop = CancellationToken::new();
+    tokio::spawn(watch_outcomes(ctx.clone(), stop.clone()));
+    tokio::spawn(run_campaign(ctx.clone(), campaign, stop.clone()));
+    for _ in 0..20 {
+        agents::seen(&pool, session).await.expect("seen");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let taken: i64 = sqlx::query_scalar("SELECT (SELECT count(*) FROM call_attempts) + (SELECT count(*) FROM hopper)").fetch_one(&pool).await.expect("n");
+    assert_eq!(taken, 0, "no lead is taken while no Originate can be confirmed");
+
+    // Asterisk comes up: the link logs in by itself and the leads are dialed, once each.
+    let listener = TcpListener::bind(("127.0.0.1", port)).await.expect("bind the manager's port");
+    let originates = Arc::new(Mutex::new(Vec::new()));
+    tokio::spawn(busy_manager(listener, originates.clone(), Vec::new()));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        agents::seen(&pool, session).await.expect("seen");
+        let busy: i64 = sqlx::query_scalar("SELECT count(*) FROM leads WHERE status = 'B'").fetch_one(&pool).await.expect("count");
+        if busy == 3 {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "dialing did not resume");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    stop.cancel();
+    assert_eq!(originates.lock().expect("lock").len(), 3, "each lead dialed once");
 }

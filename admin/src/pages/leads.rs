@@ -103,7 +103,7 @@ pub fn Leads() -> impl IntoView {
         <Title text="Leads · Dialtone"/>
         <h1>"Leads"</h1>
         <form method="get" action="/leads" class="filters">
-            <input type="search" name="q" placeholder="Phone number, #lead id, or name" value=q.clone() size="32"/>
+            <input type="search" name="q" placeholder="Phone number, #lead id, or last name (first last)" value=q.clone() size="32"/>
             <input name="list" placeholder="list id (for names)" value=list.clone() size="12" inputmode="numeric"/>
             <input type="hidden" name="sort" value=sort.clone()/>
             <button type="submit">"Search"</button>

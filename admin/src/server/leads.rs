@@ -26,7 +26,7 @@ pub enum LeadQuery {
 }
 
 /// `#123` is a lead id; 7 or more digits (with any punctuation) a phone number read in
-/// `country`; other text a name.
+/// `country`; other text a name: the start of a last name, or of a first and a last name.
 pub fn parse_query(q: &str, list: Option<i64>, country: &str) -> LeadQuery {
     let q = q.trim();
     if q.is_empty() {
@@ -114,23 +114,44 @@ pub async fn search(
     ) {
         LeadQuery::Empty => {
             return Ok(Err(
-                "Type a phone number, #lead id, or a name (names need a list).".into(),
+                "Type a phone number, #lead id, or a last name (first and last, either order; names need a list).".into(),
             ))
         }
         LeadQuery::NameWithoutList => {
             return Ok(Err(
-                "To search by name, choose the list: a name search reads the whole list.".into(),
+                "To search by name, choose the list.".into(),
             ))
         }
         LeadQuery::Phone(p) => ("l.phone_e164 = $3 #>> '{}'", Value::String(p)),
         LeadQuery::Id(id) => ("l.id = ($3 #>> '{}')::bigint", Value::from(id)),
-        // A prefix is the range [name, its successor) in "C" order: the two name indexes'.
-        LeadQuery::Name { name, list } => (
-            r#"l.list_id = ($3 ->> 'list')::bigint AND (
-                 (lower(l.last_name) COLLATE "C" >= ($3 ->> 'from') AND lower(l.last_name) COLLATE "C" < ($3 ->> 'to'))
-              OR (lower(l.first_name) COLLATE "C" >= ($3 ->> 'from') AND lower(l.first_name) COLLATE "C" < ($3 ->> 'to')))"#,
-            serde_json::json!({"from": name, "to": super::ops::prefix_successor(&name), "list": list}),
-        ),
+        // A last-name prefix is the range [name, its successor) in "C" order, which the
+        // last-name index walks. Two words are a first and a last name, in either order.
+        LeadQuery::Name { name, list } => {
+            let words: Vec<&str> = name.split_whitespace().collect();
+            let range = |word: &str| (word.to_string(), super::ops::prefix_successor(word));
+            match words.as_slice() {
+                [first, last @ ..] if !last.is_empty() => {
+                    let last = last.join(" ");
+                    (
+                        r#"l.list_id = ($3 ->> 'list')::bigint AND (
+                             (lower(l.last_name) COLLATE "C" >= ($3 ->> 'a_from') AND lower(l.last_name) COLLATE "C" < ($3 ->> 'a_to')
+                              AND starts_with(lower(l.first_name), $3 ->> 'b'))
+                          OR (lower(l.last_name) COLLATE "C" >= ($3 ->> 'b_from') AND lower(l.last_name) COLLATE "C" < ($3 ->> 'b_to')
+                              AND starts_with(lower(l.first_name), $3 ->> 'a')))"#,
+                        serde_json::json!({
+                            "a": first, "a_from": range(first).0, "a_to": range(first).1,
+                            "b": last, "b_from": range(&last).0, "b_to": range(&last).1,
+                            "list": list,
+                        }),
+                    )
+                }
+                _ => (
+                    r#"l.list_id = ($3 ->> 'list')::bigint
+                       AND lower(l.last_name) COLLATE "C" >= ($3 ->> 'from') AND lower(l.last_name) COLLATE "C" < ($3 ->> 'to')"#,
+                    serde_json::json!({"from": name, "to": range(&name).1, "list": list}),
+                ),
+            }
+        }
     };
     let list_filter = if list.is_some() {
         "AND l.list_id = $6"

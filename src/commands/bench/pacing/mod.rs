@@ -153,6 +153,8 @@ enum Job {
     GuessRatio,
     Adapt { tapered: bool },
     Dialtone,
+    /// Dialtone with the optional per-hour cap (UK practice) at the same 3%.
+    DialtoneHourly,
 }
 
 fn run_job(cell: &Cell, job: Job, seed: u64, shifts: u64) -> Row {
@@ -186,6 +188,12 @@ fn run_job(cell: &Cell, job: Job, seed: u64, shifts: u64) -> Row {
             warm_up(cell, &mut s, seed);
             row("Dialtone predictive", None, false, &run_period(&cell.world, &mut s, seed, shifts))
         }
+        Job::DialtoneHourly => {
+            let mut s = Dialtone::new(fp, cell.world.drop_secs);
+            s.hourly_cap_pct = Some(CAP_PCT);
+            warm_up(cell, &mut s, seed);
+            row("Dialtone predictive, hourly cap", None, false, &run_period(&cell.world, &mut s, seed, shifts))
+        }
     }
 }
 
@@ -202,10 +210,14 @@ pub fn run(args: PacingArgs) -> anyhow::Result<()> {
         if cell.guess.is_some() {
             kinds.push(Job::GuessRatio);
         }
+        // The per-hour cap costs occupancy; one team size shows how much.
+        if cell.scenario == "S1" && cell.agents == 25 {
+            kinds.push(Job::DialtoneHourly);
+        }
         // The most expensive first, so the threads finish together.
         jobs.extend(kinds.into_iter().map(|k| (i, k, cell.agents)));
     }
-    jobs.sort_by_key(|&(_, k, n)| std::cmp::Reverse(n * if matches!(k, Job::BestRatio | Job::GuessRatio | Job::Dialtone) { 10 } else { 1 }));
+    jobs.sort_by_key(|&(_, k, n)| std::cmp::Reverse(n * if matches!(k, Job::BestRatio | Job::GuessRatio | Job::Dialtone | Job::DialtoneHourly) { 10 } else { 1 }));
     let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())).max(1);
     println!("bench pacing: {} cells, {} strategy runs of {} shifts, seeds {}..{}, {threads} threads", cells.len(), jobs.len(), args.shifts, args.seed, args.seed + args.shifts - 1);
     let queue = Mutex::new(jobs);
@@ -222,6 +234,7 @@ pub fn run(args: PacingArgs) -> anyhow::Result<()> {
                     Job::Adapt { tapered: false } => 3,
                     Job::Adapt { tapered: true } => 4,
                     Job::Dialtone => 5,
+                    Job::DialtoneHourly => 6,
                 };
                 let row = run_job(&cells[cell], job, args.seed, args.shifts);
                 eprintln!("  {} N={} {}: {}", cells[cell].scenario, cells[cell].agents, cells[cell].label, row.metrics.summary(&row.strategy));

@@ -101,7 +101,7 @@ fn find<'a>(cell: &'a CellResult, strategy: &str) -> Option<&'a Metrics> {
 /// The targets for Dialtone predictive, checked against these results.
 fn targets(results: &[CellResult]) -> Vec<(String, bool)> {
     let mut out = Vec::new();
-    let dialtone = |c: &CellResult| find(c, "Dialtone").cloned().unwrap_or_default();
+    let dialtone = |c: &CellResult| c.rows.iter().find(|r| r.strategy == "Dialtone predictive").map(|r| r.metrics.clone()).unwrap_or_default();
     let over: Vec<String> = results
         .iter()
         .filter(|c| dialtone(c).abandon_pct > CAP_PCT)
