@@ -190,7 +190,7 @@ async fn after_a_gap_dials_with_no_channel_are_resolved_and_none_is_dialed_again
         .execute(&pool)
         .await
         .expect("age");
-    // Two inbound calls the database outage left open: one caller still talking, one gone.
+    // Three inbound calls a database outage left open: a caller still talking, one gone, one too recent to judge.
     for (uniqueid, age) in [("1764000000.1", "5 minutes"), ("1764000000.2", "5 minutes"), ("1764000000.3", "1 second")] {
         sqlx::query(&format!(
             "INSERT INTO calls (id, direction, node, uniqueid, state, answered_at, created_at) VALUES (gen_random_uuid(), 'inbound', 'n1', $1, 'answered', now(), now() - interval '{age}')"

@@ -381,10 +381,12 @@ impl Handle {
                 if ctl.hangup {
                     return Why::HungUp;
                 }
-                if let Some(goto) = ctl.goto.clone() {
-                    drop(ctl);
-                    registry.take_goto(&self.name);
-                    return Why::Moved(goto);
+                let moved = ctl.goto.is_some();
+                drop(ctl);
+                if moved {
+                    if let Some(goto) = registry.take_goto(&self.name) {
+                        return Why::Moved(goto);
+                    }
                 }
             }
             tokio::select! {
@@ -406,11 +408,26 @@ impl Handle {
 
     /// A move the manager asked for and nobody took yet.
     pub fn pending_move(&self, registry: &Registry) -> Option<Goto> {
-        let goto = self.ctl.borrow().goto.clone();
-        if goto.is_some() {
-            registry.take_goto(&self.name);
+        let asked = self.ctl.borrow().goto.is_some();
+        if asked {
+            registry.take_goto(&self.name)
+        } else {
+            None
         }
-        goto
+    }
+
+    /// Waits until `until` or a hangup, whichever comes first; true if it was a hangup. A move
+    /// asked meanwhile waits for the channel to be answered (a ringing channel has nowhere to go).
+    pub async fn until_hung_up(&mut self, until: Instant) -> bool {
+        loop {
+            if self.hung_up() {
+                return true;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep_until(until) => return false,
+                changed = self.ctl.changed() => if changed.is_err() { return true },
+            }
+        }
     }
 
     /// Waits for the channel to be hung up or moved (as Asterisk's softhangup reaches a
@@ -429,10 +446,17 @@ impl Handle {
 }
 
 impl Registry {
-    fn take_goto(&self, name: &str) {
+    /// Takes the channel's pending move, read and cleared at once so a second one asked
+    /// meanwhile is not lost.
+    fn take_goto(&self, name: &str) -> Option<Goto> {
+        let mut taken = None;
         if let Some(c) = self.lock().channels.get(name) {
-            c.ctl.send_modify(|ctl| ctl.goto = None);
+            c.ctl.send_if_modified(|ctl| {
+                taken = ctl.goto.take();
+                taken.is_some()
+            });
         }
+        taken
     }
 }
 

@@ -69,7 +69,8 @@ pub async fn originate(action: Fields, shared: Arc<Shared>) {
     };
     let (callee, timeout) = {
         let mut model = shared.model();
-        let timeout = model.scaled(Duration::from_millis(get(&action, "Timeout").and_then(|t| t.parse().ok()).unwrap_or(30_000)));
+        // A day at most: a larger Timeout means "as long as it takes" and must not overflow.
+        let timeout = model.scaled(Duration::from_millis(get(&action, "Timeout").and_then(|t| t.parse().ok()).unwrap_or(30_000)).min(FOREVER));
         let callee = match kind {
             Kind::AgentPhone | Kind::Spy(_) => Callee::Human { ring: Duration::from_millis(100), talk: FOREVER, patience: None, amd: Verdict::Human },
             Kind::ThirdParty(_) => Callee::Human { ring: model.scaled(Duration::from_secs(2)), talk: FOREVER, patience: None, amd: Verdict::Human },
@@ -142,7 +143,7 @@ pub async fn originate(action: Fields, shared: Arc<Shared>) {
     registry.emit(response(true, 4));
     registry.emit(dial_end("ANSWER"));
 
-    let talk_until = Instant::now() + talk;
+    let talk_until = Instant::now() + talk.min(FOREVER);
     if let Some(patience) = patience {
         // A caller nobody speaks to hangs up (the silence an abandon is).
         let (shared, name) = (shared.clone(), name.clone());
@@ -186,7 +187,7 @@ pub async fn originate(action: Fields, shared: Arc<Shared>) {
 
 /// Rings for `d`; false when the channel was hung up meanwhile.
 async fn rings(handle: &mut Handle, d: Duration) -> bool {
-    !(handle.until_interrupted(Instant::now() + d).await && handle.hung_up())
+    !handle.until_hung_up(Instant::now() + d).await
 }
 
 /// The channel's life from its answer to its hangup.
@@ -225,6 +226,7 @@ async fn live(shared: &Shared, handle: &mut Handle, mut step: Step, talk_until: 
                 }
             }
             Step::Park(timeout) => {
+                let timeout = timeout.min(FOREVER);
                 let space = registry.park_space();
                 registry.enter(&handle.name, Place::Parked(space));
                 let back = Instant::now() + shared.model().scaled(timeout);

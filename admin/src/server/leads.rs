@@ -125,7 +125,8 @@ pub async fn search(
         LeadQuery::Phone(p) => ("l.phone_e164 = $3 #>> '{}'", Value::String(p)),
         LeadQuery::Id(id) => ("l.id = ($3 #>> '{}')::bigint", Value::from(id)),
         // A last-name prefix is the range [name, its successor) in "C" order, which the
-        // last-name index walks. Two words are a first and a last name, in either order.
+        // last-name index walks. Two words or more are a first and a last name, in either
+        // order, or a last name with a space ("de la cruz").
         LeadQuery::Name { name, list } => {
             let words: Vec<&str> = name.split_whitespace().collect();
             let range = |word: &str| (word.to_string(), super::ops::prefix_successor(word));
@@ -137,10 +138,12 @@ pub async fn search(
                              (lower(l.last_name) COLLATE "C" >= ($3 ->> 'a_from') AND lower(l.last_name) COLLATE "C" < ($3 ->> 'a_to')
                               AND starts_with(lower(l.first_name), $3 ->> 'b'))
                           OR (lower(l.last_name) COLLATE "C" >= ($3 ->> 'b_from') AND lower(l.last_name) COLLATE "C" < ($3 ->> 'b_to')
-                              AND starts_with(lower(l.first_name), $3 ->> 'a')))"#,
+                              AND starts_with(lower(l.first_name), $3 ->> 'a'))
+                          OR (lower(l.last_name) COLLATE "C" >= ($3 ->> 'from') AND lower(l.last_name) COLLATE "C" < ($3 ->> 'to')))"#,
                         serde_json::json!({
                             "a": first, "a_from": range(first).0, "a_to": range(first).1,
                             "b": last, "b_from": range(&last).0, "b_to": range(&last).1,
+                            "from": name, "to": range(&name).1,
                             "list": list,
                         }),
                     )

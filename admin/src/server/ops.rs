@@ -71,6 +71,15 @@ impl Actor<'_> {
     }
 }
 
+/// The least digit string above every string of digits that starts with `digits`: `19` → `2`;
+/// none for no digits or only nines.
+fn digits_successor(digits: &str) -> Option<String> {
+    let kept = digits.trim_end_matches('9');
+    let last = kept.chars().last()?;
+    let raised = char::from_digit(last.to_digit(10)? + 1, 10)?;
+    Some(format!("{}{raised}", &kept[..kept.len() - last.len_utf8()]))
+}
+
 /// Text to match literally inside a LIKE pattern: its backslash, `%` and `_` lose their meaning.
 pub(crate) fn like_escape(text: &str) -> String {
     text.replace('\\', "\\\\")
@@ -651,15 +660,21 @@ pub async fn dnc_search(
         .chars()
         .filter(|c| c.is_ascii_digit())
         .collect::<String>();
-    // Entries start with `+`: a prefix is the range [+digits, its successor), which the value
-    // index walks even in a prepared statement's generic plan (a LIKE with a parameter pattern
-    // would read every entry); the LIKE keeps the match exact under any collation.
+    // Entries are `+` and digits: a prefix is the range from `+digits` to the next such prefix
+    // (`+19` → `+2`), which the value index walks even in a prepared statement's generic plan
+    // (a LIKE with a parameter pattern would read every entry). Digits after `+` order the same
+    // under any collation; the LIKE keeps the match exact. No next prefix (none typed, or all
+    // nines): no upper bound.
     let from = format!("+{prefix}");
-    let to = prefix_successor(&from);
+    let to = digits_successor(&prefix).map(|d| format!("+{d}"));
     let pattern = format!("{from}%");
     let (column, desc) = pick_sort(sort, DNC_SORTS).unwrap_or(("value", false));
     let dir = direction(desc);
-    let matching = "d.value >= $1 AND d.value < $2 AND d.value LIKE $3";
+    let matching = if to.is_some() {
+        "d.value >= $1 AND d.value < $2 AND d.value LIKE $3"
+    } else {
+        "d.value >= $1 AND $2::text IS NULL AND d.value LIKE $3"
+    };
     let columns = "d.id, c.name AS campaign, d.value, d.source, d.note, d.created_at";
     let from_clause = "dnc_entries d LEFT JOIN campaigns c ON c.id = d.campaign_id";
     let inner = if column == "value" {
@@ -1276,6 +1291,15 @@ pub async fn group_choices(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn digit_ranges() {
+        assert_eq!(digits_successor("1300").as_deref(), Some("1301"));
+        assert_eq!(digits_successor("19").as_deref(), Some("2"));
+        assert_eq!(digits_successor("1399").as_deref(), Some("14"));
+        assert_eq!(digits_successor("99"), None);
+        assert_eq!(digits_successor(""), None);
+    }
 
     #[test]
     fn prefix_ranges() {

@@ -146,6 +146,10 @@ pub async fn run_campaign(ctx: Arc<DialerContext>, campaign_id: i64, stop: Cance
             _ = tokio::time::sleep(ctx.tick) => {}
         }
     }
+    // A loop that is not running holds nothing up.
+    for c in ["database", "ami", "campaign"] {
+        metrics::gauge!("dialtone_dialer_stopped", "campaign" => label.clone(), "cause" => c).set(0.0);
+    }
 }
 
 /// One look: returns why the pacer held back, if it did.
