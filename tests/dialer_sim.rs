@@ -159,16 +159,25 @@ async fn over_dialing_abandons_get_the_safe_harbor_message_and_the_ledger(pool: 
 
 /// The next event named `event` about `channel`.
 async fn event(events: &mut tokio::sync::broadcast::Receiver<Arc<dialtone_asterisk::ami::Message>>, event: &str, channel: &str) -> Arc<dialtone_asterisk::ami::Message> {
+    event_where(events, &format!("{event} for {channel}"), |e| e.event() == Some(event) && e.get("Channel") == Some(channel)).await
+}
+
+/// The next event `wanted` says yes to (10 s at most; `what` names it in the failure).
+async fn event_where(
+    events: &mut tokio::sync::broadcast::Receiver<Arc<dialtone_asterisk::ami::Message>>,
+    what: &str,
+    wanted: impl Fn(&dialtone_asterisk::ami::Message) -> bool,
+) -> Arc<dialtone_asterisk::ami::Message> {
     let wait = async {
         loop {
             match events.recv().await {
-                Ok(e) if e.event() == Some(event) && e.get("Channel") == Some(channel) => return e,
+                Ok(e) if wanted(&e) => return e,
                 Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => panic!("event stream closed"),
             }
         }
     };
-    tokio::time::timeout(Duration::from_secs(10), wait).await.unwrap_or_else(|_| panic!("no {event} for {channel}"))
+    tokio::time::timeout(Duration::from_secs(10), wait).await.unwrap_or_else(|_| panic!("no {what}"))
 }
 
 /// The agent's next call once its customer is in the agent's conference: (call, customer channel).
@@ -244,21 +253,16 @@ async fn call_control_acts_on_the_simulated_channels(pool: PgPool) {
     event(&mut events, "MixMonitorStop", &customer).await;
     let leg = control.consult(call, "+15125550199", true).await.expect("consult");
     event(&mut events, "MusicOnHoldStart", &customer).await;
-    let third = loop {
-        let e = tokio::time::timeout(Duration::from_secs(10), events.recv()).await.expect("third party joins").expect("events");
-        if e.event() == Some("ConfbridgeJoin") && e.get("Uniqueid") == Some(leg.to_string().as_str()) {
-            assert_eq!(e.get("Conference"), Some(conference.as_str()));
-            break e.get("Channel").expect("channel").to_string();
-        }
-    };
+    let leg = leg.to_string();
+    let joined = event_where(&mut events, "third party joining", |e| e.event() == Some("ConfbridgeJoin") && e.get("Uniqueid") == Some(leg.as_str())).await;
+    assert_eq!(joined.get("Conference"), Some(conference.as_str()));
+    let third = joined.get("Channel").expect("channel").to_string();
     control.complete_transfer(call).await.expect("complete");
     // Both enter the bridge, in either order.
     let mut bridged = Vec::new();
     while bridged.len() < 2 {
-        let e = tokio::time::timeout(Duration::from_secs(10), events.recv()).await.expect("both bridged").expect("events");
-        if e.event() == Some("BridgeEnter") {
-            bridged.push(e.get("Channel").unwrap_or_default().to_string());
-        }
+        let e = event_where(&mut events, "BridgeEnter", |e| e.event() == Some("BridgeEnter")).await;
+        bridged.push(e.get("Channel").unwrap_or_default().to_string());
     }
     bridged.sort();
     let mut pair = vec![customer.clone(), third.clone()];
@@ -274,12 +278,7 @@ async fn call_control_acts_on_the_simulated_channels(pool: PgPool) {
     // A supervisor listens in on the agent's phone.
     let agent_phone: String = sqlx::query_scalar("SELECT phone_dial_string FROM agent_sessions WHERE id = $1").bind(session).fetch_one(&pool).await.expect("phone");
     floor.ami.send(dialtone_fastagi::control::monitor("PJSIP/9001", &agent_phone, dialtone_fastagi::control::Monitor::Listen)).await.expect("monitor");
-    let spying = loop {
-        let e = tokio::time::timeout(Duration::from_secs(10), events.recv()).await.expect("the supervisor listens").expect("events");
-        if e.event() == Some("ChanSpyStart") {
-            break e;
-        }
-    };
+    let spying = event_where(&mut events, "ChanSpyStart", |e| e.event() == Some("ChanSpyStart")).await;
     assert!(spying.get("SpyeeChannel").is_some_and(|c| c.starts_with(&format!("{agent_phone}-"))), "{spying:?}");
     assert!(spying.get("SpyerChannel").is_some_and(|c| c.starts_with("PJSIP/9001-")), "{spying:?}");
     floor.ami.send(dialtone_fastagi::control::hang_up_agent_phone("PJSIP/9001")).await.expect("supervisor hangs up");
@@ -320,12 +319,7 @@ async fn call_control_acts_on_the_simulated_channels(pool: PgPool) {
     let (call, customer) = next_call(&pool, &floor.ami, session).await;
     let mut events = floor.ami.events();
     control.park(call).await.expect("park");
-    let parked = loop {
-        let e = tokio::time::timeout(Duration::from_secs(10), events.recv()).await.expect("parked").expect("events");
-        if e.event() == Some("ParkedCall") && e.get("ParkeeChannel") == Some(customer.as_str()) {
-            break e;
-        }
-    };
+    let parked = event_where(&mut events, "ParkedCall", |e| e.event() == Some("ParkedCall") && e.get("ParkeeChannel") == Some(customer.as_str())).await;
     assert!(parked.get("ParkingSpace").is_some());
     floor.ami.send(dialtone_asterisk::ami::Action::new("Hangup").field("Channel", &customer)).await.expect("customer hangs up");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);

@@ -396,12 +396,6 @@ impl Handle {
         }
     }
 
-    /// Asked to hang up (or moved, which an AGI script also hears as a hangup).
-    pub fn interrupted(&self) -> bool {
-        let ctl = self.ctl.borrow();
-        ctl.hangup || ctl.goto.is_some()
-    }
-
     pub fn hung_up(&self) -> bool {
         self.ctl.borrow().hangup
     }
@@ -419,22 +413,20 @@ impl Handle {
     /// Waits until `until` or a hangup, whichever comes first; true if it was a hangup. A move
     /// asked meanwhile waits for the channel to be answered (a ringing channel has nowhere to go).
     pub async fn until_hung_up(&mut self, until: Instant) -> bool {
-        loop {
-            if self.hung_up() {
-                return true;
-            }
-            tokio::select! {
-                _ = tokio::time::sleep_until(until) => return false,
-                changed = self.ctl.changed() => if changed.is_err() { return true },
-            }
-        }
+        self.wait_for(until, |ctl| ctl.hangup).await
     }
 
     /// Waits for the channel to be hung up or moved (as Asterisk's softhangup reaches a
-    /// running application), or for `until`.
+    /// running application, which an AGI script hears as a hangup), or for `until`.
     pub async fn until_interrupted(&mut self, until: Instant) -> bool {
+        self.wait_for(until, |ctl| ctl.hangup || ctl.goto.is_some()).await
+    }
+
+    /// Waits until `until` or until what the manager asked meets `done`; true if it did (a
+    /// channel gone from the registry counts as done).
+    async fn wait_for(&mut self, until: Instant, done: impl Fn(&Ctl) -> bool) -> bool {
         loop {
-            if self.interrupted() {
+            if done(&self.ctl.borrow()) {
                 return true;
             }
             tokio::select! {
