@@ -115,12 +115,10 @@ impl Floor {
         .execute(pool)
         .await
         .expect("reserved");
-        calls::connected(pool, call_id, Some(self.campaign), session, self.agent)
+        let connected = calls::connected(pool, call_id, Some(self.campaign), session, self.agent)
             .await
             .expect("connected");
-        agents::set_state(pool, session, "on_call", None)
-            .await
-            .expect("on call");
+        assert!(connected, "the agent is on the call");
         call_id
     }
 

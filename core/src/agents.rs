@@ -81,27 +81,54 @@ pub async fn transition(pool: &PgPool, session_id: i64, from: &[&str], state: &s
     change_state(pool, session_id, Some(from), state, pause_code).await
 }
 
-/// The one state change: from any open state (`from` None) or from one of `from`.
 async fn change_state(pool: &PgPool, session_id: i64, from: Option<&[&str]>, state: &str, pause_code: Option<&str>) -> Result<bool, sqlx::Error> {
-    let from: Option<Vec<String>> = from.map(|f| f.iter().map(|s| s.to_string()).collect());
     let mut tx = pool.begin().await?;
+    let done = change_state_in(&mut tx, session_id, from, None, state, pause_code).await?;
+    tx.commit().await?;
+    Ok(done)
+}
+
+/// The call `call_id` the agent was reserved for reached them: they are on it. False when they
+/// are no longer reserved for it.
+pub(crate) async fn call_connected(tx: &mut sqlx::PgConnection, session_id: i64, call_id: uuid::Uuid) -> Result<bool, sqlx::Error> {
+    change_state_in(tx, session_id, Some(&["reserved"]), Some(call_id), "on_call", None).await
+}
+
+/// The agent's call `call_id` ended: if they are still reserved for it or on it, they go to
+/// wrap-up, in the transaction that closes the call (so no agent is left on a closed call).
+pub(crate) async fn call_ended(tx: &mut sqlx::PgConnection, session_id: i64, call_id: uuid::Uuid) -> Result<bool, sqlx::Error> {
+    change_state_in(tx, session_id, Some(&["reserved", "on_call"]), Some(call_id), "wrapup", None).await
+}
+
+/// The one state change: from any open state (`from` None) or from one of `from`, and only
+/// while on `call` when one is given.
+async fn change_state_in(
+    tx: &mut sqlx::PgConnection,
+    session_id: i64,
+    from: Option<&[&str]>,
+    call: Option<uuid::Uuid>,
+    state: &str,
+    pause_code: Option<&str>,
+) -> Result<bool, sqlx::Error> {
+    let from: Option<Vec<String>> = from.map(|f| f.iter().map(|s| s.to_string()).collect());
     let done = sqlx::query(
         "UPDATE agent_sessions SET state = $2, pause_code = $3, state_since = now(),
                 current_call_id = CASE WHEN $2 IN ('on_call', 'wrapup', 'reserved') THEN current_call_id END,
                 calls_taken = calls_taken + CASE WHEN $2 = 'on_call' THEN 1 ELSE 0 END
-         WHERE id = $1 AND state <> 'logged_out' AND ($4::text[] IS NULL OR state = ANY($4))",
+         WHERE id = $1 AND state <> 'logged_out' AND ($4::text[] IS NULL OR state = ANY($4))
+           AND ($5::uuid IS NULL OR current_call_id = $5)",
     )
     .bind(session_id)
     .bind(state)
     .bind(pause_code)
     .bind(from)
+    .bind(call)
     .execute(&mut *tx)
     .await?;
     if done.rows_affected() == 0 {
         return Ok(false);
     }
-    record_state(&mut tx, session_id, state, None).await?;
-    tx.commit().await?;
+    record_state(tx, session_id, state, None).await?;
     Ok(true)
 }
 

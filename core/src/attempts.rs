@@ -153,6 +153,13 @@ pub async fn resolve_unanswered(pool: &PgPool, call_id: Uuid, outcome: Outcome, 
 
 async fn resolve_where(pool: &PgPool, call_id: Uuid, outcome: Outcome, now: DateTime<Utc>, only_unanswered: bool) -> Result<bool, sqlx::Error> {
     let mut tx = pool.begin().await?;
+    let resolved = resolve_in(&mut tx, call_id, outcome, now, only_unanswered).await?;
+    tx.commit().await?;
+    Ok(resolved)
+}
+
+/// [`resolve`] inside the caller's transaction, for a change that must land with it whole.
+pub(crate) async fn resolve_in(tx: &mut sqlx::PgConnection, call_id: Uuid, outcome: Outcome, now: DateTime<Utc>, only_unanswered: bool) -> Result<bool, sqlx::Error> {
     let attempt: Option<(i64, Option<i64>)> = sqlx::query_as(
         "UPDATE call_attempts SET state = 'resolved', outcome = $2, resolved_at = $3,
                 answered_at = CASE WHEN $2 IN ('answered_human', 'answered_machine', 'abandoned') THEN coalesce(answered_at, $3) END
@@ -166,7 +173,6 @@ async fn resolve_where(pool: &PgPool, call_id: Uuid, outcome: Outcome, now: Date
     .fetch_optional(&mut *tx)
     .await?;
     let Some((campaign_id, Some(lead_id))) = attempt else {
-        tx.commit().await?;
         return Ok(false);
     };
     let dialed = outcome != Outcome::Cancelled;
@@ -208,6 +214,5 @@ async fn resolve_where(pool: &PgPool, call_id: Uuid, outcome: Outcome, now: Date
     .execute(&mut *tx)
     .await?;
     sqlx::query("DELETE FROM hopper WHERE lead_id = $1").bind(lead_id).execute(&mut *tx).await?;
-    tx.commit().await?;
     Ok(true)
 }

@@ -85,25 +85,30 @@ async fn ledger(tx: &mut sqlx::PgConnection, campaign_id: i64, call_id: Uuid, ki
     Ok(())
 }
 
-/// The call reached the agent reserved for it. An outbound call (`ledger_campaign`) counts as a
-/// live answer in its campaign's abandon ledger; inbound calls are not in that ledger.
-pub async fn connected(pool: &PgPool, call_id: Uuid, ledger_campaign: Option<i64>, session_id: i64, user_id: i64) -> Result<(), sqlx::Error> {
+/// The call reached the agent reserved for it, who is now on it. An outbound call
+/// (`ledger_campaign`) counts as a live answer in its campaign's abandon ledger; inbound calls
+/// are not in that ledger. False, and nothing changed, when the call ended first (the caller
+/// hung up while the flow was on its way) or the agent is no longer reserved for it.
+pub async fn connected(pool: &PgPool, call_id: Uuid, ledger_campaign: Option<i64>, session_id: i64, user_id: i64) -> Result<bool, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    sqlx::query(
+    let open = sqlx::query(
         "UPDATE calls SET state = 'connected', agent_session_id = $2, agent_user_id = $3, agent_connected_at = now(), outcome = 'answered',
                 wait_secs = extract(epoch FROM now() - coalesce(queued_at, answered_at))
-         WHERE id = $1",
+         WHERE id = $1 AND state <> 'ended'",
     )
     .bind(call_id)
     .bind(session_id)
     .bind(user_id)
     .execute(&mut *tx)
     .await?;
+    if open.rows_affected() == 0 || !crate::agents::call_connected(&mut tx, session_id, call_id).await? {
+        return Ok(false);
+    }
     if let Some(campaign_id) = ledger_campaign {
         ledger(&mut tx, campaign_id, call_id, LedgerKind::LiveAnswer).await?;
     }
     tx.commit().await?;
-    Ok(())
+    Ok(true)
 }
 
 /// No agent in time: the call is an abandon, and its lead rests for the campaign's lockout.
@@ -181,28 +186,20 @@ pub async fn end(pool: &PgPool, call_id: Uuid, ended: &Ended<'_>) -> Result<bool
     .bind(ended.dial_status)
     .fetch_optional(&mut *tx)
     .await?;
-    tx.commit().await?;
     let Some((session, outcome)) = closed else { return Ok(false) };
-    // The dial behind the call, if the dialer placed it, ends with the call.
+    // The dial behind the call, if the dialer placed it, ends with the call, and so does the
+    // agent's part: all in one transaction, so an outage between them strands nothing.
     let attempt_outcome = match outcome.as_deref() {
         Some("answered" | "transferred" | "caller_hangup") => crate::attempts::Outcome::AnsweredHuman,
         Some("abandoned") => crate::attempts::Outcome::Abandoned,
         Some("machine" | "machine_message") => crate::attempts::Outcome::AnsweredMachine,
         _ => crate::attempts::Outcome::from_hangup_cause(ended.hangup_cause.unwrap_or(0)),
     };
-    crate::attempts::resolve(pool, call_id, attempt_outcome, Utc::now()).await?;
+    crate::attempts::resolve_in(&mut tx, call_id, attempt_outcome, Utc::now(), false).await?;
     if let Some(session_id) = session {
-        let on_this_call: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM agent_sessions WHERE id = $1 AND current_call_id = $2 AND state IN ('reserved', 'on_call'))",
-        )
-        .bind(session_id)
-        .bind(call_id)
-        .fetch_one(pool)
-        .await?;
-        if on_this_call {
-            crate::agents::set_state(pool, session_id, "wrapup", None).await?;
-        }
+        crate::agents::call_ended(&mut tx, session_id, call_id).await?;
     }
+    tx.commit().await?;
     Ok(true)
 }
 

@@ -159,20 +159,20 @@ pub async fn place(pool: &PgPool, session_id: i64, node: &str, target: &Target, 
 /// The callee of a manual call answered (Asterisk's OriginateResponse): the agent is on the
 /// call. False when it is not a manual call still dialing.
 pub async fn answered(pool: &PgPool, call_id: Uuid) -> Result<bool, sqlx::Error> {
+    let mut tx = pool.begin().await?;
     let session: Option<Option<i64>> = sqlx::query_scalar(
         "UPDATE calls SET state = 'connected', answered_at = now(), agent_connected_at = now(), outcome = 'answered'
          WHERE id = $1 AND direction = 'manual' AND state = 'dialing' RETURNING agent_session_id",
     )
     .bind(call_id)
-    .fetch_optional(pool)
+    .fetch_optional(&mut *tx)
     .await?;
-    if session.is_none() {
-        return Ok(false);
+    let Some(session) = session else { return Ok(false) };
+    sqlx::query("UPDATE call_attempts SET answered_at = coalesce(answered_at, now()) WHERE call_id = $1").bind(call_id).execute(&mut *tx).await?;
+    // In the same transaction: the agent reserved for this call is on it.
+    if let Some(session_id) = session {
+        crate::agents::call_connected(&mut tx, session_id, call_id).await?;
     }
-    sqlx::query("UPDATE call_attempts SET answered_at = coalesce(answered_at, now()) WHERE call_id = $1").bind(call_id).execute(pool).await?;
-    match session {
-        Some(Some(session_id)) => crate::agents::set_state(pool, session_id, "on_call", None).await,
-        Some(None) => Ok(true),
-        None => Ok(false),
-    }
+    tx.commit().await?;
+    Ok(true)
 }

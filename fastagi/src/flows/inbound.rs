@@ -186,8 +186,11 @@ async fn talk(ctx: &FlowContext, session: &mut TcpSession, group: &Group, call_i
         session.exec("MixMonitor", &format!("{},b", ctx.recordings_dir.join(&relative).display())).await?;
         calls::recording_started(&ctx.pool, call_id, group.campaign_id, lead_id, Some(agent.user_id), &relative).await?;
     }
-    calls::connected(&ctx.pool, call_id, None, agent.session_id, agent.user_id).await?;
-    agents::set_state(&ctx.pool, agent.session_id, "on_call", None).await?;
+    if !calls::connected(&ctx.pool, call_id, None, agent.session_id, agent.user_id).await? {
+        // The caller hung up on the way (their hangup handler closed the call and freed the agent).
+        tracing::info!("the caller left before reaching the agent");
+        return Ok("caller-hangup");
+    }
     // The agent's screen pops from the session's change itself (its NOTIFY, core::live).
     session.exec("ConfBridge", &format!("{},dialtone_agent_bridge,dialtone_customer", agent.conference)).await?;
     Ok("agent")

@@ -3,8 +3,8 @@
 //! Arguments: `agi_arg_1` = `${AMDSTATUS}`, `agi_arg_2` = `${AMDCAUSE}` (read from the channel
 //! when absent). Variables read: `DIALTONE_CALL_ID` and `DIALTONE_LEAD_ID`, set by the dialer's
 //! Originate. Sets `DIALTONE_RESULT` to what happened: `agent` (talked to an agent), `abandoned`
-//! (no agent within the drop timeout: safe-harbor message played), `machine-hangup`,
-//! `machine-message`, or `error`.
+//! (no agent within the drop timeout: safe-harbor message played), `caller-hangup` (gone before
+//! reaching the agent), `machine-hangup`, `machine-message`, or `error`.
 //!
 //! A person (HUMAN, or NOTSURE or MACHINE where the campaign routes those to agents) is given to
 //! the longest-idle ready agent, if one is free before the campaign's drop timeout (2 seconds
@@ -174,8 +174,11 @@ async fn talk(
         session.exec("MixMonitor", &format!("{},b", absolute.display())).await?;
         calls::recording_started(&ctx.pool, call_id, Some(settings.id), lead_id, Some(agent.user_id), &relative).await?;
     }
-    calls::connected(&ctx.pool, call_id, Some(settings.id), agent.session_id, agent.user_id).await?;
-    agents::set_state(&ctx.pool, agent.session_id, "on_call", None).await?;
+    if !calls::connected(&ctx.pool, call_id, Some(settings.id), agent.session_id, agent.user_id).await? {
+        // The caller hung up on the way (their hangup handler closed the call and freed the agent).
+        tracing::info!("the caller left before reaching the agent");
+        return Ok("caller-hangup");
+    }
     // The agent's screen pops from the session's change itself (its NOTIFY, core::live).
     tracing::info!(conference = %agent.conference, "caller joins the agent");
     session.exec("ConfBridge", &format!("{},dialtone_agent_bridge,dialtone_customer", agent.conference)).await?;

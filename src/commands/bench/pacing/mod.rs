@@ -31,6 +31,10 @@ pub struct PacingArgs {
     /// Only cells with these team sizes, comma-separated.
     #[arg(long, value_delimiter = ',')]
     agents: Vec<u32>,
+    /// Only these strategies, comma-separated: progressive, best-ratio, guess-ratio, adapt-hard,
+    /// adapt-tapered, dialtone, dialtone-hourly (for tuning one on seeds of its own).
+    #[arg(long, value_delimiter = ',')]
+    strategy: Vec<String>,
     /// Worker threads (default: the machine's cores).
     #[arg(long)]
     threads: Option<usize>,
@@ -157,6 +161,21 @@ enum Job {
     DialtoneHourly,
 }
 
+impl Job {
+    /// Its name for `--strategy`, and its place in a cell's rows.
+    fn key(self) -> (&'static str, usize) {
+        match self {
+            Job::Progressive => ("progressive", 0),
+            Job::BestRatio => ("best-ratio", 1),
+            Job::GuessRatio => ("guess-ratio", 2),
+            Job::Adapt { tapered: false } => ("adapt-hard", 3),
+            Job::Adapt { tapered: true } => ("adapt-tapered", 4),
+            Job::Dialtone => ("dialtone", 5),
+            Job::DialtoneHourly => ("dialtone-hourly", 6),
+        }
+    }
+}
+
 fn run_job(cell: &Cell, job: Job, seed: u64, shifts: u64) -> Row {
     let fp = cell.world.amd.as_ref().map_or(0.0, |a| a.false_positive * 100.0);
     let row = |strategy: &str, param: Option<f64>, tuned_in_sample: bool, results: &[ShiftResult]| Row {
@@ -214,6 +233,7 @@ pub fn run(args: PacingArgs) -> anyhow::Result<()> {
         if cell.scenario == "S1" && cell.agents == 25 {
             kinds.push(Job::DialtoneHourly);
         }
+        kinds.retain(|k| args.strategy.is_empty() || args.strategy.iter().any(|s| s.eq_ignore_ascii_case(k.key().0)));
         // The most expensive first, so the threads finish together.
         jobs.extend(kinds.into_iter().map(|k| (i, k, cell.agents)));
     }
@@ -227,15 +247,7 @@ pub fn run(args: PacingArgs) -> anyhow::Result<()> {
             scope.spawn(|| loop {
                 let next = queue.lock().ok().and_then(|mut q| if q.is_empty() { None } else { Some(q.remove(0)) });
                 let Some((cell, job, _)) = next else { break };
-                let order = match job {
-                    Job::Progressive => 0,
-                    Job::BestRatio => 1,
-                    Job::GuessRatio => 2,
-                    Job::Adapt { tapered: false } => 3,
-                    Job::Adapt { tapered: true } => 4,
-                    Job::Dialtone => 5,
-                    Job::DialtoneHourly => 6,
-                };
+                let order = job.key().1;
                 let row = run_job(&cells[cell], job, args.seed, args.shifts);
                 eprintln!("  {} N={} {}: {}", cells[cell].scenario, cells[cell].agents, cells[cell].label, row.metrics.summary(&row.strategy));
                 if let Ok(mut d) = done.lock() {
