@@ -94,10 +94,22 @@ pub(crate) async fn call_connected(tx: &mut sqlx::PgConnection, session_id: i64,
     change_state_in(tx, session_id, Some(&["reserved"]), Some(call_id), "on_call", None).await
 }
 
-/// The agent's call `call_id` ended: if they are still reserved for it or on it, they go to
-/// wrap-up, in the transaction that closes the call (so no agent is left on a closed call).
-pub(crate) async fn call_ended(tx: &mut sqlx::PgConnection, session_id: i64, call_id: uuid::Uuid) -> Result<bool, sqlx::Error> {
-    change_state_in(tx, session_id, Some(&["reserved", "on_call"]), Some(call_id), "wrapup", None).await
+/// The call `call_id` ended, in the transaction that closes it (so no agent is left on a closed
+/// call): an agent on it goes to wrap-up; one only reserved for it (the caller left on the way)
+/// goes back to ready, or to wrap-up after their own manual dial (`reserved_to`), which they
+/// disposition whether or not it was answered. The agent is found by the call, since a call
+/// names its agent only once connected.
+pub(crate) async fn call_ended(tx: &mut sqlx::PgConnection, call_id: uuid::Uuid, reserved_to: &str) -> Result<(), sqlx::Error> {
+    let sessions: Vec<(i64, String)> =
+        sqlx::query_as("SELECT id, state FROM agent_sessions WHERE current_call_id = $1 AND state IN ('reserved', 'on_call') FOR UPDATE")
+            .bind(call_id)
+            .fetch_all(&mut *tx)
+            .await?;
+    for (session_id, state) in sessions {
+        let to = if state == "reserved" { reserved_to } else { "wrapup" };
+        change_state_in(tx, session_id, Some(&["reserved", "on_call"]), Some(call_id), to, None).await?;
+    }
+    Ok(())
 }
 
 /// The one state change: from any open state (`from` None) or from one of `from`, and only

@@ -170,15 +170,15 @@ pub struct Ended<'a> {
 
 /// Closes the call record. Only the first close counts: a second handler run, a retry or a late
 /// event changes nothing. Returns whether this call closed it. An agent still on the call goes
-/// to wrap-up.
+/// to wrap-up; one reserved for a caller who left before reaching them is ready again.
 pub async fn end(pool: &PgPool, call_id: Uuid, ended: &Ended<'_>) -> Result<bool, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let closed: Option<(Option<i64>, Option<String>)> = sqlx::query_as(
+    let closed: Option<(String, Option<String>)> = sqlx::query_as(
         "UPDATE calls SET state = 'ended', ended_at = now(), hangup_cause = $2, hangup_cause_text = $3, dial_status = $4,
                 talk_secs = extract(epoch FROM now() - agent_connected_at),
                 outcome = coalesce(outcome, CASE WHEN answered_at IS NULL THEN 'failed' ELSE 'caller_hangup' END)
          WHERE id = $1 AND state <> 'ended'
-         RETURNING agent_session_id, outcome",
+         RETURNING direction, outcome",
     )
     .bind(call_id)
     .bind(ended.hangup_cause)
@@ -186,7 +186,7 @@ pub async fn end(pool: &PgPool, call_id: Uuid, ended: &Ended<'_>) -> Result<bool
     .bind(ended.dial_status)
     .fetch_optional(&mut *tx)
     .await?;
-    let Some((session, outcome)) = closed else { return Ok(false) };
+    let Some((direction, outcome)) = closed else { return Ok(false) };
     // The dial behind the call, if the dialer placed it, ends with the call, and so does the
     // agent's part: all in one transaction, so an outage between them strands nothing.
     let attempt_outcome = match outcome.as_deref() {
@@ -196,9 +196,7 @@ pub async fn end(pool: &PgPool, call_id: Uuid, ended: &Ended<'_>) -> Result<bool
         _ => crate::attempts::Outcome::from_hangup_cause(ended.hangup_cause.unwrap_or(0)),
     };
     crate::attempts::resolve_in(&mut tx, call_id, attempt_outcome, Utc::now(), false).await?;
-    if let Some(session_id) = session {
-        crate::agents::call_ended(&mut tx, session_id, call_id).await?;
-    }
+    crate::agents::call_ended(&mut tx, call_id, if direction == "manual" { "wrapup" } else { "ready" }).await?;
     tx.commit().await?;
     Ok(true)
 }

@@ -339,6 +339,68 @@ async fn an_attempt_is_dialed_once_and_moves_its_lead_on_once(pool: PgPool) {
     assert_eq!(Outcome::from_dial_status("CHANUNAVAIL"), Some(Outcome::Failed));
 }
 
+/// A live call reaches its agent in one step and ends in one: the agent is never left on a call
+/// that ended, also when the caller hangs up between the agent's reservation and the connect.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn a_call_and_its_agent_move_together(pool: PgPool) {
+    use dialtone_core::attempts::{originating, reserve};
+    use dialtone_core::{agents, calls};
+    let c = campaigns::create(&pool, "c", campaigns::DialMethod::Progressive, "9am-9pm").await.expect("campaign");
+    let list = lists::create(&pool, "l", Some(c), "US").await.expect("list");
+    lead(&pool, list, "+12015550100", "NEW", "America/New_York", "NJ", 0, None, 0).await;
+    lead(&pool, list, "+12015550101", "NEW", "America/New_York", "NJ", 0, None, 0).await;
+    let leads: Vec<i64> = sqlx::query_scalar("SELECT id FROM leads ORDER BY id").fetch_all(&pool).await.expect("leads");
+    let user = users::create(&pool, "ana", "Ana", Role::Agent, "a long password").await.expect("user");
+    let session = agents::open_session(&pool, user, c, "n1", "PJSIP/1").await.expect("session");
+    let state = |pool: PgPool| async move {
+        sqlx::query_as::<_, (String, Option<uuid::Uuid>)>("SELECT state, current_call_id FROM agent_sessions").fetch_one(&pool).await.expect("state")
+    };
+    let ledger = |pool: PgPool| async move { sqlx::query_scalar::<_, i64>("SELECT count(*) FROM abandon_ledger").fetch_one(&pool).await.expect("ledger") };
+    let answer = |pool: PgPool, lead_id: i64| async move {
+        let call_id = reserve(&pool, c, lead_id, "n1").await.expect("reserve");
+        assert!(originating(&pool, call_id).await.expect("originating"));
+        let a = calls::Answered {
+            call_id,
+            campaign_id: c,
+            lead_id: Some(lead_id),
+            node: "n1",
+            uniqueid: "1.1",
+            channel: "PJSIP/carrier-1",
+            amd_status: Some("HUMAN"),
+            amd_cause: None,
+        };
+        calls::answered(&pool, &a).await.expect("answered");
+        agents::set_state(&pool, session, "ready", None).await.expect("ready");
+        sqlx::query("UPDATE agent_sessions SET last_seen_at = now()").execute(&pool).await.expect("seen");
+        let agent = agents::claim_ready(&pool, c, call_id).await.expect("claim").expect("an agent");
+        assert_eq!(agent.session_id, session);
+        call_id
+    };
+
+    // Connected: the call and the agent at once, one live answer; the end frees the agent and
+    // resolves the dial together.
+    let call = answer(pool.clone(), leads[0]).await;
+    assert!(calls::connected(&pool, call, Some(c), session, user).await.expect("connected"));
+    assert_eq!(state(pool.clone()).await, ("on_call".to_string(), Some(call)));
+    assert_eq!(ledger(pool.clone()).await, 1);
+    assert!(calls::end(&pool, call, &calls::Ended { hangup_cause: Some(16), ..calls::Ended::default() }).await.expect("end"));
+    assert_eq!(state(pool.clone()).await, ("wrapup".to_string(), Some(call)));
+    let attempt: (String, Option<String>) = sqlx::query_as("SELECT state, outcome FROM call_attempts WHERE call_id = $1").bind(call).fetch_one(&pool).await.expect("attempt");
+    assert_eq!(attempt, ("resolved".to_string(), Some("answered_human".to_string())));
+
+    // The caller hangs up while the flow is on its way to the agent: the hangup handler closes
+    // the call and the agent is ready again; the flow's connect then changes nothing.
+    let call = answer(pool.clone(), leads[1]).await;
+    assert_eq!(state(pool.clone()).await, ("reserved".to_string(), Some(call)));
+    assert!(calls::end(&pool, call, &calls::Ended { hangup_cause: Some(16), ..calls::Ended::default() }).await.expect("end"));
+    assert_eq!(state(pool.clone()).await, ("ready".to_string(), None));
+    assert!(!calls::connected(&pool, call, Some(c), session, user).await.expect("connected"), "the call had ended");
+    assert_eq!(state(pool.clone()).await.0, "ready", "nobody is left on a closed call");
+    let call_state: String = sqlx::query_scalar("SELECT state FROM calls WHERE id = $1").bind(call).fetch_one(&pool).await.expect("call");
+    assert_eq!(call_state, "ended");
+    assert_eq!(ledger(pool.clone()).await, 1, "no live answer for a caller who never reached an agent");
+}
+
 #[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
 async fn wrapups_end_after_the_campaigns_time(pool: PgPool) {
     use dialtone_core::agents;
