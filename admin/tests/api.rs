@@ -1050,3 +1050,42 @@ fn urlencode(s: &str) -> String {
         })
         .collect()
 }
+
+/// Pages keep rendering while another router is being built in the same process: generating
+/// the route list stalls every resource created meanwhile (a process-wide flag in Leptos), so
+/// the list is generated once. A CI run hung on this before.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn pages_render_while_other_routers_are_built(pool: PgPool) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let site = Site::new(pool.clone()).await;
+    let (_, admin) = site.user("ana", dialtone_core::users::Role::Admin).await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let builder = std::thread::spawn({
+        let (stop, pool) = (stop.clone(), pool.clone());
+        move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            let mut built = 0u32;
+            while !stop.load(Ordering::Relaxed) {
+                drop(runtime.block_on(Site::new(pool.clone())));
+                built += 1;
+            }
+            built
+        }
+    });
+    for _ in 0..30 {
+        let page = tokio::time::timeout(
+            Duration::from_secs(10),
+            site.get("/campaigns", Some(&admin)),
+        )
+        .await
+        .expect("the page rendered while routers were being built");
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    }
+    stop.store(true, Ordering::Relaxed);
+    let built = builder.join().expect("builder");
+    assert!(built > 0, "routers were built meanwhile");
+}

@@ -17,14 +17,14 @@ pub mod signin;
 pub mod uploads;
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use axum::extract::FromRef;
 use axum::routing::{get, post};
 use axum::Router;
 use leptos::config::LeptosOptions;
 use leptos::prelude::*;
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use sqlx::PgPool;
 
 use dialtone_core::bus::Bus;
@@ -113,9 +113,20 @@ impl AppState {
     }
 }
 
+/// The app's routes, generated once per process. Generating them sets a process-wide flag
+/// under which every Leptos resource created meanwhile, on any thread, waits forever (leptos
+/// issue 4773): a second router built while the first serves pages would hang those pages, as
+/// a CI run of the router tests did.
+fn routes() -> Vec<AxumRouteListing> {
+    static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
+    ROUTES
+        .get_or_init(|| generate_route_list(crate::app::App))
+        .clone()
+}
+
 /// The whole web application: pages, server functions, sign-in, uploads, the JSON API.
 pub fn router(state: AppState) -> Router {
-    let routes = generate_route_list(crate::app::App);
+    let routes = routes();
     let leptos = state.leptos.clone();
     Router::new()
         .route("/signin", post(signin::sign_in))
