@@ -264,6 +264,26 @@ pub fn recording_path(pattern: &str, at: DateTime<Utc>, values: &[(&str, &str)])
     path.split('/').filter(|part| !part.is_empty() && *part != "." && *part != "..").collect::<Vec<_>>().join("/")
 }
 
+/// What a campaign call's recording is named after, for its campaign's pattern.
+#[derive(Debug, Clone, Copy)]
+pub struct RecordedCall<'a> {
+    pub campaign: &'a str,
+    pub lead: Option<i64>,
+    /// The channel's uniqueid; the call's id where Asterisk's is not at hand.
+    pub uniqueid: &'a str,
+    pub call: Uuid,
+    pub agent: i64,
+}
+
+impl RecordedCall<'_> {
+    /// The WAV file, relative to the recordings root, that the pattern names at `at`.
+    pub fn file(&self, pattern: &str, at: DateTime<Utc>) -> String {
+        let (lead, call, agent) = (self.lead.map(|l| l.to_string()).unwrap_or_default(), self.call.to_string(), self.agent.to_string());
+        let values = [("campaign", self.campaign), ("lead", &lead), ("uniqueid", self.uniqueid), ("call", &call), ("agent", &agent)];
+        format!("{}.wav", recording_path(pattern, at, &values))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -276,6 +296,9 @@ mod tests {
         let evil = recording_path("/{campaign}/../{lead}", at, &[("campaign", "../../etc"), ("lead", "x/y")]);
         assert_eq!(evil, "_.._etc/x_y");
         assert!(!evil.starts_with('/') && !evil.split('/').any(|p| p == ".."));
+        let call = Uuid::nil();
+        let named = RecordedCall { campaign: "Spring Sale", lead: None, uniqueid: "1700000000.17", call, agent: 7 };
+        assert_eq!(named.file("{date}/{campaign}/{lead}-{uniqueid}-{agent}-{call}", at), format!("2026-11-25/Spring_Sale/-1700000000.17-7-{call}.wav"));
     }
 
     #[test]

@@ -73,21 +73,14 @@ pub async fn board(pool: &PgPool, campaign_id: i64) -> Result<Option<Board>, sql
         return Ok(None);
     };
     let agents = board_agents(pool, BoardScope::Campaign(campaign_id)).await?;
-    let hours: Vec<(i32, f64, f64)> = sqlx::query_as(
-        "WITH h AS (SELECT generate_series(date_trunc('day', now()), date_trunc('hour', now()), interval '1 hour') AS start)
-         SELECT extract(hour FROM h.start)::int,
-            coalesce((SELECT 100.0 * count(*) FILTER (WHERE kind = 'abandon') / nullif(count(*) FILTER (WHERE kind IN ('abandon', 'live_answer')), 0)
-                      FROM abandon_ledger l WHERE l.campaign_id = $1 AND l.occurred_at >= h.start AND l.occurred_at < h.start + interval '1 hour'), 0)::float8,
-            coalesce((SELECT 100.0 * sum(extract(epoch FROM least(coalesce(a.ended_at, now()), h.start + interval '1 hour') - greatest(a.started_at, h.start)))
-                                 FILTER (WHERE a.state = 'on_call')
-                             / nullif(sum(extract(epoch FROM least(coalesce(a.ended_at, now()), h.start + interval '1 hour') - greatest(a.started_at, h.start)))
-                                 FILTER (WHERE a.state NOT IN ('logged_out', 'connecting')), 0)
-                      FROM agent_state_history a WHERE a.campaign_id = $1 AND a.started_at < h.start + interval '1 hour'
-                        AND a.started_at > h.start - interval '1 day' AND coalesce(a.ended_at, now()) > h.start), 0)::float8
-         FROM h ORDER BY 1",
+    let hours = board_hours(
+        pool,
+        campaign_id,
+        "SELECT 100.0 * count(*) FILTER (WHERE kind = 'abandon') / nullif(count(*) FILTER (WHERE kind IN ('abandon', 'live_answer')), 0)
+         FROM abandon_ledger l WHERE l.campaign_id = $1 AND l.occurred_at >= h.start AND l.occurred_at < h.start + interval '1 hour'",
+        "",
+        "a.campaign_id = $1",
     )
-    .bind(campaign_id)
-    .fetch_all(pool)
     .await?;
     let ready = agents.iter().filter(|a| a.state == "ready").count() as f64;
     let pacer = match (t.dial_method.as_str(), t.theta, t.theta_age_secs) {
@@ -129,14 +122,7 @@ pub async fn board(pool: &PgPool, campaign_id: i64) -> Result<Option<Board>, sql
         },
         pacer,
         agents,
-        hours: hours
-            .into_iter()
-            .map(|(hour, abandon_pct, occupancy_pct)| BoardHour {
-                hour,
-                abandon_pct,
-                occupancy_pct,
-            })
-            .collect(),
+        hours,
     }))
 }
 
@@ -233,22 +219,16 @@ pub async fn group_board(pool: &PgPool, group_id: i64) -> Result<Option<Board>, 
         return Ok(None);
     };
     let agents = board_agents(pool, BoardScope::Group(group_id)).await?;
-    let hours: Vec<(i32, f64, f64)> = sqlx::query_as(&format!(
-        "WITH h AS (SELECT generate_series(date_trunc('day', now()), date_trunc('hour', now()), interval '1 hour') AS start)
-         SELECT extract(hour FROM h.start)::int,
-            coalesce((SELECT 100.0 * count(*) FILTER (WHERE {GROUP_ABANDON}) / nullif(count(*), 0)
-                      FROM calls k WHERE k.inbound_group_id = $1 AND k.created_at >= h.start AND k.created_at < h.start + interval '1 hour'), 0)::float8,
-            coalesce((SELECT 100.0 * sum(extract(epoch FROM least(coalesce(a.ended_at, now()), h.start + interval '1 hour') - greatest(a.started_at, h.start)))
-                                 FILTER (WHERE a.state = 'on_call')
-                             / nullif(sum(extract(epoch FROM least(coalesce(a.ended_at, now()), h.start + interval '1 hour') - greatest(a.started_at, h.start)))
-                                 FILTER (WHERE a.state NOT IN ('logged_out', 'connecting')), 0)
-                      FROM agent_state_history a JOIN agent_session_groups sg ON sg.session_id = a.session_id AND sg.group_id = $1
-                      WHERE a.started_at < h.start + interval '1 hour' AND a.started_at > h.start - interval '1 day'
-                        AND coalesce(a.ended_at, now()) > h.start), 0)::float8
-         FROM h ORDER BY 1"
-    ))
-    .bind(group_id)
-    .fetch_all(pool)
+    let hours = board_hours(
+        pool,
+        group_id,
+        &format!(
+            "SELECT 100.0 * count(*) FILTER (WHERE {GROUP_ABANDON}) / nullif(count(*), 0)
+             FROM calls k WHERE k.inbound_group_id = $1 AND k.created_at >= h.start AND k.created_at < h.start + interval '1 hour'"
+        ),
+        "JOIN agent_session_groups sg ON sg.session_id = a.session_id",
+        "sg.group_id = $1",
+    )
     .await?;
     let pacer = format!(
         "inbound queue: {} waiting{}; today {} of {} answered within {} s ({:.0}%)",
@@ -276,15 +256,44 @@ pub async fn group_board(pool: &PgPool, group_id: i64) -> Result<Option<Board>, 
         dial_level: 0.0,
         pacer,
         agents,
-        hours: hours
-            .into_iter()
-            .map(|(hour, abandon_pct, occupancy_pct)| BoardHour {
-                hour,
-                abandon_pct,
-                occupancy_pct,
-            })
-            .collect(),
+        hours,
     }))
+}
+
+/// Today's hours on a board (`$1` its campaign or group): each hour's abandon rate, from
+/// `abandon_pct` (a query over the hour `h.start`), and its agents' occupancy (time on a call over
+/// time logged in) from their state history rows `a` (joined by `join`, picked by `filter`).
+async fn board_hours(
+    pool: &PgPool,
+    id: i64,
+    abandon_pct: &str,
+    join: &str,
+    filter: &str,
+) -> Result<Vec<BoardHour>, sqlx::Error> {
+    let rows: Vec<(i32, f64, f64)> = sqlx::query_as(&format!(
+        "WITH h AS (SELECT generate_series(date_trunc('day', now()), date_trunc('hour', now()), interval '1 hour') AS start)
+         SELECT extract(hour FROM h.start)::int,
+            coalesce(({abandon_pct}), 0)::float8,
+            coalesce((SELECT 100.0 * sum(extract(epoch FROM least(coalesce(a.ended_at, now()), h.start + interval '1 hour') - greatest(a.started_at, h.start)))
+                                 FILTER (WHERE a.state = 'on_call')
+                             / nullif(sum(extract(epoch FROM least(coalesce(a.ended_at, now()), h.start + interval '1 hour') - greatest(a.started_at, h.start)))
+                                 FILTER (WHERE a.state NOT IN ('logged_out', 'connecting')), 0)
+                      FROM agent_state_history a {join}
+                      WHERE {filter} AND a.started_at < h.start + interval '1 hour'
+                        AND a.started_at > h.start - interval '1 day' AND coalesce(a.ended_at, now()) > h.start), 0)::float8
+         FROM h ORDER BY 1"
+    ))
+    .bind(id)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(hour, abandon_pct, occupancy_pct)| BoardHour {
+            hour,
+            abandon_pct,
+            occupancy_pct,
+        })
+        .collect())
 }
 
 /// Whether the viewer may watch this board: admins all; supervisors their campaigns and groups.

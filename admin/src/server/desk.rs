@@ -744,20 +744,14 @@ impl DeskContext {
                     .bind(call_id)
                     .fetch_one(&self.pool)
                     .await?;
-            let relative = format!(
-                "{}.wav",
-                calls::recording_path(
-                    &pattern,
-                    Utc::now(),
-                    &[
-                        ("campaign", &s.campaign),
-                        ("lead", &lead.map(|l| l.to_string()).unwrap_or_default()),
-                        ("uniqueid", &call_id.to_string()),
-                        ("call", &call_id.to_string()),
-                        ("agent", &user_id.to_string()),
-                    ],
-                )
-            );
+            let relative = calls::RecordedCall {
+                campaign: &s.campaign,
+                lead,
+                uniqueid: &call_id.to_string(),
+                call: call_id,
+                agent: user_id,
+            }
+            .file(&pattern, Utc::now());
             self.control(
                 &s.node,
                 Command::Record {

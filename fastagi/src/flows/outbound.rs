@@ -156,20 +156,14 @@ async fn talk(
 ) -> Result<&'static str, FlowError> {
     tracing::Span::current().record("agent", agent.user_id);
     if matches!(settings.recording_policy.as_str(), "all_calls" | "all_calls_forced") {
-        let relative = format!(
-            "{}.wav",
-            calls::recording_path(
-                &settings.recording_pattern,
-                chrono::Utc::now(),
-                &[
-                    ("campaign", &settings.name),
-                    ("lead", &lead_id.map(|l| l.to_string()).unwrap_or_default()),
-                    ("uniqueid", &session.env().uniqueid),
-                    ("call", &call_id.to_string()),
-                    ("agent", &agent.user_id.to_string()),
-                ],
-            )
-        );
+        let relative = calls::RecordedCall {
+            campaign: &settings.name,
+            lead: lead_id,
+            uniqueid: &session.env().uniqueid,
+            call: call_id,
+            agent: agent.user_id,
+        }
+        .file(&settings.recording_pattern, chrono::Utc::now());
         let absolute = ctx.recordings_dir.join(&relative);
         session.exec("MixMonitor", &format!("{},b", absolute.display())).await?;
         calls::recording_started(&ctx.pool, call_id, Some(settings.id), lead_id, Some(agent.user_id), &relative).await?;
