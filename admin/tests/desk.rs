@@ -118,7 +118,11 @@ impl Floor {
         let connected = calls::connected(pool, call_id, Some(self.campaign), session, self.agent)
             .await
             .expect("connected");
-        assert!(connected, "the agent is on the call");
+        assert_eq!(
+            connected,
+            calls::Connect::Connected,
+            "the agent is on the call"
+        );
         call_id
     }
 

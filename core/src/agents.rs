@@ -88,6 +88,15 @@ async fn change_state(pool: &PgPool, session_id: i64, from: Option<&[&str]>, sta
     Ok(done)
 }
 
+/// The caller the agent was reserved for left before reaching them: the agent is ready again.
+/// False when they were not reserved for that call any more.
+pub async fn unreserve(pool: &PgPool, session_id: i64, call_id: uuid::Uuid) -> Result<bool, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let done = change_state_in(&mut tx, session_id, Some(&["reserved"]), Some(call_id), "ready", None).await?;
+    tx.commit().await?;
+    Ok(done)
+}
+
 /// The call `call_id` the agent was reserved for reached them: they are on it. False when they
 /// are no longer reserved for it.
 pub(crate) async fn call_connected(tx: &mut sqlx::PgConnection, session_id: i64, call_id: uuid::Uuid) -> Result<bool, sqlx::Error> {

@@ -85,11 +85,23 @@ async fn ledger(tx: &mut sqlx::PgConnection, campaign_id: i64, call_id: Uuid, ki
     Ok(())
 }
 
-/// The call reached the agent reserved for it, who is now on it. An outbound call
-/// (`ledger_campaign`) counts as a live answer in its campaign's abandon ledger; inbound calls
-/// are not in that ledger. False, and nothing changed, when the call ended first (the caller
-/// hung up while the flow was on its way) or the agent is no longer reserved for it.
-pub async fn connected(pool: &PgPool, call_id: Uuid, ledger_campaign: Option<i64>, session_id: i64, user_id: i64) -> Result<bool, sqlx::Error> {
+/// What came of putting a caller through to the agent reserved for them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Connect {
+    /// The call is connected and the agent on it.
+    Connected,
+    /// The call had ended (the caller hung up on the way): nothing connected, and an agent
+    /// still reserved for it is ready again.
+    CallEnded,
+    /// The agent is no longer reserved for the call (logged out, their phone gone): nothing
+    /// changed, and the caller still needs an agent.
+    AgentGone,
+}
+
+/// The call reached the agent reserved for it, who is now on it: both in one transaction. An
+/// outbound call (`ledger_campaign`) counts as a live answer in its campaign's abandon ledger;
+/// inbound calls are not in that ledger.
+pub async fn connected(pool: &PgPool, call_id: Uuid, ledger_campaign: Option<i64>, session_id: i64, user_id: i64) -> Result<Connect, sqlx::Error> {
     let mut tx = pool.begin().await?;
     let open = sqlx::query(
         "UPDATE calls SET state = 'connected', agent_session_id = $2, agent_user_id = $3, agent_connected_at = now(), outcome = 'answered',
@@ -101,14 +113,19 @@ pub async fn connected(pool: &PgPool, call_id: Uuid, ledger_campaign: Option<i64
     .bind(user_id)
     .execute(&mut *tx)
     .await?;
-    if open.rows_affected() == 0 || !crate::agents::call_connected(&mut tx, session_id, call_id).await? {
-        return Ok(false);
+    if open.rows_affected() == 0 {
+        crate::agents::call_ended(&mut tx, call_id, "ready").await?;
+        tx.commit().await?;
+        return Ok(Connect::CallEnded);
+    }
+    if !crate::agents::call_connected(&mut tx, session_id, call_id).await? {
+        return Ok(Connect::AgentGone);
     }
     if let Some(campaign_id) = ledger_campaign {
         ledger(&mut tx, campaign_id, call_id, LedgerKind::LiveAnswer).await?;
     }
     tx.commit().await?;
-    Ok(true)
+    Ok(Connect::Connected)
 }
 
 /// No agent in time: the call is an abandon, and its lead rests for the campaign's lockout.

@@ -380,7 +380,7 @@ async fn a_call_and_its_agent_move_together(pool: PgPool) {
     // Connected: the call and the agent at once, one live answer; the end frees the agent and
     // resolves the dial together.
     let call = answer(pool.clone(), leads[0]).await;
-    assert!(calls::connected(&pool, call, Some(c), session, user).await.expect("connected"));
+    assert_eq!(calls::connected(&pool, call, Some(c), session, user).await.expect("connected"), calls::Connect::Connected);
     assert_eq!(state(pool.clone()).await, ("on_call".to_string(), Some(call)));
     assert_eq!(ledger(pool.clone()).await, 1);
     assert!(calls::end(&pool, call, &calls::Ended { hangup_cause: Some(16), ..calls::Ended::default() }).await.expect("end"));
@@ -394,11 +394,21 @@ async fn a_call_and_its_agent_move_together(pool: PgPool) {
     assert_eq!(state(pool.clone()).await, ("reserved".to_string(), Some(call)));
     assert!(calls::end(&pool, call, &calls::Ended { hangup_cause: Some(16), ..calls::Ended::default() }).await.expect("end"));
     assert_eq!(state(pool.clone()).await, ("ready".to_string(), None));
-    assert!(!calls::connected(&pool, call, Some(c), session, user).await.expect("connected"), "the call had ended");
+    assert_eq!(calls::connected(&pool, call, Some(c), session, user).await.expect("connected"), calls::Connect::CallEnded);
     assert_eq!(state(pool.clone()).await.0, "ready", "nobody is left on a closed call");
     let call_state: String = sqlx::query_scalar("SELECT state FROM calls WHERE id = $1").bind(call).fetch_one(&pool).await.expect("call");
     assert_eq!(call_state, "ended");
     assert_eq!(ledger(pool.clone()).await, 1, "no live answer for a caller who never reached an agent");
+
+    // The agent logs out while the caller is on the way: nothing connects, the call stays open
+    // for another agent.
+    sqlx::query("UPDATE leads SET next_attempt_at = now()").execute(&pool).await.expect("due");
+    let call = answer(pool.clone(), leads[0]).await;
+    agents::set_state(&pool, session, "paused", Some("BREAK")).await.expect("paused");
+    assert_eq!(calls::connected(&pool, call, Some(c), session, user).await.expect("connected"), calls::Connect::AgentGone);
+    let call_state: String = sqlx::query_scalar("SELECT state FROM calls WHERE id = $1").bind(call).fetch_one(&pool).await.expect("call");
+    assert_eq!(call_state, "answered", "still waiting for an agent");
+    assert_eq!(ledger(pool.clone()).await, 1);
 }
 
 #[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]

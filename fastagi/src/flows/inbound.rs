@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use dialtone_asterisk::agi::{AgiError, TcpSession};
 use dialtone_core::agents::{self, ClaimedAgent};
-use dialtone_core::calls;
+use dialtone_core::calls::{self, Connect};
 use dialtone_core::inbound::{self, Caller, Group};
 use tracing::Instrument;
 use uuid::Uuid;
@@ -53,15 +53,29 @@ async fn answer(ctx: &FlowContext, session: &mut TcpSession, call_id: Uuid) -> R
         tracing::Span::current().record("group", group.id);
         let caller = Caller { call_id, group: &group, node: &ctx.node, uniqueid: &uniqueid, channel: &channel, caller_id: &caller_id, did: &did };
         let lead_id = inbound::enqueue(&ctx.pool, &caller).await?;
-        let (action, target, outcome) = match wait_in_queue(ctx, session, &group, call_id).await? {
-            Waited::Agent(agent) => return talk(ctx, session, &group, call_id, lead_id, &agent).await,
-            Waited::CallerLeft => {
-                inbound::left_queue(&ctx.pool, call_id, "caller_hangup").await?;
-                return Ok("caller-hangup");
-            }
-            Waited::Closed => (group.closed_action.clone(), group.closed_target.clone(), "after_hours"),
-            Waited::NoAgents => (group.no_agents_action.clone(), group.no_agents_target.clone(), "no_agents"),
-            Waited::TimedOut => (group.timeout_action.clone(), group.timeout_target.clone(), "queue_timeout"),
+        let (action, target, outcome) = loop {
+            break match wait_in_queue(ctx, session, &group, call_id).await? {
+                Waited::Agent(agent) if session.hung_up() => {
+                    agents::unreserve(&ctx.pool, agent.session_id, call_id).await?;
+                    inbound::left_queue(&ctx.pool, call_id, "caller_hangup").await?;
+                    return Ok("caller-hangup");
+                }
+                Waited::Agent(agent) => match calls::connected(&ctx.pool, call_id, None, agent.session_id, agent.user_id).await? {
+                    Connect::Connected => return talk(ctx, session, &group, call_id, lead_id, &agent).await,
+                    Connect::CallEnded => return Ok("caller-hangup"),
+                    Connect::AgentGone => {
+                        tracing::info!(agent = agent.user_id, "the agent left before the caller reached them: back in the queue");
+                        continue;
+                    }
+                },
+                Waited::CallerLeft => {
+                    inbound::left_queue(&ctx.pool, call_id, "caller_hangup").await?;
+                    return Ok("caller-hangup");
+                }
+                Waited::Closed => (group.closed_action.clone(), group.closed_target.clone(), "after_hours"),
+                Waited::NoAgents => (group.no_agents_action.clone(), group.no_agents_target.clone(), "no_agents"),
+                Waited::TimedOut => (group.timeout_action.clone(), group.timeout_target.clone(), "queue_timeout"),
+            };
         };
         tracing::info!(reason = outcome, %action, "leaving the queue");
         match action.as_str() {
@@ -185,11 +199,6 @@ async fn talk(ctx: &FlowContext, session: &mut TcpSession, group: &Group, call_i
         );
         session.exec("MixMonitor", &format!("{},b", ctx.recordings_dir.join(&relative).display())).await?;
         calls::recording_started(&ctx.pool, call_id, group.campaign_id, lead_id, Some(agent.user_id), &relative).await?;
-    }
-    if !calls::connected(&ctx.pool, call_id, None, agent.session_id, agent.user_id).await? {
-        // The caller hung up on the way (their hangup handler closed the call and freed the agent).
-        tracing::info!("the caller left before reaching the agent");
-        return Ok("caller-hangup");
     }
     // The agent's screen pops from the session's change itself (its NOTIFY, core::live).
     session.exec("ConfBridge", &format!("{},dialtone_agent_bridge,dialtone_customer", agent.conference)).await?;

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use dialtone_asterisk::agi::{AgiError, TcpSession};
 use dialtone_core::agents::{self, ClaimedAgent};
-use dialtone_core::calls::{self, Answered};
+use dialtone_core::calls::{self, Answered, Connect};
 use dialtone_core::campaigns::{self, CallSettings};
 use tracing::Instrument;
 use uuid::Uuid;
@@ -118,14 +118,22 @@ async fn handle(ctx: &FlowContext, session: &mut TcpSession, campaign_id: i64, c
         }
         Route::Agent => {
             let deadline = started + Duration::from_secs_f64(settings.drop_timeout_secs);
-            match wait_for_agent(ctx, campaign_id, call_id, deadline).await? {
-                Some(agent) => talk(ctx, session, &settings, call_id, lead_id, &agent).await,
-                None => {
+            loop {
+                let Some(agent) = wait_for_agent(ctx, campaign_id, call_id, deadline).await? else {
                     tracing::warn!(waited_ms = started.elapsed().as_millis() as u64, "no agent within the drop timeout: abandoned");
                     session.stream_file(&settings.safe_harbor_audio, "").await?;
                     calls::abandoned(&ctx.pool, call_id, campaign_id).await?;
                     session.hangup().await?;
-                    Ok("abandoned")
+                    return Ok("abandoned");
+                };
+                if session.hung_up() {
+                    agents::unreserve(&ctx.pool, agent.session_id, call_id).await?;
+                    return Ok("caller-hangup");
+                }
+                match calls::connected(&ctx.pool, call_id, Some(settings.id), agent.session_id, agent.user_id).await? {
+                    Connect::Connected => return talk(ctx, session, &settings, call_id, lead_id, &agent).await,
+                    Connect::CallEnded => return Ok("caller-hangup"),
+                    Connect::AgentGone => tracing::info!(agent = agent.user_id, "the agent left before the caller reached them: another is sought"),
                 }
             }
         }
@@ -167,11 +175,6 @@ async fn talk(
         let absolute = ctx.recordings_dir.join(&relative);
         session.exec("MixMonitor", &format!("{},b", absolute.display())).await?;
         calls::recording_started(&ctx.pool, call_id, Some(settings.id), lead_id, Some(agent.user_id), &relative).await?;
-    }
-    if !calls::connected(&ctx.pool, call_id, Some(settings.id), agent.session_id, agent.user_id).await? {
-        // The caller hung up on the way (their hangup handler closed the call and freed the agent).
-        tracing::info!("the caller left before reaching the agent");
-        return Ok("caller-hangup");
     }
     // The agent's screen pops from the session's change itself (its NOTIFY, core::live).
     tracing::info!(conference = %agent.conference, "caller joins the agent");
