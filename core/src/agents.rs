@@ -72,18 +72,19 @@ pub(crate) async fn record_state(tx: &mut sqlx::PgConnection, session_id: i64, s
 
 /// Moves a session to `state` (with `pause_code` when pausing), recording the change.
 pub async fn set_state(pool: &PgPool, session_id: i64, state: &str, pause_code: Option<&str>) -> Result<bool, sqlx::Error> {
-    change_state(pool, session_id, None, state, pause_code).await
+    change_state(pool, session_id, None, None, state, pause_code).await
 }
 
 /// Moves a session to `state` only from one of `from`, so a page's "pause" cannot undo the
 /// reservation a call flow made a moment before. False when the session was not in `from`.
 pub async fn transition(pool: &PgPool, session_id: i64, from: &[&str], state: &str, pause_code: Option<&str>) -> Result<bool, sqlx::Error> {
-    change_state(pool, session_id, Some(from), state, pause_code).await
+    change_state(pool, session_id, Some(from), None, state, pause_code).await
 }
 
-async fn change_state(pool: &PgPool, session_id: i64, from: Option<&[&str]>, state: &str, pause_code: Option<&str>) -> Result<bool, sqlx::Error> {
+/// [`change_state_in`] in a transaction of its own.
+async fn change_state(pool: &PgPool, session_id: i64, from: Option<&[&str]>, call: Option<uuid::Uuid>, state: &str, pause_code: Option<&str>) -> Result<bool, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let done = change_state_in(&mut tx, session_id, from, None, state, pause_code).await?;
+    let done = change_state_in(&mut tx, session_id, from, call, state, pause_code).await?;
     tx.commit().await?;
     Ok(done)
 }
@@ -91,10 +92,7 @@ async fn change_state(pool: &PgPool, session_id: i64, from: Option<&[&str]>, sta
 /// The caller the agent was reserved for left before reaching them: the agent is ready again.
 /// False when they were not reserved for that call any more.
 pub async fn unreserve(pool: &PgPool, session_id: i64, call_id: uuid::Uuid) -> Result<bool, sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    let done = change_state_in(&mut tx, session_id, Some(&["reserved"]), Some(call_id), "ready", None).await?;
-    tx.commit().await?;
-    Ok(done)
+    change_state(pool, session_id, Some(&["reserved"]), Some(call_id), "ready", None).await
 }
 
 /// The call `call_id` the agent was reserved for reached them: they are on it. False when they

@@ -25,7 +25,7 @@ use dialtone_core::inbound::{self, Caller, Group};
 use tracing::Instrument;
 use uuid::Uuid;
 
-use super::{finish, FlowError};
+use super::{finish, put_through, FlowError};
 use crate::context::FlowContext;
 
 /// Transfers from group to group a call may take before the last group's action is final.
@@ -55,14 +55,13 @@ async fn answer(ctx: &FlowContext, session: &mut TcpSession, call_id: Uuid) -> R
         let lead_id = inbound::enqueue(&ctx.pool, &caller).await?;
         let (action, target, outcome) = loop {
             break match wait_in_queue(ctx, session, &group, call_id).await? {
-                Waited::Agent(agent) if session.hung_up() => {
-                    agents::unreserve(&ctx.pool, agent.session_id, call_id).await?;
-                    inbound::left_queue(&ctx.pool, call_id, "caller_hangup").await?;
-                    return Ok("caller-hangup");
-                }
-                Waited::Agent(agent) => match calls::connected(&ctx.pool, call_id, None, agent.session_id, agent.user_id).await? {
+                Waited::Agent(agent) => match put_through(ctx, session, call_id, None, &agent).await? {
                     Connect::Connected => return talk(ctx, session, &group, call_id, lead_id, &agent).await,
-                    Connect::CallEnded => return Ok("caller-hangup"),
+                    // A call already closed keeps its outcome (`left_queue` leaves ended calls alone).
+                    Connect::CallEnded => {
+                        inbound::left_queue(&ctx.pool, call_id, "caller_hangup").await?;
+                        return Ok("caller-hangup");
+                    }
                     Connect::AgentGone => {
                         tracing::info!(agent = agent.user_id, "the agent left before the caller reached them: back in the queue");
                         continue;

@@ -8,6 +8,9 @@ mod outbound;
 use std::sync::Arc;
 
 use dialtone_asterisk::agi::{AgiError, Router, TcpSession};
+use dialtone_core::agents::{self, ClaimedAgent};
+use dialtone_core::calls::{self, Connect};
+use uuid::Uuid;
 
 use crate::context::FlowContext;
 
@@ -31,6 +34,17 @@ pub fn router(ctx: FlowContext) -> Router {
         .route("inbound", move |s| inbound::run(d.clone(), s))
         .route("agent-login", move |s| agent_login::run(b.clone(), s))
         .route("call-end", move |s| call_end::run(c.clone(), s))
+}
+
+/// Puts the caller through to the agent claimed for them (`calls::connected`: the call and the
+/// agent move together). A caller the AGI already heard hang up is not put through: their agent
+/// is ready again and the answer is `CallEnded`, as for a call already closed.
+async fn put_through(ctx: &FlowContext, session: &TcpSession, call_id: Uuid, ledger_campaign: Option<i64>, agent: &ClaimedAgent) -> Result<Connect, FlowError> {
+    if session.hung_up() {
+        agents::unreserve(&ctx.pool, agent.session_id, call_id).await?;
+        return Ok(Connect::CallEnded);
+    }
+    Ok(calls::connected(&ctx.pool, call_id, ledger_campaign, agent.session_id, agent.user_id).await?)
 }
 
 /// Runs a flow and turns its error into one the server logs and counts. A flow that fails on

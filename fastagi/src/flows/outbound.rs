@@ -22,7 +22,7 @@ use dialtone_core::campaigns::{self, CallSettings};
 use tracing::Instrument;
 use uuid::Uuid;
 
-use super::{finish, id_param, FlowError};
+use super::{finish, id_param, put_through, FlowError};
 use crate::context::FlowContext;
 
 /// What the campaign wants done with this answer.
@@ -126,11 +126,7 @@ async fn handle(ctx: &FlowContext, session: &mut TcpSession, campaign_id: i64, c
                     session.hangup().await?;
                     return Ok("abandoned");
                 };
-                if session.hung_up() {
-                    agents::unreserve(&ctx.pool, agent.session_id, call_id).await?;
-                    return Ok("caller-hangup");
-                }
-                match calls::connected(&ctx.pool, call_id, Some(settings.id), agent.session_id, agent.user_id).await? {
+                match put_through(ctx, session, call_id, Some(settings.id), &agent).await? {
                     Connect::Connected => return talk(ctx, session, &settings, call_id, lead_id, &agent).await,
                     Connect::CallEnded => return Ok("caller-hangup"),
                     Connect::AgentGone => tracing::info!(agent = agent.user_id, "the agent left before the caller reached them: another is sought"),
