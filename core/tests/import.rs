@@ -147,6 +147,47 @@ async fn duplicates_are_skipped_or_update_the_lead(pool: PgPool) {
     assert_eq!(custom, serde_json::json!({"size": "L"}));
 }
 
+/// Rows are merged over two connections, split by number: every row of a number still goes
+/// through one of them in file order, whichever batch it is in.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn the_file_order_of_a_number_holds_across_batches_and_connections(pool: PgPool) {
+    let dir = tempfile::tempdir().expect("dir");
+    let mut text = String::from("phone,first_name\n");
+    for round in 0..4 {
+        for n in 0..8 {
+            text.push_str(&format!("20155502{n:02},Round {round}\n"));
+        }
+    }
+    let csv = file(dir.path(), "rounds.csv", text.as_bytes());
+    let names = |list: i64| {
+        let pool = pool.clone();
+        async move {
+            let names: Vec<String> = sqlx::query_scalar("SELECT DISTINCT first_name FROM leads WHERE list_id = $1")
+                .bind(list)
+                .fetch_all(&pool)
+                .await
+                .expect("names");
+            names
+        }
+    };
+
+    let skip_list = list(&pool).await;
+    let mut skip = options(skip_list, dir.path());
+    (skip.batch_lines, skip.connections) = (3, 2);
+    let report = import_csv(&pool, &csv, &skip, None).await.expect("skip");
+    assert_eq!((report.totals.inserted, report.totals.duplicate, report.totals.lines_committed), (8, 24, 33));
+    assert_eq!(names(skip_list).await, ["Round 0"], "skip keeps each number's first row");
+
+    let update_list = lists::create(&pool, "second", None, "US").await.expect("list");
+    let mut update = options(update_list, dir.path());
+    (update.batch_lines, update.connections, update.duplicates) = (3, 2, Duplicates::Update);
+    let report = import_csv(&pool, &csv, &update, None).await.expect("update");
+    assert_eq!((report.totals.inserted, report.totals.lines_committed), (8, 33));
+    assert_eq!(names(update_list).await, ["Round 3"], "update leaves each number's last row");
+    let parts: Vec<i64> = sqlx::query_scalar("SELECT part_lines FROM import_jobs WHERE list_id = $1").bind(update_list).fetch_one(&pool).await.expect("job");
+    assert_eq!(parts, [33, 33], "each part's checkpoint reaches the end");
+}
+
 #[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
 async fn dnc_numbers_load_but_are_never_dialable(pool: PgPool) {
     let dir = tempfile::tempdir().expect("dir");
@@ -202,8 +243,11 @@ async fn an_import_that_died_resumes_and_a_finished_one_is_not_repeated(pool: Pg
     assert!(err.to_string().contains("disk full"), "{err}");
     let (status, committed): (String, i64) = sqlx::query_as("SELECT status, lines_committed FROM import_jobs").fetch_one(&pool).await.expect("job");
     assert_eq!((status.as_str(), committed), ("failed", 31));
-    let kept: i64 = sqlx::query_scalar("SELECT count(*) FROM leads").fetch_one(&pool).await.expect("count");
+    // Lines 2 to 31 hold leads 0 to 28; the other part may have committed past them.
+    let kept: i64 = sqlx::query_scalar("SELECT count(*) FROM leads WHERE phone_e164 <= '+12015550128'").fetch_one(&pool).await.expect("count");
     assert_eq!(kept, 29, "every committed batch stays");
+    let refused: i64 = sqlx::query_scalar("SELECT count(*) FROM leads WHERE phone_e164 = '+12015550135'").fetch_one(&pool).await.expect("count");
+    assert_eq!(refused, 0);
 
     sqlx::query("DROP TRIGGER refuse ON leads").execute(&pool).await.expect("drop");
     let report = import_csv(&pool, &csv, &opts, None).await.expect("resumes");

@@ -1,11 +1,13 @@
 //! Lead import: a CSV file into a list, streamed, checked row by row, loaded with COPY.
 //!
 //! The file is read on a blocking thread that turns each record into a staged row or a line of
-//! the rejected-rows report; batches go to the database, where each is copied into a staging
-//! table, de-duplicated against the list, scrubbed against the DNC lists and merged into
-//! `leads` in one transaction together with the job's checkpoint. A run that dies keeps every
-//! committed batch; running the same file into the same list again resumes after the last
-//! committed line, and a finished import is not repeated.
+//! the rejected-rows report. Rows go to one of several database connections by their number,
+//! so that PostgreSQL merges on every core while each number still meets its earlier rows in
+//! file order. On each connection a batch is copied into a staging table, de-duplicated against
+//! the list, scrubbed against the DNC lists and merged into `leads` in one transaction together
+//! with that part's checkpoint. A run that dies keeps every committed batch; running the same
+//! file into the same list again resumes each part after its last committed line, and a
+//! finished import is not repeated.
 
 pub mod columns;
 mod copy_text;
@@ -24,6 +26,12 @@ use tokio::sync::{mpsc, watch};
 
 pub use columns::{ColumnMap, Field, MappingError};
 use report::RejectReport;
+
+/// Which part merges a number: by its last two digits, so the parts get as many numbers each.
+fn part_of(number: &str, parts: usize) -> usize {
+    let tail = number.get(number.len().saturating_sub(2)..).and_then(|t| t.parse::<usize>().ok()).unwrap_or(0);
+    tail % parts.max(1)
+}
 
 /// Bound on one CSV record. A longer row is rejected (its line is named), so a runaway quote or
 /// a binary file cannot make a lead of megabytes; its bytes are held only while it is read.
@@ -60,11 +68,15 @@ pub struct ImportOptions {
     pub created_by: Option<i64>,
     /// Lines per transaction.
     pub batch_lines: usize,
+    /// Connections merging at once, each owning a part of the numbers. PostgreSQL spends about
+    /// one core per connection and the reader a tenth of one (see docs/benchmarks.md). A job
+    /// resumed with another number starts every part from the line all of them had reached.
+    pub connections: usize,
 }
 
 impl ImportOptions {
     pub fn new(list_id: i64, error_report: PathBuf) -> Self {
-        Self { list_id, duplicates: Duplicates::Skip, mapping: HashMap::new(), error_report, created_by: None, batch_lines: 20_000 }
+        Self { list_id, duplicates: Duplicates::Skip, mapping: HashMap::new(), error_report, created_by: None, batch_lines: 20_000, connections: 2 }
     }
 }
 
@@ -116,8 +128,9 @@ pub enum ImportError {
     Db(#[from] sqlx::Error),
 }
 
-/// A run of lines, ready to commit together.
+/// One part's rows of a run of lines, ready to commit together.
 struct Batch {
+    /// The part's checkpoint once committed: its rows up to this line are in.
     last_line: u64,
     copy: Vec<u8>,
     staged: u64,
@@ -147,7 +160,7 @@ pub async fn import_csv(
     if !locked {
         return Err(ImportError::AlreadyRunning(job.id));
     }
-    let outcome = run_job(&mut conn, path, options, &job, default_country, campaign_id, progress).await;
+    let outcome = run_job(pool, &mut conn, path, options, &job, default_country, campaign_id, progress).await;
     let finish = match &outcome {
         Ok(_) if job.done => Ok(()),
         Ok(_) => sqlx::query("UPDATE import_jobs SET status = 'done', finished_at = now() WHERE id = $1").bind(job.id).execute(&mut *conn).await.map(drop),
@@ -175,6 +188,8 @@ struct Job {
     id: i64,
     done: bool,
     progress: Progress,
+    /// Each part's committed line.
+    part_lines: Vec<u64>,
 }
 
 async fn file_sha256(path: &Path) -> Result<String, ImportError> {
@@ -200,24 +215,35 @@ async fn file_sha256(path: &Path) -> Result<String, ImportError> {
 /// Finds this file's job for the list, or starts one.
 async fn open_job(conn: &mut PoolConnection<Postgres>, path: &Path, digest: &str, options: &ImportOptions) -> Result<Job, ImportError> {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let row: (i64, String, i64, i64, i64, i64, i64, i64) = sqlx::query_as(
-        "INSERT INTO import_jobs (list_id, file_name, file_sha256, duplicates, created_by) VALUES ($1, $2, $3, $4, $5)
+    // A job checkpointed with another number of parts restarts each part from the line all of
+    // them had reached.
+    let row: (i64, String, i64, i64, i64, i64, i64, i64, Vec<i64>) = sqlx::query_as(
+        "INSERT INTO import_jobs (list_id, file_name, file_sha256, duplicates, created_by, part_lines)
+         VALUES ($1, $2, $3, $4, $5, array_fill(0::bigint, ARRAY[$6::int]))
          ON CONFLICT (list_id, file_sha256) DO UPDATE
             SET status = CASE WHEN import_jobs.status = 'done' THEN 'done' ELSE 'running' END,
-                error = CASE WHEN import_jobs.status = 'done' THEN import_jobs.error END
-         RETURNING id, status, lines_committed, rows_inserted, rows_updated, rows_duplicate, rows_dnc, rows_rejected",
+                error = CASE WHEN import_jobs.status = 'done' THEN import_jobs.error END,
+                part_lines = CASE WHEN cardinality(import_jobs.part_lines) = $6 THEN import_jobs.part_lines
+                                  ELSE array_fill(import_jobs.lines_committed, ARRAY[$6::int]) END
+         RETURNING id, status, lines_committed, rows_inserted, rows_updated, rows_duplicate, rows_dnc, rows_rejected, part_lines",
     )
     .bind(options.list_id)
     .bind(name)
     .bind(digest)
     .bind(options.duplicates.as_str())
     .bind(options.created_by)
+    .bind(options.connections.max(1) as i32)
     .fetch_one(&mut **conn)
     .await?;
     let count = |n: i64| n.max(0) as u64;
+    let mut part_lines = vec![count(row.2); options.connections.max(1)];
+    for (mine, theirs) in part_lines.iter_mut().zip(&row.8) {
+        *mine = count(*theirs);
+    }
     Ok(Job {
         id: row.0,
         done: row.1 == "done",
+        part_lines,
         progress: Progress {
             lines_committed: count(row.2),
             inserted: count(row.3),
@@ -229,7 +255,9 @@ async fn open_job(conn: &mut PoolConnection<Postgres>, path: &Path, digest: &str
     })
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn run_job(
+    pool: &PgPool,
     conn: &mut PoolConnection<Postgres>,
     path: &Path,
     options: &ImportOptions,
@@ -238,10 +266,62 @@ async fn run_job(
     campaign_id: Option<i64>,
     progress: Option<watch::Sender<Progress>>,
 ) -> Result<(Progress, Option<PathBuf>), ImportError> {
-    let mut totals = job.progress.clone();
     if job.done {
-        return Ok((totals, None));
+        return Ok((job.progress.clone(), None));
     }
+    // The job's own connection (it holds the job's lock) merges part 0; the pool lends the rest.
+    let parts = job.part_lines.len();
+    let mut lent = Vec::with_capacity(parts - 1);
+    for _ in 1..parts {
+        lent.push(pool.acquire().await?);
+    }
+    let mut conns: Vec<&mut PoolConnection<Postgres>> = std::iter::once(conn).chain(lent.iter_mut()).collect();
+    for conn in &mut conns {
+        create_stage(conn).await?;
+    }
+
+    let mut senders = Vec::with_capacity(parts);
+    let mut receivers = Vec::with_capacity(parts);
+    for _ in 0..parts {
+        let (tx, rx) = mpsc::channel::<Batch>(2);
+        senders.push(tx);
+        receivers.push(rx);
+    }
+    let reader = {
+        let (path, options, resume_after) = (path.to_path_buf(), options.clone(), job.part_lines.clone());
+        tokio::task::spawn_blocking(move || read_file(&path, &options, default_country, resume_after, senders))
+    };
+    let merge_sql = merge_sql(options.duplicates);
+    let target = Target { merge_sql: &merge_sql, job_id: job.id, list_id: options.list_id, campaign_id };
+    let tally = std::sync::Mutex::new(Tally { totals: job.progress.clone(), part_lines: job.part_lines.clone() });
+    let merges = conns.iter_mut().zip(receivers).enumerate().map(|(part, (conn, mut rx))| {
+        let (target, tally, progress) = (&target, &tally, progress.as_ref());
+        async move {
+            while let Some(batch) = rx.recv().await {
+                // An error drops this part's receiver, which stops the reader; the other parts
+                // commit what they were sent.
+                let counts = commit_batch_retrying(conn, target, part, &batch).await?;
+                let totals = tally.lock().unwrap_or_else(std::sync::PoisonError::into_inner).add(part, &batch, &counts);
+                if let Some(progress) = progress {
+                    progress.send_replace(totals);
+                }
+            }
+            Ok::<_, sqlx::Error>(())
+        }
+    });
+    let merged = futures::future::join_all(merges).await;
+    let read = reader.await.map_err(|e| ImportError::Read { path: path.to_path_buf(), source: std::io::Error::other(e) })?;
+    for conn in &mut conns {
+        sqlx::query("DROP TABLE IF EXISTS import_stage").execute(&mut ***conn).await?;
+    }
+    merged.into_iter().collect::<Result<Vec<()>, _>>()?;
+    let report = read?;
+    let totals = tally.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner).totals;
+    Ok((totals, report))
+}
+
+/// A connection's staging table, emptied by every commit.
+async fn create_stage(conn: &mut PoolConnection<Postgres>) -> Result<(), sqlx::Error> {
     sqlx::query("DROP TABLE IF EXISTS import_stage").execute(&mut **conn).await?;
     sqlx::query(
         "CREATE TEMP TABLE import_stage (
@@ -254,42 +334,27 @@ async fn run_job(
     )
     .execute(&mut **conn)
     .await?;
+    Ok(())
+}
 
-    let (tx, mut rx) = mpsc::channel::<Batch>(2);
-    let reader = {
-        let (path, options, resume_after) = (path.to_path_buf(), options.clone(), job.progress.lines_committed);
-        tokio::task::spawn_blocking(move || read_file(&path, &options, default_country, resume_after, tx))
-    };
-    let merge_sql = merge_sql(options.duplicates);
-    let target = Target { merge_sql: &merge_sql, job_id: job.id, list_id: options.list_id, campaign_id };
-    let mut failure = None;
-    while let Some(batch) = rx.recv().await {
-        match commit_batch_retrying(conn, &target, &batch).await {
-            Ok(counts) => {
-                totals.lines_committed = batch.last_line;
-                totals.inserted += counts.inserted;
-                totals.updated += counts.updated;
-                totals.duplicate += counts.duplicate;
-                totals.dnc += counts.dnc;
-                totals.rejected += batch.rejected;
-                if let Some(progress) = &progress {
-                    progress.send_replace(totals.clone());
-                }
-            }
-            Err(e) => {
-                failure = Some(e);
-                break;
-            }
-        }
+/// The job's counts as its parts commit.
+struct Tally {
+    totals: Progress,
+    part_lines: Vec<u64>,
+}
+
+impl Tally {
+    fn add(&mut self, part: usize, batch: &Batch, counts: &BatchCounts) -> Progress {
+        self.part_lines[part] = batch.last_line;
+        let t = &mut self.totals;
+        t.lines_committed = self.part_lines.iter().copied().min().unwrap_or_default();
+        t.inserted += counts.inserted;
+        t.updated += counts.updated;
+        t.duplicate += counts.duplicate;
+        t.dnc += counts.dnc;
+        t.rejected += batch.rejected;
+        t.clone()
     }
-    drop(rx);
-    let read = reader.await.map_err(|e| ImportError::Read { path: path.to_path_buf(), source: std::io::Error::other(e) })?;
-    sqlx::query("DROP TABLE IF EXISTS import_stage").execute(&mut **conn).await?;
-    if let Some(e) = failure {
-        return Err(e.into());
-    }
-    let report = read?;
-    Ok((totals, report))
 }
 
 /// One statement that merges the staged batch into the list and counts what it did.
@@ -375,11 +440,16 @@ struct Target<'a> {
     campaign_id: Option<i64>,
 }
 
-async fn commit_batch_retrying(conn: &mut PoolConnection<Postgres>, target: &Target<'_>, batch: &Batch) -> Result<BatchCounts, sqlx::Error> {
+async fn commit_batch_retrying(
+    conn: &mut PoolConnection<Postgres>,
+    target: &Target<'_>,
+    part: usize,
+    batch: &Batch,
+) -> Result<BatchCounts, sqlx::Error> {
     let mut attempt = 1;
     let job_id = target.job_id;
     loop {
-        match commit_batch(conn, target, batch).await {
+        match commit_batch(conn, target, part, batch).await {
             // 23505: another import inserted one of these numbers first; 40P01: deadlock with it.
             Err(sqlx::Error::Database(e)) if attempt < BATCH_ATTEMPTS && matches!(e.code().as_deref(), Some("23505" | "40P01")) => {
                 tracing::info!(job_id, attempt, "batch raced a concurrent import; retrying");
@@ -390,7 +460,7 @@ async fn commit_batch_retrying(conn: &mut PoolConnection<Postgres>, target: &Tar
     }
 }
 
-async fn commit_batch(conn: &mut PoolConnection<Postgres>, target: &Target<'_>, batch: &Batch) -> Result<BatchCounts, sqlx::Error> {
+async fn commit_batch(conn: &mut PoolConnection<Postgres>, target: &Target<'_>, part: usize, batch: &Batch) -> Result<BatchCounts, sqlx::Error> {
     let Target { merge_sql, job_id, list_id, campaign_id } = *target;
     let mut tx = sqlx::Connection::begin(&mut **conn).await?;
     // The checkpoint commits with the rows: if the server loses the last commits in a crash it
@@ -433,8 +503,11 @@ async fn commit_batch(conn: &mut PoolConnection<Postgres>, target: &Target<'_>, 
             dnc: dnc as u64,
         };
     }
+    // The row lock orders the parts' checkpoints: each reads the others' as they committed.
     sqlx::query(
-        "UPDATE import_jobs SET lines_committed = $2, rows_inserted = rows_inserted + $3, rows_updated = rows_updated + $4,
+        "UPDATE import_jobs SET part_lines[$8] = $2,
+                lines_committed = least($2, (SELECT min(l) FROM unnest(part_lines) WITH ORDINALITY AS p(l, i) WHERE i <> $8)),
+                rows_inserted = rows_inserted + $3, rows_updated = rows_updated + $4,
                 rows_duplicate = rows_duplicate + $5, rows_dnc = rows_dnc + $6, rows_rejected = rows_rejected + $7
          WHERE id = $1",
     )
@@ -445,20 +518,22 @@ async fn commit_batch(conn: &mut PoolConnection<Postgres>, target: &Target<'_>, 
     .bind(counts.duplicate as i64)
     .bind(counts.dnc as i64)
     .bind(batch.rejected as i64)
+    .bind(part as i32 + 1)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
     Ok(counts)
 }
 
-/// The blocking half: reads, checks and stages every record, sending batches of lines after
-/// `resume_after`. Returns the rejected-rows file, if any row was rejected.
+/// The blocking half: reads, checks and stages every record, sending each part the batches of
+/// its lines after its checkpoint in `resume_after`. A rejected line belongs to part 0.
+/// Returns the rejected-rows file, if any row was rejected.
 fn read_file(
     path: &Path,
     options: &ImportOptions,
     default_country: phonenumber::country::Id,
-    resume_after: u64,
-    batches: mpsc::Sender<Batch>,
+    resume_after: Vec<u64>,
+    parts: Vec<mpsc::Sender<Batch>>,
 ) -> Result<Option<PathBuf>, ImportError> {
     let read_error = |source| ImportError::Read { path: path.to_path_buf(), source };
     let file = std::fs::File::open(path).map_err(read_error)?;
@@ -476,8 +551,10 @@ fn read_file(
 
     let mut phones = crate::phone::Normalizer::new(default_country);
     let mut record = csv::ByteRecord::new();
-    let mut batch = Batch { last_line: resume_after, copy: Vec::with_capacity(1 << 20), staged: 0, rejected: 0 };
-    let mut lines_in_batch = 0usize;
+    let mut row = Vec::new();
+    let empty = |part: usize| Batch { last_line: resume_after[part], copy: Vec::with_capacity(1 << 20), staged: 0, rejected: 0 };
+    let mut batches: Vec<Batch> = (0..parts.len()).map(empty).collect();
+    let (mut lines_in_batch, mut last_line) = (0usize, 0u64);
     loop {
         match reader.read_byte_record(&mut record) {
             Ok(true) => {}
@@ -485,13 +562,12 @@ fn read_file(
             Err(e) => return Err(csv_error(reader.position().line(), e)),
         }
         let line = record.position().map(|p| p.line()).unwrap_or_else(|| reader.position().line());
-        let counted = line > resume_after;
-        let mut scratch = Vec::new();
-        let out = if counted { &mut batch.copy } else { &mut scratch };
+        last_line = line;
+        row.clear();
         let verdict = if record.as_slice().len() > MAX_RECORD_BYTES {
             Err(format!("the row is {} bytes, over the limit of {MAX_RECORD_BYTES}", record.as_slice().len()))
         } else {
-            rows::stage(out, line, &record, &map, &mut phones).map_err(|reason| {
+            rows::stage(&mut row, line, &record, &map, &mut phones).map_err(|reason| {
                 let end = reader.position().line();
                 if record.len() != map.headers.len() && end > line + 1 {
                     format!("{reason} (a quote left open joined lines {line} to {})", end - 1)
@@ -500,13 +576,19 @@ fn read_file(
                 }
             })
         };
+        let part = verdict.as_deref().map_or(0, |number| part_of(number, parts.len()));
+        let counted = line > resume_after[part];
         match verdict {
-            Ok(()) if counted => batch.staged += 1,
-            Ok(()) => {}
+            Ok(_) if counted => {
+                batches[part].copy.extend_from_slice(&row);
+                batches[part].staged += 1;
+            }
+            Ok(_) => {}
             Err(reason) => {
+                // Every run writes the whole report; only the count is the checkpoint's.
                 report.reject(line, &reason, &record).map_err(report_error)?;
                 if counted {
-                    batch.rejected += 1;
+                    batches[part].rejected += 1;
                 }
             }
         }
@@ -514,22 +596,33 @@ fn read_file(
             record = csv::ByteRecord::new(); // give back the oversized buffer
         }
         if counted {
-            batch.last_line = line;
             lines_in_batch += 1;
             if lines_in_batch >= options.batch_lines {
-                let full = std::mem::replace(&mut batch, Batch { last_line: line, copy: Vec::with_capacity(1 << 20), staged: 0, rejected: 0 });
-                if batches.blocking_send(full).is_err() {
+                if !send_all(&parts, &mut batches, line, &empty) {
                     return report.finish().map_err(report_error); // the database side stopped; it reports why
                 }
                 lines_in_batch = 0;
             }
         }
     }
-    if lines_in_batch > 0 {
-        batch.last_line = batch.last_line.max(reader.position().line().saturating_sub(1));
-        let _ = batches.blocking_send(batch);
-    }
+    // Every part ends at the file's end, even one whose last rows were committed before.
+    let last = last_line.max(reader.position().line().saturating_sub(1));
+    send_all(&parts, &mut batches, last, &empty);
     report.finish().map_err(report_error)
+}
+
+/// Sends every part its batch, as committed up to `line`; false when a part has stopped.
+fn send_all(parts: &[mpsc::Sender<Batch>], batches: &mut [Batch], line: u64, empty: &dyn Fn(usize) -> Batch) -> bool {
+    for (part, (sender, batch)) in parts.iter().zip(batches.iter_mut()).enumerate() {
+        let mut full = std::mem::replace(batch, empty(part));
+        // A part resumed ahead of this line keeps its checkpoint.
+        full.last_line = full.last_line.max(line);
+        batch.last_line = full.last_line;
+        if sender.blocking_send(full).is_err() {
+            return false;
+        }
+    }
+    true
 }
 
 fn csv_error(line: u64, e: csv::Error) -> ImportError {

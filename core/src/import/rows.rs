@@ -11,7 +11,8 @@ pub const STAGE_COLUMNS: &str = "line_no, phone, alt_phone, country, time_zone, 
                                  email, address1, address2, city, vendor_code, source, comments, priority, custom";
 
 /// Turns a record into a COPY row appended to `out`, or says why the line is rejected.
-pub fn stage(out: &mut Vec<u8>, line: u64, record: &csv::ByteRecord, map: &ColumnMap, phones: &mut phone::Normalizer) -> Result<(), String> {
+/// Returns the lead's number in E.164.
+pub fn stage(out: &mut Vec<u8>, line: u64, record: &csv::ByteRecord, map: &ColumnMap, phones: &mut phone::Normalizer) -> Result<String, String> {
     if record.len() != map.headers.len() {
         return Err(format!("has {} fields, the header has {}", record.len(), map.headers.len()));
     }
@@ -71,7 +72,7 @@ pub fn stage(out: &mut Vec<u8>, line: u64, record: &csv::ByteRecord, map: &Colum
             Some(custom.as_str()),
         ],
     );
-    Ok(())
+    Ok(number.number)
 }
 
 #[cfg(test)]
@@ -85,16 +86,18 @@ mod tests {
         ColumnMap::new(headers, &HashMap::new()).expect("maps")
     }
 
-    fn run(fields: &[&str]) -> Result<String, String> {
+    /// The staged number and COPY row.
+    fn run(fields: &[&str]) -> Result<(String, String), String> {
         let mut out = Vec::new();
         let record = csv::ByteRecord::from(fields.to_vec());
-        stage(&mut out, 7, &record, &map(), &mut phone::Normalizer::new(phone::country("US").expect("US")))?;
-        Ok(String::from_utf8(out).expect("utf8"))
+        let number = stage(&mut out, 7, &record, &map(), &mut phone::Normalizer::new(phone::country("US").expect("US")))?;
+        Ok((number, String::from_utf8(out).expect("utf8")))
     }
 
     #[test]
     fn stages_a_good_row() {
-        let row = run(&["(305) 555-0100", " Ana ", "", "5", "blue"]).expect("good");
+        let (number, row) = run(&["(305) 555-0100", " Ana ", "", "5", "blue"]).expect("good");
+        assert_eq!(number, "+13055550100");
         let cells: Vec<&str> = row.trim_end().split('\t').collect();
         assert_eq!(cells.len(), STAGE_COLUMNS.split(',').count());
         assert_eq!(&cells[..7], &["7", "+13055550100", "\\N", "US", "America/New_York", "FL", "\\N"]);

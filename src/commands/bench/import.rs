@@ -10,8 +10,17 @@ use sqlx::{Executor, PgPool};
 use super::{drop_database, fresh_database, peak_rss_mib};
 use crate::commands::sample_leads;
 
-pub async fn run(config: &Config, rows: usize, next_leads_rows: i64, keep: bool) -> anyhow::Result<()> {
-    let (pool, base, name) = fresh_database(config, 4).await?;
+/// What to generate and how to import it.
+pub struct Sizes {
+    pub rows: usize,
+    pub next_leads_rows: i64,
+    pub batch_lines: usize,
+    pub connections: usize,
+}
+
+pub async fn run(config: &Config, sizes: Sizes, keep: bool) -> anyhow::Result<()> {
+    let Sizes { rows, next_leads_rows, batch_lines, connections } = sizes;
+    let (pool, base, name) = fresh_database(config, connections as u32 + 2).await?;
     println!("database {name} on {}:{}", base.get_host(), base.get_port());
     let dir = tempfile::tempdir()?;
     let csv_path = dir.path().join("leads.csv");
@@ -25,12 +34,16 @@ pub async fn run(config: &Config, rows: usize, next_leads_rows: i64, keep: bool)
     println!("generated {rows} rows ({:.1} MiB) in {:.1} s", size as f64 / 1048576.0, started.elapsed().as_secs_f64());
 
     let list = dialtone_core::lists::create(&pool, "bench", None, "US").await?;
-    let options = ImportOptions::new(list, dir.path().join("errors.csv"));
+    let options = ImportOptions { batch_lines, connections, ..ImportOptions::new(list, dir.path().join("errors.csv")) };
     let rss_before = peak_rss_mib().unwrap_or(0.0);
     let report = import::import_csv(&pool, &csv_path, &options, None).await?;
     let secs = report.elapsed.as_secs_f64();
     let t = &report.totals;
-    println!("import: {} lines in {secs:.2} s = {:.0} rows/s", t.lines_committed, t.lines_committed as f64 / secs);
+    println!(
+        "import: {} lines in {secs:.2} s = {:.0} rows/s ({connections} connections, {batch_lines} lines a batch)",
+        t.lines_committed,
+        t.lines_committed as f64 / secs
+    );
     println!("        inserted {} duplicates {} rejected {} on DNC {}", t.inserted, t.duplicate, t.rejected, t.dnc);
     println!(
         "peak RSS of this process: {:.1} MiB (before the import: {rss_before:.1} MiB; PostgreSQL's own memory is not counted)",

@@ -25,6 +25,12 @@ pub enum BenchCommand {
         /// Keep the benchmark database afterwards.
         #[arg(long)]
         keep: bool,
+        /// Lines per transaction.
+        #[arg(long, default_value_t = 20_000)]
+        batch_lines: usize,
+        /// Connections merging at once.
+        #[arg(long, default_value_t = 2)]
+        connections: usize,
     },
     /// Play Asterisk against the FastAGI server over loopback, then time the outbound routing
     /// decision against PostgreSQL with many logged-in agents.
@@ -43,7 +49,9 @@ pub enum BenchCommand {
 
 pub async fn run(config: &Config, command: BenchCommand) -> anyhow::Result<()> {
     match command {
-        BenchCommand::Import { rows, next_leads_rows, keep } => import::run(config, rows, next_leads_rows, keep).await,
+        BenchCommand::Import { rows, next_leads_rows, keep, batch_lines, connections } => {
+            import::run(config, import::Sizes { rows, next_leads_rows, batch_lines, connections }, keep).await
+        }
         BenchCommand::Agi(args) => agi::run(config, args).await,
         BenchCommand::AgiServer => agi::serve_child().await,
         BenchCommand::Web(args) => web::run(config, args).await,
