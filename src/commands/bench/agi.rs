@@ -237,7 +237,8 @@ pub async fn run(config: &Config, args: AgiArgs) -> anyhow::Result<()> {
     let paced: Arc<[u8]> = Arc::from(String::from_utf8_lossy(ENV).replace("outbound?campaign=1", "paced").into_bytes());
     to_server.write_all(b"reset\n").await?;
     let started = Instant::now();
-    let paced_done = run_sessions(addr, paced, args.concurrency * 10, args.concurrency).await?;
+    let (total, concurrency) = (args.concurrency * 10, args.concurrency);
+    let paced_done = on_one_thread(move || run_sessions(addr, paced, total, concurrency)).await?;
     let paced_elapsed = started.elapsed().as_secs_f64();
     to_server.write_all(b"report\n").await?;
     let report: serde_json::Value = serde_json::from_str(&from_server.next_line().await?.unwrap_or_default()).context("server report")?;
@@ -257,6 +258,16 @@ pub async fn run(config: &Config, args: AgiArgs) -> anyhow::Result<()> {
         routing(config, &args).await?;
     }
     Ok(())
+}
+
+/// Runs the players on a thread of their own: Asterisk answers from its own process, and the
+/// players' wake-ups should not queue behind the server's on the same two workers.
+async fn on_one_thread<F, Fut>(players: F) -> anyhow::Result<usize>
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = anyhow::Result<usize>>,
+{
+    tokio::task::spawn_blocking(move || tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(players())).await?
 }
 
 /// Plays `total` sessions, `concurrency` at a time; returns how many completed.
