@@ -372,6 +372,71 @@ async fn calls_dispositions_and_callbacks(pool: PgPool) {
     );
 }
 
+/// A disposition set while the caller is still on the line: when the call ends the agent goes
+/// straight where the disposition says (ready, or paused if they asked), with no wrap-up.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn a_disposition_during_the_call_leaves_nothing_to_wrap_up(pool: PgPool) {
+    let f = floor(&pool).await;
+    let session = f
+        .ctx
+        .log_in(f.agent, f.campaign, &[], "PJSIP/1001")
+        .await
+        .expect("logged in");
+    agents::phone_connected(&pool, session)
+        .await
+        .expect("phone");
+    f.ctx.ready(f.agent).await.expect("ready");
+    let state = || async {
+        let row: (String, Option<String>) =
+            sqlx::query_as("SELECT state, pause_code FROM agent_sessions WHERE id = $1")
+                .bind(session)
+                .fetch_one(&pool)
+                .await
+                .expect("state");
+        row
+    };
+
+    let call = f.call(session).await;
+    f.ctx
+        .dispose(f.agent, "NI", None, false)
+        .await
+        .expect("disposed on the call");
+    assert_eq!(state().await, ("on_call".into(), None), "the call goes on");
+    calls::end(&pool, call, &Ended::default())
+        .await
+        .expect("ended");
+    assert_eq!(state().await, ("ready".into(), None));
+
+    let call = f.call(session).await;
+    f.ctx
+        .dispose(f.agent, "SALE", None, true)
+        .await
+        .expect("disposed, pausing after");
+    calls::end(&pool, call, &Ended::default())
+        .await
+        .expect("ended");
+    assert_eq!(state().await, ("paused".into(), Some("AFTCAL".into())));
+
+    // Without a disposition the end still brings wrap-up.
+    f.ctx.ready(f.agent).await.expect("ready");
+    let call = f.call(session).await;
+    calls::end(&pool, call, &Ended::default())
+        .await
+        .expect("ended");
+    assert_eq!(state().await, ("wrapup".into(), None));
+    let wrapups: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM agent_state_history WHERE session_id = $1 AND state = 'wrapup'",
+    )
+    .bind(session)
+    .fetch_one(&pool)
+    .await
+    .expect("history");
+    assert_eq!(
+        wrapups, 1,
+        "only the call left without a disposition was wrapped up"
+    );
+}
+
 #[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
 async fn supervisors_act_only_on_their_campaigns(pool: PgPool) {
     let f = floor(&pool).await;

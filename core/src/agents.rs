@@ -101,20 +101,38 @@ pub(crate) async fn call_connected(tx: &mut sqlx::PgConnection, session_id: i64,
     change_state_in(tx, session_id, Some(&["reserved"]), Some(call_id), "on_call", None).await
 }
 
+/// Where an agent goes once their call is both dispositioned and over: paused (`AFTCAL`) when
+/// they asked to or their campaign pauses agents after each call, otherwise ready.
+pub fn after_call(pause: bool) -> (&'static str, Option<&'static str>) {
+    if pause {
+        ("paused", Some("AFTCAL"))
+    } else {
+        ("ready", None)
+    }
+}
+
 /// The call `call_id` ended, in the transaction that closes it (so no agent is left on a closed
-/// call): an agent on it goes to wrap-up; one only reserved for it (the caller left on the way)
+/// call): an agent on it goes to wrap-up, or past it when they set the disposition during the
+/// call ([`after_call`]); one only reserved for it (the caller left on the way)
 /// goes back to ready, or to wrap-up after their own manual dial (`reserved_to`), which they
 /// disposition whether or not it was answered. The agent is found by the call, since a call
 /// names its agent only once connected.
 pub(crate) async fn call_ended(tx: &mut sqlx::PgConnection, call_id: uuid::Uuid, reserved_to: &str) -> Result<(), sqlx::Error> {
-    let sessions: Vec<(i64, String)> =
-        sqlx::query_as("SELECT id, state FROM agent_sessions WHERE current_call_id = $1 AND state IN ('reserved', 'on_call') FOR UPDATE")
-            .bind(call_id)
-            .fetch_all(&mut *tx)
-            .await?;
-    for (session_id, state) in sessions {
-        let to = if state == "reserved" { reserved_to } else { "wrapup" };
-        change_state_in(tx, session_id, Some(&["reserved", "on_call"]), Some(call_id), to, None).await?;
+    let sessions: Vec<(i64, String, bool, bool)> = sqlx::query_as(
+        "SELECT s.id, s.state, c.disposition IS NOT NULL, s.pause_after_call OR coalesce(cp.pause_after_each_call, false)
+         FROM agent_sessions s JOIN calls c ON c.id = s.current_call_id LEFT JOIN campaigns cp ON cp.id = s.campaign_id
+         WHERE s.current_call_id = $1 AND s.state IN ('reserved', 'on_call') FOR UPDATE OF s",
+    )
+    .bind(call_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    for (session_id, state, dispositioned, pause) in sessions {
+        let (to, pause_code) = match state.as_str() {
+            "reserved" => (reserved_to, None),
+            _ if dispositioned => after_call(pause),
+            _ => ("wrapup", None),
+        };
+        change_state_in(tx, session_id, Some(&["reserved", "on_call"]), Some(call_id), to, pause_code).await?;
     }
     Ok(())
 }
@@ -270,7 +288,9 @@ pub async fn end_wrapups(pool: &PgPool) -> Result<u64, sqlx::Error> {
     .await?;
     let mut ended = 0;
     for (session, pause) in due {
-        let changed = if pause { set_state(pool, session, "paused", Some("AFTCAL")).await? } else { set_state(pool, session, "ready", None).await? };
+        let (state, pause_code) = after_call(pause);
+        // Only if still wrapping up: a disposition saved meanwhile has moved them already.
+        let changed = transition(pool, session, &["wrapup"], state, pause_code).await?;
         ended += u64::from(changed);
     }
     Ok(ended)

@@ -250,6 +250,9 @@ async fn an_import_that_died_resumes_and_a_finished_one_is_not_repeated(pool: Pg
     assert_eq!(refused, 0);
 
     sqlx::query("DROP TRIGGER refuse ON leads").execute(&pool).await.expect("drop");
+    // The rerun asks for more connections: the job keeps the two parts it began with, whose
+    // checkpoints differ, and counts nothing twice.
+    opts.connections = 3;
     let report = import_csv(&pool, &csv, &opts, None).await.expect("resumes");
     assert_eq!(report.resumed_after_line, 31);
     assert_eq!((report.totals.inserted, report.totals.rejected, report.totals.duplicate), (50, 1, 0));

@@ -840,7 +840,8 @@ impl DeskContext {
     }
 
     /// The disposition of the agent's call; ends wrap-up when the call is over (ready again,
-    /// or paused when the campaign pauses agents after each call, or when they ask to).
+    /// or paused when the campaign pauses agents after each call, or when they ask to). Set
+    /// during the call, the same happens when the call ends, with no wrap-up.
     pub async fn dispose(
         &self,
         user_id: i64,
@@ -850,6 +851,12 @@ impl DeskContext {
     ) -> Result<(), DeskError> {
         let s = session_of(&self.pool, user_id).await?;
         let call_id = s.call_id.ok_or(DeskError::NoCall)?;
+        // Kept before the disposition is saved, so a call ending in between knows it.
+        sqlx::query("UPDATE agent_sessions SET pause_after_call = $2 WHERE id = $1")
+            .bind(s.session_id)
+            .bind(then_pause)
+            .execute(&self.pool)
+            .await?;
         dispositions::set(
             &self.pool,
             &Disposition {
@@ -866,18 +873,8 @@ impl DeskContext {
                 .bind(s.campaign_id)
                 .fetch_one(&self.pool)
                 .await?;
-        if then_pause || pause_after {
-            agents::transition(
-                &self.pool,
-                s.session_id,
-                &["wrapup"],
-                "paused",
-                Some("AFTCAL"),
-            )
-            .await?;
-        } else {
-            agents::transition(&self.pool, s.session_id, &["wrapup"], "ready", None).await?;
-        }
+        let (state, pause_code) = agents::after_call(then_pause || pause_after);
+        agents::transition(&self.pool, s.session_id, &["wrapup"], state, pause_code).await?;
         Ok(())
     }
 

@@ -27,7 +27,7 @@ use tokio::sync::{mpsc, watch};
 pub use columns::{ColumnMap, Field, MappingError};
 use report::RejectReport;
 
-/// Which part merges a number: by its last two digits, so the parts get as many numbers each.
+/// Which part merges a number: by its last two digits, so the parts get about as many numbers each.
 fn part_of(number: &str, parts: usize) -> usize {
     let tail = number.get(number.len().saturating_sub(2)..).and_then(|t| t.parse::<usize>().ok()).unwrap_or(0);
     tail % parts.max(1)
@@ -66,11 +66,11 @@ pub struct ImportOptions {
     /// Where rejected rows are written.
     pub error_report: PathBuf,
     pub created_by: Option<i64>,
-    /// Lines per transaction.
+    /// Lines per round of commits: each part commits its share of them in one transaction.
     pub batch_lines: usize,
     /// Connections merging at once, each owning a part of the numbers. PostgreSQL spends about
     /// one core per connection and the reader a tenth of one (see docs/benchmarks.md). A job
-    /// resumed with another number starts every part from the line all of them had reached.
+    /// that is resumed keeps the parts it began with, whatever this says then.
     pub connections: usize,
 }
 
@@ -155,10 +155,20 @@ pub async fn import_csv(
 
     let digest = file_sha256(path).await?;
     let mut conn = pool.acquire().await?;
-    let job = open_job(&mut conn, path, &digest, options).await?;
+    let mut job = open_job(&mut conn, path, &digest, options).await?;
     let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock(7468, $1::int)").bind(job.id as i32).fetch_one(&mut *conn).await?;
     if !locked {
         return Err(ImportError::AlreadyRunning(job.id));
+    }
+    if job.part_lines.is_empty() {
+        // A job begun before imports had parts: each part starts from the line it had reached.
+        let parts: Vec<i64> =
+            sqlx::query_scalar("UPDATE import_jobs SET part_lines = array_fill(lines_committed, ARRAY[$2::int]) WHERE id = $1 RETURNING part_lines")
+                .bind(job.id)
+                .bind(options.connections.max(1) as i32)
+                .fetch_one(&mut *conn)
+                .await?;
+        job.part_lines = parts.into_iter().map(|n| n.max(0) as u64).collect();
     }
     let outcome = run_job(pool, &mut conn, path, options, &job, default_country, campaign_id, progress).await;
     let finish = match &outcome {
@@ -215,16 +225,12 @@ async fn file_sha256(path: &Path) -> Result<String, ImportError> {
 /// Finds this file's job for the list, or starts one.
 async fn open_job(conn: &mut PoolConnection<Postgres>, path: &Path, digest: &str, options: &ImportOptions) -> Result<Job, ImportError> {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    // A job checkpointed with another number of parts restarts each part from the line all of
-    // them had reached.
     let row: (i64, String, i64, i64, i64, i64, i64, i64, Vec<i64>) = sqlx::query_as(
         "INSERT INTO import_jobs (list_id, file_name, file_sha256, duplicates, created_by, part_lines)
          VALUES ($1, $2, $3, $4, $5, array_fill(0::bigint, ARRAY[$6::int]))
          ON CONFLICT (list_id, file_sha256) DO UPDATE
             SET status = CASE WHEN import_jobs.status = 'done' THEN 'done' ELSE 'running' END,
-                error = CASE WHEN import_jobs.status = 'done' THEN import_jobs.error END,
-                part_lines = CASE WHEN cardinality(import_jobs.part_lines) = $6 THEN import_jobs.part_lines
-                                  ELSE array_fill(import_jobs.lines_committed, ARRAY[$6::int]) END
+                error = CASE WHEN import_jobs.status = 'done' THEN import_jobs.error END
          RETURNING id, status, lines_committed, rows_inserted, rows_updated, rows_duplicate, rows_dnc, rows_rejected, part_lines",
     )
     .bind(options.list_id)
@@ -236,14 +242,10 @@ async fn open_job(conn: &mut PoolConnection<Postgres>, path: &Path, digest: &str
     .fetch_one(&mut **conn)
     .await?;
     let count = |n: i64| n.max(0) as u64;
-    let mut part_lines = vec![count(row.2); options.connections.max(1)];
-    for (mine, theirs) in part_lines.iter_mut().zip(&row.8) {
-        *mine = count(*theirs);
-    }
     Ok(Job {
         id: row.0,
         done: row.1 == "done",
-        part_lines,
+        part_lines: row.8.into_iter().map(count).collect(),
         progress: Progress {
             lines_committed: count(row.2),
             inserted: count(row.3),
@@ -311,8 +313,9 @@ async fn run_job(
     });
     let merged = futures::future::join_all(merges).await;
     let read = reader.await.map_err(|e| ImportError::Read { path: path.to_path_buf(), source: std::io::Error::other(e) })?;
+    // Best effort: a connection that failed may be gone, and its error is the one to report.
     for conn in &mut conns {
-        sqlx::query("DROP TABLE IF EXISTS import_stage").execute(&mut ***conn).await?;
+        let _ = sqlx::query("DROP TABLE IF EXISTS import_stage").execute(&mut ***conn).await;
     }
     merged.into_iter().collect::<Result<Vec<()>, _>>()?;
     let report = read?;
@@ -463,6 +466,9 @@ async fn commit_batch_retrying(
 async fn commit_batch(conn: &mut PoolConnection<Postgres>, target: &Target<'_>, part: usize, batch: &Batch) -> Result<BatchCounts, sqlx::Error> {
     let Target { merge_sql, job_id, list_id, campaign_id } = *target;
     let mut tx = sqlx::Connection::begin(&mut **conn).await?;
+    // The parts' transactions update the same list and job rows: under READ COMMITTED the
+    // second waits and then sees the first's checkpoint, whatever the server's default level.
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL READ COMMITTED").execute(&mut *tx).await?;
     // The checkpoint commits with the rows: if the server loses the last commits in a crash it
     // loses both, and the next run redoes them. So waiting for the WAL flush buys nothing here.
     sqlx::query("SET LOCAL synchronous_commit = off").execute(&mut *tx).await?;

@@ -25,7 +25,7 @@ pub enum BenchCommand {
         /// Keep the benchmark database afterwards.
         #[arg(long)]
         keep: bool,
-        /// Lines per transaction.
+        /// Lines per round of commits (each connection commits its share in one transaction).
         #[arg(long, default_value_t = 20_000)]
         batch_lines: usize,
         /// Connections merging at once.
