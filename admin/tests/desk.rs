@@ -10,7 +10,7 @@ use std::time::Duration;
 use chrono::Utc;
 use dialtone_admin::model::Viewer;
 use dialtone_admin::server::board;
-use dialtone_admin::server::desk::{DeskContext, DeskError};
+use dialtone_admin::server::desk::{DeskContext, DeskError, LeadFields};
 use dialtone_admin::server::live::{Hub, HubEvent};
 use dialtone_admin::server::ops::Actor;
 use dialtone_core::bus::Bus;
@@ -370,6 +370,61 @@ async fn calls_dispositions_and_callbacks(pool: PgPool) {
         ("paused", Some("AFTCAL")),
         "paused after the call, as asked"
     );
+}
+
+/// The agent edits the lead on their screen, custom fields included, but not another lead, and
+/// not the names of its custom fields.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn agents_edit_the_lead_on_their_screen(pool: PgPool) {
+    let f = floor(&pool).await;
+    sqlx::query("UPDATE leads SET custom = '{\"tier\": \"gold\", \"plan\": \"A\"}' WHERE id = $1")
+        .bind(f.lead)
+        .execute(&pool)
+        .await
+        .expect("custom");
+    let session = f
+        .ctx
+        .log_in(f.agent, f.campaign, &[], "PJSIP/1001")
+        .await
+        .expect("logged in");
+    agents::phone_connected(&pool, session)
+        .await
+        .expect("phone");
+    f.ctx.ready(f.agent).await.expect("ready");
+    f.call(session).await;
+    let fields = LeadFields {
+        first_name: "Anna".into(),
+        last_name: "Lee".into(),
+        email: "anna@example.com".into(),
+        address1: "1 Main St".into(),
+        city: "Newark".into(),
+        comments: "call after 5".into(),
+        custom: vec![("tier".into(), "platinum".into()), ("invented".into(), "x".into())],
+    };
+    f.ctx
+        .save_lead(f.agent, f.lead, &fields)
+        .await
+        .expect("saved");
+    let (first, city, custom): (String, String, serde_json::Value) =
+        sqlx::query_as("SELECT first_name, city, custom FROM leads WHERE id = $1")
+            .bind(f.lead)
+            .fetch_one(&pool)
+            .await
+            .expect("lead");
+    assert_eq!((first.as_str(), city.as_str()), ("Anna", "Newark"));
+    assert_eq!(custom, serde_json::json!({"tier": "platinum", "plan": "A"}));
+    assert!(matches!(
+        f.ctx.save_lead(f.agent, f.lead + 1000, &fields).await,
+        Err(DeskError::Invalid(_))
+    ));
+    let long = LeadFields {
+        custom: vec![("tier".into(), "x".repeat(501))],
+        ..fields
+    };
+    assert!(matches!(
+        f.ctx.save_lead(f.agent, f.lead, &long).await,
+        Err(DeskError::Invalid(_))
+    ));
 }
 
 /// A disposition set while the caller is still on the line: when the call ends the agent goes

@@ -221,6 +221,7 @@ pub async fn agent_save_lead(
     address1: String,
     city: String,
     comments: String,
+    custom: Option<std::collections::HashMap<String, String>>,
 ) -> Result<String, ServerFnError> {
     use crate::server::desk::LeadFields;
     let (user, ctx) = act::ctx().await?;
@@ -231,7 +232,7 @@ pub async fn agent_save_lead(
         address1,
         city,
         comments,
-        custom: Vec::new(),
+        custom: custom.unwrap_or_default().into_iter().collect(),
     };
     act::done(ctx.save_lead(user, lead_id, &fields).await, "Lead saved.")
 }
@@ -796,9 +797,9 @@ fn LeadForm(lead: crate::desk::DeskLead, actions: Actions) -> impl IntoView {
             <label>"Address" <input name="address1" value=lead.address1/></label>
             <label>"City" <input name="city" value=lead.city/></label>
             <p class="muted">{format!("{} {} · {}", lead.state, lead.postal_code, lead.phone)}</p>
-            {(!lead.custom.is_empty()).then(|| view! {
-                <dl class="custom">{lead.custom.into_iter().map(|(k, v)| view! { <dt>{k}</dt><dd>{v}</dd> }).collect_view()}</dl>
-            })}
+            {lead.custom.into_iter().map(|(k, v)| view! {
+                <label>{k.clone()} <input name=format!("custom[{k}]") value=v/></label>
+            }).collect_view()}
             <label>"Comments" <textarea name="comments" rows="3">{lead.comments}</textarea></label>
             <button type="submit">"Save lead"</button>
         </ActionForm>

@@ -878,7 +878,8 @@ impl DeskContext {
         Ok(())
     }
 
-    /// Saves the fields of the lead on the agent's screen (only that lead).
+    /// Saves the fields of the lead on the agent's screen (only that lead). Of the custom
+    /// fields, only those the lead has are changed: an agent edits them, not their names.
     pub async fn save_lead(
         &self,
         user_id: i64,
@@ -897,7 +898,8 @@ impl DeskContext {
         );
         let done = sqlx::query(
             "UPDATE leads SET first_name = $3, last_name = $4, email = $5, address1 = $6, city = $7, comments = $8,
-                    custom = custom || $9, updated_at = now()
+                    custom = custom || coalesce((SELECT jsonb_object_agg(e.key, e.value) FROM jsonb_each($9) e WHERE leads.custom ? e.key), '{}'),
+                    updated_at = now()
              WHERE id = $1 AND id = (SELECT lead_id FROM calls WHERE id = $2)",
         )
         .bind(lead_id)
