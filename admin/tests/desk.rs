@@ -93,6 +93,20 @@ async fn floor(pool: &PgPool) -> Floor {
 
 impl Floor {
     /// A call of the lead that reached the agent (as the outbound flow leaves it).
+    /// The agent logged in to the campaign, their phone in the conference, ready.
+    async fn ready_agent(&self) -> i64 {
+        let session = self
+            .ctx
+            .log_in(self.agent, self.campaign, &[], "PJSIP/1001")
+            .await
+            .expect("logged in");
+        agents::phone_connected(&self.ctx.pool, session)
+            .await
+            .expect("phone");
+        self.ctx.ready(self.agent).await.expect("ready");
+        session
+    }
+
     async fn call(&self, session: i64) -> Uuid {
         let call_id = Uuid::new_v4();
         let pool = &self.ctx.pool;
@@ -229,15 +243,7 @@ async fn logging_in_rings_the_phone_and_refuses_what_is_not_allowed(pool: PgPool
 #[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
 async fn calls_dispositions_and_callbacks(pool: PgPool) {
     let f = floor(&pool).await;
-    let session = f
-        .ctx
-        .log_in(f.agent, f.campaign, &[], "PJSIP/1001")
-        .await
-        .expect("logged in");
-    agents::phone_connected(&pool, session)
-        .await
-        .expect("phone");
-    f.ctx.ready(f.agent).await.expect("ready");
+    let session = f.ready_agent().await;
     let call = f.call(session).await;
     assert!(
         matches!(f.ctx.pause(f.agent, "BREAK").await, Err(DeskError::WrongState(s)) if s == "on_call")
@@ -382,15 +388,7 @@ async fn agents_edit_the_lead_on_their_screen(pool: PgPool) {
         .execute(&pool)
         .await
         .expect("custom");
-    let session = f
-        .ctx
-        .log_in(f.agent, f.campaign, &[], "PJSIP/1001")
-        .await
-        .expect("logged in");
-    agents::phone_connected(&pool, session)
-        .await
-        .expect("phone");
-    f.ctx.ready(f.agent).await.expect("ready");
+    let session = f.ready_agent().await;
     f.call(session).await;
     let fields = LeadFields {
         first_name: "Anna".into(),
@@ -399,7 +397,10 @@ async fn agents_edit_the_lead_on_their_screen(pool: PgPool) {
         address1: "1 Main St".into(),
         city: "Newark".into(),
         comments: "call after 5".into(),
-        custom: vec![("tier".into(), "platinum".into()), ("invented".into(), "x".into())],
+        custom: vec![
+            ("tier".into(), "platinum".into()),
+            ("invented".into(), "x".into()),
+        ],
     };
     f.ctx
         .save_lead(f.agent, f.lead, &fields)
@@ -432,15 +433,7 @@ async fn agents_edit_the_lead_on_their_screen(pool: PgPool) {
 #[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
 async fn a_disposition_during_the_call_leaves_nothing_to_wrap_up(pool: PgPool) {
     let f = floor(&pool).await;
-    let session = f
-        .ctx
-        .log_in(f.agent, f.campaign, &[], "PJSIP/1001")
-        .await
-        .expect("logged in");
-    agents::phone_connected(&pool, session)
-        .await
-        .expect("phone");
-    f.ctx.ready(f.agent).await.expect("ready");
+    let session = f.ready_agent().await;
     let state = || async {
         let row: (String, Option<String>) =
             sqlx::query_as("SELECT state, pause_code FROM agent_sessions WHERE id = $1")
@@ -495,15 +488,7 @@ async fn a_disposition_during_the_call_leaves_nothing_to_wrap_up(pool: PgPool) {
 #[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
 async fn supervisors_act_only_on_their_campaigns(pool: PgPool) {
     let f = floor(&pool).await;
-    let session = f
-        .ctx
-        .log_in(f.agent, f.campaign, &[], "PJSIP/1001")
-        .await
-        .expect("logged in");
-    agents::phone_connected(&pool, session)
-        .await
-        .expect("phone");
-    f.ctx.ready(f.agent).await.expect("ready");
+    let session = f.ready_agent().await;
     let sam = users::create(&pool, "sam", "Sam", Role::Supervisor, "a long password")
         .await
         .expect("sup");
