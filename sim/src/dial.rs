@@ -78,10 +78,14 @@ pub async fn originate(action: Fields, shared: Arc<Shared>) {
         };
         (callee, timeout)
     };
+    // As Asterisk 22 words it: a failed dial names the dial string, an answered one its
+    // channel; the dialplan target and caller id follow.
+    let (context, exten) = (get(&action, "Context").unwrap_or_default().to_string(), get(&action, "Exten").unwrap_or_default().to_string());
     let response = |ok: bool, reason: u8| {
         format!(
-            "Event: OriginateResponse\r\nPrivilege: call,all\r\nActionID: {id}\r\nResponse: {}\r\nChannel: {dial}\r\nReason: {reason}\r\nUniqueid: {uniqueid}\r\n\r\n",
-            if ok { "Success" } else { "Failure" }
+            "Event: OriginateResponse\r\nPrivilege: call,all\r\nActionID: {id}\r\nResponse: {}\r\nChannel: {}\r\nContext: {context}\r\nExten: {exten}\r\nReason: {reason}\r\nUniqueid: {uniqueid}\r\nCallerIDNum: <unknown>\r\nCallerIDName: <unknown>\r\n\r\n",
+            if ok { "Success" } else { "Failure" },
+            if ok { &name } else { &dial }
         )
     };
     // The dial's lifecycle in the order Asterisk 22 reports it

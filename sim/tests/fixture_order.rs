@@ -1,6 +1,6 @@
 //! The simulator's AMI events for a dial, held against what a real Asterisk 22 sent for the same
 //! fates (`shared/fixtures/asterisk-22/ami/originate-failures-and-errors.jsonl`): the same
-//! events, in the same order, with the same verdicts.
+//! events, in the same order, with the same verdicts, and OriginateResponse with the same fields.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -13,6 +13,21 @@ const KEPT: [&str; 6] = ["Newchannel", "DialBegin", "Newstate", "DialEnd", "Orig
 
 fn verdict(get: impl Fn(&str) -> Option<String>) -> String {
     ["DialStatus", "Reason", "Cause"].iter().filter_map(|k| get(k).map(|v| format!("{k}={v}"))).collect::<Vec<_>>().join(",")
+}
+
+/// An OriginateResponse's field names in order, and whether its Channel is a channel's name
+/// (`...-0000000f`, an answered dial) or the dial string (a failed one).
+fn shape<'a>(fields: impl Iterator<Item = (&'a str, &'a str)>) -> String {
+    let mut names = Vec::new();
+    let mut channel = "";
+    for (key, value) in fields {
+        names.push(key);
+        if key == "Channel" {
+            let named = value.match_indices('-').any(|(i, _)| value[i + 1..].chars().take(8).filter(char::is_ascii_hexdigit).count() == 8);
+            channel = if named { "named" } else { "dial string" };
+        }
+    }
+    format!(" fields={} channel={channel}", names.join("|"))
 }
 
 /// The recorded sequence of `uniqueid`'s own channel (not its `;2` half).
@@ -33,7 +48,10 @@ fn recorded(uniqueid: &str) -> Vec<(String, String)> {
             if mine && KEPT.contains(&event.as_str()) {
                 // Newstate's and Hangup's details depend on the device; keep the verdicts the
                 // dialer reads.
-                let v = if event == "Newstate" || (event == "Hangup" && get("Cause").as_deref() == Some("0")) { String::new() } else { verdict(get) };
+                let mut v = if event == "Newstate" || (event == "Hangup" && get("Cause").as_deref() == Some("0")) { String::new() } else { verdict(get) };
+                if event == "OriginateResponse" {
+                    v += &shape(fields.iter().copied());
+                }
                 out.push((event, v));
             }
         }
@@ -69,7 +87,10 @@ async fn simulated(model: CalleeModel, uniqueid: &str, until: &str) -> Vec<(Stri
         if !mine || !KEPT.contains(&name.as_str()) {
             continue;
         }
-        let v = if name == "Newstate" || (name == "Hangup" && get("Cause").as_deref() == Some("0")) { String::new() } else { verdict(get) };
+        let mut v = if name == "Newstate" || (name == "Hangup" && get("Cause").as_deref() == Some("0")) { String::new() } else { verdict(get) };
+        if name == "OriginateResponse" {
+            v += &shape(event.fields.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        }
         let last = name == until;
         out.push((name, v));
         if last {
