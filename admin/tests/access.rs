@@ -900,6 +900,24 @@ async fn leads_search_edit_and_recordings(pool: PgPool) {
         )
         .await;
     assert!(r.body.contains("Ana Silva"), "{}", r.body);
+    // The typed name is lower-cased as the index is, by PostgreSQL: Rust's to_lowercase makes
+    // "İ" two characters, which no indexed name starts with.
+    sqlx::query(
+        "INSERT INTO leads (list_id, phone_e164, country, time_zone, first_name, last_name)
+         VALUES ($1, '+12015550124', 'US', 'America/New_York', 'Efe', 'İnce')",
+    )
+    .bind(my_list)
+    .execute(&pool)
+    .await
+    .expect("lead");
+    let r = site
+        .post(
+            "/api/search_leads",
+            Some(&admin),
+            &search("İnce", &my_list.to_string()),
+        )
+        .await;
+    assert!(r.body.contains("Efe İnce"), "{}", r.body);
     // A first and a last name, in either order; a first name alone is not a last name.
     for (q, found) in [
         ("ana silva", true),

@@ -86,7 +86,13 @@ async fn session(stream: TcpStream, shared: Arc<Shared>) {
         tokio::select! {
             event = events.recv() => match event {
                 Ok(event) => if writer.write_all(event.as_bytes()).await.is_err() { return },
-                Err(broadcast::error::RecvError::Lagged(_)) => {}
+                // Asterisk drops a manager session it cannot write to in time rather than skip
+                // its events; so does the simulator, and the client's reconnect is what a slow
+                // client meets in production.
+                Err(broadcast::error::RecvError::Lagged(skipped)) => {
+                    tracing::warn!(skipped, "AMI session too slow for its events; closed");
+                    return;
+                }
                 Err(broadcast::error::RecvError::Closed) => return,
             },
             frame = actions.next() => {

@@ -96,9 +96,12 @@ pub fn channel_lines(name: &str, uniqueid: &str) -> String {
     format!("Channel: {name}\r\nChannelState: 6\r\nChannelStateDesc: Up\r\nUniqueid: {uniqueid}\r\nLinkedid: {uniqueid}\r\n")
 }
 
+/// Events a manager session may fall behind by before it is closed (see `ami_server`).
+const EVENT_BACKLOG: usize = 16_384;
+
 impl Registry {
     pub fn new() -> Self {
-        Self { inner: Mutex::new(Inner { next_space: 701, ..Inner::default() }), events: broadcast::channel(4096).0 }
+        Self { inner: Mutex::new(Inner { next_space: 701, ..Inner::default() }), events: broadcast::channel(EVENT_BACKLOG).0 }
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {

@@ -176,10 +176,9 @@ pub async fn originate(action: Fields, shared: Arc<Shared>) {
     // The hangup handler the dialplan pushed on calls (`dialtone-call-end`).
     registry.enter(&name, Place::Dialplan);
     if call_end {
+        // DIALSTATUS stays unset unless a Dial() ran on the channel (a blind transfer's): an
+        // originated channel has none in Asterisk, and `call-end` must do without it.
         registry.setvar(&name, "HANGUPCAUSE", "16");
-        if registry.getvar(&name, "DIALSTATUS").unwrap_or_default().is_empty() {
-            registry.setvar(&name, "DIALSTATUS", "ANSWER");
-        }
         let h = Leg { script: "call-end".into(), args: Vec::new(), talk_until: Instant::now(), dead: true };
         if let Err(e) = agi_leg::run(shared.agi, registry, &mut handle, h).await {
             tracing::warn!(channel = %name, error = %e, "hangup handler AGI failed");

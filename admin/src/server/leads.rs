@@ -53,7 +53,7 @@ pub fn parse_query(q: &str, list: Option<i64>, country: &str) -> LeadQuery {
     }
     match list {
         Some(list) => LeadQuery::Name {
-            name: q.to_lowercase(),
+            name: q.to_string(),
             list,
         },
         None => LeadQuery::NameWithoutList,
@@ -128,6 +128,11 @@ pub async fn search(
         // last-name index walks. Two words or more are a first and a last name, in either
         // order, or a last name with a space ("de la cruz").
         LeadQuery::Name { name, list } => {
+            // Lower-cased by PostgreSQL, as the index is: Rust's rules differ for a few letters.
+            let name: String = sqlx::query_scalar("SELECT lower($1)")
+                .bind(&name)
+                .fetch_one(pool)
+                .await?;
             let words: Vec<&str> = name.split_whitespace().collect();
             let range = |word: &str| (word.to_string(), super::ops::prefix_successor(word));
             match words.as_slice() {
@@ -584,7 +589,7 @@ mod tests {
         assert_eq!(
             parse_query("Silva", Some(3), "US"),
             LeadQuery::Name {
-                name: "silva".into(),
+                name: "Silva".into(),
                 list: 3
             }
         );
