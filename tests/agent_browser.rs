@@ -46,8 +46,8 @@ async fn agent_screen_and_wallboard_in_chromium(pool: PgPool) {
     let mut leads = serde_json::Map::new();
     for (i, name) in FIRST_NAMES.iter().enumerate() {
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO leads (list_id, phone_e164, country, time_zone, first_name, last_name, next_attempt_at)
-             VALUES ($1, $2, 'US', $3, $4, 'Tester', now() - interval '1 minute') RETURNING id",
+            "INSERT INTO leads (list_id, phone_e164, country, time_zone, first_name, last_name, custom, next_attempt_at)
+             VALUES ($1, $2, 'US', $3, $4, 'Tester', '{\"tier\": \"gold\"}', now() - interval '1 minute') RETURNING id",
         )
         .bind(list)
         .bind(format!("+1201555{:04}", 100 + i))
@@ -97,8 +97,8 @@ async fn agent_screen_and_wallboard_in_chromium(pool: PgPool) {
     .await;
 
     // What the agent did is in the database.
-    let (dispo, city, lead_status): (Option<String>, String, String) = sqlx::query_as(
-        "SELECT c.disposition, l.city, l.status FROM calls c JOIN leads l ON l.id = c.lead_id
+    let (dispo, city, tier, lead_status): (Option<String>, String, Option<String>, String) = sqlx::query_as(
+        "SELECT c.disposition, l.city, l.custom->>'tier', l.status FROM calls c JOIN leads l ON l.id = c.lead_id
          WHERE c.agent_user_id = $1 ORDER BY c.created_at LIMIT 1",
     )
     .bind(agent)
@@ -107,6 +107,7 @@ async fn agent_screen_and_wallboard_in_chromium(pool: PgPool) {
     .expect("the agent's call");
     assert_eq!(dispo.as_deref(), Some("CALLBK"));
     assert_eq!(city, "Springfield");
+    assert_eq!(tier.as_deref(), Some("platinum"), "a custom field edited on the agent screen");
     assert_eq!(lead_status, "CBHOLD", "a callback for the agent alone is held out of the dialer");
     let callbacks: i64 = sqlx::query_scalar("SELECT count(*) FROM callbacks WHERE agent_user_id = $1 AND state = 'scheduled' AND due_at > now()")
         .bind(agent)

@@ -94,9 +94,10 @@ try {
 
   t.step = "edit lead";
   await agent.page.fill("input[name=city]", "Springfield");
+  await agent.page.fill("input[name='custom[tier]']", "platinum");
   await agent.page.click("form.lead-form button[type=submit]");
   await agent.page.waitForSelector(".notice.ok:has-text('Lead saved')");
-  check(true, "an edited lead field is saved on the server");
+  check(true, "edited lead fields, a custom one too, are saved on the server");
 
   t.step = "keypad";
   await agent.page.click("details.keypad summary");
