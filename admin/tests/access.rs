@@ -975,7 +975,11 @@ async fn leads_search_edit_and_recordings(pool: PgPool) {
             .append_pair("status", status)
             .append_pair("fields[first_name]", "Ana Maria")
             .append_pair("fields[email]", email)
-            .append_pair("custom[tier]", "platinum")
+            .append_pair("custom_key[0]", "tier")
+            .append_pair("custom_value[0]", "platinum")
+            // A header name a `custom[name]` form field could not carry.
+            .append_pair("custom_key[1]", "2nd phone [home]")
+            .append_pair("custom_value[1]", "5550100")
             .finish()
     };
     let r = site
@@ -998,13 +1002,17 @@ async fn leads_search_edit_and_recordings(pool: PgPool) {
         )
         .await;
     assert!(r.body.contains("\"Ok\""), "{}", r.body);
-    let (first, tier): (String, String) =
-        sqlx::query_as("SELECT first_name, custom->>'tier' FROM leads WHERE id = $1")
-            .bind(lead)
-            .fetch_one(&pool)
-            .await
-            .expect("lead");
-    assert_eq!((first.as_str(), tier.as_str()), ("Ana Maria", "platinum"));
+    let (first, tier, second): (String, String, String) = sqlx::query_as(
+        "SELECT first_name, custom->>'tier', custom->>'2nd phone [home]' FROM leads WHERE id = $1",
+    )
+    .bind(lead)
+    .fetch_one(&pool)
+    .await
+    .expect("lead");
+    assert_eq!(
+        (first.as_str(), tier.as_str(), second.as_str()),
+        ("Ana Maria", "platinum", "5550100")
+    );
     let r = site
         .post(
             "/api/save_lead",

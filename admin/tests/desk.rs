@@ -346,6 +346,7 @@ async fn calls_dispositions_and_callbacks(pool: PgPool) {
             user_id: f.agent,
             status: "SALE",
             callback: None,
+            then_pause: false,
         },
         Utc::now(),
     )
@@ -419,7 +420,7 @@ async fn agents_edit_the_lead_on_their_screen(pool: PgPool) {
         Err(DeskError::Invalid(_))
     ));
     let long = LeadFields {
-        custom: vec![("tier".into(), "x".repeat(501))],
+        custom: vec![("tier".into(), "x".repeat(2001))],
         ..fields
     };
     assert!(matches!(
@@ -460,6 +461,11 @@ async fn a_disposition_during_the_call_leaves_nothing_to_wrap_up(pool: PgPool) {
         .dispose(f.agent, "SALE", None, true)
         .await
         .expect("disposed, pausing after");
+    // A second save (another tab, a hotkey) is refused and leaves the first one's choice.
+    assert!(matches!(
+        f.ctx.dispose(f.agent, "NI", None, false).await,
+        Err(DeskError::Disposition(DispositionError::AlreadySet(_)))
+    ));
     calls::end(&pool, call, &Ended::default())
         .await
         .expect("ended");

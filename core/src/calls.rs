@@ -170,7 +170,8 @@ pub async fn machine(pool: &PgPool, call_id: Uuid, campaign_id: i64, left_messag
 }
 
 /// The agent handed the call on (a blind transfer, a completed warm or three-way transfer):
-/// the call closes as `transferred` for the dialer and the agent, who goes to wrap-up. The
+/// the call closes as `transferred` for the dialer and the agent, who goes to wrap-up (or
+/// past it, having dispositioned the call already: `agents::call_ended`). The
 /// customer talks on elsewhere; their hangup handler later finds the call closed.
 pub async fn transferred(pool: &PgPool, call_id: Uuid) -> Result<bool, sqlx::Error> {
     sqlx::query("UPDATE calls SET outcome = 'transferred' WHERE id = $1 AND state <> 'ended'").bind(call_id).execute(pool).await?;
@@ -187,7 +188,8 @@ pub struct Ended<'a> {
 
 /// Closes the call record. Only the first close counts: a second handler run, a retry or a late
 /// event changes nothing. Returns whether this call closed it. An agent still on the call goes
-/// to wrap-up; one reserved for a caller who left before reaching them is ready again.
+/// to wrap-up, or past it when they dispositioned the call during it; one reserved for a caller
+/// who left before reaching them is ready again.
 pub async fn end(pool: &PgPool, call_id: Uuid, ended: &Ended<'_>) -> Result<bool, sqlx::Error> {
     let mut tx = pool.begin().await?;
     let closed: Option<(String, Option<String>)> = sqlx::query_as(

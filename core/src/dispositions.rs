@@ -25,6 +25,8 @@ pub struct Disposition<'a> {
     pub user_id: i64,
     pub status: &'a str,
     pub callback: Option<CallbackRequest>,
+    /// The agent asks to pause (`AFTCAL`) once the call is over, rather than go ready.
+    pub then_pause: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -115,6 +117,13 @@ pub async fn set(pool: &PgPool, d: &Disposition<'_>, now: DateTime<Utc>) -> Resu
     if set.rows_affected() == 0 {
         return Err(DispositionError::AlreadySet(d.status.to_string()));
     }
+    // Kept with the disposition it belongs to, for a call that ends after it (agents::call_ended).
+    sqlx::query("UPDATE agent_sessions SET pause_after_call = $2 WHERE current_call_id = $1 AND user_id = $3")
+        .bind(d.call_id)
+        .bind(d.then_pause)
+        .bind(d.user_id)
+        .execute(&mut *tx)
+        .await?;
     let mut callback_id = None;
     if let Some(lead_id) = call.lead_id {
         sqlx::query("UPDATE callbacks SET state = 'done', done_at = now() WHERE lead_id = $1 AND state = 'scheduled'").bind(lead_id).execute(&mut *tx).await?;

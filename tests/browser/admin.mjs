@@ -143,7 +143,7 @@ try {
   const hit = page.locator("table a[href^='/leads/']").first();
   await hit.click();
   await page.waitForURL(/\/leads\/\d+$/);
-  check((await page.inputValue("input[name='custom[Tier]']")) === "gold", "a lead found by number opens with its custom fields");
+  check((await page.inputValue("label:has-text('Tier') input")) === "gold", "a lead found by number opens with its custom fields");
   await page.fill("input[name='fields[email]']", "not-an-email");
   await page.click("button.primary");
   await page.waitForSelector(".field-error[data-field=email]");

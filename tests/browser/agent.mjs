@@ -94,7 +94,7 @@ try {
 
   t.step = "edit lead";
   await agent.page.fill("input[name=city]", "Springfield");
-  await agent.page.fill("input[name='custom[tier]']", "platinum");
+  await agent.page.fill("form.lead-form label:has-text('tier') input", "platinum");
   await agent.page.click("form.lead-form button[type=submit]");
   await agent.page.waitForSelector(".notice.ok:has-text('Lead saved')");
   check(true, "edited lead fields, a custom one too, are saved on the server");

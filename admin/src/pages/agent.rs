@@ -221,7 +221,8 @@ pub async fn agent_save_lead(
     address1: String,
     city: String,
     comments: String,
-    custom: Option<std::collections::HashMap<String, String>>,
+    custom_key: Option<Vec<String>>,
+    custom_value: Option<Vec<String>>,
 ) -> Result<String, ServerFnError> {
     use crate::server::desk::LeadFields;
     let (user, ctx) = act::ctx().await?;
@@ -232,7 +233,7 @@ pub async fn agent_save_lead(
         address1,
         city,
         comments,
-        custom: custom.unwrap_or_default().into_iter().collect(),
+        custom: super::custom_pairs(custom_key, custom_value),
     };
     act::done(ctx.save_lead(user, lead_id, &fields).await, "Lead saved.")
 }
@@ -797,8 +798,12 @@ fn LeadForm(lead: crate::desk::DeskLead, actions: Actions) -> impl IntoView {
             <label>"Address" <input name="address1" value=lead.address1/></label>
             <label>"City" <input name="city" value=lead.city/></label>
             <p class="muted">{format!("{} {} · {}", lead.state, lead.postal_code, lead.phone)}</p>
-            {lead.custom.into_iter().map(|(k, v)| view! {
-                <label>{k.clone()} <input name=format!("custom[{k}]") value=v/></label>
+            {lead.custom.into_iter().enumerate().map(|(i, (k, v))| {
+                let (key_input, value_input) = super::custom_inputs(i);
+                view! {
+                    <input type="hidden" name=key_input value=k.clone()/>
+                    <label>{k} <input name=value_input value=v/></label>
+                }
             }).collect_view()}
             <label>"Comments" <textarea name="comments" rows="3">{lead.comments}</textarea></label>
             <button type="submit">"Save lead"</button>
@@ -810,6 +815,10 @@ fn LeadForm(lead: crate::desk::DeskLead, actions: Actions) -> impl IntoView {
 fn Dispose(call: DeskCall, session: DeskSession, actions: Actions) -> impl IntoView {
     if let Some(done) = call.disposition {
         return view! { <p class="notice ok">{format!("Disposition: {done}")}</p> }.into_any();
+    }
+    if !matches!(session.state.as_str(), "on_call" | "wrapup") {
+        return view! { <p class="muted">"The disposition, once the call is answered."</p> }
+            .into_any();
     }
     let wrapup = session.state == "wrapup";
     view! {

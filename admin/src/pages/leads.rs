@@ -44,7 +44,8 @@ pub async fn save_lead(
     version: String,
     status: String,
     fields: Option<HashMap<String, String>>,
-    custom: Option<HashMap<String, String>>,
+    custom_key: Option<Vec<String>>,
+    custom_value: Option<Vec<String>>,
 ) -> Result<Saved, ServerFnError> {
     use super::ssr::{context, op_error};
     let ctx = context().await?;
@@ -55,7 +56,9 @@ pub async fn save_lead(
         id,
         &version,
         &fields.unwrap_or_default(),
-        &custom.unwrap_or_default(),
+        &super::custom_pairs(custom_key, custom_value)
+            .into_iter()
+            .collect(),
         &status,
     )
     .await
@@ -254,8 +257,12 @@ pub fn LeadPage() -> impl IntoView {
                                 {(!l.custom.is_empty()).then(|| view! {
                                     <fieldset>
                                         <legend>"Custom fields"</legend>
-                                        {l.custom.iter().map(|(key, value)| view! {
-                                            <label class="setting"><span class="label">{key.clone()}</span><input name=format!("custom[{key}]") value=value.clone()/></label>
+                                        {l.custom.iter().enumerate().map(|(i, (key, value))| {
+                                            let (key_input, value_input) = super::custom_inputs(i);
+                                            view! {
+                                                <input type="hidden" name=key_input value=key.clone()/>
+                                                <label class="setting"><span class="label">{key.clone()}</span><input name=value_input value=value.clone()/></label>
+                                            }
                                         }).collect_view()}
                                         <FieldError result=saved key="custom"/>
                                     </fieldset>

@@ -38,6 +38,24 @@ pub fn NotFound() -> impl IntoView {
     }
 }
 
+/// The names of a custom field's two form inputs: a hidden one carrying its name and the one
+/// carrying its value. The name travels as a value, so any header text survives the form,
+/// where `custom[name]` breaks on a name that starts with a digit or holds a bracket.
+pub fn custom_inputs(i: usize) -> (String, String) {
+    (format!("custom_key[{i}]"), format!("custom_value[{i}]"))
+}
+
+/// The custom fields a form posted through [`custom_inputs`], as (name, value).
+pub fn custom_pairs(
+    keys: Option<Vec<String>>,
+    values: Option<Vec<String>>,
+) -> Vec<(String, String)> {
+    keys.unwrap_or_default()
+        .into_iter()
+        .zip(values.unwrap_or_default())
+        .collect()
+}
+
 /// A duration as the floor's timers show it: `m:ss`, or `h:mm:ss` from an hour on.
 pub fn clock(ms: i64) -> String {
     let s = ms.max(0) / 1000;

@@ -851,12 +851,10 @@ impl DeskContext {
     ) -> Result<(), DeskError> {
         let s = session_of(&self.pool, user_id).await?;
         let call_id = s.call_id.ok_or(DeskError::NoCall)?;
-        // Kept before the disposition is saved, so a call ending in between knows it.
-        sqlx::query("UPDATE agent_sessions SET pause_after_call = $2 WHERE id = $1")
-            .bind(s.session_id)
-            .bind(then_pause)
-            .execute(&self.pool)
-            .await?;
+        // A call still ringing (a manual dial) has no outcome to disposition yet.
+        if !matches!(s.state.as_str(), "on_call" | "wrapup") {
+            return Err(DeskError::WrongState(s.state));
+        }
         dispositions::set(
             &self.pool,
             &Disposition {
@@ -864,6 +862,7 @@ impl DeskContext {
                 user_id,
                 status,
                 callback,
+                then_pause,
             },
             Utc::now(),
         )
@@ -989,13 +988,10 @@ impl LeadFields {
         if !self.email.is_empty() && !self.email.contains('@') {
             return Err(DeskError::Invalid("email: not an address".into()));
         }
-        if self
-            .custom
-            .iter()
-            .any(|(k, v)| k.is_empty() || k.len() > 64 || v.chars().count() > 500)
-        {
+        // As the admin's lead page allows; names are the lead's own (see save_lead).
+        if self.custom.iter().any(|(_, v)| v.chars().count() > 2000) {
             return Err(DeskError::Invalid(
-                "custom fields: names of 1 to 64 characters, values of at most 500".into(),
+                "a custom field holds at most 2000 characters".into(),
             ));
         }
         Ok(())

@@ -3,8 +3,9 @@
 //! cause and dial status.
 //!
 //! Reads `DIALTONE_CALL_ID`, `HANGUPCAUSE` (the Q.850 cause) and `DIALSTATUS`. Sets nothing:
-//! the channel is gone. Outcome: the call row is `ended`; an agent still on it goes to wrap-up,
-//! one only reserved for it (the caller left on the way) back to ready.
+//! the channel is gone. Outcome: the call row is `ended`; an agent still on it goes to wrap-up
+//! (or past it, having dispositioned the call during it), one only reserved for it (the caller
+//! left on the way) back to ready.
 
 use std::sync::Arc;
 
