@@ -22,7 +22,7 @@ pub struct ImportArgs {
     #[arg(long)]
     pub errors: Option<PathBuf>,
     /// Connections merging at once; PostgreSQL spends about a core on each.
-    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=16))]
+    #[arg(long, default_value_t = import::DEFAULT_CONNECTIONS as u16, value_parser = clap::value_parser!(u16).range(1..=16))]
     pub connections: u16,
 }
 

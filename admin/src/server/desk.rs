@@ -988,12 +988,9 @@ impl LeadFields {
         if !self.email.is_empty() && !self.email.contains('@') {
             return Err(DeskError::Invalid("email: not an address".into()));
         }
-        // As the admin's lead page allows; names are the lead's own (see save_lead).
-        if self.custom.iter().any(|(_, v)| v.chars().count() > 2000) {
-            return Err(DeskError::Invalid(
-                "a custom field holds at most 2000 characters".into(),
-            ));
-        }
+        // Names are the lead's own (see save_lead); values as on the admin's lead page.
+        super::leads::check_custom_values(self.custom.iter().map(|(_, v)| v.as_str()))
+            .map_err(DeskError::Invalid)?;
         Ok(())
     }
 }

@@ -61,6 +61,20 @@ pub fn parse_query(q: &str, list: Option<i64>, country: &str) -> LeadQuery {
 }
 
 /// Leads in lists the viewer may see: admins all, others their campaigns' lists.
+/// The longest value a form, the admin's lead page or the agent's screen, may put in a custom
+/// field.
+pub const CUSTOM_VALUE_MAX: usize = 2000;
+
+/// Whether a form's custom values fit [`CUSTOM_VALUE_MAX`]; if not, why.
+pub fn check_custom_values<'a>(mut values: impl Iterator<Item = &'a str>) -> Result<(), String> {
+    if values.any(|v| v.chars().count() > CUSTOM_VALUE_MAX) {
+        return Err(format!(
+            "a custom field holds at most {CUSTOM_VALUE_MAX} characters"
+        ));
+    }
+    Ok(())
+}
+
 const VISIBLE: &str = "($1 OR l.list_id IN (SELECT s.id FROM lists s JOIN user_campaigns uc ON uc.campaign_id = s.campaign_id WHERE uc.user_id = $2))";
 
 #[derive(sqlx::FromRow)]
@@ -346,11 +360,8 @@ pub async fn save(
     if !known {
         errors.push(("status".into(), "choose a status from the list".into()));
     }
-    if custom.values().any(|v| v.chars().count() > 2000) {
-        errors.push((
-            "custom".into(),
-            "a custom field holds at most 2000 characters".into(),
-        ));
+    if let Err(e) = check_custom_values(custom.values().map(String::as_str)) {
+        errors.push(("custom".into(), e));
     }
     if !errors.is_empty() {
         return Ok(Saved::Invalid {

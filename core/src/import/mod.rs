@@ -27,6 +27,12 @@ use tokio::sync::{mpsc, watch};
 pub use columns::{ColumnMap, Field, MappingError};
 use report::RejectReport;
 
+/// Lines per round of commits unless told otherwise.
+pub const DEFAULT_BATCH_LINES: usize = 20_000;
+
+/// Connections merging at once unless told otherwise: one per core of a 2-core server.
+pub const DEFAULT_CONNECTIONS: usize = 2;
+
 /// Which part merges a number: by its last two digits, so the parts get about as many numbers each.
 fn part_of(number: &str, parts: usize) -> usize {
     let tail = number.get(number.len().saturating_sub(2)..).and_then(|t| t.parse::<usize>().ok()).unwrap_or(0);
@@ -76,7 +82,15 @@ pub struct ImportOptions {
 
 impl ImportOptions {
     pub fn new(list_id: i64, error_report: PathBuf) -> Self {
-        Self { list_id, duplicates: Duplicates::Skip, mapping: HashMap::new(), error_report, created_by: None, batch_lines: 20_000, connections: 2 }
+        Self {
+            list_id,
+            duplicates: Duplicates::Skip,
+            mapping: HashMap::new(),
+            error_report,
+            created_by: None,
+            batch_lines: DEFAULT_BATCH_LINES,
+            connections: DEFAULT_CONNECTIONS,
+        }
     }
 }
 

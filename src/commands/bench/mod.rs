@@ -26,10 +26,10 @@ pub enum BenchCommand {
         #[arg(long)]
         keep: bool,
         /// Lines per round of commits (each connection commits its share in one transaction).
-        #[arg(long, default_value_t = 20_000)]
+        #[arg(long, default_value_t = dialtone_core::import::DEFAULT_BATCH_LINES)]
         batch_lines: usize,
         /// Connections merging at once.
-        #[arg(long, default_value_t = 2)]
+        #[arg(long, default_value_t = dialtone_core::import::DEFAULT_CONNECTIONS)]
         connections: usize,
     },
     /// Play Asterisk against the FastAGI server over loopback, then time the outbound routing
