@@ -170,6 +170,19 @@ async fn leads_must_name_a_list_and_go_with_it(pool: PgPool) {
     let err = insert(list + 1).execute(&pool).await.expect_err("no such list");
     assert!(err.to_string().contains(&format!("list {} does not exist", list + 1)), "{err}");
     insert(list).execute(&pool).await.expect("inserts");
+    let count = || sqlx::query_scalar::<_, i64>("SELECT lead_count FROM lists WHERE id = $1").bind(list).fetch_one(&pool);
+    assert_eq!(count().await.expect("count"), 1);
+    // One statement naming a list and a missing one: nothing is inserted, nothing counted.
+    let err = sqlx::query(
+        "INSERT INTO leads (list_id, phone_e164, country, time_zone)
+         VALUES ($1, '+12015550002', 'US', 'America/New_York'), ($1 + 1, '+12015550003', 'US', 'America/New_York')",
+    )
+    .bind(list)
+    .execute(&pool)
+    .await
+    .expect_err("one row names no list");
+    assert!(err.to_string().contains(&format!("list {} does not exist", list + 1)), "{err}");
+    assert_eq!(count().await.expect("count"), 1);
     let err = sqlx::query("UPDATE leads SET list_id = list_id + 1").execute(&pool).await.expect_err("moved to no list");
     assert!(err.to_string().contains("does not exist"), "{err}");
     sqlx::query("DELETE FROM lists WHERE id = $1").bind(list).execute(&pool).await.expect("deletes");
