@@ -218,7 +218,7 @@ async fn call_control_acts_on_the_simulated_channels(pool: PgPool) {
     use dialtone_fastagi::control::Control;
     let zone = dialtone_sim::daytime_zone().expect("some zone is in daytime").to_string();
     let (campaign, list) = campaign_with_list(&pool, campaigns::DialMethod::Progressive, &zone).await;
-    add_leads(&pool, list, 5_550_001, 4, &zone).await;
+    add_leads(&pool, list, 5_550_001, 5, &zone).await;
     // A group nobody is logged in to: a caller sent there hears a message and is hung up.
     let group: i64 = sqlx::query_scalar(
         "INSERT INTO inbound_groups (name, campaign_id, no_agents_action, no_agents_target) VALUES ('help', $1, 'message_hangup', 'acme/nobody') RETURNING id",
@@ -234,6 +234,7 @@ async fn call_control_acts_on_the_simulated_channels(pool: PgPool) {
     let floor = start(&pool, campaign, 1, callees).await;
     let session = floor.sessions[0];
     let control = Control { pool: pool.clone(), ami: floor.ami.clone() };
+    tokio::spawn(control::follow_consults(control.clone(), floor.stop.clone()));
     let conference: String = sqlx::query_scalar("SELECT conference FROM agent_sessions WHERE id = $1").bind(session).fetch_one(&pool).await.expect("conf");
 
     // Hold and back, keys, a recording on demand, then a warm transfer completed.
@@ -328,6 +329,32 @@ async fn call_control_acts_on_the_simulated_channels(pool: PgPool) {
         tokio::time::sleep(Duration::from_millis(30)).await;
     }
     assert_eq!(agent_state(&pool, session).await, "wrapup");
+
+    // A three-way call the customer leaves: the third party goes with them, out of the agent's
+    // conference, and the leg is closed.
+    agents::set_state(&pool, session, "ready", None).await.expect("ready");
+    let (call, customer) = next_call(&pool, &floor.ami, session).await;
+    let mut events = floor.ami.events();
+    let leg = control.consult(call, "+15125550188", false).await.expect("three-way").to_string();
+    let joined = event_where(&mut events, "third party joining", |e| e.event() == Some("ConfbridgeJoin") && e.get("Uniqueid") == Some(leg.as_str())).await;
+    let third = joined.get("Channel").expect("channel").to_string();
+    floor.ami.send(dialtone_asterisk::ami::Action::new("Hangup").field("Channel", &customer)).await.expect("customer hangs up");
+    event(&mut events, "Hangup", &third).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let ended: Option<i32> = sqlx::query_scalar("SELECT hangup_cause FROM call_legs WHERE uniqueid = $1 AND ended_at IS NOT NULL")
+            .bind(&leg)
+            .fetch_optional(&pool)
+            .await
+            .expect("leg");
+        if ended.is_some() {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the third party's leg is closed");
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+    let members = floor.ami.send_list(dialtone_asterisk::ami::Action::new("ConfbridgeList").field("Conference", &conference)).await.expect("list");
+    assert!(members.events.iter().all(|e| e.get("Channel") != Some(third.as_str())), "{members:?}");
     floor.stop.cancel();
 }
 

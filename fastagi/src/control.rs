@@ -7,7 +7,9 @@ use dialtone_core::calls::{self, Ended};
 use dialtone_core::campaigns;
 use dialtone_core::dnc;
 use dialtone_core::manual::{self, ManualError, Target};
+use futures::StreamExt;
 use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 #[derive(Debug, thiserror::Error)]
@@ -110,6 +112,22 @@ async fn customer_channel(pool: &PgPool, call_id: Uuid) -> Result<String, Contro
         Some((state, _)) if state == "ended" => Err(ControlError::CallEnded(call_id)),
         Some((_, None)) => Err(ControlError::CallEnded(call_id)),
         Some((_, Some(channel))) => Ok(channel),
+    }
+}
+
+/// Follows this node's hang-ups for [`Control::consult_hangup`] until `stop`.
+pub async fn follow_consults(control: Control, stop: CancellationToken) {
+    let mut hangups = Box::pin(control.ami.events_matching(|e| e.event() == Some("Hangup")));
+    loop {
+        let event = tokio::select! {
+            _ = stop.cancelled() => return,
+            event = hangups.next() => match event { Some(e) => e, None => return },
+        };
+        let Some(uniqueid) = event.get("Uniqueid") else { continue };
+        let cause = event.get("Cause").and_then(|c| c.parse().ok());
+        if let Err(e) = control.consult_hangup(uniqueid, cause).await {
+            tracing::error!(%uniqueid, error = %e, "could not follow a hang-up for consultations");
+        }
     }
 }
 
@@ -289,13 +307,49 @@ impl Control {
             .await?
             .flatten();
         let leg = leg.ok_or(ControlError::NoConsult(call_id))?;
+        self.live_channel(&leg).await?.ok_or(ControlError::NoConsult(call_id))
+    }
+
+    /// The name of the live channel whose Uniqueid is `uniqueid`, from Asterisk's channel list.
+    async fn live_channel(&self, uniqueid: &str) -> Result<Option<String>, ControlError> {
         let channels = self.ami.send_list(Action::new("CoreShowChannels")).await?;
-        channels
-            .events
-            .iter()
-            .find(|c| c.get("Uniqueid") == Some(leg.as_str()))
-            .and_then(|c| c.get("Channel").map(str::to_string))
-            .ok_or(ControlError::NoConsult(call_id))
+        Ok(channels.events.iter().find(|c| c.get("Uniqueid") == Some(uniqueid)).and_then(|c| c.get("Channel").map(str::to_string)))
+    }
+
+    /// What a channel's hang-up means for consultations: a third party's own closes its leg,
+    /// and a customer's hangs up the third parties still in the agent's conference. That
+    /// conference is the agent's for the whole session: their next customer must not meet the
+    /// last one's third party. Returns how many third parties it hung up.
+    pub async fn consult_hangup(&self, uniqueid: &str, cause: Option<i32>) -> Result<usize, ControlError> {
+        // The customer's channel is named by its Uniqueid once the call is answered, and by the
+        // call's id (the ChannelId we set) while a manual dial rings.
+        let as_call_id = uniqueid.parse::<Uuid>().ok();
+        let left: Vec<(Uuid, String)> = sqlx::query_as(
+            "WITH ended AS (
+                UPDATE call_legs SET ended_at = now(), hangup_cause = $2
+                WHERE uniqueid = $1 AND kind = 'consult' AND ended_at IS NULL
+             )
+             SELECT l.call_id, l.uniqueid FROM calls c JOIN call_legs l ON l.call_id = c.id
+             WHERE (c.uniqueid = $1 OR c.id = $3) AND l.kind = 'consult' AND l.ended_at IS NULL AND l.uniqueid IS NOT NULL",
+        )
+        .bind(uniqueid)
+        .bind(cause)
+        .bind(as_call_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut hung_up = 0;
+        for (call_id, leg) in left {
+            // Gone already (its own Hangup event closes the leg, or closed it while we looked).
+            let Some(channel) = self.live_channel(&leg).await? else { continue };
+            tracing::info!(%call_id, %channel, "the customer left a consultation: hanging up the third party");
+            match self.ami.send(Action::new("Hangup").field("Channel", &channel).field("Cause", "16")).await {
+                Ok(_) => hung_up += 1,
+                // It hung up in between: what was wanted.
+                Err(AmiError::Refused { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(hung_up)
     }
 
     /// Starts or stops recording the customer's channel.

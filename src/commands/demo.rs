@@ -204,6 +204,7 @@ async fn run_simulated(config: &Config, pool: &sqlx::PgPool, bus: &dialtone_core
         agents::set_state(pool, *session, "ready", None).await?;
     }
     let control = control::Control { pool: pool.clone(), ami: ami.clone() };
+    tokio::spawn(control::follow_consults(control.clone(), stop.clone()));
     tokio::spawn(dialtone_fastagi::remote::serve(bus.clone(), control, config.node.clone(), stop.clone()));
     tokio::spawn(super::node::end_wrapups(pool.clone(), stop.clone()));
     let dialer = Arc::new(DialerContext { pool: pool.clone(), ami, node: config.node.clone(), tick: Duration::from_millis(200) });
