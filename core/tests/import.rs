@@ -63,26 +63,44 @@ async fn imports_normalised_leads_with_zones_and_custom_fields(pool: PgPool) {
 #[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
 async fn bad_rows_are_reported_by_line_and_good_rows_still_load(pool: PgPool) {
     let dir = tempfile::tempdir().expect("dir");
-    let mut bytes = b"phone,first_name,priority\n2015550123,Ana,1\nnot a phone,Ben,0\n2015550124,Jos\xe9,0\n2015550125,Eve\n".to_vec();
+    let mut bytes = b"phone,first_name,priority,note\n2015550123,Ana,1,\nnot a phone,Ben,0,\n2015550124,Jos\xe9,0,\n2015550125,Eve\n".to_vec();
     bytes.extend_from_slice(b"2015550126,");
     bytes.extend(std::iter::repeat_n(b'x', 10 * 1024 * 1024));
-    bytes.extend_from_slice(b",0\n2015550127,Fay,high\n2015550128,Gus,2\n");
+    bytes.extend_from_slice(b",0,\n2015550127,Fay,high,\n2015550128,Gus,2,\n2015550129,Hal,0,a\0b\n2015550130,Ivy,0,ok\n");
     let csv = file(dir.path(), "b.csv", &bytes);
     let list = list(&pool).await;
     let report = import_csv(&pool, &csv, &options(list, dir.path()), None).await.expect("imports");
-    assert_eq!((report.totals.inserted, report.totals.rejected), (2, 5));
+    assert_eq!((report.totals.inserted, report.totals.rejected), (3, 6));
 
     let path = report.error_report.expect("a report");
     let mut reader = csv::ReaderBuilder::new().flexible(true).from_path(path).expect("report");
     let rows: Vec<(String, String)> =
         reader.records().map(|r| r.expect("row")).map(|r| (r[0].to_string(), r[1].to_string())).collect();
     let lines: Vec<&str> = rows.iter().map(|(l, _)| l.as_str()).collect();
-    assert_eq!(lines, ["3", "4", "5", "6", "7"]);
+    assert_eq!(lines, ["3", "4", "5", "6", "7", "9"]);
     assert!(rows[0].1.contains("'not a phone'"), "{}", rows[0].1);
     assert!(rows[1].1.contains("not valid UTF-8"), "{}", rows[1].1);
-    assert!(rows[2].1.contains("has 2 fields, the header has 3"), "{}", rows[2].1);
+    assert!(rows[2].1.contains("has 2 fields, the header has 4"), "{}", rows[2].1);
     assert!(rows[3].1.contains("over the limit"), "{}", rows[3].1);
     assert!(rows[4].1.contains("priority 'high'"), "{}", rows[4].1);
+    assert!(rows[5].1.contains("column 'note' holds a NUL byte"), "{}", rows[5].1);
+}
+
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn a_record_that_never_ends_stops_the_import_at_its_line(pool: PgPool) {
+    let dir = tempfile::tempdir().expect("dir");
+    // A quote opened on line 3 and never closed, before many megabytes of ordinary rows: the
+    // parser would hold them all as one record.
+    let mut bytes = b"phone,first_name\n2015550123,Ana\n\"2015550124,Ben\n".to_vec();
+    let row = b"2015550125,Cy\n";
+    while (bytes.len() as u64) < dialtone_core::import::MAX_RECORD_SPAN + (4 << 20) {
+        bytes.extend_from_slice(row);
+    }
+    let csv = file(dir.path(), "open.csv", &bytes);
+    let list = list(&pool).await;
+    let err = import_csv(&pool, &csv, &options(list, dir.path()), None).await.expect_err("runs on");
+    assert!(matches!(err, ImportError::Csv { line: 3, .. }), "{err}");
+    assert!(err.to_string().contains("a quote left open?"), "{err}");
 }
 
 #[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]

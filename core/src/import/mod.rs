@@ -11,6 +11,7 @@
 
 pub mod columns;
 mod copy_text;
+mod record_span;
 mod report;
 mod rows;
 
@@ -40,8 +41,11 @@ fn part_of(number: &str, parts: usize) -> usize {
 }
 
 /// Bound on one CSV record. A longer row is rejected (its line is named), so a runaway quote or
-/// a binary file cannot make a lead of megabytes; its bytes are held only while it is read.
+/// a binary file cannot make a lead of megabytes; its bytes are held only while it is read, and
+/// a record that runs on past [`MAX_RECORD_SPAN`] stops the import.
 pub const MAX_RECORD_BYTES: usize = 64 * 1024;
+
+pub use record_span::MAX_RECORD_SPAN;
 
 /// What to do with a row whose number is already in the list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -557,7 +561,8 @@ fn read_file(
 ) -> Result<Option<PathBuf>, ImportError> {
     let read_error = |source| ImportError::Read { path: path.to_path_buf(), source };
     let file = std::fs::File::open(path).map_err(read_error)?;
-    let mut reader = csv::ReaderBuilder::new().flexible(true).has_headers(true).from_reader(std::io::BufReader::with_capacity(1 << 16, file));
+    let (file, span) = record_span::RecordSpan::new(std::io::BufReader::with_capacity(1 << 16, file));
+    let mut reader = csv::ReaderBuilder::new().flexible(true).has_headers(true).from_reader(file);
     let headers = match reader.byte_headers() {
         Ok(h) if h.is_empty() || (h.len() == 1 && h[0].is_empty()) => return Err(ImportError::Empty(path.to_path_buf())),
         Ok(h) if h.as_slice().contains(&0) => return Err(ImportError::Utf16(path.to_path_buf())),
@@ -576,9 +581,22 @@ fn read_file(
     let mut batches: Vec<Batch> = (0..parts.len()).map(empty).collect();
     let (mut lines_in_batch, mut last_line) = (0usize, 0u64);
     loop {
+        let at = reader.position().clone();
+        span.record_starts(record_span::RecordStart { byte: at.byte(), line: at.line() });
         match reader.read_byte_record(&mut record) {
             Ok(true) => {}
             Ok(false) => break,
+            Err(_) if span.tripped().is_some() => {
+                let line = span.tripped().map_or(at.line(), |start| start.line);
+                return Err(ImportError::Csv {
+                    line,
+                    message: format!(
+                        "a record begins here and runs on past {} MiB without ending: a quote left open? \
+                         Rows committed before it are kept; mend the file and import it again to go on",
+                        MAX_RECORD_SPAN >> 20
+                    ),
+                });
+            }
             Err(e) => return Err(csv_error(reader.position().line(), e)),
         }
         let line = record.position().map(|p| p.line()).unwrap_or_else(|| reader.position().line());

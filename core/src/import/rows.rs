@@ -20,6 +20,10 @@ pub fn stage(out: &mut Vec<u8>, line: u64, record: &csv::ByteRecord, map: &Colum
     for (i, raw) in record.iter().enumerate() {
         let value = std::str::from_utf8(raw)
             .map_err(|e| format!("column '{}' is not valid UTF-8 (byte {} of the cell); save the file as UTF-8", map.headers[i], e.valid_up_to() + 1))?;
+        // PostgreSQL's text and jsonb cannot hold NUL: staged, it would fail the whole batch.
+        if let Some(at) = raw.iter().position(|&b| b == 0) {
+            return Err(format!("column '{}' holds a NUL byte (byte {} of the cell): binary data, not text", map.headers[i], at + 1));
+        }
         text.push(value.trim());
     }
     let get = |field: Field| map.index_of(field).map(|i| text[i]).filter(|v| !v.is_empty());
