@@ -132,6 +132,15 @@ pub async fn run(config: &Config, args: DemoArgs) -> anyhow::Result<()> {
         let (config, pool, stop, bus) = (config.clone(), pool.clone(), web_stop.clone(), bus.clone());
         tokio::spawn(async move { super::web::serve_admin(&config, pool, bus, stop).await })
     });
+    // A long-running demo is watched like any node: /metrics and /healthz.
+    let ops = if args.serve {
+        let metrics = dialtone_core::telemetry::install_metrics()?;
+        let router = dialtone_core::telemetry::ops_router(metrics, super::node::Health { pool: pool.clone(), ami: None });
+        println!("  ops          http://{}/metrics and /healthz", config.listen.metrics);
+        Some(tokio::spawn(dialtone_core::telemetry::serve_ops(config.listen.metrics, router, web_stop.clone().cancelled_owned())))
+    } else {
+        None
+    };
     let node_stop = web_stop.child_token();
     if args.run_secs > 0 {
         run_simulated(config, &pool, &bus, campaign, args.run_secs, node_stop.clone()).await?;
@@ -150,6 +159,9 @@ pub async fn run(config: &Config, args: DemoArgs) -> anyhow::Result<()> {
             ended = web => ended.context("web task")??,
         }
         web_stop.cancel();
+    }
+    if let Some(ops) = ops {
+        ops.await.context("ops task")??;
     }
     Ok(())
 }

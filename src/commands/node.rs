@@ -39,9 +39,10 @@ pub struct AgiArgs {
 }
 
 /// Healthy while the database answers and, when there is one, the AMI link is up.
-struct Health {
-    pool: PgPool,
-    ami: Option<tokio::sync::watch::Receiver<Link>>,
+pub(super) struct Health {
+    pub pool: PgPool,
+    /// The AMI link, in a process that has one.
+    pub ami: Option<tokio::sync::watch::Receiver<Link>>,
 }
 
 impl HealthCheck for Health {

@@ -8,7 +8,7 @@ use clap::Args;
 use dialtone_admin::server::{router, AppState, WebConfig};
 use dialtone_core::bus::Bus;
 use dialtone_core::config::Config;
-use dialtone_core::telemetry::{self, HealthCheck};
+use dialtone_core::telemetry;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
@@ -55,20 +55,6 @@ pub async fn serve_admin(
     .context("web server")
 }
 
-struct Health {
-    pool: PgPool,
-}
-
-impl HealthCheck for Health {
-    async fn check(&self) -> Result<(), String> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .map(|_| ())
-            .map_err(|e| format!("database: {e}"))
-    }
-}
-
 pub async fn run(config: &Config, _args: WebArgs) -> anyhow::Result<()> {
     let pool = dialtone_core::db::connect(&config.database_url, 16).await?;
     dialtone_core::db::migrate(&pool).await?;
@@ -77,7 +63,7 @@ pub async fn run(config: &Config, _args: WebArgs) -> anyhow::Result<()> {
     let bus = Bus::from_config(config.redis_url.as_ref()).await.context("connecting to Redis (redis_url)")?;
     let shutdown = CancellationToken::new();
     let metrics = telemetry::install_metrics()?;
-    let ops = telemetry::ops_router(metrics, Health { pool: pool.clone() });
+    let ops = telemetry::ops_router(metrics, super::node::Health { pool: pool.clone(), ami: None });
     let ops_server = tokio::spawn(telemetry::serve_ops(
         config.listen.metrics,
         ops,

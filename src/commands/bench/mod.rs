@@ -80,14 +80,34 @@ async fn fresh_database(config: &Config, connections: u32) -> anyhow::Result<(Pg
     admin.execute(format!("DROP DATABASE IF EXISTS {name}").as_str()).await?;
     admin.execute(format!("CREATE DATABASE {name}").as_str()).await?;
     admin.close().await;
-    let url = format!("postgres://{}@{}:{}/{name}", base.get_username(), base.get_host(), base.get_port());
-    let pool = dialtone_core::db::connect(&Secret::new(url), connections).await?;
+    let pool = dialtone_core::db::connect(&database_url(&config.database_url, &name)?, connections).await?;
     dialtone_core::db::migrate(&pool).await?;
     Ok((pool, base, name))
+}
+
+/// `DATABASE_URL` naming database `name` instead, with its user, password and options kept
+/// (a child process gets it as its own `DATABASE_URL`).
+fn database_url(base: &Secret, name: &str) -> anyhow::Result<Secret> {
+    // The URL is not shown in the error: it may carry a password.
+    let mut url = url::Url::parse(base.expose()).map_err(|e| anyhow::anyhow!("DATABASE_URL is not a valid URL: {e}"))?;
+    url.set_path(&format!("/{name}"));
+    Ok(Secret::new(url.to_string()))
 }
 
 async fn drop_database(base: &PgConnectOptions, name: &str) -> anyhow::Result<()> {
     let admin = PgPool::connect_with(base.clone().database("postgres")).await?;
     admin.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_benchmark_database_keeps_the_password_and_options() {
+        let base = Secret::new("postgres://dial:s%40cret@db.example:6432/dialtone?sslmode=require");
+        let url = database_url(&base, "dialtone_bench_7").expect("url");
+        assert_eq!(url.expose(), "postgres://dial:s%40cret@db.example:6432/dialtone_bench_7?sslmode=require");
+    }
 }

@@ -62,7 +62,7 @@ pub async fn run(config: &Config, args: WsArgs) -> anyhow::Result<()> {
     let redis = config.redis_url.clone().unwrap_or_else(|| Secret::new("redis://127.0.0.1:6379"));
     let bus = Bus::from_config(Some(&redis)).await.context("connecting to Redis (REDIS_URL; the bench needs it, as several web nodes would)")?;
     let (pool, base, name) = fresh_database(config, 8).await?;
-    let db_url = format!("postgres://{}@{}:{}/{name}", base.get_username(), base.get_host(), base.get_port());
+    let db_url = super::database_url(&config.database_url, &name)?;
 
     // Agents, each signed in, each logged in to one campaign (paused), as on a busy floor.
     let first = dialtone_core::users::create(&pool, "bench0000", "Bench 0", dialtone_core::users::Role::Agent, "bench password 1234").await?;
@@ -115,7 +115,7 @@ pub async fn run(config: &Config, args: WsArgs) -> anyhow::Result<()> {
     let mut child = tokio::process::Command::new(exe)
         .arg("web")
         .env_remove("DIALTONE_CONFIG")
-        .env("DATABASE_URL", &db_url)
+        .env("DATABASE_URL", db_url.expose())
         .env("REDIS_URL", redis.expose())
         .env("DIALTONE_LISTEN__WEB", format!("127.0.0.1:{port}"))
         .env("DIALTONE_LISTEN__METRICS", format!("127.0.0.1:{}", free_port()?))
