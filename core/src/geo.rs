@@ -5,9 +5,10 @@
 //! and calling-code prefixes to zones) and the USPS ZIP prefix allocation.
 //!
 //! For a +1 number the most specific location wins: a postal code's state, else the state
-//! column, else the area code's. The area code's zone is used when it belongs to that state
-//! (it is finer than a state: 915 in Texas is Mountain time); otherwise the state's main zone.
-//! Elsewhere the longest known prefix of the number gives the zone.
+//! column, else the area code's. The number's own zone (its exchange's where libphonenumber
+//! knows one, else its area code's) is used when the area code belongs to that state (it is
+//! finer than a state: 915 in Texas is Mountain time, 850-200 in Florida Central); otherwise
+//! the state's main zone. Elsewhere the longest known prefix of the number gives the zone.
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -17,6 +18,7 @@ use chrono_tz::Tz;
 use crate::phone::E164;
 
 const AREA_CODES: &str = include_str!("../data/nanp_area_codes.csv");
+const EXCHANGES: &str = include_str!("../data/nanp_exchanges.csv");
 const STATES: &str = include_str!("../data/us_states.csv");
 const ZIP3: &str = include_str!("../data/us_zip3.csv");
 const PREFIXES: &str = include_str!("../data/calling_code_time_zones.csv");
@@ -44,6 +46,8 @@ struct AreaCode {
 
 struct Tables {
     area_codes: HashMap<u16, AreaCode>,
+    /// NANP prefixes longer than the area code (`1NPANXX` mostly) whose zones differ from it.
+    exchanges: HashMap<&'static str, Vec<Tz>>,
     /// State code -> main zone.
     state_zones: HashMap<&'static str, Tz>,
     /// Lower-cased state name -> code, so "New Jersey" reads as NJ.
@@ -73,6 +77,12 @@ static TABLES: LazyLock<Tables> = LazyLock::new(|| {
             (!zones.is_empty()).then_some((code, AreaCode { region: r.get(1)?, state, zones }))
         })
         .collect();
+    let exchanges = rows(EXCHANGES)
+        .filter_map(|r| {
+            let zones = zones(r.get(1)?);
+            (!zones.is_empty()).then_some((*r.first()?, zones))
+        })
+        .collect();
     let mut state_zones = HashMap::new();
     let mut state_names = HashMap::new();
     for r in rows(STATES) {
@@ -99,7 +109,7 @@ static TABLES: LazyLock<Tables> = LazyLock::new(|| {
             Some((*r.first()?, best))
         })
         .collect();
-    Tables { area_codes, state_zones, state_names, zip3, prefixes }
+    Tables { area_codes, exchanges, state_zones, state_names, zip3, prefixes }
 });
 
 /// The region of a geographic NANP area code (US, CA, JM...), None for codes not in service
@@ -166,13 +176,17 @@ pub fn locate(number: &E164, state: Option<&str>, postal_code: Option<&str>) -> 
     let area = tables.area_codes.get(&npa);
     let state = postal_code.and_then(postal_state).or_else(|| state.and_then(state_code)).or_else(|| area.and_then(|a| a.state));
     let state_zone = state.and_then(|s| tables.state_zones.get(s).copied());
-    let zone = match (area, state_zone) {
-        // The area code is in the callee's state: its own zone, preferring the state's main
-        // zone where the area code spans several (907: Anchorage, not Adak).
-        (Some(area), Some(main)) if area.state == state => Some(if area.zones.contains(&main) { main } else { area.zones[0] }),
-        (_, Some(main)) => Some(main),
-        (Some(area), None) => Some(area.zones[0]),
-        (None, None) => None,
+    // The number's own zones: its exchange's, else its area code's.
+    let digits = &number.number[1..];
+    let exchange = (5..=7).rev().find_map(|len| digits.get(..len).and_then(|prefix| tables.exchanges.get(prefix)));
+    let own = exchange.or(area.map(|a| &a.zones));
+    let zone = match (area, own, state_zone) {
+        // The area code is in the callee's state: the number's own zone, preferring the state's
+        // main zone where it spans several (907: Anchorage, not Adak).
+        (Some(area), Some(own), Some(main)) if area.state == state => Some(if own.contains(&main) { main } else { own[0] }),
+        (_, _, Some(main)) => Some(main),
+        (_, Some(own), None) => Some(own[0]),
+        (_, None, None) => None,
     };
     zone.map(|time_zone| Location { time_zone, state }).ok_or_else(|| GeoError::UnknownZone(number.number.clone()))
 }
@@ -193,6 +207,20 @@ mod tests {
         assert!(TABLES.state_zones.len() >= 64);
         assert!(TABLES.prefixes.len() > 1000);
         assert_eq!(TABLES.zip3.len(), rows(ZIP3).count());
+        assert_eq!(TABLES.exchanges.len(), rows(EXCHANGES).count(), "every exchange's zones are known to chrono-tz");
+        assert_eq!(TABLES.prefixes.len(), rows(PREFIXES).count(), "every prefix's zones are known to chrono-tz");
+    }
+
+    #[test]
+    fn exchanges_across_a_zone_line() {
+        // Pensacola, in Eastern-time 850, is Central; Tallahassee is not.
+        assert_eq!(at("850-200-0123", None, None), Location { time_zone: chrono_tz::America::Chicago, state: Some("FL") });
+        assert_eq!(at("850-200-0123", Some("FL"), Some("32501")).time_zone, chrono_tz::America::Chicago);
+        assert_eq!(at("850-222-0123", None, None).time_zone, chrono_tz::America::New_York);
+        // Chattanooga, in Central-time 423, is Eastern.
+        assert_eq!(at("423-209-0123", None, None).time_zone, chrono_tz::America::New_York);
+        // A lead in another state still gets that state's zone.
+        assert_eq!(at("850-200-0123", Some("CA"), None).time_zone, chrono_tz::America::Los_Angeles);
     }
 
     #[test]
@@ -237,5 +265,13 @@ mod tests {
         assert_eq!(locate(&n, None, None).expect("au").time_zone, chrono_tz::Australia::Sydney);
         let n = normalize("+44 20 7946 0958", country("US").expect("US")).expect("gb");
         assert_eq!(locate(&n, None, None).expect("gb").time_zone, chrono_tz::Europe::London);
+        // The country's own zone, not libphonenumber's neighbour of the same offset whose
+        // daylight saving differs (Algeria: Europe/Paris; Nicaragua: America/Chicago).
+        let n = normalize("+213 21 73 12 34", country("US").expect("US")).expect("dz");
+        assert_eq!(locate(&n, None, None).expect("dz").time_zone, chrono_tz::Africa::Algiers);
+        let n = normalize("+505 2222 1234", country("US").expect("US")).expect("ni");
+        assert_eq!(locate(&n, None, None).expect("ni").time_zone, chrono_tz::America::Managua);
+        let n = normalize("+353 22 12345", country("US").expect("US")).expect("ie");
+        assert_eq!(locate(&n, None, None).expect("ie").time_zone, chrono_tz::Europe::Dublin);
     }
 }
