@@ -90,6 +90,9 @@ pub struct DeskSession {
     pub record_on_demand: bool,
     pub wrapup_secs: i32,
     pub pause_codes: Vec<(String, String)>,
+    /// The campaign's `pause_codes_mode`: "forced" (a code must be chosen), "optional" or "off"
+    /// (no codes: the agent just pauses).
+    pub pause_codes_mode: String,
     pub dispositions: Vec<DispositionChoice>,
     /// Inbound groups a call may be transferred to: (id, name).
     pub transfer_groups: Vec<(i64, String)>,

@@ -542,7 +542,7 @@ pub const CAMPAIGN_SETTINGS: &[Setting] = &[
         label: "Pause codes",
         section: "Agents",
         kind: Kind::Choice(&["off", "optional", "forced"]),
-        help: "",
+        help: "forced: agents choose a reason to pause; optional: they may pause without one; off: no reasons are offered",
     },
     Setting {
         key: "pause_after_each_call",

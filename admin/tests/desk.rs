@@ -206,6 +206,43 @@ async fn logging_in_rings_the_phone_and_refuses_what_is_not_allowed(pool: PgPool
         "system codes are not the agent's to choose"
     );
     f.ctx.pause(f.agent, "BREAK").await.expect("break");
+    // The campaign's pause_codes_mode: optional (the default) lets the agent pause without a
+    // reason, forced does not, off offers no codes at all.
+    let pause_code = || {
+        sqlx::query_scalar::<_, Option<String>>(
+            "SELECT pause_code FROM agent_sessions WHERE id = $1",
+        )
+        .bind(session)
+        .fetch_one(&pool)
+    };
+    let set_mode = |mode: &'static str| {
+        sqlx::query("UPDATE campaigns SET pause_codes_mode = $2 WHERE id = $1")
+            .bind(f.campaign)
+            .bind(mode)
+            .execute(&pool)
+    };
+    f.ctx.pause(f.agent, "").await.expect("no reason");
+    assert_eq!(pause_code().await.expect("code").as_deref(), Some("PAUSED"));
+    set_mode("forced").await.expect("forced");
+    assert!(matches!(
+        f.ctx.pause(f.agent, "").await,
+        Err(DeskError::BadPauseCode)
+    ));
+    f.ctx.pause(f.agent, "BREAK").await.expect("a reason");
+    set_mode("off").await.expect("off");
+    assert!(matches!(
+        f.ctx.pause(f.agent, "LUNCH").await,
+        Err(DeskError::NoPauseCodes)
+    ));
+    f.ctx.pause(f.agent, "").await.expect("no codes");
+    assert_eq!(pause_code().await.expect("code").as_deref(), Some("PAUSED"));
+    let desk_session = dialtone_admin::server::desk::desk(&pool, f.agent)
+        .await
+        .expect("desk")
+        .session
+        .expect("session");
+    assert!(desk_session.pause_codes.is_empty() && desk_session.pause_codes_mode == "off");
+    set_mode("optional").await.expect("optional");
     f.ctx.ready(f.agent).await.expect("ready");
     f.ctx.log_out(f.agent).await.expect("logout");
     assert_eq!(

@@ -491,12 +491,11 @@ fn on_key(
                 actions.ready.dispatch(AgentReady {});
             }
             "p" => {
-                let code = Some(pause_choice.get_untracked())
-                    .filter(|c| !c.is_empty())
-                    .or_else(|| session.pause_codes.first().map(|p| p.0.clone()));
-                if let Some(code) = code {
-                    actions.pause.dispatch(AgentPause { code });
-                }
+                // The code chosen in the form; none where the campaign lets agents pause
+                // without one (a forced campaign then says to choose).
+                actions.pause.dispatch(AgentPause {
+                    code: pause_choice.get_untracked(),
+                });
             }
             "h" => {
                 actions.hangup.dispatch(AgentHangup {});
@@ -572,15 +571,26 @@ fn Working(
     let can_pause = matches!(state.as_str(), "ready" | "wrapup" | "paused");
     let idle = matches!(state.as_str(), "ready" | "paused");
     let codes = session.pause_codes.clone();
+    let codes_mode = session.pause_codes_mode.clone();
     view! {
         <section class="desk-controls">
             <ActionForm action=actions.ready attr:class="inline-form">
                 <button type="submit" class="primary" disabled=!can_ready title="Alt+R">"Ready"</button>
             </ActionForm>
             <ActionForm action=actions.pause attr:class="inline-form">
-                <select name="code" aria-label="pause code" on:change=move |ev| pause_choice.set(event_target_value(&ev))>
-                    {codes.into_iter().map(|(code, name)| view! { <option value=code.clone()>{name}</option> }).collect_view()}
-                </select>
+                {if codes_mode == "off" {
+                    view! { <input type="hidden" name="code" value=""/> }.into_any()
+                } else {
+                    // Forced: nothing is chosen until the agent chooses. Optional: no reason
+                    // is a choice of its own.
+                    let first = if codes_mode == "forced" { "Pause reason…" } else { "No reason" };
+                    view! {
+                        <select name="code" aria-label="pause code" on:change=move |ev| pause_choice.set(event_target_value(&ev))>
+                            <option value="" selected=true>{first}</option>
+                            {codes.into_iter().map(|(code, name)| view! { <option value=code.clone()>{name}</option> }).collect_view()}
+                        </select>
+                    }.into_any()
+                }}
                 <button type="submit" disabled=!can_pause title="Alt+P">"Pause"</button>
             </ActionForm>
             <ActionForm action=actions.logout attr:class="inline-form">

@@ -44,6 +44,8 @@ pub enum DeskError {
     CallEnded,
     #[error("choose one of the campaign's pause codes")]
     BadPauseCode,
+    #[error("this campaign does not use pause codes: pause without one")]
+    NoPauseCodes,
     #[error("this campaign does not allow manual dialing")]
     NoManualDial,
     #[error("this campaign does not record on demand")]
@@ -92,6 +94,7 @@ struct SessionRow {
     manual_dial: bool,
     record_on_demand: bool,
     wrapup_secs: i32,
+    pause_codes_mode: String,
     call_id: Option<Uuid>,
     script: String,
     node: String,
@@ -99,9 +102,12 @@ struct SessionRow {
     preview_lead_id: Option<i64>,
 }
 
+/// The pause code of a pause without a reason (migration `20261201000006`).
+const NO_PAUSE_CODE: &str = "PAUSED";
+
 const SESSION_SQL: &str = "SELECT s.id AS session_id, s.campaign_id, c.name AS campaign, c.dial_method, s.state, s.pause_code,
         (extract(epoch FROM clock_timestamp() - s.state_since) * 1000)::bigint AS state_ms_ago,
-        c.manual_dial, c.recording_policy IN ('on_demand', 'all_calls') AS record_on_demand, c.wrapup_secs,
+        c.manual_dial, c.recording_policy IN ('on_demand', 'all_calls') AS record_on_demand, c.wrapup_secs, c.pause_codes_mode,
         s.current_call_id AS call_id, c.script, s.node, s.phone_dial_string, s.preview_lead_id
      FROM agent_sessions s JOIN campaigns c ON c.id = s.campaign_id
      WHERE s.user_id = $1 AND s.logged_out_at IS NULL";
@@ -238,7 +244,12 @@ async fn session_view(
         manual_dial: row.manual_dial,
         record_on_demand: row.record_on_demand,
         wrapup_secs: row.wrapup_secs,
-        pause_codes,
+        pause_codes: if row.pause_codes_mode == "off" {
+            Vec::new()
+        } else {
+            pause_codes
+        },
+        pause_codes_mode: row.pause_codes_mode,
         dispositions: dispositions
             .into_iter()
             .map(|(code, name, hotkey, callback)| DispositionChoice {
@@ -570,20 +581,30 @@ impl DeskContext {
         Ok(())
     }
 
-    /// Paused with one of the campaign's pause codes: from ready or wrap-up.
+    /// Paused from ready or wrap-up, with one of the campaign's pause codes or, where its
+    /// `pause_codes_mode` allows, without (`code` empty; the session then says `PAUSED`).
     pub async fn pause(&self, user_id: i64, code: &str) -> Result<(), DeskError> {
         let s = session_of(&self.pool, user_id).await?;
-        let offered: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM campaign_pause_codes cp JOIN pause_codes p ON p.code = cp.pause_code
-                            WHERE cp.campaign_id = $1 AND p.code = $2 AND NOT p.system)",
-        )
-        .bind(s.campaign_id)
-        .bind(code)
-        .fetch_one(&self.pool)
-        .await?;
-        if !offered {
-            return Err(DeskError::BadPauseCode);
-        }
+        let code = code.trim();
+        let code = match (s.pause_codes_mode.as_str(), code.is_empty()) {
+            ("off", true) | ("optional", true) => NO_PAUSE_CODE,
+            ("off", false) => return Err(DeskError::NoPauseCodes),
+            (_, true) => return Err(DeskError::BadPauseCode),
+            (_, false) => {
+                let offered: bool = sqlx::query_scalar(
+                    "SELECT EXISTS (SELECT 1 FROM campaign_pause_codes cp JOIN pause_codes p ON p.code = cp.pause_code
+                                    WHERE cp.campaign_id = $1 AND p.code = $2 AND NOT p.system)",
+                )
+                .bind(s.campaign_id)
+                .bind(code)
+                .fetch_one(&self.pool)
+                .await?;
+                if !offered {
+                    return Err(DeskError::BadPauseCode);
+                }
+                code
+            }
+        };
         if !agents::transition(
             &self.pool,
             s.session_id,
