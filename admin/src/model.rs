@@ -538,6 +538,20 @@ pub const CAMPAIGN_SETTINGS: &[Setting] = &[
         help: "",
     },
     Setting {
+        key: "agent_selection",
+        label: "Next call goes to",
+        section: "Agents",
+        kind: Kind::Choice(&["longest_idle", "fewest_calls", "random"]),
+        help: "Which ready agent: the longest idle, the one with the fewest calls today (UTC), or any",
+    },
+    Setting {
+        key: "max_logged_in_agents",
+        label: "Most agents logged in",
+        section: "Agents",
+        kind: int(1, 100_000, false),
+        help: "Empty: no limit",
+    },
+    Setting {
         key: "pause_codes_mode",
         label: "Pause codes",
         section: "Agents",

@@ -243,6 +243,23 @@ async fn logging_in_rings_the_phone_and_refuses_what_is_not_allowed(pool: PgPool
         .expect("session");
     assert!(desk_session.pause_codes.is_empty() && desk_session.pause_codes_mode == "off");
     set_mode("optional").await.expect("optional");
+    // A campaign that allows one agent at a time turns a second away, and takes them once the
+    // first has left.
+    sqlx::query("UPDATE campaigns SET max_logged_in_agents = 1 WHERE id = $1")
+        .bind(f.campaign)
+        .execute(&pool)
+        .await
+        .expect("cap");
+    let ben = users::create(&pool, "ben", "Ben", Role::Agent, "a long password")
+        .await
+        .expect("ben");
+    campaigns::grant(&pool, ben, f.campaign)
+        .await
+        .expect("grant");
+    assert!(matches!(
+        f.ctx.log_in(ben, f.campaign, &[], "PJSIP/1002").await,
+        Err(DeskError::CampaignFull)
+    ));
     f.ctx.ready(f.agent).await.expect("ready");
     f.ctx.log_out(f.agent).await.expect("logout");
     assert_eq!(
@@ -255,6 +272,16 @@ async fn logging_in_rings_the_phone_and_refuses_what_is_not_allowed(pool: PgPool
         f.ctx.ready(f.agent).await,
         Err(DeskError::NoSession)
     ));
+    f.ctx
+        .log_in(ben, f.campaign, &[], "PJSIP/1002")
+        .await
+        .expect("a seat is free");
+    f.ctx.log_out(ben).await.expect("ben leaves");
+    sqlx::query("UPDATE campaigns SET max_logged_in_agents = NULL WHERE id = $1")
+        .bind(f.campaign)
+        .execute(&pool)
+        .await
+        .expect("no cap");
 
     // A node that never answers: the login fails with a message and leaves no open session.
     let lonely = DeskContext {

@@ -1,5 +1,6 @@
 //! Agent sessions as the call flows see them: connecting an agent's phone, and handing a live
-//! call to the longest-idle ready agent without two nodes ever handing out the same agent.
+//! call to a ready agent (the campaign's `agent_selection` says which) without two nodes ever
+//! handing out the same agent.
 
 use sqlx::PgPool;
 
@@ -20,18 +21,26 @@ pub fn conference_name(session_id: i64) -> String {
 /// How recently an agent's page must have been heard from for them to get calls.
 pub const LIVENESS_SECS: i32 = 5;
 
-/// Reserves the longest-idle ready agent of `campaign` for `call_id`, if any. `FOR UPDATE SKIP
-/// LOCKED` makes concurrent claims from several nodes take different agents, never one twice.
+/// Reserves a ready agent of `campaign` for `call_id`, if any, as its `agent_selection` says:
+/// the longest idle (`longest_idle`), the one with the fewest calls since midnight UTC
+/// (`fewest_calls`, the longest idle among equals) or any (`random`). `FOR UPDATE SKIP LOCKED`
+/// makes concurrent claims from several nodes take different agents, never one twice.
 pub async fn claim_ready(pool: &PgPool, campaign_id: i64, call_id: uuid::Uuid) -> Result<Option<ClaimedAgent>, sqlx::Error> {
+    // The campaign's choice is read once (an InitPlan), and the count runs only when chosen.
     claim(
         pool,
         "UPDATE agent_sessions SET state = 'reserved', state_since = now(), current_call_id = $1
          WHERE id = (
-             SELECT id FROM agent_sessions
-             WHERE campaign_id = $2 AND state = 'ready' AND last_seen_at > now() - make_interval(secs => $3)
-             ORDER BY state_since
+             SELECT s.id FROM agent_sessions s
+             WHERE s.campaign_id = $2 AND s.state = 'ready' AND s.last_seen_at > now() - make_interval(secs => $3)
+             ORDER BY CASE (SELECT agent_selection FROM campaigns WHERE id = $2)
+                          WHEN 'random' THEN random()
+                          WHEN 'fewest_calls' THEN (SELECT count(*) FROM calls c
+                                                    WHERE c.agent_user_id = s.user_id AND c.created_at >= date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')
+                          ELSE 0 END,
+                      s.state_since
              LIMIT 1
-             FOR UPDATE SKIP LOCKED)
+             FOR UPDATE OF s SKIP LOCKED)
          RETURNING id AS session_id, user_id, conference",
         call_id,
         campaign_id,

@@ -567,3 +567,61 @@ async fn manual_dial_cannot_skip_dnc_hours_or_caps(pool: PgPool) {
     let foreign = manual::place(&pool, session, "n1", &Target::Lead(their_lead), noon).await;
     assert!(matches!(foreign, Err(ManualError::NoLead(_))), "another campaign's lead: {foreign:?}");
 }
+
+/// The campaign's agent_selection picks which ready agent a call goes to.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn the_campaign_chooses_which_ready_agent_gets_a_call(pool: PgPool) {
+    use dialtone_core::agents;
+    let c = campaigns::create(&pool, "c", campaigns::DialMethod::Progressive, "9am-9pm").await.expect("campaign");
+    let mut sessions = Vec::new();
+    // Ana has been ready longest but took two calls today; Ben took one; Cy none, and is the
+    // most recently ready.
+    for (name, idle_secs, calls) in [("ana", 300, 2), ("ben", 200, 1), ("cy", 100, 0)] {
+        let user = users::create(&pool, name, name, Role::Agent, "a long password").await.expect("user");
+        let session = agents::open_session(&pool, user, c, "n1", "PJSIP/1").await.expect("session");
+        for _ in 0..calls {
+            sqlx::query("INSERT INTO calls (id, direction, campaign_id, agent_user_id, node) VALUES ($1, 'outbound', $2, $3, 'n1')")
+                .bind(uuid::Uuid::new_v4())
+                .bind(c)
+                .bind(user)
+                .execute(&pool)
+                .await
+                .expect("call");
+        }
+        sessions.push((session, idle_secs));
+    }
+    let reset = || async {
+        for (session, idle_secs) in &sessions {
+            sqlx::query(
+                "UPDATE agent_sessions SET state = 'ready', pause_code = NULL, current_call_id = NULL, last_seen_at = now(),
+                        state_since = now() - make_interval(secs => $2) WHERE id = $1",
+            )
+            .bind(session)
+            .bind(*idle_secs as f64)
+            .execute(&pool)
+            .await
+            .expect("ready");
+        }
+    };
+    let choose = |selection: &'static str| {
+        let pool = pool.clone();
+        let reset = reset.clone();
+        async move {
+            sqlx::query("UPDATE campaigns SET agent_selection = $2 WHERE id = $1").bind(c).bind(selection).execute(&pool).await.expect("setting");
+            reset().await;
+            let call: uuid::Uuid = sqlx::query_scalar("INSERT INTO calls (id, direction, campaign_id, node) VALUES (gen_random_uuid(), 'outbound', $1, 'n1') RETURNING id")
+                .bind(c)
+                .fetch_one(&pool)
+                .await
+                .expect("call");
+            agents::claim_ready(&pool, c, call).await.expect("claim").expect("an agent").session_id
+        }
+    };
+    assert_eq!(choose("longest_idle").await, sessions[0].0);
+    assert_eq!(choose("fewest_calls").await, sessions[2].0);
+    let mut picked = std::collections::HashSet::new();
+    for _ in 0..40 {
+        picked.insert(choose("random").await);
+    }
+    assert!(picked.len() > 1, "random always picked {picked:?}");
+}

@@ -42,6 +42,8 @@ pub enum DeskError {
     NoCall,
     #[error("that call has ended")]
     CallEnded,
+    #[error("the campaign has as many agents logged in as it allows")]
+    CampaignFull,
     #[error("choose one of the campaign's pause codes")]
     BadPauseCode,
     #[error("this campaign does not use pause codes: pause without one")]
@@ -536,6 +538,9 @@ impl DeskContext {
             // The one-open-session index: another tab logged in a moment ago.
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
                 return Err(DeskError::AlreadyIn("another campaign".into()))
+            }
+            Err(sqlx::Error::Database(e)) if e.constraint() == Some("max_logged_in_agents") => {
+                return Err(DeskError::CampaignFull)
             }
             Err(e) => return Err(e.into()),
         };
