@@ -118,9 +118,11 @@ try {
   await agent.page.click("form.dispose button[type=submit]");
   await agent.page.waitForSelector(".notice.error");
   check((await agent.page.textContent(".notice.error")).includes("callback"), "a callback status without a time is refused with a message");
-  const tomorrow = new Date(Date.now() + 24 * 3600 * 1000);
+  // Two days on by this machine's (UTC) calendar: the callee's zone may already be a day ahead
+  // (daytime somewhere at 21:00 UTC can be tomorrow morning in Kiritimati).
+  const later = new Date(Date.now() + 48 * 3600 * 1000);
   const pad = (n) => String(n).padStart(2, "0");
-  const when = `${tomorrow.getFullYear()}-${pad(tomorrow.getMonth() + 1)}-${pad(tomorrow.getDate())}T10:30`;
+  const when = `${later.getFullYear()}-${pad(later.getMonth() + 1)}-${pad(later.getDate())}T10:30`;
   await agent.page.fill("input[name=callback_at]", when);
   await agent.page.check("input[name=only_me]");
   await agent.page.check("form.dispose input[value=CALLBK]");
