@@ -384,6 +384,13 @@ pub const CAMPAIGN_SETTINGS: &[Setting] = &[
         help: "",
     },
     Setting {
+        key: "hopper_size",
+        label: "Leads kept ready to dial",
+        section: "Pacing",
+        kind: int(0, 100_000, true),
+        help: "The hopper's least size on each node; 0: twice the lines the pacer would dial",
+    },
+    Setting {
         key: "max_calls_per_second",
         label: "Most dials per second",
         section: "Pacing",
@@ -543,6 +550,13 @@ pub const CAMPAIGN_SETTINGS: &[Setting] = &[
         section: "Agents",
         kind: Kind::Choice(&["longest_idle", "fewest_calls", "random"]),
         help: "Which ready agent: the longest idle, the one with the fewest calls today (UTC), or any",
+    },
+    Setting {
+        key: "allow_inbound",
+        label: "Agents take inbound calls too",
+        section: "Agents",
+        kind: Kind::Bool,
+        help: "Blended: agents may log in to inbound groups with this campaign",
     },
     Setting {
         key: "max_logged_in_agents",

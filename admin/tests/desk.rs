@@ -174,6 +174,34 @@ async fn logging_in_rings_the_phone_and_refuses_what_is_not_allowed(pool: PgPool
         f.ctx.log_in(f.agent, f.campaign, &[99], "PJSIP/1001").await,
         Err(DeskError::NoGroup)
     ));
+    // A campaign whose agents take no inbound calls: no groups with it.
+    let group: i64 =
+        sqlx::query_scalar("INSERT INTO inbound_groups (name) VALUES ('Help') RETURNING id")
+            .fetch_one(&pool)
+            .await
+            .expect("group");
+    sqlx::query("INSERT INTO user_inbound_groups (user_id, group_id) VALUES ($1, $2)")
+        .bind(f.agent)
+        .bind(group)
+        .execute(&pool)
+        .await
+        .expect("grant");
+    sqlx::query("UPDATE campaigns SET allow_inbound = false WHERE id = $1")
+        .bind(f.campaign)
+        .execute(&pool)
+        .await
+        .expect("outbound only");
+    assert!(matches!(
+        f.ctx
+            .log_in(f.agent, f.campaign, &[group], "PJSIP/1001")
+            .await,
+        Err(DeskError::NoInbound)
+    ));
+    sqlx::query("UPDATE campaigns SET allow_inbound = true WHERE id = $1")
+        .bind(f.campaign)
+        .execute(&pool)
+        .await
+        .expect("blended");
     let session = f
         .ctx
         .log_in(f.agent, f.campaign, &[], "PJSIP/1001")

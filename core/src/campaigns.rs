@@ -136,6 +136,8 @@ pub struct DialSettings {
     pub drop_timeout_secs: f64,
     pub amd_false_positive_pct: f64,
     pub hourly_abandon_cap_pct: Option<f64>,
+    /// Leads the node keeps claimed ahead of the dialer; 0 lets the pacer size it.
+    pub hopper_size: i32,
 }
 
 pub async fn dial_settings(pool: &PgPool, id: i64) -> Result<Option<DialSettings>, sqlx::Error> {
@@ -143,7 +145,8 @@ pub async fn dial_settings(pool: &PgPool, id: i64) -> Result<Option<DialSettings
         "SELECT active, dial_method, dial_ratio::float8 AS dial_ratio, max_lines, max_calls_per_second::float8 AS max_calls_per_second,
                 trunk_channels, ring_timeout_secs, dial_template, trunk, dial_prefix, caller_id_number, caller_id_name,
                 abandon_cap_pct::float8 AS abandon_cap_pct, amd_enabled, drop_timeout_secs::float8 AS drop_timeout_secs,
-                amd_false_positive_pct::float8 AS amd_false_positive_pct, hourly_abandon_cap_pct::float8 AS hourly_abandon_cap_pct
+                amd_false_positive_pct::float8 AS amd_false_positive_pct, hourly_abandon_cap_pct::float8 AS hourly_abandon_cap_pct,
+                hopper_size
          FROM campaigns WHERE id = $1",
     )
     .bind(id)

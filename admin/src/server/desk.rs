@@ -42,6 +42,8 @@ pub enum DeskError {
     NoCall,
     #[error("that call has ended")]
     CallEnded,
+    #[error("this campaign's agents do not take inbound calls: log in without groups")]
+    NoInbound,
     #[error("the campaign has as many agents logged in as it allows")]
     CampaignFull,
     #[error("choose one of the campaign's pause codes")]
@@ -494,15 +496,17 @@ impl DeskContext {
         if let Some(open) = open_session(&self.pool, user_id).await? {
             return Err(DeskError::AlreadyIn(open.campaign));
         }
-        let allowed: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM user_campaigns uc JOIN campaigns c ON c.id = uc.campaign_id WHERE uc.user_id = $1 AND c.id = $2 AND c.active)",
+        let allowed: Option<bool> = sqlx::query_scalar(
+            "SELECT c.allow_inbound FROM user_campaigns uc JOIN campaigns c ON c.id = uc.campaign_id WHERE uc.user_id = $1 AND c.id = $2 AND c.active",
         )
         .bind(user_id)
         .bind(campaign_id)
-        .fetch_one(&self.pool)
+        .fetch_optional(&self.pool)
         .await?;
-        if !allowed {
-            return Err(DeskError::NoCampaign);
+        match allowed {
+            None => return Err(DeskError::NoCampaign),
+            Some(false) if !group_ids.is_empty() => return Err(DeskError::NoInbound),
+            Some(_) => {}
         }
         let mine: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM user_inbound_groups WHERE user_id = $1 AND group_id = ANY($2)",

@@ -105,6 +105,14 @@ fn ledger(settings: &DialSettings, counts: &LiveCounts) -> Ledger {
     }
 }
 
+/// Leads to keep at hand: a few seconds' worth, enough for every ready agent at the campaign's
+/// level twice over or for what the model asks, or the campaign's own hopper size if larger.
+fn hopper_want(ready_agents: i64, dial_ratio: f64, predicted: Option<u32>, hopper_size: i32) -> i64 {
+    ((ready_agents as f64 * dial_ratio.max(1.0) * 2.0).ceil() as i64)
+        .max(i64::from(predicted.unwrap_or(0)))
+        .max(i64::from(hopper_size))
+}
+
 /// Runs the campaign until `stop`; a database error or a down AMI link ends a turn, not the
 /// loop. An outage is said once when it starts and once when it ends (logs), and held as
 /// `dialtone_dialer_stopped{campaign, cause}` = 1 while it lasts (metrics); each failed turn
@@ -187,9 +195,7 @@ async fn turn(
         *predictive = None;
         None
     };
-    // Keep a few seconds of leads at hand: enough for every ready agent at the campaign's
-    // level, or for what the model asks.
-    let want = ((counts.ready_agents as f64 * settings.dial_ratio.max(1.0) * 2.0).ceil() as i64).max(i64::from(predicted.unwrap_or(0)));
+    let want = hopper_want(counts.ready_agents, settings.dial_ratio, predicted, settings.hopper_size);
     if counts.hopper < want {
         match hopper::fill(&ctx.pool, campaign_id, &ctx.node, (want - counts.hopper).max(10), chrono::Utc::now()).await? {
             Filled::Leads(leads) => counts.hopper += leads.len() as i64,
@@ -314,5 +320,19 @@ pub async fn keep_reconciled(ctx: Arc<DialerContext>, every: Duration, grace: Du
             changed = link.changed() => if changed.is_err() { return },
             _ = tokio::time::sleep(every) => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hopper_want;
+
+    #[test]
+    fn the_hopper_holds_what_the_pacer_needs_or_the_campaigns_size() {
+        assert_eq!(hopper_want(5, 1.5, None, 0), 15, "two turns of five agents at 1.5 lines");
+        assert_eq!(hopper_want(5, 0.5, None, 0), 10, "never under a line per agent");
+        assert_eq!(hopper_want(5, 1.0, Some(40), 0), 40, "the predictive model's lines");
+        assert_eq!(hopper_want(5, 1.0, Some(40), 200), 200, "the campaign's hopper size when larger");
+        assert_eq!(hopper_want(0, 1.0, None, 0), 0);
     }
 }
