@@ -310,3 +310,34 @@ async fn progress_is_published_per_batch(pool: PgPool) {
     assert_eq!(seen.last(), Some(&25));
     assert!(seen.windows(2).all(|w| w[0] < w[1]), "{seen:?}");
 }
+
+/// A list exported and imported into another list, and a mended rejected-rows report imported
+/// again, bring the leads' fields, not Dialtone's own columns as custom fields.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn exports_and_reports_import_again(pool: PgPool) {
+    let dir = tempfile::tempdir().expect("dir");
+    let first = list(&pool).await;
+    let csv = file(dir.path(), "a.csv", b"phone,first_name,tier\n2015550123,Ana,gold\n+1 201 555 0124,Ben,\nnot a phone,Cy,silver\n");
+    let report = import_csv(&pool, &csv, &options(first, dir.path()), None).await.expect("imports");
+    assert_eq!((report.totals.inserted, report.totals.rejected), (2, 1));
+
+    let mut exported = Vec::new();
+    dialtone_core::export::export_leads(&pool, dialtone_core::export::Selection::List(first), &mut exported).await.expect("exports");
+    let second = lists::create(&pool, "again", None, "US").await.expect("list");
+    let again = file(dir.path(), "export.csv", &exported);
+    let report = import_csv(&pool, &again, &ImportOptions::new(second, dir.path().join("e2.csv")), None).await.expect("imports the export");
+    assert_eq!((report.totals.inserted, report.totals.rejected), (2, 0));
+    let leads: Vec<(String, String, serde_json::Value)> =
+        sqlx::query_as("SELECT phone_e164, first_name, custom FROM leads WHERE list_id = $1 ORDER BY phone_e164").bind(second).fetch_all(&pool).await.expect("leads");
+    assert_eq!(leads[0], ("+12015550123".into(), "Ana".into(), serde_json::json!({"tier": "gold"})));
+    assert_eq!(leads[1], ("+12015550124".into(), "Ben".into(), serde_json::json!({})));
+
+    // The report, its row mended.
+    let text = std::fs::read_to_string(dir.path().join("errors.csv")).expect("report").replace("not a phone", "2015550125");
+    let third = lists::create(&pool, "mended", None, "US").await.expect("list");
+    let mended = file(dir.path(), "mended.csv", text.as_bytes());
+    let report = import_csv(&pool, &mended, &ImportOptions::new(third, dir.path().join("e3.csv")), None).await.expect("imports the report");
+    assert_eq!(report.totals.inserted, 1);
+    let custom: serde_json::Value = sqlx::query_scalar("SELECT custom FROM leads WHERE list_id = $1").bind(third).fetch_one(&pool).await.expect("lead");
+    assert_eq!(custom, serde_json::json!({"tier": "silver"}));
+}

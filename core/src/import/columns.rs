@@ -44,6 +44,19 @@ const ALIASES: &[(Field, &[&str])] = &[
     (Field::Priority, &["priority", "rank"]),
 ];
 
+/// Columns of a `dialtone export` that the lead gets again on import (its id, list, status,
+/// history, zone): a file exported and imported elsewhere keeps its leads' own fields and custom
+/// fields, not these as custom fields. Recognised only in a file that has `lead_id`, `list_id`
+/// and `last_outcome`, so another file's `status` column still becomes a custom field.
+const EXPORT_SYSTEM_COLUMNS: &[&str] = &[
+    "lead_id", "list_id", "status", "country", "time_zone", "attempt_count", "last_attempt_at", "next_attempt_at",
+    "last_call_at", "last_outcome", "last_disposition", "last_talk_secs", "created_at",
+];
+
+/// The first two columns of the rejected-rows report (`line`, `error`): the mended report
+/// imports as the original file would.
+const REPORT_COLUMNS: [&str; 2] = ["line", "error"];
+
 /// Lower case, with spaces, dashes and dots folded to `_`: "Phone Number" -> "phone_number".
 pub fn canonical(header: &str) -> String {
     let folded: String = header
@@ -89,7 +102,15 @@ impl ColumnMap {
                 return Err(MappingError::UnknownColumn(name.clone()));
             }
         }
-        let fields: Vec<Field> = headers.iter().map(|h| overrides.get(h).copied().unwrap_or_else(|| recognise(h))).collect();
+        let names: Vec<String> = headers.iter().map(|h| canonical(h)).collect();
+        let exported = ["lead_id", "list_id", "last_outcome"].iter().all(|c| names.iter().any(|n| n == c));
+        let reported = names.len() > 2 && names[..2] == REPORT_COLUMNS;
+        let ours = |i: usize| (exported && EXPORT_SYSTEM_COLUMNS.contains(&names[i].as_str())) || (reported && i < 2);
+        let fields: Vec<Field> = headers
+            .iter()
+            .enumerate()
+            .map(|(i, h)| overrides.get(h).copied().unwrap_or_else(|| if ours(i) { Field::Ignore } else { recognise(h) }))
+            .collect();
         let mut seen: HashMap<Field, &str> = HashMap::new();
         for (header, field) in headers.iter().zip(&fields) {
             if matches!(field, Field::Custom | Field::Ignore) {
@@ -122,6 +143,20 @@ mod tests {
     fn common_names_are_recognised() {
         let m = map(&["Phone Number", "First Name", "SURNAME", "Zip", "favourite colour"]).expect("maps");
         assert_eq!(m.fields, vec![Field::Phone, Field::FirstName, Field::LastName, Field::PostalCode, Field::Custom]);
+    }
+
+    #[test]
+    fn our_own_files_import_again_without_their_system_columns() {
+        let export = map(&["lead_id", "list_id", "status", "phone", "first_name", "time_zone", "last_outcome", "tier"]).expect("export");
+        assert_eq!(
+            export.fields,
+            vec![Field::Ignore, Field::Ignore, Field::Ignore, Field::Phone, Field::FirstName, Field::Ignore, Field::Ignore, Field::Custom]
+        );
+        let report = map(&["line", "error", "phone", "line"]).expect("report");
+        assert_eq!(report.fields, vec![Field::Ignore, Field::Ignore, Field::Phone, Field::Custom]);
+        // Elsewhere these names are the file's own.
+        let vendor = map(&["phone", "status", "line"]).expect("vendor");
+        assert_eq!(vendor.fields, vec![Field::Phone, Field::Custom, Field::Custom]);
     }
 
     #[test]

@@ -28,9 +28,15 @@ pub fn stage(out: &mut Vec<u8>, line: u64, record: &csv::ByteRecord, map: &Colum
     }
     let get = |field: Field| map.index_of(field).map(|i| text[i]).filter(|v| !v.is_empty());
 
-    let phone_raw = get(Field::Phone).ok_or("the phone number is empty")?;
+    // A number never starts with an apostrophe: one is what a report or export of ours (or a
+    // spreadsheet) put before a cell starting with + so that it reads as text.
+    fn unquote(raw: &str) -> &str {
+        raw.strip_prefix('\'').unwrap_or(raw)
+    }
+    let phone_raw = get(Field::Phone).map(unquote).ok_or("the phone number is empty")?;
     let number = phones.normalize(phone_raw).map_err(|e| e.to_string())?;
     let alt = get(Field::AltPhone)
+        .map(unquote)
         .map(|raw| phones.normalize(raw).map_err(|e| format!("alt phone: {e}")))
         .transpose()?;
     let postal = get(Field::PostalCode);
@@ -108,6 +114,9 @@ mod tests {
         assert_eq!(cells[7], "Ana");
         assert_eq!(cells[16], "5");
         assert_eq!(cells[17], r#"{"colour":"blue"}"#);
+        // As a report of ours wrote it, for a spreadsheet.
+        let (number, _) = run(&["'+1 (305) 555-0100", "Ana", "", "5", ""]).expect("quoted");
+        assert_eq!(number, "+13055550100");
     }
 
     #[test]
