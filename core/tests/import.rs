@@ -341,3 +341,27 @@ async fn exports_and_reports_import_again(pool: PgPool) {
     let custom: serde_json::Value = sqlx::query_scalar("SELECT custom FROM leads WHERE list_id = $1").bind(third).fetch_one(&pool).await.expect("lead");
     assert_eq!(custom, serde_json::json!({"tier": "silver"}));
 }
+
+/// A job its process left `running` (the web server restarted mid-import) reads as interrupted;
+/// one whose import holds its lock reads as running.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn a_job_left_running_by_a_stopped_process_reads_interrupted(pool: PgPool) {
+    let list = list(&pool).await;
+    let job: i64 = sqlx::query_scalar(
+        "INSERT INTO import_jobs (list_id, file_name, file_sha256, duplicates) VALUES ($1, 'a.csv', repeat('0', 64), 'skip') RETURNING id",
+    )
+    .bind(list)
+    .fetch_one(&pool)
+    .await
+    .expect("job");
+    let live = || sqlx::query_scalar::<_, String>("SELECT live_status FROM import_jobs_live WHERE id = $1").bind(job).fetch_one(&pool);
+    assert_eq!(live().await.expect("status"), "interrupted");
+    let mut running = pool.acquire().await.expect("connection");
+    sqlx::query("SELECT pg_advisory_lock($1, $2::int)")
+        .bind(dialtone_core::import::JOB_LOCK_CLASS)
+        .bind(job as i32)
+        .execute(&mut *running)
+        .await
+        .expect("lock");
+    assert_eq!(live().await.expect("status"), "running");
+}

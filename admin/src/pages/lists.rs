@@ -101,9 +101,11 @@ pub async fn get_list(id: i64, counts: bool) -> Result<ListDetailData, ServerFnE
         None
     };
     let imports: Vec<ImportRow> = sqlx::query_as(
-        "SELECT id, file_name, status, rows_inserted AS inserted, rows_updated AS updated, rows_duplicate AS duplicate, rows_dnc AS dnc,
-                rows_rejected AS rejected, to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') AS started_at, error
-         FROM import_jobs WHERE list_id = $1 ORDER BY started_at DESC LIMIT 20",
+        "SELECT id, file_name, live_status AS status, rows_inserted AS inserted, rows_updated AS updated, rows_duplicate AS duplicate,
+                rows_dnc AS dnc, rows_rejected AS rejected, to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') AS started_at,
+                CASE WHEN live_status = 'interrupted' THEN 'stopped with its server: import the same file into this list again to resume'
+                     ELSE error END AS error
+         FROM import_jobs_live WHERE list_id = $1 ORDER BY started_at DESC LIMIT 20",
     )
     .bind(id)
     .fetch_all(pool)

@@ -28,6 +28,11 @@ use tokio::sync::{mpsc, watch};
 pub use columns::{ColumnMap, Field, MappingError};
 use report::RejectReport;
 
+/// The advisory lock a running import holds with its job's id: two runs of one job never
+/// overlap, and a job left `running` by a process that stopped is seen as such (the
+/// `import_jobs_live` view, migration `20261201000009`, names this class too).
+pub const JOB_LOCK_CLASS: i32 = 7468;
+
 /// Lines per round of commits unless told otherwise.
 pub const DEFAULT_BATCH_LINES: usize = 20_000;
 
@@ -174,7 +179,8 @@ pub async fn import_csv(
     let digest = file_sha256(path).await?;
     let mut conn = pool.acquire().await?;
     let mut job = open_job(&mut conn, path, &digest, options).await?;
-    let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock(7468, $1::int)").bind(job.id as i32).fetch_one(&mut *conn).await?;
+    let locked: bool =
+        sqlx::query_scalar("SELECT pg_try_advisory_lock($1, $2::int)").bind(JOB_LOCK_CLASS).bind(job.id as i32).fetch_one(&mut *conn).await?;
     if !locked {
         return Err(ImportError::AlreadyRunning(job.id));
     }
@@ -199,7 +205,7 @@ pub async fn import_csv(
             .await
             .map(drop),
     };
-    let _ = sqlx::query("SELECT pg_advisory_unlock(7468, $1::int)").bind(job.id as i32).execute(&mut *conn).await;
+    let _ = sqlx::query("SELECT pg_advisory_unlock($1, $2::int)").bind(JOB_LOCK_CLASS).bind(job.id as i32).execute(&mut *conn).await;
     let (totals, error_report) = outcome?;
     finish?;
     Ok(ImportReport {
