@@ -61,6 +61,11 @@ async fn migrate_twice_then_import_export_and_dnc(pool: PgPool) {
     assert!(loaded.contains("added 2") && loaded.contains("line 3:"), "{loaded}");
     assert!(ok(&url, &["dnc", "check", "312-555-0199"]).contains("blocked by the system list"));
     assert!(ok(&url, &["dnc", "check", "312-555-0198"]).contains("not on any DNC list"));
+    // An area code goes in and out as the same digits.
+    assert!(ok(&url, &["dnc", "add-area-code", "1415"]).contains("+1415 added"));
+    assert!(ok(&url, &["dnc", "check", "415-555-0198"]).contains("area_code +1415"));
+    assert!(ok(&url, &["dnc", "remove", "1415"]).contains("+1415 removed"));
+    assert!(ok(&url, &["dnc", "check", "415-555-0198"]).contains("not on any DNC list"));
 }
 
 #[sqlx::test(migrations = false)]

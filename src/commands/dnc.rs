@@ -24,7 +24,7 @@ pub enum DncCommand {
         #[arg(long)]
         campaign: Option<i64>,
     },
-    /// Remove a number or an area code (+1201).
+    /// Remove a number, or an area code given as add-area-code takes it (1201 or +1201).
     Remove {
         number: String,
         #[arg(long)]
@@ -69,7 +69,13 @@ pub async fn run(config: &Config, command: DncCommand) -> anyhow::Result<()> {
             println!("+{} {}", digits.trim_start_matches('+'), if added { "added" } else { "was already listed" });
         }
         DncCommand::Remove { number, campaign, country } => {
-            let value = if number.starts_with('+') && number.len() <= 8 { number.clone() } else { e164(&number, &country)?.number };
+            // 2 to 7 digits (with or without +) is an area code, as add-area-code reads it.
+            let digits = number.trim().trim_start_matches('+');
+            let value = if (2..=7).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) {
+                format!("+{digits}")
+            } else {
+                e164(&number, &country)?.number
+            };
             let removed = dnc::remove(&pool, scope(campaign), &value).await?;
             println!("{value} {}", if removed { "removed" } else { "was not listed" });
         }
