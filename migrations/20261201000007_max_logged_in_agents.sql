@@ -1,4 +1,5 @@
--- campaigns.max_logged_in_agents: no session opens in a campaign that has that many open. The
+-- campaigns.max_logged_in_agents: no session opens in a campaign that has that many open and
+-- heard from in the last minute (a session whose page and node went away holds no seat). The
 -- check runs in the database so that every way in (the agent's page, the API, the demo) keeps
 -- it, and under a per-campaign lock so that two logins at once cannot both take the last seat.
 CREATE FUNCTION agent_sessions_within_cap() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -12,7 +13,8 @@ BEGIN
     END IF;
     -- Held to the end of the transaction: the next login counts this one.
     PERFORM pg_advisory_xact_lock(7469, NEW.campaign_id::int);
-    SELECT count(*) INTO open FROM agent_sessions WHERE campaign_id = NEW.campaign_id AND logged_out_at IS NULL;
+    SELECT count(*) INTO open FROM agent_sessions
+    WHERE campaign_id = NEW.campaign_id AND logged_out_at IS NULL AND last_seen_at > now() - interval '1 minute';
     IF open >= cap THEN
         RAISE check_violation USING MESSAGE = format('campaign %s has its %s agents logged in', NEW.campaign_id, cap),
             TABLE = 'agent_sessions', CONSTRAINT = 'max_logged_in_agents';

@@ -218,7 +218,7 @@ async fn call_control_acts_on_the_simulated_channels(pool: PgPool) {
     use dialtone_fastagi::control::Control;
     let zone = dialtone_sim::daytime_zone().expect("some zone is in daytime").to_string();
     let (campaign, list) = campaign_with_list(&pool, campaigns::DialMethod::Progressive, &zone).await;
-    add_leads(&pool, list, 5_550_001, 5, &zone).await;
+    add_leads(&pool, list, 5_550_001, 6, &zone).await;
     // A group nobody is logged in to: a caller sent there hears a message and is hung up.
     let group: i64 = sqlx::query_scalar(
         "INSERT INTO inbound_groups (name, campaign_id, no_agents_action, no_agents_target) VALUES ('help', $1, 'message_hangup', 'acme/nobody') RETURNING id",
@@ -355,6 +355,21 @@ async fn call_control_acts_on_the_simulated_channels(pool: PgPool) {
     }
     let members = floor.ami.send_list(dialtone_asterisk::ami::Action::new("ConfbridgeList").field("Conference", &conference)).await.expect("list");
     assert!(members.events.iter().all(|e| e.get("Channel") != Some(third.as_str())), "{members:?}");
+
+    // A hang-up the node never heard of (events lost, a reconnect): its sweep finds the third
+    // party of a call that ended and hangs them up.
+    agents::set_state(&pool, session, "ready", None).await.expect("ready");
+    let (call, _customer) = next_call(&pool, &floor.ami, session).await;
+    let mut events = floor.ami.events();
+    let leg = control.consult(call, "+15125550177", false).await.expect("three-way").to_string();
+    let joined = event_where(&mut events, "third party joining", |e| e.event() == Some("ConfbridgeJoin") && e.get("Uniqueid") == Some(leg.as_str())).await;
+    let third = joined.get("Channel").expect("channel").to_string();
+    assert_eq!(control.sweep_consults("n1").await.expect("sweep"), 0, "the call goes on: nothing to sweep");
+    dialtone_core::calls::end(&pool, call, &dialtone_core::calls::Ended::default()).await.expect("ended, unheard");
+    assert_eq!(control.sweep_consults("n1").await.expect("sweep"), 1);
+    event(&mut events, "Hangup", &third).await;
+    let open: i64 = sqlx::query_scalar("SELECT count(*) FROM call_legs WHERE uniqueid = $1 AND ended_at IS NULL").bind(&leg).fetch_one(&pool).await.expect("leg");
+    assert_eq!(open, 0);
     floor.stop.cancel();
 }
 

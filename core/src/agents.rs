@@ -257,6 +257,8 @@ pub async fn claim_for_inbound(pool: &PgPool, call_id: uuid::Uuid, group_id: i64
              JOIN agent_session_groups g ON g.session_id = s.id AND g.group_id = $2
              CROSS JOIN me
              WHERE EXISTS (SELECT 1 FROM head) AND s.state = 'ready' AND s.last_seen_at > now() - make_interval(secs => $3)
+               -- A campaign switched to outbound only stops its agents' inbound calls at once.
+               AND (SELECT allow_inbound FROM campaigns WHERE id = s.campaign_id)
                AND NOT EXISTS (
                    SELECT 1 FROM agent_session_groups g2
                    JOIN inbound_groups ig2 ON ig2.id = g2.group_id

@@ -5,6 +5,11 @@
 //! those a DNC list now forbids (they get DNCL/DNCC and are never dialed) and those over a
 //! 24-hour attempt cap (due again in an hour), and moves the rest into `hopper`, taking them out
 //! of the due index. All in one transaction.
+//!
+//! A claim lasts [`HOLD_SECS`]: a lead is claimed only if its zone's calling hours stay open that
+//! long, [`take`] never hands out an older claim, and [`release_stale`] puts older claims (a
+//! hopper larger than the dialer uses, or a node that stopped) back among the due leads, where
+//! the next fill checks them again: calling hours, DNC lists and caps are never older than that.
 
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
@@ -43,6 +48,9 @@ struct Campaign {
     max_number_attempts_24h: Option<i32>,
 }
 
+/// How long a claim stays good, in seconds.
+pub const HOLD_SECS: i32 = 60;
+
 /// Claims up to `limit` due leads of the campaign for `node`.
 pub async fn fill(pool: &PgPool, campaign_id: i64, node: &str, limit: i64, now: DateTime<Utc>) -> Result<Filled, sqlx::Error> {
     let campaign: Option<Campaign> =
@@ -65,7 +73,15 @@ pub async fn fill(pool: &PgPool, campaign_id: i64, node: &str, limit: i64, now: 
     if list_ids.is_empty() || zones.is_empty() {
         return Ok(Filled::NoLists);
     }
-    let window = compliance::window(pool, campaign.call_time_id, &zones, now).await?;
+    // Open now and still open when the claim runs out.
+    let mut window = compliance::window(pool, campaign.call_time_id, &zones, now).await?;
+    let until = compliance::window(pool, campaign.call_time_id, &zones, now + chrono::Duration::seconds(HOLD_SECS.into())).await?;
+    window.open_zones.retain(|z| until.open_zones.contains(z));
+    for state in until.closed_states {
+        if !window.closed_states.contains(&state) {
+            window.closed_states.push(state);
+        }
+    }
     if window.open_zones.is_empty() {
         return Ok(Filled::OutsideHours);
     }
@@ -171,18 +187,39 @@ pub async fn fill(pool: &PgPool, campaign_id: i64, node: &str, limit: i64, now: 
     Ok(Filled::Leads(ready))
 }
 
-/// Takes the next lead of this node's hopper for the campaign, if any.
+/// Takes the next lead of this node's hopper for the campaign, if any, among claims younger
+/// than [`HOLD_SECS`].
 pub async fn take(pool: &PgPool, campaign_id: i64, node: &str) -> Result<Option<HopperLead>, sqlx::Error> {
     sqlx::query_as(
         "WITH taken AS (
              DELETE FROM hopper WHERE lead_id = (
-                 SELECT lead_id FROM hopper WHERE campaign_id = $1 AND node = $2
+                 SELECT lead_id FROM hopper WHERE campaign_id = $1 AND node = $2 AND claimed_at > now() - make_interval(secs => $3)
                  ORDER BY priority DESC, claimed_at LIMIT 1 FOR UPDATE SKIP LOCKED)
              RETURNING lead_id)
          SELECT l.id AS lead_id, l.list_id, l.phone_e164, l.state, l.attempt_count FROM taken JOIN leads l ON l.id = taken.lead_id",
     )
     .bind(campaign_id)
     .bind(node)
+    .bind(f64::from(HOLD_SECS))
     .fetch_optional(pool)
     .await
+}
+
+/// Puts the campaign's claims older than [`HOLD_SECS`], on any node, back among the due leads
+/// (those still in a status the campaign dials; the others stay undialable). Returns how many.
+pub async fn release_stale(pool: &PgPool, campaign_id: i64) -> Result<u64, sqlx::Error> {
+    let released = sqlx::query(
+        "WITH gone AS (
+             DELETE FROM hopper WHERE campaign_id = $1 AND claimed_at <= now() - make_interval(secs => $2)
+             RETURNING lead_id)
+         UPDATE leads l SET next_attempt_at = now(), updated_at = now()
+         FROM gone, campaigns c
+         WHERE l.id = gone.lead_id AND c.id = $1 AND l.next_attempt_at IS NULL
+           AND (l.status = ANY(c.dial_statuses) OR l.status = 'CALLBK')",
+    )
+    .bind(campaign_id)
+    .bind(f64::from(HOLD_SECS))
+    .execute(pool)
+    .await?;
+    Ok(released.rows_affected())
 }

@@ -297,6 +297,34 @@ async fn the_hopper_claims_due_leads_once_without_dnc_or_over_cap_numbers(pool: 
     assert_eq!(in_hopper, 6);
 
     assert_eq!(fill(&pool, c, "n1", 10, at("2026-11-24T08:00:00Z")).await.expect("fill"), Filled::OutsideHours, "03:00 in New York");
+
+    // A claim lasts the hopper's hold: an older one is never dialed, and goes back to the due
+    // leads for the next fill to check again.
+    sqlx::query("UPDATE hopper SET claimed_at = now() - interval '2 minutes' WHERE campaign_id = $1").bind(c).execute(&pool).await.expect("age");
+    assert!(dialtone_core::hopper::take(&pool, c, "n1").await.expect("take").is_none(), "a stale claim is not dialed");
+    assert_eq!(dialtone_core::hopper::release_stale(&pool, c).await.expect("release"), 6);
+    let due_again: i64 = sqlx::query_scalar("SELECT count(*) FROM leads WHERE next_attempt_at IS NOT NULL AND phone_e164 = ANY($1)")
+        .bind(&expected)
+        .fetch_one(&pool)
+        .await
+        .expect("due");
+    assert_eq!(due_again, 6);
+    // Claims are made only where calling hours last the hold: at 20:59:30 in New York, only the
+    // Los Angeles lead. (The law's hours alone: the shipped call time closes on holidays.)
+    sqlx::query("UPDATE campaigns SET call_time_id = NULL WHERE id = $1").bind(c).execute(&pool).await.expect("law only");
+    use chrono::TimeZone;
+    let ny = chrono_tz::America::New_York;
+    let mut day = Utc::now().with_timezone(&ny).date_naive();
+    let late = loop {
+        let t = ny.from_local_datetime(&day.and_hms_opt(20, 59, 30).expect("time")).single().expect("one instant").with_timezone(&Utc);
+        if t > Utc::now() {
+            break t;
+        }
+        day = day.succ_opt().expect("next day");
+    };
+    let late_fill = fill(&pool, c, "n1", 10, late).await.expect("fill");
+    let Filled::Leads(late_claims) = late_fill else { panic!("{late_fill:?} at {late}") };
+    assert_eq!(late_claims.into_iter().map(|l| l.phone_e164).collect::<Vec<_>>(), ["+14155550100"]);
 }
 
 #[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
@@ -624,4 +652,29 @@ async fn the_campaign_chooses_which_ready_agent_gets_a_call(pool: PgPool) {
         picked.insert(choose("random").await);
     }
     assert!(picked.len() > 1, "random always picked {picked:?}");
+}
+
+/// A queued inbound call reaches a ready agent of the group, unless the agent's campaign has
+/// been switched to outbound only.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn inbound_calls_reach_only_agents_whose_campaign_takes_them(pool: PgPool) {
+    use dialtone_core::agents;
+    let c = campaigns::create(&pool, "c", campaigns::DialMethod::Progressive, "9am-9pm").await.expect("campaign");
+    let group: i64 = sqlx::query_scalar("INSERT INTO inbound_groups (name) VALUES ('help') RETURNING id").fetch_one(&pool).await.expect("group");
+    let user = users::create(&pool, "ana", "Ana", Role::Agent, "a long password").await.expect("user");
+    let session = agents::open_session(&pool, user, c, "n1", "PJSIP/1").await.expect("session");
+    agents::join_groups(&pool, session, &[group]).await.expect("groups");
+    agents::set_state(&pool, session, "ready", None).await.expect("ready");
+    let call: uuid::Uuid = sqlx::query_scalar(
+        "INSERT INTO calls (id, direction, inbound_group_id, node, state, queued_at) VALUES (gen_random_uuid(), 'inbound', $1, 'n1', 'queued', now()) RETURNING id",
+    )
+    .bind(group)
+    .fetch_one(&pool)
+    .await
+    .expect("queued call");
+    sqlx::query("UPDATE campaigns SET allow_inbound = false WHERE id = $1").bind(c).execute(&pool).await.expect("outbound only");
+    assert!(agents::claim_for_inbound(&pool, call, group).await.expect("claim").is_none());
+    sqlx::query("UPDATE campaigns SET allow_inbound = true WHERE id = $1").bind(c).execute(&pool).await.expect("blended");
+    let agent = agents::claim_for_inbound(&pool, call, group).await.expect("claim").expect("an agent");
+    assert_eq!(agent.session_id, session);
 }

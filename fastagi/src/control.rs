@@ -342,14 +342,54 @@ impl Control {
             // Gone already (its own Hangup event closes the leg, or closed it while we looked).
             let Some(channel) = self.live_channel(&leg).await? else { continue };
             tracing::info!(%call_id, %channel, "the customer left a consultation: hanging up the third party");
-            match self.ami.send(Action::new("Hangup").field("Channel", &channel).field("Cause", "16")).await {
-                Ok(_) => hung_up += 1,
-                // It hung up in between: what was wanted.
-                Err(AmiError::Refused { .. }) => {}
-                Err(e) => return Err(e.into()),
+            if self.hang_up_leg(&channel).await? {
+                hung_up += 1;
             }
         }
         Ok(hung_up)
+    }
+
+    /// Third parties a missed Hangup event left behind (a lagging event stream, an AMI
+    /// reconnect, a consultation dialed as its customer hung up): consult legs still open on this
+    /// node's calls that ended other than by a transfer. Each is hung up if Asterisk still has
+    /// it, and closed. Returns how many were hung up.
+    pub async fn sweep_consults(&self, node: &str) -> Result<usize, ControlError> {
+        let legs: Vec<(Uuid, String)> = sqlx::query_as(
+            "SELECT l.call_id, l.uniqueid FROM call_legs l JOIN calls c ON c.id = l.call_id
+             WHERE l.kind = 'consult' AND l.ended_at IS NULL AND l.uniqueid IS NOT NULL
+               AND c.node = $1 AND c.state = 'ended' AND c.outcome IS DISTINCT FROM 'transferred'",
+        )
+        .bind(node)
+        .fetch_all(&self.pool)
+        .await?;
+        if legs.is_empty() {
+            return Ok(0);
+        }
+        let channels = self.ami.send_list(Action::new("CoreShowChannels")).await?;
+        let mut hung_up = 0;
+        for (call_id, leg) in legs {
+            if let Some(channel) = channels.events.iter().find(|c| c.get("Uniqueid") == Some(leg.as_str())).and_then(|c| c.get("Channel")) {
+                tracing::warn!(%call_id, %channel, "a third party was left in a consultation whose call ended: hanging up");
+                if self.hang_up_leg(channel).await? {
+                    hung_up += 1;
+                }
+            }
+            sqlx::query("UPDATE call_legs SET ended_at = now() WHERE uniqueid = $1 AND kind = 'consult' AND ended_at IS NULL")
+                .bind(&leg)
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(hung_up)
+    }
+
+    /// Hangs up a third party's channel; false when it had gone already.
+    async fn hang_up_leg(&self, channel: &str) -> Result<bool, ControlError> {
+        match self.ami.send(Action::new("Hangup").field("Channel", channel).field("Cause", "16")).await {
+            Ok(_) => Ok(true),
+            // It hung up in between: what was wanted.
+            Err(AmiError::Refused { .. }) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Starts or stops recording the customer's channel.

@@ -585,7 +585,7 @@ fn Working(
                     // is a choice of its own.
                     let first = if codes_mode == "forced" { "Pause reason…" } else { "No reason" };
                     view! {
-                        <select name="code" aria-label="pause code" on:change=move |ev| pause_choice.set(event_target_value(&ev))>
+                        <select name="code" aria-label="pause code" prop:value=move || pause_choice.get() on:change=move |ev| pause_choice.set(event_target_value(&ev))>
                             <option value="" selected=true>{first}</option>
                             {codes.into_iter().map(|(code, name)| view! { <option value=code.clone()>{name}</option> }).collect_view()}
                         </select>

@@ -105,7 +105,10 @@ impl ColumnMap {
         let names: Vec<String> = headers.iter().map(|h| canonical(h)).collect();
         let exported = ["lead_id", "list_id", "last_outcome"].iter().all(|c| names.iter().any(|n| n == c));
         let reported = names.len() > 2 && names[..2] == REPORT_COLUMNS;
-        let ours = |i: usize| (exported && EXPORT_SYSTEM_COLUMNS.contains(&names[i].as_str())) || (reported && i < 2);
+        // The export writes its own columns first and the leads' custom fields after them, so a
+        // custom field named like one of them (`status`) is the later column of that name.
+        let first_of_its_name = |i: usize| !names[..i].contains(&names[i]);
+        let ours = |i: usize| (exported && EXPORT_SYSTEM_COLUMNS.contains(&names[i].as_str()) && first_of_its_name(i)) || (reported && i < 2);
         let fields: Vec<Field> = headers
             .iter()
             .enumerate()
@@ -147,10 +150,11 @@ mod tests {
 
     #[test]
     fn our_own_files_import_again_without_their_system_columns() {
-        let export = map(&["lead_id", "list_id", "status", "phone", "first_name", "time_zone", "last_outcome", "tier"]).expect("export");
+        let export = map(&["lead_id", "list_id", "status", "phone", "first_name", "time_zone", "last_outcome", "tier", "status"]).expect("export");
         assert_eq!(
             export.fields,
-            vec![Field::Ignore, Field::Ignore, Field::Ignore, Field::Phone, Field::FirstName, Field::Ignore, Field::Ignore, Field::Custom]
+            vec![Field::Ignore, Field::Ignore, Field::Ignore, Field::Phone, Field::FirstName, Field::Ignore, Field::Ignore, Field::Custom, Field::Custom],
+            "a custom field named status comes after the export's own"
         );
         let report = map(&["line", "error", "phone", "line"]).expect("report");
         assert_eq!(report.fields, vec![Field::Ignore, Field::Ignore, Field::Phone, Field::Custom]);

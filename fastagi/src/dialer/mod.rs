@@ -106,11 +106,15 @@ fn ledger(settings: &DialSettings, counts: &LiveCounts) -> Ledger {
 }
 
 /// Leads to keep at hand: a few seconds' worth, enough for every ready agent at the campaign's
-/// level twice over or for what the model asks, or the campaign's own hopper size if larger.
+/// level twice over or for what the model asks, or the campaign's own hopper size if larger
+/// while agents are ready (nobody would dial what it claimed before its hold ran out).
 fn hopper_want(ready_agents: i64, dial_ratio: f64, predicted: Option<u32>, hopper_size: i32) -> i64 {
-    ((ready_agents as f64 * dial_ratio.max(1.0) * 2.0).ceil() as i64)
-        .max(i64::from(predicted.unwrap_or(0)))
-        .max(i64::from(hopper_size))
+    let paced = ((ready_agents as f64 * dial_ratio.max(1.0) * 2.0).ceil() as i64).max(i64::from(predicted.unwrap_or(0)));
+    if ready_agents > 0 {
+        paced.max(i64::from(hopper_size))
+    } else {
+        paced
+    }
 }
 
 /// Runs the campaign until `stop`; a database error or a down AMI link ends a turn, not the
@@ -180,6 +184,10 @@ async fn turn(
     }
     let now_secs = started.elapsed().as_secs_f64();
     let rate = rate.get_or_insert_with(|| CallRate::new(settings.max_calls_per_second, now_secs));
+    let released = hopper::release_stale(&ctx.pool, campaign_id).await?;
+    if released > 0 {
+        tracing::info!(campaign = campaign_id, released, "claims older than the hopper's hold went back to the due leads");
+    }
     let mut counts = campaigns::live_counts(&ctx.pool, campaign_id, &ctx.node).await?;
     let method: pacing::Method = settings.dial_method.parse().unwrap_or(pacing::Method::Progressive);
     let ledger = ledger(&settings, &counts);
@@ -303,7 +311,8 @@ pub async fn watch_outcomes(ctx: Arc<DialerContext>, stop: CancellationToken) {
 /// Reconciles this node's open dials and calls each time the AMI link comes up (the first time
 /// too: a restart is a gap as well), and every `every` after (a database outage is a gap the
 /// link does not see: `call-end` could not close the calls that ended meanwhile). Records
-/// younger than `grace` are left to their flows.
+/// younger than `grace` are left to their flows. Third parties of consultations whose call
+/// ended while nobody heard it are hung up at the same times (`Control::sweep_consults`).
 pub async fn keep_reconciled(ctx: Arc<DialerContext>, every: Duration, grace: Duration, stop: CancellationToken) {
     let mut link = ctx.ami.link();
     loop {
@@ -313,6 +322,10 @@ pub async fn keep_reconciled(ctx: Arc<DialerContext>, every: Duration, grace: Du
                 Ok(Reconciled { dials: 0, calls: 0 }) => {}
                 Ok(Reconciled { dials, calls }) => tracing::warn!(dials, calls, "reconciled what a gap left open"),
                 Err(e) => tracing::error!(error = %e, "reconciliation failed"),
+            }
+            let control = crate::control::Control { pool: ctx.pool.clone(), ami: ctx.ami.clone() };
+            if let Err(e) = control.sweep_consults(&ctx.node).await {
+                tracing::error!(error = %e, "could not sweep consultations left open");
             }
         }
         tokio::select! {
@@ -334,5 +347,6 @@ mod tests {
         assert_eq!(hopper_want(5, 1.0, Some(40), 0), 40, "the predictive model's lines");
         assert_eq!(hopper_want(5, 1.0, Some(40), 200), 200, "the campaign's hopper size when larger");
         assert_eq!(hopper_want(0, 1.0, None, 0), 0);
+        assert_eq!(hopper_want(0, 1.0, None, 200), 0, "nobody ready: no claims to go stale");
     }
 }
