@@ -188,19 +188,28 @@ pub async fn fill(pool: &PgPool, campaign_id: i64, node: &str, limit: i64, now: 
 }
 
 /// Takes the next lead of this node's hopper for the campaign, if any, among claims younger
-/// than [`HOLD_SECS`].
-pub async fn take(pool: &PgPool, campaign_id: i64, node: &str) -> Result<Option<HopperLead>, sqlx::Error> {
+/// than [`HOLD_SECS`]. With `attempt`, the dial attempt of that id is reserved for the lead in
+/// the same statement (as `attempts::reserve` would): a database outage between the two would
+/// leave a lead out of the hopper, not due, and never dialed.
+pub async fn take(pool: &PgPool, campaign_id: i64, node: &str, attempt: Option<uuid::Uuid>) -> Result<Option<HopperLead>, sqlx::Error> {
     sqlx::query_as(
         "WITH taken AS (
              DELETE FROM hopper WHERE lead_id = (
                  SELECT lead_id FROM hopper WHERE campaign_id = $1 AND node = $2 AND claimed_at > now() - make_interval(secs => $3)
                  ORDER BY priority DESC, claimed_at LIMIT 1 FOR UPDATE SKIP LOCKED)
-             RETURNING lead_id)
-         SELECT l.id AS lead_id, l.list_id, l.phone_e164, l.state, l.attempt_count FROM taken JOIN leads l ON l.id = taken.lead_id",
+             RETURNING lead_id
+         ), lead AS (
+             SELECT l.id AS lead_id, l.list_id, l.phone_e164, l.state, l.attempt_count FROM taken JOIN leads l ON l.id = taken.lead_id
+         ), reserved AS (
+             INSERT INTO call_attempts (call_id, campaign_id, lead_id, list_id, phone_e164, node)
+             SELECT $4, $1, lead_id, list_id, phone_e164, $2 FROM lead WHERE $4::uuid IS NOT NULL
+         )
+         SELECT * FROM lead",
     )
     .bind(campaign_id)
     .bind(node)
     .bind(f64::from(HOLD_SECS))
+    .bind(attempt)
     .fetch_optional(pool)
     .await
 }

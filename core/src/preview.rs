@@ -64,7 +64,7 @@ pub async fn next(pool: &PgPool, session_id: i64, node: &str, now: DateTime<Utc>
         Filled::OutsideHours => return Err(PreviewError::Nothing("every callee is outside calling hours")),
         Filled::Leads(_) => {}
     }
-    let lead = hopper::take(pool, campaign_id, node).await?.ok_or(PreviewError::Nothing("no lead is due"))?;
+    let lead = hopper::take(pool, campaign_id, node, None).await?.ok_or(PreviewError::Nothing("no lead is due"))?;
     sqlx::query("UPDATE agent_sessions SET preview_lead_id = $2 WHERE id = $1").bind(session_id).bind(lead.lead_id).execute(pool).await?;
     Ok(lead.lead_id)
 }

@@ -301,7 +301,7 @@ async fn the_hopper_claims_due_leads_once_without_dnc_or_over_cap_numbers(pool: 
     // A claim lasts the hopper's hold: an older one is never dialed, and goes back to the due
     // leads for the next fill to check again.
     sqlx::query("UPDATE hopper SET claimed_at = now() - interval '2 minutes' WHERE campaign_id = $1").bind(c).execute(&pool).await.expect("age");
-    assert!(dialtone_core::hopper::take(&pool, c, "n1").await.expect("take").is_none(), "a stale claim is not dialed");
+    assert!(dialtone_core::hopper::take(&pool, c, "n1", None).await.expect("take").is_none(), "a stale claim is not dialed");
     assert_eq!(dialtone_core::hopper::release_stale(&pool, c).await.expect("release"), 6);
     let due_again: i64 = sqlx::query_scalar("SELECT count(*) FROM leads WHERE next_attempt_at IS NOT NULL AND phone_e164 = ANY($1)")
         .bind(&expected)
@@ -325,6 +325,12 @@ async fn the_hopper_claims_due_leads_once_without_dnc_or_over_cap_numbers(pool: 
     let late_fill = fill(&pool, c, "n1", 10, late).await.expect("fill");
     let Filled::Leads(late_claims) = late_fill else { panic!("{late_fill:?} at {late}") };
     assert_eq!(late_claims.into_iter().map(|l| l.phone_e164).collect::<Vec<_>>(), ["+14155550100"]);
+    // The dialer takes a lead and reserves its attempt in one statement.
+    let attempt = uuid::Uuid::new_v4();
+    let taken = dialtone_core::hopper::take(&pool, c, "n1", Some(attempt)).await.expect("take").expect("the claim");
+    let reserved: (i64, String) =
+        sqlx::query_as("SELECT lead_id, state FROM call_attempts WHERE call_id = $1").bind(attempt).fetch_one(&pool).await.expect("attempt");
+    assert_eq!(reserved, (taken.lead_id, "reserved".to_string()));
 }
 
 #[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]

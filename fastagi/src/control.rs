@@ -342,8 +342,10 @@ impl Control {
             // Gone already (its own Hangup event closes the leg, or closed it while we looked).
             let Some(channel) = self.live_channel(&leg).await? else { continue };
             tracing::info!(%call_id, %channel, "the customer left a consultation: hanging up the third party");
-            if self.hang_up_leg(&channel).await? {
-                hung_up += 1;
+            match self.hang_up_leg(&channel).await {
+                Ok(done) => hung_up += usize::from(done),
+                // The leg stays open: the node's sweep tries again.
+                Err(e) => tracing::warn!(%call_id, %channel, error = %e, "could not hang up the third party"),
             }
         }
         Ok(hung_up)
@@ -370,8 +372,13 @@ impl Control {
         for (call_id, leg) in legs {
             if let Some(channel) = channels.events.iter().find(|c| c.get("Uniqueid") == Some(leg.as_str())).and_then(|c| c.get("Channel")) {
                 tracing::warn!(%call_id, %channel, "a third party was left in a consultation whose call ended: hanging up");
-                if self.hang_up_leg(channel).await? {
-                    hung_up += 1;
+                match self.hang_up_leg(channel).await {
+                    Ok(done) => hung_up += usize::from(done),
+                    // Left open for the next sweep.
+                    Err(e) => {
+                        tracing::warn!(%call_id, %channel, error = %e, "could not hang up the third party");
+                        continue;
+                    }
                 }
             }
             sqlx::query("UPDATE call_legs SET ended_at = now() WHERE uniqueid = $1 AND kind = 'consult' AND ended_at IS NULL")

@@ -226,8 +226,8 @@ async fn turn(
     };
     let decision = pacing::decide(&snapshot, rate, now_secs);
     for _ in 0..decision.dial {
-        let Some(lead) = hopper::take(&ctx.pool, campaign_id, &ctx.node).await? else { break };
-        let call_id = attempts::reserve(&ctx.pool, campaign_id, lead.lead_id, &ctx.node).await?;
+        let call_id = uuid::Uuid::new_v4();
+        let Some(lead) = hopper::take(&ctx.pool, campaign_id, &ctx.node, Some(call_id)).await? else { break };
         if !attempts::originating(&ctx.pool, call_id).await? {
             continue;
         }
