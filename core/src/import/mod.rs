@@ -592,18 +592,19 @@ fn read_file(
         match reader.read_byte_record(&mut record) {
             Ok(true) => {}
             Ok(false) => break,
-            Err(_) if span.tripped().is_some() => {
-                let line = span.tripped().map_or(at.line(), |start| start.line);
-                return Err(ImportError::Csv {
-                    line,
-                    message: format!(
-                        "a record begins here and runs on past {} MiB without ending: a quote left open? \
-                         Rows committed before it are kept; mend the file and import it again to go on",
-                        MAX_RECORD_SPAN >> 20
-                    ),
-                });
+            Err(e) => {
+                return Err(match span.tripped() {
+                    Some(start) => ImportError::Csv {
+                        line: start.line,
+                        message: format!(
+                            "a record begins here and runs on past {} MiB without ending: a quote left open? \
+                             Rows committed before it are kept; mend the file and import it again to go on",
+                            MAX_RECORD_SPAN >> 20
+                        ),
+                    },
+                    None => csv_error(reader.position().line(), e),
+                })
             }
-            Err(e) => return Err(csv_error(reader.position().line(), e)),
         }
         let line = record.position().map(|p| p.line()).unwrap_or_else(|| reader.position().line());
         last_line = line;
