@@ -496,14 +496,15 @@ impl DeskContext {
         if let Some(open) = open_session(&self.pool, user_id).await? {
             return Err(DeskError::AlreadyIn(open.campaign));
         }
-        let allowed: Option<bool> = sqlx::query_scalar(
+        // None: the campaign is not theirs, or not active.
+        let allow_inbound: Option<bool> = sqlx::query_scalar(
             "SELECT c.allow_inbound FROM user_campaigns uc JOIN campaigns c ON c.id = uc.campaign_id WHERE uc.user_id = $1 AND c.id = $2 AND c.active",
         )
         .bind(user_id)
         .bind(campaign_id)
         .fetch_optional(&self.pool)
         .await?;
-        match allowed {
+        match allow_inbound {
             None => return Err(DeskError::NoCampaign),
             Some(false) if !group_ids.is_empty() => return Err(DeskError::NoInbound),
             Some(_) => {}
