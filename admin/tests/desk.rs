@@ -119,6 +119,7 @@ impl Floor {
             channel: "PJSIP/carrier-00000001",
             amd_status: Some("HUMAN"),
             amd_cause: None,
+            waits_for_agent: true,
         };
         calls::answered(pool, &a).await.expect("answered");
         sqlx::query(

@@ -17,6 +17,10 @@ pub struct Answered<'a> {
     pub channel: &'a str,
     pub amd_status: Option<&'a str>,
     pub amd_cause: Option<&'a str>,
+    /// The call goes to an agent (not a machine's route). Until one takes it, the pacer counts
+    /// it as a line that will need one (`queued_at` set, state `answered`): between the answer
+    /// and the agent's claim, the dial no longer rings, and the agent still looks free.
+    pub waits_for_agent: bool,
 }
 
 /// Records the answer. The dialer created the row at originate; a call that reaches us without
@@ -25,10 +29,12 @@ pub async fn answered(pool: &PgPool, call: &Answered<'_>) -> Result<DateTime<Utc
     let amd_status = call.amd_status.filter(|s| matches!(*s, "HUMAN" | "MACHINE" | "NOTSURE" | "HANGUP"));
     let answered_at: DateTime<Utc> = sqlx::query_scalar(
         "INSERT INTO calls (id, direction, campaign_id, lead_id, node, uniqueid, channel, state, amd_status, amd_cause, answered_at,
-                            phone_e164)
-         VALUES ($1, 'outbound', $2, $3, $4, $5, $6, 'answered', $7, $8, now(), (SELECT phone_e164 FROM leads WHERE id = $3))
+                            queued_at, phone_e164)
+         VALUES ($1, 'outbound', $2, $3, $4, $5, $6, 'answered', $7, $8, now(), CASE WHEN $9 THEN now() END,
+                 (SELECT phone_e164 FROM leads WHERE id = $3))
          ON CONFLICT (id) DO UPDATE SET uniqueid = EXCLUDED.uniqueid, channel = EXCLUDED.channel, state = 'answered',
-                amd_status = EXCLUDED.amd_status, amd_cause = EXCLUDED.amd_cause, answered_at = coalesce(calls.answered_at, now())
+                amd_status = EXCLUDED.amd_status, amd_cause = EXCLUDED.amd_cause, answered_at = coalesce(calls.answered_at, now()),
+                queued_at = coalesce(calls.queued_at, EXCLUDED.queued_at)
          RETURNING answered_at",
     )
     .bind(call.call_id)
@@ -39,9 +45,11 @@ pub async fn answered(pool: &PgPool, call: &Answered<'_>) -> Result<DateTime<Utc
     .bind(call.channel)
     .bind(amd_status)
     .bind(call.amd_cause)
+    .bind(call.waits_for_agent)
     .fetch_one(pool)
     .await?;
-    // The dial is answered: it no longer counts as a line ringing.
+    // The dial is answered: it no longer counts as a line ringing (a call waiting for an agent
+    // counts as one already, from the row above).
     sqlx::query("UPDATE call_attempts SET answered_at = coalesce(answered_at, $2) WHERE call_id = $1")
         .bind(call.call_id)
         .bind(answered_at)

@@ -158,7 +158,8 @@ pub async fn dial_settings(pool: &PgPool, id: i64) -> Result<Option<DialSettings
 #[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
 pub struct LiveCounts {
     pub ready_agents: i64,
-    /// Attempts originated and not resolved or answered.
+    /// Attempts originated and not resolved or answered, and answered calls waiting for an
+    /// agent: lines that will each need a ready agent.
     pub lines_ringing: i64,
     /// Calls of the campaign not ended (ringing or talking), on every node.
     pub lines_in_use: i64,
@@ -174,7 +175,9 @@ pub async fn live_counts(pool: &PgPool, id: i64, node: &str) -> Result<LiveCount
         "SELECT
              (SELECT count(*) FROM agent_sessions WHERE campaign_id = $1 AND state = 'ready'
                 AND last_seen_at > now() - make_interval(secs => $3)) AS ready_agents,
-             (SELECT count(*) FROM call_attempts WHERE campaign_id = $1 AND node = $2 AND state = 'originating' AND answered_at IS NULL) AS lines_ringing,
+             (SELECT count(*) FROM call_attempts WHERE campaign_id = $1 AND node = $2 AND state = 'originating' AND answered_at IS NULL)
+             + (SELECT count(*) FROM calls WHERE campaign_id = $1 AND node = $2 AND direction = 'outbound' AND state = 'answered'
+                AND queued_at IS NOT NULL) AS lines_ringing,
              (SELECT count(*) FROM call_attempts WHERE campaign_id = $1 AND state = 'originating') AS lines_in_use,
              (SELECT count(*) FROM hopper WHERE campaign_id = $1 AND node = $2) AS hopper,
              (SELECT count(*) FROM abandon_ledger WHERE campaign_id = $1 AND kind = 'abandon' AND occurred_at > now() - interval '30 days') AS abandons_30d,

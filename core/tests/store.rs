@@ -415,8 +415,11 @@ async fn a_call_and_its_agent_move_together(pool: PgPool) {
             channel: "PJSIP/carrier-1",
             amd_status: Some("HUMAN"),
             amd_cause: None,
+            waits_for_agent: true,
         };
         calls::answered(&pool, &a).await.expect("answered");
+        // Answered and waiting for its agent: a line that needs one, for the pacer.
+        assert_eq!(dialtone_core::campaigns::live_counts(&pool, c, "n1").await.expect("counts").lines_ringing, 1);
         agents::set_state(&pool, session, "ready", None).await.expect("ready");
         sqlx::query("UPDATE agent_sessions SET last_seen_at = now()").execute(&pool).await.expect("seen");
         let agent = agents::claim_ready(&pool, c, call_id).await.expect("claim").expect("an agent");
@@ -428,6 +431,7 @@ async fn a_call_and_its_agent_move_together(pool: PgPool) {
     // resolves the dial together.
     let call = answer(pool.clone(), leads[0]).await;
     assert_eq!(calls::connected(&pool, call, Some(c), session, user).await.expect("connected"), calls::Connect::Connected);
+    assert_eq!(dialtone_core::campaigns::live_counts(&pool, c, "n1").await.expect("counts").lines_ringing, 0, "on its agent: no line waiting");
     assert_eq!(state(pool.clone()).await, ("on_call".to_string(), Some(call)));
     assert_eq!(ledger(pool.clone()).await, 1);
     assert!(calls::end(&pool, call, &calls::Ended { hangup_cause: Some(16), ..calls::Ended::default() }).await.expect("end"));

@@ -84,6 +84,8 @@ async fn handle(ctx: &FlowContext, session: &mut TcpSession, campaign_id: i64, c
         None => session.get_variable("AMDCAUSE").await?,
     };
     let (uniqueid, channel) = (session.env().uniqueid.clone(), session.env().channel.clone());
+    let status = amd_status.as_deref().unwrap_or("HUMAN");
+    let route = route(status, &settings);
     calls::answered(
         &ctx.pool,
         &Answered {
@@ -95,13 +97,13 @@ async fn handle(ctx: &FlowContext, session: &mut TcpSession, campaign_id: i64, c
             channel: &channel,
             amd_status: amd_status.as_deref(),
             amd_cause: amd_cause.as_deref(),
+            waits_for_agent: matches!(route, Route::Agent),
         },
     )
     .await?;
-    let status = amd_status.as_deref().unwrap_or("HUMAN");
     tracing::info!(amd = status, cause = amd_cause.as_deref().unwrap_or(""), "answered");
 
-    match route(status, &settings) {
+    match route {
         Route::Hangup => {
             calls::machine(&ctx.pool, call_id, campaign_id, false).await?;
             session.hangup().await?;
