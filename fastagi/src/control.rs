@@ -115,6 +115,11 @@ async fn customer_channel(pool: &PgPool, call_id: Uuid) -> Result<String, Contro
     }
 }
 
+/// The name of the channel whose Uniqueid is `uniqueid`, in a CoreShowChannels list.
+fn channel_of<'a>(channels: &'a [dialtone_asterisk::ami::Message], uniqueid: &str) -> Option<&'a str> {
+    channels.iter().find(|c| c.get("Uniqueid") == Some(uniqueid)).and_then(|c| c.get("Channel"))
+}
+
 /// Follows this node's hang-ups for [`Control::consult_hangup`] until `stop`.
 pub async fn follow_consults(control: Control, stop: CancellationToken) {
     let mut hangups = Box::pin(control.ami.events_matching(|e| e.event() == Some("Hangup")));
@@ -307,13 +312,8 @@ impl Control {
             .await?
             .flatten();
         let leg = leg.ok_or(ControlError::NoConsult(call_id))?;
-        self.live_channel(&leg).await?.ok_or(ControlError::NoConsult(call_id))
-    }
-
-    /// The name of the live channel whose Uniqueid is `uniqueid`, from Asterisk's channel list.
-    async fn live_channel(&self, uniqueid: &str) -> Result<Option<String>, ControlError> {
         let channels = self.ami.send_list(Action::new("CoreShowChannels")).await?;
-        Ok(channels.events.iter().find(|c| c.get("Uniqueid") == Some(uniqueid)).and_then(|c| c.get("Channel").map(str::to_string)))
+        channel_of(&channels.events, &leg).map(str::to_string).ok_or(ControlError::NoConsult(call_id))
     }
 
     /// What a channel's hang-up means for consultations: a third party's own closes its leg,
@@ -337,17 +337,11 @@ impl Control {
         .bind(as_call_id)
         .fetch_all(&self.pool)
         .await?;
-        let mut hung_up = 0;
-        for (call_id, leg) in left {
-            // Gone already (its own Hangup event closes the leg, or closed it while we looked).
-            let Some(channel) = self.live_channel(&leg).await? else { continue };
-            tracing::info!(%call_id, %channel, "the customer left a consultation: hanging up the third party");
-            match self.hang_up_leg(&channel).await {
-                Ok(done) => hung_up += usize::from(done),
-                // The leg stays open: the node's sweep tries again.
-                Err(e) => tracing::warn!(%call_id, %channel, error = %e, "could not hang up the third party"),
-            }
+        if left.is_empty() {
+            return Ok(0);
         }
+        // Each leg's own Hangup event closes it.
+        let (hung_up, _) = self.hang_up_legs(&left, "the customer left a consultation").await?;
         Ok(hung_up)
     }
 
@@ -367,36 +361,39 @@ impl Control {
         if legs.is_empty() {
             return Ok(0);
         }
+        let (hung_up, settled) = self.hang_up_legs(&legs, "a third party was left in a consultation whose call ended").await?;
+        if hung_up > 0 {
+            tracing::warn!(hung_up, "third parties outlived their consultations' calls (a Hangup event was missed)");
+        }
+        sqlx::query("UPDATE call_legs SET ended_at = now() WHERE uniqueid = ANY($1) AND kind = 'consult' AND ended_at IS NULL")
+            .bind(settled)
+            .execute(&self.pool)
+            .await?;
+        Ok(hung_up)
+    }
+
+    /// Hangs up the channel of each leg (call, leg uniqueid) that Asterisk still has, from one
+    /// channel list. Returns how many it hung up, and the legs settled: gone already, or hung
+    /// up. A failed hang-up is logged and its leg left open, for the node's next sweep.
+    async fn hang_up_legs(&self, legs: &[(Uuid, String)], why: &str) -> Result<(usize, Vec<String>), ControlError> {
         let channels = self.ami.send_list(Action::new("CoreShowChannels")).await?;
-        let mut hung_up = 0;
+        let (mut hung_up, mut settled) = (0, Vec::new());
         for (call_id, leg) in legs {
-            if let Some(channel) = channels.events.iter().find(|c| c.get("Uniqueid") == Some(leg.as_str())).and_then(|c| c.get("Channel")) {
-                tracing::warn!(%call_id, %channel, "a third party was left in a consultation whose call ended: hanging up");
-                match self.hang_up_leg(channel).await {
-                    Ok(done) => hung_up += usize::from(done),
-                    // Left open for the next sweep.
+            if let Some(channel) = channel_of(&channels.events, leg) {
+                tracing::info!(%call_id, %channel, "{why}: hanging up the third party");
+                match self.ami.send(Action::new("Hangup").field("Channel", channel).field("Cause", "16")).await {
+                    Ok(_) => hung_up += 1,
+                    // It hung up in between: what was wanted.
+                    Err(AmiError::Refused { .. }) => {}
                     Err(e) => {
                         tracing::warn!(%call_id, %channel, error = %e, "could not hang up the third party");
                         continue;
                     }
                 }
             }
-            sqlx::query("UPDATE call_legs SET ended_at = now() WHERE uniqueid = $1 AND kind = 'consult' AND ended_at IS NULL")
-                .bind(&leg)
-                .execute(&self.pool)
-                .await?;
+            settled.push(leg.clone());
         }
-        Ok(hung_up)
-    }
-
-    /// Hangs up a third party's channel; false when it had gone already.
-    async fn hang_up_leg(&self, channel: &str) -> Result<bool, ControlError> {
-        match self.ami.send(Action::new("Hangup").field("Channel", channel).field("Cause", "16")).await {
-            Ok(_) => Ok(true),
-            // It hung up in between: what was wanted.
-            Err(AmiError::Refused { .. }) => Ok(false),
-            Err(e) => Err(e.into()),
-        }
+        Ok((hung_up, settled))
     }
 
     /// Starts or stops recording the customer's channel.
