@@ -30,6 +30,7 @@ async fn agent_screen_and_wallboard_in_chromium(pool: PgPool) {
     let sup_pass = "supervisor sam password";
     let sup = users::create(&pool, "sam", "Sam Supervisor", Role::Supervisor, sup_pass).await.expect("supervisor");
     sqlx::query("UPDATE users SET must_change_password = false").execute(&pool).await.expect("accounts ready");
+    sqlx::query("UPDATE users SET phone_dial_string = 'PJSIP/1001' WHERE id = $1").bind(agent).execute(&pool).await.expect("amy's phone");
     let campaign = campaigns::create(&pool, "Floor", campaigns::DialMethod::Progressive, "9am-9pm").await.expect("campaign");
     sqlx::query(
         "UPDATE campaigns SET call_time_id = NULL, active = true, wrapup_secs = 300, recording_policy = 'never',

@@ -47,7 +47,7 @@ async fn start(pool: &PgPool, campaign: i64, agents: usize, model: CalleeModel) 
         let user = users::create(pool, &name, &name, users::Role::Agent, "a long password").await.expect("user");
         let phone = format!("PJSIP/10{i:02}");
         let session = agents::open_session(pool, user, campaign, "n1", &phone).await.expect("session");
-        ami.send(control::ring_agent_phone(session, &phone)).await.expect("ring");
+        ami.send(control::ring_agent_phone(session, &phone).expect("a phone")).await.expect("ring");
         sessions.push(session);
     }
     for _ in 0..200 {
@@ -235,7 +235,7 @@ async fn call_control_acts_on_the_simulated_channels(pool: PgPool) {
     callees.talk = (Duration::from_secs(120), Duration::from_secs(121));
     let floor = start(&pool, campaign, 1, callees).await;
     let session = floor.sessions[0];
-    let control = Control { pool: pool.clone(), ami: floor.ami.clone() };
+    let control = Control { pool: pool.clone(), ami: floor.ami.clone(), recordings_dir: "/rec".into() };
     tokio::spawn(control::follow_consults(control.clone(), floor.stop.clone()));
     let conference: String = sqlx::query_scalar("SELECT conference FROM agent_sessions WHERE id = $1").bind(session).fetch_one(&pool).await.expect("conf");
 
@@ -280,11 +280,11 @@ async fn call_control_acts_on_the_simulated_channels(pool: PgPool) {
 
     // A supervisor listens in on the agent's phone.
     let agent_phone: String = sqlx::query_scalar("SELECT phone_dial_string FROM agent_sessions WHERE id = $1").bind(session).fetch_one(&pool).await.expect("phone");
-    floor.ami.send(dialtone_fastagi::control::monitor("PJSIP/9001", &agent_phone, dialtone_fastagi::control::Monitor::Listen)).await.expect("monitor");
+    floor.ami.send(dialtone_fastagi::control::monitor("PJSIP/9001", &agent_phone, dialtone_fastagi::control::Monitor::Listen).expect("phones")).await.expect("monitor");
     let spying = event_where(&mut events, "ChanSpyStart", |e| e.event() == Some("ChanSpyStart")).await;
     assert!(spying.get("SpyeeChannel").is_some_and(|c| c.starts_with(&format!("{agent_phone}-"))), "{spying:?}");
     assert!(spying.get("SpyerChannel").is_some_and(|c| c.starts_with("PJSIP/9001-")), "{spying:?}");
-    floor.ami.send(dialtone_fastagi::control::hang_up_agent_phone("PJSIP/9001")).await.expect("supervisor hangs up");
+    floor.ami.send(dialtone_fastagi::control::hang_up_agent_phone("PJSIP/9001").expect("a phone")).await.expect("supervisor hangs up");
 
     // Blind to an inbound group: the customer becomes a queued call there (nobody is in).
     agents::set_state(&pool, session, "ready", None).await.expect("ready");
@@ -366,9 +366,9 @@ async fn call_control_acts_on_the_simulated_channels(pool: PgPool) {
     let leg = control.consult(call, "+15125550177", false).await.expect("three-way").to_string();
     let joined = event_where(&mut events, "third party joining", |e| e.event() == Some("ConfbridgeJoin") && e.get("Uniqueid") == Some(leg.as_str())).await;
     let third = joined.get("Channel").expect("channel").to_string();
-    assert_eq!(control.sweep_consults("n1").await.expect("sweep"), 0, "the call goes on: nothing to sweep");
+    assert_eq!(control::sweep_consults(&pool, &floor.ami, "n1").await.expect("sweep"), 0, "the call goes on: nothing to sweep");
     dialtone_core::calls::end(&pool, call, &dialtone_core::calls::Ended::default()).await.expect("ended, unheard");
-    assert_eq!(control.sweep_consults("n1").await.expect("sweep"), 1);
+    assert_eq!(control::sweep_consults(&pool, &floor.ami, "n1").await.expect("sweep"), 1);
     event(&mut events, "Hangup", &third).await;
     let open: i64 = sqlx::query_scalar("SELECT count(*) FROM call_legs WHERE uniqueid = $1 AND ended_at IS NULL").bind(&leg).fetch_one(&pool).await.expect("leg");
     assert_eq!(open, 0);

@@ -152,6 +152,34 @@ pub struct Setting {
 const fn text(max: usize, required: bool) -> Kind {
     Kind::Text { max, required }
 }
+
+impl Kind {
+    /// A text long enough to be written in lines (a script): a textarea, where line breaks and
+    /// tabs are part of the text. Every other text is one line.
+    pub fn multiline(self) -> bool {
+        matches!(self, Kind::Text { max, .. } if max > 500)
+    }
+}
+
+/// Why a typed text cannot be kept, if it holds characters no field takes: a NUL byte
+/// anywhere, and in a one-line field any control character (a line break in a caller ID name
+/// broke every manual dial).
+pub fn control_characters(value: &str, multiline: bool) -> Option<&'static str> {
+    if value.contains('\0') {
+        Some("contains a NUL byte, which no field can hold")
+    } else if value
+        .chars()
+        .any(|c| c.is_control() && !(multiline && matches!(c, '\n' | '\r' | '\t')))
+    {
+        Some(if multiline {
+            "contains control characters other than line breaks and tabs"
+        } else {
+            "one line only: no line breaks, tabs or other control characters"
+        })
+    } else {
+        None
+    }
+}
 const fn int(min: i64, max: i64, required: bool) -> Kind {
     Kind::Int { min, max, required }
 }
@@ -312,14 +340,6 @@ pub fn check_inbound(values: &[(String, Option<String>)]) -> Vec<(String, String
                 format!("{route}_target"),
                 "a transfer needs a number or group".into(),
             ));
-        }
-    }
-    if let Some(class) = get("music_class") {
-        if !class
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-        {
-            errors.push(("music_class".into(), "letters, digits, _ and - only".into()));
         }
     }
     errors
@@ -632,7 +652,9 @@ pub fn check_setting(setting: &Setting, raw: &str) -> Result<Option<String>, Str
         }
         Kind::Lookup(_) if value.is_empty() => Ok(None),
         Kind::Text { max, .. } => {
-            if value.chars().count() > max {
+            if let Some(why) = control_characters(value, setting.kind.multiline()) {
+                Err(why.into())
+            } else if value.chars().count() > max {
                 Err(format!("at most {max} characters"))
             } else {
                 Ok(Some(value.to_string()))
@@ -690,44 +712,6 @@ pub fn check_campaign(values: &[(String, Option<String>)]) -> Vec<(String, Strin
             "needed when an unsure answer gets a message".into(),
         ));
     }
-    if let Some(template) = get("dial_template") {
-        if !template.contains("{number}") {
-            errors.push(("dial_template".into(), "must contain {number}".into()));
-        }
-    }
-    if let Some(trunk) = get("trunk") {
-        if !trunk
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
-        {
-            errors.push(("trunk".into(), "letters, digits, _ . - only".into()));
-        }
-    }
-    if let Some(prefix) = get("dial_prefix") {
-        if !prefix
-            .bytes()
-            .all(|b| b.is_ascii_digit() || b == b'*' || b == b'#')
-        {
-            errors.push(("dial_prefix".into(), "digits, * and # only".into()));
-        }
-    }
-    if let Some(cid) = get("caller_id_number") {
-        let digits = cid.strip_prefix('+').unwrap_or(&cid);
-        if !(3..=15).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
-            errors.push((
-                "caller_id_number".into(),
-                "3 to 15 digits, optional +".into(),
-            ));
-        }
-    }
-    if let Some(pattern) = get("recording_pattern") {
-        if pattern.contains("..") || pattern.starts_with('/') {
-            errors.push((
-                "recording_pattern".into(),
-                "a relative path without '..'".into(),
-            ));
-        }
-    }
     errors
 }
 
@@ -745,6 +729,23 @@ pub struct UserRow {
     pub campaigns: Vec<String>,
     /// Names of the inbound groups whose calls this user may take.
     pub inbound_groups: Vec<String>,
+    /// The phone an admin assigned: agents log in with it, supervisors listen with it.
+    pub phone: Option<String>,
+}
+
+/// An API token as its list shows it; the token itself is never stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct ApiTokenRow {
+    pub id: i64,
+    pub user_id: i64,
+    pub username: String,
+    pub name: String,
+    pub created_at: String,
+    pub expires_at: String,
+    pub last_used_at: Option<String>,
+    /// `active`, `expired` or `revoked`.
+    pub state: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -1067,6 +1068,19 @@ mod tests {
     }
 
     #[test]
+    fn one_line_settings_refuse_control_characters() {
+        let name = setting("caller_id_name").expect("exists");
+        assert!(check_setting(name, "Acme\r\nAction: Hangup").is_err());
+        assert!(check_setting(name, "Acme\u{7}").is_err());
+        let script = setting("script").expect("exists");
+        assert_eq!(
+            check_setting(script, "Hello {first_name},\r\n\tthis is Acme."),
+            Ok(Some("Hello {first_name},\r\n\tthis is Acme.".into()))
+        );
+        assert!(check_setting(script, "nul\0byte").is_err());
+    }
+
+    #[test]
     fn cross_field_rules_name_the_field() {
         let values = vec![
             ("dial_ratio".to_string(), Some("3".to_string())),
@@ -1076,16 +1090,12 @@ mod tests {
                 Some("message".to_string()),
             ),
             ("machine_message_audio".to_string(), None),
-            ("dial_template".to_string(), Some("PJSIP/x".to_string())),
         ];
         let keys: Vec<String> = check_campaign(&values)
             .into_iter()
             .map(|(k, _)| k)
             .collect();
-        assert_eq!(
-            keys,
-            ["max_dial_ratio", "machine_message_audio", "dial_template"]
-        );
+        assert_eq!(keys, ["max_dial_ratio", "machine_message_audio"]);
     }
 
     #[test]

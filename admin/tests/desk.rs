@@ -68,6 +68,11 @@ async fn floor(pool: &PgPool) -> Floor {
     campaigns::grant(pool, agent, campaign)
         .await
         .expect("grant");
+    sqlx::query("UPDATE users SET phone_dial_string = 'PJSIP/1001' WHERE id = $1")
+        .bind(agent)
+        .execute(pool)
+        .await
+        .expect("phone");
     let list = lists::create(pool, "l", Some(campaign), "US")
         .await
         .expect("list");
@@ -97,7 +102,7 @@ impl Floor {
     async fn ready_agent(&self) -> i64 {
         let session = self
             .ctx
-            .log_in(self.agent, self.campaign, &[], "PJSIP/1001")
+            .log_in(self.agent, self.campaign, &[])
             .await
             .expect("logged in");
         agents::phone_connected(&self.ctx.pool, session)
@@ -158,21 +163,32 @@ async fn logging_in_rings_the_phone_and_refuses_what_is_not_allowed(pool: PgPool
     .await
     .expect("campaign");
     assert!(matches!(
-        f.ctx.log_in(f.agent, other, &[], "PJSIP/1001").await,
+        f.ctx.log_in(f.agent, other, &[]).await,
         Err(DeskError::NoCampaign)
     ));
+    // Only the phone an admin assigned rings: none assigned, no login; and no phone that is
+    // not one endpoint can be assigned at all.
+    let set_phone = |phone: Option<&'static str>| {
+        sqlx::query("UPDATE users SET phone_dial_string = $2 WHERE id = $1")
+            .bind(f.agent)
+            .bind(phone)
+            .execute(&pool)
+    };
+    set_phone(None).await.expect("no phone");
     assert!(matches!(
-        f.ctx.log_in(f.agent, f.campaign, &[], "").await,
+        f.ctx.log_in(f.agent, f.campaign, &[]).await,
         Err(DeskError::NoPhone)
     ));
+    for hostile in [
+        "PJSIP/1001\r\nAction: Hangup",
+        "Local/15551234567@dialtone-transfer",
+        "PJSIP/1001@elsewhere",
+    ] {
+        assert!(set_phone(Some(hostile)).await.is_err(), "{hostile}");
+    }
+    set_phone(Some("PJSIP/1001")).await.expect("phone");
     assert!(matches!(
-        f.ctx
-            .log_in(f.agent, f.campaign, &[], "PJSIP/1001\r\nAction: Hangup")
-            .await,
-        Err(DeskError::BadPhone(_))
-    ));
-    assert!(matches!(
-        f.ctx.log_in(f.agent, f.campaign, &[99], "PJSIP/1001").await,
+        f.ctx.log_in(f.agent, f.campaign, &[99]).await,
         Err(DeskError::NoGroup)
     ));
     // A campaign whose agents take no inbound calls: no groups with it.
@@ -193,9 +209,7 @@ async fn logging_in_rings_the_phone_and_refuses_what_is_not_allowed(pool: PgPool
         .await
         .expect("outbound only");
     assert!(matches!(
-        f.ctx
-            .log_in(f.agent, f.campaign, &[group], "PJSIP/1001")
-            .await,
+        f.ctx.log_in(f.agent, f.campaign, &[group]).await,
         Err(DeskError::NoInbound)
     ));
     sqlx::query("UPDATE campaigns SET allow_inbound = true WHERE id = $1")
@@ -205,7 +219,7 @@ async fn logging_in_rings_the_phone_and_refuses_what_is_not_allowed(pool: PgPool
         .expect("blended");
     let session = f
         .ctx
-        .log_in(f.agent, f.campaign, &[], "PJSIP/1001")
+        .log_in(f.agent, f.campaign, &[])
         .await
         .expect("logged in");
     assert_eq!(
@@ -216,7 +230,7 @@ async fn logging_in_rings_the_phone_and_refuses_what_is_not_allowed(pool: PgPool
         })
     );
     assert!(matches!(
-        f.ctx.log_in(f.agent, f.campaign, &[], "PJSIP/1001").await,
+        f.ctx.log_in(f.agent, f.campaign, &[]).await,
         Err(DeskError::AlreadyIn(_))
     ));
     // The phone has not answered: the agent cannot go ready yet.
@@ -282,11 +296,16 @@ async fn logging_in_rings_the_phone_and_refuses_what_is_not_allowed(pool: PgPool
     let ben = users::create(&pool, "ben", "Ben", Role::Agent, "a long password")
         .await
         .expect("ben");
+    sqlx::query("UPDATE users SET phone_dial_string = 'PJSIP/1002' WHERE id = $1")
+        .bind(ben)
+        .execute(&pool)
+        .await
+        .expect("ben's phone");
     campaigns::grant(&pool, ben, f.campaign)
         .await
         .expect("grant");
     assert!(matches!(
-        f.ctx.log_in(ben, f.campaign, &[], "PJSIP/1002").await,
+        f.ctx.log_in(ben, f.campaign, &[]).await,
         Err(DeskError::CampaignFull)
     ));
     f.ctx.ready(f.agent).await.expect("ready");
@@ -302,7 +321,7 @@ async fn logging_in_rings_the_phone_and_refuses_what_is_not_allowed(pool: PgPool
         Err(DeskError::NoSession)
     ));
     f.ctx
-        .log_in(ben, f.campaign, &[], "PJSIP/1002")
+        .log_in(ben, f.campaign, &[])
         .await
         .expect("a seat is free");
     f.ctx.log_out(ben).await.expect("ben leaves");
@@ -317,7 +336,7 @@ async fn logging_in_rings_the_phone_and_refuses_what_is_not_allowed(pool: PgPool
         node: "ghost".into(),
         ..f.ctx.clone()
     };
-    let refused = lonely.log_in(f.agent, f.campaign, &[], "PJSIP/1001").await;
+    let refused = lonely.log_in(f.agent, f.campaign, &[]).await;
     assert!(
         matches!(
             &refused,
@@ -891,7 +910,7 @@ async fn preview_dialing(pool: PgPool) {
     sqlx::query("UPDATE leads SET time_zone = $2, next_attempt_at = now() - interval '1 minute' WHERE id = $1").bind(f.lead).bind(zone).execute(&pool).await.expect("due");
     let session = f
         .ctx
-        .log_in(f.agent, f.campaign, &[], "PJSIP/1001")
+        .log_in(f.agent, f.campaign, &[])
         .await
         .expect("logged in");
     agents::phone_connected(&pool, session)

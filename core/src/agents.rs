@@ -217,17 +217,21 @@ pub async fn log_out(pool: &PgPool, session_id: i64, reason: &str) -> Result<boo
 /// the phone). Fails if the user already has an open session.
 pub async fn open_session(pool: &PgPool, user_id: i64, campaign_id: i64, node: &str, phone_dial_string: &str) -> Result<i64, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO agent_sessions (user_id, campaign_id, node, phone_dial_string, conference)
-         VALUES ($1, $2, $3, $4, '') RETURNING id",
+    // The id is drawn first: the conference is named after it, and its name must be one from the
+    // start (a CHECK holds what reaches Asterisk).
+    let id: i64 = sqlx::query_scalar("SELECT nextval(pg_get_serial_sequence('agent_sessions', 'id'))").fetch_one(&mut *tx).await?;
+    sqlx::query(
+        "INSERT INTO agent_sessions (id, user_id, campaign_id, node, phone_dial_string, conference)
+         OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, $4, $5, $6)",
     )
+    .bind(id)
     .bind(user_id)
     .bind(campaign_id)
     .bind(node)
     .bind(phone_dial_string)
-    .fetch_one(&mut *tx)
+    .bind(conference_name(id))
+    .execute(&mut *tx)
     .await?;
-    sqlx::query("UPDATE agent_sessions SET conference = $2 WHERE id = $1").bind(id).bind(conference_name(id)).execute(&mut *tx).await?;
     record_state(&mut tx, id, "connecting", None).await?;
     tx.commit().await?;
     Ok(id)

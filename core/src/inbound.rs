@@ -25,6 +25,18 @@ pub struct Group {
     pub timeout_target: Option<String>,
 }
 
+/// What a route's target is, for the action taking the call there: a mailbox, a message to
+/// play, a number to dial. A group (`transfer_group`) is looked up by name and never sent.
+pub fn route_target(action: &str) -> Option<crate::asterisk_values::Kind> {
+    use crate::asterisk_values::Kind;
+    match action {
+        "voicemail" => Some(Kind::Mailbox),
+        "message_hangup" => Some(Kind::File),
+        "transfer_number" => Some(Kind::Number),
+        _ => None,
+    }
+}
+
 const GROUP_COLUMNS: &str = "g.id, g.name, g.campaign_id, g.call_time_id, g.time_zone, g.queue_priority, g.welcome_audio, g.music_class,
      g.position_announce_secs, g.max_wait_secs, g.recording_policy, g.closed_action, g.closed_target, g.no_agents_action,
      g.no_agents_target, g.timeout_action, g.timeout_target";

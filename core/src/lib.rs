@@ -21,9 +21,11 @@
 //! - [`dispositions`]: what an agent says of a call, and the callbacks they schedule.
 //! - [`users`]: accounts and password hashes.
 //! - [`csv_safety`]: what keeps a CSV we write from running as a spreadsheet formula.
+//! - [`asterisk_values`]: the one whitelist for every value that reaches Asterisk.
 
 pub mod campaigns;
 pub mod agents;
+pub mod asterisk_values;
 pub mod attempts;
 pub mod bus;
 pub mod calls;

@@ -29,6 +29,9 @@ pub enum LiveEvent {
         /// The lead a preview-dialing agent is looking at.
         #[serde(default)]
         preview_lead_id: Option<i64>,
+        /// The node whose Asterisk holds the session's phone.
+        #[serde(default)]
+        node: Option<String>,
     },
     /// A call was created or changed state.
     Call { call_id: Uuid, campaign_id: Option<i64>, group_id: Option<i64>, user_id: Option<i64>, state: String },
@@ -37,13 +40,20 @@ pub enum LiveEvent {
     /// A line of text for one agent's screen (a supervisor's note, or a probe of the benchmark,
     /// which stamps it with the time it was sent).
     Notice { user_id: i64, text: String, sent_at_micros: i64 },
+    /// A user's access ended or changed: their pages' sockets close, those of one web session
+    /// (`session`, its token's SHA-256: a sign-out, an expiry) or all of theirs (none: a
+    /// deactivation, a password reset, campaigns taken away). A page that reconnects is
+    /// authorised afresh.
+    Revoked { user_id: i64, session: Option<String> },
 }
 
 impl LiveEvent {
     /// The agent the news is for, if it is for one.
     pub fn user_id(&self) -> Option<i64> {
         match self {
-            LiveEvent::Agent { user_id, .. } | LiveEvent::TakeOver { user_id, .. } | LiveEvent::Notice { user_id, .. } => Some(*user_id),
+            LiveEvent::Agent { user_id, .. } | LiveEvent::TakeOver { user_id, .. } | LiveEvent::Notice { user_id, .. } | LiveEvent::Revoked { user_id, .. } => {
+                Some(*user_id)
+            }
             LiveEvent::Call { user_id, .. } => *user_id,
         }
     }
@@ -53,7 +63,7 @@ impl LiveEvent {
         match self {
             LiveEvent::Agent { campaign_id, .. } => Some(*campaign_id),
             LiveEvent::Call { campaign_id, .. } => *campaign_id,
-            LiveEvent::TakeOver { .. } | LiveEvent::Notice { .. } => None,
+            LiveEvent::TakeOver { .. } | LiveEvent::Notice { .. } | LiveEvent::Revoked { .. } => None,
         }
     }
 
@@ -62,6 +72,15 @@ impl LiveEvent {
         match self {
             LiveEvent::Call { group_id, .. } => *group_id,
             _ => None,
+        }
+    }
+
+    /// Whether a page of `user_id` signed in with the session `token_sha256` (none: an API
+    /// token) must close for this news.
+    pub fn revokes(&self, user_id: i64, token_sha256: Option<&str>) -> bool {
+        match self {
+            LiveEvent::Revoked { user_id: u, session } => *u == user_id && (session.is_none() || session.as_deref() == token_sha256),
+            _ => false,
         }
     }
 }
@@ -80,5 +99,14 @@ mod tests {
         let call = r#"{"kind" : "call", "call_id" : "8d9f0c1e-6a57-4b8e-9a43-1f2b3c4d5e6f", "campaign_id" : null, "group_id" : 3, "user_id" : null, "state" : "queued"}"#;
         let event: LiveEvent = serde_json::from_str(call).expect("call event");
         assert_eq!((event.user_id(), event.group_id()), (None, Some(3)));
+    }
+
+    #[test]
+    fn a_revocation_closes_its_own_sessions_pages_only() {
+        let one: LiveEvent = serde_json::from_str(r#"{"kind" : "revoked", "user_id" : 7, "session" : "ab"}"#).expect("revoked");
+        assert!(one.revokes(7, Some("ab")));
+        assert!(!one.revokes(7, Some("cd")) && !one.revokes(8, Some("ab")));
+        let all = LiveEvent::Revoked { user_id: 7, session: None };
+        assert!(all.revokes(7, Some("cd")) && all.revokes(7, None) && !all.revokes(8, None));
     }
 }

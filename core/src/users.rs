@@ -108,29 +108,88 @@ pub async fn create(pool: &PgPool, username: &str, display_name: &str, role: Rol
     id.ok_or_else(|| UserError::Exists(username.to_string()))
 }
 
+/// Sets a password. One an admin or operator sets for someone (`must_change`) is a reset: it
+/// ends everything the old password opened ([`AccessEnd::Everything`]). A user's own change
+/// keeps their sessions; the web closes their other browsers itself.
 pub async fn set_password(pool: &PgPool, username: &str, password: &str, must_change: bool) -> Result<(), UserError> {
     let hash = hash_password(password)?;
-    let done = sqlx::query("UPDATE users SET password_hash = $2, must_change_password = $3, updated_at = now() WHERE username = $1")
+    let id: Option<i64> = sqlx::query_scalar("UPDATE users SET password_hash = $2, must_change_password = $3, updated_at = now() WHERE username = $1 RETURNING id")
         .bind(username)
         .bind(hash)
         .bind(must_change)
-        .execute(pool)
+        .fetch_optional(pool)
         .await?;
-    if done.rows_affected() == 0 {
-        return Err(UserError::NotFound(username.to_string()));
+    let id = id.ok_or_else(|| UserError::NotFound(username.to_string()))?;
+    if must_change {
+        end_access(pool, id, AccessEnd::Everything, "password reset").await?;
     }
     Ok(())
 }
 
+/// Turns an account on or off; off ends everything it had open ([`AccessEnd::Everything`]).
 pub async fn set_active(pool: &PgPool, username: &str, active: bool) -> Result<(), UserError> {
-    let done = sqlx::query("UPDATE users SET active = $2, updated_at = now() WHERE username = $1").bind(username).bind(active).execute(pool).await?;
-    if done.rows_affected() == 0 {
-        return Err(UserError::NotFound(username.to_string()));
-    }
+    let id: Option<i64> = sqlx::query_scalar("UPDATE users SET active = $2, updated_at = now() WHERE username = $1 RETURNING id")
+        .bind(username)
+        .bind(active)
+        .fetch_optional(pool)
+        .await?;
+    let id = id.ok_or_else(|| UserError::NotFound(username.to_string()))?;
     if !active {
-        sqlx::query("DELETE FROM web_sessions WHERE user_id = (SELECT id FROM users WHERE username = $1)").bind(username).execute(pool).await?;
+        end_access(pool, id, AccessEnd::Everything, "account deactivated").await?;
     }
     Ok(())
+}
+
+/// How a user's access ended, and so what of theirs closes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccessEnd<'a> {
+    /// Signed out of one browser: that web session, and their dialer session.
+    SignedOut { token_sha256: &'a str },
+    /// Signed out everywhere, deactivated, or given a new password by someone else: every web
+    /// session, every API token, and their dialer session.
+    Everything,
+    /// The campaigns they may work changed: their dialer session ends if its campaign is no
+    /// longer theirs, and their pages reopen with what they may now see.
+    Campaigns,
+}
+
+/// Closes what `end` says, at once: web sessions (each deletion closes that session's pages'
+/// sockets on every web node: migration `20261202000002_access_ends.sql`), API tokens, and
+/// dialer sessions, which take no call from then on and whose phones their nodes hang up
+/// (`dialtone_fastagi::remote`). Returns the dialer sessions it ended.
+pub async fn end_access(pool: &PgPool, user_id: i64, end: AccessEnd<'_>, reason: &str) -> Result<Vec<i64>, sqlx::Error> {
+    match end {
+        AccessEnd::SignedOut { token_sha256 } => {
+            sqlx::query("DELETE FROM web_sessions WHERE user_id = $1 AND token_sha256 = $2").bind(user_id).bind(token_sha256).execute(pool).await?;
+        }
+        AccessEnd::Everything => {
+            sqlx::query("DELETE FROM web_sessions WHERE user_id = $1").bind(user_id).execute(pool).await?;
+            sqlx::query("UPDATE api_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL").bind(user_id).execute(pool).await?;
+        }
+        AccessEnd::Campaigns => {
+            let news = crate::live::LiveEvent::Revoked { user_id, session: None };
+            let payload = serde_json::to_string(&news).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+            sqlx::query("SELECT pg_notify($1, $2)").bind(crate::live::PG_CHANNEL).bind(payload).execute(pool).await?;
+        }
+    }
+    let sessions: Vec<i64> = sqlx::query_scalar(
+        "SELECT s.id FROM agent_sessions s
+         WHERE s.user_id = $1 AND s.logged_out_at IS NULL
+           AND (NOT $2 OR NOT EXISTS (SELECT 1 FROM user_campaigns uc WHERE uc.user_id = s.user_id AND uc.campaign_id = s.campaign_id))",
+    )
+    .bind(user_id)
+    .bind(matches!(end, AccessEnd::Campaigns))
+    .fetch_all(pool)
+    .await?;
+    let mut ended = Vec::with_capacity(sessions.len());
+    for session_id in sessions {
+        // A lead being previewed goes back to the dialer.
+        crate::preview::release(pool, session_id, 0).await?;
+        if crate::agents::log_out(pool, session_id, reason).await? {
+            ended.push(session_id);
+        }
+    }
+    Ok(ended)
 }
 
 pub async fn list(pool: &PgPool) -> Result<Vec<User>, UserError> {

@@ -3,6 +3,7 @@
 //! node's Asterisk that carries the call.
 
 use dialtone_asterisk::ami::{Action, AmiClient, AmiError};
+use dialtone_core::asterisk_values::{self, Kind, Refused};
 use dialtone_core::calls::{self, Ended};
 use dialtone_core::campaigns;
 use dialtone_core::dnc;
@@ -20,8 +21,9 @@ pub enum ControlError {
     NoCall(Uuid),
     #[error("{0} is on a do-not-call list ({1})")]
     DoNotCall(String, String),
-    #[error("'{0}' is not a DTMF digit")]
-    BadDigit(char),
+    /// A value that may not go to Asterisk: nothing was sent.
+    #[error(transparent)]
+    Refused(#[from] Refused),
     #[error(transparent)]
     Ami(#[from] AmiError),
     #[error("database: {0}")]
@@ -46,38 +48,41 @@ pub fn device_channels(dial_string: &str) -> String {
 }
 
 /// Rings an agent's phone into their conference (the `dialtone-agent` context).
-pub fn ring_agent_phone(session_id: i64, phone_dial_string: &str) -> Action {
-    Action::new("Originate")
-        .field("Channel", phone_dial_string)
+pub fn ring_agent_phone(session_id: i64, phone_dial_string: &str) -> Result<Action, Refused> {
+    Ok(Action::new("Originate")
+        .field("Channel", asterisk_values::check(Kind::Phone, phone_dial_string)?)
         .field("Context", "dialtone-agent")
         .field("Exten", "s")
         .field("Priority", "1")
         .field("Timeout", "30000")
         .field("Async", "true")
         .field("CallerID", "\"Dialtone\" <login>")
-        .variable("DIALTONE_AGENT_SESSION", &session_id.to_string())
+        .variable("DIALTONE_AGENT_SESSION", &session_id.to_string()))
 }
 
 /// Hangs up every channel of the agent's phone (logout, forced logout).
-pub fn hang_up_agent_phone(phone_dial_string: &str) -> Action {
-    Action::new("Hangup").field("Channel", device_channels(phone_dial_string)).field("Cause", "16")
+pub fn hang_up_agent_phone(phone_dial_string: &str) -> Result<Action, Refused> {
+    let phone = asterisk_values::check(Kind::Phone, phone_dial_string)?;
+    Ok(Action::new("Hangup").field("Channel", device_channels(phone)).field("Cause", "16"))
 }
 
 /// A supervisor's phone rings and then listens, whispers or barges on the agent's phone.
-pub fn monitor(supervisor_dial_string: &str, agent_dial_string: &str, how: Monitor) -> Action {
+pub fn monitor(supervisor_dial_string: &str, agent_dial_string: &str, how: Monitor) -> Result<Action, Refused> {
+    let supervisor = asterisk_values::check(Kind::Phone, supervisor_dial_string)?;
+    let agent = asterisk_values::check(Kind::Phone, agent_dial_string)?;
     // ChanSpy options: q quiet, E stop when the spied channel leaves, w whisper, B barge.
     let options = match how {
         Monitor::Listen => "qE",
         Monitor::Whisper => "qEw",
         Monitor::Barge => "qEB",
     };
-    Action::new("Originate")
-        .field("Channel", supervisor_dial_string)
+    Ok(Action::new("Originate")
+        .field("Channel", supervisor)
         .field("Application", "ChanSpy")
-        .field("Data", format!("{agent_dial_string}-,{options}"))
+        .field("Data", format!("{agent}-,{options}"))
         .field("Timeout", "30000")
         .field("Async", "true")
-        .field("CallerID", "\"Dialtone monitor\" <monitor>")
+        .field("CallerID", "\"Dialtone monitor\" <monitor>"))
 }
 
 /// Parks the customer on music on hold (`dialtone-hold`), out of the agent's conference.
@@ -86,22 +91,48 @@ pub fn hold_action(customer_channel: &str) -> Action {
 }
 
 /// Sends a channel into an agent's conference (`dialtone-conference`), as a customer.
-pub fn join_conference(channel: &str, conference: &str) -> Action {
-    Action::new("Redirect").field("Channel", channel).field("Context", "dialtone-conference").field("Exten", conference).field("Priority", "1")
+pub fn join_conference(channel: &str, conference: &str) -> Result<Action, Refused> {
+    let conference = asterisk_values::check(Kind::Conference, conference)?;
+    Ok(Action::new("Redirect").field("Channel", channel).field("Context", "dialtone-conference").field("Exten", conference).field("Priority", "1"))
 }
 
 /// Dials a third party into the agent's conference (consultation, three-way call). The
-/// channel's Uniqueid is `leg_id`, so it can be found again among Asterisk's channels.
-pub fn consult_action(dial_string: &str, conference: &str, leg_id: Uuid, caller_id: &str) -> Action {
-    Action::new("Originate")
-        .field("Channel", dial_string)
+/// channel's Uniqueid is `leg_id`, so it can be found again among Asterisk's channels. The
+/// third party sees the customer's number, when it is one (an inbound caller's is theirs to
+/// make up), else Dialtone's.
+pub fn consult_action(dial_string: &str, conference: &str, leg_id: Uuid, caller_id: &str) -> Result<Action, Refused> {
+    let caller_id = if Kind::Number.accepts(caller_id) { caller_id } else { "Dialtone" };
+    Ok(Action::new("Originate")
+        .field("Channel", asterisk_values::check(Kind::DialString, dial_string)?)
         .field("Context", "dialtone-conference")
-        .field("Exten", conference)
+        .field("Exten", asterisk_values::check(Kind::Conference, conference)?)
         .field("Priority", "1")
         .field("Timeout", "30000")
         .field("Async", "true")
         .field("ChannelId", leg_id.to_string())
-        .field("CallerID", caller_id)
+        .field("CallerID", caller_id))
+}
+
+/// The Originate of a manual or preview dial, into the agent's conference on answer.
+fn manual_originate(settings: &campaigns::DialSettings, placed: &manual::Placed) -> Result<Action, Refused> {
+    let mut action = Action::new("Originate")
+        .field("Channel", crate::dialer::dial_string(settings, &placed.phone_e164)?)
+        .field("Context", "dialtone-manual")
+        .field("Exten", "s")
+        .field("Priority", "1")
+        .field("Timeout", (settings.ring_timeout_secs.max(15) * 1000).to_string())
+        .field("Async", "true")
+        .field("ChannelId", placed.call_id.to_string())
+        .variable("DIALTONE_CALL_ID", &placed.call_id.to_string())
+        .variable("DIALTONE_CONFERENCE", asterisk_values::check(Kind::Conference, &placed.conference)?)
+        .variable("DIALTONE_CAMPAIGN_ID", &placed.campaign_id.to_string());
+    if let Some(caller_id) = crate::dialer::caller_id(settings)? {
+        action = action.field("CallerID", caller_id);
+    }
+    if let Some(lead) = placed.lead_id {
+        action = action.variable("DIALTONE_LEAD_ID", &lead.to_string());
+    }
+    Ok(action)
 }
 
 /// The live customer channel of a call.
@@ -141,6 +172,9 @@ pub async fn follow_consults(control: Control, stop: CancellationToken) {
 pub struct Control {
     pub pool: PgPool,
     pub ami: AmiClient,
+    /// MixMonitor's directory on this node, as the call flows' `recordings_dir`: recordings
+    /// started here and there land in one tree, where the web finds them.
+    pub recordings_dir: std::path::PathBuf,
 }
 
 impl Control {
@@ -160,7 +194,7 @@ impl Control {
             return Err(ControlError::DoNotCall(e164.to_string(), hit.value));
         }
         let channel = customer_channel(&self.pool, call_id).await?;
-        let exten = e164.trim_start_matches('+');
+        let exten = asterisk_values::check(Kind::Number, e164)?.trim_start_matches('+');
         self.ami.send(Action::new("Redirect").field("Channel", channel).field("Context", context).field("Exten", exten).field("Priority", "1")).await?;
         calls::transferred(&self.pool, call_id).await?;
         Ok(())
@@ -169,6 +203,7 @@ impl Control {
     /// Sends the customer into an inbound group's queue (by its DID route), where they become a
     /// new inbound call; this one closes as transferred.
     pub async fn transfer_to_group(&self, call_id: Uuid, group_did: &str) -> Result<(), ControlError> {
+        let group_did = asterisk_values::check(Kind::Did, group_did)?;
         let channel = customer_channel(&self.pool, call_id).await?;
         self.ami.send(Action::new("Redirect").field("Channel", channel).field("Context", "dialtone-inbound").field("Exten", group_did).field("Priority", "1")).await?;
         calls::transferred(&self.pool, call_id).await?;
@@ -177,9 +212,7 @@ impl Control {
 
     /// Plays DTMF digits to the customer (an IVR on the far end).
     pub async fn dtmf(&self, call_id: Uuid, digits: &str) -> Result<(), ControlError> {
-        if let Some(bad) = digits.chars().find(|c| !matches!(c, '0'..='9' | '*' | '#' | 'A'..='D')) {
-            return Err(ControlError::BadDigit(bad));
-        }
+        asterisk_values::check(Kind::Dtmf, digits)?;
         let channel = customer_channel(&self.pool, call_id).await?;
         for digit in digits.chars() {
             self.ami.send(Action::new("PlayDTMF").field("Channel", &channel).field("Digit", digit.to_string()).field("Receive", "false")).await?;
@@ -198,7 +231,7 @@ impl Control {
     pub async fn resume(&self, call_id: Uuid) -> Result<(), ControlError> {
         let channel = customer_channel(&self.pool, call_id).await?;
         let conference = self.conference(call_id).await?;
-        self.ami.send(join_conference(&channel, &conference)).await?;
+        self.ami.send(join_conference(&channel, &conference)?).await?;
         Ok(())
     }
 
@@ -225,22 +258,25 @@ impl Control {
             Some(id) => campaigns::dial_settings(&self.pool, id).await?,
             None => None,
         };
+        let e164 = asterisk_values::check(Kind::Number, e164)?;
         let dial_string = match &settings {
-            Some(s) => crate::dialer::dial_string(s, e164),
+            Some(s) => crate::dialer::dial_string(s, e164)?,
             None => format!("Local/{}@dialtone-transfer", e164.trim_start_matches('+')),
         };
+        let caller = caller_id.unwrap_or_else(|| "Dialtone".to_string());
+        let leg_id = Uuid::new_v4();
+        // Refused before anything moves: the customer stays with the agent.
+        let action = consult_action(&dial_string, &conference, leg_id, &caller)?;
         if hold_customer {
             self.ami.send(hold_action(&customer)).await?;
         }
-        let leg_id = Uuid::new_v4();
         sqlx::query("INSERT INTO call_legs (call_id, kind, channel, uniqueid) VALUES ($1, 'consult', $2, $3)")
             .bind(call_id)
             .bind(&dial_string)
             .bind(leg_id.to_string())
             .execute(&self.pool)
             .await?;
-        let caller = caller_id.unwrap_or_else(|| "Dialtone".to_string());
-        self.ami.send(consult_action(&dial_string, &conference, leg_id, &caller)).await?;
+        self.ami.send(action).await?;
         Ok(leg_id)
     }
 
@@ -268,27 +304,15 @@ impl Control {
     pub async fn manual_dial(&self, session_id: i64, node: &str, target: &Target) -> Result<Uuid, ControlError> {
         let placed = manual::place(&self.pool, session_id, node, target, chrono::Utc::now()).await?;
         let settings = campaigns::dial_settings(&self.pool, placed.campaign_id).await?.ok_or(ControlError::NoCall(placed.call_id))?;
-        let mut action = Action::new("Originate")
-            .field("Channel", crate::dialer::dial_string(&settings, &placed.phone_e164))
-            .field("Context", "dialtone-manual")
-            .field("Exten", "s")
-            .field("Priority", "1")
-            .field("Timeout", (settings.ring_timeout_secs.max(15) * 1000).to_string())
-            .field("Async", "true")
-            .field("ChannelId", placed.call_id.to_string())
-            .variable("DIALTONE_CALL_ID", &placed.call_id.to_string())
-            .variable("DIALTONE_CONFERENCE", &placed.conference)
-            .variable("DIALTONE_CAMPAIGN_ID", &placed.campaign_id.to_string());
-        if let Some(number) = &settings.caller_id_number {
-            action = action.field("CallerID", format!("\"{}\" <{number}>", settings.caller_id_name));
-        }
-        if let Some(lead) = placed.lead_id {
-            action = action.variable("DIALTONE_LEAD_ID", &lead.to_string());
-        }
-        if let Err(e) = self.ami.send(action).await {
+        let action = manual_originate(&settings, &placed);
+        let sent = match action {
+            Ok(action) => self.ami.send(action).await.map_err(ControlError::from),
+            Err(refused) => Err(refused.into()),
+        };
+        if let Err(e) = sent {
             // Nothing was dialed: close the call so the agent is not left reserved.
             calls::end(&self.pool, placed.call_id, &Ended { dial_status: Some("CHANUNAVAIL"), ..Ended::default() }).await?;
-            return Err(e.into());
+            return Err(e);
         }
         Ok(placed.call_id)
     }
@@ -341,71 +365,79 @@ impl Control {
             return Ok(0);
         }
         // Each leg's own Hangup event closes it.
-        let (hung_up, _) = self.hang_up_legs(&left, "the customer left a consultation").await?;
+        let (hung_up, _) = hang_up_legs(&self.ami, &left, "the customer left a consultation").await?;
         Ok(hung_up)
     }
 
-    /// Third parties a missed Hangup event left behind (a lagging event stream, an AMI
-    /// reconnect, a consultation dialed as its customer hung up): consult legs still open on this
-    /// node's calls that ended other than by a transfer. Each is hung up if Asterisk still has
-    /// it, and closed. Returns how many were hung up.
-    pub async fn sweep_consults(&self, node: &str) -> Result<usize, ControlError> {
-        let legs: Vec<(Uuid, String)> = sqlx::query_as(
-            "SELECT l.call_id, l.uniqueid FROM call_legs l JOIN calls c ON c.id = l.call_id
-             WHERE l.kind = 'consult' AND l.ended_at IS NULL AND l.uniqueid IS NOT NULL
-               AND c.node = $1 AND c.state = 'ended' AND c.outcome IS DISTINCT FROM 'transferred'",
-        )
-        .bind(node)
-        .fetch_all(&self.pool)
-        .await?;
-        if legs.is_empty() {
-            return Ok(0);
-        }
-        let (hung_up, settled) = self.hang_up_legs(&legs, "a third party was left in a consultation whose call ended").await?;
-        if hung_up > 0 {
-            tracing::warn!(hung_up, "third parties outlived their consultations' calls (a Hangup event was missed)");
-        }
-        sqlx::query("UPDATE call_legs SET ended_at = now() WHERE uniqueid = ANY($1) AND kind = 'consult' AND ended_at IS NULL")
-            .bind(settled)
-            .execute(&self.pool)
-            .await?;
-        Ok(hung_up)
-    }
-
-    /// Hangs up the channel of each leg (call, leg uniqueid) that Asterisk still has, from one
-    /// channel list. Returns how many it hung up, and the legs settled: gone already, or hung
-    /// up. A failed hang-up is logged and its leg left open, for the node's next sweep.
-    async fn hang_up_legs(&self, legs: &[(Uuid, String)], why: &str) -> Result<(usize, Vec<String>), ControlError> {
-        let channels = self.ami.send_list(Action::new("CoreShowChannels")).await?;
-        let (mut hung_up, mut settled) = (0, Vec::new());
-        for (call_id, leg) in legs {
-            if let Some(channel) = channel_of(&channels.events, leg) {
-                tracing::info!(%call_id, %channel, "{why}: hanging up the third party");
-                match self.ami.send(Action::new("Hangup").field("Channel", channel).field("Cause", "16")).await {
-                    Ok(_) => hung_up += 1,
-                    // It hung up in between: what was wanted.
-                    Err(AmiError::Refused { .. }) => {}
-                    Err(e) => {
-                        tracing::warn!(%call_id, %channel, error = %e, "could not hang up the third party");
-                        continue;
-                    }
-                }
-            }
-            settled.push(leg.clone());
-        }
-        Ok((hung_up, settled))
-    }
-
-    /// Starts or stops recording the customer's channel.
+    /// Starts recording the customer's channel into `file` (relative to the recordings root, as
+    /// the call flows record), or stops it.
     pub async fn record(&self, call_id: Uuid, file: Option<&str>) -> Result<(), ControlError> {
+        let absolute = match file {
+            Some(file) => Some(self.recordings_dir.join(asterisk_values::check(Kind::RecordingFile, file)?)),
+            None => None,
+        };
         let channel = customer_channel(&self.pool, call_id).await?;
-        let action = match file {
-            Some(file) => Action::new("MixMonitor").field("Channel", channel).field("File", file).field("Options", "b"),
+        let action = match &absolute {
+            Some(path) => {
+                let path = asterisk_values::check(Kind::File, path.to_str().unwrap_or_default())?;
+                Action::new("MixMonitor").field("Channel", channel).field("File", path).field("Options", "b")
+            }
             None => Action::new("StopMixMonitor").field("Channel", channel),
         };
         self.ami.send(action).await?;
         Ok(())
     }
+}
+
+/// Third parties a missed Hangup event left behind (a lagging event stream, an AMI
+/// reconnect, a consultation dialed as its customer hung up): consult legs still open on this
+/// node's calls that ended other than by a transfer. Each is hung up if Asterisk still has
+/// it, and closed. Returns how many were hung up.
+pub async fn sweep_consults(pool: &PgPool, ami: &AmiClient, node: &str) -> Result<usize, ControlError> {
+    let legs: Vec<(Uuid, String)> = sqlx::query_as(
+        "SELECT l.call_id, l.uniqueid FROM call_legs l JOIN calls c ON c.id = l.call_id
+         WHERE l.kind = 'consult' AND l.ended_at IS NULL AND l.uniqueid IS NOT NULL
+           AND c.node = $1 AND c.state = 'ended' AND c.outcome IS DISTINCT FROM 'transferred'",
+    )
+    .bind(node)
+    .fetch_all(pool)
+    .await?;
+    if legs.is_empty() {
+        return Ok(0);
+    }
+    let (hung_up, settled) = hang_up_legs(ami, &legs, "a third party was left in a consultation whose call ended").await?;
+    if hung_up > 0 {
+        tracing::warn!(hung_up, "third parties outlived their consultations' calls (a Hangup event was missed)");
+    }
+    sqlx::query("UPDATE call_legs SET ended_at = now() WHERE uniqueid = ANY($1) AND kind = 'consult' AND ended_at IS NULL")
+        .bind(settled)
+        .execute(pool)
+        .await?;
+    Ok(hung_up)
+}
+
+/// Hangs up the channel of each leg (call, leg uniqueid) that Asterisk still has, from one
+/// channel list. Returns how many it hung up, and the legs settled: gone already, or hung
+/// up. A failed hang-up is logged and its leg left open, for the node's next sweep.
+async fn hang_up_legs(ami: &AmiClient, legs: &[(Uuid, String)], why: &str) -> Result<(usize, Vec<String>), ControlError> {
+    let channels = ami.send_list(Action::new("CoreShowChannels")).await?;
+    let (mut hung_up, mut settled) = (0, Vec::new());
+    for (call_id, leg) in legs {
+        if let Some(channel) = channel_of(&channels.events, leg) {
+            tracing::info!(%call_id, %channel, "{why}: hanging up the third party");
+            match ami.send(Action::new("Hangup").field("Channel", channel).field("Cause", "16")).await {
+                Ok(_) => hung_up += 1,
+                // It hung up in between: what was wanted.
+                Err(AmiError::Refused { .. }) => {}
+                Err(e) => {
+                    tracing::warn!(%call_id, %channel, error = %e, "could not hang up the third party");
+                    continue;
+                }
+            }
+        }
+        settled.push(leg.clone());
+    }
+    Ok((hung_up, settled))
 }
 
 #[cfg(test)]
@@ -415,19 +447,32 @@ mod tests {
     #[test]
     fn actions_read_as_asterisk_expects() {
         assert_eq!(device_channels("PJSIP/1001"), "/^PJSIP\\/1001-/");
-        let ring = ring_agent_phone(12, "PJSIP/1001").encode("a").expect("encodes");
+        let ring = ring_agent_phone(12, "PJSIP/1001").expect("a phone").encode("a").expect("encodes");
         assert!(ring.contains("Channel: PJSIP/1001\\r\\n".replace("\\r\\n", "\r\n").as_str()));
         assert!(ring.contains("Context: dialtone-agent\r\n") && ring.contains("Variable: DIALTONE_AGENT_SESSION=12\r\n"), "{ring}");
-        let spy = monitor("PJSIP/2001", "PJSIP/1001", Monitor::Whisper).encode("b").expect("encodes");
+        let spy = monitor("PJSIP/2001", "PJSIP/1001", Monitor::Whisper).expect("phones").encode("b").expect("encodes");
         assert!(spy.contains("Application: ChanSpy\r\nData: PJSIP/1001-,qEw\r\n"), "{spy}");
-        let hangup = hang_up_agent_phone("PJSIP/1001").encode("c").expect("encodes");
+        let hangup = hang_up_agent_phone("PJSIP/1001").expect("a phone").encode("c").expect("encodes");
         assert!(hangup.contains("Channel: /^PJSIP\\/1001-/\r\n"), "{hangup}");
         let hold = hold_action("PJSIP/trunk-0001").encode("d").expect("encodes");
         assert!(hold.contains("Action: Redirect\r\n") && hold.contains("Context: dialtone-hold\r\n"), "{hold}");
-        let back = join_conference("PJSIP/trunk-0001", "agent-7").encode("e").expect("encodes");
+        let back = join_conference("PJSIP/trunk-0001", "agent-7").expect("a conference").encode("e").expect("encodes");
         assert!(back.contains("Context: dialtone-conference\r\nExten: agent-7\r\n"), "{back}");
         let leg = Uuid::nil();
-        let consult = consult_action("PJSIP/15551234567@carrier", "agent-7", leg, "\"Acme\" <2125550100>").encode("f").expect("encodes");
+        let consult = consult_action("PJSIP/15551234567@carrier", "agent-7", leg, "+12125550100").expect("values").encode("f").expect("encodes");
         assert!(consult.contains("Exten: agent-7\r\n") && consult.contains(&format!("ChannelId: {leg}\r\n")), "{consult}");
+        assert!(consult.contains("CallerID: +12125550100\r\n"), "{consult}");
+    }
+
+    #[test]
+    fn actions_refuse_what_may_not_reach_asterisk() {
+        assert!(ring_agent_phone(1, "Local/15551234567@dialtone-transfer").is_err());
+        assert!(hang_up_agent_phone("PJSIP/1001@elsewhere").is_err());
+        assert!(monitor("PJSIP/2001", "PJSIP/1001,q,x", Monitor::Listen).is_err());
+        assert!(join_conference("PJSIP/trunk-0001", "agent-7,x").is_err());
+        assert!(consult_action("PJSIP/1&PJSIP/2", "agent-7", Uuid::nil(), "Dialtone").is_err());
+        // A caller ID an inbound caller made up is not passed on.
+        let consult = consult_action("PJSIP/1@carrier", "agent-7", Uuid::nil(), "\"x\" <1>;evil").expect("values").encode("g").expect("encodes");
+        assert!(consult.contains("CallerID: Dialtone\r\n"), "{consult}");
     }
 }

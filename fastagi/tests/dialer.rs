@@ -255,12 +255,12 @@ async fn call_control_refuses_ended_calls_and_dnc_transfers(pool: PgPool) {
     tokio::spawn(busy_manager(listener, Arc::new(Mutex::new(Vec::new())), Vec::new()));
     let mut config = AmiConfig::new(addr.to_string(), "dialer", "secret");
     config.auth = Auth::Plain;
-    let control = Control { pool: pool.clone(), ami: AmiClient::start(config) };
+    let control = Control { pool: pool.clone(), ami: AmiClient::start(config), recordings_dir: "/rec".into() };
 
     assert!(matches!(control.hang_up(ended).await, Err(ControlError::CallEnded(_))), "an action on a call that ended says so");
     assert!(matches!(control.hang_up(uuid::Uuid::new_v4()).await, Err(ControlError::NoCall(_))));
     assert!(matches!(control.blind_transfer_to_number(live, "+12125550199", "dialtone-transfer").await, Err(ControlError::DoNotCall(..))));
-    assert!(matches!(control.dtmf(live, "12x").await, Err(ControlError::BadDigit('x'))));
+    assert!(matches!(control.dtmf(live, "12x").await, Err(ControlError::Refused(_))));
     control.hang_up(live).await.expect("hangs up a live call");
     control.blind_transfer_to_number(live, "+15125550100", "dialtone-transfer").await.expect("transfers");
 }

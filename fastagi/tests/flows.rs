@@ -141,6 +141,24 @@ async fn a_person_reaches_the_longest_idle_agent_recorded_and_popped(pool: PgPoo
     assert_eq!(agent_state, "wrapup");
 }
 
+/// The node's own check, the last of three: a stored value that got past the form and the
+/// database (here the CHECK is dropped, as on a database restored from before it) is refused
+/// where the AGI command is built, and the abandon is still counted.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn a_stored_audio_name_that_would_run_a_command_is_never_sent(pool: PgPool) {
+    let w = world(pool).await;
+    sqlx::query("ALTER TABLE campaigns DROP CONSTRAINT campaigns_safe_harbor_audio_asterisk").execute(&w.pool).await.expect("drop");
+    sqlx::query("UPDATE campaigns SET safe_harbor_audio = 'x,b,touch proof' WHERE id = $1").bind(w.campaign).execute(&w.pool).await.expect("hostile");
+    let call = Uuid::new_v4();
+    let mut a = outbound_call(&w, call, &["HUMAN", "HUMAN-800-800"]).await;
+    let next = a.on("HANGUP\n", "200 result=1\n").await;
+    assert!(!next.contains("touch"), "{next}");
+    a.on("SET VARIABLE DIALTONE_RESULT abandoned\n", "HANGUP\n200 result=1\n").await;
+    a.closed().await;
+    let kind: String = sqlx::query_scalar("SELECT kind FROM abandon_ledger WHERE call_id = $1").bind(call).fetch_one(&w.pool).await.expect("ledger");
+    assert_eq!(kind, "abandon");
+}
+
 #[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
 async fn no_agent_in_time_is_an_abandon_with_the_safe_harbor_message(pool: PgPool) {
     let w = world(pool).await;

@@ -28,12 +28,13 @@ pub struct DemoArgs {
 }
 
 const CAMPAIGN: &str = "Demo outbound";
-const ACCOUNTS: &[(&str, &str, Role)] = &[
-    ("admin", "Demo Admin", Role::Admin),
-    ("supervisor", "Sam Supervisor", Role::Supervisor),
-    ("agent1", "Alex Agent", Role::Agent),
-    ("agent2", "Blair Agent", Role::Agent),
-    ("agent3", "Casey Agent", Role::Agent),
+/// The demo's accounts and the phones assigned to them (the simulator answers any).
+const ACCOUNTS: &[(&str, &str, Role, Option<&str>)] = &[
+    ("admin", "Demo Admin", Role::Admin, None),
+    ("supervisor", "Sam Supervisor", Role::Supervisor, Some("PJSIP/2001")),
+    ("agent1", "Alex Agent", Role::Agent, Some("PJSIP/1001")),
+    ("agent2", "Blair Agent", Role::Agent, Some("PJSIP/1002")),
+    ("agent3", "Casey Agent", Role::Agent, Some("PJSIP/1003")),
 ];
 
 pub async fn run(config: &Config, args: DemoArgs) -> anyhow::Result<()> {
@@ -49,7 +50,7 @@ pub async fn run(config: &Config, args: DemoArgs) -> anyhow::Result<()> {
 
     let credentials_path = config.data_dir.join("demo-credentials.txt");
     let mut new_credentials = Vec::new();
-    for (username, name, role) in ACCOUNTS {
+    for (username, name, role, phone) in ACCOUNTS {
         let password = users::generate_password();
         match users::create(&pool, username, name, *role, &password).await {
             Ok(_) => new_credentials.push(format!("{username} {password} ({})", role.as_str())),
@@ -57,7 +58,7 @@ pub async fn run(config: &Config, args: DemoArgs) -> anyhow::Result<()> {
             Err(e) => return Err(e.into()),
         }
         if *role != Role::Admin {
-            let id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE username = $1").bind(username).fetch_one(&pool).await?;
+            let id: i64 = sqlx::query_scalar("UPDATE users SET phone_dial_string = $2 WHERE username = $1 RETURNING id").bind(username).bind(phone).fetch_one(&pool).await?;
             campaigns::grant(&pool, id, campaign).await?;
         }
     }
@@ -152,7 +153,7 @@ pub async fn run(config: &Config, args: DemoArgs) -> anyhow::Result<()> {
         println!();
         println!("The web admin stays up at {}; Ctrl-C stops it.", config.web.public_url);
         if args.run_secs > 0 {
-            println!("The simulated PBX and the dialer keep running: sign in as agent1 on /agent, log in to '{CAMPAIGN}' with phone PJSIP/1001 (the simulator answers it), go ready, and take calls.");
+            println!("The simulated PBX and the dialer keep running: sign in as agent1 on /agent, log in to '{CAMPAIGN}' (agent1's phone, PJSIP/1001, is answered by the simulator), go ready, and take calls.");
         }
         tokio::select! {
             _ = super::node::shutdown_signal() => {}
@@ -203,19 +204,22 @@ async fn run_simulated(config: &Config, pool: &sqlx::PgPool, bus: &dialtone_core
     sqlx::query("UPDATE agent_sessions SET state = 'logged_out', logged_out_at = now(), logout_reason = 'demo restart' WHERE logged_out_at IS NULL")
         .execute(pool)
         .await?;
-    let agent_ids: Vec<(i64, String)> = sqlx::query_as("SELECT id, username FROM users WHERE role = 'agent' AND active ORDER BY username").fetch_all(pool).await?;
+    let agent_ids: Vec<(i64, String, String)> = sqlx::query_as(
+        "SELECT id, username, phone_dial_string FROM users WHERE role = 'agent' AND active AND phone_dial_string IS NOT NULL ORDER BY username",
+    )
+    .fetch_all(pool)
+    .await?;
     let mut sessions = Vec::new();
-    for (i, (user, name)) in agent_ids.iter().enumerate() {
-        let phone = format!("PJSIP/{}", 1001 + i);
-        let session = agents::open_session(pool, *user, campaign, &config.node, &phone).await?;
-        ami.send(control::ring_agent_phone(session, &phone)).await?;
+    for (user, name, phone) in &agent_ids {
+        let session = agents::open_session(pool, *user, campaign, &config.node, phone).await?;
+        ami.send(control::ring_agent_phone(session, phone)?).await?;
         sessions.push((session, name.clone()));
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     for (session, _) in &sessions {
         agents::set_state(pool, *session, "ready", None).await?;
     }
-    let control = control::Control { pool: pool.clone(), ami: ami.clone() };
+    let control = control::Control { pool: pool.clone(), ami: ami.clone(), recordings_dir: config.recordings_dir.clone() };
     tokio::spawn(control::follow_consults(control.clone(), stop.clone()));
     tokio::spawn(dialtone_fastagi::remote::serve(bus.clone(), control, config.node.clone(), stop.clone()));
     tokio::spawn(super::node::end_wrapups(pool.clone(), stop.clone()));

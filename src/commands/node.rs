@@ -101,7 +101,7 @@ async fn run_node(config: &Config, args: AgiArgs, campaign_scan: Option<Duration
     if let (Some(ami), Some(scan)) = (ami, campaign_scan) {
         let dialer = Arc::new(DialerContext { pool: dialer_pool, ami, node: config.node.clone(), tick: Duration::from_millis(250) });
         // Call control the web asks of this node (agents' phones, hang-ups, transfers...).
-        let control = dialtone_fastagi::control::Control { pool: dialer.pool.clone(), ami: dialer.ami.clone() };
+        let control = dialtone_fastagi::control::Control { pool: dialer.pool.clone(), ami: dialer.ami.clone(), recordings_dir: config.recordings_dir.clone() };
         tokio::spawn(dialtone_fastagi::control::follow_consults(control.clone(), shutdown.clone()));
         tokio::spawn(dialtone_fastagi::remote::serve(bus.clone(), control, config.node.clone(), shutdown.clone()));
         tokio::spawn(watch_outcomes(dialer.clone(), shutdown.clone()));

@@ -57,7 +57,8 @@ try {
   await agent.page.evaluate(() => { window.__noReload = true; });
   await agent.page.waitForSelector(".desk[data-link=live]");
   check(true, "the agent screen opens and its live link is up");
-  await agent.page.fill("input[name=phone]", "PJSIP/1001");
+  check(await agent.page.isVisible("text=PJSIP/1001"), "the login shows the phone an admin assigned, and nothing to type one");
+  check((await agent.page.$("input[name=phone]")) === null, "no phone can be typed at login");
   await agent.page.click("form button.primary");
   await waitState(agent.page, "paused");
   check(true, "logging in rings the phone; the simulated phone answers and the agent is paused (LOGIN)");

@@ -1,4 +1,4 @@
-//! The agent screen: log in to a campaign with a phone, go ready or pause, take the call that
+//! The agent screen: log in to a campaign with the phone an admin assigned, go ready or pause, take the call that
 //! pops up with its lead and script, set a disposition (and a callback), and everything between:
 //! hang up, hold, transfer, keypad, recording, manual dial, the agent's callbacks and day.
 //!
@@ -44,14 +44,10 @@ mod act {
 }
 
 #[server(endpoint = "agent_login")]
-pub async fn agent_login(
-    campaign: i64,
-    phone: String,
-    groups: Option<Vec<i64>>,
-) -> Result<String, ServerFnError> {
+pub async fn agent_login(campaign: i64, groups: Option<Vec<i64>>) -> Result<String, ServerFnError> {
     let (user, ctx) = act::ctx().await?;
     act::done(
-        ctx.log_in(user, campaign, &groups.unwrap_or_default(), &phone)
+        ctx.log_in(user, campaign, &groups.unwrap_or_default())
             .await
             .map(|_| ()),
         "Your phone is ringing: answer it to start.",
@@ -550,10 +546,12 @@ fn LoginForm(desk: Desk, actions: Actions) -> impl IntoView {
                     }).collect_view()}
                 </fieldset>
             })}
-            <label>"Phone to ring (your extension, e.g. PJSIP/1001)"
-                <input name="phone" value=desk.phone_on_file placeholder="PJSIP/1001" autocomplete="off"/>
-            </label>
-            <button type="submit" class="primary">"Log in and ring my phone"</button>
+            {if desk.phone_on_file.is_empty() {
+                view! { <p class="notice error">"No phone is assigned to you yet: ask an admin to set yours on the Users page."</p> }.into_any()
+            } else {
+                view! { <p>"Your phone " <strong class="phone">{desk.phone_on_file.clone()}</strong> " rings when you log in."</p> }.into_any()
+            }}
+            <button type="submit" class="primary" disabled=desk.phone_on_file.is_empty()>"Log in and ring my phone"</button>
         </ActionForm>
     }
     .into_any()

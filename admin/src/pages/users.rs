@@ -8,7 +8,7 @@ use leptos_meta::Title;
 use super::campaigns::{sort_link, urlencoding};
 use super::lists::campaign_choices;
 use super::{page_param, query_param, FieldError, Notice, Pager};
-use crate::model::{Page, Saved, UserRow};
+use crate::model::{ApiTokenRow, Page, Saved, UserRow};
 
 #[server(endpoint = "list_users")]
 pub async fn list_users(
@@ -44,6 +44,7 @@ pub async fn update_user(
     id: i64,
     role: String,
     active: Option<String>,
+    phone: Option<String>,
     access: Option<HashMap<String, String>>,
     groups: Option<HashMap<String, String>>,
 ) -> Result<Saved, ServerFnError> {
@@ -66,6 +67,7 @@ pub async fn update_user(
         id,
         &role,
         active.is_some(),
+        Some(phone.as_deref().unwrap_or("")),
         &campaigns,
         &groups,
     )
@@ -94,6 +96,26 @@ pub async fn reset_password(id: i64) -> Result<Saved, ServerFnError> {
         .map_err(op_error)
 }
 
+#[server(endpoint = "list_tokens")]
+pub async fn list_tokens() -> Result<Vec<ApiTokenRow>, ServerFnError> {
+    use super::ssr::{context, op_error};
+    let ctx = context().await?;
+    let (pool, actor) = (&ctx.pool, ctx.actor());
+    crate::server::ops::api_tokens(pool, &actor)
+        .await
+        .map_err(op_error)
+}
+
+#[server(endpoint = "revoke_token")]
+pub async fn revoke_token(id: i64) -> Result<Saved, ServerFnError> {
+    use super::ssr::{context, op_error};
+    let ctx = context().await?;
+    let (pool, actor) = (&ctx.pool, ctx.actor());
+    crate::server::ops::revoke_token(pool, &actor, id)
+        .await
+        .map_err(op_error)
+}
+
 #[server(endpoint = "issue_token")]
 pub async fn issue_token(id: i64, token_name: String) -> Result<Saved, ServerFnError> {
     use super::ssr::{context, op_error};
@@ -113,6 +135,12 @@ pub fn Users() -> impl IntoView {
     let update = ServerAction::<UpdateUser>::new();
     let reset = ServerAction::<ResetPassword>::new();
     let token = ServerAction::<IssueToken>::new();
+    let revoke = ServerAction::<RevokeToken>::new();
+    let revoked: Signal<Option<Result<Saved, ServerFnError>>> = revoke.value().into();
+    let tokens = Resource::new(
+        move || (token.version().get(), revoke.version().get()),
+        |_| list_tokens(),
+    );
     let created: Signal<Option<Result<Saved, ServerFnError>>> = create.value().into();
     let updated: Signal<Option<Result<Saved, ServerFnError>>> = update.value().into();
     let was_reset: Signal<Option<Result<Saved, ServerFnError>>> = reset.value().into();
@@ -196,6 +224,8 @@ pub fn Users() -> impl IntoView {
                                                                 {["agent", "supervisor", "admin"].into_iter().map(|r| view! { <option value=r selected=r == role>{r}</option> }).collect_view()}
                                                             </select>
                                                             <label><input type="checkbox" name="active" value="on" checked=u.active/> "active"</label>
+                                                            <label>"Phone" <input name="phone" value=u.phone.clone().unwrap_or_default() placeholder="PJSIP/1001" size="12" maxlength="70" autocomplete="off"/></label>
+                                                            <FieldError result=updated key="phone"/>
                                                             <div class="access">
                                                                 {campaigns.iter().map(|(cid, name)| view! {
                                                                     <label><input type="checkbox" name=format!("access[{cid}]") value="on" checked=mine.contains(name)/> {name.clone()}</label>
@@ -235,5 +265,41 @@ pub fn Users() -> impl IntoView {
                 })
             }}
         </Suspense>
+        <section class="card">
+            <h2>"API tokens"</h2>
+            <p class="hint">"A token works until it expires (a year after it was made) or is revoked; resetting its user's password or signing them out everywhere revokes it too."</p>
+            <Notice result=revoked/>
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match tokens.await {
+                        Ok(rows) if rows.is_empty() => view! { <p>"No API tokens yet."</p> }.into_any(),
+                        Ok(rows) => view! {
+                            <table>
+                                <thead><tr><th>"User"</th><th>"Token"</th><th>"Made (UTC)"</th><th>"Expires (UTC)"</th><th>"Last used (UTC)"</th><th>"State"</th><th></th></tr></thead>
+                                <tbody>
+                                    {rows.into_iter().map(|t| view! {
+                                        <tr>
+                                            <td>{t.username.clone()}</td>
+                                            <td>{t.name.clone()}</td>
+                                            <td>{t.created_at.clone()}</td>
+                                            <td>{t.expires_at.clone()}</td>
+                                            <td>{t.last_used_at.clone().unwrap_or_else(|| "never".into())}</td>
+                                            <td>{t.state.clone()}</td>
+                                            <td>{(t.state == "active").then(|| view! {
+                                                <ActionForm action=revoke>
+                                                    <input type="hidden" name="id" value=t.id.to_string()/>
+                                                    <button type="submit" class="link">"Revoke"</button>
+                                                </ActionForm>
+                                            })}</td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        }.into_any(),
+                        Err(e) => view! { <p class="notice error">{super::error_text(&e)}</p> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
     }
 }

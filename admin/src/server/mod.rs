@@ -8,6 +8,7 @@ pub mod desk;
 pub mod guard;
 pub mod leads;
 pub mod live;
+pub mod nul_guard;
 pub mod ops;
 pub mod reference;
 pub mod reports;
@@ -155,6 +156,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
             crate::app::shell,
         ))
+        .layer(axum::middleware::from_fn(nul_guard::refuse_nul))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             guard::guard,

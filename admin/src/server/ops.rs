@@ -8,10 +8,12 @@ use std::net::IpAddr;
 use serde_json::Value;
 use sqlx::PgPool;
 
+use dialtone_core::asterisk_values::{self, Kind as Asterisk};
+
 use super::audit;
 use crate::model::{
-    CampaignRow, DidRow, DncRow, InboundRow, ListRow, Page, Saved, SettingsForm, UserRow, Viewer,
-    PER_PAGE,
+    ApiTokenRow, CampaignRow, DidRow, DncRow, InboundRow, ListRow, Page, Saved, SettingsForm,
+    UserRow, Viewer, PER_PAGE,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -840,7 +842,8 @@ pub async fn users(
         "SELECT u.id, u.username, u.display_name, u.role, u.active, u.must_change_password,
                 to_char(u.last_login_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') AS last_login_at,
                 COALESCE(ARRAY(SELECT c.name FROM user_campaigns uc JOIN campaigns c ON c.id = uc.campaign_id WHERE uc.user_id = u.id ORDER BY c.name), '{{}}') AS campaigns,
-                COALESCE(ARRAY(SELECT g.name FROM user_inbound_groups ug JOIN inbound_groups g ON g.id = ug.group_id WHERE ug.user_id = u.id ORDER BY g.name), '{{}}') AS inbound_groups
+                COALESCE(ARRAY(SELECT g.name FROM user_inbound_groups ug JOIN inbound_groups g ON g.id = ug.group_id WHERE ug.user_id = u.id ORDER BY g.name), '{{}}') AS inbound_groups,
+                u.phone_dial_string AS phone
          FROM users u WHERE u.username ILIKE $1 OR u.display_name ILIKE $1 ORDER BY {}, u.username LIMIT $2 OFFSET $3",
         order_by(sort, USER_SORTS, "u.username")
     ))
@@ -899,22 +902,34 @@ pub async fn create_user(
     }
 }
 
-/// Role, active flag and campaign access, saved together.
+/// Role, active flag, phone (`None` keeps it, empty clears it) and campaign access, saved
+/// together. Access taken away ends at
+/// once (`core::users::end_access`): a deactivated user's sessions, tokens and dialer session;
+/// a dialer session in a campaign no longer theirs.
+#[allow(clippy::too_many_arguments)]
 pub async fn update_user(
     pool: &PgPool,
     actor: &Actor<'_>,
     id: i64,
     role: &str,
     active: bool,
+    phone: Option<&str>,
     campaign_ids: &[i64],
     group_ids: &[i64],
 ) -> Result<Saved, OpError> {
+    use dialtone_core::users::{end_access, AccessEnd};
     actor.admin()?;
+    let mut fields = Vec::new();
     if role.parse::<dialtone_core::users::Role>().is_err() {
-        return Ok(Saved::Invalid {
-            fields: vec![("role".into(), "admin, supervisor or agent".into())],
-            form: None,
-        });
+        fields.push(("role".into(), "admin, supervisor or agent".into()));
+    }
+    let keep_phone = phone.is_none();
+    let phone = phone.map(str::trim).filter(|p| !p.is_empty());
+    if let Some(Err(refused)) = phone.map(|p| asterisk_values::check(Asterisk::Phone, p)) {
+        fields.push(("phone".into(), refused.kind.rule().into()));
+    }
+    if !fields.is_empty() {
+        return Ok(Saved::Invalid { fields, form: None });
     }
     if id == actor.viewer.user_id && (!active || role != "admin") {
         return Ok(Saved::refused(
@@ -923,7 +938,7 @@ pub async fn update_user(
     }
     let mut tx = pool.begin().await?;
     let before: Option<Value> = sqlx::query_scalar(
-        "SELECT jsonb_build_object('role', role, 'active', active,
+        "SELECT jsonb_build_object('role', role, 'active', active, 'phone', phone_dial_string,
             'campaigns', COALESCE((SELECT jsonb_agg(campaign_id ORDER BY campaign_id) FROM user_campaigns WHERE user_id = u.id), '[]'),
             'inbound_groups', COALESCE((SELECT jsonb_agg(group_id ORDER BY group_id) FROM user_inbound_groups WHERE user_id = u.id), '[]'))
          FROM users u WHERE id = $1 FOR UPDATE",
@@ -932,21 +947,36 @@ pub async fn update_user(
     .fetch_optional(&mut *tx)
     .await?;
     let before = before.ok_or(OpError::NotFound)?;
-    sqlx::query("UPDATE users SET role = $2, active = $3, updated_at = now() WHERE id = $1")
-        .bind(id)
-        .bind(role)
-        .bind(active)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("DELETE FROM user_campaigns WHERE user_id = $1")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+    let phone: Option<String> = match sqlx::query_scalar(
+        "UPDATE users SET role = $2, active = $3, updated_at = now(),
+                phone_dial_string = CASE WHEN $5 THEN phone_dial_string ELSE $4 END
+         WHERE id = $1 RETURNING phone_dial_string",
+    )
+    .bind(id)
+    .bind(role)
+    .bind(active)
+    .bind(phone)
+    .bind(keep_phone)
+    .fetch_one(&mut *tx)
+    .await
+    {
+        Ok(phone) => phone,
+        Err(e) => return refusal(e, "phone"),
+    };
     let mut ids = campaign_ids.to_vec();
     ids.sort_unstable();
     ids.dedup();
+    // Only grants taken away are deleted: a save that keeps a campaign keeps its row.
+    let removed = sqlx::query(
+        "DELETE FROM user_campaigns WHERE user_id = $1 AND campaign_id <> ALL($2::bigint[])",
+    )
+    .bind(id)
+    .bind(&ids)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
     if let Err(e) = sqlx::query(
-        "INSERT INTO user_campaigns (user_id, campaign_id) SELECT $1, unnest($2::bigint[])",
+        "INSERT INTO user_campaigns (user_id, campaign_id) SELECT $1, unnest($2::bigint[]) ON CONFLICT DO NOTHING",
     )
     .bind(id)
     .bind(&ids)
@@ -972,13 +1002,7 @@ pub async fn update_user(
     {
         return refusal(e, "inbound_groups");
     }
-    if !active {
-        sqlx::query("DELETE FROM web_sessions WHERE user_id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-    }
-    let after = serde_json::json!({"role": role, "active": active, "campaigns": ids, "inbound_groups": groups});
+    let after = serde_json::json!({"role": role, "active": active, "phone": phone, "campaigns": ids, "inbound_groups": groups});
     actor
         .audit(
             &mut *tx,
@@ -990,13 +1014,19 @@ pub async fn update_user(
         )
         .await?;
     tx.commit().await?;
+    if !active {
+        end_access(pool, id, AccessEnd::Everything, "account deactivated").await?;
+    } else if removed > 0 {
+        end_access(pool, id, AccessEnd::Campaigns, "campaign access removed").await?;
+    }
     Ok(Saved::Ok {
         id,
         message: "Saved.".into(),
     })
 }
 
-/// A new generated password the user must change at next sign-in; their sessions end.
+/// A new generated password the user must change at next sign-in; everything the old one
+/// opened ends (`core::users::set_password`).
 pub async fn reset_password(pool: &PgPool, actor: &Actor<'_>, id: i64) -> Result<Saved, OpError> {
     actor.admin()?;
     let username: Option<String> = sqlx::query_scalar("SELECT username FROM users WHERE id = $1")
@@ -1010,7 +1040,6 @@ pub async fn reset_password(pool: &PgPool, actor: &Actor<'_>, id: i64) -> Result
         Err(dialtone_core::users::UserError::Db(e)) => return Err(OpError::Db(e)),
         Err(e) => return Ok(Saved::refused(e.to_string())),
     }
-    super::session::close_all(pool, id, None).await?;
     actor
         .audit(
             pool,
@@ -1067,6 +1096,61 @@ pub async fn issue_token(
         message: format!(
             "API token '{name}': {token} (shown once; send it as 'Authorization: Bearer …')."
         ),
+    })
+}
+
+/// Every API token (admin), newest first, with whether it still works.
+pub async fn api_tokens(pool: &PgPool, actor: &Actor<'_>) -> Result<Vec<ApiTokenRow>, OpError> {
+    actor.admin()?;
+    Ok(sqlx::query_as(
+        "SELECT t.id, t.user_id, u.username, t.name,
+                to_char(t.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') AS created_at,
+                to_char(t.expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') AS expires_at,
+                to_char(t.last_used_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') AS last_used_at,
+                CASE WHEN t.revoked_at IS NOT NULL THEN 'revoked' WHEN t.expires_at <= now() THEN 'expired' ELSE 'active' END AS state
+         FROM api_tokens t JOIN users u ON u.id = t.user_id ORDER BY t.created_at DESC, t.id DESC",
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Revokes an API token at once (admin); audited in the same transaction.
+pub async fn revoke_token(pool: &PgPool, actor: &Actor<'_>, id: i64) -> Result<Saved, OpError> {
+    actor.admin()?;
+    let mut tx = pool.begin().await?;
+    let revoked: Option<Value> = sqlx::query_scalar(
+        "UPDATE api_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL
+         RETURNING jsonb_build_object('user_id', user_id, 'name', name)",
+    )
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(token) = revoked else {
+        let exists: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM api_tokens WHERE id = $1)")
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
+        return if exists {
+            Ok(Saved::refused("That token was already revoked."))
+        } else {
+            Err(OpError::NotFound)
+        };
+    };
+    actor
+        .audit(
+            &mut *tx,
+            "delete",
+            "api_token",
+            Some(id.to_string()),
+            Some(token),
+            None,
+        )
+        .await?;
+    tx.commit().await?;
+    Ok(Saved::Ok {
+        id,
+        message: "Token revoked: it no longer signs anything in.".into(),
     })
 }
 
@@ -1197,14 +1281,8 @@ pub async fn add_did(
 ) -> Result<Saved, OpError> {
     actor.admin()?;
     let number = number.trim().replace([' ', '-', '(', ')', '.'], "");
-    let digits = number.strip_prefix('+').unwrap_or(&number);
     let mut fields = Vec::new();
-    if digits.is_empty()
-        || digits.len() > 20
-        || !digits
-            .bytes()
-            .all(|b| b.is_ascii_digit() || b == b'*' || b == b'#')
-    {
+    if !Asterisk::Did.accepts(&number) {
         fields.push((
             "number".to_string(),
             "digits as the carrier sends them, optional +".to_string(),

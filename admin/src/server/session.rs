@@ -2,6 +2,7 @@
 //! so a copy of the database does not sign anyone in. API tokens resolve to the same `Session`.
 
 use axum::http::{header, HeaderMap, HeaderValue};
+use dialtone_core::users::{end_access, AccessEnd};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
@@ -95,13 +96,14 @@ pub async fn find(pool: &PgPool, token: &str) -> Result<Option<Session>, sqlx::E
     }))
 }
 
-/// The user of an API token that is not revoked.
+/// The user of an API token neither revoked nor expired. Its user's must-change-password holds
+/// as for a cookie: the guard refuses everything until they change it.
 pub async fn find_api_token(pool: &PgPool, token: &str) -> Result<Option<Session>, sqlx::Error> {
     let row: Option<ViewerRow> = sqlx::query_as(
         "UPDATE api_tokens t SET last_used_at = now()
          FROM users u
-         WHERE t.token_sha256 = $1 AND t.revoked_at IS NULL AND u.id = t.user_id AND u.active
-         RETURNING u.id, u.username, u.display_name, u.role, false AS must_change_password",
+         WHERE t.token_sha256 = $1 AND t.revoked_at IS NULL AND t.expires_at > now() AND u.id = t.user_id AND u.active
+         RETURNING u.id, u.username, u.display_name, u.role, u.must_change_password",
     )
     .bind(digest(token))
     .fetch_optional(pool)
@@ -128,27 +130,38 @@ pub async fn issue_api_token(
     Ok(token)
 }
 
-pub async fn close(pool: &PgPool, token_sha256: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM web_sessions WHERE token_sha256 = $1")
-        .bind(token_sha256)
-        .execute(pool)
-        .await?;
+/// Signs one browser out: its session, the agent's dialer session, its pages' sockets
+/// (`core::users::end_access`).
+pub async fn close(pool: &PgPool, user_id: i64, token_sha256: &str) -> Result<(), sqlx::Error> {
+    end_access(
+        pool,
+        user_id,
+        AccessEnd::SignedOut { token_sha256 },
+        "signed out",
+    )
+    .await?;
     Ok(())
 }
 
-/// Signs the user out on every browser; `except` keeps one session (the one changing the password).
-pub async fn close_all(
-    pool: &PgPool,
-    user_id: i64,
-    except: Option<&str>,
-) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query(
-        "DELETE FROM web_sessions WHERE user_id = $1 AND token_sha256 IS DISTINCT FROM $2",
+/// Signs the user out on every browser, revokes their API tokens and ends their dialer session.
+pub async fn close_everywhere(pool: &PgPool, user_id: i64) -> Result<(), sqlx::Error> {
+    end_access(
+        pool,
+        user_id,
+        AccessEnd::Everything,
+        "signed out everywhere",
     )
-    .bind(user_id)
-    .bind(except)
-    .execute(pool)
     .await?;
+    Ok(())
+}
+
+/// Signs the user out on every other browser (their own password change keeps this one).
+pub async fn close_others(pool: &PgPool, user_id: i64, except: &str) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM web_sessions WHERE user_id = $1 AND token_sha256 <> $2")
+        .bind(user_id)
+        .bind(except)
+        .execute(pool)
+        .await?;
     Ok(done.rows_affected())
 }
 

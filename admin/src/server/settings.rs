@@ -7,6 +7,8 @@ use std::collections::HashMap;
 use serde_json::Value;
 use sqlx::PgPool;
 
+use dialtone_core::asterisk_values::{self, Kind as Asterisk};
+
 use super::ops::{Actor, OpError};
 use crate::model::{check_setting, Kind, Saved, Setting, SettingsForm};
 
@@ -22,6 +24,8 @@ pub struct Entity {
     pub cross_check: fn(&[(String, Option<String>)]) -> Vec<(String, String)>,
     /// What another editor's save looks like to this one.
     pub stale: &'static str,
+    /// Settings whose values reach Asterisk, each with the kind of value it is there.
+    pub asterisk: &'static [(&'static str, Asterisk)],
 }
 
 pub const CAMPAIGN: Entity = Entity {
@@ -31,6 +35,16 @@ pub const CAMPAIGN: Entity = Entity {
     nullable_text: &["machine_message_audio", "caller_id_number"],
     cross_check: crate::model::check_campaign,
     stale: "Someone else saved this campaign after you opened it. Reload the page to see their changes, then make yours again.",
+    asterisk: &[
+        ("safe_harbor_audio", Asterisk::File),
+        ("machine_message_audio", Asterisk::File),
+        ("recording_pattern", Asterisk::RecordingPattern),
+        ("caller_id_name", Asterisk::CallerIdName),
+        ("caller_id_number", Asterisk::CallerIdNumber),
+        ("dial_template", Asterisk::DialTemplate),
+        ("trunk", Asterisk::Trunk),
+        ("dial_prefix", Asterisk::DialPrefix),
+    ],
 };
 
 pub const INBOUND_GROUP: Entity = Entity {
@@ -40,15 +54,32 @@ pub const INBOUND_GROUP: Entity = Entity {
     nullable_text: &["welcome_audio", "closed_target", "no_agents_target", "timeout_target"],
     cross_check: check_inbound_on_server,
     stale: "Someone else saved this group after you opened it. Reload the page to see their changes, then make yours again.",
+    asterisk: &[
+        ("welcome_audio", Asterisk::File),
+        ("music_class", Asterisk::MusicClass),
+    ],
 };
 
-/// The shared rules plus the time zone, which only the server can look up.
+/// The shared rules, the time zone, which only the server can look up, and each route's
+/// target as the kind of value its action sends to Asterisk.
 fn check_inbound_on_server(values: &[(String, Option<String>)]) -> Vec<(String, String)> {
     let mut errors = crate::model::check_inbound(values);
-    let zone = values
-        .iter()
-        .find(|(k, _)| k == "time_zone")
-        .and_then(|(_, v)| v.as_deref());
+    let get = |key: &str| {
+        values
+            .iter()
+            .find(|(k, _)| k == key)
+            .and_then(|(_, v)| v.as_deref())
+    };
+    for route in ["closed", "no_agents", "timeout"] {
+        let target_key = format!("{route}_target");
+        let kind = get(&format!("{route}_action")).and_then(dialtone_core::inbound::route_target);
+        if let (Some(kind), Some(target)) = (kind, get(&target_key)) {
+            if let Err(refused) = asterisk_values::check(kind, target) {
+                errors.push((target_key, refused.kind.rule().into()));
+            }
+        }
+    }
+    let zone = get("time_zone");
     if zone.is_some_and(|z| z.parse::<chrono_tz::Tz>().is_err()) {
         errors.push((
             "time_zone".into(),
@@ -163,6 +194,17 @@ pub async fn save(
         match check_setting(setting, raw) {
             Ok(v) => values.push((setting.key.to_string(), v)),
             Err(message) => errors.push((setting.key.to_string(), message)),
+        }
+    }
+    for (key, kind) in entity.asterisk {
+        let value = values
+            .iter()
+            .find(|(k, _)| k == key)
+            .and_then(|(_, v)| v.as_deref());
+        if let Some(Err(refused)) = value.map(|v| asterisk_values::check(*kind, v)) {
+            if !errors.iter().any(|(k, _)| k == key) {
+                errors.push((key.to_string(), refused.kind.rule().into()));
+            }
         }
     }
     errors.extend((entity.cross_check)(&values));

@@ -174,7 +174,7 @@ pub async fn sign_out(
 ) -> Response {
     if let Some(Extension(s)) = session {
         if let Some(hash) = &s.token_sha256 {
-            if let Err(e) = session::close(&state.pool, hash).await {
+            if let Err(e) = session::close(&state.pool, s.viewer.user_id, hash).await {
                 tracing::error!(error = %e, "sign-out: database");
                 return (
                     StatusCode::SERVICE_UNAVAILABLE,
@@ -204,9 +204,9 @@ pub async fn sign_out_everywhere(
     session: Option<Extension<Session>>,
 ) -> Response {
     if let Some(Extension(s)) = session {
-        match session::close_all(&state.pool, s.viewer.user_id, None).await {
-            Ok(n) => {
-                let after = serde_json::json!({ "sessions_closed": n });
+        match session::close_everywhere(&state.pool, s.viewer.user_id).await {
+            Ok(()) => {
+                let after = serde_json::json!({ "everywhere": true });
                 audit::record(
                     &state.pool,
                     Some(s.viewer.user_id),
@@ -289,7 +289,9 @@ pub async fn change_password(
         return again("unavailable");
     }
     // A changed password ends every other session: whoever knew the old one is out.
-    let _ = session::close_all(&state.pool, s.viewer.user_id, s.token_sha256.as_deref()).await;
+    if let Some(current) = s.token_sha256.as_deref() {
+        let _ = session::close_others(&state.pool, s.viewer.user_id, current).await;
+    }
     audit::record(
         &state.pool,
         Some(s.viewer.user_id),

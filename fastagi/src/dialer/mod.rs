@@ -19,7 +19,7 @@ use futures::StreamExt;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
-pub use originate::{dial_string, originate};
+pub use originate::{caller_id, dial_string, originate};
 pub use reconcile::{reconcile, Reconciled, ReconcileError, GRACE};
 
 #[derive(Clone)]
@@ -231,7 +231,15 @@ async fn turn(
         if !attempts::originating(&ctx.pool, call_id).await? {
             continue;
         }
-        let action = originate(&settings, call_id, campaign_id, lead.lead_id, &lead.phone_e164);
+        let action = match originate(&settings, call_id, campaign_id, lead.lead_id, &lead.phone_e164) {
+            Ok(action) => action,
+            // Nothing was sent: the attempt fails and the campaign's settings need mending.
+            Err(refused) => {
+                tracing::error!(%call_id, campaign = campaign_id, error = %refused, "Originate not sent");
+                attempts::resolve(&ctx.pool, call_id, Outcome::Failed, chrono::Utc::now()).await?;
+                continue;
+            }
+        };
         match ctx.ami.send(action).await {
             Ok(_) => tracing::debug!(%call_id, lead = lead.lead_id, campaign = campaign_id, "originated"),
             // Asterisk said no: nothing was dialed.
@@ -312,7 +320,7 @@ pub async fn watch_outcomes(ctx: Arc<DialerContext>, stop: CancellationToken) {
 /// too: a restart is a gap as well), and every `every` after (a database outage is a gap the
 /// link does not see: `call-end` could not close the calls that ended meanwhile). Records
 /// younger than `grace` are left to their flows. Third parties of consultations whose call
-/// ended while nobody heard it are hung up at the same times (`Control::sweep_consults`).
+/// ended while nobody heard it are hung up at the same times (`control::sweep_consults`).
 pub async fn keep_reconciled(ctx: Arc<DialerContext>, every: Duration, grace: Duration, stop: CancellationToken) {
     let mut link = ctx.ami.link();
     loop {
@@ -323,8 +331,7 @@ pub async fn keep_reconciled(ctx: Arc<DialerContext>, every: Duration, grace: Du
                 Ok(Reconciled { dials, calls }) => tracing::warn!(dials, calls, "reconciled what a gap left open"),
                 Err(e) => tracing::error!(error = %e, "reconciliation failed"),
             }
-            let control = crate::control::Control { pool: ctx.pool.clone(), ami: ctx.ami.clone() };
-            if let Err(e) = control.sweep_consults(&ctx.node).await {
+            if let Err(e) = crate::control::sweep_consults(&ctx.pool, &ctx.ami, &ctx.node).await {
                 tracing::error!(error = %e, "could not sweep consultations left open");
             }
         }

@@ -12,7 +12,8 @@ use dialtone_asterisk::agi::{AgiError, TcpSession};
 use dialtone_core::agents;
 use tracing::Instrument;
 
-use super::{finish, id_param, FlowError};
+use super::{finish, id_param, safe, FlowError};
+use dialtone_core::asterisk_values::Kind;
 use crate::context::FlowContext;
 
 pub async fn run(ctx: Arc<FlowContext>, mut session: TcpSession) -> Result<(), AgiError> {
@@ -31,6 +32,7 @@ async fn stay_in_conference(ctx: &FlowContext, session: &mut TcpSession, session
     }
     let conference = agents::conference_name(session_id);
     tracing::info!(%conference, "agent phone in its conference");
+    let conference = safe(Kind::Conference, &conference)?;
     session.exec("ConfBridge", &format!("{conference},dialtone_agent_bridge,dialtone_agent")).await?;
     agents::log_out(&ctx.pool, session_id, "phone hung up").await?;
     tracing::info!("agent phone left; session logged out");

@@ -25,7 +25,8 @@ use dialtone_core::inbound::{self, Caller, Group};
 use tracing::Instrument;
 use uuid::Uuid;
 
-use super::{finish, put_through, FlowError};
+use super::{finish, put_through, safe, FlowError};
+use dialtone_core::asterisk_values::Kind;
 use crate::context::FlowContext;
 
 /// Transfers from group to group a call may take before the last group's action is final.
@@ -96,14 +97,16 @@ async fn answer(ctx: &FlowContext, session: &mut TcpSession, call_id: Uuid) -> R
                 }
             }
             "transfer_number" => {
+                let number = safe(Kind::Number, target.as_deref().unwrap_or_default())?;
                 inbound::left_queue(&ctx.pool, call_id, "transferred").await?;
-                session.set_variable("DIALTONE_TRANSFER", target.as_deref().unwrap_or_default()).await?;
+                session.set_variable("DIALTONE_TRANSFER", number).await?;
                 return Ok("transfer");
             }
             "voicemail" => {
                 inbound::left_queue(&ctx.pool, call_id, "voicemail").await?;
                 match target.as_deref() {
                     Some(mailbox) => {
+                        let mailbox = safe(Kind::Mailbox, mailbox)?;
                         session.set_music(false, None).await?;
                         session.exec("VoiceMail", &format!("{mailbox},u")).await?;
                         return Ok("voicemail");
@@ -121,7 +124,7 @@ async fn answer(ctx: &FlowContext, session: &mut TcpSession, call_id: Uuid) -> R
 async fn message_and_hangup(ctx: &FlowContext, session: &mut TcpSession, call_id: Uuid, audio: Option<&str>, outcome: &str) -> Result<&'static str, FlowError> {
     inbound::left_queue(&ctx.pool, call_id, outcome).await?;
     session.set_music(false, None).await?;
-    session.stream_file(audio.unwrap_or("dialtone/closed"), "").await?;
+    session.stream_file(safe(Kind::File, audio.unwrap_or("dialtone/closed"))?, "").await?;
     session.hangup().await?;
     Ok("message")
 }
@@ -146,9 +149,10 @@ async fn wait_in_queue(ctx: &FlowContext, session: &mut TcpSession, group: &Grou
         return Ok(Waited::Agent(agent));
     }
     if let Some(welcome) = &group.welcome_audio {
-        session.stream_file(welcome, "").await?;
+        session.stream_file(safe(Kind::File, welcome)?, "").await?;
     }
-    session.set_music(true, Some(&group.music_class)).await?;
+    let music = safe(Kind::MusicClass, &group.music_class)?;
+    session.set_music(true, Some(music)).await?;
     let started = Instant::now();
     let max_wait = Duration::from_secs(group.max_wait_secs.max(1) as u64);
     let announce_every = (group.position_announce_secs > 0).then(|| Duration::from_secs(group.position_announce_secs as u64));
@@ -176,7 +180,7 @@ async fn wait_in_queue(ctx: &FlowContext, session: &mut TcpSession, group: &Grou
                     session.say_number(position, "").await?;
                     session.stream_file("queue-callswaiting", "").await?;
                 }
-                session.set_music(true, Some(&group.music_class)).await?;
+                session.set_music(true, Some(music)).await?;
                 next_announcement = Some(Instant::now() + every);
             }
         }
@@ -196,10 +200,10 @@ async fn talk(ctx: &FlowContext, session: &mut TcpSession, group: &Group, call_i
                 &[("group", &group.name), ("uniqueid", &session.env().uniqueid)],
             )
         );
-        session.exec("MixMonitor", &format!("{},b", ctx.recordings_dir.join(&relative).display())).await?;
+        super::record(ctx, session, &relative).await?;
         calls::recording_started(&ctx.pool, call_id, group.campaign_id, lead_id, Some(agent.user_id), &relative).await?;
     }
     // The agent's screen pops from the session's change itself (its NOTIFY, core::live).
-    session.exec("ConfBridge", &format!("{},dialtone_agent_bridge,dialtone_customer", agent.conference)).await?;
+    super::join_agent(session, agent).await?;
     Ok("agent")
 }

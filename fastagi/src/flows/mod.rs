@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use dialtone_asterisk::agi::{AgiError, Router, TcpSession};
 use dialtone_core::agents::{self, ClaimedAgent};
+use dialtone_core::asterisk_values::{self, Kind, Refused};
 use dialtone_core::calls::{self, Connect};
 use uuid::Uuid;
 
@@ -23,6 +24,15 @@ pub enum FlowError {
     Db(#[from] sqlx::Error),
     #[error("{0}")]
     BadRequest(String),
+    /// A value that may not go to Asterisk: nothing was sent.
+    #[error(transparent)]
+    Refused(#[from] Refused),
+}
+
+/// `value`, if it may go to Asterisk as `kind` (`core::asterisk_values`); the database's CHECKs
+/// hold stored values to the same rules, so a refusal here means a rule was bypassed.
+fn safe(kind: Kind, value: &str) -> Result<&str, FlowError> {
+    Ok(asterisk_values::check(kind, value)?)
 }
 
 /// The AGI server's routes for every flow.
@@ -45,6 +55,24 @@ async fn put_through(ctx: &FlowContext, session: &TcpSession, call_id: Uuid, led
         return Ok(Connect::CallEnded);
     }
     Ok(calls::connected(&ctx.pool, call_id, ledger_campaign, agent.session_id, agent.user_id).await?)
+}
+
+/// Starts recording the caller's channel into `relative` under the recordings root: one path for
+/// the flows and for the agent's record button (`Control::record`), where the web finds it.
+async fn record(ctx: &FlowContext, session: &mut TcpSession, relative: &str) -> Result<(), FlowError> {
+    safe(Kind::RecordingFile, relative)?;
+    let absolute = ctx.recordings_dir.join(relative);
+    let absolute = safe(Kind::File, absolute.to_str().unwrap_or_default())?;
+    // MixMonitor's arguments are `file,options,command`: the whitelist keeps `,` out of `file`.
+    session.exec("MixMonitor", &format!("{absolute},b")).await?;
+    Ok(())
+}
+
+/// The caller joins the claimed agent's conference, as a customer, until the call ends.
+async fn join_agent(session: &mut TcpSession, agent: &ClaimedAgent) -> Result<(), FlowError> {
+    let conference = safe(Kind::Conference, &agent.conference)?;
+    session.exec("ConfBridge", &format!("{conference},dialtone_agent_bridge,dialtone_customer")).await?;
+    Ok(())
 }
 
 /// Runs a flow and turns its error into one the server logs and counts. A flow that fails on

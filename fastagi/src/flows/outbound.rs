@@ -22,7 +22,8 @@ use dialtone_core::campaigns::{self, CallSettings};
 use tracing::Instrument;
 use uuid::Uuid;
 
-use super::{finish, id_param, put_through, FlowError};
+use super::{finish, id_param, put_through, safe, FlowError};
+use dialtone_core::asterisk_values::Kind;
 use crate::context::FlowContext;
 
 /// What the campaign wants done with this answer.
@@ -112,7 +113,7 @@ async fn handle(ctx: &FlowContext, session: &mut TcpSession, campaign_id: i64, c
         Route::Message => {
             // Wait for the greeting to end (silence), then speak after the beep.
             session.exec("WaitForSilence", "1500,1,20").await?;
-            let audio = settings.machine_message_audio.as_deref().unwrap_or_default();
+            let audio = safe(Kind::File, settings.machine_message_audio.as_deref().unwrap_or_default())?;
             session.stream_file(audio, "").await?;
             calls::machine(&ctx.pool, call_id, campaign_id, true).await?;
             session.hangup().await?;
@@ -123,7 +124,13 @@ async fn handle(ctx: &FlowContext, session: &mut TcpSession, campaign_id: i64, c
             loop {
                 let Some(agent) = wait_for_agent(ctx, campaign_id, call_id, deadline).await? else {
                     tracing::warn!(waited_ms = started.elapsed().as_millis() as u64, "no agent within the drop timeout: abandoned");
-                    session.stream_file(&settings.safe_harbor_audio, "").await?;
+                    // The abandon is counted whether or not its message may be played.
+                    match safe(Kind::File, &settings.safe_harbor_audio) {
+                        Ok(audio) => {
+                            session.stream_file(audio, "").await?;
+                        }
+                        Err(e) => tracing::error!(error = %e, "safe-harbor message not played"),
+                    }
                     calls::abandoned(&ctx.pool, call_id, campaign_id).await?;
                     session.hangup().await?;
                     return Ok("abandoned");
@@ -170,12 +177,11 @@ async fn talk(
             agent: agent.user_id,
         }
         .file(&settings.recording_pattern, chrono::Utc::now());
-        let absolute = ctx.recordings_dir.join(&relative);
-        session.exec("MixMonitor", &format!("{},b", absolute.display())).await?;
+        super::record(ctx, session, &relative).await?;
         calls::recording_started(&ctx.pool, call_id, Some(settings.id), lead_id, Some(agent.user_id), &relative).await?;
     }
     // The agent's screen pops from the session's change itself (its NOTIFY, core::live).
     tracing::info!(conference = %agent.conference, "caller joins the agent");
-    session.exec("ConfBridge", &format!("{},dialtone_agent_bridge,dialtone_customer", agent.conference)).await?;
+    super::join_agent(session, agent).await?;
     Ok("agent")
 }

@@ -327,7 +327,7 @@ async fn routing_in(pool: &sqlx::PgPool, args: &AgiArgs) -> anyhow::Result<()> {
     .await?;
     sqlx::query(
         "INSERT INTO agent_sessions (user_id, campaign_id, node, phone_dial_string, conference, state, state_since)
-         SELECT id, $1, 'bench', 'PJSIP/bench', '', 'ready', now() - random() * interval '1 minute' FROM users",
+         SELECT id, $1, 'bench', 'PJSIP/bench', 'agent-pending', 'ready', now() - random() * interval '1 minute' FROM users",
     )
     .bind(campaign)
     .execute(pool)

@@ -65,6 +65,8 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/dnc/{id}", delete(dnc::remove))
         .route("/api/v1/users", get(users::list).post(users::create))
         .route("/api/v1/users/{id}", patch(users::update))
+        .route("/api/v1/tokens", get(users::tokens))
+        .route("/api/v1/tokens/{id}", delete(users::revoke_token))
         .route(
             "/api/v1/statuses",
             get(codes::statuses).post(codes::create_status),

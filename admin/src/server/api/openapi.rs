@@ -39,7 +39,8 @@ pub(super) async fn openapi() -> Response {
                 "List": {"type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"}, "campaign": {"type": ["string", "null"]}, "active": {"type": "boolean"}, "default_country": {"type": "string"}, "leads": {"type": "integer"}}},
                 "Lead": {"type": "object", "properties": {"id": {"type": "integer"}, "list_id": {"type": "integer"}, "list_name": {"type": "string"}, "phone": {"type": "string"}, "name": {"type": "string"}, "status": {"type": "string"}, "time_zone": {"type": "string"}, "attempts": {"type": "integer"}}},
                 "Dnc": {"type": "object", "properties": {"id": {"type": "integer"}, "scope": {"type": "string"}, "value": {"type": "string"}, "source": {"type": "string"}, "note": {"type": "string"}, "added_at": {"type": "string"}}},
-                "User": {"type": "object", "properties": {"id": {"type": "integer"}, "username": {"type": "string"}, "display_name": {"type": "string"}, "role": {"type": "string"}, "active": {"type": "boolean"}, "campaigns": {"type": "array", "items": {"type": "string"}}}}
+                "User": {"type": "object", "properties": {"id": {"type": "integer"}, "username": {"type": "string"}, "display_name": {"type": "string"}, "role": {"type": "string"}, "active": {"type": "boolean"}, "campaigns": {"type": "array", "items": {"type": "string"}}, "inbound_groups": {"type": "array", "items": {"type": "string"}}, "phone": {"type": ["string", "null"]}, "must_change_password": {"type": "boolean"}, "last_login_at": {"type": ["string", "null"]}}},
+                "ApiToken": {"type": "object", "properties": {"id": {"type": "integer"}, "user_id": {"type": "integer"}, "username": {"type": "string"}, "name": {"type": "string"}, "created_at": {"type": "string"}, "expires_at": {"type": "string"}, "last_used_at": {"type": ["string", "null"]}, "state": {"enum": ["active", "expired", "revoked"]}}}
             }
         },
         "security": [{"bearer": []}],
@@ -89,7 +90,9 @@ pub(super) async fn openapi() -> Response {
                 "post": {"summary": "Create an account with a generated first password, in the message (admin)", "requestBody": body(json!({"type": "object", "required": ["username", "role"], "properties": {"username": {"type": "string"}, "display_name": {"type": "string"}, "role": {"enum": ["admin", "supervisor", "agent"]}}})), "responses": saved}
             },
             "/api/v1/users/{id}": {"patch": {"summary": "Role, active flag, campaign and inbound-group access (admin)", "parameters": id,
-                "requestBody": body(json!({"type": "object", "required": ["role", "active"], "properties": {"role": {"type": "string"}, "active": {"type": "boolean"}, "campaign_ids": {"type": "array", "items": {"type": "integer"}}, "inbound_group_ids": {"type": "array", "items": {"type": "integer"}}}})), "responses": saved}}
+                "requestBody": body(json!({"type": "object", "required": ["role", "active"], "properties": {"role": {"type": "string"}, "active": {"type": "boolean"}, "phone": {"type": ["string", "null"], "description": "the phone agents log in with and supervisors listen with: a PJSIP, SIP or IAX2 endpoint such as PJSIP/1001; absent keeps it, empty clears it"}, "campaign_ids": {"type": "array", "items": {"type": "integer"}}, "inbound_group_ids": {"type": "array", "items": {"type": "integer"}}}})), "responses": saved}},
+            "/api/v1/tokens": {"get": {"summary": "API tokens, with whether each is active, expired or revoked (admin)", "responses": ok(json!({"type": "array", "items": {"$ref": "#/components/schemas/ApiToken"}}))}},
+            "/api/v1/tokens/{id}": {"delete": {"summary": "Revoke an API token at once (admin)", "parameters": id, "responses": saved}}
         }
     });
     reference_paths(&mut doc, &ok, &body, &saved, &id);

@@ -52,6 +52,9 @@ pub(super) async fn create(
 pub(super) struct UserChange {
     role: String,
     active: bool,
+    /// The agent's or supervisor's phone (`PJSIP/1001`); absent keeps it, empty clears it.
+    #[serde(default)]
+    phone: Option<String>,
     #[serde(default)]
     campaign_ids: Vec<i64>,
     #[serde(default)]
@@ -73,9 +76,29 @@ pub(super) async fn update(
             id,
             &body.role,
             body.active,
+            body.phone.as_deref(),
             &body.campaign_ids,
             &body.inbound_group_ids,
         )
         .await,
     )
+}
+
+pub(super) async fn tokens(
+    State(st): State<AppState>,
+    s: Extension<Session>,
+    c: Extension<ClientIp>,
+) -> Response {
+    let who = (s, c);
+    answer(ops::api_tokens(&st.pool, &actor(&who)).await)
+}
+
+pub(super) async fn revoke_token(
+    State(st): State<AppState>,
+    s: Extension<Session>,
+    c: Extension<ClientIp>,
+    Path(id): Path<i64>,
+) -> Response {
+    let who = (s, c);
+    saved(ops::revoke_token(&st.pool, &actor(&who), id).await)
 }

@@ -36,8 +36,9 @@ pub async fn agent_socket(
         return (StatusCode::FORBIDDEN, "cross-site socket refused").into_response();
     }
     let user_id = session.viewer.user_id;
+    let token = session.token_sha256;
     super::bounded(ws).on_upgrade(move |socket| {
-        agent_page(state, user_id, socket)
+        agent_page(state, user_id, token, socket)
             .instrument(tracing::info_span!("agent_page", agent = user_id))
     })
 }
@@ -71,7 +72,7 @@ async fn send_desk(state: &AppState, user_id: i64, socket: &mut WebSocket) -> Op
     }
 }
 
-async fn agent_page(state: AppState, user_id: i64, mut socket: WebSocket) {
+async fn agent_page(state: AppState, user_id: i64, token: Option<String>, mut socket: WebSocket) {
     let page = Uuid::new_v4();
     let mut events = state.live.agent(user_id);
     // Any other page of this agent, on this node or another, lets go.
@@ -87,19 +88,29 @@ async fn agent_page(state: AppState, user_id: i64, mut socket: WebSocket) {
         state.live.gone(user_id, page);
         return;
     };
-    serve_page(&state, user_id, page, &mut socket, &mut events, &mut shown).await;
+    serve_page(
+        &state,
+        (user_id, token.as_deref()),
+        page,
+        &mut socket,
+        &mut events,
+        &mut shown,
+    )
+    .await;
     state.live.gone(user_id, page);
 }
 
-/// The page's life: pings, answers, news; returns when the page is gone or taken over.
+/// The page's life: pings, answers, news; returns when the page is gone, taken over, or its
+/// access revoked (`who`: the agent and their web session's token digest).
 async fn serve_page(
     state: &AppState,
-    user_id: i64,
+    who: (i64, Option<&str>),
     page: Uuid,
     socket: &mut WebSocket,
     events: &mut broadcast::Receiver<Arc<HubEvent>>,
     shown: &mut Shown,
 ) {
+    let user_id = who.0;
     let mut ping = tokio::time::interval(PING);
     let mut heard = Instant::now();
     loop {
@@ -127,6 +138,11 @@ async fn serve_page(
                     Err(broadcast::error::RecvError::Closed) => return,
                 };
                 let sent = match &*event {
+                    HubEvent::Live(news) if news.revokes(who.0, who.1) => {
+                        tracing::info!("access revoked: closing the agent page's socket");
+                        let _ = socket.send(Message::Close(None)).await;
+                        return;
+                    }
                     HubEvent::Resync => send_desk(state, user_id, socket).await.map(|k| *shown = k).is_some(),
                     HubEvent::Live(LiveEvent::TakeOver { user_id: u, page: p }) if *u == user_id && *p != page => {
                         let _ = send_json(socket, &AgentPush::TakenOver).await;

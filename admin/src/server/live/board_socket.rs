@@ -64,7 +64,8 @@ pub async fn board_socket(
                 .into_response();
         }
     }
-    super::bounded(ws).on_upgrade(move |socket| board_page(state, scope, socket))
+    let who = (session.viewer.user_id, session.token_sha256);
+    super::bounded(ws).on_upgrade(move |socket| board_page(state, scope, who, socket))
 }
 
 /// Whether the news may change what the board shows.
@@ -80,7 +81,14 @@ fn concerns(event: &HubEvent, scope: BoardScope) -> bool {
     }
 }
 
-async fn board_page(state: AppState, scope: BoardScope, mut socket: WebSocket) {
+/// The board's life, until the page goes or the access of `who` (the viewer and their web
+/// session's token digest) is revoked.
+async fn board_page(
+    state: AppState,
+    scope: BoardScope,
+    who: (i64, Option<String>),
+    mut socket: WebSocket,
+) {
     let mut events = state.live.boards();
     let mut refresh = tokio::time::interval(BOARD_REFRESH);
     let mut settle = tokio::time::interval(BOARD_SETTLE / 3);
@@ -95,6 +103,11 @@ async fn board_page(state: AppState, scope: BoardScope, mut socket: WebSocket) {
                 Some(Ok(_)) => {}
             },
             event = events.recv() => match event {
+                Ok(event) if matches!(&*event, HubEvent::Live(news) if news.revokes(who.0, who.1.as_deref())) => {
+                    tracing::info!("access revoked: closing the wallboard's socket");
+                    let _ = socket.send(Message::Close(None)).await;
+                    break;
+                }
                 Ok(event) => dirty |= concerns(&event, scope),
                 Err(broadcast::error::RecvError::Lagged(_)) => dirty = true,
                 Err(broadcast::error::RecvError::Closed) => break,
