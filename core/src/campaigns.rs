@@ -36,8 +36,16 @@ pub struct CampaignSummary {
 
 /// Creates a campaign with the schema's defaults, dialing through `call_time` (by name), with
 /// the system's selectable dispositions and agent pause codes offered to its agents.
+/// Creates a campaign with the standard dispositions and pause codes.
 pub async fn create(pool: &PgPool, name: &str, method: DialMethod, call_time: &str) -> Result<i64, sqlx::Error> {
     let mut tx = pool.begin().await?;
+    let id = create_in(&mut tx, name, method, call_time).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// [`create`], in the caller's transaction (the admin audits the creation in it).
+pub async fn create_in(tx: &mut sqlx::PgConnection, name: &str, method: DialMethod, call_time: &str) -> Result<i64, sqlx::Error> {
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO campaigns (name, dial_method, call_time_id) VALUES ($1, $2, (SELECT id FROM call_times WHERE name = $3)) RETURNING id",
     )
@@ -54,7 +62,6 @@ pub async fn create(pool: &PgPool, name: &str, method: DialMethod, call_time: &s
         .bind(id)
         .execute(&mut *tx)
         .await?;
-    tx.commit().await?;
     Ok(id)
 }
 

@@ -67,20 +67,21 @@ pub enum DncError {
 }
 
 /// Adds a number; false when it was already on that list.
-pub async fn add_number(pool: &PgPool, scope: Scope, number: &E164, source: Source, note: &str) -> Result<bool, DncError> {
-    insert(pool, scope, "number", &number.number, source, note).await
+pub async fn add_number<'c>(db: impl sqlx::PgExecutor<'c>, scope: Scope, number: &E164, source: Source, note: &str) -> Result<bool, DncError> {
+    insert(db, scope, "number", &number.number, source, note).await
 }
 
 /// Adds an area-code wildcard, given as digits with the country code (`1201` blocks +1 201...).
-pub async fn add_area_code(pool: &PgPool, scope: Scope, digits: &str, note: &str) -> Result<bool, DncError> {
+pub async fn add_area_code<'c>(db: impl sqlx::PgExecutor<'c>, scope: Scope, digits: &str, note: &str) -> Result<bool, DncError> {
     let digits = digits.trim().trim_start_matches('+');
     if !(2..=7).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) || digits.starts_with('0') {
         return Err(DncError::BadAreaCode(digits.to_string()));
     }
-    insert(pool, scope, "area_code", &format!("+{digits}"), Source::Manual, note).await
+    insert(db, scope, "area_code", &format!("+{digits}"), Source::Manual, note).await
 }
 
-async fn insert(pool: &PgPool, scope: Scope, kind: &str, value: &str, source: Source, note: &str) -> Result<bool, DncError> {
+/// One entry; in the caller's transaction when `db` is one (the admin audits it there).
+async fn insert<'c>(db: impl sqlx::PgExecutor<'c>, scope: Scope, kind: &str, value: &str, source: Source, note: &str) -> Result<bool, DncError> {
     let conflict = match scope {
         Scope::System => "ON CONFLICT (value) WHERE campaign_id IS NULL DO NOTHING",
         Scope::Campaign(_) => "ON CONFLICT (campaign_id, value) WHERE campaign_id IS NOT NULL DO NOTHING",
@@ -92,7 +93,7 @@ async fn insert(pool: &PgPool, scope: Scope, kind: &str, value: &str, source: So
         .bind(value)
         .bind(source.as_str())
         .bind(note)
-        .execute(pool)
+        .execute(db)
         .await?;
     Ok(done.rows_affected() == 1)
 }

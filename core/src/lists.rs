@@ -34,10 +34,15 @@ pub enum ListError {
 }
 
 pub async fn create(pool: &PgPool, name: &str, campaign_id: Option<i64>, default_country: &str) -> Result<i64, ListError> {
+    create_in(&mut *pool.acquire().await?, name, campaign_id, default_country).await
+}
+
+/// [`create`], in the caller's transaction (the admin audits the creation in it).
+pub async fn create_in(conn: &mut sqlx::PgConnection, name: &str, campaign_id: Option<i64>, default_country: &str) -> Result<i64, ListError> {
     let country = default_country.trim().to_ascii_uppercase();
     crate::phone::country(&country).map_err(|_| ListError::Country(default_country.to_string()))?;
     if let Some(campaign) = campaign_id {
-        let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM campaigns WHERE id = $1)").bind(campaign).fetch_one(pool).await?;
+        let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM campaigns WHERE id = $1)").bind(campaign).fetch_one(&mut *conn).await?;
         if !exists {
             return Err(ListError::NoCampaign(campaign));
         }
@@ -46,7 +51,7 @@ pub async fn create(pool: &PgPool, name: &str, campaign_id: Option<i64>, default
         .bind(name)
         .bind(campaign_id)
         .bind(country)
-        .fetch_one(pool)
+        .fetch_one(&mut *conn)
         .await?)
 }
 

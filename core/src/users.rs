@@ -90,7 +90,8 @@ pub struct User {
 }
 
 /// Creates an account that must change its password at first sign-in.
-pub async fn create(pool: &PgPool, username: &str, display_name: &str, role: Role, password: &str) -> Result<i64, UserError> {
+/// In the caller's transaction when `db` is one (the admin audits it there).
+pub async fn create<'c>(db: impl sqlx::PgExecutor<'c>, username: &str, display_name: &str, role: Role, password: &str) -> Result<i64, UserError> {
     if !valid_username(username) {
         return Err(UserError::Username(username.to_string()));
     }
@@ -103,7 +104,7 @@ pub async fn create(pool: &PgPool, username: &str, display_name: &str, role: Rol
     .bind(display_name)
     .bind(role.as_str())
     .bind(hash)
-    .fetch_optional(pool)
+    .fetch_optional(db)
     .await?;
     id.ok_or_else(|| UserError::Exists(username.to_string()))
 }
@@ -112,18 +113,24 @@ pub async fn create(pool: &PgPool, username: &str, display_name: &str, role: Rol
 /// ends everything the old password opened ([`AccessEnd::Everything`]). A user's own change
 /// keeps their sessions; the web closes their other browsers itself.
 pub async fn set_password(pool: &PgPool, username: &str, password: &str, must_change: bool) -> Result<(), UserError> {
+    let id = store_password(pool, username, password, must_change).await?;
+    if must_change {
+        end_access(pool, id, AccessEnd::Everything, "password reset").await?;
+    }
+    Ok(())
+}
+
+/// Stores a new password's hash and nothing else (in the caller's transaction when `db` is
+/// one); returns the user's id. [`set_password`] also ends what a reset must end.
+pub async fn store_password<'c>(db: impl sqlx::PgExecutor<'c>, username: &str, password: &str, must_change: bool) -> Result<i64, UserError> {
     let hash = hash_password(password)?;
     let id: Option<i64> = sqlx::query_scalar("UPDATE users SET password_hash = $2, must_change_password = $3, updated_at = now() WHERE username = $1 RETURNING id")
         .bind(username)
         .bind(hash)
         .bind(must_change)
-        .fetch_optional(pool)
+        .fetch_optional(db)
         .await?;
-    let id = id.ok_or_else(|| UserError::NotFound(username.to_string()))?;
-    if must_change {
-        end_access(pool, id, AccessEnd::Everything, "password reset").await?;
-    }
-    Ok(())
+    id.ok_or_else(|| UserError::NotFound(username.to_string()))
 }
 
 /// Turns an account on or off; off ends everything it had open ([`AccessEnd::Everything`]).

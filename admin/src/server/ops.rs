@@ -289,20 +289,22 @@ pub async fn create_campaign(
     let Some(method) = method.filter(|_| fields.is_empty()) else {
         return Ok(Saved::Invalid { fields, form: None });
     };
-    let id = match dialtone_core::campaigns::create(pool, name.trim(), method, DEFAULT_CALL_TIME)
-        .await
-    {
-        Ok(id) => id,
-        Err(e) => return refusal(e, "name"),
-    };
+    let mut tx = pool.begin().await?;
+    let id =
+        match dialtone_core::campaigns::create_in(&mut tx, name.trim(), method, DEFAULT_CALL_TIME)
+            .await
+        {
+            Ok(id) => id,
+            Err(e) => return refusal(e, "name"),
+        };
     let after: Option<Value> =
         sqlx::query_scalar("SELECT to_jsonb(c) FROM campaigns c WHERE id = $1")
             .bind(id)
-            .fetch_optional(pool)
+            .fetch_optional(&mut *tx)
             .await?;
     actor
         .audit(
-            pool,
+            &mut *tx,
             "create",
             "campaign",
             Some(id.to_string()),
@@ -310,6 +312,7 @@ pub async fn create_campaign(
             after,
         )
         .await?;
+    tx.commit().await?;
     Ok(Saved::Ok {
         id,
         message: "Campaign created: it is inactive until you activate it.".into(),
@@ -496,9 +499,11 @@ pub async fn create_list(
             form: None,
         });
     }
-    match dialtone_core::lists::create(pool, name.trim(), campaign_id, country).await {
+    let mut tx = pool.begin().await?;
+    match dialtone_core::lists::create_in(&mut tx, name.trim(), campaign_id, country).await {
         Ok(id) => {
-            actor.audit(pool, "create", "list", Some(id.to_string()), None, Some(serde_json::json!({"name": name.trim(), "campaign_id": campaign_id, "default_country": country}))).await?;
+            actor.audit(&mut *tx, "create", "list", Some(id.to_string()), None, Some(serde_json::json!({"name": name.trim(), "campaign_id": campaign_id, "default_country": country}))).await?;
+            tx.commit().await?;
             Ok(Saved::Ok {
                 id,
                 message: "List created: upload leads into it.".into(),
@@ -732,8 +737,9 @@ pub async fn dnc_add(
     actor.admin()?;
     let scope = campaign_id.map_or(Scope::System, Scope::Campaign);
     let entry = entry.trim();
+    let mut tx = pool.begin().await?;
     let added = if let Some(area) = entry.strip_prefix("area:") {
-        match dnc::add_area_code(pool, scope, area, note).await {
+        match dnc::add_area_code(&mut *tx, scope, area, note).await {
             Ok(added) => (added, format!("+{}", area.trim().trim_start_matches('+'))),
             Err(dnc::DncError::BadAreaCode(_)) => {
                 return Ok(Saved::Invalid {
@@ -764,7 +770,7 @@ pub async fn dnc_add(
                 })
             }
         };
-        match dnc::add_number(pool, scope, &number, Source::Manual, note).await {
+        match dnc::add_number(&mut *tx, scope, &number, Source::Manual, note).await {
             Ok(added) => (added, number.number.clone()),
             Err(dnc::DncError::Db(e)) => return refusal(e, "number"),
             Err(e) => return Ok(Saved::refused(e.to_string())),
@@ -774,7 +780,7 @@ pub async fn dnc_add(
     if is_new {
         actor
             .audit(
-                pool,
+                &mut *tx,
                 "create",
                 "dnc",
                 Some(value.clone()),
@@ -782,6 +788,7 @@ pub async fn dnc_add(
                 Some(serde_json::json!({"value": value, "campaign_id": campaign_id, "note": note})),
             )
             .await?;
+        tx.commit().await?;
         Ok(Saved::Ok {
             id: 0,
             message: format!("{value} will not be called."),
@@ -884,9 +891,19 @@ pub async fn create_user(
     }
     let password = users::generate_password();
     let username = username.trim().to_ascii_lowercase();
-    match users::create(pool, &username, display_name.trim(), parsed_role, &password).await {
+    let mut tx = pool.begin().await?;
+    match users::create(
+        &mut *tx,
+        &username,
+        display_name.trim(),
+        parsed_role,
+        &password,
+    )
+    .await
+    {
         Ok(id) => {
-            actor.audit(pool, "create", "user", Some(id.to_string()), None, Some(serde_json::json!({"username": username, "role": role, "display_name": display_name.trim()}))).await?;
+            actor.audit(&mut *tx, "create", "user", Some(id.to_string()), None, Some(serde_json::json!({"username": username, "role": role, "display_name": display_name.trim()}))).await?;
+            tx.commit().await?;
             Ok(Saved::Ok { id, message: format!("Created {username}. First password: {password} (shown once; they must change it at sign-in).") })
         }
         Err(UserError::Username(_)) => Ok(Saved::Invalid {
@@ -1035,14 +1052,15 @@ pub async fn reset_password(pool: &PgPool, actor: &Actor<'_>, id: i64) -> Result
         .await?;
     let username = username.ok_or(OpError::NotFound)?;
     let password = dialtone_core::users::generate_password();
-    match dialtone_core::users::set_password(pool, &username, &password, true).await {
-        Ok(()) => {}
+    let mut tx = pool.begin().await?;
+    match dialtone_core::users::store_password(&mut *tx, &username, &password, true).await {
+        Ok(_) => {}
         Err(dialtone_core::users::UserError::Db(e)) => return Err(OpError::Db(e)),
         Err(e) => return Ok(Saved::refused(e.to_string())),
     }
     actor
         .audit(
-            pool,
+            &mut *tx,
             "update",
             "user_password",
             Some(id.to_string()),
@@ -1050,6 +1068,14 @@ pub async fn reset_password(pool: &PgPool, actor: &Actor<'_>, id: i64) -> Result
             Some(serde_json::json!({"reset": true})),
         )
         .await?;
+    tx.commit().await?;
+    dialtone_core::users::end_access(
+        pool,
+        id,
+        dialtone_core::users::AccessEnd::Everything,
+        "password reset",
+    )
+    .await?;
     Ok(Saved::Ok {
         id,
         message: format!(
@@ -1080,10 +1106,11 @@ pub async fn issue_token(
     if !exists {
         return Err(OpError::NotFound);
     }
-    let token = super::session::issue_api_token(pool, id, name).await?;
+    let mut tx = pool.begin().await?;
+    let token = super::session::issue_api_token(&mut *tx, id, name).await?;
     actor
         .audit(
-            pool,
+            &mut *tx,
             "create",
             "api_token",
             Some(id.to_string()),
@@ -1091,6 +1118,7 @@ pub async fn issue_token(
             Some(serde_json::json!({"name": name})),
         )
         .await?;
+    tx.commit().await?;
     Ok(Saved::Ok {
         id,
         message: format!(
@@ -1195,11 +1223,12 @@ pub async fn create_inbound_group(
             form: None,
         });
     }
+    let mut tx = pool.begin().await?;
     let created = sqlx::query_scalar::<_, Value>(
         "INSERT INTO inbound_groups (name) VALUES ($1) RETURNING to_jsonb(inbound_groups.*)",
     )
     .bind(name.trim())
-    .fetch_one(pool)
+    .fetch_one(&mut *tx)
     .await;
     let after = match created {
         Ok(after) => after,
@@ -1208,7 +1237,7 @@ pub async fn create_inbound_group(
     let id = after.get("id").and_then(Value::as_i64).unwrap_or(0);
     actor
         .audit(
-            pool,
+            &mut *tx,
             "create",
             "inbound_group",
             Some(id.to_string()),
@@ -1216,6 +1245,7 @@ pub async fn create_inbound_group(
             Some(after),
         )
         .await?;
+    tx.commit().await?;
     Ok(Saved::Ok {
         id,
         message: "Group created: set its routes and hours, then give it a number.".into(),
@@ -1298,13 +1328,14 @@ pub async fn add_did(
     if !fields.is_empty() {
         return Ok(Saved::Invalid { fields, form: None });
     }
+    let mut tx = pool.begin().await?;
     let created = sqlx::query_scalar::<_, i64>(
         "INSERT INTO dids (number, description, group_id) VALUES ($1, $2, $3) RETURNING id",
     )
     .bind(&number)
     .bind(description.trim())
     .bind(group_id)
-    .fetch_one(pool)
+    .fetch_one(&mut *tx)
     .await;
     let id = match created {
         Ok(id) => id,
@@ -1313,7 +1344,7 @@ pub async fn add_did(
     let after = serde_json::json!({"number": number, "group_id": group_id, "description": description.trim()});
     actor
         .audit(
-            pool,
+            &mut *tx,
             "create",
             "did",
             Some(id.to_string()),
@@ -1321,6 +1352,7 @@ pub async fn add_did(
             Some(after),
         )
         .await?;
+    tx.commit().await?;
     Ok(Saved::Ok {
         id,
         message: format!("{number} now rings the group."),

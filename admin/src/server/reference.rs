@@ -518,12 +518,13 @@ pub async fn add_holiday(
         return Ok(invalid(fields));
     }
     let state = (!state.is_empty()).then_some(state);
+    let mut tx = pool.begin().await?;
     let id: i64 = match sqlx::query_scalar("INSERT INTO holidays (name, day, state, call_time_id) VALUES ($1, $2::date, $3, $4) RETURNING id")
         .bind(name.trim())
         .bind(day.trim())
         .bind(&state)
         .bind(call_time)
-        .fetch_one(pool)
+        .fetch_one(&mut *tx)
         .await
     {
         Ok(id) => id,
@@ -532,7 +533,7 @@ pub async fn add_holiday(
     let after = serde_json::json!({"name": name.trim(), "day": day.trim(), "state": state, "call_time_id": call_time});
     actor
         .audit(
-            pool,
+            &mut *tx,
             "create",
             "holiday",
             Some(id.to_string()),
@@ -540,6 +541,7 @@ pub async fn add_holiday(
             Some(after),
         )
         .await?;
+    tx.commit().await?;
     Ok(Saved::Ok {
         id,
         message: format!("No calls on {}.", day.trim()),
@@ -548,15 +550,16 @@ pub async fn add_holiday(
 
 pub async fn remove_holiday(pool: &PgPool, actor: &Actor<'_>, id: i64) -> Result<Saved, OpError> {
     actor.admin()?;
+    let mut tx = pool.begin().await?;
     let before: Option<Value> =
         sqlx::query_scalar("DELETE FROM holidays h WHERE id = $1 RETURNING to_jsonb(h)")
             .bind(id)
-            .fetch_optional(pool)
+            .fetch_optional(&mut *tx)
             .await?;
     let before = before.ok_or(OpError::NotFound)?;
     actor
         .audit(
-            pool,
+            &mut *tx,
             "delete",
             "holiday",
             Some(id.to_string()),
@@ -564,6 +567,7 @@ pub async fn remove_holiday(pool: &PgPool, actor: &Actor<'_>, id: i64) -> Result
             None,
         )
         .await?;
+    tx.commit().await?;
     Ok(Saved::Ok {
         id,
         message: "Holiday removed.".into(),

@@ -115,8 +115,8 @@ pub async fn find_api_token(pool: &PgPool, token: &str) -> Result<Option<Session
 }
 
 /// Creates an API token for a user; the token is shown once and stored only as its hash.
-pub async fn issue_api_token(
-    pool: &PgPool,
+pub async fn issue_api_token<'c>(
+    db: impl sqlx::PgExecutor<'c>,
     user_id: i64,
     name: &str,
 ) -> Result<String, sqlx::Error> {
@@ -125,7 +125,7 @@ pub async fn issue_api_token(
         .bind(user_id)
         .bind(name)
         .bind(digest(&token))
-        .execute(pool)
+        .execute(db)
         .await?;
     Ok(token)
 }
