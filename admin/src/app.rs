@@ -9,6 +9,8 @@ use crate::model::Viewer;
 use crate::pages;
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    use_csp_nonce();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -24,6 +26,21 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <App/>
             </body>
         </html>
+    }
+}
+
+/// Gives this request's inline scripts the nonce its Content-Security-Policy allows
+/// (`server::headers`), in place of the one Leptos draws for itself and nothing announces.
+#[cfg(feature = "ssr")]
+fn use_csp_nonce() {
+    let nonce = use_context::<http::request::Parts>().and_then(|parts| {
+        parts
+            .extensions
+            .get::<crate::server::headers::CspNonce>()
+            .cloned()
+    });
+    if let Some(nonce) = nonce {
+        provide_context(leptos::nonce::Nonce::from_value(nonce.0));
     }
 }
 

@@ -68,6 +68,13 @@ pub struct WebConfig {
     pub public_url: String,
     /// Largest lead or DNC file the admin accepts, in MiB.
     pub max_upload_mb: u32,
+    /// Reverse proxies in front of the admin (address ranges): from these peers, and only
+    /// these, `X-Forwarded-For` names the client for the audit log and the sign-in throttle.
+    pub trusted_proxies: Vec<String>,
+    /// Seconds a client has to send a request's header before its connection is closed.
+    pub header_read_timeout_secs: u64,
+    /// Connections the admin keeps open at once; more wait to be accepted.
+    pub max_connections: usize,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
@@ -129,7 +136,14 @@ impl Default for Config {
                 metrics: SocketAddr::from(([127, 0, 0, 1], 9464)),
                 agi_allow: vec!["127.0.0.1/32".into(), "::1/128".into()],
             },
-            web: WebConfig { site_root: PathBuf::from("target/site"), public_url: "http://127.0.0.1:8080".into(), max_upload_mb: 200 },
+            web: WebConfig {
+                site_root: PathBuf::from("target/site"),
+                public_url: "http://127.0.0.1:8080".into(),
+                max_upload_mb: 200,
+                trusted_proxies: Vec::new(),
+                header_read_timeout_secs: 10,
+                max_connections: 4096,
+            },
         }
     }
 }

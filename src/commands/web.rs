@@ -1,10 +1,11 @@
 //! `dialtone web`: the web admin (pages, server functions, uploads, JSON API), plus `/metrics`
 //! and `/healthz`. `dialtone serve` runs the same router beside the node.
 
-use std::net::SocketAddr;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
+use dialtone_admin::server::listen::{self, ListenOptions};
 use dialtone_admin::server::{router, AppState, WebConfig};
 use dialtone_core::bus::Bus;
 use dialtone_core::config::Config;
@@ -17,11 +18,17 @@ pub struct WebArgs {}
 
 /// The admin's router for this configuration. Warns when the browser bundle is missing: the
 /// pages still render (and work without JavaScript for reading), but do not hydrate.
-pub fn admin(config: &Config, pool: PgPool, bus: Bus) -> axum::Router {
+pub fn admin(config: &Config, pool: PgPool, bus: Bus) -> anyhow::Result<axum::Router> {
     let site_root = config.web.site_root.clone();
     if !site_root.join("pkg").join("admin_bg.wasm").exists() {
         tracing::warn!(site_root = %site_root.display(), "the admin's browser bundle is missing: run scripts/build-admin");
     }
+    let trusted_proxies = config
+        .web
+        .trusted_proxies
+        .iter()
+        .map(|net| net.parse().with_context(|| format!("web.trusted_proxies: '{net}' is not an address range such as 10.0.0.5/32")))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let web = WebConfig {
         site_root,
         upload_dir: config.data_dir.join("uploads"),
@@ -31,7 +38,7 @@ pub fn admin(config: &Config, pool: PgPool, bus: Bus) -> axum::Router {
             .saturating_mul(1024 * 1024),
         secure_cookies: config.web.public_url.starts_with("https://"),
     };
-    router(AppState::new(pool, &web).with_bus(bus, &config.node))
+    Ok(router(AppState::new(pool, &web).with_bus(bus, &config.node).with_trusted_proxies(trusted_proxies)))
 }
 
 /// Serves the admin on `listen.web` until `shutdown` is cancelled.
@@ -41,18 +48,19 @@ pub async fn serve_admin(
     bus: Bus,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let app = admin(config, pool, bus);
+    let app = admin(config, pool, bus)?;
     let listener = tokio::net::TcpListener::bind(config.listen.web)
         .await
         .with_context(|| format!("listening on {} (listen.web)", config.listen.web))?;
     tracing::info!(addr = %config.listen.web, url = %config.web.public_url, "web admin ready");
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown.cancelled_owned())
-    .await
-    .context("web server")
+    let options = ListenOptions {
+        header_read_timeout: Duration::from_secs(config.web.header_read_timeout_secs.max(1)),
+        max_connections: config.web.max_connections.max(1),
+        ..ListenOptions::default()
+    };
+    listen::serve(listener, app, options, shutdown.cancelled_owned())
+        .await
+        .context("web server")
 }
 
 pub async fn run(config: &Config, _args: WebArgs) -> anyhow::Result<()> {

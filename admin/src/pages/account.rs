@@ -10,6 +10,7 @@ fn sign_in_message(code: &str) -> Option<&'static str> {
     match code {
         "bad" => Some("Wrong username or password."),
         "throttled" => Some("Too many attempts: wait a minute and try again."),
+        "too_long" => Some("That username or password is too long: usernames have at most 150 characters, passwords at most 1024."),
         "unavailable" => Some("The database is not answering; try again shortly."),
         "signed_out" => Some("You are signed out."),
         _ => None,
@@ -27,8 +28,8 @@ pub fn SignIn() -> impl IntoView {
             {move || sign_in_message(&error()).map(|m| view! { <p class="notice" role="alert">{m}</p> })}
             <form method="post" action="/signin" class="stack">
                 <input type="hidden" name="next" value=next/>
-                <label>"Username" <input name="username" autocomplete="username" required autofocus/></label>
-                <label>"Password" <input name="password" type="password" autocomplete="current-password" required/></label>
+                <label>"Username" <input name="username" autocomplete="username" maxlength="150" required autofocus/></label>
+                <label>"Password" <input name="password" type="password" autocomplete="current-password" maxlength="1024" required/></label>
                 <button type="submit">"Sign in"</button>
             </form>
         </main>
@@ -41,6 +42,7 @@ fn password_message(code: &str) -> Option<&'static str> {
         "short" => Some("The new password must have at least 10 characters."),
         "mismatch" => Some("The two new passwords differ."),
         "same" => Some("Choose a password different from the current one."),
+        "long" => Some("Passwords have at most 1024 characters."),
         "throttled" => Some("Too many attempts: wait a minute and try again."),
         "unavailable" => Some("The database is not answering; try again shortly."),
         _ => None,
@@ -63,9 +65,9 @@ pub fn ChangePassword() -> impl IntoView {
             </Suspense>
             {move || password_message(&error()).map(|m| view! { <p class="notice error" role="alert">{m}</p> })}
             <form method="post" action="/account/password" class="stack">
-                <label>"Current password" <input name="current" type="password" autocomplete="current-password" required/></label>
-                <label>"New password (10 characters or more)" <input name="new" type="password" autocomplete="new-password" minlength="10" required/></label>
-                <label>"New password again" <input name="confirm" type="password" autocomplete="new-password" minlength="10" required/></label>
+                <label>"Current password" <input name="current" type="password" autocomplete="current-password" maxlength="1024" required/></label>
+                <label>"New password (10 characters or more)" <input name="new" type="password" autocomplete="new-password" minlength="10" maxlength="1024" required/></label>
+                <label>"New password again" <input name="confirm" type="password" autocomplete="new-password" minlength="10" maxlength="1024" required/></label>
                 <button type="submit">"Change password"</button>
             </form>
             <form method="post" action="/signout-everywhere">

@@ -187,17 +187,15 @@ pub(crate) mod ssr {
 
     /// An operation's refusal as the server function's error, with the matching status.
     pub fn op_error(e: OpError) -> ServerFnError {
-        let status = match &e {
-            OpError::Forbidden => http::StatusCode::FORBIDDEN,
-            OpError::NotFound => http::StatusCode::NOT_FOUND,
-            OpError::Db(_) => http::StatusCode::SERVICE_UNAVAILABLE,
+        let (status, refusal) = match e {
+            // Its status depends on what the database said.
+            OpError::Db(e) => return crate::server::db_error(e),
+            other @ OpError::Forbidden => (http::StatusCode::FORBIDDEN, other),
+            other @ OpError::NotFound => (http::StatusCode::NOT_FOUND, other),
         };
         if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
             response.set_status(status);
         }
-        match e {
-            OpError::Db(e) => crate::server::db_error(e),
-            other => ServerFnError::new(other.to_string()),
-        }
+        ServerFnError::new(refusal.to_string())
     }
 }

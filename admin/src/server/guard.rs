@@ -2,11 +2,14 @@
 //! state change really comes from our own pages (CSRF), and whether their role may open the
 //! path at all. Server functions check the role again, and the campaign, for what they touch.
 
+use std::net::IpAddr;
+
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
+use ipnet::IpNet;
 
 use super::session::{self, Session};
 use super::AppState;
@@ -67,14 +70,60 @@ pub fn same_origin(headers: &HeaderMap) -> bool {
 /// The client's address, for the audit log and the sign-in throttle (absent without a socket,
 /// as in tests that call the router directly).
 #[derive(Debug, Clone, Copy)]
-pub struct ClientIp(pub Option<std::net::IpAddr>);
+pub struct ClientIp(pub Option<IpAddr>);
+
+/// The client's address: the socket's peer, unless the peer is one of `trusted_proxies`; then
+/// the nearest address in `X-Forwarded-For` that is not a trusted proxy itself. Walking from
+/// the right end matters: each proxy appends the address it saw, so only the entries our own
+/// proxies added are true, and anything further left is whatever the client chose to send.
+pub fn client_address(
+    peer: Option<IpAddr>,
+    headers: &HeaderMap,
+    trusted_proxies: &[IpNet],
+) -> Option<IpAddr> {
+    let peer = peer?.to_canonical();
+    let trusted = |ip: &IpAddr| trusted_proxies.iter().any(|net| net.contains(ip));
+    if !trusted(&peer) {
+        return Some(peer);
+    }
+    let hops: Vec<&str> = headers
+        .get_all(X_FORWARDED_FOR)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    let mut client = peer;
+    for hop in hops.iter().rev() {
+        // An entry we cannot read ends the walk at the last address we could.
+        let Some(ip) = parse_hop(hop) else {
+            break;
+        };
+        client = ip;
+        if !trusted(&ip) {
+            break;
+        }
+    }
+    Some(client)
+}
+
+/// One `X-Forwarded-For` entry: an address, or an address and port.
+fn parse_hop(hop: &str) -> Option<IpAddr> {
+    hop.parse::<IpAddr>()
+        .ok()
+        .or_else(|| hop.parse::<std::net::SocketAddr>().ok().map(|s| s.ip()))
+        .map(|ip| ip.to_canonical())
+}
+
+const X_FORWARDED_FOR: &str = "x-forwarded-for";
 
 pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();
-    let ip = req
+    let peer = req
         .extensions()
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
         .map(|c| c.0.ip());
+    let ip = client_address(peer, req.headers(), &state.trusted_proxies);
     req.extensions_mut().insert(ClientIp(ip));
     let bearer = session::bearer_from(req.headers());
     let changes_state = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
@@ -133,7 +182,7 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
             return Redirect::to("/account/password").into_response();
         }
         (Some(s), rule) if !allows(rule, &s.viewer) => {
-            tracing::warn!(%path, user = %s.viewer.username, role = %s.viewer.role, "refused by role");
+            tracing::warn!(%path, user = %super::signin::loggable(&s.viewer.username), role = %s.viewer.role, "refused by role");
             if is_api {
                 return (
                     StatusCode::FORBIDDEN,

@@ -6,7 +6,9 @@ pub mod audit;
 pub mod board;
 pub mod desk;
 pub mod guard;
+pub mod headers;
 pub mod leads;
+pub mod listen;
 pub mod live;
 pub mod nul_guard;
 pub mod ops;
@@ -48,6 +50,8 @@ pub struct AppState {
     /// The node whose Asterisk rings the phones of agents who log in here.
     pub node: String,
     pub live: Arc<live::Hub>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (`web.trusted_proxies`).
+    pub trusted_proxies: Arc<Vec<ipnet::IpNet>>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -92,7 +96,14 @@ impl AppState {
             )),
             bus: Bus::InProcess(Default::default()),
             node: "local".into(),
+            trusted_proxies: Arc::new(Vec::new()),
         }
+    }
+
+    /// Believes `X-Forwarded-For` from these peers: the admin is behind them.
+    pub fn with_trusted_proxies(mut self, proxies: Vec<ipnet::IpNet>) -> Self {
+        self.trusted_proxies = Arc::new(proxies);
+        self
     }
 
     /// Joins the bus the nodes listen on, as the node named `node` (its agents' phones ring on
@@ -125,24 +136,35 @@ fn routes() -> Vec<AxumRouteListing> {
         .clone()
 }
 
+/// Largest request body outside the upload routes: forms and server functions' arguments are
+/// small, and a body is read whole before it is checked.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
 /// The whole web application: pages, server functions, sign-in, uploads, the JSON API.
 pub fn router(state: AppState) -> Router {
     let routes = routes();
     let leptos = state.leptos.clone();
+    // Only the routes that take a lead or DNC file may receive one; the multipart envelope
+    // (boundaries, other fields) comes on top of the file itself.
+    let upload_limit =
+        axum::extract::DefaultBodyLimit::max(state.uploads.max_bytes().saturating_add(64 * 1024));
     Router::new()
         .route("/signin", post(signin::sign_in))
         .route("/signout", post(signin::sign_out))
         .route("/signout-everywhere", post(signin::sign_out_everywhere))
         .route("/account/password", post(signin::change_password))
-        .route("/lists/{id}/upload", post(uploads::receive))
+        .route(
+            "/lists/{id}/upload",
+            post(uploads::receive).layer(upload_limit),
+        )
         .route("/uploads/{id}/start", post(uploads::start))
         .route("/uploads/{id}/events", get(uploads::events))
         .route("/uploads/{id}/errors.csv", get(uploads::error_report))
-        .route("/dnc/upload", post(uploads::dnc_file))
+        .route("/dnc/upload", post(uploads::dnc_file).layer(upload_limit))
         .route("/recordings/{id}/file", get(recording_file))
         .route("/ws/agent", get(live::agent_socket))
         .route("/ws/board", get(live::board_socket))
-        .merge(api::routes())
+        .merge(api::routes(upload_limit))
         .merge(reports::csv::routes())
         .leptos_routes_with_context(
             &state,
@@ -161,9 +183,14 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             guard::guard,
         ))
-        // The multipart envelope (boundaries, other fields) on top of the file itself.
-        .layer(axum::extract::DefaultBodyLimit::max(
-            state.uploads.max_bytes().saturating_add(64 * 1024),
+        .layer(axum::middleware::from_fn(headers::server_fn_status))
+        // The routes above that take files set their own, larger limit.
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            headers::Policy {
+                https: state.secure_cookies,
+            },
+            headers::security_headers,
         ))
         .with_state(state)
 }
@@ -212,9 +239,22 @@ pub async fn may_see_campaign(
     .await
 }
 
-/// A database error as a server function's error, logged with its detail, shown without it.
+/// A database error as a server function's error, logged with its detail, shown without it:
+/// a refused value (a CHECK, a unique name) as a sentence naming the field, with 422; anything
+/// else as the database not answering, with 503.
 pub fn db_error(e: sqlx::Error) -> ServerFnError {
+    let response = use_context::<leptos_axum::ResponseOptions>();
+    if let Some(refused) = settings::Refusal::of(&e, "name") {
+        tracing::warn!(error = %e, "the database refused a value");
+        if let Some(response) = response {
+            response.set_status(http::StatusCode::UNPROCESSABLE_ENTITY);
+        }
+        return ServerFnError::new(refused.sentence);
+    }
     tracing::error!(error = %e, "database error in the admin");
+    if let Some(response) = response {
+        response.set_status(http::StatusCode::SERVICE_UNAVAILABLE);
+    }
     ServerFnError::new("the database did not answer; try again")
 }
 
@@ -223,15 +263,19 @@ pub fn client_ip(parts: &http::request::Parts) -> Option<std::net::IpAddr> {
     parts.extensions.get::<guard::ClientIp>().and_then(|c| c.0)
 }
 
-/// `GET /recordings/{id}/file`: the audio, for the browser's player or a download.
+/// `GET /recordings/{id}/file`: the audio, for the browser's player or a download. Streamed
+/// from disk, with Range requests, so a long call neither sits in memory nor has to be
+/// fetched whole before the player can seek.
 async fn recording_file(
     axum::extract::State(state): axum::extract::State<AppState>,
     axum::extract::Path(id): axum::extract::Path<i64>,
     axum::Extension(session): axum::Extension<session::Session>,
     axum::Extension(guard::ClientIp(ip)): axum::Extension<guard::ClientIp>,
+    request: axum::extract::Request,
 ) -> axum::response::Response {
     use axum::http::{header, StatusCode};
     use axum::response::IntoResponse;
+    use tower::ServiceExt;
     let actor = ops::Actor {
         viewer: &session.viewer,
         ip,
@@ -255,33 +299,46 @@ async fn recording_file(
     };
     // The row's path is relative and has no '..' (a CHECK); the join stays under the root.
     let file = state.recordings_dir.join(&path);
-    match tokio::fs::read(&file).await {
-        Ok(bytes) => {
-            let kind = match format.as_str() {
-                "wav" => "audio/wav",
-                "mp3" => "audio/mpeg",
-                "opus" => "audio/ogg",
-                _ => "application/octet-stream",
-            };
-            let name = path
-                .rsplit('/')
-                .next()
-                .unwrap_or("recording")
-                .replace(['"', '\\'], "");
-            let mut response = axum::response::Response::new(axum::body::Body::from(bytes));
-            response
-                .headers_mut()
-                .insert(header::CONTENT_TYPE, header::HeaderValue::from_static(kind));
-            if let Ok(v) = header::HeaderValue::from_str(&format!("inline; filename=\"{name}\"")) {
-                response
-                    .headers_mut()
-                    .insert(header::CONTENT_DISPOSITION, v);
-            }
-            response
+    let served = tower_http::services::ServeFile::new(&file)
+        .oneshot(request)
+        .await;
+    let mut response = match served {
+        Ok(response) if response.status() != StatusCode::NOT_FOUND => {
+            response.map(axum::body::Body::new)
+        }
+        Ok(_) => {
+            tracing::warn!(file = %file.display(), "recording file not found");
+            return not_on_this_server();
         }
         Err(e) => {
             tracing::warn!(error = %e, file = %file.display(), "recording file not readable");
-            (StatusCode::NOT_FOUND, "The recording's file is not on this server (is recordings_dir the MixMonitor directory?)").into_response()
+            return not_on_this_server();
         }
+    };
+    let kind = match format.as_str() {
+        "wav" => "audio/wav",
+        "mp3" => "audio/mpeg",
+        "opus" => "audio/ogg",
+        _ => "application/octet-stream",
+    };
+    let name = path
+        .rsplit('/')
+        .next()
+        .unwrap_or("recording")
+        .replace(['"', '\\'], "");
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, header::HeaderValue::from_static(kind));
+    if let Ok(v) = header::HeaderValue::from_str(&format!("inline; filename=\"{name}\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, v);
     }
+    response
+}
+
+fn not_on_this_server() -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
+        axum::http::StatusCode::NOT_FOUND,
+        "The recording's file is not on this server (is recordings_dir the MixMonitor directory?)",
+    )
+        .into_response()
 }

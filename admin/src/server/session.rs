@@ -30,7 +30,16 @@ pub fn digest(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-/// Opens a session for `user_id`; returns the token for the cookie.
+/// Deletes sessions past their end. Run at each sign-in, so the table holds no more than a
+/// day's sign-ins however long the admin runs (`web_sessions_expiry` serves it).
+pub async fn purge_expired(pool: &PgPool) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM web_sessions WHERE expires_at <= now()")
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected())
+}
+
+/// Opens a session for `user_id` (and purges expired ones); returns the token for the cookie.
 pub async fn open(
     pool: &PgPool,
     user_id: i64,
@@ -54,6 +63,10 @@ pub async fn open(
         .bind(user_id)
         .execute(pool)
         .await?;
+    // The session is open; a failed purge is tried again at the next sign-in.
+    if let Err(e) = purge_expired(pool).await {
+        tracing::warn!(error = %e, "cannot purge expired sessions");
+    }
     Ok(token)
 }
 

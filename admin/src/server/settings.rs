@@ -156,24 +156,102 @@ fn cast(kind: Kind) -> &'static str {
 
 /// A database refusal (a CHECK or a unique name) as a form answer; other errors pass through.
 pub fn refusal(e: sqlx::Error, unique_field: &str) -> Result<Saved, OpError> {
-    if let sqlx::Error::Database(db) = &e {
-        match db.code().as_deref() {
-            Some("23505") => {
-                return Ok(Saved::Invalid {
-                    fields: vec![(unique_field.into(), "already taken".into())],
-                    form: None,
-                })
+    match Refusal::of(&e, unique_field) {
+        Some(refused) => Ok(refused.saved()),
+        None => Err(OpError::Db(e)),
+    }
+}
+
+/// Why the database refused a value, in words for people: the field when the caller or the
+/// constraint's name gives it (`<table>_<column>_check`, `_key`, `_fkey`: PostgreSQL's own
+/// naming), and never the database's message, which names tables and constraints instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// The column refused, when known: shown beside the form field of that name.
+    pub field: Option<String>,
+    /// What is wrong with the field's value ("already taken").
+    pub message: String,
+    /// The whole sentence, for a notice above the form or an API answer's `error`.
+    pub sentence: String,
+    /// A unique name: the form shows it beside the field the caller named, as it always has.
+    unique: bool,
+}
+
+impl Refusal {
+    /// `None` when the error is not a refused value (the database is down, a query is wrong).
+    /// `unique_field` names the field of a unique violation.
+    pub fn of(e: &sqlx::Error, unique_field: &str) -> Option<Self> {
+        let sqlx::Error::Database(db) = e else {
+            return None;
+        };
+        let code = db.code()?;
+        let column = db
+            .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+            .and_then(|pg| pg.column())
+            .map(str::to_string)
+            .or_else(|| constraint_column(db.constraint()?, db.table()?));
+        let (field, message) = match code.as_ref() {
+            "23505" => (Some(unique_field.to_string()), "already taken".to_string()),
+            "23514" => (column, "this value is not allowed".to_string()),
+            // Deleting (or renumbering) a row others still point at.
+            "23503" if db.message().starts_with("update or delete") => {
+                let sentence = "Nothing was changed: it is still in use elsewhere.".to_string();
+                return Some(Self {
+                    field: None,
+                    message: sentence.clone(),
+                    sentence,
+                    unique: false,
+                });
             }
-            Some("23514") | Some("23503") | Some("22P02") | Some("22003") => {
-                return Ok(Saved::refused(format!(
-                    "the database refused the values: {}",
-                    db.message()
-                )));
+            "23503" => {
+                let thing = column
+                    .as_deref()
+                    .map(|c| c.trim_end_matches("_id").replace('_', " "))
+                    .unwrap_or_else(|| "such thing".into());
+                (column, format!("no {thing} has this id"))
             }
-            _ => {}
+            "23502" => (column, "required".to_string()),
+            "22001" => (column, "too long".to_string()),
+            "22003" => (column, "out of range".to_string()),
+            "22P02" | "22007" | "22008" => (column, "not a valid value".to_string()),
+            _ => return None,
+        };
+        let sentence = match &field {
+            Some(field) => format!("Nothing was saved: {}: {message}.", field.replace('_', " ")),
+            None => format!("Nothing was saved: a value is {message}."),
+        };
+        Some(Self {
+            field,
+            message,
+            sentence,
+            unique: code.as_ref() == "23505",
+        })
+    }
+
+    /// As a form's answer. A unique name stays beside its field, as the form checks it there;
+    /// other refusals also say the sentence, since the column may not be a field of the form.
+    pub fn saved(self) -> Saved {
+        let fields = self
+            .field
+            .map(|field| vec![(field, self.message.clone())])
+            .unwrap_or_default();
+        Saved::Invalid {
+            fields,
+            form: (!self.unique).then_some(self.sentence),
         }
     }
-    Err(OpError::Db(e))
+}
+
+/// The column in a constraint named as PostgreSQL names them: `lists_name_check` on `lists`
+/// is `name`. A constraint on several columns (`lists_check`) names none.
+fn constraint_column(constraint: &str, table: &str) -> Option<String> {
+    let rest = constraint.strip_prefix(table)?.strip_prefix('_')?;
+    // `_check1`, `_key1`: a second constraint of the same kind.
+    let rest = rest.trim_end_matches(|c: char| c.is_ascii_digit());
+    let column = ["_check", "_key", "_fkey"]
+        .iter()
+        .find_map(|suffix| rest.strip_suffix(suffix))?;
+    (!column.is_empty()).then(|| column.to_string())
 }
 
 /// Saves every setting of the form at once, or none: each value is checked with a message for

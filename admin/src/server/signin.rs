@@ -16,12 +16,24 @@ use super::guard::ClientIp;
 use super::session::{self, Session};
 use super::AppState;
 
-/// Sign-in attempts per minute for one username, and for one address. Counted before the
-/// password is checked, so guessing is slow whether or not the guesses are right.
-pub const PER_USER_PER_MINUTE: u32 = 5;
+/// Sign-in attempts per minute for one username from one address. Counted before the password
+/// is checked, so guessing is slow whether or not the guesses are right; keyed by address too,
+/// so a stranger's failures do not lock the user out of their own desk.
+pub const PER_USER_AND_ADDRESS_PER_MINUTE: u32 = 5;
+/// Attempts per minute for one username from every address together: above what one address
+/// may try, so one address cannot exhaust it, but a guess spread over many addresses is still
+/// slowed.
+pub const PER_USER_PER_MINUTE: u32 = 12;
+/// Attempts per minute from one address, whatever the username.
 pub const PER_ADDRESS_PER_MINUTE: u32 = 30;
 
+/// Longest username and password read at sign-in; longer ones are refused before they are
+/// counted or hashed (argon2 over megabytes of "password" costs memory and time).
+pub const MAX_USERNAME_BYTES: usize = 150;
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+
 pub struct Throttle {
+    pairs: DefaultKeyedRateLimiter<(String, Option<IpAddr>)>,
     users: DefaultKeyedRateLimiter<String>,
     addresses: DefaultKeyedRateLimiter<IpAddr>,
 }
@@ -30,6 +42,7 @@ impl Default for Throttle {
     fn default() -> Self {
         let quota = |n: u32| Quota::per_minute(NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN));
         Self {
+            pairs: RateLimiter::keyed(quota(PER_USER_AND_ADDRESS_PER_MINUTE)),
             users: RateLimiter::keyed(quota(PER_USER_PER_MINUTE)),
             addresses: RateLimiter::keyed(quota(PER_ADDRESS_PER_MINUTE)),
         }
@@ -37,14 +50,33 @@ impl Default for Throttle {
 }
 
 impl Throttle {
-    /// False when this username or address has tried too often lately.
+    /// False when this username from this address, this username from anywhere, or this
+    /// address has tried too often lately. An attempt refused by the first bucket is not
+    /// counted in the others, so one address hammering a username does not drain its
+    /// all-addresses bucket.
     pub fn allow(&self, username: &str, ip: Option<IpAddr>) -> bool {
+        self.pairs.retain_recent();
         self.users.retain_recent();
         self.addresses.retain_recent();
-        let user_ok = self.users.check_key(&username.to_string()).is_ok();
-        let ip_ok = ip.is_none_or(|ip| self.addresses.check_key(&ip).is_ok());
-        user_ok && ip_ok
+        self.pairs.check_key(&(username.to_string(), ip)).is_ok()
+            && ip.is_none_or(|ip| self.addresses.check_key(&ip).is_ok())
+            && self.users.check_key(&username.to_string()).is_ok()
     }
+}
+
+/// A username or other text from a request as a log field: escaped (a newline cannot forge a
+/// log line) and cut to 64 characters.
+pub fn loggable(text: &str) -> String {
+    const MAX_CHARS: usize = 64;
+    let mut shown: String = text
+        .chars()
+        .take(MAX_CHARS)
+        .flat_map(char::escape_debug)
+        .collect();
+    if text.chars().nth(MAX_CHARS).is_some() {
+        shown.push('…');
+    }
+    shown
 }
 
 #[derive(Deserialize)]
@@ -55,11 +87,16 @@ pub struct SignInForm {
     pub next: String,
 }
 
-/// A path on this site to go to after signing in; anything else goes home.
+/// A path on this site to go to after signing in; anything else goes home. Only a relative
+/// path of plain URL characters: browsers drop tabs and newlines from a URL, so `/\t/evil`
+/// would become `//evil`, another site; and a control character cannot be a header value.
 fn safe_next(next: &str) -> Option<&str> {
-    (next.starts_with('/')
-        && !next.starts_with("//")
-        && !next.contains('\\')
+    let plain = |b: u8| b.is_ascii_alphanumeric() || b"/-._~%?=&+,:;@!$*()'#".contains(&b);
+    let mut bytes = next.bytes();
+    (bytes.next() == Some(b'/')
+        && !matches!(bytes.next(), Some(b'/'))
+        && next.len() <= 2000
+        && next.bytes().all(plain)
         && !next.starts_with("/signin"))
     .then_some(next)
 }
@@ -79,8 +116,12 @@ pub async fn sign_in(
         ))
         .into_response()
     };
+    if form.username.len() > MAX_USERNAME_BYTES || form.password.len() > MAX_PASSWORD_BYTES {
+        tracing::warn!(username = %loggable(&username), ?ip, "sign-in refused: username or password too long");
+        return again("too_long");
+    }
     if !state.throttle.allow(&username, ip) {
-        tracing::warn!(%username, ?ip, "sign-in throttled");
+        tracing::warn!(username = %loggable(&username), ?ip, "sign-in throttled");
         return again("throttled");
     }
     let row: Result<Option<(i64, String, String, bool)>, sqlx::Error> =
@@ -107,7 +148,7 @@ pub async fn sign_in(
     .await
     .unwrap_or(false);
     let Some((user_id, _, role, must_change)) = row.filter(|_| verified) else {
-        tracing::warn!(%username, ?ip, "sign-in refused");
+        tracing::warn!(username = %loggable(&username), ?ip, "sign-in refused");
         return again("bad");
     };
     let agent = headers
@@ -132,7 +173,7 @@ pub async fn sign_in(
         None,
     )
     .await;
-    tracing::info!(%username, %role, "signed in");
+    tracing::info!(username = %loggable(&username), %role, "signed in");
     let target = if must_change {
         "/account/password".to_string()
     } else if let Some(next) = safe_next(&form.next) {
@@ -261,6 +302,12 @@ pub async fn change_password(
     let again =
         |error: &str| Redirect::to(&format!("/account/password?error={error}")).into_response();
     let ip = client;
+    if [&form.current, &form.new, &form.confirm]
+        .iter()
+        .any(|p| p.len() > MAX_PASSWORD_BYTES)
+    {
+        return again("long");
+    }
     if !state.throttle.allow(&s.viewer.username, ip) {
         return again("throttled");
     }
@@ -321,16 +368,42 @@ mod tests {
         assert_eq!(safe_next("//evil.example/x"), None);
         assert_eq!(safe_next("https://evil.example"), None);
         assert_eq!(safe_next("/\\evil.example"), None);
+        assert_eq!(safe_next("/\t/evil.example"), None);
+        assert_eq!(safe_next("/lists\u{1}"), None);
+        assert_eq!(safe_next("/signin?next=/"), None);
+        assert_eq!(
+            safe_next("/leads?q=ana+silva&page=2"),
+            Some("/leads?q=ana+silva&page=2")
+        );
     }
 
     #[test]
-    fn throttle_counts_attempts_per_user() {
+    fn log_fields_are_escaped_and_short() {
+        assert_eq!(loggable("eve\nforged"), "eve\\nforged");
+        let long = "x".repeat(100);
+        assert_eq!(loggable(&long), format!("{}…", "x".repeat(64)));
+    }
+
+    #[test]
+    fn throttle_counts_attempts_per_user_and_address() {
         let t = Throttle::default();
-        for _ in 0..PER_USER_PER_MINUTE {
-            assert!(t.allow("ana", None));
+        let here: Option<IpAddr> = "192.0.2.1".parse().ok();
+        for _ in 0..PER_USER_AND_ADDRESS_PER_MINUTE {
+            assert!(t.allow("ana", here));
         }
-        assert!(!t.allow("ana", None));
-        assert!(t.allow("bo", None));
+        assert!(!t.allow("ana", here));
+        assert!(t.allow("bo", here));
+        // Another address still may, until the user's all-addresses bucket runs out.
+        let mut elsewhere = 0;
+        for i in 2..=255u8 {
+            if t.allow("ana", Some(IpAddr::from([192, 0, 2, i]))) {
+                elsewhere += 1;
+            }
+        }
+        assert_eq!(
+            elsewhere,
+            PER_USER_PER_MINUTE - PER_USER_AND_ADDRESS_PER_MINUTE
+        );
     }
 
     #[test]

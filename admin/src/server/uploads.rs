@@ -154,13 +154,34 @@ pub enum UploadError {
     Store(#[from] std::io::Error),
 }
 
+/// The uploads' folder, made if missing, readable by this service's user only: the files in
+/// it are people's names and numbers.
+async fn private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    tokio::fs::create_dir_all(dir).await?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tokio::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).await?;
+    }
+    Ok(())
+}
+
+/// A new file only this service's user may read (0600 whatever the umask).
+async fn private_file(path: &std::path::Path) -> std::io::Result<tokio::fs::File> {
+    let mut options = tokio::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    options.open(path).await
+}
+
 /// Streams the multipart file to disk, checking it as it comes.
 async fn store(
     max_bytes: usize,
     dir: &std::path::Path,
     multipart: &mut Multipart,
 ) -> Result<(PathBuf, String, u64, String), UploadError> {
-    tokio::fs::create_dir_all(dir).await?;
+    private_dir(dir).await?;
     let transfer = |e: axum::extract::multipart::MultipartError| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             UploadError::TooLarge(max_bytes)
@@ -206,7 +227,7 @@ async fn store_body(
     dir: &std::path::Path,
     body: Body,
 ) -> Result<(PathBuf, u64), UploadError> {
-    tokio::fs::create_dir_all(dir).await?;
+    private_dir(dir).await?;
     let path = dir.join(format!("{}.csv", uuid::Uuid::new_v4()));
     let chunks = body.into_data_stream();
     let transfer = |e: axum::Error| UploadError::Transfer(e.to_string());
@@ -232,7 +253,7 @@ where
 {
     use futures::StreamExt;
     let mut chunks = std::pin::pin!(chunks);
-    let mut file = tokio::fs::File::create(path).await?;
+    let mut file = private_file(path).await?;
     let mut lines = 0u64;
     let mut bytes = 0usize;
     let mut last = b'\n';

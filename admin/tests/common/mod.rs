@@ -28,6 +28,7 @@ pub struct Reply {
     pub location: String,
     pub cookie: Option<String>,
     pub body: String,
+    pub headers: axum::http::HeaderMap,
 }
 
 impl Site {
@@ -36,16 +37,27 @@ impl Site {
     }
 
     pub async fn with_upload_limit(pool: PgPool, max_upload_bytes: usize) -> Self {
+        Self::configured(pool, max_upload_bytes, false, |state| state).await
+    }
+
+    /// A site whose state `adjust` changes (trusted proxies...); `https` as behind an https
+    /// public address.
+    pub async fn configured(
+        pool: PgPool,
+        max_upload_bytes: usize,
+        https: bool,
+        adjust: impl FnOnce(AppState) -> AppState,
+    ) -> Self {
         let dir = tempfile::tempdir().expect("dir");
         let config = WebConfig {
             site_root: dir.path().join("site"),
             upload_dir: dir.path().join("uploads"),
             recordings_dir: dir.path().join("recordings"),
-            secure_cookies: false,
+            secure_cookies: https,
             max_upload_bytes,
         };
         Self {
-            app: router(AppState::new(pool.clone(), &config)),
+            app: router(adjust(AppState::new(pool.clone(), &config))),
             pool,
             _dir: dir,
         }
@@ -70,6 +82,7 @@ impl Site {
             .get(header::SET_COOKIE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
+        let headers = response.headers().clone();
         let bytes = response
             .into_body()
             .collect()
@@ -81,6 +94,7 @@ impl Site {
             location,
             cookie,
             body: String::from_utf8_lossy(&bytes).into_owned(),
+            headers,
         }
     }
 

@@ -44,7 +44,17 @@ impl Router {
         self.routes.insert(path.trim_matches('/').to_string(), Arc::new(move |s| handler(s).boxed()));
         self
     }
+
+    /// The metrics label of a script path: the route's own path, or `unknown` for any path no
+    /// route serves. Whoever may reach the port can send any path; labelled as sent, each
+    /// would be a new series kept forever (distinct paths grew `/metrics` to megabytes).
+    pub fn metric_label<'a>(&'a self, script_path: &str) -> &'a str {
+        self.routes.get_key_value(script_path).map_or(UNKNOWN_ROUTE, |(path, _)| path.as_str())
+    }
 }
+
+/// The label of sessions whose script path no route serves.
+pub const UNKNOWN_ROUTE: &str = "unknown";
 
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -141,12 +151,13 @@ async fn run_session(stream: TcpStream, peer: SocketAddr, router: &Router, confi
     };
     let env = session.env();
     let route = env.script_path().to_string();
-    let span = tracing::info_span!("agi", uniqueid = %env.uniqueid, channel = %env.channel, route = %route, %peer);
+    let label = router.metric_label(&route).to_string();
+    let span = tracing::info_span!("agi", uniqueid = %env.uniqueid, channel = %env.channel, route = ?route, %peer);
     async move {
-        metrics::counter!("dialtone_agi_sessions_total", "route" => route.clone()).increment(1);
+        metrics::counter!("dialtone_agi_sessions_total", "route" => label.clone()).increment(1);
         let Some(handler) = router.routes.get(&route) else {
             tracing::error!("no handler for this AGI script path");
-            metrics::counter!("dialtone_agi_session_errors_total", "route" => route.clone(), "kind" => "no_route").increment(1);
+            metrics::counter!("dialtone_agi_session_errors_total", "route" => label.clone(), "kind" => "no_route").increment(1);
             let mut session = session;
             let _ = session.set_variable("DIALTONE_ERROR", &format!("no route for '{route}'")).await;
             return;
@@ -155,7 +166,7 @@ async fn run_session(stream: TcpStream, peer: SocketAddr, router: &Router, confi
             Ok(()) => tracing::debug!("session done"),
             Err(e) => {
                 tracing::warn!(error = %e, "session ended with an error");
-                metrics::counter!("dialtone_agi_session_errors_total", "route" => route.clone(), "kind" => e.kind()).increment(1);
+                metrics::counter!("dialtone_agi_session_errors_total", "route" => label.clone(), "kind" => e.kind()).increment(1);
             }
         }
     }
@@ -166,6 +177,15 @@ async fn run_session(stream: TcpStream, peer: SocketAddr, router: &Router, confi
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn metrics_label_unknown_script_paths_as_one() {
+        let router = Router::new().route("/outbound", |_session| async { Ok(()) });
+        assert_eq!(router.metric_label("outbound"), "outbound");
+        for path in ["outbound2", "x/../outbound", "a-fresh-path-each-time-1234", ""] {
+            assert_eq!(router.metric_label(path), UNKNOWN_ROUTE, "{path:?}");
+        }
+    }
 
     #[test]
     fn allow_list_understands_mapped_addresses() {

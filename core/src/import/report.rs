@@ -7,6 +7,15 @@ use std::path::{Path, PathBuf};
 
 use crate::csv_safety::neutralize;
 
+/// The report holds people's names and numbers: readable by this service's user only.
+fn private_file(path: &Path) -> std::io::Result<File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)
+}
+
 pub struct RejectReport {
     path: PathBuf,
     headers: Vec<String>,
@@ -24,9 +33,11 @@ impl RejectReport {
 
     pub fn reject(&mut self, line: u64, reason: &str, record: &csv::ByteRecord) -> std::io::Result<()> {
         if self.writer.is_none() {
-            let mut writer = csv::WriterBuilder::new().flexible(true).from_writer(BufWriter::new(File::create(&self.path)?));
+            let mut writer = csv::WriterBuilder::new().flexible(true).from_writer(BufWriter::new(private_file(&self.path)?));
+            // The header is the uploaded file's too: a column named `=HYPERLINK(…)` is as
+            // live in a spreadsheet as a cell.
             let mut header = vec!["line".to_string(), "error".to_string()];
-            header.extend(self.headers.iter().cloned());
+            header.extend(self.headers.iter().map(|h| neutralize(h).into_owned()));
             writer.write_record(&header)?;
             self.writer = Some(writer);
         }

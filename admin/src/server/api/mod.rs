@@ -27,7 +27,8 @@ use super::session::Session;
 use super::AppState;
 use crate::model::Saved;
 
-pub fn routes() -> Router<AppState> {
+/// The API's routes; `upload_limit` is the body limit of the one that takes a lead file.
+pub fn routes(upload_limit: axum::extract::DefaultBodyLimit) -> Router<AppState> {
     Router::new()
         .route("/api/v1/openapi.json", get(openapi::openapi))
         .route("/api/v1/me", get(me))
@@ -50,7 +51,10 @@ pub fn routes() -> Router<AppState> {
             patch(lists::update).delete(lists::remove),
         )
         .route("/api/v1/lists/{id}/reset", post(lists::reset))
-        .route("/api/v1/lists/{id}/upload", post(uploads::receive))
+        .route(
+            "/api/v1/lists/{id}/upload",
+            post(uploads::receive).layer(upload_limit),
+        )
         .route("/api/v1/uploads/{id}", get(uploads::progress))
         .route("/api/v1/uploads/{id}/start", post(uploads::start))
         .route("/api/v1/leads", get(lists::search_leads))
@@ -113,6 +117,19 @@ pub(super) fn error(e: OpError) -> Response {
             (StatusCode::NOT_FOUND, Json(json!({"error": "not found"}))).into_response()
         }
         OpError::Db(e) => {
+            if let Some(refused) = super::settings::Refusal::of(&e, "name") {
+                tracing::warn!(error = %e, "API: the database refused a value");
+                let fields: HashMap<String, String> = refused
+                    .field
+                    .into_iter()
+                    .map(|f| (f, refused.message.clone()))
+                    .collect();
+                return (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    Json(json!({"error": refused.sentence, "fields": fields})),
+                )
+                    .into_response();
+            }
             tracing::error!(error = %e, "API: database");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
