@@ -133,7 +133,9 @@ pub fn refusal(e: sqlx::Error, unique_field: &str) -> Result<Saved, OpError> {
                     form: None,
                 })
             }
-            Some("23514") | Some("23503") | Some("22P02") | Some("22003") => {
+            // 22007/22008: a form's `version` that is no timestamp at all.
+            Some("23514") | Some("23503") | Some("22P02") | Some("22003") | Some("22007")
+            | Some("22008") => {
                 return Ok(Saved::refused(format!(
                     "the database refused the values: {}",
                     db.message()

@@ -98,6 +98,22 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/calling-rules",
             get(hours::rules).post(hours::save_rule),
         )
+        .layer(axum::middleware::from_fn(no_nul_in_address))
+}
+
+/// PostgreSQL text cannot hold NUL: a `%00` in a path or query parameter would reach the
+/// database and fail there (503, as if it were down). It is refused first, as a parameter
+/// not of its type is.
+async fn no_nul_in_address(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let address = req.uri().path_and_query().map_or("", |p| p.as_str());
+    if address.contains("%00") {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": "a NUL character (%00) in the address"})),
+        )
+            .into_response();
+    }
+    next.run(req).await
 }
 
 pub(super) fn error(e: OpError) -> Response {
@@ -199,18 +215,73 @@ where
     type Rejection = Response;
 
     async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Response> {
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(value)) => Ok(Self(value)),
-            Err(rejection) => {
-                let text = rejection.body_text();
-                let (field, message) = misfit(&text);
-                Err((
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    Json(json!({"error": message, "fields": {field: message}})),
-                )
-                    .into_response())
-            }
+        // The body is read once and parsed twice: as `T`, then for a NUL character, which
+        // PostgreSQL text cannot hold (it would fail there, answered as a 503).
+        let headers = req.headers().clone();
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|rejection| unfit(&rejection.body_text()))?;
+        let mut req = axum::extract::Request::new(axum::body::Body::from(bytes.clone()));
+        *req.headers_mut() = headers;
+        let Json(value) = Json::<T>::from_request(req, state)
+            .await
+            .map_err(|rejection| unfit(&rejection.body_text()))?;
+        let nul = match serde_json::from_slice::<serde_json::Value>(&bytes) {
+            Ok(raw) => nul_at(&raw, ""),
+            // A number `Value` cannot hold (1e400) where `T` ignores it: the escape itself.
+            Err(_) => bytes
+                .windows(6)
+                .any(|w| w.eq_ignore_ascii_case(b"\\u0000"))
+                .then(|| "body".to_string()),
+        };
+        match nul {
+            None => Ok(Self(value)),
+            Some(field) => Err(invalid(&field, "must not contain a NUL character")),
         }
+    }
+}
+
+/// The 422 of a body that did not fit, from the extractor's rejection text.
+fn unfit(text: &str) -> Response {
+    let (field, message) = misfit(text);
+    (
+        StatusCode::UNPROCESSABLE_ENTITY,
+        Json(json!({"error": message, "fields": {field: message}})),
+    )
+        .into_response()
+}
+
+/// Where in a JSON value a NUL character is, as `misfit` names fields (`a.b[2]`; `body` for
+/// the top level or a key).
+fn nul_at(value: &serde_json::Value, path: &str) -> Option<String> {
+    let here = || {
+        Some(if path.is_empty() {
+            "body".to_string()
+        } else {
+            path.to_string()
+        })
+    };
+    let join = |key: &str| {
+        if path.is_empty() {
+            key.to_string()
+        } else {
+            format!("{path}.{key}")
+        }
+    };
+    match value {
+        serde_json::Value::String(s) if s.contains('\0') => here(),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| nul_at(v, &format!("{path}[{i}]"))),
+        serde_json::Value::Object(fields) => fields.iter().find_map(|(k, v)| {
+            if k.contains('\0') {
+                here()
+            } else {
+                nul_at(v, &join(k))
+            }
+        }),
+        _ => None,
     }
 }
 
@@ -235,7 +306,23 @@ fn misfit(text: &str) -> (String, String) {
 
 #[cfg(test)]
 mod tests {
-    use super::misfit;
+    use super::{misfit, nul_at};
+
+    #[test]
+    fn nuls_are_found_by_field() {
+        let at = |text: &str| nul_at(&serde_json::from_str(text).expect("json"), "");
+        assert_eq!(
+            at(r#"{"name": "a", "windows": [{"opens": "9\u0000"}]}"#),
+            Some("windows[0].opens".into())
+        );
+        assert_eq!(at(r#"{"\u0000": 1}"#), Some("body".into()));
+        assert_eq!(at(r#""\u0000""#), Some("body".into()));
+        assert_eq!(
+            at(r#"{"name": "a\\u0000"}"#),
+            None,
+            "an escaped backslash, then text"
+        );
+    }
 
     #[test]
     fn misfits_name_the_field() {
