@@ -134,8 +134,8 @@ fn reference_paths(doc: &mut Value, ok: &Schema, body: &Schema, saved: &Value, i
         (
             "/api/v1/statuses/{code}",
             json!({
-                "put": {"summary": "Change a status's name, category or flags; what is not sent is kept (admin)", "parameters": code,
-                        "requestBody": body(json!({"type": "object", "properties": {"name": {"type": "string"}, "category": {"type": "string"}, "flags": array(json!({"type": "string"}))}})), "responses": saved}
+                "put": {"summary": "Change a status's name, category or flags; what is not sent (or null) is kept (admin)", "parameters": code,
+                        "requestBody": body(json!({"type": "object", "properties": {"name": {"type": ["string", "null"]}, "category": {"type": ["string", "null"]}, "flags": {"type": ["array", "null"], "items": {"type": "string"}}}})), "responses": saved}
             }),
         ),
         (
@@ -149,8 +149,8 @@ fn reference_paths(doc: &mut Value, ok: &Schema, body: &Schema, saved: &Value, i
         (
             "/api/v1/pause-codes/{code}",
             json!({
-                "put": {"summary": "Change a pause code's name or billable flag; what is not sent is kept (admin)", "parameters": code,
-                        "requestBody": body(json!({"type": "object", "properties": {"name": {"type": "string"}, "billable": {"type": "boolean"}}})), "responses": saved}
+                "put": {"summary": "Change a pause code's name or billable flag; what is not sent (or null) is kept (admin)", "parameters": code,
+                        "requestBody": body(json!({"type": "object", "properties": {"name": {"type": ["string", "null"]}, "billable": {"type": ["boolean", "null"]}}})), "responses": saved}
             }),
         ),
         (
@@ -215,7 +215,7 @@ fn upload_paths(doc: &mut Value, ok: &Schema, body: &Schema) {
     doc["paths"]["/api/v1/uploads/{id}/start"] = json!({"post": {
         "summary": "Start the import (admin); `mapping` overrides the recognised field of a header",
         "parameters": upload_id.clone(),
-        "requestBody": body(json!({"type": "object", "properties": {"mapping": {"type": "object", "additionalProperties": {"type": "string"}}, "duplicates": {"enum": ["skip", "update"]}}})),
+        "requestBody": body(json!({"type": "object", "properties": {"mapping": {"type": "object", "additionalProperties": {"type": "string"}}, "duplicates": {"enum": ["skip", "update", null]}}})),
         "responses": {"202": {"description": "started", "content": {"application/json": {"schema": upload_ref.clone()}}}, "400": {"description": "a NUL in the address"}, "401": {"description": "no valid token"}, "403": {"description": "not an admin"}, "404": {"description": "no such upload"}, "409": {"description": "already started"}, "422": invalid}}});
     doc["paths"]["/api/v1/uploads/{id}"] = json!({"get": {
         "summary": "The upload and its progress or result (admin)", "parameters": upload_id, "responses": found(ok(upload_ref))}});
