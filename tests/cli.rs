@@ -120,3 +120,37 @@ async fn demo_sets_up_and_runs_again(pool: PgPool) {
     let users: i64 = sqlx::query_scalar("SELECT count(*) FROM users").fetch_one(&pool).await.expect("users");
     assert_eq!(users, 5);
 }
+
+#[sqlx::test(migrations = false)]
+async fn user_token_prints_a_token_the_api_accepts(pool: PgPool) {
+    let url = database_url(&pool);
+    ok(&url, &["migrate"]);
+    let out = Command::new(env!("CARGO_BIN_EXE_dialtone"))
+        .args(["user", "add", "ops", "--role", "admin", "--password-stdin"])
+        .env("DATABASE_URL", &url)
+        .env_remove("DIALTONE_CONFIG")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().expect("stdin").write_all(b"a long enough password\n")?;
+            child.wait_with_output()
+        })
+        .expect("runs dialtone");
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    // Standard output is the token alone, for `TOKEN=$(dialtone user token …)`.
+    let token = ok(&url, &["user", "token", "ops", "--name", "ci"]);
+    let token = token.trim_end();
+    assert!(token.starts_with("dt_") && !token.contains(char::is_whitespace), "{token:?}");
+    let session = dialtone_admin::server::session::find_api_token(&pool, token).await.expect("lookup").expect("the token is valid");
+    assert_eq!(session.viewer.username, "ops");
+    let stored: String = sqlx::query_scalar("SELECT name FROM api_tokens").fetch_one(&pool).await.expect("one token");
+    assert_eq!(stored, "ci");
+
+    let out = dialtone(&url, &["user", "token", "nobody", "--name", "ci"]);
+    assert!(!out.status.success() && stderr(&out).contains("no user 'nobody'"), "{}", stderr(&out));
+    let out = dialtone(&url, &["user", "token", "ops", "--name", " "]);
+    assert!(!out.status.success() && stderr(&out).contains("1 to 80 characters"), "{}", stderr(&out));
+}

@@ -2,6 +2,7 @@ use std::io::BufRead;
 
 use anyhow::Context;
 use clap::Subcommand;
+use dialtone_admin::server::session;
 use dialtone_core::config::Config;
 use dialtone_core::users::{self, Role};
 
@@ -31,6 +32,15 @@ pub enum UserCommand {
     Disable { username: String },
     Enable { username: String },
     List,
+    /// Issue an API token for the account, printed once (only its hash is kept), as the
+    /// Users page does: scripts and first integrations need one before anyone signs in.
+    /// The token alone goes to standard output.
+    Token {
+        username: String,
+        /// What the token is for, shown on the Users page.
+        #[arg(long)]
+        name: String,
+    },
 }
 
 fn password(from_stdin: bool) -> anyhow::Result<(String, bool)> {
@@ -73,6 +83,25 @@ pub async fn run(config: &Config, command: UserCommand) -> anyhow::Result<()> {
             println!("{:<6} {:<24} {:<11} {:<7} name", "id", "username", "role", "active");
             for u in users::list(&pool).await? {
                 println!("{:<6} {:<24} {:<11} {:<7} {}", u.id, u.username, u.role, u.active, u.display_name);
+            }
+        }
+        UserCommand::Token { username, name } => {
+            // The page's rule for a token's name.
+            let name = name.trim();
+            if name.is_empty() || name.chars().count() > 80 {
+                anyhow::bail!("--name must be 1 to 80 characters");
+            }
+            let user = users::list(&pool)
+                .await?
+                .into_iter()
+                .find(|u| u.username == username)
+                .with_context(|| format!("no user '{username}'"))?;
+            let token = session::issue_api_token(&pool, user.id, name).await.context("storing the token")?;
+            // The token alone on standard output, so that `TOKEN=$(dialtone user token …)` works.
+            eprintln!("API token '{name}' for '{username}' (shown once; send it as 'Authorization: Bearer …'):");
+            println!("{token}");
+            if !user.active {
+                eprintln!("note: '{username}' is disabled; the token works once they are enabled");
             }
         }
     }

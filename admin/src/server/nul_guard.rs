@@ -1,8 +1,9 @@
-//! No field, on any form or API route, can hold a NUL byte: PostgreSQL's text refuses it, so
-//! one that got through failed its statement deep in a handler as "the database did not
-//! answer" with an ERROR in the log. This layer reads form and JSON bodies before any handler
-//! and answers 422 naming the first field that holds one. Multipart uploads are left to the
-//! importer, which rejects such a row and keeps the rest.
+//! No field, on any page, form or API route, can hold a NUL byte: PostgreSQL's text refuses it,
+//! so one that got through failed its statement deep in a handler as "the database did not
+//! answer" (a 503, as if it were down) with an ERROR in the log. This layer answers 400 to a
+//! `%00` in the address (a path or query parameter), and reads form and JSON bodies before any
+//! handler, answering 422 naming the first field that holds one. Multipart uploads are left to
+//! the importer, which rejects such a row and keeps the rest.
 
 use axum::body::{to_bytes, Body};
 use axum::extract::Request;
@@ -16,6 +17,14 @@ use serde_json::{json, Value};
 const MAX_READ: usize = 1024 * 1024;
 
 pub async fn refuse_nul(request: Request, next: Next) -> Response {
+    let address = request.uri().path_and_query().map_or("", |p| p.as_str());
+    if address.contains("%00") {
+        return (
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({"error": "a NUL character (%00) in the address"})),
+        )
+            .into_response();
+    }
     let kind = request
         .headers()
         .get(header::CONTENT_TYPE)
@@ -46,9 +55,15 @@ pub async fn refuse_nul(request: Request, next: Next) -> Response {
     let field = if form {
         form_field_with_nul(&bytes)
     } else {
-        serde_json::from_slice::<Value>(&bytes)
-            .ok()
-            .and_then(|v| json_field_with_nul(&v, ""))
+        match serde_json::from_slice::<Value>(&bytes) {
+            Ok(value) => json_field_with_nul(&value, ""),
+            // A document `Value` cannot hold (a number such as 1e400) that the handler's type
+            // may still read: the escape itself is looked for.
+            Err(_) => bytes
+                .windows(6)
+                .any(|w| w.eq_ignore_ascii_case(b"\\u0000"))
+                .then(|| "body".to_string()),
+        }
     };
     if let Some(field) = field {
         tracing::info!(field = %field.escape_debug(), "a NUL byte refused");
@@ -122,5 +137,16 @@ mod tests {
             Some("[1]".into())
         );
         assert_eq!(json_field_with_nul(&json!({"a": 1}), ""), None);
+        let parsed =
+            |text: &str| json_field_with_nul(&serde_json::from_str(text).expect("json"), "");
+        assert_eq!(
+            parsed(r#"{"name": "a", "windows": [{"opens": "9\u0000"}]}"#),
+            Some("windows[0].opens".into())
+        );
+        assert_eq!(
+            parsed(r#"{"name": "a\\u0000"}"#),
+            None,
+            "an escaped backslash, then text"
+        );
     }
 }

@@ -242,13 +242,15 @@ impl Refusal {
     }
 }
 
-/// The column in a constraint named as PostgreSQL names them: `lists_name_check` on `lists`
-/// is `name`. A constraint on several columns (`lists_check`) names none.
+/// The column in a constraint named as PostgreSQL names them, or as our migrations name
+/// whitelists: `lists_name_check` on `lists` is `name`, `users_phone_asterisk` on `users` is
+/// `phone`. A constraint on several columns (`lists_check`) names none.
 fn constraint_column(constraint: &str, table: &str) -> Option<String> {
     let rest = constraint.strip_prefix(table)?.strip_prefix('_')?;
     // `_check1`, `_key1`: a second constraint of the same kind.
     let rest = rest.trim_end_matches(|c: char| c.is_ascii_digit());
-    let column = ["_check", "_key", "_fkey"]
+    // `_asterisk`: the whitelist of a value that reaches Asterisk (core::asterisk_values).
+    let column = ["_check", "_key", "_fkey", "_asterisk"]
         .iter()
         .find_map(|suffix| rest.strip_suffix(suffix))?;
     (!column.is_empty()).then(|| column.to_string())

@@ -218,19 +218,22 @@ where
     type Rejection = Response;
 
     async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Response> {
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(value)) => Ok(Self(value)),
-            Err(rejection) => {
-                let text = rejection.body_text();
-                let (field, message) = misfit(&text);
-                Err((
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    Json(json!({"error": message, "fields": {field: message}})),
-                )
-                    .into_response())
-            }
-        }
+        // A NUL character was refused before (`nul_guard`), naming its field.
+        let Json(value) = Json::<T>::from_request(req, state)
+            .await
+            .map_err(|rejection| unfit(&rejection.body_text()))?;
+        Ok(Self(value))
     }
+}
+
+/// The 422 of a body that did not fit, from the extractor's rejection text.
+fn unfit(text: &str) -> Response {
+    let (field, message) = misfit(text);
+    (
+        StatusCode::UNPROCESSABLE_ENTITY,
+        Json(json!({"error": message, "fields": {field: message}})),
+    )
+        .into_response()
 }
 
 /// The field and message of a body that did not deserialize: axum says `…type: path: what`, or
