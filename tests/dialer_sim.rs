@@ -158,6 +158,64 @@ async fn over_dialing_abandons_get_the_safe_harbor_message_and_the_ledger(pool: 
 }
 
 /// The next event named `event` about `channel`.
+/// The node's own check, the last of three: a dial string that got past the form and the
+/// database (the CHECK dropped here, as on a database restored from before it) is never sent to
+/// the simulator; the attempt fails instead (security issue 16).
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn a_stored_dial_string_that_would_dial_elsewhere_never_reaches_the_pbx(pool: PgPool) {
+    let zone = dialtone_sim::daytime_zone().expect("some zone is in daytime").to_string();
+    let (campaign, list) = campaign_with_list(&pool, campaigns::DialMethod::Progressive, &zone).await;
+    sqlx::query("ALTER TABLE campaigns DROP CONSTRAINT campaigns_dial_template_asterisk").execute(&pool).await.expect("drop");
+    sqlx::query("UPDATE campaigns SET dial_template = 'PJSIP/{number}@{trunk}&Local/evil@elsewhere' WHERE id = $1")
+        .bind(campaign)
+        .execute(&pool)
+        .await
+        .expect("hostile");
+    add_leads(&pool, list, 5_550_001, 1, &zone).await;
+    let floor = start(&pool, campaign, 1, fast_callees(3)).await;
+    let mut events = floor.ami.events();
+    let mut failed = false;
+    for _ in 0..250 {
+        failed = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM call_attempts WHERE campaign_id = $1 AND state = 'resolved')")
+            .bind(campaign)
+            .fetch_one(&pool)
+            .await
+            .expect("attempts");
+        if failed {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(failed, "the attempt was never resolved");
+    while let Ok(event) = events.try_recv() {
+        assert!(!format!("{event:?}").contains("evil"), "the simulator saw the hostile dial string: {event:?}");
+    }
+    let outcome: Option<String> = sqlx::query_scalar("SELECT outcome FROM call_attempts WHERE campaign_id = $1").bind(campaign).fetch_one(&pool).await.expect("attempt");
+    assert_eq!(outcome.as_deref(), Some("failed"));
+    floor.stop.cancel();
+}
+
+/// A deactivated agent's phone is hung up by the node that rang it, though nothing asked that
+/// node to (the CLI, the API or another web node ended the session): access ends on Asterisk
+/// too (security issue 16).
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn a_deactivated_agents_phone_is_hung_up_by_their_node(pool: PgPool) {
+    let zone = dialtone_sim::daytime_zone().expect("some zone is in daytime").to_string();
+    let (campaign, _) = campaign_with_list(&pool, campaigns::DialMethod::Progressive, &zone).await;
+    let floor = start(&pool, campaign, 1, fast_callees(3)).await;
+    let control = control::Control { pool: pool.clone(), ami: floor.ami.clone(), recordings_dir: "/rec".into() };
+    tokio::spawn(dialtone_fastagi::remote::follow_logouts(control, "n1".into(), floor.stop.clone()));
+    // Its LISTEN is up well within this.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut events = floor.ami.events();
+    let started = std::time::Instant::now();
+    users::set_active(&pool, "agent0", false).await.expect("deactivated");
+    event_where(&mut events, "the agent's phone hanging up", |e| e.event() == Some("Hangup") && e.get("Channel").is_some_and(|c| c.starts_with("PJSIP/1000-"))).await;
+    println!("the phone hung up {:?} after the deactivation", started.elapsed());
+    assert_eq!(agent_state(&pool, floor.sessions[0]).await, "logged_out");
+    floor.stop.cancel();
+}
+
 async fn event(events: &mut tokio::sync::broadcast::Receiver<Arc<dialtone_asterisk::ami::Message>>, event: &str, channel: &str) -> Arc<dialtone_asterisk::ami::Message> {
     event_where(events, &format!("{event} for {channel}"), |e| e.event() == Some(event) && e.get("Channel") == Some(channel)).await
 }
