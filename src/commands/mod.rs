@@ -20,3 +20,11 @@ use sqlx::PgPool;
 pub async fn pool(config: &Config) -> anyhow::Result<PgPool> {
     Ok(dialtone_core::db::connect(&config.database_url, 4).await?)
 }
+
+/// A setting's list of address ranges (`10.0.0.0/8`), each checked, the setting named in the error.
+pub fn address_ranges<T: std::str::FromStr>(setting: &str, ranges: &[String]) -> anyhow::Result<Vec<T>> {
+    ranges
+        .iter()
+        .map(|net| net.parse().map_err(|_| anyhow::anyhow!("{setting}: '{net}' is not an address range such as 10.0.0.0/8")))
+        .collect()
+}

@@ -66,12 +66,7 @@ pub async fn serve(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
 
 /// The node: FastAGI always; with `campaign_scan`, also the AMI link and the dialer loops.
 async fn run_node(config: &Config, args: AgiArgs, campaign_scan: Option<Duration>) -> anyhow::Result<()> {
-    let allow = config
-        .listen
-        .agi_allow
-        .iter()
-        .map(|net| net.parse().with_context(|| format!("listen.agi_allow: '{net}' is not an address range such as 10.0.0.0/8")))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let allow = super::address_ranges("listen.agi_allow", &config.listen.agi_allow)?;
     let pool = dialtone_core::db::connect(&config.database_url, 32).await?;
     dialtone_core::db::migrate(&pool).await?;
     let bus = Bus::from_config(config.redis_url.as_ref()).await.context("connecting to Redis (redis_url)")?;

@@ -23,12 +23,7 @@ pub fn admin(config: &Config, pool: PgPool, bus: Bus) -> anyhow::Result<axum::Ro
     if !site_root.join("pkg").join("admin_bg.wasm").exists() {
         tracing::warn!(site_root = %site_root.display(), "the admin's browser bundle is missing: run scripts/build-admin");
     }
-    let trusted_proxies = config
-        .web
-        .trusted_proxies
-        .iter()
-        .map(|net| net.parse().with_context(|| format!("web.trusted_proxies: '{net}' is not an address range such as 10.0.0.5/32")))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let trusted_proxies = super::address_ranges("web.trusted_proxies", &config.web.trusted_proxies)?;
     let web = WebConfig {
         site_root,
         upload_dir: config.data_dir.join("uploads"),

@@ -21,13 +21,18 @@ fn parse(r: &Reply) -> Value {
     serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("{e}: {} {}", r.status, r.body))
 }
 
-async fn version(site: &Site, api: &str, id: i64) -> String {
-    let form = parse(
-        &site
-            .api("GET", &format!("/api/v1/campaigns/{id}"), api, None)
-            .await,
-    );
-    form["version"].as_str().expect("version").to_string()
+/// `PUT /api/v1/campaigns/{id}` with `values`, on the campaign's current version.
+async fn put_settings(site: &Site, api: &str, id: i64, values: Value) -> Reply {
+    let path = format!("/api/v1/campaigns/{id}");
+    let form = parse(&site.api("GET", &path, api, None).await);
+    let version = form["version"].as_str().expect("version");
+    site.api(
+        "PUT",
+        &path,
+        api,
+        Some(json!({"version": version, "values": values})),
+    )
+    .await
 }
 
 async fn stored(pool: &PgPool, id: i64, column: &str) -> Option<String> {
@@ -46,15 +51,13 @@ async fn a_recording_pattern_that_runs_a_command_is_refused_naming_the_field(poo
     let api = admin_token(&site, "ana").await;
     let id = campaign(&pool, "Spring").await;
     let before = stored(&pool, id, "recording_pattern").await;
-    let v = version(&site, &api, id).await;
-    let r = site
-        .api(
-            "PUT",
-            &format!("/api/v1/campaigns/{id}"),
-            &api,
-            Some(json!({"version": v, "values": {"recording_pattern": RUNS_A_COMMAND}})),
-        )
-        .await;
+    let r = put_settings(
+        &site,
+        &api,
+        id,
+        json!({"recording_pattern": RUNS_A_COMMAND}),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
     assert!(
         parse(&r)["fields"]["recording_pattern"].is_string(),
@@ -88,15 +91,7 @@ async fn every_campaign_setting_that_reaches_asterisk_refuses_what_would_break_o
     ];
     for (field, value) in hostile {
         let before = stored(&pool, id, field).await;
-        let v = version(&site, &api, id).await;
-        let r = site
-            .api(
-                "PUT",
-                &format!("/api/v1/campaigns/{id}"),
-                &api,
-                Some(json!({"version": v, "values": {field: value}})),
-            )
-            .await;
+        let r = put_settings(&site, &api, id, json!({ field: value })).await;
         assert_eq!(
             r.status,
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -115,14 +110,11 @@ async fn every_campaign_setting_that_reaches_asterisk_refuses_what_would_break_o
         );
     }
     // What operators write is still taken.
-    let v = version(&site, &api, id).await;
-    let good = json!({"version": v, "values": {
+    let good = json!({
         "safe_harbor_audio": "custom/acme-safe-harbor", "recording_pattern": "{date}/{campaign}/{lead}-{call}",
         "caller_id_name": "Acme Sales", "caller_id_number": "+12125550100",
-        "dial_template": "PJSIP/{number}@{trunk}", "trunk": "carrier-east", "dial_prefix": "9"}});
-    let r = site
-        .api("PUT", &format!("/api/v1/campaigns/{id}"), &api, Some(good))
-        .await;
+        "dial_template": "PJSIP/{number}@{trunk}", "trunk": "carrier-east", "dial_prefix": "9"});
+    let r = put_settings(&site, &api, id, good).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
 }
 
@@ -132,15 +124,7 @@ async fn a_nul_byte_is_refused_naming_the_field_not_as_a_database_failure(pool: 
     let api = admin_token(&site, "ana").await;
     let (_, cookie) = site.user("root", Role::Admin).await;
     let id = campaign(&pool, "Spring").await;
-    let v = version(&site, &api, id).await;
-    let r = site
-        .api(
-            "PUT",
-            &format!("/api/v1/campaigns/{id}"),
-            &api,
-            Some(json!({"version": v, "values": {"description": "a\u{0}b"}})),
-        )
-        .await;
+    let r = put_settings(&site, &api, id, json!({"description": "a\u{0}b"})).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
     assert!(
         parse(&r)["fields"]["values.description"].is_string(),
