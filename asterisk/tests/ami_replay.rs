@@ -1,4 +1,4 @@
-//! Every recorded AMI session (`shared/fixtures/asterisk-22/ami`): Asterisk's reads, split as TCP
+//! Every recorded AMI session (`asterisk/tests/fixtures/asterisk-22/ami`): Asterisk's reads, split as TCP
 //! delivered them, decode into the messages Asterisk meant; and every action the recording
 //! client wrote is what `Action::encode` writes, byte for byte.
 

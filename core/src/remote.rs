@@ -53,6 +53,28 @@ pub enum Command {
     Monitor { supervisor_dial_string: String, agent_dial_string: String, how: Monitor },
 }
 
+impl Command {
+    /// The operation's name, as the wire's `op` says it: what logs and spans show.
+    pub fn op(&self) -> &'static str {
+        match self {
+            Command::RingPhone { .. } => "ring_phone",
+            Command::HangUpPhone { .. } => "hang_up_phone",
+            Command::HangUp { .. } => "hang_up",
+            Command::TransferToNumber { .. } => "transfer_to_number",
+            Command::TransferToGroup { .. } => "transfer_to_group",
+            Command::Consult { .. } => "consult",
+            Command::CompleteTransfer { .. } => "complete_transfer",
+            Command::CancelConsult { .. } => "cancel_consult",
+            Command::Hold { .. } => "hold",
+            Command::Resume { .. } => "resume",
+            Command::Dtmf { .. } => "dtmf",
+            Command::Record { .. } => "record",
+            Command::ManualDial { .. } => "manual_dial",
+            Command::Monitor { .. } => "monitor",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Request {
     pub reply_to: String,
@@ -94,6 +116,22 @@ pub async fn call(bus: &Bus, node: &str, command: Command, timeout: Duration) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_operation_is_named_as_the_wire_names_it() {
+        let call_id = Uuid::nil();
+        for command in [
+            Command::RingPhone { session_id: 1, dial_string: "PJSIP/1001".into() },
+            Command::HangUp { call_id },
+            Command::TransferToNumber { call_id, e164: "+12125550100".into() },
+            Command::Consult { call_id, e164: "+12125550100".into(), hold_customer: true },
+            Command::Record { call_id, file: None },
+            Command::Monitor { supervisor_dial_string: "PJSIP/2001".into(), agent_dial_string: "PJSIP/1001".into(), how: Monitor::Listen },
+        ] {
+            let wire = serde_json::to_value(&command).expect("encodes");
+            assert_eq!(wire["op"], command.op(), "{command:?}");
+        }
+    }
 
     #[tokio::test]
     async fn a_node_answers_on_the_request_channel() {

@@ -39,7 +39,7 @@ pub async fn serve(bus: Bus, control: Control, node: String, shutdown: Cancellat
             match next {
                 Some(Ok(request)) => {
                     let (bus, control, node) = (bus.clone(), control.clone(), node.clone());
-                    let span = tracing::info_span!("control", op = ?std::mem::discriminant(&request.command));
+                    let span = tracing::info_span!("control", op = request.command.op());
                     tokio::spawn(
                         async move {
                             let result = carry_out(&control, &node, request.command).await.map_err(|e| e.to_string());

@@ -1,4 +1,4 @@
-//! A PBX that behaves, on the wire, like the Asterisk 22 of `shared/fixtures/asterisk-22`: an
+//! A PBX that behaves, on the wire, like the Asterisk 22 of `asterisk/tests/fixtures/asterisk-22`: an
 //! AMI server that takes Originates and reports their fate, and, for answered calls, a FastAGI
 //! client that runs the dialplan's AGI steps against Dialtone (the outbound leg with its AMD
 //! verdict, the agent's phone, the `call-end` hangup handler). Callees are drawn from a seeded model, so a

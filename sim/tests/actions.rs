@@ -172,7 +172,7 @@ async fn manager_actions_move_and_touch_channels() {
 
 /// Every event of the recording named `event`, as field lists.
 fn recorded(file: &str, event: &str) -> Vec<Vec<(String, String)>> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/asterisk-22/ami").join(file);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../asterisk/tests/fixtures/asterisk-22/ami").join(file);
     let text = std::fs::read_to_string(&path).expect("fixture");
     let mut stream = String::new();
     for line in text.lines() {

@@ -1,5 +1,5 @@
 //! The simulator's AMI events for a dial, held against what a real Asterisk 22 sent for the same
-//! fates (`shared/fixtures/asterisk-22/ami/originate-failures-and-errors.jsonl`): the same
+//! fates (`asterisk/tests/fixtures/asterisk-22/ami/originate-failures-and-errors.jsonl`): the same
 //! events, in the same order, with the same verdicts, and OriginateResponse with the same fields.
 
 use std::path::PathBuf;
@@ -32,7 +32,7 @@ fn shape<'a>(fields: impl Iterator<Item = (&'a str, &'a str)>) -> String {
 
 /// The recorded sequence of `uniqueid`'s own channel (not its `;2` half).
 fn recorded(uniqueid: &str) -> Vec<(String, String)> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/asterisk-22/ami/originate-failures-and-errors.jsonl");
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../asterisk/tests/fixtures/asterisk-22/ami/originate-failures-and-errors.jsonl");
     let text = std::fs::read_to_string(&path).expect("fixture");
     let mut out = Vec::new();
     for line in text.lines() {

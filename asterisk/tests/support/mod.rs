@@ -1,4 +1,4 @@
-//! Plays the Asterisk side of a recorded AGI transcript (`shared/fixtures/asterisk-22/agi`)
+//! Plays the Asterisk side of a recorded AGI transcript (`asterisk/tests/fixtures/asterisk-22/agi`)
 //! against a server under test, byte for byte: Asterisk's lines are sent as recorded, and every
 //! line the server sends must equal the recorded server line at that point.
 
@@ -17,7 +17,7 @@ pub struct Step {
 pub fn fixtures_dir() -> PathBuf {
     std::env::var_os("DIALTONE_FIXTURES")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/asterisk-22"))
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/asterisk-22"))
 }
 
 pub fn transcript(name: &str) -> Vec<Step> {
