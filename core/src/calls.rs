@@ -224,8 +224,20 @@ pub async fn end(pool: &PgPool, call_id: Uuid, ended: &Ended<'_>) -> Result<bool
     };
     crate::attempts::resolve_in(&mut tx, call_id, attempt_outcome, Utc::now(), false).await?;
     crate::agents::call_ended(&mut tx, call_id, if direction == "manual" { "wrapup" } else { "ready" }).await?;
+    // MixMonitor stops with the channel: a recording still open ends with the call.
+    recordings_stopped(&mut *tx, call_id).await?;
     tx.commit().await?;
     Ok(true)
+}
+
+/// Closes the call's open recordings now, with their length: when the agent stops one, and
+/// when the call ends (`end`). Returns how many it closed.
+pub async fn recordings_stopped<'c>(db: impl sqlx::PgExecutor<'c>, call_id: Uuid) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("UPDATE recordings SET ended_at = now(), duration_secs = extract(epoch FROM now() - started_at) WHERE call_id = $1 AND ended_at IS NULL")
+        .bind(call_id)
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected())
 }
 
 /// The campaign's abandon rate over the rolling window ending now: abandons over live answers

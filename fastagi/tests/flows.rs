@@ -137,6 +137,10 @@ async fn a_person_reaches_the_longest_idle_agent_recorded_and_popped(pool: PgPoo
             sqlx::query_as("SELECT state, hangup_cause, hangup_cause_text FROM calls WHERE id = $1").bind(call).fetch_one(&w.pool).await.expect("call");
         assert_eq!((state.as_str(), cause, text.as_deref()), ("ended", Some(16), Some("NORMAL_CLEARING")), "first run: {first}");
     }
+    // The recording ended with the call, with its length (issue 17: rows stayed open).
+    let (ended, length): (bool, Option<f64>) =
+        sqlx::query_as("SELECT ended_at IS NOT NULL, duration_secs::float8 FROM recordings WHERE call_id = $1").bind(call).fetch_one(&w.pool).await.expect("rec");
+    assert!(ended && length.is_some_and(|l| l >= 0.0), "{ended} {length:?}");
     let agent_state: String = sqlx::query_scalar("SELECT state FROM agent_sessions WHERE id = $1").bind(ben_session).fetch_one(&w.pool).await.expect("agent");
     assert_eq!(agent_state, "wrapup");
 }

@@ -783,12 +783,7 @@ impl DeskContext {
                 },
             )
             .await?;
-            sqlx::query(
-                "UPDATE recordings SET ended_at = now(), duration_secs = extract(epoch FROM now() - started_at) WHERE call_id = $1 AND ended_at IS NULL",
-            )
-            .bind(call_id)
-            .execute(&self.pool)
-            .await?;
+            calls::recordings_stopped(&self.pool, call_id).await?;
         }
         Ok(())
     }
