@@ -184,6 +184,14 @@ pub fn check(kind: Kind, value: &str) -> Result<&str, Refused> {
     }
 }
 
+/// Where MixMonitor writes a recording: `relative` (a [`Kind::RecordingFile`]) under `root`,
+/// the whole path a [`Kind::File`]. The call flows and the agent's record button both ask here,
+/// so their recordings land in one tree, where the web finds them.
+pub fn recording_path(root: &std::path::Path, relative: &str) -> Result<String, Refused> {
+    let absolute = root.join(check(Kind::RecordingFile, relative)?);
+    Ok(check(Kind::File, absolute.to_str().unwrap_or_default())?.to_string())
+}
+
 /// Letters, digits, `_` and `-`, 1 to `max` of them.
 fn word(value: &str, max: usize) -> bool {
     (1..=max).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
@@ -346,6 +354,14 @@ mod tests {
         for (kind, value) in bad {
             assert!(check(*kind, value).is_err(), "{kind} took {value:?}");
         }
+    }
+
+    #[test]
+    fn recordings_are_written_under_their_root_only() {
+        let root = std::path::Path::new("/var/spool/asterisk/monitor");
+        assert_eq!(recording_path(root, "2026-12-02/a.wav"), Ok("/var/spool/asterisk/monitor/2026-12-02/a.wav".into()));
+        assert!(recording_path(root, "../a.wav").is_err() && recording_path(root, "/etc/a.wav").is_err());
+        assert!(recording_path(std::path::Path::new("/rec,b,x"), "a.wav").is_err());
     }
 
     #[test]

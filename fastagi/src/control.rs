@@ -372,16 +372,10 @@ impl Control {
     /// Starts recording the customer's channel into `file` (relative to the recordings root, as
     /// the call flows record), or stops it.
     pub async fn record(&self, call_id: Uuid, file: Option<&str>) -> Result<(), ControlError> {
-        let absolute = match file {
-            Some(file) => Some(self.recordings_dir.join(asterisk_values::check(Kind::RecordingFile, file)?)),
-            None => None,
-        };
+        let absolute = file.map(|file| asterisk_values::recording_path(&self.recordings_dir, file)).transpose()?;
         let channel = customer_channel(&self.pool, call_id).await?;
-        let action = match &absolute {
-            Some(path) => {
-                let path = asterisk_values::check(Kind::File, path.to_str().unwrap_or_default())?;
-                Action::new("MixMonitor").field("Channel", channel).field("File", path).field("Options", "b")
-            }
+        let action = match absolute {
+            Some(path) => Action::new("MixMonitor").field("Channel", channel).field("File", path).field("Options", "b"),
             None => Action::new("StopMixMonitor").field("Channel", channel),
         };
         self.ami.send(action).await?;

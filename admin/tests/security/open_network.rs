@@ -38,6 +38,23 @@ fn sign_in_form(username: &str, password: &str, next: &str) -> String {
         .finish()
 }
 
+/// `csv` uploaded as `file_name` into a new list, as the list page posts it; the upload's id.
+async fn uploaded(site: &Site, admin: &str, file_name: &str, csv: &str) -> String {
+    let list = dialtone_core::lists::create(&site.pool, "Spring", None, "US")
+        .await
+        .expect("list");
+    let r = multipart(
+        site,
+        &format!("/lists/{list}/upload"),
+        admin,
+        file_name,
+        csv.as_bytes(),
+    )
+    .await;
+    assert!(r.location.starts_with("/uploads/"), "{}", r.location);
+    r.location.trim_start_matches("/uploads/").to_string()
+}
+
 /// The import of an upload, started with `form`, until it is done.
 async fn import(site: &Site, token: &str, upload: &str, form: &str) {
     let r = site
@@ -472,19 +489,8 @@ async fn a_recording_answers_a_range_request_with_just_those_bytes(pool: PgPool)
 async fn the_rejected_rows_report_neutralises_formulas_in_its_header(pool: PgPool) {
     let site = Site::new(pool.clone()).await;
     let (_, admin) = site.user("ana", Role::Admin).await;
-    let list = dialtone_core::lists::create(&pool, "Spring", None, "US")
-        .await
-        .expect("list");
     let csv = "phone,=1+1\n(201) 555-0123,fine\nnot a number,=2+2\n";
-    let r = multipart(
-        &site,
-        &format!("/lists/{list}/upload"),
-        &admin,
-        "formulas.csv",
-        csv.as_bytes(),
-    )
-    .await;
-    let upload = r.location.trim_start_matches("/uploads/").to_string();
+    let upload = uploaded(&site, &admin, "formulas.csv", csv).await;
     import(&site, &admin, &upload, "col_0=phone&col_1=custom").await;
     let report = site
         .get(&format!("/uploads/{upload}/errors.csv"), Some(&admin))
@@ -585,19 +591,13 @@ async fn uploaded_files_and_their_folder_are_readable_by_the_service_only(pool: 
     use std::os::unix::fs::PermissionsExt;
     let site = Site::new(pool.clone()).await;
     let (_, admin) = site.user("ana", Role::Admin).await;
-    let list = dialtone_core::lists::create(&pool, "Spring", None, "US")
-        .await
-        .expect("list");
-    let csv = "phone\n(201) 555-0123\nnot a number\n";
-    let r = multipart(
+    let upload = uploaded(
         &site,
-        &format!("/lists/{list}/upload"),
         &admin,
         "leads.csv",
-        csv.as_bytes(),
+        "phone\n(201) 555-0123\nnot a number\n",
     )
     .await;
-    assert!(r.location.starts_with("/uploads/"), "{}", r.location);
     let folder = site._dir.path().join("uploads");
     let mode = |path: &std::path::Path| {
         std::fs::metadata(path)
@@ -614,11 +614,10 @@ async fn uploaded_files_and_their_folder_are_readable_by_the_service_only(pool: 
     };
     assert_eq!(mode(&folder), 0o700);
     // The uploaded file, waiting for its mapping...
-    let uploaded = files();
-    assert_eq!(uploaded.len(), 1);
-    assert_eq!(mode(&uploaded[0]), 0o600);
+    let waiting = files();
+    assert_eq!(waiting.len(), 1);
+    assert_eq!(mode(&waiting[0]), 0o600);
     // ...and, once imported, its rejected-rows report.
-    let upload = r.location.trim_start_matches("/uploads/").to_string();
     import(&site, &admin, &upload, "col_0=phone").await;
     let reports: Vec<_> = files()
         .into_iter()

@@ -60,9 +60,7 @@ async fn put_through(ctx: &FlowContext, session: &TcpSession, call_id: Uuid, led
 /// Starts recording the caller's channel into `relative` under the recordings root: one path for
 /// the flows and for the agent's record button (`Control::record`), where the web finds it.
 async fn record(ctx: &FlowContext, session: &mut TcpSession, relative: &str) -> Result<(), FlowError> {
-    safe(Kind::RecordingFile, relative)?;
-    let absolute = ctx.recordings_dir.join(relative);
-    let absolute = safe(Kind::File, absolute.to_str().unwrap_or_default())?;
+    let absolute = asterisk_values::recording_path(&ctx.recordings_dir, relative)?;
     // MixMonitor's arguments are `file,options,command`: the whitelist keeps `,` out of `file`.
     session.exec("MixMonitor", &format!("{absolute},b")).await?;
     Ok(())
