@@ -39,6 +39,8 @@ enum Command {
     Agi(commands::node::AgiArgs),
     /// Run a node: FastAGI, the AMI link to its Asterisk, the dialer of every active campaign, and the web admin.
     Serve(commands::node::ServeArgs),
+    /// Check that this node's Asterisk has every module, context, profile and prompt Dialtone uses.
+    Doctor,
     /// Run the web admin (pages and JSON API).
     Web(commands::web::WebArgs),
     /// Run the PBX simulator, standing in for Asterisk.
@@ -87,6 +89,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Agi(a) => commands::node::run(&config, a).await,
         Command::Serve(a) => commands::node::serve(&config, a).await,
         Command::Web(a) => commands::web::run(&config, a).await,
+        Command::Doctor => commands::doctor::run(&config).await,
         Command::Sim(a) => commands::sim::run(a).await,
         Command::Demo(a) => commands::demo::run(&config, a).await,
         Command::Bench(c) => commands::bench::run(&config, c).await,

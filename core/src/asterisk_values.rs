@@ -118,7 +118,9 @@ impl Kind {
             Kind::DialString => "a technology, / and letters, digits, _ . + @ / : -",
             Kind::Trunk => "letters, digits, _ . - only (at most 64)",
             Kind::Number => "3 to 20 digits, optional +",
-            Kind::Phone => "a PJSIP, SIP or IAX2 endpoint such as PJSIP/1001 (letters, digits, _ . -; no @)",
+            Kind::Phone => {
+                "a PJSIP, SIP or IAX2 endpoint such as PJSIP/1001 (letters, digits, _ . -), or Local/extension@context outside dialtone-"
+            }
             Kind::Mailbox => "a mailbox such as 1234 or 1234@default",
             Kind::Conference => "letters, digits, _ and - only",
             Kind::MusicClass => "letters, digits, _ and - only",
@@ -142,9 +144,12 @@ impl Kind {
             Kind::Trunk => within(1, 64) && value.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b)),
             Kind::Number => digits(value.strip_prefix('+').unwrap_or(value), 3, 20),
             Kind::Phone => match value.split_once('/') {
-                Some(("PJSIP" | "SIP" | "IAX2", name)) => {
-                    (1..=64).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
-                }
+                Some(("PJSIP" | "SIP" | "IAX2", name)) => endpoint(name),
+                // A phone reached through the dialplan (a mobile through a trunk, a ring group),
+                // never through one of Dialtone's own contexts, which start calls, not phones.
+                Some(("Local", target)) => target
+                    .split_once('@')
+                    .is_some_and(|(exten, context)| endpoint(exten) && word(context, 64) && !context.starts_with("dialtone-")),
                 _ => false,
             },
             Kind::Mailbox => {
@@ -190,6 +195,11 @@ pub fn check(kind: Kind, value: &str) -> Result<&str, Refused> {
 pub fn recording_path(root: &std::path::Path, relative: &str) -> Result<String, Refused> {
     let absolute = root.join(check(Kind::RecordingFile, relative)?);
     Ok(check(Kind::File, absolute.to_str().unwrap_or_default())?.to_string())
+}
+
+/// An endpoint's or extension's name: letters, digits, `_ . -`, 1 to 64 of them.
+fn endpoint(value: &str) -> bool {
+    (1..=64).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
 }
 
 /// Letters, digits, `_` and `-`, 1 to `max` of them.
@@ -316,6 +326,7 @@ mod tests {
             (Kind::Number, "+12125550100"),
             (Kind::Phone, "PJSIP/1001"),
             (Kind::Phone, "SIP/agent_7"),
+            (Kind::Phone, "Local/1001@phones"),
             (Kind::Mailbox, "1234@default"),
             (Kind::Conference, "agent-17"),
             (Kind::MusicClass, "default"),
@@ -344,6 +355,8 @@ mod tests {
             (Kind::DialString, "PJSIP/1@carrier&PJSIP/2@carrier"),
             (Kind::Phone, "Local/1001@dialtone-transfer"),
             (Kind::Phone, "PJSIP/1001@other-host"),
+            (Kind::Phone, "Local/1001@phones/n"),
+            (Kind::Phone, "Local/1001"),
             (Kind::Phone, "DAHDI/1"),
             (Kind::CallerIdName, "\"Evil\" <1>"),
             (Kind::CallerIdNumber, "12"),

@@ -12,6 +12,9 @@ use uuid::Uuid;
 pub enum Outcome {
     AnsweredHuman,
     AnsweredMachine,
+    /// A machine that was left the campaign's message: `answered_machine` in the history, AM
+    /// for the lead, where a machine hung up on is AA.
+    MachineMessage,
     Abandoned,
     NoAnswer,
     Busy,
@@ -26,7 +29,7 @@ impl Outcome {
     pub fn as_str(self) -> &'static str {
         match self {
             Outcome::AnsweredHuman => "answered_human",
-            Outcome::AnsweredMachine => "answered_machine",
+            Outcome::AnsweredMachine | Outcome::MachineMessage => "answered_machine",
             Outcome::Abandoned => "abandoned",
             Outcome::NoAnswer => "no_answer",
             Outcome::Busy => "busy",
@@ -46,6 +49,7 @@ impl Outcome {
             Outcome::InvalidNumber => "DC",
             Outcome::Failed => "ERI",
             Outcome::AnsweredMachine => "AA",
+            Outcome::MachineMessage => "AM",
             Outcome::Abandoned => "DROP",
             // A person reached an agent: the agent's disposition decides.
             Outcome::AnsweredHuman | Outcome::Cancelled => return None,
@@ -59,7 +63,7 @@ impl Outcome {
             Outcome::NoAnswer => Some(3600),
             Outcome::Busy => Some(900),
             Outcome::Congestion | Outcome::Failed => Some(600),
-            Outcome::AnsweredMachine => Some(4 * 3600),
+            Outcome::AnsweredMachine | Outcome::MachineMessage => Some(4 * 3600),
             Outcome::Cancelled => Some(0),
             Outcome::InvalidNumber | Outcome::AnsweredHuman | Outcome::Abandoned => None,
         }

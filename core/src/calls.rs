@@ -159,6 +159,61 @@ pub async fn abandoned(pool: &PgPool, call_id: Uuid, campaign_id: i64) -> Result
     Ok(())
 }
 
+/// A dial Asterisk answered while Dialtone could not be reached: its dialplan played the
+/// safe-harbor message itself (`dialtone-outbound`'s fallback) and noted the call id and the
+/// time. Once the node is back, the abandon is counted as any other: the call record, the
+/// lead's DROP and lockout, the ledger at the time it happened, and the attempt resolved.
+/// Returns false when the call was already settled (a second look changes nothing).
+pub async fn abandoned_while_unreachable(pool: &PgPool, call_id: Uuid, at: DateTime<Utc>) -> Result<bool, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let attempt: Option<(i64, i64, Option<i64>, String, String)> = sqlx::query_as(
+        "SELECT id, campaign_id, lead_id, phone_e164, node FROM call_attempts WHERE call_id = $1 AND state <> 'resolved' FOR UPDATE",
+    )
+    .bind(call_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((attempt_id, campaign_id, lead_id, phone, node)) = attempt else { return Ok(false) };
+    let inserted = sqlx::query(
+        "INSERT INTO calls (id, direction, campaign_id, lead_id, node, phone_e164, attempt_id, state, outcome, answered_at, ended_at)
+         VALUES ($1, 'outbound', $2, $3, $4, $5, $6, 'ended', 'abandoned', $7, $7)
+         ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(call_id)
+    .bind(campaign_id)
+    .bind(lead_id)
+    .bind(&node)
+    .bind(&phone)
+    .bind(attempt_id)
+    .bind(at)
+    .execute(&mut *tx)
+    .await?;
+    if inserted.rows_affected() == 0 {
+        // A call flow took it after all: what it recorded stands.
+        return Ok(false);
+    }
+    if let Some(lead_id) = lead_id {
+        sqlx::query(
+            "UPDATE leads SET status = 'DROP', updated_at = now(),
+                    next_attempt_at = $3 + make_interval(hours => (SELECT drop_lockout_hours FROM campaigns WHERE id = $2))
+             WHERE id = $1",
+        )
+        .bind(lead_id)
+        .bind(campaign_id)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+    }
+    sqlx::query("INSERT INTO abandon_ledger (campaign_id, call_id, kind, occurred_at) VALUES ($1, $2, 'abandon', $3) ON CONFLICT (call_id) DO NOTHING")
+        .bind(campaign_id)
+        .bind(call_id)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+    crate::attempts::resolve_in(&mut tx, call_id, crate::attempts::Outcome::Abandoned, at, false).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
 /// A machine answered; `left_message` when the campaign's message was played to it.
 pub async fn machine(pool: &PgPool, call_id: Uuid, campaign_id: i64, left_message: bool) -> Result<(), sqlx::Error> {
     let mut tx = pool.begin().await?;
@@ -219,12 +274,18 @@ pub async fn end(pool: &PgPool, call_id: Uuid, ended: &Ended<'_>) -> Result<bool
     let attempt_outcome = match outcome.as_deref() {
         Some("answered" | "transferred" | "caller_hangup") => crate::attempts::Outcome::AnsweredHuman,
         Some("abandoned") => crate::attempts::Outcome::Abandoned,
-        Some("machine" | "machine_message") => crate::attempts::Outcome::AnsweredMachine,
+        Some("machine") => crate::attempts::Outcome::AnsweredMachine,
+        Some("machine_message") => crate::attempts::Outcome::MachineMessage,
         _ => crate::attempts::Outcome::from_hangup_cause(ended.hangup_cause.unwrap_or(0)),
     };
     crate::attempts::resolve_in(&mut tx, call_id, attempt_outcome, Utc::now(), false).await?;
     crate::agents::call_ended(&mut tx, call_id, if direction == "manual" { "wrapup" } else { "ready" }).await?;
-    // MixMonitor stops with the channel: a recording still open ends with the call.
+    // MixMonitor stops with the channel: a recording still open ends with the call. A manual
+    // dial never answered recorded nothing: its row goes.
+    sqlx::query("DELETE FROM recordings r USING calls c WHERE r.call_id = $1 AND c.id = $1 AND c.answered_at IS NULL AND r.ended_at IS NULL")
+        .bind(call_id)
+        .execute(&mut *tx)
+        .await?;
     recordings_stopped(&mut *tx, call_id).await?;
     tx.commit().await?;
     Ok(true)

@@ -147,6 +147,17 @@ pub struct DialSettings {
     pub hopper_size: i32,
 }
 
+/// The prompts the active campaigns play (safe-harbor and machine messages), each once, for
+/// `dialtone doctor` to look for in Asterisk's sounds.
+pub async fn prompts(pool: &PgPool) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT DISTINCT p FROM campaigns, LATERAL (VALUES (safe_harbor_audio), (machine_message_audio)) v(p)
+         WHERE active AND p IS NOT NULL ORDER BY p",
+    )
+    .fetch_all(pool)
+    .await
+}
+
 pub async fn dial_settings(pool: &PgPool, id: i64) -> Result<Option<DialSettings>, sqlx::Error> {
     sqlx::query_as(
         "SELECT active, dial_method, dial_ratio::float8 AS dial_ratio, max_lines, max_calls_per_second::float8 AS max_calls_per_second,

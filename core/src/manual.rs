@@ -158,17 +158,22 @@ pub async fn place(pool: &PgPool, session_id: i64, node: &str, target: &Target, 
 
 /// The callee of a manual call answered (Asterisk's OriginateResponse): the agent is on the
 /// call. False when it is not a manual call still dialing.
-pub async fn answered(pool: &PgPool, call_id: Uuid) -> Result<bool, sqlx::Error> {
+pub async fn answered(pool: &PgPool, call_id: Uuid, channel: Option<&str>) -> Result<bool, sqlx::Error> {
     let mut tx = pool.begin().await?;
+    // The channel, for call control (hold, transfer, hang up); its Uniqueid is the call's id.
     let session: Option<Option<i64>> = sqlx::query_scalar(
-        "UPDATE calls SET state = 'connected', answered_at = now(), agent_connected_at = now(), outcome = 'answered'
+        "UPDATE calls SET state = 'connected', answered_at = now(), agent_connected_at = now(), outcome = 'answered',
+                channel = coalesce($2, channel), uniqueid = coalesce(uniqueid, $1::text)
          WHERE id = $1 AND direction = 'manual' AND state = 'dialing' RETURNING agent_session_id",
     )
     .bind(call_id)
+    .bind(channel)
     .fetch_optional(&mut *tx)
     .await?;
     let Some(session) = session else { return Ok(false) };
     sqlx::query("UPDATE call_attempts SET answered_at = coalesce(answered_at, now()) WHERE call_id = $1").bind(call_id).execute(&mut *tx).await?;
+    // A recording the dial started (the campaign records every call) has sound from now.
+    sqlx::query("UPDATE recordings SET started_at = now() WHERE call_id = $1 AND ended_at IS NULL").bind(call_id).execute(&mut *tx).await?;
     // In the same transaction: the agent reserved for this call is on it.
     if let Some(session_id) = session {
         crate::agents::call_connected(&mut tx, session_id, call_id).await?;

@@ -567,7 +567,7 @@ async fn manual_dial_cannot_skip_dnc_hours_or_caps(pool: PgPool) {
     assert!(matches!(manual::place(&pool, session, "n1", &Target::Number("2015550199".into()), noon).await, Err(ManualError::AgentBusy(s)) if s == "reserved"));
 
     // Answered, then hung up: the agent talks, then wraps up; the lead is moved on once.
-    assert!(manual::answered(&pool, placed.call_id).await.expect("answered"));
+    assert!(manual::answered(&pool, placed.call_id, Some("PJSIP/carrier-00000001")).await.expect("answered"));
     assert_eq!(agent_state(pool.clone()).await, "on_call");
     assert!(calls::end(&pool, placed.call_id, &calls::Ended::default()).await.expect("end"));
     assert_eq!(agent_state(pool.clone()).await, "wrapup");

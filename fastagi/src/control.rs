@@ -96,6 +96,20 @@ pub fn join_conference(channel: &str, conference: &str) -> Result<Action, Refuse
     Ok(Action::new("Redirect").field("Channel", channel).field("Context", "dialtone-conference").field("Exten", conference).field("Priority", "1"))
 }
 
+/// Completes a transfer: the customer to `dialtone-transferred`, where they bridge with the
+/// third party, who leaves the agent's conference for `dialtone-hold` in the same action.
+pub fn transfer_action(customer_channel: &str, third_party_channel: &str) -> Action {
+    Action::new("Redirect")
+        .field("Channel", customer_channel)
+        .field("Context", "dialtone-transferred")
+        .field("Exten", "s")
+        .field("Priority", "1")
+        .field("ExtraChannel", third_party_channel)
+        .field("ExtraContext", "dialtone-hold")
+        .field("ExtraExten", "s")
+        .field("ExtraPriority", "1")
+}
+
 /// Dials a third party into the agent's conference (consultation, three-way call). The
 /// channel's Uniqueid is `leg_id`, so it can be found again among Asterisk's channels. The
 /// third party sees the customer's number, when it is one (an inbound caller's is theirs to
@@ -114,7 +128,8 @@ pub fn consult_action(dial_string: &str, conference: &str, leg_id: Uuid, caller_
 }
 
 /// The Originate of a manual or preview dial, into the agent's conference on answer.
-fn manual_originate(settings: &campaigns::DialSettings, placed: &manual::Placed) -> Result<Action, Refused> {
+/// `recording`: the absolute file MixMonitor writes when the campaign records every call.
+fn manual_originate(settings: &campaigns::DialSettings, placed: &manual::Placed, recording: Option<&str>) -> Result<Action, Refused> {
     let mut action = Action::new("Originate")
         .field("Channel", crate::dialer::dial_string(settings, &placed.phone_e164)?)
         .field("Context", "dialtone-manual")
@@ -131,6 +146,9 @@ fn manual_originate(settings: &campaigns::DialSettings, placed: &manual::Placed)
     }
     if let Some(lead) = placed.lead_id {
         action = action.variable("DIALTONE_LEAD_ID", &lead.to_string());
+    }
+    if let Some(file) = recording {
+        action = action.variable("DIALTONE_RECORDING", asterisk_values::check(Kind::File, file)?);
     }
     Ok(action)
 }
@@ -276,8 +294,75 @@ impl Control {
             .bind(leg_id.to_string())
             .execute(&self.pool)
             .await?;
-        self.ami.send(action).await?;
+        // Subscribed before the Originate goes, so its OriginateResponse cannot be missed.
+        let responses = self.ami.events_matching(|e| e.event() == Some("OriginateResponse"));
+        let sent = self.ami.send(action).await?;
+        if let Some(action_id) = sent.action_id().map(str::to_string) {
+            tokio::spawn(self.clone().follow_consult(responses, action_id, call_id, leg_id, hold_customer));
+        }
         Ok(leg_id)
+    }
+
+    /// Waits for the consultation's dial to be answered or to fail; a third party who is busy,
+    /// does not answer or cannot be reached closes the leg, and a customer left on hold for it
+    /// comes back to the agent.
+    async fn follow_consult(
+        self,
+        responses: impl futures::Stream<Item = std::sync::Arc<dialtone_asterisk::ami::Message>>,
+        action_id: String,
+        call_id: Uuid,
+        leg_id: Uuid,
+        hold_customer: bool,
+    ) {
+        let mut responses = Box::pin(responses);
+        // The Originate rings for 30 seconds at most.
+        let answer = tokio::time::timeout(std::time::Duration::from_secs(45), async {
+            while let Some(event) = responses.next().await {
+                if event.action_id() == Some(action_id.as_str()) {
+                    return Some(event);
+                }
+            }
+            None
+        })
+        .await;
+        let Ok(Some(event)) = answer else { return };
+        if event.get("Response") == Some("Success") {
+            return;
+        }
+        let reason = event.get("Reason").unwrap_or_default().to_string();
+        tracing::info!(%call_id, %leg_id, %reason, "the third party could not be reached");
+        let closed = sqlx::query("UPDATE call_legs SET ended_at = now() WHERE uniqueid = $1 AND kind = 'consult' AND ended_at IS NULL")
+            .bind(leg_id.to_string())
+            .execute(&self.pool)
+            .await;
+        if let Err(e) = closed {
+            tracing::error!(%call_id, error = %e, "could not close a failed consultation's leg");
+        }
+        if hold_customer {
+            match self.resume_from_hold(call_id).await {
+                Ok(()) | Err(ControlError::CallEnded(_)) => {}
+                Err(e) => tracing::error!(%call_id, error = %e, "could not bring the customer back from hold"),
+            }
+        }
+    }
+
+    /// Brings the customer back once they are on hold: a dial can fail before the Redirect to
+    /// hold has moved them, and a second Redirect sent meanwhile would be lost to the first.
+    async fn resume_from_hold(&self, call_id: Uuid) -> Result<(), ControlError> {
+        let customer = customer_channel(&self.pool, call_id).await?;
+        for _ in 0..30 {
+            let channels = self.ami.send_list(Action::new("CoreShowChannels")).await?;
+            let Some(channel) = channels.events.iter().find(|c| c.get("Channel") == Some(customer.as_str())) else {
+                return Err(ControlError::CallEnded(call_id));
+            };
+            // On hold once music plays there; Asterisk refuses a Redirect while the channel is
+            // still on its way out of the conference.
+            match (channel.get("Context"), channel.get("Application")) {
+                (Some("dialtone-hold"), Some("MusicOnHold")) | (None, _) => return self.resume(call_id).await,
+                _ => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+            }
+        }
+        self.resume(call_id).await
     }
 
     /// Completes a warm or three-way transfer: the customer and the third party are bridged
@@ -285,15 +370,16 @@ impl Control {
     /// wraps up.
     pub async fn complete_transfer(&self, call_id: Uuid) -> Result<(), ControlError> {
         let customer = customer_channel(&self.pool, call_id).await?;
-        let third = self.consult_channel(call_id).await?;
-        self.ami.send(Action::new("Bridge").field("Channel1", customer).field("Channel2", third).field("Tone", "no")).await?;
+        let (third, leg) = self.consult_channel(call_id).await?;
+        self.ami.send(Action::new("Setvar").field("Channel", &customer).field("Variable", "DIALTONE_BRIDGE_TO").field("Value", leg)).await?;
+        self.ami.send(transfer_action(&customer, &third)).await?;
         calls::transferred(&self.pool, call_id).await?;
         Ok(())
     }
 
     /// Ends the consultation: the third party is hung up and the customer is back with the agent.
     pub async fn cancel_consult(&self, call_id: Uuid) -> Result<(), ControlError> {
-        if let Ok(third) = self.consult_channel(call_id).await {
+        if let Ok((third, _)) = self.consult_channel(call_id).await {
             self.ami.send(Action::new("Hangup").field("Channel", third).field("Cause", "16")).await?;
         }
         self.resume(call_id).await
@@ -304,17 +390,43 @@ impl Control {
     pub async fn manual_dial(&self, session_id: i64, node: &str, target: &Target) -> Result<Uuid, ControlError> {
         let placed = manual::place(&self.pool, session_id, node, target, chrono::Utc::now()).await?;
         let settings = campaigns::dial_settings(&self.pool, placed.campaign_id).await?.ok_or(ControlError::NoCall(placed.call_id))?;
-        let action = manual_originate(&settings, &placed);
-        let sent = match action {
+        let unplaced = Ended { dial_status: Some("CHANUNAVAIL"), ..Ended::default() };
+        let recording = match self.manual_recording(session_id, &placed).await {
+            Ok(recording) => recording,
+            Err(e) => {
+                // A campaign that records every call is not dialed unrecorded.
+                calls::end(&self.pool, placed.call_id, &unplaced).await?;
+                return Err(e);
+            }
+        };
+        let sent = match manual_originate(&settings, &placed, recording.as_ref().map(|(_, _, file)| file.as_str())) {
             Ok(action) => self.ami.send(action).await.map_err(ControlError::from),
             Err(refused) => Err(refused.into()),
         };
         if let Err(e) = sent {
             // Nothing was dialed: close the call so the agent is not left reserved.
-            calls::end(&self.pool, placed.call_id, &Ended { dial_status: Some("CHANUNAVAIL"), ..Ended::default() }).await?;
+            calls::end(&self.pool, placed.call_id, &unplaced).await?;
             return Err(e);
         }
+        if let Some((relative, user, _)) = recording {
+            calls::recording_started(&self.pool, placed.call_id, Some(placed.campaign_id), placed.lead_id, Some(user), &relative).await?;
+        }
         Ok(placed.call_id)
+    }
+
+    /// Where a manual call is recorded when its campaign records every call, as the call
+    /// flows record theirs: (the file under the recordings root, the agent, the absolute file).
+    async fn manual_recording(&self, session_id: i64, placed: &manual::Placed) -> Result<Option<(String, i64, String)>, ControlError> {
+        let Some(settings) = campaigns::call_settings(&self.pool, placed.campaign_id).await? else { return Ok(None) };
+        if !matches!(settings.recording_policy.as_str(), "all_calls" | "all_calls_forced") {
+            return Ok(None);
+        }
+        let user: i64 = sqlx::query_scalar("SELECT user_id FROM agent_sessions WHERE id = $1").bind(session_id).fetch_one(&self.pool).await?;
+        let call = placed.call_id.to_string();
+        let relative = calls::RecordedCall { campaign: &settings.name, lead: placed.lead_id, uniqueid: &call, call: placed.call_id, agent: user }
+            .file(&settings.recording_pattern, chrono::Utc::now());
+        let absolute = asterisk_values::recording_path(&self.recordings_dir, &relative)?;
+        Ok(Some((relative, user, absolute)))
     }
 
     /// The conference of the agent on the call.
@@ -328,8 +440,9 @@ impl Control {
         conference.ok_or(ControlError::NoConference(call_id))
     }
 
-    /// The third party's live channel, found among Asterisk's channels by the leg's Uniqueid.
-    async fn consult_channel(&self, call_id: Uuid) -> Result<String, ControlError> {
+    /// The third party's live channel, found among Asterisk's channels by the leg's Uniqueid,
+    /// and that Uniqueid.
+    async fn consult_channel(&self, call_id: Uuid) -> Result<(String, String), ControlError> {
         let leg: Option<String> = sqlx::query_scalar("SELECT uniqueid FROM call_legs WHERE call_id = $1 AND kind = 'consult' AND ended_at IS NULL ORDER BY id DESC LIMIT 1")
             .bind(call_id)
             .fetch_optional(&self.pool)
@@ -337,7 +450,8 @@ impl Control {
             .flatten();
         let leg = leg.ok_or(ControlError::NoConsult(call_id))?;
         let channels = self.ami.send_list(Action::new("CoreShowChannels")).await?;
-        channel_of(&channels.events, &leg).map(str::to_string).ok_or(ControlError::NoConsult(call_id))
+        let channel = channel_of(&channels.events, &leg).map(str::to_string).ok_or(ControlError::NoConsult(call_id))?;
+        Ok((channel, leg))
     }
 
     /// What a channel's hang-up means for consultations: a third party's own closes its leg,

@@ -5,7 +5,9 @@
 pub mod context;
 pub mod control;
 pub mod dialer;
+pub mod doctor;
 pub mod flows;
+pub mod phones;
 pub mod remote;
 
 pub use context::FlowContext;

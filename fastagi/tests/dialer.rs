@@ -210,7 +210,7 @@ async fn after_a_gap_dials_with_no_channel_are_resolved_and_none_is_dialed_again
     let mut link = ctx.ami.link();
     link.wait_for(|l| matches!(l, dialtone_asterisk::ami::Link::Up { .. })).await.expect("up");
     let done = dialtone_fastagi::dialer::reconcile(&ctx, dialtone_fastagi::dialer::GRACE).await.expect("reconcile");
-    assert_eq!(done, dialtone_fastagi::dialer::Reconciled { dials: 1, calls: 1 });
+    assert_eq!(done, dialtone_fastagi::dialer::Reconciled { dials: 1, calls: 1, abandons: 0 });
     let open: Vec<(String, String, Option<String>)> =
         sqlx::query_as("SELECT uniqueid, state, outcome FROM calls ORDER BY uniqueid").fetch_all(&pool).await.expect("calls");
     assert_eq!(

@@ -155,7 +155,7 @@ async fn a_stored_audio_name_that_would_run_a_command_is_never_sent(pool: PgPool
     sqlx::query("UPDATE campaigns SET safe_harbor_audio = 'x,b,touch proof' WHERE id = $1").bind(w.campaign).execute(&w.pool).await.expect("hostile");
     let call = Uuid::new_v4();
     let mut a = outbound_call(&w, call, &["HUMAN", "HUMAN-800-800"]).await;
-    let next = a.on("HANGUP\n", "200 result=1\n").await;
+    let next = a.on("EXEC Hangup 16\n", "200 result=-1\n").await;
     assert!(!next.contains("touch"), "{next}");
     a.on("SET VARIABLE DIALTONE_RESULT abandoned\n", "HANGUP\n200 result=1\n").await;
     a.closed().await;
@@ -171,7 +171,7 @@ async fn no_agent_in_time_is_an_abandon_with_the_safe_harbor_message(pool: PgPoo
     let mut a = outbound_call(&w, call, &["HUMAN", "HUMAN-800-800"]).await;
     a.on("STREAM FILE dialtone/safe-harbor \"\"\n", "200 result=0 endpos=24000\n").await;
     assert!(started.elapsed() >= Duration::from_millis(450), "waited the drop timeout: {:?}", started.elapsed());
-    a.on("HANGUP\n", "200 result=1\n").await;
+    a.on("EXEC Hangup 16\n", "200 result=-1\n").await;
     a.on("SET VARIABLE DIALTONE_RESULT abandoned\n", "HANGUP\n200 result=1\n").await;
     a.closed().await;
     let kind: String = sqlx::query_scalar("SELECT kind FROM abandon_ledger WHERE call_id = $1").bind(call).fetch_one(&w.pool).await.expect("ledger");
@@ -207,7 +207,7 @@ async fn machines_follow_the_campaign(pool: PgPool) {
     let w = world(pool).await;
     let call = Uuid::new_v4();
     let mut a = outbound_call(&w, call, &["MACHINE", "LONGGREETING-1500-1500"]).await;
-    a.on("HANGUP\n", "200 result=1\n").await;
+    a.on("EXEC Hangup 16\n", "200 result=-1\n").await;
     a.on("SET VARIABLE DIALTONE_RESULT \"machine-hangup\"\n", "200 result=1\n").await;
     a.closed().await;
     let status: String = sqlx::query_scalar("SELECT status FROM leads WHERE id = $1").bind(w.lead).fetch_one(&w.pool).await.expect("lead");
@@ -222,7 +222,7 @@ async fn machines_follow_the_campaign(pool: PgPool) {
     let mut a = outbound_call(&w, call, &["MACHINE", "INITIALSILENCE-2500-2500"]).await;
     a.on("EXEC WaitForSilence \"1500,1,20\"\n", "200 result=0\n").await;
     a.on("STREAM FILE acme/please-call \"\"\n", "200 result=0 endpos=8000\n").await;
-    a.on("HANGUP\n", "200 result=1\n").await;
+    a.on("EXEC Hangup 16\n", "200 result=-1\n").await;
     a.on("SET VARIABLE DIALTONE_RESULT \"machine-message\"\n", "200 result=1\n").await;
     a.closed().await;
     let outcome: String = sqlx::query_scalar("SELECT outcome FROM calls WHERE id = $1").bind(call).fetch_one(&w.pool).await.expect("call");
@@ -320,7 +320,7 @@ async fn inbound_without_agents_or_out_of_hours_follows_the_group(pool: PgPool) 
     let (mut a, call) = inbound_call(&w, "8005550101", "3125550000").await;
     a.on("SET MUSIC off\n", "200 result=0\n").await;
     a.on("STREAM FILE acme/nobody \"\"\n", "200 result=0 endpos=100\n").await;
-    a.on("HANGUP\n", "200 result=1\n").await;
+    a.on("EXEC Hangup 16\n", "200 result=-1\n").await;
     a.on("SET VARIABLE DIALTONE_RESULT message\n", "HANGUP\n200 result=1\n").await;
     a.closed().await;
     let outcome: String = sqlx::query_scalar("SELECT outcome FROM calls WHERE id = $1").bind(call).fetch_one(&w.pool).await.expect("call");

@@ -113,6 +113,11 @@ pub async fn run(agi: SocketAddr, registry: &Registry, handle: &mut Handle, leg:
         } else if let Some(data) = command.strip_prefix("EXEC MixMonitor ") {
             registry.monitor(&handle.name, Some(&first_arg(data)));
             "200 result=0".to_string()
+        } else if command.starts_with("EXEC Hangup") {
+            // Hangup() ends the channel with its cause; the application's result is -1.
+            registry.hang_up(&handle.name);
+            dead = true;
+            "200 result=-1".to_string()
         } else if command.starts_with("EXEC") {
             "200 result=0".to_string()
         } else if command.starts_with("STREAM FILE") {

@@ -153,10 +153,17 @@ fn handle(action: &Fields, shared: &Arc<Shared>) -> (String, bool) {
             let (context, exten) = (get(action, "Context").unwrap_or_default(), get(action, "Exten").unwrap_or_default());
             if context.is_empty() || exten.is_empty() {
                 error("Context and Exten are required")
-            } else if registry.send_to(channel, Goto::Dialplan { context: context.to_string(), exten: exten.to_string() }) {
-                ok("Message: Redirect successful\r\n")
-            } else {
+            } else if !registry.exists(channel) {
                 no_channel()
+            } else {
+                // ExtraChannel moves a second channel in the same action, as Asterisk does.
+                let extra = get(action, "ExtraChannel").filter(|c| !c.is_empty());
+                if let Some(extra) = extra {
+                    let (context, exten) = (get(action, "ExtraContext").unwrap_or(context), get(action, "ExtraExten").unwrap_or(exten));
+                    registry.send_to(extra, Goto::Dialplan { context: context.to_string(), exten: exten.to_string() });
+                }
+                registry.send_to(channel, Goto::Dialplan { context: context.to_string(), exten: exten.to_string() });
+                ok("Message: Redirect successful\r\n")
             }
         }
         "Getvar" => {
@@ -222,6 +229,9 @@ fn handle(action: &Fields, shared: &Arc<Shared>) -> (String, bool) {
                 error(&format!("Channel1 does not exist: {one}"))
             } else if !registry.exists(two) {
                 error(&format!("Channel2 does not exist: {two}"))
+            } else if registry.in_conference(one) || registry.in_conference(two) {
+                // Asterisk cannot move a channel out of a ConfBridge into another bridge.
+                error(&format!("Unable to add {} to bridge", if registry.in_conference(two) { "Channel2" } else { "Channel1" }))
             } else {
                 registry.send_to(one, Goto::Bridge(two.to_string()));
                 registry.send_to(two, Goto::Bridge(one.to_string()));

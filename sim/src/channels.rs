@@ -227,6 +227,11 @@ impl Registry {
         true
     }
 
+    /// Whether the channel is in a ConfBridge now.
+    pub fn in_conference(&self, name: &str) -> bool {
+        self.lock().channels.get(name).is_some_and(|c| matches!(c.place, Place::Conference(_)))
+    }
+
     /// A conference's members in order of arrival, with how long each has been answered.
     pub fn members(&self, conference: &str) -> Vec<(String, String, u64)> {
         let inner = self.lock();

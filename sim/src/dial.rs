@@ -167,7 +167,13 @@ pub async fn originate(action: Fields, shared: Arc<Shared>) {
             let campaign = registry.getvar(&name, "DIALTONE_CAMPAIGN_ID").unwrap_or_default();
             (Step::Agi { script: format!("outbound?campaign={campaign}"), args: amd.agi_args().iter().map(|s| s.to_string()).collect() }, true)
         }
-        Kind::Manual => (Step::At(Place::Conference(registry.getvar(&name, "DIALTONE_CONFERENCE").unwrap_or_default())), true),
+        Kind::Manual => {
+            // `dialtone-manual` records into DIALTONE_RECORDING when it is set.
+            if let Some(file) = registry.getvar(&name, "DIALTONE_RECORDING").filter(|f| !f.is_empty()) {
+                registry.monitor(&name, Some(&file));
+            }
+            (Step::At(Place::Conference(registry.getvar(&name, "DIALTONE_CONFERENCE").unwrap_or_default())), true)
+        }
         Kind::ThirdParty(conference) => (Step::At(Place::Conference(conference)), false),
         Kind::Spy(target) => (Step::At(Place::Spying(target)), false),
     };
@@ -207,7 +213,7 @@ async fn live(shared: &Shared, handle: &mut Handle, mut step: Step, talk_until: 
                 registry.enter(&handle.name, Place::Dialplan);
                 let leg = Leg { script, args, talk_until, dead: false };
                 match agi_leg::run(shared.agi, registry, handle, leg).await {
-                    Ok(Ended::Moved(goto)) => next(goto),
+                    Ok(Ended::Moved(goto)) => next(registry, &handle.name, goto),
                     Ok(Ended::HungUp) => Step::End,
                     Err(e) => {
                         tracing::warn!(channel = %handle.name, error = %e, "AGI leg failed");
@@ -234,7 +240,7 @@ async fn live(shared: &Shared, handle: &mut Handle, mut step: Step, talk_until: 
                 registry.enter(&handle.name, Place::Parked(space));
                 let back = Instant::now() + shared.model().scaled(timeout);
                 match handle.stay(registry, back.min(talk_until)).await {
-                    Why::Moved(goto) => next(goto),
+                    Why::Moved(goto) => next(registry, &handle.name, goto),
                     Why::Talked if back < talk_until => {
                         // Unanswered, the call comes back to where it was parked from.
                         registry.emit(format!("Event: ParkedCallTimeOut\r\nPrivilege: call,all\r\n{}ParkingSpace: {space}\r\n\r\n", channel_lines(&handle.name, &handle.uniqueid)));
@@ -251,7 +257,7 @@ async fn live(shared: &Shared, handle: &mut Handle, mut step: Step, talk_until: 
                 }
                 registry.enter(&handle.name, place.clone());
                 match handle.stay(registry, talk_until).await {
-                    Why::Moved(goto) => next(goto),
+                    Why::Moved(goto) => next(registry, &handle.name, goto),
                     Why::Talked | Why::HungUp => {
                         // A two-party bridge ends with either party.
                         if let Place::Bridged(other) = &place {
@@ -266,12 +272,24 @@ async fn live(shared: &Shared, handle: &mut Handle, mut step: Step, talk_until: 
 }
 
 /// Where a manager's move sends the channel, by the dialplan's contexts.
-fn next(goto: Goto) -> Step {
+fn next(registry: &Registry, name: &str, goto: Goto) -> Step {
     match goto {
         Goto::Dialplan { context, exten } => match context.as_str() {
             "dialtone-hold" => Step::At(Place::Hold),
             "dialtone-conference" => Step::At(Place::Conference(exten)),
             "dialtone-inbound" => Step::Agi { script: format!("inbound?did={exten}"), args: Vec::new() },
+            // A completed transfer: Bridge() with the channel DIALTONE_BRIDGE_TO names (by its
+            // Uniqueid), who leaves for the two-party bridge too.
+            "dialtone-transferred" => {
+                let target = registry.getvar(name, "DIALTONE_BRIDGE_TO").unwrap_or_default();
+                match registry.list().into_iter().find(|(_, uniqueid)| *uniqueid == target) {
+                    Some((other, _)) => {
+                        registry.send_to(&other, Goto::Bridge(name.to_string()));
+                        Step::At(Place::Bridged(other))
+                    }
+                    None => Step::End,
+                }
+            }
             _ => Step::At(Place::Away(exten)),
         },
         Goto::Bridge(other) => Step::At(Place::Bridged(other)),

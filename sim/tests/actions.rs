@@ -1,8 +1,10 @@
 //! The simulator's manager actions act on its channels as Asterisk's do: a third party and a
 //! customer meet in a conference; the customer is read and written (Getvar, Setvar), put on
 //! hold and brought back (Redirect), sent keys (PlayDTMF), recorded (MixMonitor), parked until
-//! the timeout brings them back (Park), bridged with the third party (Bridge); a regex Hangup
-//! ends the bridge. Each step is seen in the events a dialer reads, and unknown channels are
+//! the timeout brings them back (Park), bridged with the third party as a completed transfer
+//! does (Setvar, then one Redirect of both: `dialtone-transferred` runs Bridge(); AMI's Bridge
+//! is refused for a channel in a conference, as Asterisk refuses it); a regex Hangup ends the
+//! bridge. Each step is seen in the events a dialer reads, and unknown channels are
 //! refused. The event fields the dialer reads are held against the Asterisk 22 recording.
 
 use std::path::PathBuf;
@@ -143,8 +145,24 @@ async fn manager_actions_move_and_touch_channels() {
     floor.expect("ParkedCallTimeOut", &customer).await;
     floor.expect("ConfbridgeJoin", &customer).await;
 
-    // Bridged with the third party: both leave the conference, which ends.
-    floor.send(Action::new("Bridge").field("Channel1", &customer).field("Channel2", &third).field("Tone", "no")).await;
+    // AMI's Bridge cannot take a channel out of a conference, in the simulator as in Asterisk.
+    let bridge = Action::new("Bridge").field("Channel1", &customer).field("Channel2", &third).field("Tone", "no");
+    assert!(refused(floor.ami.send(bridge).await).contains("Unable to add"));
+    // A completed transfer: both leave the conference, which ends, and meet in a bridge.
+    floor.send(Action::new("Setvar").field("Channel", &customer).field("Variable", "DIALTONE_BRIDGE_TO").field("Value", "third-1")).await;
+    floor
+        .send(
+            Action::new("Redirect")
+                .field("Channel", &customer)
+                .field("Context", "dialtone-transferred")
+                .field("Exten", "s")
+                .field("Priority", "1")
+                .field("ExtraChannel", &third)
+                .field("ExtraContext", "dialtone-hold")
+                .field("ExtraExten", "s")
+                .field("ExtraPriority", "1"),
+        )
+        .await;
     // Both leave the conference, which ends, and enter the bridge.
     let (mut entered, mut ended) = (Vec::new(), false);
     while entered.len() < 2 || !ended {

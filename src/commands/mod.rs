@@ -4,6 +4,7 @@ pub mod node;
 pub mod bench;
 pub mod demo;
 pub mod dnc;
+pub mod doctor;
 pub mod export;
 pub mod import;
 pub mod list;

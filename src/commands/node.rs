@@ -98,6 +98,12 @@ async fn run_node(config: &Config, args: AgiArgs, campaign_scan: Option<Duration
         // Call control the web asks of this node (agents' phones, hang-ups, transfers...).
         let control = dialtone_fastagi::control::Control { pool: dialer.pool.clone(), ami: dialer.ami.clone(), recordings_dir: config.recordings_dir.clone() };
         tokio::spawn(dialtone_fastagi::control::follow_consults(control.clone(), shutdown.clone()));
+        tokio::spawn(dialtone_fastagi::phones::ring_again_after_gaps(
+            dialer.pool.clone(),
+            dialer.ami.clone(),
+            config.node.clone(),
+            shutdown.clone(),
+        ));
         tokio::spawn(dialtone_fastagi::remote::serve(bus.clone(), control, config.node.clone(), shutdown.clone()));
         tokio::spawn(watch_outcomes(dialer.clone(), shutdown.clone()));
         tokio::spawn(keep_reconciled(dialer.clone(), Duration::from_secs(60), GRACE, shutdown.clone()));

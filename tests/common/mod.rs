@@ -2,6 +2,7 @@
 //! child processes that die with the test, and running a browser script.
 #![allow(dead_code)]
 
+pub mod asterisk;
 pub mod floor;
 
 use std::path::Path;

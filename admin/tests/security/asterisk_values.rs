@@ -270,9 +270,10 @@ async fn the_database_refuses_what_asterisk_must_not_receive_whoever_writes_it(p
             "a|b",
         ),
     ];
+    // A Local phone may not start calls in one of Dialtone's own contexts.
     let phones = [(
         "UPDATE users SET phone_dial_string = $1 WHERE id = $2",
-        "Local/1@x",
+        "Local/1@dialtone-outbound",
     )];
     for (sql, value, row) in writes
         .iter()
@@ -329,6 +330,9 @@ async fn the_rust_and_database_whitelists_answer_alike(pool: PgPool) {
         "IAX2/x",
         "DAHDI/1",
         "PJSIP/a@b",
+        "Local/1001@phones",
+        "Local/1001@dialtone-agent",
+        "Local/1001@phones/n",
         "1234@default",
         "1234@",
         "agent-17",

@@ -278,7 +278,7 @@ pub async fn watch_outcomes(ctx: Arc<DialerContext>, stop: CancellationToken) {
                     None => {
                         // Answered. A dialer call goes on in its AGI flow; a manual call is
                         // now connected.
-                        if let Err(e) = dialtone_core::manual::answered(&ctx.pool, call_id).await {
+                        if let Err(e) = dialtone_core::manual::answered(&ctx.pool, call_id, event.get("Channel")).await {
                             tracing::error!(%call_id, error = %e, "could not record the manual call's answer");
                         }
                         continue;
@@ -327,8 +327,8 @@ pub async fn keep_reconciled(ctx: Arc<DialerContext>, every: Duration, grace: Du
         let up = matches!(*link.borrow_and_update(), Link::Up { .. });
         if up {
             match reconcile(&ctx, grace).await {
-                Ok(Reconciled { dials: 0, calls: 0 }) => {}
-                Ok(Reconciled { dials, calls }) => tracing::warn!(dials, calls, "reconciled what a gap left open"),
+                Ok(Reconciled { dials: 0, calls: 0, abandons: 0 }) => {}
+                Ok(Reconciled { dials, calls, abandons }) => tracing::warn!(dials, calls, abandons, "reconciled what a gap left open"),
                 Err(e) => tracing::error!(error = %e, "reconciliation failed"),
             }
             if let Err(e) = crate::control::sweep_consults(&ctx.pool, &ctx.ami, &ctx.node).await {

@@ -27,6 +27,8 @@ pub struct Reconciled {
     pub dials: usize,
     /// Calls closed.
     pub calls: usize,
+    /// Abandons Asterisk's dialplan handled while Dialtone could not be reached, now counted.
+    pub abandons: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +40,7 @@ pub enum ReconcileError {
 }
 
 pub async fn reconcile(ctx: &DialerContext, grace: Duration) -> Result<Reconciled, ReconcileError> {
+    let abandons = count_unreached_abandons(ctx).await?;
     let open = attempts::unresolved(&ctx.pool, &ctx.node).await?;
     let calls: Vec<(Uuid, Option<String>)> = sqlx::query_as(
         "SELECT id, uniqueid FROM calls WHERE node = $1 AND state <> 'ended' AND created_at < now() - make_interval(secs => $2)",
@@ -46,7 +49,7 @@ pub async fn reconcile(ctx: &DialerContext, grace: Duration) -> Result<Reconcile
     .bind(grace.as_secs_f64())
     .fetch_all(&ctx.pool)
     .await?;
-    let mut done = Reconciled { dials: 0, calls: 0 };
+    let mut done = Reconciled { dials: 0, calls: 0, abandons };
     if open.is_empty() && calls.is_empty() {
         return Ok(done);
     }
@@ -86,4 +89,40 @@ pub async fn reconcile(ctx: &DialerContext, grace: Duration) -> Result<Reconcile
         }
     }
     Ok(done)
+}
+
+/// The astdb family where `dialtone-outbound`'s fallback notes each call it played the
+/// safe-harbor message to while Dialtone could not be reached: key the call id, value the time.
+const UNREACHED: &str = "dialtone_abandoned";
+
+/// Counts the abandons the dialplan noted while Dialtone was away (each in the ledger at the
+/// time it happened) and removes the notes; an Asterisk that has none, or no DBGetTree,
+/// has nothing to count.
+async fn count_unreached_abandons(ctx: &DialerContext) -> Result<usize, ReconcileError> {
+    let notes = match ctx.ami.send_list(Action::new("DBGetTree").field("Family", UNREACHED)).await {
+        Ok(reply) => reply.events,
+        Err(AmiError::Refused { .. }) => return Ok(0),
+        Err(e) => return Err(e.into()),
+    };
+    let mut counted = 0;
+    for note in notes.iter().filter(|e| e.event() == Some("DBGetTreeResponse")) {
+        let Some(key) = note.get("Key") else { continue };
+        let Ok(call_id) = key.rsplit('/').next().unwrap_or_default().parse::<Uuid>() else { continue };
+        let at = note.get("Val").and_then(|v| v.parse::<i64>().ok()).and_then(|secs| chrono::DateTime::from_timestamp(secs, 0)).unwrap_or_else(chrono::Utc::now);
+        // Only this node's dials: another node's Asterisk keeps its own notes.
+        let ours: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM call_attempts WHERE call_id = $1 AND node = $2)")
+            .bind(call_id)
+            .bind(&ctx.node)
+            .fetch_one(&ctx.pool)
+            .await?;
+        if !ours {
+            continue;
+        }
+        if calls::abandoned_while_unreachable(&ctx.pool, call_id, at).await? {
+            tracing::warn!(%call_id, %at, "abandon played by the dialplan while Dialtone was unreachable: counted");
+            counted += 1;
+        }
+        ctx.ami.send(Action::new("DBDel").field("Family", UNREACHED).field("Key", call_id.to_string())).await?;
+    }
+    Ok(counted)
 }

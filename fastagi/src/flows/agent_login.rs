@@ -4,7 +4,8 @@
 //!
 //! Sets `DIALTONE_RESULT` to `no-session` when the session is not open (the phone hears
 //! `invalid` and is hung up). Outcome: the session goes from connecting to paused (LOGIN) while
-//! the phone is in; when the phone hangs up the session is logged out.
+//! the phone is in; when the phone hangs up the session is logged out, but not when Asterisk
+//! itself went away: then the node rings the phone again once it is back (`crate::phones`).
 
 use std::sync::Arc;
 
@@ -33,7 +34,16 @@ async fn stay_in_conference(ctx: &FlowContext, session: &mut TcpSession, session
     let conference = agents::conference_name(session_id);
     tracing::info!(%conference, "agent phone in its conference");
     let conference = safe(Kind::Conference, &conference)?;
-    session.exec("ConfBridge", &format!("{conference},dialtone_agent_bridge,dialtone_agent")).await?;
+    match session.exec("ConfBridge", &format!("{conference},dialtone_agent_bridge,dialtone_agent")).await {
+        Ok(_) => {}
+        // Asterisk itself went away (a restart): the session stays, and the node rings the
+        // phone again once Asterisk is back (`phones`).
+        Err(AgiError::Closed) => {
+            tracing::warn!("Asterisk went away with the agent's phone: the session waits for it to be rung again");
+            return Ok("asterisk-gone");
+        }
+        Err(e) => return Err(e.into()),
+    }
     agents::log_out(&ctx.pool, session_id, "phone hung up").await?;
     tracing::info!("agent phone left; session logged out");
     Ok("logged-out")

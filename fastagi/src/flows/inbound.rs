@@ -25,7 +25,7 @@ use dialtone_core::inbound::{self, Caller, Group};
 use tracing::Instrument;
 use uuid::Uuid;
 
-use super::{finish, put_through, safe, FlowError};
+use super::{finish, hang_up, play, put_through, safe, FlowError};
 use dialtone_core::asterisk_values::Kind;
 use crate::context::FlowContext;
 
@@ -124,8 +124,8 @@ async fn answer(ctx: &FlowContext, session: &mut TcpSession, call_id: Uuid) -> R
 async fn message_and_hangup(ctx: &FlowContext, session: &mut TcpSession, call_id: Uuid, audio: Option<&str>, outcome: &str) -> Result<&'static str, FlowError> {
     inbound::left_queue(&ctx.pool, call_id, outcome).await?;
     session.set_music(false, None).await?;
-    session.stream_file(safe(Kind::File, audio.unwrap_or("dialtone/closed"))?, "").await?;
-    session.hangup().await?;
+    play(session, safe(Kind::File, audio.unwrap_or("dialtone/closed"))?).await?;
+    hang_up(session).await?;
     Ok("message")
 }
 

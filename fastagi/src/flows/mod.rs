@@ -66,6 +66,31 @@ async fn record(ctx: &FlowContext, session: &mut TcpSession, relative: &str) -> 
     Ok(())
 }
 
+/// Whether an AGI error only says the caller has gone: a hang-up is how calls end, not a
+/// failure to count in `dialtone_agi_session_errors_total`.
+fn caller_gone(e: &AgiError) -> bool {
+    matches!(e, AgiError::DeadChannel | AgiError::Closed)
+}
+
+/// Plays a prompt to the caller; false when they hung up during it.
+async fn play(session: &mut TcpSession, file: &str) -> Result<bool, FlowError> {
+    match session.stream_file(file, "").await {
+        Ok(_) => Ok(true),
+        Err(e) if caller_gone(&e) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Hangs up the caller as a normal clearing (Q.850 cause 16): AGI's HANGUP leaves the channel's
+/// cause at 0, and the call record would show no cause for calls Dialtone ends itself.
+async fn hang_up(session: &mut TcpSession) -> Result<(), FlowError> {
+    match session.exec("Hangup", "16").await {
+        Ok(_) => Ok(()),
+        Err(e) if caller_gone(&e) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// The caller joins the claimed agent's conference, as a customer, until the call ends.
 async fn join_agent(session: &mut TcpSession, agent: &ClaimedAgent) -> Result<(), FlowError> {
     let conference = safe(Kind::Conference, &agent.conference)?;

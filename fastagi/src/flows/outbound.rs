@@ -22,7 +22,7 @@ use dialtone_core::campaigns::{self, CallSettings};
 use tracing::Instrument;
 use uuid::Uuid;
 
-use super::{finish, id_param, put_through, safe, FlowError};
+use super::{caller_gone, finish, hang_up, id_param, play, put_through, safe, FlowError};
 use dialtone_core::asterisk_values::Kind;
 use crate::context::FlowContext;
 
@@ -107,32 +107,38 @@ async fn handle(ctx: &FlowContext, session: &mut TcpSession, campaign_id: i64, c
     match route {
         Route::Hangup => {
             calls::machine(&ctx.pool, call_id, campaign_id, false).await?;
-            session.hangup().await?;
+            hang_up(session).await?;
             Ok("machine-hangup")
         }
         Route::Message => {
             // Wait for the greeting to end (silence), then speak after the beep.
-            session.exec("WaitForSilence", "1500,1,20").await?;
             let audio = safe(Kind::File, settings.machine_message_audio.as_deref().unwrap_or_default())?;
-            session.stream_file(audio, "").await?;
-            calls::machine(&ctx.pool, call_id, campaign_id, true).await?;
-            session.hangup().await?;
-            Ok("machine-message")
+            let left = match session.exec("WaitForSilence", "1500,1,20").await {
+                Ok(_) => play(session, audio).await?,
+                Err(e) if caller_gone(&e) => false,
+                Err(e) => return Err(e.into()),
+            };
+            calls::machine(&ctx.pool, call_id, campaign_id, left).await?;
+            hang_up(session).await?;
+            Ok(if left { "machine-message" } else { "machine-hangup" })
         }
         Route::Agent => {
             let deadline = started + Duration::from_secs_f64(settings.drop_timeout_secs);
             loop {
                 let Some(agent) = wait_for_agent(ctx, campaign_id, call_id, deadline).await? else {
                     tracing::warn!(waited_ms = started.elapsed().as_millis() as u64, "no agent within the drop timeout: abandoned");
-                    // The abandon is counted whether or not its message may be played.
+                    // Counted before the message: a callee who hangs up during it is still an
+                    // abandon, and whether or not the message may be played.
+                    calls::abandoned(&ctx.pool, call_id, campaign_id).await?;
                     match safe(Kind::File, &settings.safe_harbor_audio) {
                         Ok(audio) => {
-                            session.stream_file(audio, "").await?;
+                            if !play(session, audio).await? {
+                                tracing::info!("the callee hung up during the safe-harbor message");
+                            }
                         }
                         Err(e) => tracing::error!(error = %e, "safe-harbor message not played"),
                     }
-                    calls::abandoned(&ctx.pool, call_id, campaign_id).await?;
-                    session.hangup().await?;
+                    hang_up(session).await?;
                     return Ok("abandoned");
                 };
                 match put_through(ctx, session, call_id, Some(settings.id), &agent).await? {

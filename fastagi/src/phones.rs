@@ -1,0 +1,90 @@
+//! The agents' phones of this node after Asterisk comes back (a restart, a crash, a lost
+//! link): each open session whose phone is no longer up is rung again into its conference, and
+//! waits paused (LOGIN) until it answers, so no call is put through to a conference with no
+//! agent in it. Without this the agents would sit "ready" with no phone until they logged in
+//! again.
+
+use dialtone_asterisk::ami::{Action, AmiClient, Link};
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+
+use crate::control;
+
+/// Watches the AMI link until `stop`; on every login after the first, rings the phones that
+/// are gone.
+pub async fn ring_again_after_gaps(pool: PgPool, ami: AmiClient, node: String, stop: CancellationToken) {
+    let mut link = ami.link();
+    let mut seen: Option<u64> = None;
+    loop {
+        let generation = match &*link.borrow_and_update() {
+            Link::Up { generation, .. } => Some(*generation),
+            _ => None,
+        };
+        if let Some(generation) = generation {
+            if seen.is_some_and(|s| s != generation) {
+                match ring_missing(&pool, &ami, &node).await {
+                    Ok(0) => {}
+                    Ok(rung) => tracing::warn!(rung, "Asterisk came back: agents' phones rung again"),
+                    Err(e) => tracing::error!(error = %e, "could not ring the agents' phones again"),
+                }
+            }
+            seen = Some(generation);
+        }
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            changed = link.changed() => if changed.is_err() { return },
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PhonesError {
+    #[error(transparent)]
+    Ami(#[from] dialtone_asterisk::ami::AmiError),
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+}
+
+/// Rings each open session's phone that has no channel in Asterisk; returns how many.
+pub async fn ring_missing(pool: &PgPool, ami: &AmiClient, node: &str) -> Result<usize, PhonesError> {
+    let sessions: Vec<(i64, String)> =
+        sqlx::query_as("SELECT id, phone_dial_string FROM agent_sessions WHERE node = $1 AND logged_out_at IS NULL ORDER BY id")
+            .bind(node)
+            .fetch_all(pool)
+            .await?;
+    if sessions.is_empty() {
+        return Ok(0);
+    }
+    // The manager answers while Asterisk is still booting: ring once the dialplan is loaded.
+    for _ in 0..120 {
+        match ami.send_list(Action::new("ShowDialPlan").field("Context", "dialtone-agent")).await {
+            Ok(_) => break,
+            Err(dialtone_asterisk::ami::AmiError::Refused { .. }) => tokio::time::sleep(std::time::Duration::from_millis(250)).await,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let channels = ami.send_list(Action::new("CoreShowChannels")).await?;
+    let names: Vec<&str> = channels.events.iter().filter_map(|c| c.get("Channel")).collect();
+    let mut rung = 0;
+    for (session, phone) in sessions {
+        let prefix = format!("{phone}-");
+        if names.iter().any(|n| n.starts_with(&prefix)) {
+            continue;
+        }
+        let action = match control::ring_agent_phone(session, &phone) {
+            Ok(action) => action,
+            Err(refused) => {
+                tracing::error!(agent_session = session, error = %refused, "phone not rung again");
+                continue;
+            }
+        };
+        // Paused until the phone is back in the conference (agent-login sets LOGIN).
+        sqlx::query("UPDATE agent_sessions SET state = 'connecting', pause_code = NULL, state_since = now() WHERE id = $1 AND logged_out_at IS NULL AND current_call_id IS NULL")
+            .bind(session)
+            .execute(pool)
+            .await?;
+        ami.send(action).await?;
+        rung += 1;
+    }
+    Ok(rung)
+}
