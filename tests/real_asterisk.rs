@@ -22,7 +22,10 @@ use uuid::Uuid;
 /// A real Asterisk, `dialtone serve` beside it, a campaign dialing the harness's callees, and
 /// its agents logged in.
 struct Floor {
-    asterisk: Asterisk,
+    /// The real Asterisk; `None` where the simulator stands in (`_sim`).
+    asterisk: Option<Asterisk>,
+    _sim: Option<Process>,
+    ami_port: u16,
     serve: Option<Process>,
     data: tempfile::TempDir,
     pool: PgPool,
@@ -41,11 +44,30 @@ struct Floor {
 /// assignments, such as `amd_machine_action = 'message'`), or `None` when there is no Asterisk.
 async fn floor(pool: &PgPool, test: &str, settings: &str) -> Option<Floor> {
     let install = Install::find(test)?;
-    let redis = std::env::var("REDIS_URL").expect("REDIS_URL: run the tests through scripts/test, which starts Redis");
     let agi = free_port();
     let asterisk = Asterisk::start(&install, agi).await;
+    Some(floor_on(pool, Some(asterisk), None, agi, settings).await)
+}
+
+/// The floor with the simulator in Asterisk's place, its callees by number as the harness's
+/// dialplan has them.
+async fn sim_floor(pool: &PgPool, settings: &str) -> Floor {
+    let (ami, agi) = (free_port(), free_port());
+    let sim = common::sim_command(ami, agi).arg("--callees-by-number").spawn().expect("starts dialtone sim");
+    let sim = Process(sim);
+    wait_listening(ami, "dialtone sim").await;
+    let mut floor = floor_on(pool, None, Some(sim), agi, settings).await;
+    floor.ami_port = ami;
+    floor.serve = None;
+    floor.start_node().await;
+    floor
+}
+
+async fn floor_on(pool: &PgPool, asterisk: Option<Asterisk>, sim: Option<Process>, agi: u16, settings: &str) -> Floor {
+    let redis = std::env::var("REDIS_URL").expect("REDIS_URL: run the tests through scripts/test, which starts Redis");
+    let ami_port = asterisk.as_ref().map_or(0, |a| a.ami_port);
     let zone = dialtone_sim::daytime_zone().expect("some zone is in daytime").to_string();
-    let campaign = campaigns::create(pool, "Real", campaigns::DialMethod::Progressive, "9am-9pm").await.expect("campaign");
+    let campaign = campaigns::create(pool, &format!("Real {agi}"), campaigns::DialMethod::Progressive, "9am-9pm").await.expect("campaign");
     sqlx::query(
         "UPDATE campaigns SET call_time_id = NULL, active = true, wrapup_secs = 0, recording_policy = 'never', dial_template = $2,
                               drop_timeout_secs = 2, ring_timeout_secs = 15, machine_message_audio = 'dialtone/machine-message'
@@ -59,7 +81,7 @@ async fn floor(pool: &PgPool, test: &str, settings: &str) -> Option<Floor> {
     if !settings.is_empty() {
         sqlx::query(&format!("UPDATE campaigns SET {settings} WHERE id = $1")).bind(campaign).execute(pool).await.expect("the test's settings");
     }
-    let list = lists::create(pool, "Real", Some(campaign), "US").await.expect("list");
+    let list = lists::create(pool, &format!("Real {agi}"), Some(campaign), "US").await.expect("list");
     sqlx::query("UPDATE lists SET time_zones = ARRAY[$2] WHERE id = $1").bind(list).bind(&zone).execute(pool).await.expect("zones");
 
     let node = format!("real-{}", Uuid::new_v4().simple());
@@ -68,6 +90,8 @@ async fn floor(pool: &PgPool, test: &str, settings: &str) -> Option<Floor> {
     let bus = Bus::from_config(Some(&Secret::new(redis.clone()))).await.expect("Redis");
     let mut floor = Floor {
         asterisk,
+        _sim: sim,
+        ami_port,
         serve: None,
         data,
         pool: pool.clone(),
@@ -81,14 +105,16 @@ async fn floor(pool: &PgPool, test: &str, settings: &str) -> Option<Floor> {
         agi,
         metrics: free_port(),
     };
-    floor.start_node().await;
-    Some(floor)
+    if floor.ami_port != 0 {
+        floor.start_node().await;
+    }
+    floor
 }
 
 impl Floor {
     /// `dialtone serve` beside the Asterisk, as an operator runs it, on the floor's ports.
     async fn start_node(&mut self) {
-        let serve = serve_command(&self.pool, self.asterisk.ami_port, self.agi, self.data.path())
+        let serve = serve_command(&self.pool, self.ami_port, self.agi, self.data.path())
             .env("DIALTONE_AMI__SECRET", AMI_SECRET)
             .env("REDIS_URL", &self.redis)
             .env("DIALTONE_NODE", &self.node)
@@ -99,6 +125,19 @@ impl Floor {
             .expect("starts dialtone serve");
         self.serve = Some(Process(serve));
         wait_listening(self.agi, "dialtone serve").await;
+    }
+
+    /// Asterisk's log, for failures; the simulator keeps none.
+    fn pbx_log(&self) -> String {
+        self.asterisk.as_ref().map_or_else(|| "(the simulator)".to_string(), Asterisk::log)
+    }
+
+    fn asterisk(&self) -> &Asterisk {
+        self.asterisk.as_ref().expect("a real Asterisk on this floor")
+    }
+
+    fn asterisk_mut(&mut self) -> &mut Asterisk {
+        self.asterisk.as_mut().expect("a real Asterisk on this floor")
     }
 
     /// Stops `dialtone serve` at once, as a crash would.
@@ -129,12 +168,14 @@ impl Floor {
             if state == "paused" {
                 break;
             }
-            assert!(tokio::time::Instant::now() < deadline, "the phone of session {session} never joined its conference:\n{}", self.asterisk.log());
+            assert!(tokio::time::Instant::now() < deadline, "the phone of session {session} never joined its conference:\n{}", self.pbx_log());
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         assert!(agents::set_state(&self.pool, session, "ready", None).await.expect("ready"), "the agent goes ready");
-        let members = self.asterisk.conference_members(&format!("agent-{session}")).await;
-        assert_eq!(members.len(), 1, "the agent's phone waits alone in the conference: {members:?}");
+        if let Some(asterisk) = &self.asterisk {
+            let members = asterisk.conference_members(&format!("agent-{session}")).await;
+            assert_eq!(members.len(), 1, "the agent's phone waits alone in the conference: {members:?}");
+        }
         self.sessions.push(session);
         session
     }
@@ -166,7 +207,7 @@ impl Floor {
             if done(&self.pool).await {
                 return;
             }
-            assert!(tokio::time::Instant::now() < deadline, "{what} did not happen within {limit:?}; Asterisk's log:\n{}", self.asterisk.log());
+            assert!(tokio::time::Instant::now() < deadline, "{what} did not happen within {limit:?}; Asterisk's log:\n{}", self.pbx_log());
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
@@ -185,9 +226,14 @@ impl Floor {
 
     /// The call placed to `lead` once it has one, waiting up to 30 seconds.
     async fn call_of(&self, lead: i64) -> Uuid {
+        self.first_call("SELECT id FROM calls WHERE lead_id = $1", lead).await
+    }
+
+    /// The call `sql` (one `$1`) finds once it has a record, waiting up to 30 seconds.
+    async fn first_call(&self, sql: &str, id: i64) -> Uuid {
         let mut found = None;
-        self.until(Duration::from_secs(30), "a call to the lead", async |pool| {
-            found = sqlx::query_scalar("SELECT id FROM calls WHERE lead_id = $1").bind(lead).fetch_optional(pool).await.expect("call");
+        self.until(Duration::from_secs(30), sql, async |pool| {
+            found = sqlx::query_scalar(sql).bind(id).fetch_optional(pool).await.expect("call");
             found.is_some()
         })
         .await;
@@ -227,7 +273,7 @@ impl Floor {
     /// there (or 15 seconds have passed).
     async fn with_customer(&self, session: i64) -> Vec<String> {
         let command = format!("confbridge list agent-{session}");
-        let members = self.asterisk.cli_until(&command, Duration::from_secs(15), |out| out.matches("Local/").count() >= 2).await;
+        let members = self.asterisk().cli_until(&command, Duration::from_secs(15), |out| out.matches("Local/").count() >= 2).await;
         members.lines().filter(|l| l.starts_with("Local/")).map(str::to_string).collect()
     }
 
@@ -237,7 +283,7 @@ impl Floor {
         let lead = self.lead(&Callee::Person.number(person)).await;
         let call = self.call_of(lead).await;
         let members = self.with_customer(session).await;
-        assert_eq!(members.len(), 2, "the agent's phone and the customer: {members:?}\n{}", self.asterisk.log());
+        assert_eq!(members.len(), 2, "the agent's phone and the customer: {members:?}\n{}", self.asterisk().log());
         self.within_two_seconds(&Callee::Person.number(person));
         (session, lead, call)
     }
@@ -245,7 +291,7 @@ impl Floor {
     /// The FTC's 2 seconds from the end of the callee's greeting to an agent, AMD included,
     /// measured on Asterisk's log; printed.
     fn within_two_seconds(&self, number: &str) {
-        let delay = self.asterisk.greeting_to_agent(number).unwrap_or_else(|| panic!("the log times the call to {number}:\n{}", self.asterisk.log()));
+        let delay = self.asterisk().greeting_to_agent(number).unwrap_or_else(|| panic!("the log times the call to {number}:\n{}", self.asterisk().log()));
         println!("greeting end to agent: {} ms ({number})", delay.as_millis());
         assert!(delay <= Duration::from_secs(2), "the callee reached the agent {delay:?} after their greeting");
     }
@@ -261,7 +307,7 @@ impl Floor {
     async fn channel_line(&self, channel: &str, until: impl Fn(&str) -> bool) -> String {
         let prefix = format!("{channel}!");
         let out = self
-            .asterisk
+            .asterisk()
             .cli_until("core show channels concise", Duration::from_secs(10), |out| out.lines().any(|l| l.starts_with(&prefix) && until(l)))
             .await;
         out.lines().find(|l| l.starts_with(&prefix)).unwrap_or_default().to_string()
@@ -269,7 +315,7 @@ impl Floor {
 
     /// How many times the call-end handler started, by Asterisk's log of the dialplan.
     fn call_end_runs(&self) -> usize {
-        self.asterisk.log().matches("Executing [s@dialtone-call-end:1]").count()
+        self.asterisk().log().matches("Executing [s@dialtone-call-end:1]").count()
     }
 }
 
@@ -290,7 +336,7 @@ async fn a_person_who_answers_talks_with_the_free_agent_in_their_conference(pool
     let (outcome, _) = floor.ended(call).await;
     assert_eq!(outcome, "answered");
     assert_eq!(floor.attempt(lead).await, "answered_human");
-    let members = floor.asterisk.conference_members(&format!("agent-{session}")).await;
+    let members = floor.asterisk().conference_members(&format!("agent-{session}")).await;
     assert_eq!(members.len(), 1, "the agent stays in the conference for the next call: {members:?}");
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(floor.call_end_runs(), 1, "the call-end handler ran once for the customer's channel");
@@ -313,7 +359,7 @@ async fn a_person_with_no_agent_free_hears_the_safe_harbor_message_and_is_counte
     let call = floor.call_of(lead).await;
     let (outcome, _) = floor.ended(call).await;
     assert_eq!(outcome, "abandoned");
-    let log = floor.asterisk.log();
+    let log = floor.asterisk().log();
     assert!(log.contains("dialtone/safe-harbor"), "Asterisk played the safe-harbor message:\n{log}");
     let abandons: i64 = sqlx::query_scalar("SELECT count(*) FROM abandon_ledger WHERE kind = 'abandon' AND call_id = $1").bind(call).fetch_one(&pool).await.expect("ledger");
     assert_eq!(abandons, 1, "the abandon is in the ledger");
@@ -342,7 +388,7 @@ async fn a_machine_given_the_message_is_marked_as_a_message_left(pool: PgPool) {
     let call = floor.call_of(lead).await;
     let (outcome, _) = floor.ended(call).await;
     assert_eq!(outcome, "machine_message");
-    let log = floor.asterisk.log();
+    let log = floor.asterisk().log();
     assert!(log.contains("dialtone/machine-message"), "Asterisk played the machine message:\n{log}");
     assert_eq!(floor.lead_status(lead).await, "AM", "the lead says a message was left");
 }
@@ -369,10 +415,10 @@ async fn hold_sends_the_customer_to_music_and_resume_brings_them_back(pool: PgPo
     floor.command(Control::Hold { call_id: call }).await.expect("hold");
     let line = floor.channel_line(&customer, |l| l.contains("!MusicOnHold!")).await;
     assert!(line.contains("!dialtone-hold!"), "the customer hears music on hold: {line}");
-    assert_eq!(floor.asterisk.conference_members(&format!("agent-{session}")).await.len(), 1, "the agent is alone");
+    assert_eq!(floor.asterisk().conference_members(&format!("agent-{session}")).await.len(), 1, "the agent is alone");
     floor.command(Control::Resume { call_id: call }).await.expect("resume");
     let members = floor.with_customer(session).await;
-    assert_eq!(members.len(), 2, "the customer is back with the agent: {members:?}\n{}", floor.asterisk.log());
+    assert_eq!(members.len(), 2, "the customer is back with the agent: {members:?}\n{}", floor.asterisk().log());
     let state: String = sqlx::query_scalar("SELECT state FROM calls WHERE id = $1").bind(call).fetch_one(&pool).await.expect("state");
     assert_eq!(state, "connected", "the call goes on");
 }
@@ -385,11 +431,11 @@ async fn a_warm_transfer_puts_the_customer_through_to_the_third_party_and_frees_
     let leg = floor.command(Control::Consult { call_id: call, e164: Callee::Person.number(12), hold_customer: true }).await.expect("consult").expect("a leg");
     floor.channel_line(&customer, |l| l.contains("!MusicOnHold!")).await;
     let members = floor.with_customer(session).await;
-    assert_eq!(members.len(), 2, "the agent talks with the third party: {members:?}\n{}", floor.asterisk.log());
+    assert_eq!(members.len(), 2, "the agent talks with the third party: {members:?}\n{}", floor.asterisk().log());
     floor.command(Control::CompleteTransfer { call_id: call }).await.expect("complete");
     let line = floor.channel_line(&customer, |l| l.contains("!Bridge!")).await;
-    assert!(line.contains(&leg.to_string()) || line.contains("!Bridge!"), "the customer is bridged with the third party: {line}\n{}", floor.asterisk.log());
-    let members = floor.asterisk.cli_until(&format!("confbridge list agent-{session}"), Duration::from_secs(10), |o| o.matches("Local/").count() == 1).await;
+    assert!(line.contains(&leg.to_string()) || line.contains("!Bridge!"), "the customer is bridged with the third party: {line}\n{}", floor.asterisk().log());
+    let members = floor.asterisk().cli_until(&format!("confbridge list agent-{session}"), Duration::from_secs(10), |o| o.matches("Local/").count() == 1).await;
     assert_eq!(members.matches("Local/").count(), 1, "the agent is free, alone in the conference: {members}");
     let (outcome, _) = floor.ended(call).await;
     assert_eq!(outcome, "transferred");
@@ -402,12 +448,12 @@ async fn a_three_way_call_completed_leaves_the_customer_with_the_third_party(poo
     let (session, _, call) = floor.talking(13).await;
     let customer = floor.customer_channel(call).await;
     floor.command(Control::Consult { call_id: call, e164: Callee::Person.number(14), hold_customer: false }).await.expect("consult");
-    let members = floor.asterisk.cli_until(&format!("confbridge list agent-{session}"), Duration::from_secs(15), |o| o.matches("Local/").count() == 3).await;
-    assert_eq!(members.matches("Local/").count(), 3, "agent, customer and third party together: {members}\n{}", floor.asterisk.log());
+    let members = floor.asterisk().cli_until(&format!("confbridge list agent-{session}"), Duration::from_secs(15), |o| o.matches("Local/").count() == 3).await;
+    assert_eq!(members.matches("Local/").count(), 3, "agent, customer and third party together: {members}\n{}", floor.asterisk().log());
     floor.command(Control::CompleteTransfer { call_id: call }).await.expect("complete");
     let line = floor.channel_line(&customer, |l| l.contains("!Bridge!")).await;
-    assert!(line.contains("!Bridge!"), "the customer is bridged with the third party: {line}\n{}", floor.asterisk.log());
-    let members = floor.asterisk.cli_until(&format!("confbridge list agent-{session}"), Duration::from_secs(10), |o| o.matches("Local/").count() == 1).await;
+    assert!(line.contains("!Bridge!"), "the customer is bridged with the third party: {line}\n{}", floor.asterisk().log());
+    let members = floor.asterisk().cli_until(&format!("confbridge list agent-{session}"), Duration::from_secs(10), |o| o.matches("Local/").count() == 1).await;
     assert_eq!(members.matches("Local/").count(), 1, "the agent is free: {members}");
 }
 
@@ -422,9 +468,9 @@ async fn cancelling_a_consultation_hangs_up_the_third_party_and_brings_the_custo
     floor.command(Control::CancelConsult { call_id: call }).await.expect("cancel");
     let line = floor.channel_line(&customer, |l| l.contains("!ConfBridge!")).await;
     assert!(line.contains("!ConfBridge!"), "the customer is back in the conference: {line}");
-    let gone = floor.asterisk.cli_until("core show channels concise", Duration::from_secs(10), |o| !o.contains(&leg.to_string())).await;
+    let gone = floor.asterisk().cli_until("core show channels concise", Duration::from_secs(10), |o| !o.contains(&leg.to_string())).await;
     assert!(!gone.contains(&leg.to_string()), "the third party was hung up: {gone}");
-    let members = floor.asterisk.conference_members(&format!("agent-{session}")).await;
+    let members = floor.asterisk().conference_members(&format!("agent-{session}")).await;
     assert_eq!(members.len(), 2, "agent and customer: {members:?}");
 }
 
@@ -440,7 +486,7 @@ async fn a_busy_third_party_sends_the_held_customer_back_to_the_agent(pool: PgPo
         })
         .await;
     let members = floor.with_customer(session).await;
-    assert_eq!(members.len(), 2, "the customer is back with the agent: {members:?}\n{}", floor.asterisk.log());
+    assert_eq!(members.len(), 2, "the customer is back with the agent: {members:?}\n{}", floor.asterisk().log());
     assert!(floor.channel_line(&customer, |_| true).await.contains("!ConfBridge!"));
 }
 
@@ -458,7 +504,7 @@ async fn a_callee_who_hangs_up_during_the_safe_harbor_message_is_an_abandon_not_
     let call = floor.call_of(lead).await;
     let (outcome, cause) = floor.ended(call).await;
     assert_eq!(outcome, "abandoned");
-    assert!(floor.asterisk.log().contains("dialtone/safe-harbor"), "the message had started");
+    assert!(floor.asterisk().log().contains("dialtone/safe-harbor"), "the message had started");
     let abandons: i64 = sqlx::query_scalar("SELECT count(*) FROM abandon_ledger WHERE kind = 'abandon' AND call_id = $1").bind(call).fetch_one(&pool).await.expect("ledger");
     assert_eq!(abandons, 1, "the abandon is in the ledger though the callee left during the message");
     let metrics = floor.metrics().await;
@@ -474,9 +520,9 @@ async fn abandons_the_dialplan_handles_while_dialtone_is_away_reach_the_ledger(p
     floor.dialing(lead).await;
     // Dialtone goes away while the callee's phone rings.
     floor.stop_node();
-    let log = floor.asterisk.cli_until("database show dialtone_abandoned", Duration::from_secs(20), |o| o.contains("dialtone_abandoned/")).await;
-    assert!(log.contains("dialtone_abandoned/"), "the dialplan noted the abandon: {log}\n{}", floor.asterisk.log());
-    assert!(floor.asterisk.log().contains("dialtone/safe-harbor"), "the callee heard the safe-harbor message");
+    let log = floor.asterisk().cli_until("database show dialtone_abandoned", Duration::from_secs(20), |o| o.contains("dialtone_abandoned/")).await;
+    assert!(log.contains("dialtone_abandoned/"), "the dialplan noted the abandon: {log}\n{}", floor.asterisk().log());
+    assert!(floor.asterisk().log().contains("dialtone/safe-harbor"), "the callee heard the safe-harbor message");
     floor.start_node().await;
     floor
         .until(Duration::from_secs(20), "the abandon in the ledger", async |pool| {
@@ -485,7 +531,7 @@ async fn abandons_the_dialplan_handles_while_dialtone_is_away_reach_the_ledger(p
         .await;
     assert_eq!(floor.lead_status(lead).await, "DROP");
     assert_eq!(floor.attempt(lead).await, "abandoned");
-    let left = floor.asterisk.cli("database show dialtone_abandoned").await;
+    let left = floor.asterisk().cli("database show dialtone_abandoned").await;
     assert!(!left.contains("dialtone_abandoned/"), "the note is removed once counted: {left}");
 }
 
@@ -496,7 +542,7 @@ async fn doctor(floor: &Floor) -> (bool, String) {
         .env_remove("DIALTONE_CONFIG")
         .env("DATABASE_URL", common::database_url(&floor.pool))
         .env("DIALTONE_AMI__HOST", "127.0.0.1")
-        .env("DIALTONE_AMI__PORT", floor.asterisk.ami_port.to_string())
+        .env("DIALTONE_AMI__PORT", floor.asterisk().ami_port.to_string())
         .env("DIALTONE_AMI__SECRET", AMI_SECRET)
         .env("DIALTONE_LISTEN__AGI", format!("127.0.0.1:{}", floor.agi))
         .env("RUST_LOG", "error")
@@ -516,7 +562,7 @@ async fn doctor_finds_everything_in_a_complete_install_and_names_the_fix_for_a_m
         assert!(out.lines().any(|l| l.starts_with("ok") && l.contains(what)), "{what} is looked at:\n{out}");
     }
 
-    floor.asterisk.cli("module unload app_amd.so").await;
+    floor.asterisk().cli("module unload app_amd.so").await;
     let (ok, out) = doctor(&floor).await;
     assert!(!ok, "a missing module fails doctor:\n{out}");
     let line = out.lines().find(|l| l.contains("module app_amd")).unwrap_or_default();
@@ -535,7 +581,7 @@ async fn a_recorded_call_leaves_its_file_on_disk_and_a_closed_recording_row(pool
     assert!(closed && duration.is_some_and(|d| d > 0.5), "the row is closed with its length: {duration:?}");
     let path = floor.data.path().join("recordings").join(&file);
     let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-    assert!(size > 1000, "MixMonitor wrote {} ({size} bytes)\n{}", path.display(), floor.asterisk.log());
+    assert!(size > 1000, "MixMonitor wrote {} ({size} bytes)\n{}", path.display(), floor.asterisk().log());
 }
 
 #[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
@@ -545,7 +591,7 @@ async fn a_manual_dial_reaches_the_agent_and_is_recorded_when_the_campaign_recor
     let lead = floor.lead(&Callee::Person.number(21)).await;
     let call = floor.command(Control::ManualDial { session_id: session, target: dialtone_core::manual::Target::Lead(lead) }).await.expect("dial").expect("a call");
     let members = floor.with_customer(session).await;
-    assert_eq!(members.len(), 2, "the callee joined the agent: {members:?}\n{}", floor.asterisk.log());
+    assert_eq!(members.len(), 2, "the callee joined the agent: {members:?}\n{}", floor.asterisk().log());
     tokio::time::sleep(Duration::from_secs(1)).await;
     floor.command(Control::HangUp { call_id: call }).await.expect("hang up");
     floor.ended(call).await;
@@ -553,7 +599,7 @@ async fn a_manual_dial_reaches_the_agent_and_is_recorded_when_the_campaign_recor
         sqlx::query_as("SELECT file_path, ended_at IS NOT NULL FROM recordings WHERE call_id = $1").bind(call).fetch_one(&pool).await.expect("a recording row");
     assert!(closed);
     let size = std::fs::metadata(floor.data.path().join("recordings").join(&file)).map(|m| m.len()).unwrap_or(0);
-    assert!(size > 1000, "the manual call was recorded ({size} bytes)\n{}", floor.asterisk.log());
+    assert!(size > 1000, "the manual call was recorded ({size} bytes)\n{}", floor.asterisk().log());
 }
 
 #[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
@@ -561,7 +607,7 @@ async fn logging_out_hangs_up_the_agents_phone_and_closes_the_session(pool: PgPo
     let Some(mut floor) = floor(&pool, "logging_out_hangs_up_the_agents_phone_and_closes_the_session", "").await else { return };
     let session = floor.agent(1).await;
     floor.command(Control::HangUpPhone { dial_string: phone(1) }).await.expect("log out");
-    let list = floor.asterisk.cli_until(&format!("confbridge list agent-{session}"), Duration::from_secs(10), |o| !o.contains("Local/")).await;
+    let list = floor.asterisk().cli_until(&format!("confbridge list agent-{session}"), Duration::from_secs(10), |o| !o.contains("Local/")).await;
     assert!(!list.contains("Local/"), "the phone left the conference: {list}");
     floor
         .until(Duration::from_secs(10), "the session's end", async |pool| {
@@ -582,10 +628,10 @@ async fn an_asterisk_restart_mid_campaign_dials_no_lead_twice_and_rings_the_phon
     for lead in ringing {
         floor.dialing(lead).await;
     }
-    floor.asterisk.restart().await;
+    floor.asterisk_mut().restart().await;
     // The node's link comes back and it rings the agent's phone into the conference again.
-    let list = floor.asterisk.cli_until(&format!("confbridge list agent-{session}"), Duration::from_secs(30), |o| o.contains("Local/")).await;
-    assert!(list.contains("Local/"), "the agent's phone was rung again: {list}\n{}", floor.asterisk.log());
+    let list = floor.asterisk().cli_until(&format!("confbridge list agent-{session}"), Duration::from_secs(30), |o| o.contains("Local/")).await;
+    assert!(list.contains("Local/"), "the agent's phone was rung again: {list}\n{}", floor.asterisk().log());
     floor
         .until(Duration::from_secs(20), "the phone back", async |pool| {
             sqlx::query_scalar::<_, String>("SELECT state FROM agent_sessions WHERE id = $1").bind(session).fetch_one(pool).await.expect("state") == "paused"
@@ -596,7 +642,7 @@ async fn an_asterisk_restart_mid_campaign_dials_no_lead_twice_and_rings_the_phon
     let next = floor.lead(&Callee::Person.number(22)).await;
     let call = floor.call_of(next).await;
     let members = floor.with_customer(session).await;
-    assert_eq!(members.len(), 2, "the next call reached the agent: {members:?}\n{}", floor.asterisk.log());
+    assert_eq!(members.len(), 2, "the next call reached the agent: {members:?}\n{}", floor.asterisk().log());
     let _ = call;
     let dialed: Vec<i64> = sqlx::query_scalar("SELECT count(*) FROM call_attempts WHERE lead_id = ANY($1) GROUP BY lead_id").bind(&ringing[..]).fetch_all(&pool).await.expect("attempts");
     assert_eq!(dialed, [1, 1], "each lead ringing at the restart was dialed once");
@@ -621,18 +667,12 @@ impl Floor {
 
     /// A caller dials `did`: a channel into `dialtone-inbound` whose far end listens.
     async fn inbound_call(&self, did: &str) {
-        self.asterisk.cli(&format!("channel originate Local/{did}@dialtone-inbound application Wait 120")).await;
+        self.asterisk().cli(&format!("channel originate Local/{did}@dialtone-inbound application Wait 120")).await;
     }
 
     /// The inbound call to the group, once it has a record.
     async fn inbound_call_of(&self, group: i64) -> Uuid {
-        let mut found = None;
-        self.until(Duration::from_secs(20), "the inbound call's record", async |pool| {
-            found = sqlx::query_scalar("SELECT id FROM calls WHERE inbound_group_id = $1").bind(group).fetch_optional(pool).await.expect("call");
-            found.is_some()
-        })
-        .await;
-        found.expect("a call")
+        self.first_call("SELECT id FROM calls WHERE inbound_group_id = $1", group).await
     }
 }
 
@@ -645,7 +685,7 @@ async fn an_inbound_caller_is_queued_and_reaches_an_agent_of_the_group(pool: PgP
     floor.inbound_call("18005550100").await;
     let call = floor.inbound_call_of(group).await;
     let members = floor.with_customer(session).await;
-    assert_eq!(members.len(), 2, "the caller reached the agent: {members:?}\n{}", floor.asterisk.log());
+    assert_eq!(members.len(), 2, "the caller reached the agent: {members:?}\n{}", floor.asterisk().log());
     floor.command(Control::HangUp { call_id: call }).await.expect("hang up");
     let (outcome, cause) = floor.ended(call).await;
     assert_eq!((outcome.as_str(), cause), ("answered", Some(16)));
@@ -661,7 +701,7 @@ async fn a_closed_group_plays_its_message_and_hangs_up(pool: PgPool) {
     let call = floor.inbound_call_of(group).await;
     let (outcome, _) = floor.ended(call).await;
     assert_eq!(outcome, "after_hours");
-    let log = floor.asterisk.log();
+    let log = floor.asterisk().log();
     assert!(log.contains("dialtone/closed"), "the caller heard the closed message:\n{log}");
 }
 
@@ -670,7 +710,7 @@ async fn keys_the_agent_sends_reach_the_far_end(pool: PgPool) {
     use dialtone_asterisk::ami::{AmiClient, AmiConfig, Auth};
     use futures::StreamExt;
     let Some(mut floor) = floor(&pool, "keys_the_agent_sends_reach_the_far_end", "").await else { return };
-    let mut config = AmiConfig::new(format!("127.0.0.1:{}", floor.asterisk.ami_port), "dialtone", AMI_SECRET);
+    let mut config = AmiConfig::new(format!("127.0.0.1:{}", floor.asterisk().ami_port), "dialtone", AMI_SECRET);
     config.auth = Auth::Md5;
     let ami = AmiClient::start(config);
     let mut keys = Box::pin(ami.events_matching(|e| e.event() == Some("DTMFEnd")));
@@ -692,10 +732,58 @@ async fn a_supervisor_listens_whispers_and_barges_on_an_agent(pool: PgPool) {
     floor.talking(31).await;
     for (how, option) in [(remote::Monitor::Listen, "qE"), (remote::Monitor::Whisper, "qEw"), (remote::Monitor::Barge, "qEB")] {
         floor.command(Control::Monitor { supervisor_dial_string: phone(99), agent_dial_string: phone(1), how }).await.expect("monitor");
-        let spying = floor.asterisk.cli_until("core show channels concise", Duration::from_secs(10), |o| o.contains("!ChanSpy!")).await;
+        let spying = floor.asterisk().cli_until("core show channels concise", Duration::from_secs(10), |o| o.contains("!ChanSpy!")).await;
         let line = spying.lines().find(|l| l.contains("!ChanSpy!")).unwrap_or_default().to_string();
         assert!(line.starts_with(&format!("{}-", phone(99))) && line.contains(&format!("{}-,{option}", phone(1))), "{how:?}: {line}\n{spying}");
-        floor.asterisk.cli(&format!("channel request hangup {}", line.split('!').next().unwrap_or_default())).await;
-        floor.asterisk.cli_until("core show channels concise", Duration::from_secs(10), |o| !o.contains("!ChanSpy!")).await;
+        floor.asterisk().cli(&format!("channel request hangup {}", line.split('!').next().unwrap_or_default())).await;
+        floor.asterisk().cli_until("core show channels concise", Duration::from_secs(10), |o| !o.contains("!ChanSpy!")).await;
     }
+}
+
+/// One scenario, dialed with the agent `agent` logged in, its outcomes read back in order:
+/// (callee, the attempt's outcome, the lead's status). Each person is hung up by the agent once
+/// they are through.
+async fn outcomes_of(floor: &mut Floor, scenario: &[(Callee, u32)], agent: u32) -> Vec<(Callee, String, String)> {
+    let session = floor.agent(agent).await;
+    let mut leads = Vec::new();
+    for (callee, n) in scenario {
+        leads.push((*callee, floor.lead(&callee.number(*n)).await));
+    }
+    let mut seen = Vec::new();
+    for (callee, lead) in leads {
+        if callee == Callee::Person {
+            let call = floor.call_of(lead).await;
+            floor
+                .until(Duration::from_secs(20), "the person with the agent", async |pool| {
+                    sqlx::query_scalar::<_, bool>("SELECT agent_connected_at IS NOT NULL FROM calls WHERE id = $1").bind(call).fetch_one(pool).await.expect("call")
+                })
+                .await;
+            let _ = session;
+            floor.command(Control::HangUp { call_id: call }).await.expect("hang up");
+        }
+        let outcome = floor.attempt(lead).await;
+        seen.push((callee, outcome, floor.lead_status(lead).await));
+    }
+    seen
+}
+
+/// The simulator agrees with Asterisk: the same callees, dialed by the same node, end with the
+/// same outcome and lead status on both (`sim --callees-by-number` plays the harness's callees).
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn the_simulator_gives_each_call_the_outcome_asterisk_gives_it(pool: PgPool) {
+    let scenario =
+        [(Callee::Person, 40), (Callee::Machine, 40), (Callee::Silence, 40), (Callee::Busy, 40), (Callee::Congestion, 40), (Callee::NoAnswer, 40)];
+    let settings = "dial_method = 'ratio', dial_ratio = 3, amd_machine_action = 'hangup'";
+    let Some(mut real) = floor(&pool, "the_simulator_gives_each_call_the_outcome_asterisk_gives_it", settings).await else { return };
+    let on_asterisk = outcomes_of(&mut real, &scenario, 1).await;
+    drop(real);
+    sqlx::query("UPDATE agent_sessions SET state = 'logged_out', logged_out_at = now() WHERE logged_out_at IS NULL").execute(&pool).await.expect("log out");
+    sqlx::query("DELETE FROM abandon_ledger").execute(&pool).await.expect("ledger");
+    sqlx::query("UPDATE campaigns SET active = false").execute(&pool).await.expect("stop");
+    let mut sim = sim_floor(&pool, settings).await;
+    // Numbers of their own: the first run's are resting after their dials.
+    let scenario = scenario.map(|(callee, n)| (callee, n + 1));
+    let on_sim = outcomes_of(&mut sim, &scenario, 2).await;
+    println!("asterisk: {on_asterisk:?}\nsimulator: {on_sim:?}");
+    assert_eq!(on_sim, on_asterisk, "the simulator and Asterisk agree call by call");
 }

@@ -74,7 +74,7 @@ pub async fn originate(action: Fields, shared: Arc<Shared>) {
         let callee = match kind {
             Kind::AgentPhone | Kind::Spy(_) => Callee::Human { ring: Duration::from_millis(100), talk: FOREVER, patience: None, amd: Verdict::Human },
             Kind::ThirdParty(_) => Callee::Human { ring: model.scaled(Duration::from_secs(2)), talk: FOREVER, patience: None, amd: Verdict::Human },
-            Kind::Manual | Kind::Callee => model.next(),
+            Kind::Manual | Kind::Callee => model.callee_for(&dial),
         };
         (callee, timeout)
     };

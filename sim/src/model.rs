@@ -60,6 +60,9 @@ pub struct CalleeModel {
     /// Simulated time runs this many times faster than the wall clock: every ring, talk and
     /// patience time drawn, and the Originate's ring timeout, are divided by it.
     pub time_scale: f64,
+    /// Callees chosen by the number dialed, as the real-Asterisk tests' dialplan chooses them
+    /// ([`CalleeModel::scripted`]), so one scenario runs alike against both.
+    pub by_number: bool,
     rng: StdRng,
 }
 
@@ -77,6 +80,7 @@ impl CalleeModel {
             impatient: 0.0,
             patience: (Duration::from_secs(1), Duration::from_secs(5)),
             time_scale: 1.0,
+            by_number: false,
             rng: StdRng::seed_from_u64(seed),
         }
     }
@@ -99,6 +103,40 @@ impl CalleeModel {
     /// feature keeps its sequence.
     fn chance(&mut self, p: f64) -> bool {
         p > 0.0 && self.rng.gen::<f64>() < p
+    }
+
+    /// The callee behind `dial` (a dial string): by its number's last four digits when the
+    /// model goes by number and they name one, else drawn.
+    pub fn callee_for(&mut self, dial: &str) -> Callee {
+        if self.by_number {
+            if let Some(callee) = self.scripted(dial) {
+                return callee;
+            }
+        }
+        self.next()
+    }
+
+    /// The callees of `tests/common/asterisk.rs`'s `[test-callees]`, by the number's last four
+    /// digits: `01xx` a person, `02xx` a machine, `03xx` silence (AMD calls it a machine),
+    /// `04xx` busy, `05xx` congestion, `06xx` no answer, `07xx` a person who hangs up 3 seconds
+    /// after saying hello, `08xx` a person who answers after 4 seconds.
+    pub fn scripted(&self, dial: &str) -> Option<Callee> {
+        let number = dial.split('@').next().unwrap_or(dial);
+        let digits: Vec<u8> = number.bytes().filter(u8::is_ascii_digit).collect();
+        let kind = digits.get(digits.len().checked_sub(4)?..digits.len().checked_sub(2)?)?;
+        let forever = Duration::from_secs(3600);
+        let at_once = Duration::ZERO;
+        let person = |ring, patience| Callee::Human { ring, talk: forever, patience, amd: Verdict::Human };
+        Some(match kind {
+            b"01" => person(at_once, None),
+            b"02" | b"03" => Callee::Machine { ring: at_once, amd: Verdict::Machine },
+            b"04" => Callee::Busy { ring: at_once },
+            b"05" => Callee::Congestion { ring: at_once },
+            b"06" => Callee::NoAnswer,
+            b"07" => person(at_once, Some(self.scaled(Duration::from_secs(4)))),
+            b"08" => person(self.scaled(Duration::from_secs(4)), None),
+            _ => return None,
+        })
     }
 
     pub fn next(&mut self) -> Callee {

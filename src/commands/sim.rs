@@ -49,6 +49,10 @@ pub struct SimArgs {
     /// Runs simulated time this many times faster than the clock (ring, talk and patience times).
     #[arg(long, default_value_t = 1.0)]
     pub time_scale: f64,
+    /// Callees by the number dialed, as the real-Asterisk tests' dialplan has them (the last
+    /// four digits: 01xx a person, 02xx a machine, 04xx busy...); other numbers are drawn.
+    #[arg(long)]
+    pub callees_by_number: bool,
 }
 
 pub async fn run(args: SimArgs) -> anyhow::Result<()> {
@@ -66,6 +70,7 @@ pub async fn run(args: SimArgs) -> anyhow::Result<()> {
     model.ring = (Duration::from_secs(args.ring_min_secs), Duration::from_secs(args.ring_max_secs.max(args.ring_min_secs)));
     (model.amd_false_positive, model.amd_false_negative, model.impatient) = (args.amd_false_positive, args.amd_false_negative, args.impatient);
     model.time_scale = args.time_scale;
+    model.by_number = args.callees_by_number;
     let pbx = Pbx::start_on(args.ami, PbxConfig { agi: args.agi, model }).await?;
     println!(
         "PBX simulator: AMI on {} (any username and secret), AGI to {}; seed {}; time x{}. Ctrl-C stops it.",
