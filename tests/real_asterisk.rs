@@ -629,8 +629,9 @@ async fn an_asterisk_restart_mid_campaign_dials_no_lead_twice_and_rings_the_phon
         floor.dialing(lead).await;
     }
     floor.asterisk_mut().restart().await;
-    // The node's link comes back and it rings the agent's phone into the conference again.
-    let list = floor.asterisk().cli_until(&format!("confbridge list agent-{session}"), Duration::from_secs(30), |o| o.contains("Local/")).await;
+    // The node's link comes back (its reconnect backs off up to 30 s, and a loaded machine
+    // boots Asterisk slowly) and it rings the agent's phone into the conference again.
+    let list = floor.asterisk().cli_until(&format!("confbridge list agent-{session}"), Duration::from_secs(75), |o| o.contains("Local/")).await;
     assert!(list.contains("Local/"), "the agent's phone was rung again: {list}\n{}", floor.asterisk().log());
     floor
         .until(Duration::from_secs(20), "the phone back", async |pool| {
@@ -786,4 +787,50 @@ async fn the_simulator_gives_each_call_the_outcome_asterisk_gives_it(pool: PgPoo
     let on_sim = outcomes_of(&mut sim, &scenario, 2).await;
     println!("asterisk: {on_asterisk:?}\nsimulator: {on_sim:?}");
     assert_eq!(on_sim, on_asterisk, "the simulator and Asterisk agree call by call");
+}
+
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn a_customer_transferred_to_an_inbound_group_reaches_an_agent_of_that_group(pool: PgPool) {
+    let Some(mut floor) = floor(&pool, "a_customer_transferred_to_an_inbound_group_reaches_an_agent_of_that_group", "").await else { return };
+    let (first, _, call) = floor.talking(32).await;
+    let group = floor.group("18005550102", "").await;
+    let second = floor.agent(2).await;
+    agents::join_groups(&pool, second, &[group]).await.expect("join");
+    floor.command(Control::TransferToGroup { call_id: call, did: "18005550102".into() }).await.expect("transfer");
+    let members = floor.with_customer(second).await;
+    assert_eq!(members.len(), 2, "the customer reached the group's agent: {members:?}\n{}", floor.asterisk().log());
+    let (outcome, _) = floor.ended(call).await;
+    assert_eq!(outcome, "transferred");
+    assert_eq!(floor.asterisk().conference_members(&format!("agent-{first}")).await.len(), 1, "the first agent is free");
+    let inbound = floor.inbound_call_of(group).await;
+    floor.command(Control::HangUp { call_id: inbound }).await.expect("hang up");
+    let (outcome, _) = floor.ended(inbound).await;
+    assert_eq!(outcome, "answered");
+    assert_eq!(floor.call_end_runs(), 1, "one hangup handler for the customer's one channel");
+}
+
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn a_group_with_no_agent_logged_in_plays_its_message_and_hangs_up(pool: PgPool) {
+    let Some(floor) = floor(&pool, "a_group_with_no_agent_logged_in_plays_its_message_and_hangs_up", "").await else { return };
+    let group = floor.group("18005550103", "no_agents_action = 'message_hangup', no_agents_target = 'dialtone/closed'").await;
+    floor.inbound_call("18005550103").await;
+    let call = floor.inbound_call_of(group).await;
+    let (outcome, cause) = floor.ended(call).await;
+    assert_eq!((outcome.as_str(), cause), ("no_agents", Some(16)));
+    assert!(floor.asterisk().log().contains("dialtone/closed"), "the caller heard the group's message");
+}
+
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn a_blind_transfer_sends_the_customer_out_on_the_trunk_to_the_number(pool: PgPool) {
+    let Some(mut floor) = floor(&pool, "a_blind_transfer_sends_the_customer_out_on_the_trunk_to_the_number", "").await else { return };
+    let (session, _, call) = floor.talking(33).await;
+    let customer = floor.customer_channel(call).await;
+    floor.command(Control::TransferToNumber { call_id: call, e164: Callee::Person.number(34) }).await.expect("transfer");
+    let line = floor.channel_line(&customer, |l| l.contains("!Dial!")).await;
+    assert!(line.contains("!dialtone-transfer!") && line.contains("PJSIP/12015550134@carrier"), "the customer is dialed out: {line}\n{}", floor.asterisk().log());
+    let out = floor.asterisk().cli_until("core show channels concise", Duration::from_secs(10), |o| o.contains("PJSIP/carrier-") && o.contains("!Up!")).await;
+    assert!(out.lines().any(|l| l.starts_with("PJSIP/carrier-") && l.contains("!Up!")), "the number answered on the trunk: {out}");
+    let (outcome, _) = floor.ended(call).await;
+    assert_eq!(outcome, "transferred");
+    assert_eq!(floor.asterisk().conference_members(&format!("agent-{session}")).await.len(), 1, "the agent is free");
 }

@@ -267,7 +267,19 @@ fn lay_out(dir: &Path, install: &Install, ami_port: u16, agi_port: u16) {
     write("manager.conf", format!("[general]\nenabled = yes\nport = {ami_port}\nbindaddr = 127.0.0.1\n\n#include \"dialtone/manager_dialtone.conf\"\n"));
     write("confbridge.conf", "#include \"dialtone/confbridge_dialtone.conf\"\n".into());
     write("musiconhold.conf", "[default]\nmode = files\ndirectory = moh\n".into());
-    for empty in ["queues.conf", "pjsip.conf", "cdr.conf", "features.conf", "res_parking.conf", "http.conf", "rtp.conf", "indications.conf"] {
+    // The carrier `dialtone-transfer` dials out on (DIALTONE_TRUNK=carrier): a PJSIP trunk
+    // back to this Asterisk, whose calls from it land in the callees.
+    let sip = free_port();
+    write(
+        "pjsip.conf",
+        format!(
+            "[transport-udp]\ntype = transport\nprotocol = udp\nbind = 127.0.0.1:{sip}\n\n\
+             [carrier]\ntype = endpoint\ntransport = transport-udp\ncontext = test-callees\ndisallow = all\nallow = ulaw\naors = carrier\n\n\
+             [carrier]\ntype = aor\ncontact = sip:127.0.0.1:{sip}\n\n\
+             [carrier-identify]\ntype = identify\nendpoint = carrier\nmatch = 127.0.0.1\n"
+        ),
+    );
+    for empty in ["queues.conf", "cdr.conf", "features.conf", "res_parking.conf", "http.conf", "rtp.conf", "indications.conf"] {
         write(empty, String::new());
     }
     write("indications.conf", "[general]\ncountry = us\n\n[us]\ndescription = United States\nringcadence = 2000,4000\ndial = 350+440\nbusy = 480+620/500,0/500\nring = 440+480/2000,0/4000\ncongestion = 480+620/250,0/250\n".into());
