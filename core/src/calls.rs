@@ -364,6 +364,12 @@ pub fn recording_path(pattern: &str, at: DateTime<Utc>, values: &[(&str, &str)])
     path.split('/').filter(|part| !part.is_empty() && *part != "." && *part != "..").collect::<Vec<_>>().join("/")
 }
 
+/// Whether a campaign's or inbound group's `recording_policy` records every call from its
+/// start (`all_calls`, `all_calls_forced`), rather than never or when the agent asks.
+pub fn records_every_call(policy: &str) -> bool {
+    matches!(policy, "all_calls" | "all_calls_forced")
+}
+
 /// What a campaign call's recording is named after, for its campaign's pattern.
 #[derive(Debug, Clone, Copy)]
 pub struct RecordedCall<'a> {

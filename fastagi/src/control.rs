@@ -418,7 +418,7 @@ impl Control {
     /// flows record theirs: (the file under the recordings root, the agent, the absolute file).
     async fn manual_recording(&self, session_id: i64, placed: &manual::Placed) -> Result<Option<(String, i64, String)>, ControlError> {
         let Some(settings) = campaigns::call_settings(&self.pool, placed.campaign_id).await? else { return Ok(None) };
-        if !matches!(settings.recording_policy.as_str(), "all_calls" | "all_calls_forced") {
+        if !calls::records_every_call(&settings.recording_policy) {
             return Ok(None);
         }
         let user: i64 = sqlx::query_scalar("SELECT user_id FROM agent_sessions WHERE id = $1").bind(session_id).fetch_one(&self.pool).await?;

@@ -191,7 +191,7 @@ async fn wait_in_queue(ctx: &FlowContext, session: &mut TcpSession, group: &Grou
 async fn talk(ctx: &FlowContext, session: &mut TcpSession, group: &Group, call_id: Uuid, lead_id: Option<i64>, agent: &ClaimedAgent) -> Result<&'static str, FlowError> {
     tracing::Span::current().record("agent", agent.user_id);
     session.set_music(false, None).await?;
-    if matches!(group.recording_policy.as_str(), "all_calls" | "all_calls_forced") {
+    if calls::records_every_call(&group.recording_policy) {
         let relative = format!(
             "{}.wav",
             calls::recording_path(

@@ -174,7 +174,7 @@ async fn talk(
     agent: &ClaimedAgent,
 ) -> Result<&'static str, FlowError> {
     tracing::Span::current().record("agent", agent.user_id);
-    if matches!(settings.recording_policy.as_str(), "all_calls" | "all_calls_forced") {
+    if calls::records_every_call(&settings.recording_policy) {
         let relative = calls::RecordedCall {
             campaign: &settings.name,
             lead: lead_id,
