@@ -33,7 +33,7 @@ async fn start(pool: &PgPool, campaign: i64, agents: usize, model: CalleeModel) 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let agi = listener.local_addr().expect("addr");
     let stop = CancellationToken::new();
-    let ctx = FlowContext { pool: pool.clone(), node: "n1".into(), recordings_dir: "/rec".into(), agent_poll: std::time::Duration::from_millis(20) };
+    let ctx = FlowContext { pool: pool.clone(), node: "n1".into(), recordings_dir: "/rec".into(), agent_poll: std::time::Duration::from_millis(20), ami: None };
     tokio::spawn(serve(listener, router(ctx), ServerConfig::default(), stop.clone()));
     let pbx = Pbx::start(PbxConfig { agi, model }).await.expect("simulator");
     let mut ami_config = AmiConfig::new(pbx.ami.to_string(), "dialtone", "secret");

@@ -46,6 +46,8 @@ pub struct DeskCall {
     pub ended: bool,
     pub disposition: Option<String>,
     pub recording: bool,
+    /// The parking space the caller waits in, while parked.
+    pub parked_space: Option<String>,
     pub lead: Option<DeskLead>,
     /// The campaign's script with the lead's fields filled in.
     pub script: String,

@@ -189,6 +189,12 @@ pub fn check(kind: Kind, value: &str) -> Result<&str, Refused> {
     }
 }
 
+/// A number as the dialplan dials it: its E.164 digits without the `+`, as every
+/// `Dial(PJSIP/<digits>@trunk)` of Dialtone's dials, transfers and inbound overflows sends it.
+pub fn dialed_digits(e164: &str) -> Result<&str, Refused> {
+    Ok(check(Kind::Number, e164)?.trim_start_matches('+'))
+}
+
 /// Where MixMonitor writes a recording: `relative` (a [`Kind::RecordingFile`]) under `root`,
 /// the whole path a [`Kind::File`]. The call flows and the agent's record button both ask here,
 /// so their recordings land in one tree, where the web finds them.

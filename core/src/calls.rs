@@ -241,6 +241,12 @@ pub async fn transferred(pool: &PgPool, call_id: Uuid) -> Result<bool, sqlx::Err
     end(pool, call_id, &Ended { dial_status: Some("TRANSFERRED"), ..Ended::default() }).await
 }
 
+/// The parking space the call waits in (Asterisk's `ParkedCall`), or none once it left the lot.
+pub async fn parked(pool: &PgPool, call_id: Uuid, space: Option<&str>) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE calls SET parked_space = $2 WHERE id = $1 AND state <> 'ended'").bind(call_id).bind(space).execute(pool).await?;
+    Ok(())
+}
+
 /// How the channel ended, from its hangup handler.
 #[derive(Debug, Clone, Default)]
 pub struct Ended<'a> {
@@ -256,7 +262,7 @@ pub struct Ended<'a> {
 pub async fn end(pool: &PgPool, call_id: Uuid, ended: &Ended<'_>) -> Result<bool, sqlx::Error> {
     let mut tx = pool.begin().await?;
     let closed: Option<(String, Option<String>)> = sqlx::query_as(
-        "UPDATE calls SET state = 'ended', ended_at = now(), hangup_cause = $2, hangup_cause_text = $3, dial_status = $4,
+        "UPDATE calls SET state = 'ended', ended_at = now(), hangup_cause = $2, hangup_cause_text = $3, dial_status = $4, parked_space = NULL,
                 talk_secs = extract(epoch FROM now() - agent_connected_at),
                 outcome = coalesce(outcome, CASE WHEN answered_at IS NULL THEN 'failed' ELSE 'caller_hangup' END)
          WHERE id = $1 AND state <> 'ended'
@@ -299,6 +305,22 @@ pub async fn recordings_stopped<'c>(db: impl sqlx::PgExecutor<'c>, call_id: Uuid
         .execute(db)
         .await?;
     Ok(done.rows_affected())
+}
+
+/// The call's closed recordings whose file size is not yet known: (recording id, file path
+/// under the recordings root).
+pub async fn unmeasured_recordings(pool: &PgPool, call_id: Uuid) -> Result<Vec<(i64, String)>, sqlx::Error> {
+    sqlx::query_as("SELECT id, file_path FROM recordings WHERE call_id = $1 AND ended_at IS NOT NULL AND size_bytes IS NULL ORDER BY id")
+        .bind(call_id)
+        .fetch_all(pool)
+        .await
+}
+
+/// The size of a recording's finished file.
+pub async fn recording_measured(pool: &PgPool, recording_id: i64, size_bytes: u64) -> Result<(), sqlx::Error> {
+    let size = i64::try_from(size_bytes).unwrap_or(i64::MAX);
+    sqlx::query("UPDATE recordings SET size_bytes = $2 WHERE id = $1").bind(recording_id).bind(size).execute(pool).await?;
+    Ok(())
 }
 
 /// The campaign's abandon rate over the rolling window ending now: abandons over live answers

@@ -45,6 +45,9 @@ pub enum Command {
     CompleteTransfer { call_id: Uuid },
     CancelConsult { call_id: Uuid },
     Hold { call_id: Uuid },
+    /// Into Asterisk's parking lot; the call keeps the space (`calls.parked_space`).
+    Park { call_id: Uuid },
+    /// Back into the agent's conference, from hold or from the parking lot.
     Resume { call_id: Uuid },
     Dtmf { call_id: Uuid, digits: String },
     /// Start recording into `file` (relative to the recordings root), or stop with `None`.
@@ -66,6 +69,7 @@ impl Command {
             Command::CompleteTransfer { .. } => "complete_transfer",
             Command::CancelConsult { .. } => "cancel_consult",
             Command::Hold { .. } => "hold",
+            Command::Park { .. } => "park",
             Command::Resume { .. } => "resume",
             Command::Dtmf { .. } => "dtmf",
             Command::Record { .. } => "record",

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use dialtone_asterisk::ami::AmiClient;
 use sqlx::PgPool;
 
 #[derive(Clone)]
@@ -15,4 +16,7 @@ pub struct FlowContext {
     pub recordings_dir: PathBuf,
     /// How often the outbound flow looks for a free agent while the drop timer runs.
     pub agent_poll: Duration,
+    /// The node's AMI link, where the node has one (`dialtone serve`): a flow asks it whether
+    /// Asterisk itself is going away.
+    pub ami: Option<AmiClient>,
 }

@@ -36,6 +36,8 @@ pub enum ControlError {
     NoConference(Uuid),
     #[error("call {0} has no third party on the line")]
     NoConsult(Uuid),
+    #[error("the parking lot did not take call {0} (full, or res_parking not loaded): the caller is on hold")]
+    NotParked(Uuid),
 }
 
 pub use dialtone_core::remote::Monitor;
@@ -94,6 +96,12 @@ pub fn hold_action(customer_channel: &str) -> Action {
 pub fn join_conference(channel: &str, conference: &str) -> Result<Action, Refused> {
     let conference = asterisk_values::check(Kind::Conference, conference)?;
     Ok(Action::new("Redirect").field("Channel", channel).field("Context", "dialtone-conference").field("Exten", conference).field("Priority", "1"))
+}
+
+/// Parks the customer (`dialtone-park`), to come back to `conference` when the lot's time is up.
+pub fn park_action(channel: &str, conference: &str) -> Result<Action, Refused> {
+    let conference = asterisk_values::check(Kind::Conference, conference)?;
+    Ok(Action::new("Redirect").field("Channel", channel).field("Context", "dialtone-park").field("Exten", conference).field("Priority", "1"))
 }
 
 /// Completes a transfer: the customer to `dialtone-transferred`, where they bridge with the
@@ -212,7 +220,7 @@ impl Control {
             return Err(ControlError::DoNotCall(e164.to_string(), hit.value));
         }
         let channel = customer_channel(&self.pool, call_id).await?;
-        let exten = asterisk_values::check(Kind::Number, e164)?.trim_start_matches('+');
+        let exten = asterisk_values::dialed_digits(e164)?;
         self.ami.send(Action::new("Redirect").field("Channel", channel).field("Context", context).field("Exten", exten).field("Priority", "1")).await?;
         calls::transferred(&self.pool, call_id).await?;
         Ok(())
@@ -253,12 +261,44 @@ impl Control {
         Ok(())
     }
 
-    /// Parks the customer in Asterisk's parking lot, where any phone can take them back by the
-    /// space Asterisk announces; unanswered, they return to where they came from.
-    pub async fn park(&self, call_id: Uuid) -> Result<(), ControlError> {
+    /// Parks the customer in Asterisk's parking lot (`dialtone-park`), where the agent's Resume
+    /// or any phone dialing the space takes them back, and the lot's time running out brings
+    /// them back to the agent. Returns the space, which the call keeps while it waits there.
+    pub async fn park(&self, call_id: Uuid) -> Result<String, ControlError> {
         let channel = customer_channel(&self.pool, call_id).await?;
-        self.ami.send(Action::new("Park").field("Channel", channel).field("Timeout", "120000")).await?;
-        Ok(())
+        let conference = self.conference(call_id).await?;
+        let action = park_action(&channel, &conference)?;
+        let parkee = channel.clone();
+        // Subscribed before the Redirect goes, so the ParkedCall cannot be missed.
+        let mut events = Box::pin(self.ami.events_matching(move |e| {
+            e.get("ParkeeChannel") == Some(parkee.as_str()) && matches!(e.event(), Some("ParkedCall" | "UnParkedCall" | "ParkedCallGiveUp" | "ParkedCallTimeOut"))
+        }));
+        self.ami.send(action).await?;
+        let parked = tokio::time::timeout(std::time::Duration::from_secs(3), async {
+            while let Some(event) = events.next().await {
+                if event.event() == Some("ParkedCall") {
+                    return event.get("ParkingSpace").map(str::to_string);
+                }
+            }
+            None
+        })
+        .await;
+        // The dialplan puts a caller the lot would not take on hold.
+        let Ok(Some(space)) = parked else { return Err(ControlError::NotParked(call_id)) };
+        calls::parked(&self.pool, call_id, Some(&space)).await?;
+        let pool = self.pool.clone();
+        tokio::spawn(async move {
+            // However they leave the lot (taken back, timed out, hung up), the space is free.
+            while let Some(event) = events.next().await {
+                if event.event() != Some("ParkedCall") {
+                    if let Err(e) = calls::parked(&pool, call_id, None).await {
+                        tracing::error!(%call_id, error = %e, "could not record that a parked caller left the lot");
+                    }
+                    return;
+                }
+            }
+        });
+        Ok(space)
     }
 
     /// Dials a third party (never a DNC number) into the agent's conference. With
@@ -279,7 +319,7 @@ impl Control {
         let e164 = asterisk_values::check(Kind::Number, e164)?;
         let dial_string = match &settings {
             Some(s) => crate::dialer::dial_string(s, e164)?,
-            None => format!("Local/{}@dialtone-transfer", e164.trim_start_matches('+')),
+            None => format!("Local/{}@dialtone-transfer", asterisk_values::dialed_digits(e164)?),
         };
         let caller = caller_id.unwrap_or_else(|| "Dialtone".to_string());
         let leg_id = Uuid::new_v4();
@@ -493,6 +533,9 @@ impl Control {
             None => Action::new("StopMixMonitor").field("Channel", channel),
         };
         self.ami.send(action).await?;
+        if file.is_none() {
+            crate::recordings::measure_later(self.pool.clone(), self.recordings_dir.clone(), call_id);
+        }
         Ok(())
     }
 }

@@ -44,6 +44,7 @@ pub const CONTEXTS: &[&str] = &[
     "dialtone-transfer",
     "dialtone-manual",
     "dialtone-hold",
+    "dialtone-park",
     "dialtone-conference",
     "dialtone-transferred",
 ];
@@ -53,6 +54,9 @@ pub const PROFILES: &[&str] = &["dialtone_agent_bridge", "dialtone_agent", "dial
 
 /// The prompts the dialplan and the defaults name.
 pub const SOUNDS: &[&str] = &["dialtone/safe-harbor", "dialtone/closed", "dialtone/machine-message"];
+
+/// Asterisk's own prompts Dialtone plays through it: queue announcements and voicemail's.
+pub const CORE_SOUNDS: &[&str] = &["queue-thereare", "queue-callswaiting", "queue-youarenext", "vm-theperson", "vm-isunavail", "beep"];
 
 /// The formats a prompt may be recorded in, as Asterisk finds them by extension.
 const SOUND_FORMATS: &[&str] = &["wav", "gsm", "ulaw", "alaw", "sln", "sln16", "g722", "WAV"];
@@ -151,6 +155,7 @@ pub async fn examine(ami: &AmiClient, agi: &str, sounds: &[String]) -> Result<Ve
     let mut names: Vec<&str> = SOUNDS.to_vec();
     names.extend(sounds.iter().map(String::as_str).filter(|s| !SOUNDS.contains(s)));
     found.extend(names.into_iter().map(|name| sound(&data, name)));
+    found.extend(CORE_SOUNDS.iter().map(|name| core_sound(&data, name)));
     Ok(found)
 }
 
@@ -169,6 +174,18 @@ fn sound(data: &str, name: &str) -> Finding {
             ),
         },
     }
+}
+
+/// An Asterisk prompt, with the fix for a missing one: without `vm-*` VoiceMail() hangs the
+/// caller up at once.
+fn core_sound(data: &str, name: &str) -> Finding {
+    let mut found = sound(data, name);
+    if !found.ok {
+        found.detail = format!(
+            "not in {data}/sounds/en: install Asterisk's core prompts (Debian: asterisk-core-sounds-en-gsm, whose folder /usr/share/asterisk/sounds/en_US_f_Allison is linked as {data}/sounds/en)"
+        );
+    }
+    found
 }
 
 /// The category names of a configuration file, includes followed.

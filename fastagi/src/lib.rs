@@ -8,6 +8,7 @@ pub mod dialer;
 pub mod doctor;
 pub mod flows;
 pub mod phones;
+pub mod recordings;
 pub mod remote;
 
 pub use context::FlowContext;

@@ -141,6 +141,9 @@ async fn carry_out(control: &Control, node: &str, command: Command) -> Result<Op
         Command::CompleteTransfer { call_id } => control.complete_transfer(call_id).await?,
         Command::CancelConsult { call_id } => control.cancel_consult(call_id).await?,
         Command::Hold { call_id } => control.hold(call_id).await?,
+        Command::Park { call_id } => {
+            control.park(call_id).await?;
+        }
         Command::Resume { call_id } => control.resume(call_id).await?,
         Command::Dtmf { call_id, digits } => control.dtmf(call_id, &digits).await?,
         Command::Record { call_id, file } => control.record(call_id, file.as_deref()).await?,

@@ -72,6 +72,7 @@ async fn world(pool: PgPool) -> World {
         node: "test".into(),
         recordings_dir: "/rec".into(),
         agent_poll: Duration::from_millis(20),
+        ami: None,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
@@ -330,7 +331,7 @@ async fn inbound_without_agents_or_out_of_hours_follows_the_group(pool: PgPool) 
     let closed: i64 = sqlx::query_scalar("INSERT INTO call_times (name) VALUES ('never') RETURNING id").fetch_one(&w.pool).await.expect("ct");
     group(&w, "8005550102", &format!("call_time_id = {closed}, closed_action = 'transfer_number', closed_target = '+15125550000'")).await;
     let (mut b, call) = inbound_call(&w, "8005550102", "3125550001").await;
-    b.on("SET VARIABLE DIALTONE_TRANSFER \"+15125550000\"\n", "200 result=1\n").await;
+    b.on("SET VARIABLE DIALTONE_TRANSFER 15125550000\n", "200 result=1\n").await;
     b.on("SET VARIABLE DIALTONE_RESULT transfer\n", "200 result=1\n").await;
     b.closed().await;
     let outcome: String = sqlx::query_scalar("SELECT outcome FROM calls WHERE id = $1").bind(call).fetch_one(&w.pool).await.expect("call");

@@ -267,7 +267,8 @@ impl Registry {
                 }
             }
             Place::Hold => out.push(format!("Event: MusicOnHoldStop\r\nPrivilege: call,all\r\n{lines}\r\n")),
-            Place::Parked(space) => out.push(format!("Event: UnParkedCall\r\nPrivilege: call,all\r\n{}ParkingSpace: {space}\r\nParkinglot: default\r\n\r\n", prefixed("Parkee", &lines))),
+            // Taken out by a Redirect or a hang-up, Asterisk's lot says the caller gave up.
+            Place::Parked(space) => out.push(format!("Event: ParkedCallGiveUp\r\nPrivilege: call,all\r\n{}ParkingSpace: {space}\r\nParkinglot: default\r\n\r\n", prefixed("Parkee", &lines))),
             Place::Bridged(other) => out.push(format!("Event: BridgeLeave\r\nPrivilege: call,all\r\nBridgeType: basic\r\nBridgePeer: {other}\r\n{lines}\r\n")),
             Place::Spying(device) => {
                 if let Some(spyee) = spyee(&inner, name, &device) {
@@ -310,6 +311,17 @@ impl Registry {
         for text in out {
             self.emit(text);
         }
+    }
+
+    /// A parked caller whose time ran out leaves the lot: `ParkedCallTimeOut`, not a give-up.
+    pub fn park_timed_out(&self, name: &str) {
+        let mut inner = self.lock();
+        let Some(chan) = inner.channels.get_mut(name) else { return };
+        let Place::Parked(space) = chan.place else { return };
+        chan.place = Place::Dialplan;
+        let lines = channel_lines(name, &chan.uniqueid);
+        drop(inner);
+        self.emit(format!("Event: ParkedCallTimeOut\r\nPrivilege: call,all\r\n{}ParkingSpace: {space}\r\nParkinglot: default\r\n\r\n", prefixed("Parkee", &lines)));
     }
 
     /// The next free parking space.

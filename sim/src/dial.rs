@@ -16,6 +16,8 @@ use crate::model::{Callee, Verdict};
 
 /// A long time: agents' phones, third parties and supervisors stay until hung up.
 const FOREVER: Duration = Duration::from_secs(24 * 3600);
+/// Asterisk's default lot's `parkingtime`.
+const PARKINGTIME: Duration = Duration::from_secs(45);
 
 /// What the Originate dials into, from its Context or Application.
 enum Kind {
@@ -35,8 +37,9 @@ enum Kind {
 enum Step {
     Agi { script: String, args: Vec<String> },
     At(Place),
-    /// The parking lot, until the timeout brings the call back.
-    Park(Duration),
+    /// The parking lot, until the timeout brings the call back: to `back_to` (Park()'s `c`
+    /// option) or where it was parked from.
+    Park { timeout: Duration, back_to: Option<Place> },
     End,
 }
 
@@ -234,17 +237,19 @@ async fn live(shared: &Shared, handle: &mut Handle, mut step: Step, talk_until: 
                     }
                 }
             }
-            Step::Park(timeout) => {
+            Step::Park { timeout, back_to } => {
                 let timeout = timeout.min(FOREVER);
+                let back_to = back_to.unwrap_or_else(|| came_from.clone());
                 let space = registry.park_space();
                 registry.enter(&handle.name, Place::Parked(space));
                 let back = Instant::now() + shared.model().scaled(timeout);
                 match handle.stay(registry, back.min(talk_until)).await {
                     Why::Moved(goto) => next(registry, &handle.name, goto),
                     Why::Talked if back < talk_until => {
-                        // Unanswered, the call comes back to where it was parked from.
-                        registry.emit(format!("Event: ParkedCallTimeOut\r\nPrivilege: call,all\r\n{}ParkingSpace: {space}\r\n\r\n", channel_lines(&handle.name, &handle.uniqueid)));
-                        Step::At(came_from.clone())
+                        // Unanswered, the call comes back: where Park() said, or where it was
+                        // parked from.
+                        registry.park_timed_out(&handle.name);
+                        Step::At(back_to)
                     }
                     Why::Talked | Why::HungUp => Step::End,
                 }
@@ -277,6 +282,8 @@ fn next(registry: &Registry, name: &str, goto: Goto) -> Step {
         Goto::Dialplan { context, exten } => match context.as_str() {
             "dialtone-hold" => Step::At(Place::Hold),
             "dialtone-conference" => Step::At(Place::Conference(exten)),
+            // Park(,sc(dialtone-conference,${EXTEN},1)) in the lot's time (45 s by default).
+            "dialtone-park" => Step::Park { timeout: PARKINGTIME, back_to: Some(Place::Conference(exten)) },
             "dialtone-inbound" => Step::Agi { script: format!("inbound?did={exten}"), args: Vec::new() },
             // A completed transfer: Bridge() with the channel DIALTONE_BRIDGE_TO names (by its
             // Uniqueid), who leaves for the two-party bridge too.
@@ -293,7 +300,7 @@ fn next(registry: &Registry, name: &str, goto: Goto) -> Step {
             _ => Step::At(Place::Away(exten)),
         },
         Goto::Bridge(other) => Step::At(Place::Bridged(other)),
-        Goto::Park { timeout } => Step::Park(timeout),
+        Goto::Park { timeout } => Step::Park { timeout, back_to: None },
     }
 }
 

@@ -142,7 +142,8 @@ async fn manager_actions_move_and_touch_channels() {
     let parked = floor.expect("ParkedCall", "").await;
     assert_eq!(parked.get("ParkeeChannel"), Some(customer.as_str()));
     assert!(parked.get("ParkingSpace").is_some());
-    floor.expect("ParkedCallTimeOut", &customer).await;
+    let back = floor.expect("ParkedCallTimeOut", "").await;
+    assert_eq!(back.get("ParkeeChannel"), Some(customer.as_str()), "Asterisk names the parked call as the parkee");
     floor.expect("ConfbridgeJoin", &customer).await;
 
     // AMI's Bridge cannot take a channel out of a conference, in the simulator as in Asterisk.

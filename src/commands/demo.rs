@@ -192,6 +192,7 @@ async fn run_simulated(config: &Config, pool: &sqlx::PgPool, bus: &dialtone_core
         node: config.node.clone(),
         recordings_dir: config.recordings_dir.clone(),
         agent_poll: Duration::from_millis(50),
+        ami: None,
     };
     tokio::spawn(serve(listener, dialtone_fastagi::router(flows), ServerConfig::default(), stop.clone()));
     let mut model = CalleeModel::new(7);

@@ -88,6 +88,7 @@ async fn run_node(config: &Config, args: AgiArgs, campaign_scan: Option<Duration
         node: config.node.clone(),
         recordings_dir: config.recordings_dir.clone(),
         agent_poll: Duration::from_millis(50),
+        ami: ami.clone(),
     };
     let server_config = ServerConfig { max_sessions: args.max_sessions, allow, drain_timeout: Duration::from_secs(args.drain_secs), ..ServerConfig::default() };
     let dialer_pool = ctx.pool.clone();

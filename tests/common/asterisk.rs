@@ -16,6 +16,12 @@ use std::time::{Duration, Instant};
 use super::{free_port, Process};
 
 /// The AMI secret `asterisk-conf/manager_dialtone.conf` ships with.
+/// How long a parked caller waits in the harness's parking lot before coming back.
+pub const PARKING_SECS: u64 = 8;
+
+/// The harness's voicemail box.
+pub const MAILBOX: &str = "1000";
+
 pub const AMI_SECRET: &str = "change-me-to-a-long-random-secret";
 
 /// The callees the harness's dialplan answers as, chosen by the last four digits of the number
@@ -173,6 +179,25 @@ impl Asterisk {
         self.run().await;
     }
 
+    /// Restarts Asterisk as an operator does (`core restart now`): every channel is hung up,
+    /// then the process starts itself again on the same ports and files.
+    pub async fn restart_gracefully(&mut self) {
+        // The CLI connection may close before it answers.
+        let _ = self.try_cli("core restart now").await;
+        let started = Instant::now();
+        while self.try_cli("core show uptime").await.is_some() {
+            assert!(started.elapsed() < Duration::from_secs(30), "Asterisk did not stop for its restart; its log:\n{}", self.log());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        loop {
+            if self.try_cli("core waitfullybooted").await.is_some_and(|out| out.contains("fully booted")) {
+                break;
+            }
+            assert!(started.elapsed() < Duration::from_secs(90), "Asterisk did not come back; its console:\n{}\nits log:\n{}", self.console(), self.log());
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
     /// From the end of the greeting of the callee dialed at `number` to their joining an
     /// agent's conference, by Asterisk's log (milliseconds): AMD's wait for silence included.
     pub fn greeting_to_agent(&self, number: &str) -> Option<Duration> {
@@ -279,9 +304,13 @@ fn lay_out(dir: &Path, install: &Install, ami_port: u16, agi_port: u16) {
              [carrier-identify]\ntype = identify\nendpoint = carrier\nmatch = 127.0.0.1\n"
         ),
     );
-    for empty in ["queues.conf", "cdr.conf", "features.conf", "res_parking.conf", "http.conf", "rtp.conf", "indications.conf"] {
+    for empty in ["queues.conf", "cdr.conf", "features.conf", "http.conf", "rtp.conf", "indications.conf"] {
         write(empty, String::new());
     }
+    // A mailbox for inbound groups whose callers leave a message.
+    write("voicemail.conf", format!("[general]\nformat = wav\n\n[default]\n{MAILBOX} => 4242,Sales queue\n"));
+    // The stock lot, with a short parkingtime so a test sees a parked caller come back.
+    write("res_parking.conf", format!("[general]\n\n[default]\nparkext => 700\nparkpos => 701-720\ncontext => parkedcalls\nparkingtime => {PARKING_SECS}\n"));
     write("indications.conf", "[general]\ncountry = us\n\n[us]\ndescription = United States\nringcadence = 2000,4000\ndial = 350+440\nbusy = 480+620/500,0/500\nring = 440+480/2000,0/4000\ncongestion = 480+620/250,0/250\n".into());
     write("extensions.conf", extensions(agi_port));
 
@@ -297,7 +326,10 @@ fn lay_out(dir: &Path, install: &Install, ami_port: u16, agi_port: u16) {
     // Sounds: Debian's core prompts and music, Dialtone's defaults and the callees' greetings.
     let en = dir.join("lib/sounds/en");
     std::fs::create_dir_all(&en).expect("a sounds folder");
-    if let Ok(entries) = std::fs::read_dir("/usr/share/asterisk/sounds/en") {
+    // `en` is an alternative only the metapackage sets up; the gsm package alone has the folder
+    // by its voice's name.
+    let debian = ["/usr/share/asterisk/sounds/en", "/usr/share/asterisk/sounds/en_US_f_Allison"].into_iter().find(|d| Path::new(d).is_dir());
+    if let Some(Ok(entries)) = debian.map(std::fs::read_dir) {
         for entry in entries.flatten() {
             let _ = std::os::unix::fs::symlink(entry.path(), en.join(entry.file_name()));
         }

@@ -78,18 +78,24 @@ pub async fn agent_hangup() -> Result<String, ServerFnError> {
     act::done(ctx.hang_up(user).await, "Hung up.")
 }
 
+/// Hold (`on` = 1), park (`on` = park) or resume (`on` = 0): resume takes the caller back
+/// from either.
 #[server(endpoint = "agent_hold")]
 pub async fn agent_hold(on: String) -> Result<String, ServerFnError> {
     let (user, ctx) = act::ctx().await?;
-    let on = on == "1";
-    act::done(
-        ctx.hold(user, on).await,
-        if on {
-            "The caller is on hold."
-        } else {
-            "The caller is back."
-        },
-    )
+    match on.as_str() {
+        "park" => ctx
+            .park(user)
+            .await
+            .map(|space| {
+                format!(
+                    "The caller is parked in space {space}: Resume brings them back, or any phone dialing {space} takes them."
+                )
+            })
+            .map_err(|e| ServerFnError::new(e.message())),
+        "1" => act::done(ctx.hold(user, true).await, "The caller is on hold."),
+        _ => act::done(ctx.hold(user, false).await, "The caller is back."),
+    }
 }
 
 #[server(endpoint = "agent_dtmf")]
@@ -682,10 +688,14 @@ fn CallPanel(
                 {call.recording.then(|| view! { <span class="rec">"● REC"</span> })}
             </h2>
             <p class="muted">{zone}</p>
+            {call.parked_space.clone().filter(|_| live).map(|space| view! {
+                <p class="parked" role="status">"Parked in space " {space.clone()} ": Resume brings the caller back, or dial " {space} " from any phone."</p>
+            })}
             {live.then(|| view! {
                 <div class="call-controls">
                     <ActionForm action=actions.hangup attr:class="inline-form"><button type="submit" class="danger" title="Alt+H">"Hang up"</button></ActionForm>
                     <ActionForm action=actions.hold attr:class="inline-form"><input type="hidden" name="on" value="1"/><button type="submit">"Hold"</button></ActionForm>
+                    <ActionForm action=actions.hold attr:class="inline-form"><input type="hidden" name="on" value="park"/><button type="submit" title="Any phone can take the caller from the parking lot">"Park"</button></ActionForm>
                     <ActionForm action=actions.hold attr:class="inline-form"><input type="hidden" name="on" value="0"/><button type="submit">"Resume"</button></ActionForm>
                     {record_on_demand.then(|| view! {
                         <ActionForm action=actions.record attr:class="inline-form">

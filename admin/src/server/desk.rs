@@ -278,6 +278,7 @@ struct CallRow {
     disposition: Option<String>,
     recording: bool,
     lead_id: Option<i64>,
+    parked_space: Option<String>,
     talk_ms_ago: Option<i64>,
 }
 
@@ -307,7 +308,7 @@ async fn call_view(
 ) -> Result<Option<DeskCall>, sqlx::Error> {
     let Some(call): Option<CallRow> = sqlx::query_as(
         "SELECT c.direction, c.state, coalesce(c.phone_e164, c.caller_id, '') AS phone, c.disposition,
-                EXISTS (SELECT 1 FROM recordings r WHERE r.call_id = c.id AND r.ended_at IS NULL) AS recording, c.lead_id,
+                EXISTS (SELECT 1 FROM recordings r WHERE r.call_id = c.id AND r.ended_at IS NULL) AS recording, c.lead_id, c.parked_space,
                 (extract(epoch FROM clock_timestamp() - c.agent_connected_at) * 1000)::bigint AS talk_ms_ago
          FROM calls c WHERE c.id = $1",
     )
@@ -330,6 +331,7 @@ async fn call_view(
         phone: call.phone,
         disposition: call.disposition,
         recording: call.recording,
+        parked_space: call.parked_space,
         lead,
         script,
         talk_ms_ago: call.talk_ms_ago,
@@ -652,6 +654,20 @@ impl DeskContext {
         )
         .await?;
         Ok(())
+    }
+
+    /// Parks the caller in Asterisk's parking lot; returns the space, which any phone can dial
+    /// to take them.
+    pub async fn park(&self, user_id: i64) -> Result<String, DeskError> {
+        let (s, call_id) = self.live_call(user_id).await?;
+        self.control(&s.node, Command::Park { call_id }).await?;
+        let space: Option<String> =
+            sqlx::query_scalar("SELECT parked_space FROM calls WHERE id = $1")
+                .bind(call_id)
+                .fetch_optional(&self.pool)
+                .await?
+                .flatten();
+        space.ok_or(DeskError::CallEnded)
     }
 
     pub async fn dtmf(&self, user_id: i64, digits: &str) -> Result<(), DeskError> {

@@ -9,7 +9,7 @@ use uuid::Uuid;
 /// digits without `+`), `{e164}` (with `+`) and `{trunk}` filled in; refused unless it is one
 /// dial string and the number is a number.
 pub fn dial_string(settings: &DialSettings, e164: &str) -> Result<String, Refused> {
-    let digits = check(Kind::Number, e164)?.trim_start_matches('+');
+    let digits = dialtone_core::asterisk_values::dialed_digits(e164)?;
     let dial = settings
         .dial_template
         .replace("{number}", &format!("{}{digits}", check(Kind::DialPrefix, &settings.dial_prefix)?))

@@ -70,8 +70,10 @@ pub async fn reconcile(ctx: &DialerContext, grace: Duration) -> Result<Reconcile
         if live.contains(&call_id.to_string()) {
             continue;
         }
-        let settled: Option<(bool, bool)> = sqlx::query_as(
-            "SELECT a.dialed_at IS NULL OR a.dialed_at > now() - make_interval(secs => $2),
+        // A dial reserved but never sent (the database went away between the two) is
+        // cancelled, and its lead due again; one sent that left no channel and no outcome failed.
+        let settled: Option<(bool, bool, bool)> = sqlx::query_as(
+            "SELECT coalesce(a.dialed_at, a.reserved_at) > now() - make_interval(secs => $2), a.dialed_at IS NOT NULL,
                     EXISTS (SELECT 1 FROM calls c WHERE c.id = a.call_id AND c.state <> 'ended')
              FROM call_attempts a WHERE a.call_id = $1",
         )
@@ -79,12 +81,13 @@ pub async fn reconcile(ctx: &DialerContext, grace: Duration) -> Result<Reconcile
         .bind(grace.as_secs_f64())
         .fetch_optional(&ctx.pool)
         .await?;
-        let Some((recent, in_call)) = settled else { continue };
+        let Some((recent, dialed, in_call)) = settled else { continue };
         if recent || in_call {
             continue;
         }
-        if attempts::resolve(&ctx.pool, call_id, Outcome::Failed, chrono::Utc::now()).await? {
-            tracing::warn!(%call_id, "dial with no channel and no outcome after a gap: resolved as failed");
+        let outcome = if dialed { Outcome::Failed } else { Outcome::Cancelled };
+        if attempts::resolve(&ctx.pool, call_id, outcome, chrono::Utc::now()).await? {
+            tracing::warn!(%call_id, outcome = outcome.as_str(), "dial with no channel and no outcome after a gap: resolved");
             done.dials += 1;
         }
     }

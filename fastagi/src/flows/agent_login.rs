@@ -5,11 +5,13 @@
 //! Sets `DIALTONE_RESULT` to `no-session` when the session is not open (the phone hears
 //! `invalid` and is hung up). Outcome: the session goes from connecting to paused (LOGIN) while
 //! the phone is in; when the phone hangs up the session is logged out, but not when Asterisk
-//! itself went away: then the node rings the phone again once it is back (`crate::phones`).
+//! itself went away (a crash, or a restart that hung the phone up first): then the node rings
+//! the phone again once it is back (`crate::phones`).
 
 use std::sync::Arc;
 
 use dialtone_asterisk::agi::{AgiError, TcpSession};
+use dialtone_asterisk::ami::{Action, AmiError, Link};
 use dialtone_core::agents;
 use tracing::Instrument;
 
@@ -44,7 +46,29 @@ async fn stay_in_conference(ctx: &FlowContext, session: &mut TcpSession, session
         }
         Err(e) => return Err(e.into()),
     }
+    // A graceful `core restart` hangs up every phone before Asterisk stops.
+    if asterisk_stopping(ctx).await {
+        tracing::warn!("Asterisk is shutting down with the agent's phone: the session waits for it to be rung again");
+        return Ok("asterisk-gone");
+    }
     agents::log_out(&ctx.pool, session_id, "phone hung up").await?;
     tracing::info!("agent phone left; session logged out");
     Ok("logged-out")
+}
+
+/// Whether Asterisk itself is going away: while it shuts down its manager refuses every action
+/// ("Asterisk is shutting down"), and once it has gone the link is down. Without an AMI link
+/// (`dialtone agi`) nothing tells, and a phone that hangs up is taken as the agent's.
+async fn asterisk_stopping(ctx: &FlowContext) -> bool {
+    let Some(ami) = &ctx.ami else { return false };
+    if !matches!(*ami.link().borrow(), Link::Up { .. }) {
+        return true;
+    }
+    match ami.send(Action::new("Ping")).await {
+        Ok(_) => false,
+        Err(AmiError::Refused { message, .. }) => message.contains("shutting down"),
+        Err(AmiError::Disconnected { .. } | AmiError::Stopped) => true,
+        // Asterisk alive but slow: the phone's hang-up is the agent's.
+        Err(AmiError::Timeout { .. }) => false,
+    }
 }

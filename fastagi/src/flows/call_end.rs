@@ -42,6 +42,8 @@ async fn close(ctx: &FlowContext, session: &mut TcpSession) -> Result<bool, Flow
     )
     .await?;
     tracing::info!(%call_id, closed, "call ended");
+    // Also when the call was closed before (a transfer): its files are finished only now.
+    crate::recordings::measure_later(ctx.pool.clone(), ctx.recordings_dir.clone(), call_id);
     Ok(closed)
 }
 

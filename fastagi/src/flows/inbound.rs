@@ -97,7 +97,8 @@ async fn answer(ctx: &FlowContext, session: &mut TcpSession, call_id: Uuid) -> R
                 }
             }
             "transfer_number" => {
-                let number = safe(Kind::Number, target.as_deref().unwrap_or_default())?;
+                // Dialed as every transfer is: digits, no `+` (`dialtone-transfer`).
+                let number = dialtone_core::asterisk_values::dialed_digits(target.as_deref().unwrap_or_default())?;
                 inbound::left_queue(&ctx.pool, call_id, "transferred").await?;
                 session.set_variable("DIALTONE_TRANSFER", number).await?;
                 return Ok("transfer");

@@ -353,6 +353,7 @@ async fn routing_in(pool: &sqlx::PgPool, args: &AgiArgs) -> anyhow::Result<()> {
         node: "bench".into(),
         recordings_dir: "/tmp".into(),
         agent_poll: Duration::from_millis(20),
+        ami: None,
     };
     let server = tokio::spawn(serve(listener, dialtone_fastagi::router(ctx), ServerConfig::default(), stop.clone()));
 
