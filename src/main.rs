@@ -9,7 +9,11 @@ use clap::{Parser, Subcommand};
 use dialtone_core::config::Config;
 
 #[derive(Parser)]
-#[command(name = "dialtone", version, about = "Predictive dialer and contact center for Asterisk")]
+#[command(
+    name = "dialtone",
+    version,
+    about = "Predictive dialer and contact center for Asterisk"
+)]
 struct Cli {
     /// TOML configuration file; every key can also come from the environment (docs/configuration.md).
     #[arg(long, global = true, env = "DIALTONE_CONFIG")]
@@ -62,7 +66,10 @@ fn main() -> ExitCode {
         }
     };
     dialtone_core::telemetry::init_logging(config.log.format, &config.log.filter);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("dialtone: cannot start the async runtime: {e}");

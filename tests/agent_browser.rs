@@ -22,16 +22,37 @@ const FIRST_NAMES: [&str; 6] = ["Ada", "Bert", "Cleo", "Dora", "Emil", "Fay"];
 async fn agent_screen_and_wallboard_in_chromium(pool: PgPool) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let site = root.join("target/site");
-    assert!(site.join("pkg/admin_bg.wasm").exists(), "the browser bundle is missing: run scripts/build-admin (scripts/test does)");
+    assert!(
+        site.join("pkg/admin_bg.wasm").exists(),
+        "the browser bundle is missing: run scripts/build-admin (scripts/test does)"
+    );
     let zone = dialtone_sim::daytime_zone().expect("a zone in daytime");
 
     let agent_pass = "agent amy password";
-    let agent = users::create(&pool, "amy", "Amy Agent", Role::Agent, agent_pass).await.expect("agent");
+    let agent = users::create(&pool, "amy", "Amy Agent", Role::Agent, agent_pass)
+        .await
+        .expect("agent");
     let sup_pass = "supervisor sam password";
-    let sup = users::create(&pool, "sam", "Sam Supervisor", Role::Supervisor, sup_pass).await.expect("supervisor");
-    sqlx::query("UPDATE users SET must_change_password = false").execute(&pool).await.expect("accounts ready");
-    sqlx::query("UPDATE users SET phone_dial_string = 'PJSIP/1001' WHERE id = $1").bind(agent).execute(&pool).await.expect("amy's phone");
-    let campaign = campaigns::create(&pool, "Floor", campaigns::DialMethod::Progressive, "9am-9pm").await.expect("campaign");
+    let sup = users::create(&pool, "sam", "Sam Supervisor", Role::Supervisor, sup_pass)
+        .await
+        .expect("supervisor");
+    sqlx::query("UPDATE users SET must_change_password = false")
+        .execute(&pool)
+        .await
+        .expect("accounts ready");
+    sqlx::query("UPDATE users SET phone_dial_string = 'PJSIP/1001' WHERE id = $1")
+        .bind(agent)
+        .execute(&pool)
+        .await
+        .expect("amy's phone");
+    let campaign = campaigns::create(
+        &pool,
+        "Floor",
+        campaigns::DialMethod::Progressive,
+        "9am-9pm",
+    )
+    .await
+    .expect("campaign");
     sqlx::query(
         "UPDATE campaigns SET call_time_id = NULL, active = true, wrapup_secs = 300, recording_policy = 'never',
                 script = 'Hello {first_name}, this is {agent} from {campaign}.' WHERE id = $1",
@@ -40,10 +61,21 @@ async fn agent_screen_and_wallboard_in_chromium(pool: PgPool) {
     .execute(&pool)
     .await
     .expect("settings");
-    campaigns::grant(&pool, agent, campaign).await.expect("grant agent");
-    campaigns::grant(&pool, sup, campaign).await.expect("grant supervisor");
-    let list = lists::create(&pool, "Floor leads", Some(campaign), "US").await.expect("list");
-    sqlx::query("UPDATE lists SET time_zones = ARRAY[$2] WHERE id = $1").bind(list).bind(zone).execute(&pool).await.expect("zones");
+    campaigns::grant(&pool, agent, campaign)
+        .await
+        .expect("grant agent");
+    campaigns::grant(&pool, sup, campaign)
+        .await
+        .expect("grant supervisor");
+    let list = lists::create(&pool, "Floor leads", Some(campaign), "US")
+        .await
+        .expect("list");
+    sqlx::query("UPDATE lists SET time_zones = ARRAY[$2] WHERE id = $1")
+        .bind(list)
+        .bind(zone)
+        .execute(&pool)
+        .await
+        .expect("zones");
     let mut leads = serde_json::Map::new();
     for (i, name) in FIRST_NAMES.iter().enumerate() {
         let id: i64 = sqlx::query_scalar(
@@ -60,9 +92,25 @@ async fn agent_screen_and_wallboard_in_chromium(pool: PgPool) {
         leads.insert(id.to_string(), serde_json::Value::String(name.to_string()));
     }
 
-    let (ami, agi, web, data) = (free_port(), free_port(), free_port(), tempfile::tempdir().expect("data dir"));
+    let (ami, agi, web, data) = (
+        free_port(),
+        free_port(),
+        free_port(),
+        tempfile::tempdir().expect("data dir"),
+    );
     let sim = sim_command(ami, agi)
-        .args(["--busy", "0", "--human", "1", "--machine", "0", "--ring-min-secs", "1", "--ring-max-secs", "2"])
+        .args([
+            "--busy",
+            "0",
+            "--human",
+            "1",
+            "--machine",
+            "0",
+            "--ring-min-secs",
+            "1",
+            "--ring-max-secs",
+            "2",
+        ])
         .args(["--talk-min-secs", "600", "--talk-max-secs", "900"])
         .spawn()
         .expect("starts dialtone sim");
@@ -71,7 +119,10 @@ async fn agent_screen_and_wallboard_in_chromium(pool: PgPool) {
     let serve = serve_command(&pool, ami, agi, data.path())
         .env("DIALTONE_LISTEN__WEB", format!("127.0.0.1:{web}"))
         .env("DIALTONE_WEB__SITE_ROOT", &site)
-        .env("DIALTONE_WEB__PUBLIC_URL", format!("http://127.0.0.1:{web}"))
+        .env(
+            "DIALTONE_WEB__PUBLIC_URL",
+            format!("http://127.0.0.1:{web}"),
+        )
         .stdout(Stdio::inherit())
         .stderr(Stdio::inherit())
         .spawn()
@@ -91,7 +142,10 @@ async fn agent_screen_and_wallboard_in_chromium(pool: PgPool) {
             ("SUP_USER", "sam".into()),
             ("SUP_PASS", sup_pass.into()),
             ("CAMPAIGN_ID", campaign.to_string()),
-            ("LEADS", serde_json::Value::Object(leads.clone()).to_string()),
+            (
+                "LEADS",
+                serde_json::Value::Object(leads.clone()).to_string(),
+            ),
         ],
         &shots,
     )
@@ -108,8 +162,15 @@ async fn agent_screen_and_wallboard_in_chromium(pool: PgPool) {
     .expect("the agent's call");
     assert_eq!(dispo.as_deref(), Some("CALLBK"));
     assert_eq!(city, "Springfield");
-    assert_eq!(tier.as_deref(), Some("platinum"), "a custom field edited on the agent screen");
-    assert_eq!(lead_status, "CBHOLD", "a callback for the agent alone is held out of the dialer");
+    assert_eq!(
+        tier.as_deref(),
+        Some("platinum"),
+        "a custom field edited on the agent screen"
+    );
+    assert_eq!(
+        lead_status, "CBHOLD",
+        "a callback for the agent alone is held out of the dialer"
+    );
     let callbacks: i64 = sqlx::query_scalar("SELECT count(*) FROM callbacks WHERE agent_user_id = $1 AND state = 'scheduled' AND due_at > now()")
         .bind(agent)
         .fetch_one(&pool)
@@ -141,6 +202,12 @@ async fn agent_screen_and_wallboard_in_chromium(pool: PgPool) {
     .await
     .expect("after the close");
     assert!(leads_left > 0, "leads remained to be dialed");
-    assert_eq!(late_calls, 0, "no call reached the agent after their page closed");
-    assert_eq!(late_dials, 0, "nothing was dialed for an agent whose page is gone");
+    assert_eq!(
+        late_calls, 0,
+        "no call reached the agent after their page closed"
+    );
+    assert_eq!(
+        late_dials, 0,
+        "nothing was dialed for an agent whose page is gone"
+    );
 }

@@ -19,7 +19,10 @@ use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
 mod common;
-use common::floor::{add_leads, campaign_with_list, ledger_is_the_call_records, progress, thousand_lead_campaign, thousand_lead_rules_kept};
+use common::floor::{
+    add_leads, campaign_with_list, ledger_is_the_call_records, progress, thousand_lead_campaign,
+    thousand_lead_rules_kept,
+};
 
 /// Dialtone's FastAGI server, the simulator pointed at it, an AMI client, agents logged in and
 /// ready, and the campaign's dialer running.
@@ -30,12 +33,27 @@ struct Floor {
 }
 
 async fn start(pool: &PgPool, campaign: i64, agents: usize, model: CalleeModel) -> Floor {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let agi = listener.local_addr().expect("addr");
     let stop = CancellationToken::new();
-    let ctx = FlowContext { pool: pool.clone(), node: "n1".into(), recordings_dir: "/rec".into(), agent_poll: std::time::Duration::from_millis(20), ami: None };
-    tokio::spawn(serve(listener, router(ctx), ServerConfig::default(), stop.clone()));
-    let pbx = Pbx::start(PbxConfig { agi, model }).await.expect("simulator");
+    let ctx = FlowContext {
+        pool: pool.clone(),
+        node: "n1".into(),
+        recordings_dir: "/rec".into(),
+        agent_poll: std::time::Duration::from_millis(20),
+        ami: None,
+    };
+    tokio::spawn(serve(
+        listener,
+        router(ctx),
+        ServerConfig::default(),
+        stop.clone(),
+    ));
+    let pbx = Pbx::start(PbxConfig { agi, model })
+        .await
+        .expect("simulator");
     let mut ami_config = AmiConfig::new(pbx.ami.to_string(), "dialtone", "secret");
     ami_config.auth = Auth::Md5;
     let ami = AmiClient::start(ami_config);
@@ -44,27 +62,56 @@ async fn start(pool: &PgPool, campaign: i64, agents: usize, model: CalleeModel) 
     let mut sessions = Vec::new();
     for i in 0..agents {
         let name = format!("agent{i}");
-        let user = users::create(pool, &name, &name, users::Role::Agent, "a long password").await.expect("user");
+        let user = users::create(pool, &name, &name, users::Role::Agent, "a long password")
+            .await
+            .expect("user");
         let phone = format!("PJSIP/10{i:02}");
-        let session = agents::open_session(pool, user, campaign, "n1", &phone).await.expect("session");
-        ami.send(control::ring_agent_phone(session, &phone).expect("a phone")).await.expect("ring");
+        let session = agents::open_session(pool, user, campaign, "n1", &phone)
+            .await
+            .expect("session");
+        ami.send(control::ring_agent_phone(session, &phone).expect("a phone"))
+            .await
+            .expect("ring");
         sessions.push(session);
     }
     for _ in 0..200 {
-        let paused: i64 = sqlx::query_scalar("SELECT count(*) FROM agent_sessions WHERE state = 'paused'").fetch_one(pool).await.expect("n");
+        let paused: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM agent_sessions WHERE state = 'paused'")
+                .fetch_one(pool)
+                .await
+                .expect("n");
         if paused == agents as i64 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     for session in &sessions {
-        assert!(agents::set_state(pool, *session, "ready", None).await.expect("ready"), "the phone connected the session");
+        assert!(
+            agents::set_state(pool, *session, "ready", None)
+                .await
+                .expect("ready"),
+            "the phone connected the session"
+        );
     }
-    let dialer = Arc::new(DialerContext { pool: pool.clone(), ami: ami.clone(), node: "n1".into(), tick: Duration::from_millis(30) });
+    let dialer = Arc::new(DialerContext {
+        pool: pool.clone(),
+        ami: ami.clone(),
+        node: "n1".into(),
+        tick: Duration::from_millis(30),
+    });
     tokio::spawn(watch_outcomes(dialer.clone(), stop.clone()));
-    tokio::spawn(keep_reconciled(dialer.clone(), Duration::from_millis(500), Duration::from_secs(2), stop.clone()));
+    tokio::spawn(keep_reconciled(
+        dialer.clone(),
+        Duration::from_millis(500),
+        Duration::from_secs(2),
+        stop.clone(),
+    ));
     tokio::spawn(run_campaign(dialer, campaign, stop.clone()));
-    Floor { sessions, ami, stop }
+    Floor {
+        sessions,
+        ami,
+        stop,
+    }
 }
 
 impl Floor {
@@ -97,21 +144,44 @@ fn fast_callees(seed: u64) -> CalleeModel {
 
 #[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
 async fn progressive_campaign_end_to_end_against_the_simulator(pool: PgPool) {
-    let zone = dialtone_sim::daytime_zone().expect("some zone is in daytime").to_string();
-    let (campaign, list) = campaign_with_list(&pool, campaigns::DialMethod::Progressive, &zone).await;
+    let zone = dialtone_sim::daytime_zone()
+        .expect("some zone is in daytime")
+        .to_string();
+    let (campaign, list) =
+        campaign_with_list(&pool, campaigns::DialMethod::Progressive, &zone).await;
     add_leads(&pool, list, 5_550_001, 20, &zone).await;
     let floor = start(&pool, campaign, 2, fast_callees(7)).await;
-    floor.run_until_done(&pool, &zone, Duration::from_secs(60)).await;
+    floor
+        .run_until_done(&pool, &zone, Duration::from_secs(60))
+        .await;
 
     let per_lead: Vec<i64> = sqlx::query_scalar("SELECT count(a.id) FROM leads l LEFT JOIN call_attempts a ON a.lead_id = l.id GROUP BY l.id").fetch_all(&pool).await.expect("attempts");
     assert_eq!(per_lead.len(), 20);
-    assert!(per_lead.iter().all(|n| *n == 1), "every lead dialed exactly once: {per_lead:?}");
-    let outcomes: Vec<(String, i64)> =
-        sqlx::query_as("SELECT outcome, count(*) FROM call_attempts GROUP BY outcome ORDER BY outcome").fetch_all(&pool).await.expect("outcomes");
+    assert!(
+        per_lead.iter().all(|n| *n == 1),
+        "every lead dialed exactly once: {per_lead:?}"
+    );
+    let outcomes: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT outcome, count(*) FROM call_attempts GROUP BY outcome ORDER BY outcome",
+    )
+    .fetch_all(&pool)
+    .await
+    .expect("outcomes");
     let count = |o: &str| outcomes.iter().find(|(k, _)| k == o).map_or(0, |(_, n)| *n);
-    assert_eq!(count("busy") + count("answered_human") + count("answered_machine") + count("abandoned"), 20, "{outcomes:?}");
-    assert!(count("answered_human") > 0 && count("busy") > 0 && count("answered_machine") > 0, "{outcomes:?}");
-    assert_eq!(count("abandoned"), 0, "progressive never dials more lines than ready agents: {outcomes:?}");
+    assert_eq!(
+        count("busy") + count("answered_human") + count("answered_machine") + count("abandoned"),
+        20,
+        "{outcomes:?}"
+    );
+    assert!(
+        count("answered_human") > 0 && count("busy") > 0 && count("answered_machine") > 0,
+        "{outcomes:?}"
+    );
+    assert_eq!(
+        count("abandoned"),
+        0,
+        "progressive never dials more lines than ready agents: {outcomes:?}"
+    );
     let (live, abandons): (i64, i64) = sqlx::query_as(
         "SELECT count(*) FILTER (WHERE kind = 'live_answer'), count(*) FILTER (WHERE kind = 'abandon') FROM abandon_ledger",
     )
@@ -119,7 +189,10 @@ async fn progressive_campaign_end_to_end_against_the_simulator(pool: PgPool) {
     .await
     .expect("ledger");
     assert_eq!((live, abandons), (count("answered_human"), 0));
-    let open_calls: i64 = sqlx::query_scalar("SELECT count(*) FROM calls WHERE state <> 'ended'").fetch_one(&pool).await.expect("calls");
+    let open_calls: i64 = sqlx::query_scalar("SELECT count(*) FROM calls WHERE state <> 'ended'")
+        .fetch_one(&pool)
+        .await
+        .expect("calls");
     assert_eq!(open_calls, 0, "call-end closed every call");
 }
 
@@ -129,7 +202,9 @@ async fn a_thousand_leads_predictive_with_ten_agents_keep_every_rule(pool: PgPoo
     let mut callees = fast_callees(11);
     (callees.busy, callees.congestion) = (0.15, 0.05);
     let floor = start(&pool, campaign, 10, callees).await;
-    floor.run_until_done(&pool, &zone, Duration::from_secs(240)).await;
+    floor
+        .run_until_done(&pool, &zone, Duration::from_secs(240))
+        .await;
 
     let (calls_live, calls_abandoned, dialed_once) = thousand_lead_rules_kept(&pool, &zone).await;
     eprintln!("predictive run: {calls_live} connected, {calls_abandoned} abandoned of {dialed_once} leads");
@@ -137,24 +212,38 @@ async fn a_thousand_leads_predictive_with_ten_agents_keep_every_rule(pool: PgPoo
 
 #[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
 async fn over_dialing_abandons_get_the_safe_harbor_message_and_the_ledger(pool: PgPool) {
-    let zone = dialtone_sim::daytime_zone().expect("some zone is in daytime").to_string();
+    let zone = dialtone_sim::daytime_zone()
+        .expect("some zone is in daytime")
+        .to_string();
     let (campaign, list) = campaign_with_list(&pool, campaigns::DialMethod::Ratio, &zone).await;
     // Four lines per ready agent and a short drop window: some callees must find no agent.
-    sqlx::query("UPDATE campaigns SET dial_ratio = 4, drop_timeout_secs = 0.2 WHERE id = $1").bind(campaign).execute(&pool).await.expect("ratio");
+    sqlx::query("UPDATE campaigns SET dial_ratio = 4, drop_timeout_secs = 0.2 WHERE id = $1")
+        .bind(campaign)
+        .execute(&pool)
+        .await
+        .expect("ratio");
     add_leads(&pool, list, 5_550_001, 80, &zone).await;
     let mut callees = fast_callees(3);
     (callees.busy, callees.human, callees.machine) = (0.0, 1.0, 0.0);
     callees.talk = (Duration::from_millis(600), Duration::from_millis(900));
     let floor = start(&pool, campaign, 2, callees).await;
-    floor.run_until_done(&pool, &zone, Duration::from_secs(120)).await;
+    floor
+        .run_until_done(&pool, &zone, Duration::from_secs(120))
+        .await;
 
     let (connected, abandoned) = ledger_is_the_call_records(&pool).await;
-    assert!(abandoned > 0, "four lines per agent abandon some callees ({connected} connected)");
+    assert!(
+        abandoned > 0,
+        "four lines per agent abandon some callees ({connected} connected)"
+    );
     let locked_out: i64 = sqlx::query_scalar("SELECT count(*) FROM leads WHERE status = 'DROP' AND (next_attempt_at IS NULL OR next_attempt_at > now() + interval '47 hours')")
         .fetch_one(&pool)
         .await
         .expect("drops");
-    assert_eq!(locked_out, abandoned, "an abandoned callee is not called again for 48 hours");
+    assert_eq!(
+        locked_out, abandoned,
+        "an abandoned callee is not called again for 48 hours"
+    );
 }
 
 /// The next event named `event` about `channel`.
@@ -163,9 +252,15 @@ async fn over_dialing_abandons_get_the_safe_harbor_message_and_the_ledger(pool: 
 /// the simulator; the attempt fails instead (security issue 16).
 #[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
 async fn a_stored_dial_string_that_would_dial_elsewhere_never_reaches_the_pbx(pool: PgPool) {
-    let zone = dialtone_sim::daytime_zone().expect("some zone is in daytime").to_string();
-    let (campaign, list) = campaign_with_list(&pool, campaigns::DialMethod::Progressive, &zone).await;
-    sqlx::query("ALTER TABLE campaigns DROP CONSTRAINT campaigns_dial_template_asterisk").execute(&pool).await.expect("drop");
+    let zone = dialtone_sim::daytime_zone()
+        .expect("some zone is in daytime")
+        .to_string();
+    let (campaign, list) =
+        campaign_with_list(&pool, campaigns::DialMethod::Progressive, &zone).await;
+    sqlx::query("ALTER TABLE campaigns DROP CONSTRAINT campaigns_dial_template_asterisk")
+        .execute(&pool)
+        .await
+        .expect("drop");
     sqlx::query("UPDATE campaigns SET dial_template = 'PJSIP/{number}@{trunk}&Local/evil@elsewhere' WHERE id = $1")
         .bind(campaign)
         .execute(&pool)
@@ -188,9 +283,17 @@ async fn a_stored_dial_string_that_would_dial_elsewhere_never_reaches_the_pbx(po
     }
     assert!(failed, "the attempt was never resolved");
     while let Ok(event) = events.try_recv() {
-        assert!(!format!("{event:?}").contains("evil"), "the simulator saw the hostile dial string: {event:?}");
+        assert!(
+            !format!("{event:?}").contains("evil"),
+            "the simulator saw the hostile dial string: {event:?}"
+        );
     }
-    let outcome: Option<String> = sqlx::query_scalar("SELECT outcome FROM call_attempts WHERE campaign_id = $1").bind(campaign).fetch_one(&pool).await.expect("attempt");
+    let outcome: Option<String> =
+        sqlx::query_scalar("SELECT outcome FROM call_attempts WHERE campaign_id = $1")
+            .bind(campaign)
+            .fetch_one(&pool)
+            .await
+            .expect("attempt");
     assert_eq!(outcome.as_deref(), Some("failed"));
     floor.stop.cancel();
 }
@@ -200,24 +303,51 @@ async fn a_stored_dial_string_that_would_dial_elsewhere_never_reaches_the_pbx(po
 /// too (security issue 16).
 #[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
 async fn a_deactivated_agents_phone_is_hung_up_by_their_node(pool: PgPool) {
-    let zone = dialtone_sim::daytime_zone().expect("some zone is in daytime").to_string();
+    let zone = dialtone_sim::daytime_zone()
+        .expect("some zone is in daytime")
+        .to_string();
     let (campaign, _) = campaign_with_list(&pool, campaigns::DialMethod::Progressive, &zone).await;
     let floor = start(&pool, campaign, 1, fast_callees(3)).await;
-    let control = control::Control { pool: pool.clone(), ami: floor.ami.clone(), recordings_dir: "/rec".into() };
-    tokio::spawn(dialtone_fastagi::remote::follow_logouts(control, "n1".into(), floor.stop.clone()));
+    let control = control::Control {
+        pool: pool.clone(),
+        ami: floor.ami.clone(),
+        recordings_dir: "/rec".into(),
+    };
+    tokio::spawn(dialtone_fastagi::remote::follow_logouts(
+        control,
+        "n1".into(),
+        floor.stop.clone(),
+    ));
     // Its LISTEN is up well within this.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let mut events = floor.ami.events();
     let started = std::time::Instant::now();
-    users::set_active(&pool, "agent0", false).await.expect("deactivated");
-    event_where(&mut events, "the agent's phone hanging up", |e| e.event() == Some("Hangup") && e.get("Channel").is_some_and(|c| c.starts_with("PJSIP/1000-"))).await;
-    println!("the phone hung up {:?} after the deactivation", started.elapsed());
+    users::set_active(&pool, "agent0", false)
+        .await
+        .expect("deactivated");
+    event_where(&mut events, "the agent's phone hanging up", |e| {
+        e.event() == Some("Hangup")
+            && e.get("Channel")
+                .is_some_and(|c| c.starts_with("PJSIP/1000-"))
+    })
+    .await;
+    println!(
+        "the phone hung up {:?} after the deactivation",
+        started.elapsed()
+    );
     assert_eq!(agent_state(&pool, floor.sessions[0]).await, "logged_out");
     floor.stop.cancel();
 }
 
-async fn event(events: &mut tokio::sync::broadcast::Receiver<Arc<dialtone_asterisk::ami::Message>>, event: &str, channel: &str) -> Arc<dialtone_asterisk::ami::Message> {
-    event_where(events, &format!("{event} for {channel}"), |e| e.event() == Some(event) && e.get("Channel") == Some(channel)).await
+async fn event(
+    events: &mut tokio::sync::broadcast::Receiver<Arc<dialtone_asterisk::ami::Message>>,
+    event: &str,
+    channel: &str,
+) -> Arc<dialtone_asterisk::ami::Message> {
+    event_where(events, &format!("{event} for {channel}"), |e| {
+        e.event() == Some(event) && e.get("Channel") == Some(channel)
+    })
+    .await
 }
 
 /// The next event `wanted` says yes to (10 s at most; `what` names it in the failure).
@@ -231,18 +361,25 @@ async fn event_where(
             match events.recv().await {
                 Ok(e) if wanted(&e) => return e,
                 Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => panic!("event stream closed"),
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                    panic!("event stream closed")
+                }
             }
         }
     };
-    tokio::time::timeout(Duration::from_secs(10), wait).await.unwrap_or_else(|_| panic!("no {what}"))
+    tokio::time::timeout(Duration::from_secs(10), wait)
+        .await
+        .unwrap_or_else(|_| panic!("no {what}"))
 }
 
 /// The agent's next call once its customer is in the agent's conference: (call, customer channel).
 async fn next_call(pool: &PgPool, ami: &AmiClient, session: i64) -> (uuid::Uuid, String) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
-        assert!(tokio::time::Instant::now() < deadline, "no call reached the agent");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no call reached the agent"
+        );
         agents::seen(pool, session).await.expect("heartbeat");
         let row: Option<(uuid::Uuid, String, String)> = sqlx::query_as(
             "SELECT c.id, c.channel, s.conference FROM agent_sessions s JOIN calls c ON c.id = s.current_call_id
@@ -253,8 +390,18 @@ async fn next_call(pool: &PgPool, ami: &AmiClient, session: i64) -> (uuid::Uuid,
         .await
         .expect("session");
         if let Some((call, channel, conference)) = row {
-            if let Ok(list) = ami.send_list(dialtone_asterisk::ami::Action::new("ConfbridgeList").field("Conference", &conference)).await {
-                if list.events.iter().any(|e| e.get("Channel") == Some(channel.as_str())) {
+            if let Ok(list) = ami
+                .send_list(
+                    dialtone_asterisk::ami::Action::new("ConfbridgeList")
+                        .field("Conference", &conference),
+                )
+                .await
+            {
+                if list
+                    .events
+                    .iter()
+                    .any(|e| e.get("Channel") == Some(channel.as_str()))
+                {
                     return (call, channel);
                 }
             }
@@ -264,18 +411,29 @@ async fn next_call(pool: &PgPool, ami: &AmiClient, session: i64) -> (uuid::Uuid,
 }
 
 async fn call_state(pool: &PgPool, call: uuid::Uuid) -> (String, Option<String>) {
-    sqlx::query_as("SELECT state, outcome FROM calls WHERE id = $1").bind(call).fetch_one(pool).await.expect("call")
+    sqlx::query_as("SELECT state, outcome FROM calls WHERE id = $1")
+        .bind(call)
+        .fetch_one(pool)
+        .await
+        .expect("call")
 }
 
 async fn agent_state(pool: &PgPool, session: i64) -> String {
-    sqlx::query_scalar("SELECT state FROM agent_sessions WHERE id = $1").bind(session).fetch_one(pool).await.expect("session")
+    sqlx::query_scalar("SELECT state FROM agent_sessions WHERE id = $1")
+        .bind(session)
+        .fetch_one(pool)
+        .await
+        .expect("session")
 }
 
 #[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
 async fn call_control_acts_on_the_simulated_channels(pool: PgPool) {
     use dialtone_fastagi::control::Control;
-    let zone = dialtone_sim::daytime_zone().expect("some zone is in daytime").to_string();
-    let (campaign, list) = campaign_with_list(&pool, campaigns::DialMethod::Progressive, &zone).await;
+    let zone = dialtone_sim::daytime_zone()
+        .expect("some zone is in daytime")
+        .to_string();
+    let (campaign, list) =
+        campaign_with_list(&pool, campaigns::DialMethod::Progressive, &zone).await;
     // One lead per call below, none to spare: a dial the pacer makes for an agent already
     // promised to an answered call (over-dialing) would take one and fail the test.
     add_leads(&pool, list, 5_550_001, 6, &zone).await;
@@ -287,15 +445,31 @@ async fn call_control_acts_on_the_simulated_channels(pool: PgPool) {
     .fetch_one(&pool)
     .await
     .expect("group");
-    sqlx::query("INSERT INTO dids (number, group_id) VALUES ('5557000', $1)").bind(group).execute(&pool).await.expect("did");
+    sqlx::query("INSERT INTO dids (number, group_id) VALUES ('5557000', $1)")
+        .bind(group)
+        .execute(&pool)
+        .await
+        .expect("did");
     let mut callees = fast_callees(5);
     (callees.busy, callees.human, callees.machine) = (0.0, 1.0, 0.0);
     callees.talk = (Duration::from_secs(120), Duration::from_secs(121));
     let floor = start(&pool, campaign, 1, callees).await;
     let session = floor.sessions[0];
-    let control = Control { pool: pool.clone(), ami: floor.ami.clone(), recordings_dir: "/rec".into() };
-    tokio::spawn(control::follow_consults(control.clone(), floor.stop.clone()));
-    let conference: String = sqlx::query_scalar("SELECT conference FROM agent_sessions WHERE id = $1").bind(session).fetch_one(&pool).await.expect("conf");
+    let control = Control {
+        pool: pool.clone(),
+        ami: floor.ami.clone(),
+        recordings_dir: "/rec".into(),
+    };
+    tokio::spawn(control::follow_consults(
+        control.clone(),
+        floor.stop.clone(),
+    ));
+    let conference: String =
+        sqlx::query_scalar("SELECT conference FROM agent_sessions WHERE id = $1")
+            .bind(session)
+            .fetch_one(&pool)
+            .await
+            .expect("conf");
 
     // Hold and back, keys, a recording on demand, then a warm transfer completed.
     let (call, customer) = next_call(&pool, &floor.ami, session).await;
@@ -306,50 +480,127 @@ async fn call_control_acts_on_the_simulated_channels(pool: PgPool) {
     let back = event(&mut events, "ConfbridgeJoin", &customer).await;
     assert_eq!(back.get("Conference"), Some(conference.as_str()));
     control.dtmf(call, "1#").await.expect("dtmf");
-    assert_eq!(event(&mut events, "DTMFEnd", &customer).await.get("Digit"), Some("1"));
-    assert_eq!(event(&mut events, "DTMFEnd", &customer).await.get("Digit"), Some("#"));
-    control.record(call, Some("2026/demo.wav")).await.expect("record");
+    assert_eq!(
+        event(&mut events, "DTMFEnd", &customer).await.get("Digit"),
+        Some("1")
+    );
+    assert_eq!(
+        event(&mut events, "DTMFEnd", &customer).await.get("Digit"),
+        Some("#")
+    );
+    control
+        .record(call, Some("2026/demo.wav"))
+        .await
+        .expect("record");
     event(&mut events, "MixMonitorStart", &customer).await;
     control.record(call, None).await.expect("stop recording");
     event(&mut events, "MixMonitorStop", &customer).await;
-    let leg = control.consult(call, "+15125550199", true).await.expect("consult");
+    let leg = control
+        .consult(call, "+15125550199", true)
+        .await
+        .expect("consult");
     event(&mut events, "MusicOnHoldStart", &customer).await;
     let leg = leg.to_string();
-    let joined = event_where(&mut events, "third party joining", |e| e.event() == Some("ConfbridgeJoin") && e.get("Uniqueid") == Some(leg.as_str())).await;
+    let joined = event_where(&mut events, "third party joining", |e| {
+        e.event() == Some("ConfbridgeJoin") && e.get("Uniqueid") == Some(leg.as_str())
+    })
+    .await;
     assert_eq!(joined.get("Conference"), Some(conference.as_str()));
     let third = joined.get("Channel").expect("channel").to_string();
     control.complete_transfer(call).await.expect("complete");
     // Both enter the bridge, in either order.
     let mut bridged = Vec::new();
     while bridged.len() < 2 {
-        let e = event_where(&mut events, "BridgeEnter", |e| e.event() == Some("BridgeEnter")).await;
+        let e = event_where(&mut events, "BridgeEnter", |e| {
+            e.event() == Some("BridgeEnter")
+        })
+        .await;
         bridged.push(e.get("Channel").unwrap_or_default().to_string());
     }
     bridged.sort();
     let mut pair = vec![customer.clone(), third.clone()];
     pair.sort();
     assert_eq!(bridged, pair);
-    assert_eq!(call_state(&pool, call).await, ("ended".into(), Some("transferred".into())));
-    assert_eq!(agent_state(&pool, session).await, "wrapup", "the agent is free of a transferred call");
+    assert_eq!(
+        call_state(&pool, call).await,
+        ("ended".into(), Some("transferred".into()))
+    );
+    assert_eq!(
+        agent_state(&pool, session).await,
+        "wrapup",
+        "the agent is free of a transferred call"
+    );
     // The two talk on; when one hangs up the other does, and the handler changes nothing.
-    floor.ami.send(dialtone_asterisk::ami::Action::new("Hangup").field("Channel", &third)).await.expect("third hangs up");
+    floor
+        .ami
+        .send(dialtone_asterisk::ami::Action::new("Hangup").field("Channel", &third))
+        .await
+        .expect("third hangs up");
     event(&mut events, "Hangup", &customer).await;
-    assert_eq!(call_state(&pool, call).await.1.as_deref(), Some("transferred"));
+    assert_eq!(
+        call_state(&pool, call).await.1.as_deref(),
+        Some("transferred")
+    );
 
     // A supervisor listens in on the agent's phone.
-    let agent_phone: String = sqlx::query_scalar("SELECT phone_dial_string FROM agent_sessions WHERE id = $1").bind(session).fetch_one(&pool).await.expect("phone");
-    floor.ami.send(dialtone_fastagi::control::monitor("PJSIP/9001", &agent_phone, dialtone_fastagi::control::Monitor::Listen).expect("phones")).await.expect("monitor");
-    let spying = event_where(&mut events, "ChanSpyStart", |e| e.event() == Some("ChanSpyStart")).await;
-    assert!(spying.get("SpyeeChannel").is_some_and(|c| c.starts_with(&format!("{agent_phone}-"))), "{spying:?}");
-    assert!(spying.get("SpyerChannel").is_some_and(|c| c.starts_with("PJSIP/9001-")), "{spying:?}");
-    floor.ami.send(dialtone_fastagi::control::hang_up_agent_phone("PJSIP/9001").expect("a phone")).await.expect("supervisor hangs up");
+    let agent_phone: String =
+        sqlx::query_scalar("SELECT phone_dial_string FROM agent_sessions WHERE id = $1")
+            .bind(session)
+            .fetch_one(&pool)
+            .await
+            .expect("phone");
+    floor
+        .ami
+        .send(
+            dialtone_fastagi::control::monitor(
+                "PJSIP/9001",
+                &agent_phone,
+                dialtone_fastagi::control::Monitor::Listen,
+            )
+            .expect("phones"),
+        )
+        .await
+        .expect("monitor");
+    let spying = event_where(&mut events, "ChanSpyStart", |e| {
+        e.event() == Some("ChanSpyStart")
+    })
+    .await;
+    assert!(
+        spying
+            .get("SpyeeChannel")
+            .is_some_and(|c| c.starts_with(&format!("{agent_phone}-"))),
+        "{spying:?}"
+    );
+    assert!(
+        spying
+            .get("SpyerChannel")
+            .is_some_and(|c| c.starts_with("PJSIP/9001-")),
+        "{spying:?}"
+    );
+    floor
+        .ami
+        .send(dialtone_fastagi::control::hang_up_agent_phone("PJSIP/9001").expect("a phone"))
+        .await
+        .expect("supervisor hangs up");
 
     // Blind to an inbound group: the customer becomes a queued call there (nobody is in).
-    agents::set_state(&pool, session, "ready", None).await.expect("ready");
+    agents::set_state(&pool, session, "ready", None)
+        .await
+        .expect("ready");
     let (call, _customer) = next_call(&pool, &floor.ami, session).await;
-    let uniqueid: String = sqlx::query_scalar("SELECT uniqueid FROM calls WHERE id = $1").bind(call).fetch_one(&pool).await.expect("uniqueid");
-    control.transfer_to_group(call, "5557000").await.expect("to the group");
-    assert_eq!(call_state(&pool, call).await, ("ended".into(), Some("transferred".into())));
+    let uniqueid: String = sqlx::query_scalar("SELECT uniqueid FROM calls WHERE id = $1")
+        .bind(call)
+        .fetch_one(&pool)
+        .await
+        .expect("uniqueid");
+    control
+        .transfer_to_group(call, "5557000")
+        .await
+        .expect("to the group");
+    assert_eq!(
+        call_state(&pool, call).await,
+        ("ended".into(), Some("transferred".into()))
+    );
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     let inbound = loop {
         let row: Option<(String, Option<String>)> = sqlx::query_as("SELECT state, outcome FROM calls WHERE direction = 'inbound' AND uniqueid = $1 AND inbound_group_id = $2")
@@ -361,74 +612,160 @@ async fn call_control_acts_on_the_simulated_channels(pool: PgPool) {
         if let Some(r) = row.filter(|(s, _)| s == "ended") {
             break r;
         }
-        assert!(tokio::time::Instant::now() < deadline, "the transferred customer never reached the group");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the transferred customer never reached the group"
+        );
         tokio::time::sleep(Duration::from_millis(30)).await;
     };
     assert_eq!(inbound.1.as_deref(), Some("no_agents"));
 
     // Blind to a number: the customer's channel dials it.
-    agents::set_state(&pool, session, "ready", None).await.expect("ready");
+    agents::set_state(&pool, session, "ready", None)
+        .await
+        .expect("ready");
     let (call, customer) = next_call(&pool, &floor.ami, session).await;
     let mut events = floor.ami.events();
-    control.blind_transfer_to_number(call, "+15125550123", "dialtone-transfer").await.expect("to a number");
+    control
+        .blind_transfer_to_number(call, "+15125550123", "dialtone-transfer")
+        .await
+        .expect("to a number");
     let dialed = event(&mut events, "DialBegin", &customer).await;
-    assert!(dialed.get("DestChannel").is_some_and(|d| d.contains("15125550123")), "{dialed:?}");
-    assert_eq!(call_state(&pool, call).await, ("ended".into(), Some("transferred".into())));
+    assert!(
+        dialed
+            .get("DestChannel")
+            .is_some_and(|d| d.contains("15125550123")),
+        "{dialed:?}"
+    );
+    assert_eq!(
+        call_state(&pool, call).await,
+        ("ended".into(), Some("transferred".into()))
+    );
 
     // Parked, and the customer hangs up there: the hangup handler closes the call.
-    agents::set_state(&pool, session, "ready", None).await.expect("ready");
+    agents::set_state(&pool, session, "ready", None)
+        .await
+        .expect("ready");
     let (call, customer) = next_call(&pool, &floor.ami, session).await;
     let mut events = floor.ami.events();
     control.park(call).await.expect("park");
-    let parked = event_where(&mut events, "ParkedCall", |e| e.event() == Some("ParkedCall") && e.get("ParkeeChannel") == Some(customer.as_str())).await;
+    let parked = event_where(&mut events, "ParkedCall", |e| {
+        e.event() == Some("ParkedCall") && e.get("ParkeeChannel") == Some(customer.as_str())
+    })
+    .await;
     assert!(parked.get("ParkingSpace").is_some());
-    floor.ami.send(dialtone_asterisk::ami::Action::new("Hangup").field("Channel", &customer)).await.expect("customer hangs up");
+    floor
+        .ami
+        .send(dialtone_asterisk::ami::Action::new("Hangup").field("Channel", &customer))
+        .await
+        .expect("customer hangs up");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while call_state(&pool, call).await.0 != "ended" {
-        assert!(tokio::time::Instant::now() < deadline, "a call that ends parked is closed");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "a call that ends parked is closed"
+        );
         tokio::time::sleep(Duration::from_millis(30)).await;
     }
     assert_eq!(agent_state(&pool, session).await, "wrapup");
 
     // A three-way call the customer leaves: the third party goes with them, out of the agent's
     // conference, and the leg is closed.
-    agents::set_state(&pool, session, "ready", None).await.expect("ready");
+    agents::set_state(&pool, session, "ready", None)
+        .await
+        .expect("ready");
     let (call, customer) = next_call(&pool, &floor.ami, session).await;
     let mut events = floor.ami.events();
-    let leg = control.consult(call, "+15125550188", false).await.expect("three-way").to_string();
-    let joined = event_where(&mut events, "third party joining", |e| e.event() == Some("ConfbridgeJoin") && e.get("Uniqueid") == Some(leg.as_str())).await;
+    let leg = control
+        .consult(call, "+15125550188", false)
+        .await
+        .expect("three-way")
+        .to_string();
+    let joined = event_where(&mut events, "third party joining", |e| {
+        e.event() == Some("ConfbridgeJoin") && e.get("Uniqueid") == Some(leg.as_str())
+    })
+    .await;
     let third = joined.get("Channel").expect("channel").to_string();
-    floor.ami.send(dialtone_asterisk::ami::Action::new("Hangup").field("Channel", &customer)).await.expect("customer hangs up");
+    floor
+        .ami
+        .send(dialtone_asterisk::ami::Action::new("Hangup").field("Channel", &customer))
+        .await
+        .expect("customer hangs up");
     event(&mut events, "Hangup", &third).await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
-        let ended: Option<i32> = sqlx::query_scalar("SELECT hangup_cause FROM call_legs WHERE uniqueid = $1 AND ended_at IS NOT NULL")
-            .bind(&leg)
-            .fetch_optional(&pool)
-            .await
-            .expect("leg");
+        let ended: Option<i32> = sqlx::query_scalar(
+            "SELECT hangup_cause FROM call_legs WHERE uniqueid = $1 AND ended_at IS NOT NULL",
+        )
+        .bind(&leg)
+        .fetch_optional(&pool)
+        .await
+        .expect("leg");
         if ended.is_some() {
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "the third party's leg is closed");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the third party's leg is closed"
+        );
         tokio::time::sleep(Duration::from_millis(30)).await;
     }
-    let members = floor.ami.send_list(dialtone_asterisk::ami::Action::new("ConfbridgeList").field("Conference", &conference)).await.expect("list");
-    assert!(members.events.iter().all(|e| e.get("Channel") != Some(third.as_str())), "{members:?}");
+    let members = floor
+        .ami
+        .send_list(
+            dialtone_asterisk::ami::Action::new("ConfbridgeList").field("Conference", &conference),
+        )
+        .await
+        .expect("list");
+    assert!(
+        members
+            .events
+            .iter()
+            .all(|e| e.get("Channel") != Some(third.as_str())),
+        "{members:?}"
+    );
 
     // A hang-up the node never heard of (events lost, a reconnect): its sweep finds the third
     // party of a call that ended and hangs them up.
-    agents::set_state(&pool, session, "ready", None).await.expect("ready");
+    agents::set_state(&pool, session, "ready", None)
+        .await
+        .expect("ready");
     let (call, _customer) = next_call(&pool, &floor.ami, session).await;
     let mut events = floor.ami.events();
-    let leg = control.consult(call, "+15125550177", false).await.expect("three-way").to_string();
-    let joined = event_where(&mut events, "third party joining", |e| e.event() == Some("ConfbridgeJoin") && e.get("Uniqueid") == Some(leg.as_str())).await;
+    let leg = control
+        .consult(call, "+15125550177", false)
+        .await
+        .expect("three-way")
+        .to_string();
+    let joined = event_where(&mut events, "third party joining", |e| {
+        e.event() == Some("ConfbridgeJoin") && e.get("Uniqueid") == Some(leg.as_str())
+    })
+    .await;
     let third = joined.get("Channel").expect("channel").to_string();
-    assert_eq!(control::sweep_consults(&pool, &floor.ami, "n1").await.expect("sweep"), 0, "the call goes on: nothing to sweep");
-    dialtone_core::calls::end(&pool, call, &dialtone_core::calls::Ended::default()).await.expect("ended, unheard");
-    assert_eq!(control::sweep_consults(&pool, &floor.ami, "n1").await.expect("sweep"), 1);
+    assert_eq!(
+        control::sweep_consults(&pool, &floor.ami, "n1")
+            .await
+            .expect("sweep"),
+        0,
+        "the call goes on: nothing to sweep"
+    );
+    dialtone_core::calls::end(&pool, call, &dialtone_core::calls::Ended::default())
+        .await
+        .expect("ended, unheard");
+    assert_eq!(
+        control::sweep_consults(&pool, &floor.ami, "n1")
+            .await
+            .expect("sweep"),
+        1
+    );
     event(&mut events, "Hangup", &third).await;
-    let open: i64 = sqlx::query_scalar("SELECT count(*) FROM call_legs WHERE uniqueid = $1 AND ended_at IS NULL").bind(&leg).fetch_one(&pool).await.expect("leg");
+    let open: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM call_legs WHERE uniqueid = $1 AND ended_at IS NULL",
+    )
+    .bind(&leg)
+    .fetch_one(&pool)
+    .await
+    .expect("leg");
     assert_eq!(open, 0);
     floor.stop.cancel();
 }
@@ -441,7 +778,9 @@ struct DbProxy {
 }
 
 async fn db_proxy(target: String) -> DbProxy {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let (up, watch) = tokio::sync::watch::channel(true);
     tokio::spawn(async move {
@@ -451,7 +790,9 @@ async fn db_proxy(target: String) -> DbProxy {
             }
             let (target, mut watch) = (target.clone(), watch.clone());
             tokio::spawn(async move {
-                let Ok(mut server) = tokio::net::TcpStream::connect(&target).await else { return };
+                let Ok(mut server) = tokio::net::TcpStream::connect(&target).await else {
+                    return;
+                };
                 tokio::select! {
                     _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
                     _ = watch.wait_for(|up| !*up) => {}
@@ -465,8 +806,11 @@ async fn db_proxy(target: String) -> DbProxy {
 #[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
 async fn a_database_restart_stops_dialing_which_resumes_with_no_call_record_lost(pool: PgPool) {
     use sqlx::postgres::PgPoolOptions;
-    let zone = dialtone_sim::daytime_zone().expect("some zone is in daytime").to_string();
-    let (campaign, list) = campaign_with_list(&pool, campaigns::DialMethod::Progressive, &zone).await;
+    let zone = dialtone_sim::daytime_zone()
+        .expect("some zone is in daytime")
+        .to_string();
+    let (campaign, list) =
+        campaign_with_list(&pool, campaigns::DialMethod::Progressive, &zone).await;
     add_leads(&pool, list, 5_550_001, 40, &zone).await;
     // The node reaches the database through a proxy the test can cut.
     let options = pool.connect_options();
@@ -492,8 +836,14 @@ async fn a_database_restart_stops_dialing_which_resumes_with_no_call_record_lost
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
                 };
-                if e.event() == Some("Newchannel") && e.get("Uniqueid").is_some_and(|u| u.parse::<uuid::Uuid>().is_ok()) {
-                    dials.lock().expect("lock").push(tokio::time::Instant::now());
+                if e.event() == Some("Newchannel")
+                    && e.get("Uniqueid")
+                        .is_some_and(|u| u.parse::<uuid::Uuid>().is_ok())
+                {
+                    dials
+                        .lock()
+                        .expect("lock")
+                        .push(tokio::time::Instant::now());
                 }
             }
         });
@@ -508,18 +858,28 @@ async fn a_database_restart_stops_dialing_which_resumes_with_no_call_record_lost
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
         keep_alive(pool.clone(), floor.sessions.clone()).await;
-        let done: i64 = sqlx::query_scalar("SELECT count(*) FROM call_attempts WHERE state = 'resolved'").fetch_one(&pool).await.expect("n");
+        let done: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM call_attempts WHERE state = 'resolved'")
+                .fetch_one(&pool)
+                .await
+                .expect("n");
         if done >= 5 {
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "no calls before the restart");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no calls before the restart"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
     // The database restarts: three seconds away.
     proxy.up.send_replace(false);
     let cut = tokio::time::Instant::now();
-    assert!(sqlx::query("SELECT 1").execute(&node_pool).await.is_err(), "the node's database is away");
+    assert!(
+        sqlx::query("SELECT 1").execute(&node_pool).await.is_err(),
+        "the node's database is away"
+    );
     while cut.elapsed() < Duration::from_secs(3) {
         keep_alive(pool.clone(), floor.sessions.clone()).await;
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -527,7 +887,12 @@ async fn a_database_restart_stops_dialing_which_resumes_with_no_call_record_lost
     proxy.up.send_replace(true);
     let restored = tokio::time::Instant::now();
     // A dial already on its way when the database went may still show; none starts after.
-    let during = dials.lock().expect("lock").iter().filter(|t| **t > cut + Duration::from_millis(500) && **t < restored).count();
+    let during = dials
+        .lock()
+        .expect("lock")
+        .iter()
+        .filter(|t| **t > cut + Duration::from_millis(500) && **t < restored)
+        .count();
     assert_eq!(during, 0, "no dial while the database is away");
 
     // It resumes on its own and finishes the list; the gap's open calls are reconciled.
@@ -548,19 +913,31 @@ async fn a_database_restart_stops_dialing_which_resumes_with_no_call_record_lost
         assert!(tokio::time::Instant::now() < deadline, "after the restart: {untried} leads untried, {open_dials} dials and {open_calls} calls open");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let resumed = dials.lock().expect("lock").iter().filter(|t| **t > restored).count();
+    let resumed = dials
+        .lock()
+        .expect("lock")
+        .iter()
+        .filter(|t| **t > restored)
+        .count();
     assert!(resumed > 0, "dialing resumed");
     let twice: i64 = sqlx::query_scalar("SELECT count(*) FROM (SELECT lead_id FROM call_attempts WHERE dialed_at IS NOT NULL GROUP BY lead_id HAVING count(*) > 1) x")
         .fetch_one(&pool)
         .await
         .expect("twice");
     assert_eq!(twice, 0, "no lead dialed twice across the restart");
-    let stuck: i64 = sqlx::query_scalar("SELECT count(*) FROM agent_sessions WHERE state IN ('on_call', 'reserved')").fetch_one(&pool).await.expect("agents");
+    let stuck: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM agent_sessions WHERE state IN ('on_call', 'reserved')",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("agents");
     assert_eq!(stuck, 0, "no agent is left on a call that ended");
-    let reconciled: i64 = sqlx::query_scalar("SELECT count(*) FROM calls WHERE hangup_cause IS NULL AND dial_status IS NULL")
-        .fetch_one(&pool)
-        .await
-        .expect("reconciled");
+    let reconciled: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM calls WHERE hangup_cause IS NULL AND dial_status IS NULL",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("reconciled");
     eprintln!("database restart: {reconciled} calls closed by reconciliation");
     floor.stop.cancel();
     node_pool.close().await;

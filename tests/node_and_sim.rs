@@ -19,16 +19,39 @@ use sqlx::PgPool;
 
 #[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
 async fn a_thousand_leads_through_the_real_binaries_keep_every_rule(pool: PgPool) {
-    let redis = std::env::var("REDIS_URL").expect("REDIS_URL: run the tests through scripts/test, which starts Redis");
+    let redis = std::env::var("REDIS_URL")
+        .expect("REDIS_URL: run the tests through scripts/test, which starts Redis");
     let (campaign, zone) = thousand_lead_campaign(&pool).await;
     // A node name of its own: tests share the Redis server.
     let node = format!("e2e-{}", uuid::Uuid::new_v4().simple());
 
-    let (ami, agi, data) = (free_port(), free_port(), tempfile::tempdir().expect("data dir"));
+    let (ami, agi, data) = (
+        free_port(),
+        free_port(),
+        tempfile::tempdir().expect("data dir"),
+    );
     // Simulated time runs 600 times faster: rings of 8–42 ms, talks of 0.1–0.5 s.
     let sim = sim_command(ami, agi)
-        .args(["--seed", "21", "--time-scale", "600", "--busy", "0.15", "--congestion", "0.05", "--human", "0.6", "--machine", "0.2"])
-        .args(["--amd-false-positive", "0.02", "--amd-false-negative", "0.1"])
+        .args([
+            "--seed",
+            "21",
+            "--time-scale",
+            "600",
+            "--busy",
+            "0.15",
+            "--congestion",
+            "0.05",
+            "--human",
+            "0.6",
+            "--machine",
+            "0.2",
+        ])
+        .args([
+            "--amd-false-positive",
+            "0.02",
+            "--amd-false-negative",
+            "0.1",
+        ])
         .spawn()
         .expect("starts dialtone sim");
     let _sim = Process(sim);
@@ -43,23 +66,45 @@ async fn a_thousand_leads_through_the_real_binaries_keep_every_rule(pool: PgPool
     wait_listening(agi, "dialtone serve").await;
 
     // Ten agents log in: the node rings each phone into its conference, and they go ready.
-    let bus = Bus::from_config(Some(&Secret::new(redis))).await.expect("Redis");
+    let bus = Bus::from_config(Some(&Secret::new(redis)))
+        .await
+        .expect("Redis");
     let mut sessions = Vec::new();
     for i in 0..10 {
         let name = format!("agent{i}");
-        let user = users::create(&pool, &name, &name, users::Role::Agent, "a long password").await.expect("user");
+        let user = users::create(&pool, &name, &name, users::Role::Agent, "a long password")
+            .await
+            .expect("user");
         let phone = format!("PJSIP/20{i:02}");
-        let session = agents::open_session(&pool, user, campaign, &node, &phone).await.expect("session");
-        remote::call(&bus, &node, Control::RingPhone { session_id: session, dial_string: phone }, Duration::from_secs(20)).await.expect("the node rings the phone");
+        let session = agents::open_session(&pool, user, campaign, &node, &phone)
+            .await
+            .expect("session");
+        remote::call(
+            &bus,
+            &node,
+            Control::RingPhone {
+                session_id: session,
+                dial_string: phone,
+            },
+            Duration::from_secs(20),
+        )
+        .await
+        .expect("the node rings the phone");
         sessions.push(session);
     }
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     for session in &sessions {
         loop {
-            if agents::set_state(&pool, *session, "ready", None).await.expect("ready") {
+            if agents::set_state(&pool, *session, "ready", None)
+                .await
+                .expect("ready")
+            {
                 break;
             }
-            assert!(tokio::time::Instant::now() < deadline, "the phone of session {session} never connected");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the phone of session {session} never connected"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -74,13 +119,19 @@ async fn a_thousand_leads_through_the_real_binaries_keep_every_rule(pool: PgPool
         if untouched == 0 && open == 0 {
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "the campaign did not finish: {untouched} leads untried, {open} dials open");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the campaign did not finish: {untouched} leads untried, {open} dials open"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     // The last calls end and their hangup handlers close them.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
-        let open: i64 = sqlx::query_scalar("SELECT count(*) FROM calls WHERE state <> 'ended'").fetch_one(&pool).await.expect("calls");
+        let open: i64 = sqlx::query_scalar("SELECT count(*) FROM calls WHERE state <> 'ended'")
+            .fetch_one(&pool)
+            .await
+            .expect("calls");
         if open == 0 || tokio::time::Instant::now() > deadline {
             break;
         }

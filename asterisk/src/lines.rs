@@ -16,7 +16,11 @@ pub(crate) struct TooLong;
 impl LineSplitter {
     /// The next whole line, or None until one has arrived. Bytes that are not UTF-8 (caller
     /// names, variables) become U+FFFD rather than ending the connection.
-    pub(crate) fn next_line(&mut self, buf: &mut BytesMut, max: usize) -> Result<Option<String>, TooLong> {
+    pub(crate) fn next_line(
+        &mut self,
+        buf: &mut BytesMut,
+        max: usize,
+    ) -> Result<Option<String>, TooLong> {
         match buf[self.scanned..].iter().position(|b| *b == b'\n') {
             Some(offset) => {
                 let end = self.scanned + offset;

@@ -25,7 +25,11 @@ pub const LIVENESS_SECS: i32 = 5;
 /// the longest idle (`longest_idle`), the one with the fewest calls since midnight UTC
 /// (`fewest_calls`, the longest idle among equals) or any (`random`). `FOR UPDATE SKIP LOCKED`
 /// makes concurrent claims from several nodes take different agents, never one twice.
-pub async fn claim_ready(pool: &PgPool, campaign_id: i64, call_id: uuid::Uuid) -> Result<Option<ClaimedAgent>, sqlx::Error> {
+pub async fn claim_ready(
+    pool: &PgPool,
+    campaign_id: i64,
+    call_id: uuid::Uuid,
+) -> Result<Option<ClaimedAgent>, sqlx::Error> {
     // The campaign's choice is read once (an InitPlan), and the count runs only when chosen.
     claim(
         pool,
@@ -50,10 +54,19 @@ pub async fn claim_ready(pool: &PgPool, campaign_id: i64, call_id: uuid::Uuid) -
 
 /// Runs a claim statement (`$1` the call, `$2` the campaign or group, `$3` the liveness window)
 /// and records the reserved agent's new state in the same transaction.
-async fn claim(pool: &PgPool, sql: &str, call_id: uuid::Uuid, scope_id: i64) -> Result<Option<ClaimedAgent>, sqlx::Error> {
+async fn claim(
+    pool: &PgPool,
+    sql: &str,
+    call_id: uuid::Uuid,
+    scope_id: i64,
+) -> Result<Option<ClaimedAgent>, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let claimed: Option<ClaimedAgent> =
-        sqlx::query_as(sql).bind(call_id).bind(scope_id).bind(f64::from(LIVENESS_SECS)).fetch_optional(&mut *tx).await?;
+    let claimed: Option<ClaimedAgent> = sqlx::query_as(sql)
+        .bind(call_id)
+        .bind(scope_id)
+        .bind(f64::from(LIVENESS_SECS))
+        .fetch_optional(&mut *tx)
+        .await?;
     if let Some(agent) = &claimed {
         record_state(&mut tx, agent.session_id, "reserved", Some(call_id)).await?;
     }
@@ -62,7 +75,12 @@ async fn claim(pool: &PgPool, sql: &str, call_id: uuid::Uuid, scope_id: i64) -> 
 }
 
 /// Closes the session's open history row and opens one for `state`.
-pub(crate) async fn record_state(tx: &mut sqlx::PgConnection, session_id: i64, state: &str, call_id: Option<uuid::Uuid>) -> Result<(), sqlx::Error> {
+pub(crate) async fn record_state(
+    tx: &mut sqlx::PgConnection,
+    session_id: i64,
+    state: &str,
+    call_id: Option<uuid::Uuid>,
+) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE agent_state_history SET ended_at = now() WHERE session_id = $1 AND ended_at IS NULL")
         .bind(session_id)
         .execute(&mut *tx)
@@ -80,18 +98,36 @@ pub(crate) async fn record_state(tx: &mut sqlx::PgConnection, session_id: i64, s
 }
 
 /// Moves a session to `state` (with `pause_code` when pausing), recording the change.
-pub async fn set_state(pool: &PgPool, session_id: i64, state: &str, pause_code: Option<&str>) -> Result<bool, sqlx::Error> {
+pub async fn set_state(
+    pool: &PgPool,
+    session_id: i64,
+    state: &str,
+    pause_code: Option<&str>,
+) -> Result<bool, sqlx::Error> {
     change_state(pool, session_id, None, None, state, pause_code).await
 }
 
 /// Moves a session to `state` only from one of `from`, so a page's "pause" cannot undo the
 /// reservation a call flow made a moment before. False when the session was not in `from`.
-pub async fn transition(pool: &PgPool, session_id: i64, from: &[&str], state: &str, pause_code: Option<&str>) -> Result<bool, sqlx::Error> {
+pub async fn transition(
+    pool: &PgPool,
+    session_id: i64,
+    from: &[&str],
+    state: &str,
+    pause_code: Option<&str>,
+) -> Result<bool, sqlx::Error> {
     change_state(pool, session_id, Some(from), None, state, pause_code).await
 }
 
 /// [`change_state_in`] in a transaction of its own.
-async fn change_state(pool: &PgPool, session_id: i64, from: Option<&[&str]>, call: Option<uuid::Uuid>, state: &str, pause_code: Option<&str>) -> Result<bool, sqlx::Error> {
+async fn change_state(
+    pool: &PgPool,
+    session_id: i64,
+    from: Option<&[&str]>,
+    call: Option<uuid::Uuid>,
+    state: &str,
+    pause_code: Option<&str>,
+) -> Result<bool, sqlx::Error> {
     let mut tx = pool.begin().await?;
     let done = change_state_in(&mut tx, session_id, from, call, state, pause_code).await?;
     tx.commit().await?;
@@ -100,14 +136,38 @@ async fn change_state(pool: &PgPool, session_id: i64, from: Option<&[&str]>, cal
 
 /// The caller the agent was reserved for left before reaching them: the agent is ready again.
 /// False when they were not reserved for that call any more.
-pub async fn unreserve(pool: &PgPool, session_id: i64, call_id: uuid::Uuid) -> Result<bool, sqlx::Error> {
-    change_state(pool, session_id, Some(&["reserved"]), Some(call_id), "ready", None).await
+pub async fn unreserve(
+    pool: &PgPool,
+    session_id: i64,
+    call_id: uuid::Uuid,
+) -> Result<bool, sqlx::Error> {
+    change_state(
+        pool,
+        session_id,
+        Some(&["reserved"]),
+        Some(call_id),
+        "ready",
+        None,
+    )
+    .await
 }
 
 /// The call `call_id` the agent was reserved for reached them: they are on it. False when they
 /// are no longer reserved for it.
-pub(crate) async fn call_connected(tx: &mut sqlx::PgConnection, session_id: i64, call_id: uuid::Uuid) -> Result<bool, sqlx::Error> {
-    change_state_in(tx, session_id, Some(&["reserved"]), Some(call_id), "on_call", None).await
+pub(crate) async fn call_connected(
+    tx: &mut sqlx::PgConnection,
+    session_id: i64,
+    call_id: uuid::Uuid,
+) -> Result<bool, sqlx::Error> {
+    change_state_in(
+        tx,
+        session_id,
+        Some(&["reserved"]),
+        Some(call_id),
+        "on_call",
+        None,
+    )
+    .await
 }
 
 /// Where an agent goes once their call is both dispositioned and over: paused (`AFTCAL`) when
@@ -126,7 +186,11 @@ pub fn after_call(pause: bool) -> (&'static str, Option<&'static str>) {
 /// goes back to ready, or to wrap-up after their own manual dial (`reserved_to`), which they
 /// disposition whether or not it was answered. The agent is found by the call, since a call
 /// names its agent only once connected.
-pub(crate) async fn call_ended(tx: &mut sqlx::PgConnection, call_id: uuid::Uuid, reserved_to: &str) -> Result<(), sqlx::Error> {
+pub(crate) async fn call_ended(
+    tx: &mut sqlx::PgConnection,
+    call_id: uuid::Uuid,
+    reserved_to: &str,
+) -> Result<(), sqlx::Error> {
     let sessions: Vec<(i64, String, bool, bool)> = sqlx::query_as(
         "SELECT s.id, s.state, c.disposition IS NOT NULL, s.pause_after_call OR coalesce(cp.pause_after_each_call, false)
          FROM agent_sessions s JOIN calls c ON c.id = s.current_call_id LEFT JOIN campaigns cp ON cp.id = s.campaign_id
@@ -141,7 +205,15 @@ pub(crate) async fn call_ended(tx: &mut sqlx::PgConnection, call_id: uuid::Uuid,
             _ if dispositioned => after_call(pause),
             _ => ("wrapup", None),
         };
-        change_state_in(tx, session_id, Some(&["reserved", "on_call"]), Some(call_id), to, pause_code).await?;
+        change_state_in(
+            tx,
+            session_id,
+            Some(&["reserved", "on_call"]),
+            Some(call_id),
+            to,
+            pause_code,
+        )
+        .await?;
     }
     Ok(())
 }
@@ -181,10 +253,12 @@ async fn change_state_in(
 /// The agent's phone reached their conference: the session is connected, paused until the
 /// agent goes ready. False when there is no such open session.
 pub async fn phone_connected(pool: &PgPool, session_id: i64) -> Result<bool, sqlx::Error> {
-    let open: Option<String> = sqlx::query_scalar("SELECT state FROM agent_sessions WHERE id = $1 AND logged_out_at IS NULL")
-        .bind(session_id)
-        .fetch_optional(pool)
-        .await?;
+    let open: Option<String> = sqlx::query_scalar(
+        "SELECT state FROM agent_sessions WHERE id = $1 AND logged_out_at IS NULL",
+    )
+    .bind(session_id)
+    .fetch_optional(pool)
+    .await?;
     match open.as_deref() {
         Some("connecting") => set_state(pool, session_id, "paused", Some("LOGIN")).await,
         Some(_) => Ok(true),
@@ -215,11 +289,20 @@ pub async fn log_out(pool: &PgPool, session_id: i64, reason: &str) -> Result<boo
 
 /// Opens a session for `user_id` in `campaign_id` (the agent page's login does this, then rings
 /// the phone). Fails if the user already has an open session.
-pub async fn open_session(pool: &PgPool, user_id: i64, campaign_id: i64, node: &str, phone_dial_string: &str) -> Result<i64, sqlx::Error> {
+pub async fn open_session(
+    pool: &PgPool,
+    user_id: i64,
+    campaign_id: i64,
+    node: &str,
+    phone_dial_string: &str,
+) -> Result<i64, sqlx::Error> {
     let mut tx = pool.begin().await?;
     // The id is drawn first: the conference is named after it, and its name must be one from the
     // start (a CHECK holds what reaches Asterisk).
-    let id: i64 = sqlx::query_scalar("SELECT nextval(pg_get_serial_sequence('agent_sessions', 'id'))").fetch_one(&mut *tx).await?;
+    let id: i64 =
+        sqlx::query_scalar("SELECT nextval(pg_get_serial_sequence('agent_sessions', 'id'))")
+            .fetch_one(&mut *tx)
+            .await?;
     sqlx::query(
         "INSERT INTO agent_sessions (id, user_id, campaign_id, node, phone_dial_string, conference)
          OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, $4, $5, $6)",
@@ -239,7 +322,12 @@ pub async fn open_session(pool: &PgPool, user_id: i64, campaign_id: i64, node: &
 
 /// The agent page's heartbeat.
 pub async fn seen(pool: &PgPool, session_id: i64) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("UPDATE agent_sessions SET last_seen_at = now() WHERE id = $1 AND logged_out_at IS NULL").bind(session_id).execute(pool).await?;
+    let done = sqlx::query(
+        "UPDATE agent_sessions SET last_seen_at = now() WHERE id = $1 AND logged_out_at IS NULL",
+    )
+    .bind(session_id)
+    .execute(pool)
+    .await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -247,7 +335,11 @@ pub async fn seen(pool: &PgPool, session_id: i64) -> Result<bool, sqlx::Error> {
 /// queue: the longest-idle ready agent logged in to the group who has no waiting call in another
 /// of their groups with a higher priority (or the same priority and an older caller). So each
 /// free agent takes the most urgent caller they can serve: priority first, then arrival.
-pub async fn claim_for_inbound(pool: &PgPool, call_id: uuid::Uuid, group_id: i64) -> Result<Option<ClaimedAgent>, sqlx::Error> {
+pub async fn claim_for_inbound(
+    pool: &PgPool,
+    call_id: uuid::Uuid,
+    group_id: i64,
+) -> Result<Option<ClaimedAgent>, sqlx::Error> {
     claim(
         pool,
         "WITH me AS (
@@ -283,7 +375,11 @@ pub async fn claim_for_inbound(pool: &PgPool, call_id: uuid::Uuid, group_id: i64
 }
 
 /// The inbound groups a session takes calls from.
-pub async fn join_groups(pool: &PgPool, session_id: i64, group_ids: &[i64]) -> Result<(), sqlx::Error> {
+pub async fn join_groups(
+    pool: &PgPool,
+    session_id: i64,
+    group_ids: &[i64],
+) -> Result<(), sqlx::Error> {
     sqlx::query("INSERT INTO agent_session_groups (session_id, group_id) SELECT $1, unnest($2::bigint[]) ON CONFLICT DO NOTHING")
         .bind(session_id)
         .bind(group_ids)

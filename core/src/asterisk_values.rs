@@ -56,7 +56,9 @@ pub enum Kind {
 }
 
 /// The placeholders a recording pattern may use.
-pub const RECORDING_PLACEHOLDERS: &[&str] = &["date", "time", "campaign", "lead", "uniqueid", "call", "agent"];
+pub const RECORDING_PLACEHOLDERS: &[&str] = &[
+    "date", "time", "campaign", "lead", "uniqueid", "call", "agent",
+];
 
 impl Kind {
     /// Every kind, for the tests that hold the database's rules to these.
@@ -136,31 +138,58 @@ impl Kind {
             Kind::File => within(1, 200) && file_path(value.strip_prefix('/').unwrap_or(value)),
             Kind::RecordingFile => within(1, 200) && file_path(value),
             Kind::RecordingPattern => within(1, 200) && recording_pattern(value),
-            Kind::CallerIdName => within(0, 40) && value.bytes().all(|b| b.is_ascii_alphanumeric() || b" .'&+_-".contains(&b)),
+            Kind::CallerIdName => {
+                within(0, 40)
+                    && value
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b" .'&+_-".contains(&b))
+            }
             Kind::CallerIdNumber => digits(value.strip_prefix('+').unwrap_or(value), 3, 15),
-            Kind::DialPrefix => within(0, 10) && value.bytes().all(|b| b.is_ascii_digit() || b == b'*' || b == b'#'),
+            Kind::DialPrefix => {
+                within(0, 10)
+                    && value
+                        .bytes()
+                        .all(|b| b.is_ascii_digit() || b == b'*' || b == b'#')
+            }
             Kind::DialTemplate => within(1, 200) && dial_template(value),
             Kind::DialString => within(1, 250) && dial_resource(value, |_| None),
-            Kind::Trunk => within(1, 64) && value.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b)),
+            Kind::Trunk => {
+                within(1, 64)
+                    && value
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+            }
             Kind::Number => digits(value.strip_prefix('+').unwrap_or(value), 3, 20),
             Kind::Phone => match value.split_once('/') {
                 Some(("PJSIP" | "SIP" | "IAX2", name)) => endpoint(name),
                 // A phone reached through the dialplan (a mobile through a trunk, a ring group),
                 // never through one of Dialtone's own contexts, which start calls, not phones.
-                Some(("Local", target)) => target
-                    .split_once('@')
-                    .is_some_and(|(exten, context)| endpoint(exten) && word(context, 64) && !context.starts_with("dialtone-")),
+                Some(("Local", target)) => {
+                    target.split_once('@').is_some_and(|(exten, context)| {
+                        endpoint(exten) && word(context, 64) && !context.starts_with("dialtone-")
+                    })
+                }
                 _ => false,
             },
             Kind::Mailbox => {
-                let (box_, context) = value.split_once('@').map_or((value, None), |(b, c)| (b, Some(c)));
+                let (box_, context) = value
+                    .split_once('@')
+                    .map_or((value, None), |(b, c)| (b, Some(c)));
                 word(box_, 32) && context.is_none_or(|c| word(c, 64))
             }
             Kind::Conference | Kind::MusicClass => word(value, 64),
-            Kind::Dtmf => within(1, 64) && value.bytes().all(|b| b.is_ascii_digit() || b"*#ABCD".contains(&b)),
+            Kind::Dtmf => {
+                within(1, 64)
+                    && value
+                        .bytes()
+                        .all(|b| b.is_ascii_digit() || b"*#ABCD".contains(&b))
+            }
             Kind::Did => {
                 let bare = value.strip_prefix('+').unwrap_or(value);
-                (1..=20).contains(&bare.len()) && bare.bytes().all(|b| b.is_ascii_digit() || b == b'*' || b == b'#')
+                (1..=20).contains(&bare.len())
+                    && bare
+                        .bytes()
+                        .all(|b| b.is_ascii_digit() || b == b'*' || b == b'#')
             }
         }
     }
@@ -205,12 +234,18 @@ pub fn recording_path(root: &std::path::Path, relative: &str) -> Result<String, 
 
 /// An endpoint's or extension's name: letters, digits, `_ . -`, 1 to 64 of them.
 fn endpoint(value: &str) -> bool {
-    (1..=64).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+    (1..=64).contains(&value.len())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
 }
 
 /// Letters, digits, `_` and `-`, 1 to `max` of them.
 fn word(value: &str, max: usize) -> bool {
-    (1..=max).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    (1..=max).contains(&value.len())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 fn digits(value: &str, min: usize, max: usize) -> bool {
@@ -221,7 +256,9 @@ fn digits(value: &str, min: usize, max: usize) -> bool {
 fn file_path(value: &str) -> bool {
     value.split('/').all(|name| {
         let mut bytes = name.bytes();
-        bytes.next().is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        bytes
+            .next()
+            .is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
             && bytes.all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
     })
 }
@@ -233,14 +270,19 @@ fn recording_pattern(value: &str) -> bool {
         let mut first = true;
         while !rest.is_empty() {
             if let Some(after) = rest.strip_prefix('{') {
-                let Some((placeholder, tail)) = after.split_once('}') else { return false };
+                let Some((placeholder, tail)) = after.split_once('}') else {
+                    return false;
+                };
                 if !RECORDING_PLACEHOLDERS.contains(&placeholder) {
                     return false;
                 }
                 rest = tail;
             } else {
-                let Some(b) = rest.bytes().next() else { return false };
-                let allowed = b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || (b == b'.' && !first);
+                let Some(b) = rest.bytes().next() else {
+                    return false;
+                };
+                let allowed =
+                    b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || (b == b'.' && !first);
                 if !allowed {
                     return false;
                 }
@@ -255,8 +297,13 @@ fn recording_pattern(value: &str) -> bool {
 /// `Tech/resource`: a technology of letters and digits, then the resource's characters, where
 /// `placeholder` says how long a `{...}` placeholder at that point is (None: not one).
 fn dial_resource(value: &str, placeholder: impl Fn(&str) -> Option<usize>) -> bool {
-    let Some((tech, resource)) = value.split_once('/') else { return false };
-    if !(1..=16).contains(&tech.len()) || !tech.bytes().all(|b| b.is_ascii_alphanumeric()) || resource.is_empty() {
+    let Some((tech, resource)) = value.split_once('/') else {
+        return false;
+    };
+    if !(1..=16).contains(&tech.len())
+        || !tech.bytes().all(|b| b.is_ascii_alphanumeric())
+        || resource.is_empty()
+    {
         return false;
     }
     let mut rest = resource;
@@ -273,7 +320,12 @@ fn dial_resource(value: &str, placeholder: impl Fn(&str) -> Option<usize>) -> bo
 }
 
 fn dial_template(value: &str) -> bool {
-    let placeholder = |rest: &str| ["{number}", "{e164}", "{trunk}"].iter().find(|p| rest.starts_with(**p)).map(|p| p.len());
+    let placeholder = |rest: &str| {
+        ["{number}", "{e164}", "{trunk}"]
+            .iter()
+            .find(|p| rest.starts_with(**p))
+            .map(|p| p.len())
+    };
     value.contains("{number}") && dial_resource(value, placeholder)
 }
 
@@ -317,9 +369,18 @@ mod tests {
         let good: &[(Kind, &str)] = &[
             (Kind::File, "dialtone/safe-harbor"),
             (Kind::File, "/var/lib/asterisk/sounds/custom/closed"),
-            (Kind::File, "/var/spool/asterisk/monitor/2026-12-02/Spring_Sale/42-1700000000.17.wav"),
-            (Kind::RecordingFile, "2026-12-02/Spring_Sale/42-1700000000.17.wav"),
-            (Kind::RecordingPattern, "{date}/{campaign}/{lead}-{uniqueid}"),
+            (
+                Kind::File,
+                "/var/spool/asterisk/monitor/2026-12-02/Spring_Sale/42-1700000000.17.wav",
+            ),
+            (
+                Kind::RecordingFile,
+                "2026-12-02/Spring_Sale/42-1700000000.17.wav",
+            ),
+            (
+                Kind::RecordingPattern,
+                "{date}/{campaign}/{lead}-{uniqueid}",
+            ),
             (Kind::RecordingPattern, "calls/{date}_{time}-{agent}.{call}"),
             (Kind::CallerIdName, "Acme Sales & Co."),
             (Kind::CallerIdNumber, "+12125550100"),
@@ -378,8 +439,14 @@ mod tests {
     #[test]
     fn recordings_are_written_under_their_root_only() {
         let root = std::path::Path::new("/var/spool/asterisk/monitor");
-        assert_eq!(recording_path(root, "2026-12-02/a.wav"), Ok("/var/spool/asterisk/monitor/2026-12-02/a.wav".into()));
-        assert!(recording_path(root, "../a.wav").is_err() && recording_path(root, "/etc/a.wav").is_err());
+        assert_eq!(
+            recording_path(root, "2026-12-02/a.wav"),
+            Ok("/var/spool/asterisk/monitor/2026-12-02/a.wav".into())
+        );
+        assert!(
+            recording_path(root, "../a.wav").is_err()
+                && recording_path(root, "/etc/a.wav").is_err()
+        );
         assert!(recording_path(std::path::Path::new("/rec,b,x"), "a.wav").is_err());
     }
 
@@ -387,6 +454,9 @@ mod tests {
     fn a_refusal_names_the_rule_but_not_the_value() {
         let refused = check(Kind::Phone, "Local/1\r\nAction: Hangup").expect_err("refused");
         let message = refused.to_string();
-        assert!(message.contains("PJSIP") && !message.contains("Hangup"), "{message}");
+        assert!(
+            message.contains("PJSIP") && !message.contains("Hangup"),
+            "{message}"
+        );
     }
 }

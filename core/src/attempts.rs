@@ -108,7 +108,12 @@ impl Outcome {
 
 /// Creates the attempt for a lead taken from the hopper; returns its call id (the Originate's
 /// ChannelId).
-pub async fn reserve(pool: &PgPool, campaign_id: i64, lead_id: i64, node: &str) -> Result<Uuid, sqlx::Error> {
+pub async fn reserve(
+    pool: &PgPool,
+    campaign_id: i64,
+    lead_id: i64,
+    node: &str,
+) -> Result<Uuid, sqlx::Error> {
     let call_id = Uuid::new_v4();
     sqlx::query(
         "INSERT INTO call_attempts (call_id, campaign_id, lead_id, list_id, phone_e164, node)
@@ -145,17 +150,33 @@ pub async fn unresolved(pool: &PgPool, node: &str) -> Result<Vec<(Uuid, String)>
 /// Resolves the attempt and moves its lead on: status, attempt count, when it is due again (the
 /// campaign's retry rule for that status, else a default; never past its attempt limits).
 /// Only the first resolution counts; returns whether this was it.
-pub async fn resolve(pool: &PgPool, call_id: Uuid, outcome: Outcome, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
+pub async fn resolve(
+    pool: &PgPool,
+    call_id: Uuid,
+    outcome: Outcome,
+    now: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
     resolve_where(pool, call_id, outcome, now, false).await
 }
 
 /// Resolves the attempt only if no call flow has taken it as answered: for what the AMI says of
 /// a dial (DialEnd, Hangup), which must not overrule the flow of a call that was answered.
-pub async fn resolve_unanswered(pool: &PgPool, call_id: Uuid, outcome: Outcome, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
+pub async fn resolve_unanswered(
+    pool: &PgPool,
+    call_id: Uuid,
+    outcome: Outcome,
+    now: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
     resolve_where(pool, call_id, outcome, now, true).await
 }
 
-async fn resolve_where(pool: &PgPool, call_id: Uuid, outcome: Outcome, now: DateTime<Utc>, only_unanswered: bool) -> Result<bool, sqlx::Error> {
+async fn resolve_where(
+    pool: &PgPool,
+    call_id: Uuid,
+    outcome: Outcome,
+    now: DateTime<Utc>,
+    only_unanswered: bool,
+) -> Result<bool, sqlx::Error> {
     let mut tx = pool.begin().await?;
     let resolved = resolve_in(&mut tx, call_id, outcome, now, only_unanswered).await?;
     tx.commit().await?;
@@ -163,7 +184,13 @@ async fn resolve_where(pool: &PgPool, call_id: Uuid, outcome: Outcome, now: Date
 }
 
 /// [`resolve`] inside the caller's transaction, for a change that must land with it whole.
-pub(crate) async fn resolve_in(tx: &mut sqlx::PgConnection, call_id: Uuid, outcome: Outcome, now: DateTime<Utc>, only_unanswered: bool) -> Result<bool, sqlx::Error> {
+pub(crate) async fn resolve_in(
+    tx: &mut sqlx::PgConnection,
+    call_id: Uuid,
+    outcome: Outcome,
+    now: DateTime<Utc>,
+    only_unanswered: bool,
+) -> Result<bool, sqlx::Error> {
     let attempt: Option<(i64, Option<i64>)> = sqlx::query_as(
         "UPDATE call_attempts SET state = 'resolved', outcome = $2, resolved_at = $3,
                 answered_at = CASE WHEN $2 IN ('answered_human', 'answered_machine', 'abandoned') THEN coalesce(answered_at, $3) END
@@ -192,7 +219,9 @@ pub(crate) async fn resolve_in(tx: &mut sqlx::PgConnection, call_id: Uuid, outco
         }
         None => None,
     };
-    let retry_secs = rule.map(|(delay, _)| i64::from(delay)).or(outcome.default_retry_secs());
+    let retry_secs = rule
+        .map(|(delay, _)| i64::from(delay))
+        .or(outcome.default_retry_secs());
     sqlx::query(
         "UPDATE leads SET
              status = coalesce($2, status),
@@ -217,6 +246,9 @@ pub(crate) async fn resolve_in(tx: &mut sqlx::PgConnection, call_id: Uuid, outco
     .bind(rule.map(|(_, max)| max))
     .execute(&mut *tx)
     .await?;
-    sqlx::query("DELETE FROM hopper WHERE lead_id = $1").bind(lead_id).execute(&mut *tx).await?;
+    sqlx::query("DELETE FROM hopper WHERE lead_id = $1")
+        .bind(lead_id)
+        .execute(&mut *tx)
+        .await?;
     Ok(true)
 }

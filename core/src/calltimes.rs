@@ -7,8 +7,15 @@ use sqlx::PgPool;
 
 /// Open when `call_time_id` has a window for the local weekday containing the local time and
 /// the local date is not one of its holidays (or a country-wide one). No call time: always open.
-pub async fn is_open(pool: &PgPool, call_time_id: Option<i64>, zone: Tz, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
-    let Some(call_time) = call_time_id else { return Ok(true) };
+pub async fn is_open(
+    pool: &PgPool,
+    call_time_id: Option<i64>,
+    zone: Tz,
+    now: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
+    let Some(call_time) = call_time_id else {
+        return Ok(true);
+    };
     let local = now.with_timezone(&zone);
     let weekday = local.weekday().number_from_monday() as i16;
     let window: Option<(NaiveTime, NaiveTime)> =
@@ -18,7 +25,9 @@ pub async fn is_open(pool: &PgPool, call_time_id: Option<i64>, zone: Tz, now: Da
             .fetch_optional(pool)
             .await?;
     let time = local.time();
-    let Some((opens, closes)) = window else { return Ok(false) };
+    let Some((opens, closes)) = window else {
+        return Ok(false);
+    };
     if time < opens || time >= closes {
         return Ok(false);
     }

@@ -37,7 +37,12 @@ pub struct CampaignSummary {
 /// Creates a campaign with the schema's defaults, dialing through `call_time` (by name), with
 /// the system's selectable dispositions and agent pause codes offered to its agents.
 /// Creates a campaign with the standard dispositions and pause codes.
-pub async fn create(pool: &PgPool, name: &str, method: DialMethod, call_time: &str) -> Result<i64, sqlx::Error> {
+pub async fn create(
+    pool: &PgPool,
+    name: &str,
+    method: DialMethod,
+    call_time: &str,
+) -> Result<i64, sqlx::Error> {
     let mut tx = pool.begin().await?;
     let id = create_in(&mut tx, name, method, call_time).await?;
     tx.commit().await?;
@@ -45,7 +50,12 @@ pub async fn create(pool: &PgPool, name: &str, method: DialMethod, call_time: &s
 }
 
 /// [`create`], in the caller's transaction (the admin audits the creation in it).
-pub async fn create_in(tx: &mut sqlx::PgConnection, name: &str, method: DialMethod, call_time: &str) -> Result<i64, sqlx::Error> {
+pub async fn create_in(
+    tx: &mut sqlx::PgConnection,
+    name: &str,
+    method: DialMethod,
+    call_time: &str,
+) -> Result<i64, sqlx::Error> {
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO campaigns (name, dial_method, call_time_id) VALUES ($1, $2, (SELECT id FROM call_times WHERE name = $3)) RETURNING id",
     )
@@ -65,8 +75,14 @@ pub async fn create_in(tx: &mut sqlx::PgConnection, name: &str, method: DialMeth
     Ok(id)
 }
 
-pub async fn find_by_name(pool: &PgPool, name: &str) -> Result<Option<CampaignSummary>, sqlx::Error> {
-    sqlx::query_as("SELECT id, name, active, dial_method FROM campaigns WHERE name = $1").bind(name).fetch_optional(pool).await
+pub async fn find_by_name(
+    pool: &PgPool,
+    name: &str,
+) -> Result<Option<CampaignSummary>, sqlx::Error> {
+    sqlx::query_as("SELECT id, name, active, dial_method FROM campaigns WHERE name = $1")
+        .bind(name)
+        .fetch_optional(pool)
+        .await
 }
 
 /// The country a number an agent types for this campaign is read in (a manual dial, a
@@ -81,17 +97,23 @@ pub async fn typing_country(pool: &PgPool, id: i64) -> Result<String, sqlx::Erro
 }
 
 pub async fn set_active(pool: &PgPool, id: i64, active: bool) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("UPDATE campaigns SET active = $2, updated_at = now() WHERE id = $1").bind(id).bind(active).execute(pool).await?;
+    let done = sqlx::query("UPDATE campaigns SET active = $2, updated_at = now() WHERE id = $1")
+        .bind(id)
+        .bind(active)
+        .execute(pool)
+        .await?;
     Ok(done.rows_affected() == 1)
 }
 
 /// Lets a supervisor or agent work in a campaign.
 pub async fn grant(pool: &PgPool, user_id: i64, campaign_id: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO user_campaigns (user_id, campaign_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-        .bind(user_id)
-        .bind(campaign_id)
-        .execute(pool)
-        .await?;
+    sqlx::query(
+        "INSERT INTO user_campaigns (user_id, campaign_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+    )
+    .bind(user_id)
+    .bind(campaign_id)
+    .execute(pool)
+    .await?;
     Ok(())
 }
 

@@ -123,7 +123,10 @@ impl Default for Config {
             redis_url: None,
             data_dir: PathBuf::from(".dialtone"),
             recordings_dir: PathBuf::from("/var/spool/asterisk/monitor/dialtone"),
-            log: LogConfig { format: LogFormat::Human, filter: "info,sqlx=warn".into() },
+            log: LogConfig {
+                format: LogFormat::Human,
+                filter: "info,sqlx=warn".into(),
+            },
             ami: AmiConfig {
                 host: "127.0.0.1".into(),
                 port: 5038,
@@ -160,11 +163,23 @@ pub enum ConfigError {
 impl Config {
     /// The top-level keys. Other `DIALTONE_*` variables (the scripts' own, `DIALTONE_CONFIG`)
     /// are not configuration and are left alone.
-    const SECTIONS: &'static [&'static str] = &["node", "database_url", "redis_url", "data_dir", "recordings_dir", "log", "ami", "listen", "web"];
+    const SECTIONS: &'static [&'static str] = &[
+        "node",
+        "database_url",
+        "redis_url",
+        "data_dir",
+        "recordings_dir",
+        "log",
+        "ami",
+        "listen",
+        "web",
+    ];
 
     /// Loads defaults, then `file` (when given), then the environment.
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
-        Self::figment(file)?.extract().map_err(|e| ConfigError::Invalid(Box::new(e)))
+        Self::figment(file)?
+            .extract()
+            .map_err(|e| ConfigError::Invalid(Box::new(e)))
     }
 
     fn figment(file: Option<&Path>) -> Result<Figment, ConfigError> {
@@ -176,8 +191,20 @@ impl Config {
             figment = figment.merge(Toml::file_exact(file));
         }
         Ok(figment
-            .merge(Env::prefixed("DIALTONE_").filter(|key| Self::SECTIONS.iter().any(|s| key.as_str().to_ascii_lowercase().starts_with(s))).split("__"))
-            .merge(Env::raw().only(&["DATABASE_URL", "REDIS_URL"]).map(|k| k.as_str().to_ascii_lowercase().into())))
+            .merge(
+                Env::prefixed("DIALTONE_")
+                    .filter(|key| {
+                        Self::SECTIONS
+                            .iter()
+                            .any(|s| key.as_str().to_ascii_lowercase().starts_with(s))
+                    })
+                    .split("__"),
+            )
+            .merge(
+                Env::raw()
+                    .only(&["DATABASE_URL", "REDIS_URL"])
+                    .map(|k| k.as_str().to_ascii_lowercase().into()),
+            ))
     }
 }
 
@@ -189,7 +216,10 @@ mod tests {
     #[test]
     fn file_then_environment() {
         Jail::expect_with(|jail| {
-            jail.create_file("d.toml", "node = \"east\"\n[ami]\nhost = \"pbx1\"\nsecret = \"s3cret\"\n")?;
+            jail.create_file(
+                "d.toml",
+                "node = \"east\"\n[ami]\nhost = \"pbx1\"\nsecret = \"s3cret\"\n",
+            )?;
             jail.set_env("DATABASE_URL", "postgres://u:pw@db/x");
             jail.set_env("DIALTONE_AMI__PORT", "5039");
             let config = Config::load(Some(Path::new("d.toml"))).expect("loads");
@@ -198,7 +228,10 @@ mod tests {
             assert_eq!(config.ami.port, 5039);
             assert_eq!(config.database_url.expose(), "postgres://u:pw@db/x");
             let shown = format!("{config:?}");
-            assert!(!shown.contains("s3cret") && !shown.contains("pw@"), "{shown}");
+            assert!(
+                !shown.contains("s3cret") && !shown.contains("pw@"),
+                "{shown}"
+            );
             Ok(())
         });
     }

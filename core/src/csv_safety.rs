@@ -21,7 +21,9 @@ pub fn neutralize(cell: &str) -> Cow<'_, str> {
 
 fn is_plain_number(cell: &str) -> bool {
     let rest = cell.strip_prefix(['+', '-']).unwrap_or(cell);
-    !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit() || b == b'.') && rest.bytes().any(|b| b.is_ascii_digit())
+    !rest.is_empty()
+        && rest.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        && rest.bytes().any(|b| b.is_ascii_digit())
 }
 
 #[cfg(test)]
@@ -30,7 +32,15 @@ mod tests {
 
     #[test]
     fn formulas_become_text() {
-        for cell in ["=1+1", "=HYPERLINK(\"http://x\")", "@SUM(A1)", "+cmd|' /C calc'!A0", "-2+3", "\tx", "\r=1"] {
+        for cell in [
+            "=1+1",
+            "=HYPERLINK(\"http://x\")",
+            "@SUM(A1)",
+            "+cmd|' /C calc'!A0",
+            "-2+3",
+            "\tx",
+            "\r=1",
+        ] {
             assert_eq!(neutralize(cell), format!("'{cell}"), "{cell:?}");
         }
     }

@@ -16,7 +16,11 @@ pub enum DbError {
     #[error("the database URL is not valid: {0}")]
     Url(sqlx::Error),
     #[error("cannot reach the database at {host}:{port} ({source})")]
-    Connect { host: String, port: u16, source: sqlx::Error },
+    Connect {
+        host: String,
+        port: u16,
+        source: sqlx::Error,
+    },
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 }

@@ -20,7 +20,13 @@ pub struct FloorNow {
 
 impl FloorNow {
     pub fn as_floor(&self) -> Floor<'_> {
-        Floor { ready: self.ready, waiting: self.waiting, talking: &self.talking, wrapping: &self.wrapping, pending: &self.pending }
+        Floor {
+            ready: self.ready,
+            waiting: self.waiting,
+            talking: &self.talking,
+            wrapping: &self.wrapping,
+            pending: &self.pending,
+        }
     }
 }
 
@@ -110,7 +116,11 @@ pub async fn learn(pool: &PgPool, campaign_id: i64, pacer: &mut Pacer) -> Result
 }
 
 /// Live answers recorded in the ledger after row `after`, oldest first: (row, abandoned).
-pub async fn answers_since(pool: &PgPool, campaign_id: i64, after: i64) -> Result<Vec<(i64, bool)>, sqlx::Error> {
+pub async fn answers_since(
+    pool: &PgPool,
+    campaign_id: i64,
+    after: i64,
+) -> Result<Vec<(i64, bool)>, sqlx::Error> {
     sqlx::query_as(
         "SELECT id, kind = 'abandon' FROM abandon_ledger
          WHERE campaign_id = $1 AND id > $2 AND kind IN ('live_answer', 'abandon')
@@ -124,21 +134,34 @@ pub async fn answers_since(pool: &PgPool, campaign_id: i64, after: i64) -> Resul
 
 /// The pacer's saved limit and ledger cursor; for a campaign without one, the ledger's end (its
 /// history is already in the 30-day counts).
-pub async fn load_state(pool: &PgPool, campaign_id: i64) -> Result<(Option<f64>, i64), sqlx::Error> {
-    let saved: Option<(f64, i64)> = sqlx::query_as("SELECT theta, ledger_cursor FROM pacer_state WHERE campaign_id = $1")
-        .bind(campaign_id)
-        .fetch_optional(pool)
-        .await?;
+pub async fn load_state(
+    pool: &PgPool,
+    campaign_id: i64,
+) -> Result<(Option<f64>, i64), sqlx::Error> {
+    let saved: Option<(f64, i64)> =
+        sqlx::query_as("SELECT theta, ledger_cursor FROM pacer_state WHERE campaign_id = $1")
+            .bind(campaign_id)
+            .fetch_optional(pool)
+            .await?;
     match saved {
         Some((theta, cursor)) => Ok((Some(theta), cursor)),
         None => {
-            let end: Option<i64> = sqlx::query_scalar("SELECT max(id) FROM abandon_ledger WHERE campaign_id = $1").bind(campaign_id).fetch_one(pool).await?;
+            let end: Option<i64> =
+                sqlx::query_scalar("SELECT max(id) FROM abandon_ledger WHERE campaign_id = $1")
+                    .bind(campaign_id)
+                    .fetch_one(pool)
+                    .await?;
             Ok((None, end.unwrap_or(0)))
         }
     }
 }
 
-pub async fn save_state(pool: &PgPool, campaign_id: i64, theta: f64, cursor: i64) -> Result<(), sqlx::Error> {
+pub async fn save_state(
+    pool: &PgPool,
+    campaign_id: i64,
+    theta: f64,
+    cursor: i64,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO pacer_state (campaign_id, theta, ledger_cursor) VALUES ($1, $2, $3)
          ON CONFLICT (campaign_id) DO UPDATE SET theta = EXCLUDED.theta, ledger_cursor = EXCLUDED.ledger_cursor, updated_at = now()",

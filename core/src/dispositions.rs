@@ -72,7 +72,11 @@ struct Offered {
 }
 
 /// Sets the disposition of the agent's call, once. Returns the callback's id if one was made.
-pub async fn set(pool: &PgPool, d: &Disposition<'_>, now: DateTime<Utc>) -> Result<Option<i64>, DispositionError> {
+pub async fn set(
+    pool: &PgPool,
+    d: &Disposition<'_>,
+    now: DateTime<Utc>,
+) -> Result<Option<i64>, DispositionError> {
     let call: CallRow = sqlx::query_as("SELECT campaign_id, lead_id, agent_user_id, disposition, phone_e164 FROM calls WHERE id = $1")
         .bind(d.call_id)
         .fetch_optional(pool)
@@ -105,7 +109,9 @@ pub async fn set(pool: &PgPool, d: &Disposition<'_>, now: DateTime<Utc>) -> Resu
                 return Err(DispositionError::CallbackInPast);
             }
             if cb.due_at > now + Duration::days(i64::from(offered.callback_days_limit)) {
-                return Err(DispositionError::CallbackTooFar(offered.callback_days_limit));
+                return Err(DispositionError::CallbackTooFar(
+                    offered.callback_days_limit,
+                ));
             }
             Some(cb)
         }
@@ -113,7 +119,12 @@ pub async fn set(pool: &PgPool, d: &Disposition<'_>, now: DateTime<Utc>) -> Resu
 
     let mut tx = pool.begin().await?;
     // Only the first disposition counts, also when two tabs race.
-    let set = sqlx::query("UPDATE calls SET disposition = $2 WHERE id = $1 AND disposition IS NULL").bind(d.call_id).bind(d.status).execute(&mut *tx).await?;
+    let set =
+        sqlx::query("UPDATE calls SET disposition = $2 WHERE id = $1 AND disposition IS NULL")
+            .bind(d.call_id)
+            .bind(d.status)
+            .execute(&mut *tx)
+            .await?;
     if set.rows_affected() == 0 {
         return Err(DispositionError::AlreadySet(d.status.to_string()));
     }
@@ -168,8 +179,17 @@ pub async fn set(pool: &PgPool, d: &Disposition<'_>, now: DateTime<Utc>) -> Resu
     if offered.dnc {
         if let (Some(phone), Some(campaign_id)) = (&call.phone_e164, call.campaign_id) {
             // Stored numbers are E.164 already; the country only matters for national forms.
-            if let Ok(number) = crate::phone::country("US").and_then(|us| crate::phone::normalize(phone, us)) {
-                dnc::add_number(pool, Scope::Campaign(campaign_id), &number, Source::Disposition, &format!("disposition {}", d.status)).await?;
+            if let Ok(number) =
+                crate::phone::country("US").and_then(|us| crate::phone::normalize(phone, us))
+            {
+                dnc::add_number(
+                    pool,
+                    Scope::Campaign(campaign_id),
+                    &number,
+                    Source::Disposition,
+                    &format!("disposition {}", d.status),
+                )
+                .await?;
             }
         }
     }
@@ -193,7 +213,11 @@ pub struct Callback {
 
 /// The callbacks only this agent may make in the campaign, soonest first (callbacks for anyone
 /// are the dialer's).
-pub async fn for_agent(pool: &PgPool, user_id: i64, campaign_id: i64) -> Result<Vec<Callback>, sqlx::Error> {
+pub async fn for_agent(
+    pool: &PgPool,
+    user_id: i64,
+    campaign_id: i64,
+) -> Result<Vec<Callback>, sqlx::Error> {
     sqlx::query_as(
         "SELECT cb.id, cb.lead_id, cb.campaign_id, cb.due_at, cb.comments,
                 trim(l.first_name || ' ' || l.last_name) AS name, l.phone_e164, l.time_zone, cb.agent_user_id IS NOT NULL AS only_me

@@ -67,24 +67,55 @@ pub enum DncError {
 }
 
 /// Adds a number; false when it was already on that list.
-pub async fn add_number<'c>(db: impl sqlx::PgExecutor<'c>, scope: Scope, number: &E164, source: Source, note: &str) -> Result<bool, DncError> {
+pub async fn add_number<'c>(
+    db: impl sqlx::PgExecutor<'c>,
+    scope: Scope,
+    number: &E164,
+    source: Source,
+    note: &str,
+) -> Result<bool, DncError> {
     insert(db, scope, "number", &number.number, source, note).await
 }
 
 /// Adds an area-code wildcard, given as digits with the country code (`1201` blocks +1 201...).
-pub async fn add_area_code<'c>(db: impl sqlx::PgExecutor<'c>, scope: Scope, digits: &str, note: &str) -> Result<bool, DncError> {
+pub async fn add_area_code<'c>(
+    db: impl sqlx::PgExecutor<'c>,
+    scope: Scope,
+    digits: &str,
+    note: &str,
+) -> Result<bool, DncError> {
     let digits = digits.trim().trim_start_matches('+');
-    if !(2..=7).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) || digits.starts_with('0') {
+    if !(2..=7).contains(&digits.len())
+        || !digits.bytes().all(|b| b.is_ascii_digit())
+        || digits.starts_with('0')
+    {
         return Err(DncError::BadAreaCode(digits.to_string()));
     }
-    insert(db, scope, "area_code", &format!("+{digits}"), Source::Manual, note).await
+    insert(
+        db,
+        scope,
+        "area_code",
+        &format!("+{digits}"),
+        Source::Manual,
+        note,
+    )
+    .await
 }
 
 /// One entry; in the caller's transaction when `db` is one (the admin audits it there).
-async fn insert<'c>(db: impl sqlx::PgExecutor<'c>, scope: Scope, kind: &str, value: &str, source: Source, note: &str) -> Result<bool, DncError> {
+async fn insert<'c>(
+    db: impl sqlx::PgExecutor<'c>,
+    scope: Scope,
+    kind: &str,
+    value: &str,
+    source: Source,
+    note: &str,
+) -> Result<bool, DncError> {
     let conflict = match scope {
         Scope::System => "ON CONFLICT (value) WHERE campaign_id IS NULL DO NOTHING",
-        Scope::Campaign(_) => "ON CONFLICT (campaign_id, value) WHERE campaign_id IS NOT NULL DO NOTHING",
+        Scope::Campaign(_) => {
+            "ON CONFLICT (campaign_id, value) WHERE campaign_id IS NOT NULL DO NOTHING"
+        }
     };
     let sql = format!("INSERT INTO dnc_entries (campaign_id, kind, value, source, note) VALUES ($1, $2, $3, $4, $5) {conflict}");
     let done = sqlx::query(&sql)
@@ -100,16 +131,22 @@ async fn insert<'c>(db: impl sqlx::PgExecutor<'c>, scope: Scope, kind: &str, val
 
 /// Removes a number or an area-code entry (`+1201`) from one list; false when it was not there.
 pub async fn remove(pool: &PgPool, scope: Scope, value: &str) -> Result<bool, DncError> {
-    let done = sqlx::query("DELETE FROM dnc_entries WHERE value = $1 AND campaign_id IS NOT DISTINCT FROM $2")
-        .bind(value)
-        .bind(scope.campaign_id())
-        .execute(pool)
-        .await?;
+    let done = sqlx::query(
+        "DELETE FROM dnc_entries WHERE value = $1 AND campaign_id IS NOT DISTINCT FROM $2",
+    )
+    .bind(value)
+    .bind(scope.campaign_id())
+    .execute(pool)
+    .await?;
     Ok(done.rows_affected() > 0)
 }
 
 /// The entry that forbids calling `number` for `campaign` (system list first), if any.
-pub async fn check(pool: &PgPool, campaign: Option<i64>, number: &str) -> Result<Option<Hit>, DncError> {
+pub async fn check(
+    pool: &PgPool,
+    campaign: Option<i64>,
+    number: &str,
+) -> Result<Option<Hit>, DncError> {
     let hit = sqlx::query_as::<_, Hit>(&format!(
         "SELECT d.campaign_id, d.kind, d.value FROM dnc_entries d WHERE {} ORDER BY d.campaign_id NULLS FIRST, d.kind DESC LIMIT 1",
         blocks("$1", "$2")
@@ -151,10 +188,19 @@ const REGISTRY_BATCH: usize = 100_000;
 
 /// Bulk-loads a national-registry style file: one US number a line, 10 digits (punctuation and
 /// a leading 1 are tolerated). Streams in batches, so millions of lines load in constant memory.
-pub async fn load_registry(pool: &PgPool, scope: Scope, input: impl BufRead, source: Source) -> Result<RegistryLoad, DncError> {
+pub async fn load_registry(
+    pool: &PgPool,
+    scope: Scope,
+    input: impl BufRead,
+    source: Source,
+) -> Result<RegistryLoad, DncError> {
     let mut report = RegistryLoad::default();
     let mut conn = pool.acquire().await?;
-    sqlx::query("CREATE TEMP TABLE IF NOT EXISTS dnc_stage (value text NOT NULL) ON COMMIT DELETE ROWS").execute(&mut *conn).await?;
+    sqlx::query(
+        "CREATE TEMP TABLE IF NOT EXISTS dnc_stage (value text NOT NULL) ON COMMIT DELETE ROWS",
+    )
+    .execute(&mut *conn)
+    .await?;
     let mut batch = String::with_capacity(REGISTRY_BATCH * 13);
     let mut in_batch = 0usize;
     for line in input.lines() {
@@ -177,7 +223,10 @@ pub async fn load_registry(pool: &PgPool, scope: Scope, input: impl BufRead, sou
             _ => {
                 report.rejected_count += 1;
                 if report.rejected.len() < RegistryLoad::MAX_REJECTS_KEPT {
-                    report.rejected.push((report.lines, format!("'{}' is not a 10-digit NANP number", line.trim())));
+                    report.rejected.push((
+                        report.lines,
+                        format!("'{}' is not a 10-digit NANP number", line.trim()),
+                    ));
                 }
             }
         }
@@ -206,13 +255,20 @@ async fn flush_registry(
     copy.finish().await?;
     let conflict = match scope {
         Scope::System => "ON CONFLICT (value) WHERE campaign_id IS NULL DO NOTHING",
-        Scope::Campaign(_) => "ON CONFLICT (campaign_id, value) WHERE campaign_id IS NOT NULL DO NOTHING",
+        Scope::Campaign(_) => {
+            "ON CONFLICT (campaign_id, value) WHERE campaign_id IS NOT NULL DO NOTHING"
+        }
     };
     let sql = format!(
         "INSERT INTO dnc_entries (campaign_id, kind, value, source)
          SELECT DISTINCT $1::bigint, 'number', value, $2 FROM dnc_stage {conflict}"
     );
-    let added = sqlx::query(&sql).bind(scope.campaign_id()).bind(source.as_str()).execute(&mut *tx).await?.rows_affected();
+    let added = sqlx::query(&sql)
+        .bind(scope.campaign_id())
+        .bind(source.as_str())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
     tx.commit().await?;
     report.added += added;
     report.already_listed += staged - added;

@@ -26,25 +26,68 @@ pub enum ExportError {
 }
 
 const COLUMNS: &[&str] = &[
-    "lead_id", "list_id", "status", "phone", "alt_phone", "first_name", "last_name", "email", "address1", "address2", "city",
-    "state", "postal_code", "country", "time_zone", "vendor_code", "source", "comments", "priority", "attempt_count",
-    "last_attempt_at", "next_attempt_at", "last_call_at", "last_outcome", "last_disposition", "last_talk_secs", "created_at",
+    "lead_id",
+    "list_id",
+    "status",
+    "phone",
+    "alt_phone",
+    "first_name",
+    "last_name",
+    "email",
+    "address1",
+    "address2",
+    "city",
+    "state",
+    "postal_code",
+    "country",
+    "time_zone",
+    "vendor_code",
+    "source",
+    "comments",
+    "priority",
+    "attempt_count",
+    "last_attempt_at",
+    "next_attempt_at",
+    "last_call_at",
+    "last_outcome",
+    "last_disposition",
+    "last_talk_secs",
+    "created_at",
 ];
 
 /// Writes the selected leads, one row each, custom fields as trailing columns. Returns the rows written.
-pub async fn export_leads(pool: &PgPool, selection: Selection, out: impl Write) -> Result<u64, ExportError> {
+pub async fn export_leads(
+    pool: &PgPool,
+    selection: Selection,
+    out: impl Write,
+) -> Result<u64, ExportError> {
     let (filter, id) = match selection {
         Selection::List(id) => ("l.list_id = $1", id),
-        Selection::Campaign(id) => ("l.list_id IN (SELECT id FROM lists WHERE campaign_id = $1)", id),
+        Selection::Campaign(id) => (
+            "l.list_id IN (SELECT id FROM lists WHERE campaign_id = $1)",
+            id,
+        ),
     };
-    let custom_keys: Vec<String> =
-        sqlx::query_scalar(&format!("SELECT DISTINCT k FROM leads l, jsonb_object_keys(l.custom) k WHERE {filter} ORDER BY k"))
-            .bind(id)
-            .fetch_all(pool)
-            .await?;
+    let custom_keys: Vec<String> = sqlx::query_scalar(&format!(
+        "SELECT DISTINCT k FROM leads l, jsonb_object_keys(l.custom) k WHERE {filter} ORDER BY k"
+    ))
+    .bind(id)
+    .fetch_all(pool)
+    .await?;
     let mut writer = csv::Writer::from_writer(out);
-    let header: Vec<&str> = COLUMNS.iter().copied().chain(custom_keys.iter().map(String::as_str)).collect();
-    writer.write_record(header.iter().map(|h| neutralize(h)).collect::<Vec<_>>().iter().map(|h| h.as_ref()))?;
+    let header: Vec<&str> = COLUMNS
+        .iter()
+        .copied()
+        .chain(custom_keys.iter().map(String::as_str))
+        .collect();
+    writer.write_record(
+        header
+            .iter()
+            .map(|h| neutralize(h))
+            .collect::<Vec<_>>()
+            .iter()
+            .map(|h| h.as_ref()),
+    )?;
 
     let sql = format!(
         "SELECT l.id::text, l.list_id::text, l.status, l.phone_e164, coalesce(l.alt_phone_e164, ''), l.first_name, l.last_name,

@@ -60,7 +60,11 @@ struct Tables {
 /// Rows of a shipped table, header skipped. The tables are part of the binary and checked by
 /// tests, so a malformed row is a build defect, not input.
 fn rows(table: &'static str) -> impl Iterator<Item = Vec<&'static str>> {
-    table.lines().skip(1).filter(|l| !l.is_empty()).map(|l| l.split(',').collect())
+    table
+        .lines()
+        .skip(1)
+        .filter(|l| !l.is_empty())
+        .map(|l| l.split(',').collect())
 }
 
 /// The zones of a `|`-separated list that this build of chrono-tz knows.
@@ -74,7 +78,14 @@ static TABLES: LazyLock<Tables> = LazyLock::new(|| {
             let code = r.first()?.parse().ok()?;
             let state = r.get(2).filter(|s| !s.is_empty()).copied();
             let zones = zones(r.get(3)?);
-            (!zones.is_empty()).then_some((code, AreaCode { region: r.get(1)?, state, zones }))
+            (!zones.is_empty()).then_some((
+                code,
+                AreaCode {
+                    region: r.get(1)?,
+                    state,
+                    zones,
+                },
+            ))
         })
         .collect();
     let exchanges = rows(EXCHANGES)
@@ -86,13 +97,21 @@ static TABLES: LazyLock<Tables> = LazyLock::new(|| {
     let mut state_zones = HashMap::new();
     let mut state_names = HashMap::new();
     for r in rows(STATES) {
-        if let (Some(code), Some(name), Some(zone)) = (r.first(), r.get(1), r.get(3).and_then(|z| z.parse().ok())) {
+        if let (Some(code), Some(name), Some(zone)) =
+            (r.first(), r.get(1), r.get(3).and_then(|z| z.parse().ok()))
+        {
             state_zones.insert(*code, zone);
             state_names.insert(name.to_lowercase(), *code);
         }
     }
     let zip3 = rows(ZIP3)
-        .filter_map(|r| Some((r.first()?.parse().ok()?, r.get(1)?.parse().ok()?, *r.get(2)?)))
+        .filter_map(|r| {
+            Some((
+                r.first()?.parse().ok()?,
+                r.get(1)?.parse().ok()?,
+                *r.get(2)?,
+            ))
+        })
         .collect();
     // A prefix spanning several zones (+44: Guernsey, Isle of Man, Jersey, London) gets the
     // zone most used across the whole table, which is the country's main one (London).
@@ -105,11 +124,22 @@ static TABLES: LazyLock<Tables> = LazyLock::new(|| {
     let prefixes = rows(PREFIXES)
         .filter_map(|r| {
             let candidates = zones(r.get(1)?);
-            let best = candidates.iter().copied().rev().max_by_key(|z| uses.get(z).copied().unwrap_or(0))?;
+            let best = candidates
+                .iter()
+                .copied()
+                .rev()
+                .max_by_key(|z| uses.get(z).copied().unwrap_or(0))?;
             Some((*r.first()?, best))
         })
         .collect();
-    Tables { area_codes, exchanges, state_zones, state_names, zip3, prefixes }
+    Tables {
+        area_codes,
+        exchanges,
+        state_zones,
+        state_names,
+        zip3,
+        prefixes,
+    }
 });
 
 /// The region of a geographic NANP area code (US, CA, JM...), None for codes not in service
@@ -124,7 +154,10 @@ pub fn state_code(raw: &str) -> Option<&'static str> {
     let tables = &*TABLES;
     if raw.len() == 2 {
         let upper = raw.to_ascii_uppercase();
-        return tables.state_zones.get_key_value(upper.as_str()).map(|(k, _)| *k);
+        return tables
+            .state_zones
+            .get_key_value(upper.as_str())
+            .map(|(k, _)| *k);
     }
     tables.state_names.get(&raw.to_lowercase()).copied()
 }
@@ -159,36 +192,55 @@ pub fn postal_state(postal: &str) -> Option<&'static str> {
     let zip3: u16 = digits[..3].parse().ok()?;
     let zips = &TABLES.zip3;
     let i = zips.partition_point(|(_, last, _)| *last < zip3);
-    zips.get(i).filter(|(first, _, _)| *first <= zip3).map(|(_, _, state)| *state)
+    zips.get(i)
+        .filter(|(first, _, _)| *first <= zip3)
+        .map(|(_, _, state)| *state)
 }
 
 /// Locates the callee of `number`, given the lead's state and postal code when the file had them.
-pub fn locate(number: &E164, state: Option<&str>, postal_code: Option<&str>) -> Result<Location, GeoError> {
+pub fn locate(
+    number: &E164,
+    state: Option<&str>,
+    postal_code: Option<&str>,
+) -> Result<Location, GeoError> {
     let tables = &*TABLES;
     let Some(npa) = number.area_code() else {
         let digits = &number.number[1..];
         return (1..=digits.len().min(8))
             .rev()
             .find_map(|len| tables.prefixes.get(&digits[..len]))
-            .map(|zone| Location { time_zone: *zone, state: None })
+            .map(|zone| Location {
+                time_zone: *zone,
+                state: None,
+            })
             .ok_or_else(|| GeoError::UnknownZone(number.number.clone()));
     };
     let area = tables.area_codes.get(&npa);
-    let state = postal_code.and_then(postal_state).or_else(|| state.and_then(state_code)).or_else(|| area.and_then(|a| a.state));
+    let state = postal_code
+        .and_then(postal_state)
+        .or_else(|| state.and_then(state_code))
+        .or_else(|| area.and_then(|a| a.state));
     let state_zone = state.and_then(|s| tables.state_zones.get(s).copied());
     // The number's own zones: its exchange's, else its area code's.
     let digits = &number.number[1..];
-    let exchange = (5..=7).rev().find_map(|len| digits.get(..len).and_then(|prefix| tables.exchanges.get(prefix)));
+    let exchange = (5..=7).rev().find_map(|len| {
+        digits
+            .get(..len)
+            .and_then(|prefix| tables.exchanges.get(prefix))
+    });
     let own = exchange.or(area.map(|a| &a.zones));
     let zone = match (area, own, state_zone) {
         // The area code is in the callee's state: the number's own zone, preferring the state's
         // main zone where it spans several (907: Anchorage, not Adak).
-        (Some(area), Some(own), Some(main)) if area.state == state => Some(if own.contains(&main) { main } else { own[0] }),
+        (Some(area), Some(own), Some(main)) if area.state == state => {
+            Some(if own.contains(&main) { main } else { own[0] })
+        }
         (_, _, Some(main)) => Some(main),
         (_, Some(own), None) => Some(own[0]),
         (_, None, None) => None,
     };
-    zone.map(|time_zone| Location { time_zone, state }).ok_or_else(|| GeoError::UnknownZone(number.number.clone()))
+    zone.map(|time_zone| Location { time_zone, state })
+        .ok_or_else(|| GeoError::UnknownZone(number.number.clone()))
 }
 
 #[cfg(test)]
@@ -207,43 +259,99 @@ mod tests {
         assert!(TABLES.state_zones.len() >= 64);
         assert!(TABLES.prefixes.len() > 1000);
         assert_eq!(TABLES.zip3.len(), rows(ZIP3).count());
-        assert_eq!(TABLES.exchanges.len(), rows(EXCHANGES).count(), "every exchange's zones are known to chrono-tz");
-        assert_eq!(TABLES.prefixes.len(), rows(PREFIXES).count(), "every prefix's zones are known to chrono-tz");
+        assert_eq!(
+            TABLES.exchanges.len(),
+            rows(EXCHANGES).count(),
+            "every exchange's zones are known to chrono-tz"
+        );
+        assert_eq!(
+            TABLES.prefixes.len(),
+            rows(PREFIXES).count(),
+            "every prefix's zones are known to chrono-tz"
+        );
     }
 
     #[test]
     fn exchanges_across_a_zone_line() {
         // Pensacola, in Eastern-time 850, is Central; Tallahassee is not.
-        assert_eq!(at("850-200-0123", None, None), Location { time_zone: chrono_tz::America::Chicago, state: Some("FL") });
-        assert_eq!(at("850-200-0123", Some("FL"), Some("32501")).time_zone, chrono_tz::America::Chicago);
-        assert_eq!(at("850-222-0123", None, None).time_zone, chrono_tz::America::New_York);
+        assert_eq!(
+            at("850-200-0123", None, None),
+            Location {
+                time_zone: chrono_tz::America::Chicago,
+                state: Some("FL")
+            }
+        );
+        assert_eq!(
+            at("850-200-0123", Some("FL"), Some("32501")).time_zone,
+            chrono_tz::America::Chicago
+        );
+        assert_eq!(
+            at("850-222-0123", None, None).time_zone,
+            chrono_tz::America::New_York
+        );
         // Chattanooga, in Central-time 423, is Eastern.
-        assert_eq!(at("423-209-0123", None, None).time_zone, chrono_tz::America::New_York);
+        assert_eq!(
+            at("423-209-0123", None, None).time_zone,
+            chrono_tz::America::New_York
+        );
         // A lead in another state still gets that state's zone.
-        assert_eq!(at("850-200-0123", Some("CA"), None).time_zone, chrono_tz::America::Los_Angeles);
+        assert_eq!(
+            at("850-200-0123", Some("CA"), None).time_zone,
+            chrono_tz::America::Los_Angeles
+        );
     }
 
     #[test]
     fn area_code_alone() {
-        assert_eq!(at("201-555-0123", None, None), Location { time_zone: chrono_tz::America::New_York, state: Some("NJ") });
-        assert_eq!(at("312-555-0123", None, None).time_zone, chrono_tz::America::Chicago);
-        assert_eq!(at("602-555-0123", None, None).time_zone, chrono_tz::America::Phoenix);
+        assert_eq!(
+            at("201-555-0123", None, None),
+            Location {
+                time_zone: chrono_tz::America::New_York,
+                state: Some("NJ")
+            }
+        );
+        assert_eq!(
+            at("312-555-0123", None, None).time_zone,
+            chrono_tz::America::Chicago
+        );
+        assert_eq!(
+            at("602-555-0123", None, None).time_zone,
+            chrono_tz::America::Phoenix
+        );
         assert_eq!(at("416-555-0123", None, None).state, Some("ON"));
         // Finer than the state: El Paso keeps Mountain time; Alaska's main zone among several.
-        assert_eq!(at("915-555-0123", None, None).time_zone, chrono_tz::America::Denver);
-        assert_eq!(at("907-555-0123", None, None).time_zone, chrono_tz::America::Anchorage);
+        assert_eq!(
+            at("915-555-0123", None, None).time_zone,
+            chrono_tz::America::Denver
+        );
+        assert_eq!(
+            at("907-555-0123", None, None).time_zone,
+            chrono_tz::America::Anchorage
+        );
     }
 
     #[test]
     fn location_columns_win_over_the_area_code() {
         // A New Jersey mobile number whose owner lives in California.
         let l = at("201-555-0123", Some("CA"), None);
-        assert_eq!(l, Location { time_zone: chrono_tz::America::Los_Angeles, state: Some("CA") });
+        assert_eq!(
+            l,
+            Location {
+                time_zone: chrono_tz::America::Los_Angeles,
+                state: Some("CA")
+            }
+        );
         let l = at("201-555-0123", Some("California"), None);
         assert_eq!(l.state, Some("CA"));
         // The postal code beats the state column.
         let l = at("201-555-0123", Some("CA"), Some("33101"));
-        assert_eq!(l, Location { time_zone: chrono_tz::America::New_York, state: Some("FL") });
+        assert_eq!(
+            l,
+            Location {
+                time_zone: chrono_tz::America::New_York,
+                state: Some("FL")
+            }
+        );
         // An unknown state falls back to the area code.
         assert_eq!(at("201-555-0123", Some("Atlantis"), None).state, Some("NJ"));
     }
@@ -260,18 +368,36 @@ mod tests {
     #[test]
     fn other_countries_by_prefix() {
         let n = normalize("+49 30 901820", country("US").expect("US")).expect("de");
-        assert_eq!(locate(&n, None, None).expect("de").time_zone, chrono_tz::Europe::Berlin);
+        assert_eq!(
+            locate(&n, None, None).expect("de").time_zone,
+            chrono_tz::Europe::Berlin
+        );
         let n = normalize("+61 2 9374 4000", country("US").expect("US")).expect("au");
-        assert_eq!(locate(&n, None, None).expect("au").time_zone, chrono_tz::Australia::Sydney);
+        assert_eq!(
+            locate(&n, None, None).expect("au").time_zone,
+            chrono_tz::Australia::Sydney
+        );
         let n = normalize("+44 20 7946 0958", country("US").expect("US")).expect("gb");
-        assert_eq!(locate(&n, None, None).expect("gb").time_zone, chrono_tz::Europe::London);
+        assert_eq!(
+            locate(&n, None, None).expect("gb").time_zone,
+            chrono_tz::Europe::London
+        );
         // The country's own zone, not libphonenumber's neighbour of the same offset whose
         // daylight saving differs (Algeria: Europe/Paris; Nicaragua: America/Chicago).
         let n = normalize("+213 21 73 12 34", country("US").expect("US")).expect("dz");
-        assert_eq!(locate(&n, None, None).expect("dz").time_zone, chrono_tz::Africa::Algiers);
+        assert_eq!(
+            locate(&n, None, None).expect("dz").time_zone,
+            chrono_tz::Africa::Algiers
+        );
         let n = normalize("+505 2222 1234", country("US").expect("US")).expect("ni");
-        assert_eq!(locate(&n, None, None).expect("ni").time_zone, chrono_tz::America::Managua);
+        assert_eq!(
+            locate(&n, None, None).expect("ni").time_zone,
+            chrono_tz::America::Managua
+        );
         let n = normalize("+353 22 12345", country("US").expect("US")).expect("ie");
-        assert_eq!(locate(&n, None, None).expect("ie").time_zone, chrono_tz::Europe::Dublin);
+        assert_eq!(
+            locate(&n, None, None).expect("ie").time_zone,
+            chrono_tz::Europe::Dublin
+        );
     }
 }

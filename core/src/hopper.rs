@@ -52,13 +52,21 @@ struct Campaign {
 pub const HOLD_SECS: i32 = 60;
 
 /// Claims up to `limit` due leads of the campaign for `node`.
-pub async fn fill(pool: &PgPool, campaign_id: i64, node: &str, limit: i64, now: DateTime<Utc>) -> Result<Filled, sqlx::Error> {
+pub async fn fill(
+    pool: &PgPool,
+    campaign_id: i64,
+    node: &str,
+    limit: i64,
+    now: DateTime<Utc>,
+) -> Result<Filled, sqlx::Error> {
     let campaign: Option<Campaign> =
         sqlx::query_as("SELECT active, dial_statuses, max_attempts, call_time_id, max_number_attempts_24h FROM campaigns WHERE id = $1")
             .bind(campaign_id)
             .fetch_optional(pool)
             .await?;
-    let Some(campaign) = campaign.filter(|c| c.active) else { return Ok(Filled::Inactive) };
+    let Some(campaign) = campaign.filter(|c| c.active) else {
+        return Ok(Filled::Inactive);
+    };
     let lists: Vec<(i64, Vec<String>)> = sqlx::query_as(
         "SELECT id, time_zones FROM lists WHERE campaign_id = $1 AND active AND (expires_on IS NULL OR expires_on >= $2::date)",
     )
@@ -75,7 +83,13 @@ pub async fn fill(pool: &PgPool, campaign_id: i64, node: &str, limit: i64, now: 
     }
     // Open now and still open when the claim runs out.
     let mut window = compliance::window(pool, campaign.call_time_id, &zones, now).await?;
-    let until = compliance::window(pool, campaign.call_time_id, &zones, now + chrono::Duration::seconds(HOLD_SECS.into())).await?;
+    let until = compliance::window(
+        pool,
+        campaign.call_time_id,
+        &zones,
+        now + chrono::Duration::seconds(HOLD_SECS.into()),
+    )
+    .await?;
     window.open_zones.retain(|z| until.open_zones.contains(z));
     for state in until.closed_states {
         if !window.closed_states.contains(&state) {
@@ -173,16 +187,25 @@ pub async fn fill(pool: &PgPool, campaign_id: i64, node: &str, limit: i64, now: 
             .await?;
     }
 
-    let ready: Vec<HopperLead> =
-        locked.into_iter().filter(|l| !blocked.iter().any(|(id, _)| *id == l.lead_id) && !over_cap.contains(&l.lead_id)).collect();
+    let ready: Vec<HopperLead> = locked
+        .into_iter()
+        .filter(|l| {
+            !blocked.iter().any(|(id, _)| *id == l.lead_id) && !over_cap.contains(&l.lead_id)
+        })
+        .collect();
     let ready_ids: Vec<i64> = ready.iter().map(|l| l.lead_id).collect();
-    sqlx::query("UPDATE leads SET next_attempt_at = NULL, updated_at = now() WHERE id = ANY($1)").bind(&ready_ids).execute(&mut *tx).await?;
-    sqlx::query("INSERT INTO hopper (lead_id, campaign_id, node) SELECT unnest($1::bigint[]), $2, $3")
+    sqlx::query("UPDATE leads SET next_attempt_at = NULL, updated_at = now() WHERE id = ANY($1)")
         .bind(&ready_ids)
-        .bind(campaign_id)
-        .bind(node)
         .execute(&mut *tx)
         .await?;
+    sqlx::query(
+        "INSERT INTO hopper (lead_id, campaign_id, node) SELECT unnest($1::bigint[]), $2, $3",
+    )
+    .bind(&ready_ids)
+    .bind(campaign_id)
+    .bind(node)
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(Filled::Leads(ready))
 }
@@ -191,7 +214,12 @@ pub async fn fill(pool: &PgPool, campaign_id: i64, node: &str, limit: i64, now: 
 /// than [`HOLD_SECS`]. With `attempt`, the dial attempt of that id is reserved for the lead in
 /// the same statement (as `attempts::reserve` would): a database outage between the two would
 /// leave a lead out of the hopper, not due, and never dialed.
-pub async fn take(pool: &PgPool, campaign_id: i64, node: &str, attempt: Option<uuid::Uuid>) -> Result<Option<HopperLead>, sqlx::Error> {
+pub async fn take(
+    pool: &PgPool,
+    campaign_id: i64,
+    node: &str,
+    attempt: Option<uuid::Uuid>,
+) -> Result<Option<HopperLead>, sqlx::Error> {
     sqlx::query_as(
         "WITH taken AS (
              DELETE FROM hopper WHERE lead_id = (

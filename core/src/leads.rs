@@ -65,7 +65,10 @@ pub const NEXT_DUE_SQL: &str = "
     ORDER BY due.next_attempt_at, due.id";
 
 /// The leads due now, longest overdue first, at most `limit`.
-pub async fn next_due<'e>(db: impl PgExecutor<'e>, q: &DueQuery<'_>) -> Result<Vec<DueLead>, sqlx::Error> {
+pub async fn next_due<'e>(
+    db: impl PgExecutor<'e>,
+    q: &DueQuery<'_>,
+) -> Result<Vec<DueLead>, sqlx::Error> {
     sqlx::query_as(NEXT_DUE_SQL)
         .bind(q.list_ids)
         .bind(q.statuses)

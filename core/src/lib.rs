@@ -23,13 +23,13 @@
 //! - [`csv_safety`]: what keeps a CSV we write from running as a spreadsheet formula.
 //! - [`asterisk_values`]: the one whitelist for every value that reaches Asterisk.
 
-pub mod campaigns;
 pub mod agents;
 pub mod asterisk_values;
 pub mod attempts;
 pub mod bus;
 pub mod calls;
 pub mod calltimes;
+pub mod campaigns;
 pub mod compliance;
 pub mod config;
 pub mod csv_safety;
@@ -43,8 +43,8 @@ pub mod hopper;
 pub mod import;
 pub mod inbound;
 pub mod leads;
-pub mod live;
 pub mod lists;
+pub mod live;
 pub mod manual;
 pub mod pacing;
 pub mod phone;

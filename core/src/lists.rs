@@ -33,26 +33,48 @@ pub enum ListError {
     Db(#[from] sqlx::Error),
 }
 
-pub async fn create(pool: &PgPool, name: &str, campaign_id: Option<i64>, default_country: &str) -> Result<i64, ListError> {
-    create_in(&mut *pool.acquire().await?, name, campaign_id, default_country).await
+pub async fn create(
+    pool: &PgPool,
+    name: &str,
+    campaign_id: Option<i64>,
+    default_country: &str,
+) -> Result<i64, ListError> {
+    create_in(
+        &mut *pool.acquire().await?,
+        name,
+        campaign_id,
+        default_country,
+    )
+    .await
 }
 
 /// [`create`], in the caller's transaction (the admin audits the creation in it).
-pub async fn create_in(conn: &mut sqlx::PgConnection, name: &str, campaign_id: Option<i64>, default_country: &str) -> Result<i64, ListError> {
+pub async fn create_in(
+    conn: &mut sqlx::PgConnection,
+    name: &str,
+    campaign_id: Option<i64>,
+    default_country: &str,
+) -> Result<i64, ListError> {
     let country = default_country.trim().to_ascii_uppercase();
     crate::phone::country(&country).map_err(|_| ListError::Country(default_country.to_string()))?;
     if let Some(campaign) = campaign_id {
-        let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM campaigns WHERE id = $1)").bind(campaign).fetch_one(&mut *conn).await?;
+        let exists: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM campaigns WHERE id = $1)")
+                .bind(campaign)
+                .fetch_one(&mut *conn)
+                .await?;
         if !exists {
             return Err(ListError::NoCampaign(campaign));
         }
     }
-    Ok(sqlx::query_scalar("INSERT INTO lists (name, campaign_id, default_country) VALUES ($1, $2, $3) RETURNING id")
-        .bind(name)
-        .bind(campaign_id)
-        .bind(country)
-        .fetch_one(&mut *conn)
-        .await?)
+    Ok(sqlx::query_scalar(
+        "INSERT INTO lists (name, campaign_id, default_country) VALUES ($1, $2, $3) RETURNING id",
+    )
+    .bind(name)
+    .bind(campaign_id)
+    .bind(country)
+    .fetch_one(&mut *conn)
+    .await?)
 }
 
 pub async fn get(pool: &PgPool, id: i64) -> Result<List, ListError> {
@@ -74,9 +96,16 @@ pub async fn counts(pool: &PgPool, id: i64) -> Result<ListCounts, ListError> {
             .bind(id)
             .fetch_all(pool)
             .await?;
-    let dialable: i64 = sqlx::query_scalar("SELECT count(*) FROM leads WHERE list_id = $1 AND next_attempt_at IS NOT NULL")
-        .bind(id)
-        .fetch_one(pool)
-        .await?;
-    Ok(ListCounts { list_id: id, leads: by_status.iter().map(|(_, n)| n).sum(), dialable, by_status })
+    let dialable: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM leads WHERE list_id = $1 AND next_attempt_at IS NOT NULL",
+    )
+    .bind(id)
+    .fetch_one(pool)
+    .await?;
+    Ok(ListCounts {
+        list_id: id,
+        leads: by_status.iter().map(|(_, n)| n).sum(),
+        dialable,
+        by_status,
+    })
 }

@@ -34,26 +34,40 @@ pub enum LiveEvent {
         node: Option<String>,
     },
     /// A call was created or changed state.
-    Call { call_id: Uuid, campaign_id: Option<i64>, group_id: Option<i64>, user_id: Option<i64>, state: String },
+    Call {
+        call_id: Uuid,
+        campaign_id: Option<i64>,
+        group_id: Option<i64>,
+        user_id: Option<i64>,
+        state: String,
+    },
     /// A page of `user_id` opened the agent screen; every other page of theirs must let go.
     TakeOver { user_id: i64, page: Uuid },
     /// A line of text for one agent's screen (a supervisor's note, or a probe of the benchmark,
     /// which stamps it with the time it was sent).
-    Notice { user_id: i64, text: String, sent_at_micros: i64 },
+    Notice {
+        user_id: i64,
+        text: String,
+        sent_at_micros: i64,
+    },
     /// A user's access ended or changed: their pages' sockets close, those of one web session
     /// (`session`, its token's SHA-256: a sign-out, an expiry) or all of theirs (none: a
     /// deactivation, a password reset, campaigns taken away). A page that reconnects is
     /// authorised afresh.
-    Revoked { user_id: i64, session: Option<String> },
+    Revoked {
+        user_id: i64,
+        session: Option<String>,
+    },
 }
 
 impl LiveEvent {
     /// The agent the news is for, if it is for one.
     pub fn user_id(&self) -> Option<i64> {
         match self {
-            LiveEvent::Agent { user_id, .. } | LiveEvent::TakeOver { user_id, .. } | LiveEvent::Notice { user_id, .. } | LiveEvent::Revoked { user_id, .. } => {
-                Some(*user_id)
-            }
+            LiveEvent::Agent { user_id, .. }
+            | LiveEvent::TakeOver { user_id, .. }
+            | LiveEvent::Notice { user_id, .. }
+            | LiveEvent::Revoked { user_id, .. } => Some(*user_id),
             LiveEvent::Call { user_id, .. } => *user_id,
         }
     }
@@ -63,7 +77,9 @@ impl LiveEvent {
         match self {
             LiveEvent::Agent { campaign_id, .. } => Some(*campaign_id),
             LiveEvent::Call { campaign_id, .. } => *campaign_id,
-            LiveEvent::TakeOver { .. } | LiveEvent::Notice { .. } | LiveEvent::Revoked { .. } => None,
+            LiveEvent::TakeOver { .. } | LiveEvent::Notice { .. } | LiveEvent::Revoked { .. } => {
+                None
+            }
         }
     }
 
@@ -79,7 +95,10 @@ impl LiveEvent {
     /// token) must close for this news.
     pub fn revokes(&self, user_id: i64, token_sha256: Option<&str>) -> bool {
         match self {
-            LiveEvent::Revoked { user_id: u, session } => *u == user_id && (session.is_none() || session.as_deref() == token_sha256),
+            LiveEvent::Revoked {
+                user_id: u,
+                session,
+            } => *u == user_id && (session.is_none() || session.as_deref() == token_sha256),
             _ => false,
         }
     }
@@ -103,10 +122,15 @@ mod tests {
 
     #[test]
     fn a_revocation_closes_its_own_sessions_pages_only() {
-        let one: LiveEvent = serde_json::from_str(r#"{"kind" : "revoked", "user_id" : 7, "session" : "ab"}"#).expect("revoked");
+        let one: LiveEvent =
+            serde_json::from_str(r#"{"kind" : "revoked", "user_id" : 7, "session" : "ab"}"#)
+                .expect("revoked");
         assert!(one.revokes(7, Some("ab")));
         assert!(!one.revokes(7, Some("cd")) && !one.revokes(8, Some("ab")));
-        let all = LiveEvent::Revoked { user_id: 7, session: None };
+        let all = LiveEvent::Revoked {
+            user_id: 7,
+            session: None,
+        };
         assert!(all.revokes(7, Some("cd")) && all.revokes(7, None) && !all.revokes(8, None));
     }
 }

@@ -65,13 +65,20 @@ pub struct Placed {
 /// Checks and records a manual call for the agent's session: the attempt (counted in the
 /// 24-hour caps like any dial), the call, and the agent reserved for it. The caller then
 /// originates it.
-pub async fn place(pool: &PgPool, session_id: i64, node: &str, target: &Target, now: DateTime<Utc>) -> Result<Placed, ManualError> {
+pub async fn place(
+    pool: &PgPool,
+    session_id: i64,
+    node: &str,
+    target: &Target,
+    now: DateTime<Utc>,
+) -> Result<Placed, ManualError> {
     let session: Option<(i64, i64, String, String)> =
         sqlx::query_as("SELECT campaign_id, user_id, conference, state FROM agent_sessions WHERE id = $1 AND logged_out_at IS NULL")
             .bind(session_id)
             .fetch_optional(pool)
             .await?;
-    let (campaign_id, user_id, conference, state) = session.ok_or(ManualError::NoSession(session_id))?;
+    let (campaign_id, user_id, conference, state) =
+        session.ok_or(ManualError::NoSession(session_id))?;
     if !matches!(state.as_str(), "ready" | "paused") {
         return Err(ManualError::AgentBusy(state));
     }
@@ -91,21 +98,39 @@ pub async fn place(pool: &PgPool, session_id: i64, node: &str, target: &Target, 
         Target::Number(raw) => {
             let country = crate::campaigns::typing_country(pool, campaign_id).await?;
             let e164 = phone::normalize(raw, phone::country(&country)?)?;
-            let located = crate::geo::locate(&e164, None, None).map_err(|_| ManualError::UnknownZone(e164.number.clone()))?;
-            (None, e164.number, located.time_zone.name().to_string(), located.state.map(str::to_string))
+            let located = crate::geo::locate(&e164, None, None)
+                .map_err(|_| ManualError::UnknownZone(e164.number.clone()))?;
+            (
+                None,
+                e164.number,
+                located.time_zone.name().to_string(),
+                located.state.map(str::to_string),
+            )
         }
     };
-    compliance::clear_to_call(pool, campaign_id, &number, &zone, callee_state.as_deref(), now).await?;
+    compliance::clear_to_call(
+        pool,
+        campaign_id,
+        &number,
+        &zone,
+        callee_state.as_deref(),
+        now,
+    )
+    .await?;
 
     let call_id = Uuid::new_v4();
     let mut tx = pool.begin().await?;
-    let still: Option<String> = sqlx::query_scalar("SELECT state FROM agent_sessions WHERE id = $1 AND logged_out_at IS NULL FOR UPDATE")
-        .bind(session_id)
-        .fetch_optional(&mut *tx)
-        .await?;
+    let still: Option<String> = sqlx::query_scalar(
+        "SELECT state FROM agent_sessions WHERE id = $1 AND logged_out_at IS NULL FOR UPDATE",
+    )
+    .bind(session_id)
+    .fetch_optional(&mut *tx)
+    .await?;
     match still {
         None => return Err(ManualError::NoSession(session_id)),
-        Some(s) if !matches!(s.as_str(), "ready" | "paused") => return Err(ManualError::AgentBusy(s)),
+        Some(s) if !matches!(s.as_str(), "ready" | "paused") => {
+            return Err(ManualError::AgentBusy(s))
+        }
         Some(_) => {}
     }
     if let Some(id) = lead_id {
@@ -153,12 +178,22 @@ pub async fn place(pool: &PgPool, session_id: i64, node: &str, target: &Target, 
         .await?;
     crate::agents::record_state(&mut tx, session_id, "reserved", Some(call_id)).await?;
     tx.commit().await?;
-    Ok(Placed { call_id, campaign_id, lead_id, phone_e164: number, conference })
+    Ok(Placed {
+        call_id,
+        campaign_id,
+        lead_id,
+        phone_e164: number,
+        conference,
+    })
 }
 
 /// The callee of a manual call answered (Asterisk's OriginateResponse): the agent is on the
 /// call. False when it is not a manual call still dialing.
-pub async fn answered(pool: &PgPool, call_id: Uuid, channel: Option<&str>) -> Result<bool, sqlx::Error> {
+pub async fn answered(
+    pool: &PgPool,
+    call_id: Uuid,
+    channel: Option<&str>,
+) -> Result<bool, sqlx::Error> {
     let mut tx = pool.begin().await?;
     // The channel, for call control (hold, transfer, hang up); its Uniqueid is the call's id.
     let session: Option<Option<i64>> = sqlx::query_scalar(
@@ -170,10 +205,20 @@ pub async fn answered(pool: &PgPool, call_id: Uuid, channel: Option<&str>) -> Re
     .bind(channel)
     .fetch_optional(&mut *tx)
     .await?;
-    let Some(session) = session else { return Ok(false) };
-    sqlx::query("UPDATE call_attempts SET answered_at = coalesce(answered_at, now()) WHERE call_id = $1").bind(call_id).execute(&mut *tx).await?;
+    let Some(session) = session else {
+        return Ok(false);
+    };
+    sqlx::query(
+        "UPDATE call_attempts SET answered_at = coalesce(answered_at, now()) WHERE call_id = $1",
+    )
+    .bind(call_id)
+    .execute(&mut *tx)
+    .await?;
     // A recording the dial started (the campaign records every call) has sound from now.
-    sqlx::query("UPDATE recordings SET started_at = now() WHERE call_id = $1 AND ended_at IS NULL").bind(call_id).execute(&mut *tx).await?;
+    sqlx::query("UPDATE recordings SET started_at = now() WHERE call_id = $1 AND ended_at IS NULL")
+        .bind(call_id)
+        .execute(&mut *tx)
+        .await?;
     // In the same transaction: the agent reserved for this call is on it.
     if let Some(session_id) = session {
         crate::agents::call_connected(&mut tx, session_id, call_id).await?;

@@ -35,7 +35,8 @@ pub enum PhoneError {
 
 /// Parses a default country such as `US` for [`normalize`].
 pub fn country(code: &str) -> Result<Country, PhoneError> {
-    code.parse().map_err(|_| PhoneError::UnknownCountry(code.to_string()))
+    code.parse()
+        .map_err(|_| PhoneError::UnknownCountry(code.to_string()))
 }
 
 /// Reads `raw` as a number of `default_country` unless it carries its own country code
@@ -45,13 +46,18 @@ pub fn normalize(raw: &str, default_country: Country) -> Result<E164, PhoneError
     if trimmed.is_empty() {
         return Err(PhoneError::Empty);
     }
-    let parsed = phonenumber::parse(Some(default_country), trimmed).map_err(|_| PhoneError::Unparsable(trimmed.to_string()))?;
+    let parsed = phonenumber::parse(Some(default_country), trimmed)
+        .map_err(|_| PhoneError::Unparsable(trimmed.to_string()))?;
     let region = parsed.country().id();
     if !phonenumber::is_valid(&parsed) {
-        let place = region.map(|r| r.as_ref().to_string()).unwrap_or_else(|| format!("+{}", parsed.code().value()));
+        let place = region
+            .map(|r| r.as_ref().to_string())
+            .unwrap_or_else(|| format!("+{}", parsed.code().value()));
         return Err(PhoneError::Invalid(trimmed.to_string(), place));
     }
-    let region = region.map(|r| r.as_ref().to_string()).unwrap_or_else(|| "ZZ".into());
+    let region = region
+        .map(|r| r.as_ref().to_string())
+        .unwrap_or_else(|| "ZZ".into());
     Ok(E164 {
         number: parsed.format().mode(Mode::E164).to_string(),
         region,
@@ -77,7 +83,11 @@ pub struct Normalizer {
 impl Normalizer {
     pub fn new(default_country: Country) -> Self {
         let nanp_default = matches!(default_country, Country::US | Country::CA);
-        Self { default_country, nanp_default, memo: std::collections::HashMap::new() }
+        Self {
+            default_country,
+            nanp_default,
+            memo: std::collections::HashMap::new(),
+        }
     }
 
     pub fn normalize(&mut self, raw: &str) -> Result<E164, PhoneError> {
@@ -90,7 +100,10 @@ impl Normalizer {
             Some(region) => *region,
             None => {
                 let region = match crate::geo::nanp_region(npa) {
-                    Some(r @ ("US" | "CA")) => normalize(raw, self.default_country).ok().filter(|n| n.region == r).map(|_| r),
+                    Some(r @ ("US" | "CA")) => normalize(raw, self.default_country)
+                        .ok()
+                        .filter(|n| n.region == r)
+                        .map(|_| r),
                     // Elsewhere in the NANP validity can depend on the line number: no memo.
                     _ => return normalize(raw, self.default_country),
                 };
@@ -99,7 +112,12 @@ impl Normalizer {
             }
         };
         match region {
-            Some(region) => Ok(E164 { number: format!("+1{national}"), region: region.to_string(), country_code: 1, national }),
+            Some(region) => Ok(E164 {
+                number: format!("+1{national}"),
+                region: region.to_string(),
+                country_code: 1,
+                national,
+            }),
             None => normalize(raw, self.default_country),
         }
     }
@@ -127,7 +145,9 @@ impl Normalizer {
         }
         let national = match (international, count) {
             (true, 11) if digits / 10_000_000_000 == 1 => digits % 10_000_000_000,
-            (false, 11) if self.nanp_default && digits / 10_000_000_000 == 1 => digits % 10_000_000_000,
+            (false, 11) if self.nanp_default && digits / 10_000_000_000 == 1 => {
+                digits % 10_000_000_000
+            }
             (false, 10) if self.nanp_default => digits,
             _ => return None,
         };
@@ -145,7 +165,13 @@ mod tests {
 
     #[test]
     fn national_formats_become_e164() {
-        for raw in ["(201) 555-0123", "201.555.0123", "1-201-555-0123", "+1 201 555 0123", " 2015550123 "] {
+        for raw in [
+            "(201) 555-0123",
+            "201.555.0123",
+            "1-201-555-0123",
+            "+1 201 555 0123",
+            " 2015550123 ",
+        ] {
             let n = normalize(raw, us()).expect(raw);
             assert_eq!(n.number, "+12015550123", "{raw}");
             assert_eq!(n.area_code(), Some(201));
@@ -173,7 +199,11 @@ mod tests {
             }
             for nxx in (100..1000u64).step_by(7) {
                 for line in ["0000", "4567", "9999"] {
-                    for raw in [format!("({npa}) {nxx}-{line}"), format!("+1{npa}{nxx}{line}"), format!("1-{npa}-{nxx}-{line}")] {
+                    for raw in [
+                        format!("({npa}) {nxx}-{line}"),
+                        format!("+1{npa}{nxx}{line}"),
+                        format!("1-{npa}-{nxx}-{line}"),
+                    ] {
                         assert_eq!(fast.normalize(&raw), normalize(&raw, us()), "{raw}");
                         checked += 1;
                     }
@@ -183,7 +213,14 @@ mod tests {
         assert!(checked > 300_000, "{checked}");
         let uk = country("GB").expect("GB");
         let mut from_uk = Normalizer::new(uk);
-        for raw in ["2015550123", "+12015550123", "020 7946 0958", "+1 246 521 5550", "1-800-555-0100", "201555012x"] {
+        for raw in [
+            "2015550123",
+            "+12015550123",
+            "020 7946 0958",
+            "+1 246 521 5550",
+            "1-800-555-0100",
+            "201555012x",
+        ] {
             assert_eq!(from_uk.normalize(raw), normalize(raw, uk), "{raw}");
             assert_eq!(fast.normalize(raw), normalize(raw, us()), "{raw}");
         }
@@ -192,10 +229,19 @@ mod tests {
     #[test]
     fn rejects_what_cannot_be_dialed() {
         assert_eq!(normalize("", us()), Err(PhoneError::Empty));
-        assert!(matches!(normalize("hello", us()), Err(PhoneError::Unparsable(_))));
+        assert!(matches!(
+            normalize("hello", us()),
+            Err(PhoneError::Unparsable(_))
+        ));
         // Area code 123 does not exist.
-        assert!(matches!(normalize("123-456-7890", us()), Err(PhoneError::Invalid(..))));
-        assert!(matches!(normalize("555-0123", us()), Err(PhoneError::Invalid(..))));
+        assert!(matches!(
+            normalize("123-456-7890", us()),
+            Err(PhoneError::Invalid(..))
+        ));
+        assert!(matches!(
+            normalize("555-0123", us()),
+            Err(PhoneError::Invalid(..))
+        ));
         assert!(matches!(country("XX"), Err(PhoneError::UnknownCountry(_))));
     }
 }

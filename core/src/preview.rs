@@ -27,10 +27,11 @@ pub enum PreviewError {
 /// dialed meanwhile.
 pub async fn release(pool: &PgPool, session_id: i64, rest_minutes: i32) -> Result<(), sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let lead: Option<Option<i64>> = sqlx::query_scalar("SELECT preview_lead_id FROM agent_sessions WHERE id = $1 FOR UPDATE")
-        .bind(session_id)
-        .fetch_optional(&mut *tx)
-        .await?;
+    let lead: Option<Option<i64>> =
+        sqlx::query_scalar("SELECT preview_lead_id FROM agent_sessions WHERE id = $1 FOR UPDATE")
+            .bind(session_id)
+            .fetch_optional(&mut *tx)
+            .await?;
     if let Some(Some(lead_id)) = lead {
         sqlx::query(
             "UPDATE leads SET next_attempt_at = now() + make_interval(mins => $2), updated_at = now()
@@ -41,18 +42,28 @@ pub async fn release(pool: &PgPool, session_id: i64, rest_minutes: i32) -> Resul
         .bind(rest_minutes)
         .execute(&mut *tx)
         .await?;
-        sqlx::query("UPDATE agent_sessions SET preview_lead_id = NULL WHERE id = $1").bind(session_id).execute(&mut *tx).await?;
+        sqlx::query("UPDATE agent_sessions SET preview_lead_id = NULL WHERE id = $1")
+            .bind(session_id)
+            .execute(&mut *tx)
+            .await?;
     }
     tx.commit().await?;
     Ok(())
 }
 
 /// Claims the campaign's next lead for the session to preview (handing back the one it had).
-pub async fn next(pool: &PgPool, session_id: i64, node: &str, now: DateTime<Utc>) -> Result<i64, PreviewError> {
-    let session: Option<(i64, String)> = sqlx::query_as("SELECT campaign_id, state FROM agent_sessions WHERE id = $1 AND logged_out_at IS NULL")
-        .bind(session_id)
-        .fetch_optional(pool)
-        .await?;
+pub async fn next(
+    pool: &PgPool,
+    session_id: i64,
+    node: &str,
+    now: DateTime<Utc>,
+) -> Result<i64, PreviewError> {
+    let session: Option<(i64, String)> = sqlx::query_as(
+        "SELECT campaign_id, state FROM agent_sessions WHERE id = $1 AND logged_out_at IS NULL",
+    )
+    .bind(session_id)
+    .fetch_optional(pool)
+    .await?;
     let (campaign_id, state) = session.ok_or(PreviewError::NoSession(session_id))?;
     if !matches!(state.as_str(), "ready" | "paused") {
         return Err(PreviewError::AgentBusy(state));
@@ -60,11 +71,25 @@ pub async fn next(pool: &PgPool, session_id: i64, node: &str, now: DateTime<Utc>
     release(pool, session_id, 0).await?;
     match hopper::fill(pool, campaign_id, node, 1, now).await? {
         Filled::Inactive => return Err(PreviewError::Nothing("the campaign is not active")),
-        Filled::NoLists => return Err(PreviewError::Nothing("the campaign has no active list with leads")),
-        Filled::OutsideHours => return Err(PreviewError::Nothing("every callee is outside calling hours")),
+        Filled::NoLists => {
+            return Err(PreviewError::Nothing(
+                "the campaign has no active list with leads",
+            ))
+        }
+        Filled::OutsideHours => {
+            return Err(PreviewError::Nothing(
+                "every callee is outside calling hours",
+            ))
+        }
         Filled::Leads(_) => {}
     }
-    let lead = hopper::take(pool, campaign_id, node, None).await?.ok_or(PreviewError::Nothing("no lead is due"))?;
-    sqlx::query("UPDATE agent_sessions SET preview_lead_id = $2 WHERE id = $1").bind(session_id).bind(lead.lead_id).execute(pool).await?;
+    let lead = hopper::take(pool, campaign_id, node, None)
+        .await?
+        .ok_or(PreviewError::Nothing("no lead is due"))?;
+    sqlx::query("UPDATE agent_sessions SET preview_lead_id = $2 WHERE id = $1")
+        .bind(session_id)
+        .bind(lead.lead_id)
+        .execute(pool)
+        .await?;
     Ok(lead.lead_id)
 }

@@ -33,27 +33,67 @@ pub enum Monitor {
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Command {
     /// Ring an agent's phone into their conference (login).
-    RingPhone { session_id: i64, dial_string: String },
+    RingPhone {
+        session_id: i64,
+        dial_string: String,
+    },
     /// Hang up every channel of an agent's phone (logout).
-    HangUpPhone { dial_string: String },
-    HangUp { call_id: Uuid },
-    TransferToNumber { call_id: Uuid, e164: String },
+    HangUpPhone {
+        dial_string: String,
+    },
+    HangUp {
+        call_id: Uuid,
+    },
+    TransferToNumber {
+        call_id: Uuid,
+        e164: String,
+    },
     /// Into an inbound group's queue, by the group's DID route.
-    TransferToGroup { call_id: Uuid, did: String },
+    TransferToGroup {
+        call_id: Uuid,
+        did: String,
+    },
     /// A third party into the agent's conference: warm (`hold_customer`) or three-way.
-    Consult { call_id: Uuid, e164: String, hold_customer: bool },
-    CompleteTransfer { call_id: Uuid },
-    CancelConsult { call_id: Uuid },
-    Hold { call_id: Uuid },
+    Consult {
+        call_id: Uuid,
+        e164: String,
+        hold_customer: bool,
+    },
+    CompleteTransfer {
+        call_id: Uuid,
+    },
+    CancelConsult {
+        call_id: Uuid,
+    },
+    Hold {
+        call_id: Uuid,
+    },
     /// Into Asterisk's parking lot; the call keeps the space (`calls.parked_space`).
-    Park { call_id: Uuid },
+    Park {
+        call_id: Uuid,
+    },
     /// Back into the agent's conference, from hold or from the parking lot.
-    Resume { call_id: Uuid },
-    Dtmf { call_id: Uuid, digits: String },
+    Resume {
+        call_id: Uuid,
+    },
+    Dtmf {
+        call_id: Uuid,
+        digits: String,
+    },
     /// Start recording into `file` (relative to the recordings root), or stop with `None`.
-    Record { call_id: Uuid, file: Option<String> },
-    ManualDial { session_id: i64, target: Target },
-    Monitor { supervisor_dial_string: String, agent_dial_string: String, how: Monitor },
+    Record {
+        call_id: Uuid,
+        file: Option<String>,
+    },
+    ManualDial {
+        session_id: i64,
+        target: Target,
+    },
+    Monitor {
+        supervisor_dial_string: String,
+        agent_dial_string: String,
+        how: Monitor,
+    },
 }
 
 impl Command {
@@ -103,17 +143,28 @@ pub enum RemoteError {
 }
 
 /// Asks `node` to carry out `command` and waits up to `timeout` for its answer.
-pub async fn call(bus: &Bus, node: &str, command: Command, timeout: Duration) -> Result<Option<Uuid>, RemoteError> {
+pub async fn call(
+    bus: &Bus,
+    node: &str,
+    command: Command,
+    timeout: Duration,
+) -> Result<Option<Uuid>, RemoteError> {
     let reply_to = format!("control-reply.{}", Uuid::new_v4());
     // Subscribed before asking, so the answer cannot come first.
     let mut replies = bus.subscribe::<Reply>(&reply_to).await?;
-    bus.publish(&channel(node), &Request { reply_to, command }).await?;
+    bus.publish(&channel(node), &Request { reply_to, command })
+        .await?;
     let answer = tokio::time::timeout(timeout, replies.next()).await;
     match answer {
         Ok(Some(Ok(Reply { result: Ok(id) }))) => Ok(id),
-        Ok(Some(Ok(Reply { result: Err(reason) }))) => Err(RemoteError::Refused(reason)),
+        Ok(Some(Ok(Reply {
+            result: Err(reason),
+        }))) => Err(RemoteError::Refused(reason)),
         Ok(Some(Err(e))) => Err(e.into()),
-        Ok(None) | Err(_) => Err(RemoteError::NoAnswer { node: node.to_string(), secs: timeout.as_secs() }),
+        Ok(None) | Err(_) => Err(RemoteError::NoAnswer {
+            node: node.to_string(),
+            secs: timeout.as_secs(),
+        }),
     }
 }
 
@@ -125,12 +176,29 @@ mod tests {
     fn an_operation_is_named_as_the_wire_names_it() {
         let call_id = Uuid::nil();
         for command in [
-            Command::RingPhone { session_id: 1, dial_string: "PJSIP/1001".into() },
+            Command::RingPhone {
+                session_id: 1,
+                dial_string: "PJSIP/1001".into(),
+            },
             Command::HangUp { call_id },
-            Command::TransferToNumber { call_id, e164: "+12125550100".into() },
-            Command::Consult { call_id, e164: "+12125550100".into(), hold_customer: true },
-            Command::Record { call_id, file: None },
-            Command::Monitor { supervisor_dial_string: "PJSIP/2001".into(), agent_dial_string: "PJSIP/1001".into(), how: Monitor::Listen },
+            Command::TransferToNumber {
+                call_id,
+                e164: "+12125550100".into(),
+            },
+            Command::Consult {
+                call_id,
+                e164: "+12125550100".into(),
+                hold_customer: true,
+            },
+            Command::Record {
+                call_id,
+                file: None,
+            },
+            Command::Monitor {
+                supervisor_dial_string: "PJSIP/2001".into(),
+                agent_dial_string: "PJSIP/1001".into(),
+                how: Monitor::Listen,
+            },
         ] {
             let wire = serde_json::to_value(&command).expect("encodes");
             assert_eq!(wire["op"], command.op(), "{command:?}");
@@ -140,7 +208,10 @@ mod tests {
     #[tokio::test]
     async fn a_node_answers_on_the_request_channel() {
         let bus = Bus::from_config(None).await.expect("bus");
-        let mut requests = bus.subscribe::<Request>(&channel("n1")).await.expect("subscribe");
+        let mut requests = bus
+            .subscribe::<Request>(&channel("n1"))
+            .await
+            .expect("subscribe");
         let node_bus = bus.clone();
         tokio::spawn(async move {
             while let Some(Ok(request)) = requests.next().await {
@@ -148,15 +219,37 @@ mod tests {
                     Command::HangUp { call_id } => Ok(Some(call_id)),
                     _ => Err("not here".to_string()),
                 };
-                node_bus.publish(&request.reply_to, &Reply { result }).await.expect("reply");
+                node_bus
+                    .publish(&request.reply_to, &Reply { result })
+                    .await
+                    .expect("reply");
             }
         });
         let call_id = Uuid::new_v4();
-        let got = call(&bus, "n1", Command::HangUp { call_id }, Duration::from_secs(2)).await.expect("answered");
+        let got = call(
+            &bus,
+            "n1",
+            Command::HangUp { call_id },
+            Duration::from_secs(2),
+        )
+        .await
+        .expect("answered");
         assert_eq!(got, Some(call_id));
-        let refused = call(&bus, "n1", Command::Hold { call_id }, Duration::from_secs(2)).await;
+        let refused = call(
+            &bus,
+            "n1",
+            Command::Hold { call_id },
+            Duration::from_secs(2),
+        )
+        .await;
         assert!(matches!(refused, Err(RemoteError::Refused(r)) if r == "not here"));
-        let silent = call(&bus, "n2", Command::Hold { call_id }, Duration::from_millis(100)).await;
+        let silent = call(
+            &bus,
+            "n2",
+            Command::Hold { call_id },
+            Duration::from_millis(100),
+        )
+        .await;
         assert!(matches!(silent, Err(RemoteError::NoAnswer { .. })));
     }
 }

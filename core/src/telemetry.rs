@@ -21,7 +21,10 @@ use crate::config::LogFormat;
 pub fn init_logging(format: LogFormat, filter: &str) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(filter));
     let colour = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(colour);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(colour);
     // A second init (tests, embedded use) keeps the first subscriber.
     let _ = match format {
         LogFormat::Human => builder.try_init(),
@@ -34,7 +37,10 @@ pub enum TelemetryError {
     #[error("cannot install the metrics recorder: {0}")]
     Recorder(#[from] metrics_exporter_prometheus::BuildError),
     #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: SocketAddr, source: std::io::Error },
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("ops server failed: {0}")]
     Serve(std::io::Error),
 }
@@ -79,9 +85,14 @@ pub async fn serve_ops(
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), TelemetryError> {
-    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|source| TelemetryError::Bind { addr, source })?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| TelemetryError::Bind { addr, source })?;
     tracing::info!(%addr, "serving /metrics and /healthz");
-    axum::serve(listener, router).with_graceful_shutdown(shutdown).await.map_err(TelemetryError::Serve)
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(TelemetryError::Serve)
 }
 
 #[cfg(test)]
@@ -98,7 +109,9 @@ mod tests {
     }
 
     async fn get(addr: SocketAddr, path: &str) -> String {
-        let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connects");
+        let mut stream = tokio::net::TcpStream::connect(addr)
+            .await
+            .expect("connects");
         let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
         stream.write_all(request.as_bytes()).await.expect("writes");
         let mut body = String::new();
@@ -110,8 +123,12 @@ mod tests {
     async fn serves_metrics_and_failing_health() {
         let recorder = PrometheusBuilder::new().build_recorder();
         let handle = recorder.handle();
-        metrics::with_local_recorder(&recorder, || metrics::counter!("dialtone_test_total").increment(3));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("binds");
+        metrics::with_local_recorder(&recorder, || {
+            metrics::counter!("dialtone_test_total").increment(3)
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("binds");
         let addr = listener.local_addr().expect("addr");
         tokio::spawn(async move { axum::serve(listener, ops_router(handle, Down)).await });
 

@@ -62,12 +62,19 @@ pub fn hash_password(password: &str) -> Result<String, UserError> {
         return Err(UserError::WeakPassword);
     }
     let salt = SaltString::generate(&mut OsRng);
-    Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(|e| UserError::Hash(e.to_string()))
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| UserError::Hash(e.to_string()))
 }
 
 /// False for a wrong password and for a hash that cannot be read.
 pub fn verify_password(hash: &str, password: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+    PasswordHash::new(hash).is_ok_and(|parsed| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
+    })
 }
 
 /// A password for a seeded or reset account; its owner must change it at first sign-in.
@@ -76,7 +83,10 @@ pub fn generate_password() -> String {
 }
 
 fn valid_username(name: &str) -> bool {
-    (2..=64).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_.@-".contains(&b))
+    (2..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_.@-".contains(&b))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
@@ -91,7 +101,13 @@ pub struct User {
 
 /// Creates an account that must change its password at first sign-in.
 /// In the caller's transaction when `db` is one (the admin audits it there).
-pub async fn create<'c>(db: impl sqlx::PgExecutor<'c>, username: &str, display_name: &str, role: Role, password: &str) -> Result<i64, UserError> {
+pub async fn create<'c>(
+    db: impl sqlx::PgExecutor<'c>,
+    username: &str,
+    display_name: &str,
+    role: Role,
+    password: &str,
+) -> Result<i64, UserError> {
     if !valid_username(username) {
         return Err(UserError::Username(username.to_string()));
     }
@@ -112,7 +128,12 @@ pub async fn create<'c>(db: impl sqlx::PgExecutor<'c>, username: &str, display_n
 /// Sets a password. One an admin or operator sets for someone (`must_change`) is a reset: it
 /// ends everything the old password opened ([`AccessEnd::Everything`]). A user's own change
 /// keeps their sessions; the web closes their other browsers itself.
-pub async fn set_password(pool: &PgPool, username: &str, password: &str, must_change: bool) -> Result<(), UserError> {
+pub async fn set_password(
+    pool: &PgPool,
+    username: &str,
+    password: &str,
+    must_change: bool,
+) -> Result<(), UserError> {
     let id = store_password(pool, username, password, must_change).await?;
     if must_change {
         end_access(pool, id, AccessEnd::Everything, "password reset").await?;
@@ -122,7 +143,12 @@ pub async fn set_password(pool: &PgPool, username: &str, password: &str, must_ch
 
 /// Stores a new password's hash and nothing else (in the caller's transaction when `db` is
 /// one); returns the user's id. [`set_password`] also ends what a reset must end.
-pub async fn store_password<'c>(db: impl sqlx::PgExecutor<'c>, username: &str, password: &str, must_change: bool) -> Result<i64, UserError> {
+pub async fn store_password<'c>(
+    db: impl sqlx::PgExecutor<'c>,
+    username: &str,
+    password: &str,
+    must_change: bool,
+) -> Result<i64, UserError> {
     let hash = hash_password(password)?;
     let id: Option<i64> = sqlx::query_scalar("UPDATE users SET password_hash = $2, must_change_password = $3, updated_at = now() WHERE username = $1 RETURNING id")
         .bind(username)
@@ -135,11 +161,13 @@ pub async fn store_password<'c>(db: impl sqlx::PgExecutor<'c>, username: &str, p
 
 /// Turns an account on or off; off ends everything it had open ([`AccessEnd::Everything`]).
 pub async fn set_active(pool: &PgPool, username: &str, active: bool) -> Result<(), UserError> {
-    let id: Option<i64> = sqlx::query_scalar("UPDATE users SET active = $2, updated_at = now() WHERE username = $1 RETURNING id")
-        .bind(username)
-        .bind(active)
-        .fetch_optional(pool)
-        .await?;
+    let id: Option<i64> = sqlx::query_scalar(
+        "UPDATE users SET active = $2, updated_at = now() WHERE username = $1 RETURNING id",
+    )
+    .bind(username)
+    .bind(active)
+    .fetch_optional(pool)
+    .await?;
     let id = id.ok_or_else(|| UserError::NotFound(username.to_string()))?;
     if !active {
         end_access(pool, id, AccessEnd::Everything, "account deactivated").await?;
@@ -164,19 +192,39 @@ pub enum AccessEnd<'a> {
 /// sockets on every web node: migration `20261202000002_access_ends.sql`), API tokens, and
 /// dialer sessions, which take no call from then on and whose phones their nodes hang up
 /// (`dialtone_fastagi::remote`). Returns the dialer sessions it ended.
-pub async fn end_access(pool: &PgPool, user_id: i64, end: AccessEnd<'_>, reason: &str) -> Result<Vec<i64>, sqlx::Error> {
+pub async fn end_access(
+    pool: &PgPool,
+    user_id: i64,
+    end: AccessEnd<'_>,
+    reason: &str,
+) -> Result<Vec<i64>, sqlx::Error> {
     match end {
         AccessEnd::SignedOut { token_sha256 } => {
-            sqlx::query("DELETE FROM web_sessions WHERE user_id = $1 AND token_sha256 = $2").bind(user_id).bind(token_sha256).execute(pool).await?;
+            sqlx::query("DELETE FROM web_sessions WHERE user_id = $1 AND token_sha256 = $2")
+                .bind(user_id)
+                .bind(token_sha256)
+                .execute(pool)
+                .await?;
         }
         AccessEnd::Everything => {
-            sqlx::query("DELETE FROM web_sessions WHERE user_id = $1").bind(user_id).execute(pool).await?;
+            sqlx::query("DELETE FROM web_sessions WHERE user_id = $1")
+                .bind(user_id)
+                .execute(pool)
+                .await?;
             sqlx::query("UPDATE api_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL").bind(user_id).execute(pool).await?;
         }
         AccessEnd::Campaigns => {
-            let news = crate::live::LiveEvent::Revoked { user_id, session: None };
-            let payload = serde_json::to_string(&news).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
-            sqlx::query("SELECT pg_notify($1, $2)").bind(crate::live::PG_CHANNEL).bind(payload).execute(pool).await?;
+            let news = crate::live::LiveEvent::Revoked {
+                user_id,
+                session: None,
+            };
+            let payload =
+                serde_json::to_string(&news).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(crate::live::PG_CHANNEL)
+                .bind(payload)
+                .execute(pool)
+                .await?;
         }
     }
     let sessions: Vec<i64> = sqlx::query_scalar(
@@ -216,7 +264,10 @@ mod tests {
         assert!(verify_password(&hash, "correct horse battery"));
         assert!(!verify_password(&hash, "wrong horse battery"));
         assert!(!verify_password("not a hash", "anything"));
-        assert!(matches!(hash_password("short"), Err(UserError::WeakPassword)));
+        assert!(matches!(
+            hash_password("short"),
+            Err(UserError::WeakPassword)
+        ));
         assert_eq!(generate_password().len(), 16);
     }
 

@@ -15,48 +15,128 @@ fn e164(raw: &str) -> phone::E164 {
 
 #[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
 async fn migrations_run_twice_do_nothing_the_second_time(pool: PgPool) {
-    let before: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations").fetch_one(&pool).await.expect("count");
+    let before: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
     dialtone_core::db::migrate(&pool).await.expect("second run");
-    let after: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations").fetch_one(&pool).await.expect("count");
+    let after: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
     assert_eq!(before, after);
-    let statuses: i64 = sqlx::query_scalar("SELECT count(*) FROM statuses").fetch_one(&pool).await.expect("count");
-    assert!(statuses > 20, "seed rows are not inserted twice either: {statuses}");
+    let statuses: i64 = sqlx::query_scalar("SELECT count(*) FROM statuses")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    assert!(
+        statuses > 20,
+        "seed rows are not inserted twice either: {statuses}"
+    );
 }
 
 #[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
 async fn campaigns_cannot_be_set_outside_the_law(pool: PgPool) {
-    let id = campaigns::create(&pool, "c", campaigns::DialMethod::Predictive, "9am-9pm").await.expect("campaign");
-    for (setting, value) in [("abandon_cap_pct", "3.5"), ("ring_timeout_secs", "10"), ("drop_timeout_secs", "2.5"), ("dial_ratio", "0.5")] {
-        let err = sqlx::query(&format!("UPDATE campaigns SET {setting} = {value} WHERE id = $1"))
-            .bind(id)
-            .execute(&pool)
-            .await
-            .expect_err(setting);
-        assert!(err.to_string().contains("check constraint"), "{setting}: {err}");
+    let id = campaigns::create(&pool, "c", campaigns::DialMethod::Predictive, "9am-9pm")
+        .await
+        .expect("campaign");
+    for (setting, value) in [
+        ("abandon_cap_pct", "3.5"),
+        ("ring_timeout_secs", "10"),
+        ("drop_timeout_secs", "2.5"),
+        ("dial_ratio", "0.5"),
+    ] {
+        let err = sqlx::query(&format!(
+            "UPDATE campaigns SET {setting} = {value} WHERE id = $1"
+        ))
+        .bind(id)
+        .execute(&pool)
+        .await
+        .expect_err(setting);
+        assert!(
+            err.to_string().contains("check constraint"),
+            "{setting}: {err}"
+        );
     }
-    let offered: i64 = sqlx::query_scalar("SELECT count(*) FROM campaign_dispositions WHERE campaign_id = $1").bind(id).fetch_one(&pool).await.expect("count");
+    let offered: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM campaign_dispositions WHERE campaign_id = $1")
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+            .expect("count");
     assert!(offered >= 5, "{offered}");
 }
 
 #[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
 async fn dnc_numbers_area_codes_and_scopes(pool: PgPool) {
-    let a = campaigns::create(&pool, "a", campaigns::DialMethod::Progressive, "9am-9pm").await.expect("a");
-    let b = campaigns::create(&pool, "b", campaigns::DialMethod::Progressive, "9am-9pm").await.expect("b");
-    assert!(dnc::add_number(&pool, Scope::Campaign(a), &e164("201-555-0100"), Source::Manual, "").await.expect("add"));
-    assert!(!dnc::add_number(&pool, Scope::Campaign(a), &e164("(201) 555-0100"), Source::Manual, "").await.expect("again"));
-    assert!(dnc::add_area_code(&pool, Scope::System, "1212", "").await.expect("area"));
-    assert!(matches!(dnc::add_area_code(&pool, Scope::System, "12a", "").await, Err(dnc::DncError::BadAreaCode(_))));
+    let a = campaigns::create(&pool, "a", campaigns::DialMethod::Progressive, "9am-9pm")
+        .await
+        .expect("a");
+    let b = campaigns::create(&pool, "b", campaigns::DialMethod::Progressive, "9am-9pm")
+        .await
+        .expect("b");
+    assert!(dnc::add_number(
+        &pool,
+        Scope::Campaign(a),
+        &e164("201-555-0100"),
+        Source::Manual,
+        ""
+    )
+    .await
+    .expect("add"));
+    assert!(!dnc::add_number(
+        &pool,
+        Scope::Campaign(a),
+        &e164("(201) 555-0100"),
+        Source::Manual,
+        ""
+    )
+    .await
+    .expect("again"));
+    assert!(dnc::add_area_code(&pool, Scope::System, "1212", "")
+        .await
+        .expect("area"));
+    assert!(matches!(
+        dnc::add_area_code(&pool, Scope::System, "12a", "").await,
+        Err(dnc::DncError::BadAreaCode(_))
+    ));
 
-    let hit = dnc::check(&pool, Some(a), "+12015550100").await.expect("check").expect("blocked for a");
+    let hit = dnc::check(&pool, Some(a), "+12015550100")
+        .await
+        .expect("check")
+        .expect("blocked for a");
     assert_eq!((hit.campaign_id, hit.kind.as_str()), (Some(a), "number"));
-    assert_eq!(dnc::check(&pool, Some(b), "+12015550100").await.expect("check"), None, "another campaign's list does not apply");
-    let hit = dnc::check(&pool, Some(b), "+12125550199").await.expect("check").expect("area code");
+    assert_eq!(
+        dnc::check(&pool, Some(b), "+12015550100")
+            .await
+            .expect("check"),
+        None,
+        "another campaign's list does not apply"
+    );
+    let hit = dnc::check(&pool, Some(b), "+12125550199")
+        .await
+        .expect("check")
+        .expect("area code");
     assert_eq!((hit.campaign_id, hit.value.as_str()), (None, "+1212"));
-    assert_eq!(dnc::check(&pool, None, "+12135550199").await.expect("check"), None);
+    assert_eq!(
+        dnc::check(&pool, None, "+12135550199")
+            .await
+            .expect("check"),
+        None
+    );
 
-    assert!(dnc::remove(&pool, Scope::System, "+1212").await.expect("remove"));
-    assert!(!dnc::remove(&pool, Scope::System, "+1212").await.expect("remove again"));
-    assert_eq!(dnc::check(&pool, None, "+12125550199").await.expect("check"), None);
+    assert!(dnc::remove(&pool, Scope::System, "+1212")
+        .await
+        .expect("remove"));
+    assert!(!dnc::remove(&pool, Scope::System, "+1212")
+        .await
+        .expect("remove again"));
+    assert_eq!(
+        dnc::check(&pool, None, "+12125550199")
+            .await
+            .expect("check"),
+        None
+    );
 }
 
 #[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
@@ -66,15 +146,38 @@ async fn registry_files_load_in_bulk_and_again_without_duplicates(pool: PgPool) 
         file.push_str(&format!("20155{i:05}\n"));
     }
     file.push_str("12125550100\n(415) 555-0100\n\n0123456789\n12345\n");
-    let report = dnc::load_registry(&pool, Scope::System, file.as_bytes(), Source::Registry).await.expect("loads");
-    assert_eq!((report.added, report.already_listed, report.rejected_count), (2502, 0, 2));
-    assert_eq!(report.rejected.iter().map(|r| r.0).collect::<Vec<_>>(), vec![2504, 2505]);
-    let again = dnc::load_registry(&pool, Scope::System, file.as_bytes(), Source::Registry).await.expect("again");
+    let report = dnc::load_registry(&pool, Scope::System, file.as_bytes(), Source::Registry)
+        .await
+        .expect("loads");
+    assert_eq!(
+        (report.added, report.already_listed, report.rejected_count),
+        (2502, 0, 2)
+    );
+    assert_eq!(
+        report.rejected.iter().map(|r| r.0).collect::<Vec<_>>(),
+        vec![2504, 2505]
+    );
+    let again = dnc::load_registry(&pool, Scope::System, file.as_bytes(), Source::Registry)
+        .await
+        .expect("again");
     assert_eq!((again.added, again.already_listed), (0, 2502));
-    assert!(dnc::check(&pool, None, "+14155550100").await.expect("check").is_some());
+    assert!(dnc::check(&pool, None, "+14155550100")
+        .await
+        .expect("check")
+        .is_some());
 }
 
-async fn lead(pool: &PgPool, list: i64, phone: &str, status: &str, zone: &str, state: &str, attempts: i32, due: Option<chrono::DateTime<Utc>>, priority: i16) {
+async fn lead(
+    pool: &PgPool,
+    list: i64,
+    phone: &str,
+    status: &str,
+    zone: &str,
+    state: &str,
+    attempts: i32,
+    due: Option<chrono::DateTime<Utc>>,
+    priority: i16,
+) {
     sqlx::query(
         "INSERT INTO leads (list_id, status, phone_e164, country, time_zone, state, attempt_count, next_attempt_at, priority)
          VALUES ($1, $2, $3, 'US', $4, $5, $6, $7, $8)",
@@ -95,27 +198,144 @@ async fn lead(pool: &PgPool, list: i64, phone: &str, status: &str, zone: &str, s
 #[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
 async fn next_due_honours_every_filter_and_orders_by_due_time(pool: PgPool) {
     let list = lists::create(&pool, "l", None, "US").await.expect("list");
-    let other = lists::create(&pool, "other", None, "US").await.expect("list");
+    let other = lists::create(&pool, "other", None, "US")
+        .await
+        .expect("list");
     let now = Utc::now();
     let ny = "America/New_York";
-    lead(&pool, list, "+12015550001", "NEW", ny, "NJ", 0, Some(now - Duration::minutes(5)), 0).await;
-    lead(&pool, list, "+12015550002", "NEW", ny, "NJ", 0, Some(now - Duration::minutes(50)), 0).await;
-    lead(&pool, list, "+12015550003", "NA", ny, "NJ", 1, Some(now - Duration::minutes(1)), 5).await;
-    lead(&pool, list, "+12015550004", "NEW", ny, "NJ", 0, Some(now + Duration::minutes(5)), 0).await; // not yet due
-    lead(&pool, list, "+12015550005", "SALE", ny, "NJ", 1, Some(now - Duration::minutes(5)), 0).await; // status not dialed
-    lead(&pool, list, "+12015550006", "NEW", "America/Los_Angeles", "CA", 0, Some(now - Duration::minutes(5)), 0).await; // zone closed
-    lead(&pool, list, "+13055550007", "NEW", ny, "FL", 0, Some(now - Duration::minutes(5)), 0).await; // state closed
-    lead(&pool, list, "+12015550008", "NA", ny, "NJ", 5, Some(now - Duration::minutes(5)), 0).await; // too many attempts
+    lead(
+        &pool,
+        list,
+        "+12015550001",
+        "NEW",
+        ny,
+        "NJ",
+        0,
+        Some(now - Duration::minutes(5)),
+        0,
+    )
+    .await;
+    lead(
+        &pool,
+        list,
+        "+12015550002",
+        "NEW",
+        ny,
+        "NJ",
+        0,
+        Some(now - Duration::minutes(50)),
+        0,
+    )
+    .await;
+    lead(
+        &pool,
+        list,
+        "+12015550003",
+        "NA",
+        ny,
+        "NJ",
+        1,
+        Some(now - Duration::minutes(1)),
+        5,
+    )
+    .await;
+    lead(
+        &pool,
+        list,
+        "+12015550004",
+        "NEW",
+        ny,
+        "NJ",
+        0,
+        Some(now + Duration::minutes(5)),
+        0,
+    )
+    .await; // not yet due
+    lead(
+        &pool,
+        list,
+        "+12015550005",
+        "SALE",
+        ny,
+        "NJ",
+        1,
+        Some(now - Duration::minutes(5)),
+        0,
+    )
+    .await; // status not dialed
+    lead(
+        &pool,
+        list,
+        "+12015550006",
+        "NEW",
+        "America/Los_Angeles",
+        "CA",
+        0,
+        Some(now - Duration::minutes(5)),
+        0,
+    )
+    .await; // zone closed
+    lead(
+        &pool,
+        list,
+        "+13055550007",
+        "NEW",
+        ny,
+        "FL",
+        0,
+        Some(now - Duration::minutes(5)),
+        0,
+    )
+    .await; // state closed
+    lead(
+        &pool,
+        list,
+        "+12015550008",
+        "NA",
+        ny,
+        "NJ",
+        5,
+        Some(now - Duration::minutes(5)),
+        0,
+    )
+    .await; // too many attempts
     lead(&pool, list, "+12015550009", "NEW", ny, "NJ", 0, None, 0).await; // not dialable
-    lead(&pool, other, "+12015550010", "NEW", ny, "NJ", 0, Some(now - Duration::minutes(5)), 0).await; // other list
+    lead(
+        &pool,
+        other,
+        "+12015550010",
+        "NEW",
+        ny,
+        "NJ",
+        0,
+        Some(now - Duration::minutes(5)),
+        0,
+    )
+    .await; // other list
 
     let statuses = vec!["NEW".to_string(), "NA".to_string()];
     let zones = vec![ny.to_string()];
     let closed = vec!["FL".to_string()];
-    let query = DueQuery { list_ids: &[list], statuses: &statuses, open_zones: &zones, closed_states: &closed, max_attempts: 5, now, limit: 10 };
-    let due: Vec<String> = next_due(&pool, &query).await.expect("query").into_iter().map(|l| l.phone_e164).collect();
+    let query = DueQuery {
+        list_ids: &[list],
+        statuses: &statuses,
+        open_zones: &zones,
+        closed_states: &closed,
+        max_attempts: 5,
+        now,
+        limit: 10,
+    };
+    let due: Vec<String> = next_due(&pool, &query)
+        .await
+        .expect("query")
+        .into_iter()
+        .map(|l| l.phone_e164)
+        .collect();
     assert_eq!(due, ["+12015550002", "+12015550001", "+12015550003"]);
-    let one = DueQuery { limit: 1, ..query.clone() };
+    let one = DueQuery {
+        limit: 1,
+        ..query.clone()
+    };
     assert_eq!(next_due(&pool, &one).await.expect("query").len(), 1);
 }
 
@@ -132,10 +352,18 @@ async fn export_writes_custom_columns_and_defuses_formulas(pool: PgPool) {
     .await
     .expect("leads");
     let mut out = Vec::new();
-    assert_eq!(export_leads(&pool, Selection::List(list), &mut out).await.expect("exports"), 2);
+    assert_eq!(
+        export_leads(&pool, Selection::List(list), &mut out)
+            .await
+            .expect("exports"),
+        2
+    );
     let mut reader = csv::Reader::from_reader(out.as_slice());
     let headers = reader.headers().expect("header").clone();
-    assert_eq!(headers.iter().rev().take(2).collect::<Vec<_>>(), ["tier", "notes"]);
+    assert_eq!(
+        headers.iter().rev().take(2).collect::<Vec<_>>(),
+        ["tier", "notes"]
+    );
     let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("row")).collect();
     let col = |name: &str| headers.iter().position(|h| h == name).expect(name);
     assert_eq!(&rows[0][col("phone")], "+12015550001");
@@ -147,16 +375,35 @@ async fn export_writes_custom_columns_and_defuses_formulas(pool: PgPool) {
 
 #[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
 async fn accounts(pool: PgPool) {
-    let id = users::create(&pool, "ana", "Ana", Role::Agent, "a long password").await.expect("creates");
-    assert!(matches!(users::create(&pool, "ana", "Ana", Role::Agent, "a long password").await, Err(UserError::Exists(_))));
-    assert!(matches!(users::create(&pool, "Ana!", "Ana", Role::Agent, "a long password").await, Err(UserError::Username(_))));
-    users::set_password(&pool, "ana", "another long one", false).await.expect("passwd");
+    let id = users::create(&pool, "ana", "Ana", Role::Agent, "a long password")
+        .await
+        .expect("creates");
+    assert!(matches!(
+        users::create(&pool, "ana", "Ana", Role::Agent, "a long password").await,
+        Err(UserError::Exists(_))
+    ));
+    assert!(matches!(
+        users::create(&pool, "Ana!", "Ana", Role::Agent, "a long password").await,
+        Err(UserError::Username(_))
+    ));
+    users::set_password(&pool, "ana", "another long one", false)
+        .await
+        .expect("passwd");
     let (hash, must_change): (String, bool) =
-        sqlx::query_as("SELECT password_hash, must_change_password FROM users WHERE id = $1").bind(id).fetch_one(&pool).await.expect("row");
+        sqlx::query_as("SELECT password_hash, must_change_password FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+            .expect("row");
     assert!(users::verify_password(&hash, "another long one"));
     assert!(!must_change);
-    assert!(matches!(users::set_password(&pool, "bob", "another long one", false).await, Err(UserError::NotFound(_))));
-    users::set_active(&pool, "ana", false).await.expect("disable");
+    assert!(matches!(
+        users::set_password(&pool, "bob", "another long one", false).await,
+        Err(UserError::NotFound(_))
+    ));
+    users::set_active(&pool, "ana", false)
+        .await
+        .expect("disable");
     assert!(!users::list(&pool).await.expect("list")[0].active);
 }
 
@@ -167,10 +414,21 @@ async fn leads_must_name_a_list_and_go_with_it(pool: PgPool) {
         sqlx::query("INSERT INTO leads (list_id, phone_e164, country, time_zone) VALUES ($1, '+12015550001', 'US', 'America/New_York')")
             .bind(list_id)
     };
-    let err = insert(list + 1).execute(&pool).await.expect_err("no such list");
-    assert!(err.to_string().contains(&format!("list {} does not exist", list + 1)), "{err}");
+    let err = insert(list + 1)
+        .execute(&pool)
+        .await
+        .expect_err("no such list");
+    assert!(
+        err.to_string()
+            .contains(&format!("list {} does not exist", list + 1)),
+        "{err}"
+    );
     insert(list).execute(&pool).await.expect("inserts");
-    let count = || sqlx::query_scalar::<_, i64>("SELECT lead_count FROM lists WHERE id = $1").bind(list).fetch_one(&pool);
+    let count = || {
+        sqlx::query_scalar::<_, i64>("SELECT lead_count FROM lists WHERE id = $1")
+            .bind(list)
+            .fetch_one(&pool)
+    };
     assert_eq!(count().await.expect("count"), 1);
     // One statement naming a list and a missing one: nothing is inserted, nothing counted.
     let err = sqlx::query(
@@ -181,51 +439,112 @@ async fn leads_must_name_a_list_and_go_with_it(pool: PgPool) {
     .execute(&pool)
     .await
     .expect_err("one row names no list");
-    assert!(err.to_string().contains(&format!("list {} does not exist", list + 1)), "{err}");
+    assert!(
+        err.to_string()
+            .contains(&format!("list {} does not exist", list + 1)),
+        "{err}"
+    );
     assert_eq!(count().await.expect("count"), 1);
-    let err = sqlx::query("UPDATE leads SET list_id = list_id + 1").execute(&pool).await.expect_err("moved to no list");
+    let err = sqlx::query("UPDATE leads SET list_id = list_id + 1")
+        .execute(&pool)
+        .await
+        .expect_err("moved to no list");
     assert!(err.to_string().contains("does not exist"), "{err}");
-    sqlx::query("DELETE FROM lists WHERE id = $1").bind(list).execute(&pool).await.expect("deletes");
-    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM leads").fetch_one(&pool).await.expect("count");
+    sqlx::query("DELETE FROM lists WHERE id = $1")
+        .bind(list)
+        .execute(&pool)
+        .await
+        .expect("deletes");
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM leads")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
     assert_eq!(left, 0, "a list's leads go with it");
 }
 
 fn at(rfc3339: &str) -> chrono::DateTime<Utc> {
-    chrono::DateTime::parse_from_rfc3339(rfc3339).expect("time").with_timezone(&Utc)
+    chrono::DateTime::parse_from_rfc3339(rfc3339)
+        .expect("time")
+        .with_timezone(&Utc)
 }
 
 #[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
 async fn calling_window_intersects_the_campaign_the_law_and_the_states(pool: PgPool) {
     use dialtone_core::compliance::window;
-    let every_day: i64 = sqlx::query_scalar("SELECT id FROM call_times WHERE name = '9am-9pm'").fetch_one(&pool).await.expect("ct");
-    let zones: Vec<String> = ["America/New_York", "America/Chicago", "America/Los_Angeles", "Mars/Olympus"].map(String::from).to_vec();
+    let every_day: i64 = sqlx::query_scalar("SELECT id FROM call_times WHERE name = '9am-9pm'")
+        .fetch_one(&pool)
+        .await
+        .expect("ct");
+    let zones: Vec<String> = [
+        "America/New_York",
+        "America/Chicago",
+        "America/Los_Angeles",
+        "Mars/Olympus",
+    ]
+    .map(String::from)
+    .to_vec();
 
     // Tuesday 2026-11-24 20:30 in New York = 19:30 Chicago = 17:30 Los Angeles.
-    let w = window(&pool, Some(every_day), &zones, at("2026-11-25T01:30:00Z")).await.expect("window");
-    assert_eq!(w.open_zones, ["America/New_York", "America/Chicago", "America/Los_Angeles"], "an unknown zone is never called");
-    assert_eq!(w.closed_states, ["FL", "OK"], "after 20:00 in New York, Florida is closed (and so is Oklahoma, conservatively)");
+    let w = window(&pool, Some(every_day), &zones, at("2026-11-25T01:30:00Z"))
+        .await
+        .expect("window");
+    assert_eq!(
+        w.open_zones,
+        ["America/New_York", "America/Chicago", "America/Los_Angeles"],
+        "an unknown zone is never called"
+    );
+    assert_eq!(
+        w.closed_states,
+        ["FL", "OK"],
+        "after 20:00 in New York, Florida is closed (and so is Oklahoma, conservatively)"
+    );
 
     // 08:30 in New York: the campaign opens at 9, the law at 8.
-    let w = window(&pool, Some(every_day), &zones, at("2026-11-24T13:30:00Z")).await.expect("window");
+    let w = window(&pool, Some(every_day), &zones, at("2026-11-24T13:30:00Z"))
+        .await
+        .expect("window");
     assert!(w.open_zones.is_empty(), "{w:?}");
 
     // A campaign without a call time is still held to 8:00-21:00.
-    let w = window(&pool, None, &zones, at("2026-11-24T13:30:00Z")).await.expect("window");
-    assert_eq!(w.open_zones, ["America/New_York"], "08:30 in New York is legal; 07:30 in Chicago is not");
+    let w = window(&pool, None, &zones, at("2026-11-24T13:30:00Z"))
+        .await
+        .expect("window");
+    assert_eq!(
+        w.open_zones,
+        ["America/New_York"],
+        "08:30 in New York is legal; 07:30 in Chicago is not"
+    );
 
     // Thanksgiving closes the shipped call times.
-    let w = window(&pool, Some(every_day), &zones, at("2026-11-26T18:00:00Z")).await.expect("window");
+    let w = window(&pool, Some(every_day), &zones, at("2026-11-26T18:00:00Z"))
+        .await
+        .expect("window");
     assert!(w.open_zones.is_empty(), "{w:?}");
 }
 
 #[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
 async fn per_number_caps_take_the_strictest(pool: PgPool) {
     use dialtone_core::compliance::{attempt_cap_24h, attempts_last_24h};
-    let c = campaigns::create(&pool, "c", campaigns::DialMethod::Ratio, "9am-9pm").await.expect("campaign");
-    assert_eq!(attempt_cap_24h(&pool, c, Some("NJ")).await.expect("cap"), None);
-    assert_eq!(attempt_cap_24h(&pool, c, Some("FL")).await.expect("cap"), Some(3));
-    sqlx::query("UPDATE campaigns SET max_number_attempts_24h = 2 WHERE id = $1").bind(c).execute(&pool).await.expect("cap");
-    assert_eq!(attempt_cap_24h(&pool, c, Some("FL")).await.expect("cap"), Some(2));
+    let c = campaigns::create(&pool, "c", campaigns::DialMethod::Ratio, "9am-9pm")
+        .await
+        .expect("campaign");
+    assert_eq!(
+        attempt_cap_24h(&pool, c, Some("NJ")).await.expect("cap"),
+        None
+    );
+    assert_eq!(
+        attempt_cap_24h(&pool, c, Some("FL")).await.expect("cap"),
+        Some(3)
+    );
+    sqlx::query("UPDATE campaigns SET max_number_attempts_24h = 2 WHERE id = $1")
+        .bind(c)
+        .execute(&pool)
+        .await
+        .expect("cap");
+    assert_eq!(
+        attempt_cap_24h(&pool, c, Some("FL")).await.expect("cap"),
+        Some(2)
+    );
     assert_eq!(attempt_cap_24h(&pool, c, None).await.expect("cap"), Some(2));
     for hours_ago in [1, 5, 30] {
         sqlx::query(
@@ -237,26 +556,88 @@ async fn per_number_caps_take_the_strictest(pool: PgPool) {
         .await
         .expect("attempt");
     }
-    assert_eq!(attempts_last_24h(&pool, "+13055550100", Utc::now()).await.expect("count"), 2);
+    assert_eq!(
+        attempts_last_24h(&pool, "+13055550100", Utc::now())
+            .await
+            .expect("count"),
+        2
+    );
 }
 
 #[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
 async fn the_hopper_claims_due_leads_once_without_dnc_or_over_cap_numbers(pool: PgPool) {
     use dialtone_core::hopper::{fill, Filled};
     let noon_ny = at("2026-11-24T17:00:00Z");
-    let c = campaigns::create(&pool, "c", campaigns::DialMethod::Progressive, "9am-9pm").await.expect("campaign");
-    assert_eq!(fill(&pool, c, "n1", 10, noon_ny).await.expect("fill"), Filled::Inactive);
+    let c = campaigns::create(&pool, "c", campaigns::DialMethod::Progressive, "9am-9pm")
+        .await
+        .expect("campaign");
+    assert_eq!(
+        fill(&pool, c, "n1", 10, noon_ny).await.expect("fill"),
+        Filled::Inactive
+    );
     campaigns::set_active(&pool, c, true).await.expect("active");
-    assert_eq!(fill(&pool, c, "n1", 10, noon_ny).await.expect("fill"), Filled::NoLists);
-    let list = lists::create(&pool, "l", Some(c), "US").await.expect("list");
-    sqlx::query("UPDATE lists SET time_zones = '{America/New_York,America/Los_Angeles}' WHERE id = $1").bind(list).execute(&pool).await.expect("zones");
+    assert_eq!(
+        fill(&pool, c, "n1", 10, noon_ny).await.expect("fill"),
+        Filled::NoLists
+    );
+    let list = lists::create(&pool, "l", Some(c), "US")
+        .await
+        .expect("list");
+    sqlx::query(
+        "UPDATE lists SET time_zones = '{America/New_York,America/Los_Angeles}' WHERE id = $1",
+    )
+    .bind(list)
+    .execute(&pool)
+    .await
+    .expect("zones");
     let due = noon_ny - Duration::hours(1);
     for i in 0..6 {
-        lead(&pool, list, &format!("+1201555010{i}"), "NEW", "America/New_York", "NJ", 0, Some(due), 0).await;
+        lead(
+            &pool,
+            list,
+            &format!("+1201555010{i}"),
+            "NEW",
+            "America/New_York",
+            "NJ",
+            0,
+            Some(due),
+            0,
+        )
+        .await;
     }
-    lead(&pool, list, "+13055550100", "NEW", "America/New_York", "FL", 0, Some(due), 0).await;
-    lead(&pool, list, "+14155550100", "NEW", "America/Los_Angeles", "CA", 0, Some(due), 0).await;
-    dnc::add_number(&pool, Scope::System, &e164("201-555-0105"), Source::Manual, "").await.expect("dnc");
+    lead(
+        &pool,
+        list,
+        "+13055550100",
+        "NEW",
+        "America/New_York",
+        "FL",
+        0,
+        Some(due),
+        0,
+    )
+    .await;
+    lead(
+        &pool,
+        list,
+        "+14155550100",
+        "NEW",
+        "America/Los_Angeles",
+        "CA",
+        0,
+        Some(due),
+        0,
+    )
+    .await;
+    dnc::add_number(
+        &pool,
+        Scope::System,
+        &e164("201-555-0105"),
+        Source::Manual,
+        "",
+    )
+    .await
+    .expect("dnc");
     for hours_ago in [1, 2, 3] {
         sqlx::query(
             "INSERT INTO call_attempts (call_id, campaign_id, phone_e164, node, reserved_at) VALUES (gen_random_uuid(), $1, '+13055550100', 'n', $2 - make_interval(hours => $3))",
@@ -270,7 +651,10 @@ async fn the_hopper_claims_due_leads_once_without_dnc_or_over_cap_numbers(pool: 
     }
 
     // Two nodes fill at once: between them every eligible lead, none twice.
-    let (a, b) = tokio::join!(fill(&pool, c, "n1", 4, noon_ny), fill(&pool, c, "n2", 4, noon_ny));
+    let (a, b) = tokio::join!(
+        fill(&pool, c, "n1", 4, noon_ny),
+        fill(&pool, c, "n2", 4, noon_ny)
+    );
     let mut claimed: Vec<String> = [a.expect("a"), b.expect("b")]
         .into_iter()
         .flat_map(|f| match f {
@@ -284,77 +668,183 @@ async fn the_hopper_claims_due_leads_once_without_dnc_or_over_cap_numbers(pool: 
     claimed.dedup();
     assert_eq!(claimed.len(), total, "no lead claimed twice");
     let rest = fill(&pool, c, "n1", 10, noon_ny).await.expect("rest");
-    let Filled::Leads(rest) = rest else { panic!("{rest:?}") };
+    let Filled::Leads(rest) = rest else {
+        panic!("{rest:?}")
+    };
     claimed.extend(rest.into_iter().map(|l| l.phone_e164));
     claimed.sort();
-    let expected: Vec<String> =
-        ["+12015550100", "+12015550101", "+12015550102", "+12015550103", "+12015550104", "+14155550100"].map(String::from).to_vec();
-    assert_eq!(claimed, expected, "not the DNC number, not the Florida number with three calls today");
-    let (status, dialable): (String, bool) =
-        sqlx::query_as("SELECT status, next_attempt_at IS NOT NULL FROM leads WHERE phone_e164 = '+12015550105'").fetch_one(&pool).await.expect("dnc lead");
+    let expected: Vec<String> = [
+        "+12015550100",
+        "+12015550101",
+        "+12015550102",
+        "+12015550103",
+        "+12015550104",
+        "+14155550100",
+    ]
+    .map(String::from)
+    .to_vec();
+    assert_eq!(
+        claimed, expected,
+        "not the DNC number, not the Florida number with three calls today"
+    );
+    let (status, dialable): (String, bool) = sqlx::query_as(
+        "SELECT status, next_attempt_at IS NOT NULL FROM leads WHERE phone_e164 = '+12015550105'",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("dnc lead");
     assert_eq!((status.as_str(), dialable), ("DNCL", false));
-    let in_hopper: i64 = sqlx::query_scalar("SELECT count(*) FROM hopper WHERE campaign_id = $1").bind(c).fetch_one(&pool).await.expect("hopper");
+    let in_hopper: i64 = sqlx::query_scalar("SELECT count(*) FROM hopper WHERE campaign_id = $1")
+        .bind(c)
+        .fetch_one(&pool)
+        .await
+        .expect("hopper");
     assert_eq!(in_hopper, 6);
 
-    assert_eq!(fill(&pool, c, "n1", 10, at("2026-11-24T08:00:00Z")).await.expect("fill"), Filled::OutsideHours, "03:00 in New York");
+    assert_eq!(
+        fill(&pool, c, "n1", 10, at("2026-11-24T08:00:00Z"))
+            .await
+            .expect("fill"),
+        Filled::OutsideHours,
+        "03:00 in New York"
+    );
 
     // A claim lasts the hopper's hold: an older one is never dialed, and goes back to the due
     // leads for the next fill to check again.
-    sqlx::query("UPDATE hopper SET claimed_at = now() - interval '2 minutes' WHERE campaign_id = $1").bind(c).execute(&pool).await.expect("age");
-    assert!(dialtone_core::hopper::take(&pool, c, "n1", None).await.expect("take").is_none(), "a stale claim is not dialed");
-    assert_eq!(dialtone_core::hopper::release_stale(&pool, c).await.expect("release"), 6);
-    let due_again: i64 = sqlx::query_scalar("SELECT count(*) FROM leads WHERE next_attempt_at IS NOT NULL AND phone_e164 = ANY($1)")
-        .bind(&expected)
-        .fetch_one(&pool)
-        .await
-        .expect("due");
+    sqlx::query(
+        "UPDATE hopper SET claimed_at = now() - interval '2 minutes' WHERE campaign_id = $1",
+    )
+    .bind(c)
+    .execute(&pool)
+    .await
+    .expect("age");
+    assert!(
+        dialtone_core::hopper::take(&pool, c, "n1", None)
+            .await
+            .expect("take")
+            .is_none(),
+        "a stale claim is not dialed"
+    );
+    assert_eq!(
+        dialtone_core::hopper::release_stale(&pool, c)
+            .await
+            .expect("release"),
+        6
+    );
+    let due_again: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM leads WHERE next_attempt_at IS NOT NULL AND phone_e164 = ANY($1)",
+    )
+    .bind(&expected)
+    .fetch_one(&pool)
+    .await
+    .expect("due");
     assert_eq!(due_again, 6);
     // Claims are made only where calling hours last the hold: at 20:59:30 in New York, only the
     // Los Angeles lead. (The law's hours alone: the shipped call time closes on holidays.)
-    sqlx::query("UPDATE campaigns SET call_time_id = NULL WHERE id = $1").bind(c).execute(&pool).await.expect("law only");
+    sqlx::query("UPDATE campaigns SET call_time_id = NULL WHERE id = $1")
+        .bind(c)
+        .execute(&pool)
+        .await
+        .expect("law only");
     use chrono::TimeZone;
     let ny = chrono_tz::America::New_York;
     let mut day = Utc::now().with_timezone(&ny).date_naive();
     let late = loop {
-        let t = ny.from_local_datetime(&day.and_hms_opt(20, 59, 30).expect("time")).single().expect("one instant").with_timezone(&Utc);
+        let t = ny
+            .from_local_datetime(&day.and_hms_opt(20, 59, 30).expect("time"))
+            .single()
+            .expect("one instant")
+            .with_timezone(&Utc);
         if t > Utc::now() {
             break t;
         }
         day = day.succ_opt().expect("next day");
     };
     let late_fill = fill(&pool, c, "n1", 10, late).await.expect("fill");
-    let Filled::Leads(late_claims) = late_fill else { panic!("{late_fill:?} at {late}") };
-    assert_eq!(late_claims.into_iter().map(|l| l.phone_e164).collect::<Vec<_>>(), ["+14155550100"]);
+    let Filled::Leads(late_claims) = late_fill else {
+        panic!("{late_fill:?} at {late}")
+    };
+    assert_eq!(
+        late_claims
+            .into_iter()
+            .map(|l| l.phone_e164)
+            .collect::<Vec<_>>(),
+        ["+14155550100"]
+    );
     // The dialer takes a lead and reserves its attempt in one statement.
     let attempt = uuid::Uuid::new_v4();
-    let taken = dialtone_core::hopper::take(&pool, c, "n1", Some(attempt)).await.expect("take").expect("the claim");
+    let taken = dialtone_core::hopper::take(&pool, c, "n1", Some(attempt))
+        .await
+        .expect("take")
+        .expect("the claim");
     let reserved: (i64, String) =
-        sqlx::query_as("SELECT lead_id, state FROM call_attempts WHERE call_id = $1").bind(attempt).fetch_one(&pool).await.expect("attempt");
+        sqlx::query_as("SELECT lead_id, state FROM call_attempts WHERE call_id = $1")
+            .bind(attempt)
+            .fetch_one(&pool)
+            .await
+            .expect("attempt");
     assert_eq!(reserved, (taken.lead_id, "reserved".to_string()));
 }
 
 #[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
 async fn an_attempt_is_dialed_once_and_moves_its_lead_on_once(pool: PgPool) {
     use dialtone_core::attempts::{originating, reserve, resolve, unresolved, Outcome};
-    let c = campaigns::create(&pool, "c", campaigns::DialMethod::Progressive, "9am-9pm").await.expect("campaign");
-    let list = lists::create(&pool, "l", Some(c), "US").await.expect("list");
+    let c = campaigns::create(&pool, "c", campaigns::DialMethod::Progressive, "9am-9pm")
+        .await
+        .expect("campaign");
+    let list = lists::create(&pool, "l", Some(c), "US")
+        .await
+        .expect("list");
     let now = at("2026-11-24T17:00:00Z");
-    lead(&pool, list, "+12015550100", "NEW", "America/New_York", "NJ", 0, None, 0).await;
-    let lead_id: i64 = sqlx::query_scalar("SELECT id FROM leads").fetch_one(&pool).await.expect("lead");
+    lead(
+        &pool,
+        list,
+        "+12015550100",
+        "NEW",
+        "America/New_York",
+        "NJ",
+        0,
+        None,
+        0,
+    )
+    .await;
+    let lead_id: i64 = sqlx::query_scalar("SELECT id FROM leads")
+        .fetch_one(&pool)
+        .await
+        .expect("lead");
     let next = |pool: PgPool| async move {
-        sqlx::query_as::<_, (String, i32, Option<chrono::DateTime<Utc>>)>("SELECT status, attempt_count, next_attempt_at FROM leads")
-            .fetch_one(&pool)
-            .await
-            .expect("lead")
+        sqlx::query_as::<_, (String, i32, Option<chrono::DateTime<Utc>>)>(
+            "SELECT status, attempt_count, next_attempt_at FROM leads",
+        )
+        .fetch_one(&pool)
+        .await
+        .expect("lead")
     };
 
     let call = reserve(&pool, c, lead_id, "n1").await.expect("reserve");
     assert!(originating(&pool, call).await.expect("originating"));
-    assert!(!originating(&pool, call).await.expect("twice"), "an attempt is dialed once");
-    assert_eq!(unresolved(&pool, "n1").await.expect("open"), vec![(call, "originating".to_string())], "a restart finds it");
-    assert!(resolve(&pool, call, Outcome::Busy, now).await.expect("resolve"));
-    assert!(!resolve(&pool, call, Outcome::NoAnswer, now).await.expect("again"), "only the first outcome counts");
-    assert_eq!(next(pool.clone()).await, ("B".to_string(), 1, Some(now + Duration::seconds(900))));
+    assert!(
+        !originating(&pool, call).await.expect("twice"),
+        "an attempt is dialed once"
+    );
+    assert_eq!(
+        unresolved(&pool, "n1").await.expect("open"),
+        vec![(call, "originating".to_string())],
+        "a restart finds it"
+    );
+    assert!(resolve(&pool, call, Outcome::Busy, now)
+        .await
+        .expect("resolve"));
+    assert!(
+        !resolve(&pool, call, Outcome::NoAnswer, now)
+            .await
+            .expect("again"),
+        "only the first outcome counts"
+    );
+    assert_eq!(
+        next(pool.clone()).await,
+        ("B".to_string(), 1, Some(now + Duration::seconds(900)))
+    );
     assert!(unresolved(&pool, "n1").await.expect("open").is_empty());
 
     // The campaign's rule for NA: two hours, at most two attempts in that status.
@@ -364,26 +854,69 @@ async fn an_attempt_is_dialed_once_and_moves_its_lead_on_once(pool: PgPool) {
         .await
         .expect("rule");
     let call = reserve(&pool, c, lead_id, "n1").await.expect("reserve");
-    resolve(&pool, call, Outcome::from_originate_reason("3").expect("no answer"), now).await.expect("resolve");
-    assert_eq!(next(pool.clone()).await, ("NA".to_string(), 2, None), "two attempts reach the rule's limit");
+    resolve(
+        &pool,
+        call,
+        Outcome::from_originate_reason("3").expect("no answer"),
+        now,
+    )
+    .await
+    .expect("resolve");
+    assert_eq!(
+        next(pool.clone()).await,
+        ("NA".to_string(), 2, None),
+        "two attempts reach the rule's limit"
+    );
 
-    sqlx::query("DELETE FROM campaign_retry_rules").execute(&pool).await.expect("no rule");
-    sqlx::query("UPDATE leads SET next_attempt_at = now()").execute(&pool).await.expect("due");
+    sqlx::query("DELETE FROM campaign_retry_rules")
+        .execute(&pool)
+        .await
+        .expect("no rule");
+    sqlx::query("UPDATE leads SET next_attempt_at = now()")
+        .execute(&pool)
+        .await
+        .expect("due");
     let call = reserve(&pool, c, lead_id, "n1").await.expect("reserve");
-    resolve(&pool, call, Outcome::Cancelled, now).await.expect("cancel");
-    assert_eq!(next(pool.clone()).await, ("NA".to_string(), 2, Some(now)), "a cancelled attempt does not count and is due again");
+    resolve(&pool, call, Outcome::Cancelled, now)
+        .await
+        .expect("cancel");
+    assert_eq!(
+        next(pool.clone()).await,
+        ("NA".to_string(), 2, Some(now)),
+        "a cancelled attempt does not count and is due again"
+    );
     let call = reserve(&pool, c, lead_id, "n1").await.expect("reserve");
-    resolve(&pool, call, Outcome::from_hangup_cause(1), now).await.expect("invalid");
-    assert_eq!(next(pool.clone()).await, ("DC".to_string(), 3, None), "a disconnected number is not dialed again");
+    resolve(&pool, call, Outcome::from_hangup_cause(1), now)
+        .await
+        .expect("invalid");
+    assert_eq!(
+        next(pool.clone()).await,
+        ("DC".to_string(), 3, None),
+        "a disconnected number is not dialed again"
+    );
 
-    assert_eq!(Outcome::from_originate_reason("4"), None, "answered: the call flow decides");
+    assert_eq!(
+        Outcome::from_originate_reason("4"),
+        None,
+        "answered: the call flow decides"
+    );
     assert_eq!(Outcome::from_originate_reason("5"), Some(Outcome::Busy));
-    assert_eq!(Outcome::from_originate_reason("8"), Some(Outcome::Congestion));
+    assert_eq!(
+        Outcome::from_originate_reason("8"),
+        Some(Outcome::Congestion)
+    );
     assert_eq!(Outcome::from_originate_reason("0"), Some(Outcome::Failed));
-    assert_eq!(Outcome::from_dial_status("ANSWER"), None, "answered: the call flow decides");
+    assert_eq!(
+        Outcome::from_dial_status("ANSWER"),
+        None,
+        "answered: the call flow decides"
+    );
     assert_eq!(Outcome::from_dial_status("BUSY"), Some(Outcome::Busy));
     assert_eq!(Outcome::from_dial_status("CANCEL"), Some(Outcome::NoAnswer));
-    assert_eq!(Outcome::from_dial_status("CHANUNAVAIL"), Some(Outcome::Failed));
+    assert_eq!(
+        Outcome::from_dial_status("CHANUNAVAIL"),
+        Some(Outcome::Failed)
+    );
 }
 
 /// A live call reaches its agent in one step and ends in one: the agent is never left on a call
@@ -392,17 +925,60 @@ async fn an_attempt_is_dialed_once_and_moves_its_lead_on_once(pool: PgPool) {
 async fn a_call_and_its_agent_move_together(pool: PgPool) {
     use dialtone_core::attempts::{originating, reserve};
     use dialtone_core::{agents, calls};
-    let c = campaigns::create(&pool, "c", campaigns::DialMethod::Progressive, "9am-9pm").await.expect("campaign");
-    let list = lists::create(&pool, "l", Some(c), "US").await.expect("list");
-    lead(&pool, list, "+12015550100", "NEW", "America/New_York", "NJ", 0, None, 0).await;
-    lead(&pool, list, "+12015550101", "NEW", "America/New_York", "NJ", 0, None, 0).await;
-    let leads: Vec<i64> = sqlx::query_scalar("SELECT id FROM leads ORDER BY id").fetch_all(&pool).await.expect("leads");
-    let user = users::create(&pool, "ana", "Ana", Role::Agent, "a long password").await.expect("user");
-    let session = agents::open_session(&pool, user, c, "n1", "PJSIP/1").await.expect("session");
+    let c = campaigns::create(&pool, "c", campaigns::DialMethod::Progressive, "9am-9pm")
+        .await
+        .expect("campaign");
+    let list = lists::create(&pool, "l", Some(c), "US")
+        .await
+        .expect("list");
+    lead(
+        &pool,
+        list,
+        "+12015550100",
+        "NEW",
+        "America/New_York",
+        "NJ",
+        0,
+        None,
+        0,
+    )
+    .await;
+    lead(
+        &pool,
+        list,
+        "+12015550101",
+        "NEW",
+        "America/New_York",
+        "NJ",
+        0,
+        None,
+        0,
+    )
+    .await;
+    let leads: Vec<i64> = sqlx::query_scalar("SELECT id FROM leads ORDER BY id")
+        .fetch_all(&pool)
+        .await
+        .expect("leads");
+    let user = users::create(&pool, "ana", "Ana", Role::Agent, "a long password")
+        .await
+        .expect("user");
+    let session = agents::open_session(&pool, user, c, "n1", "PJSIP/1")
+        .await
+        .expect("session");
     let state = |pool: PgPool| async move {
-        sqlx::query_as::<_, (String, Option<uuid::Uuid>)>("SELECT state, current_call_id FROM agent_sessions").fetch_one(&pool).await.expect("state")
+        sqlx::query_as::<_, (String, Option<uuid::Uuid>)>(
+            "SELECT state, current_call_id FROM agent_sessions",
+        )
+        .fetch_one(&pool)
+        .await
+        .expect("state")
     };
-    let ledger = |pool: PgPool| async move { sqlx::query_scalar::<_, i64>("SELECT count(*) FROM abandon_ledger").fetch_one(&pool).await.expect("ledger") };
+    let ledger = |pool: PgPool| async move {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM abandon_ledger")
+            .fetch_one(&pool)
+            .await
+            .expect("ledger")
+    };
     let answer = |pool: PgPool, lead_id: i64| async move {
         let call_id = reserve(&pool, c, lead_id, "n1").await.expect("reserve");
         assert!(originating(&pool, call_id).await.expect("originating"));
@@ -419,10 +995,24 @@ async fn a_call_and_its_agent_move_together(pool: PgPool) {
         };
         calls::answered(&pool, &a).await.expect("answered");
         // Answered and waiting for its agent: a line that needs one, for the pacer.
-        assert_eq!(dialtone_core::campaigns::live_counts(&pool, c, "n1").await.expect("counts").lines_ringing, 1);
-        agents::set_state(&pool, session, "ready", None).await.expect("ready");
-        sqlx::query("UPDATE agent_sessions SET last_seen_at = now()").execute(&pool).await.expect("seen");
-        let agent = agents::claim_ready(&pool, c, call_id).await.expect("claim").expect("an agent");
+        assert_eq!(
+            dialtone_core::campaigns::live_counts(&pool, c, "n1")
+                .await
+                .expect("counts")
+                .lines_ringing,
+            1
+        );
+        agents::set_state(&pool, session, "ready", None)
+            .await
+            .expect("ready");
+        sqlx::query("UPDATE agent_sessions SET last_seen_at = now()")
+            .execute(&pool)
+            .await
+            .expect("seen");
+        let agent = agents::claim_ready(&pool, c, call_id)
+            .await
+            .expect("claim")
+            .expect("an agent");
         assert_eq!(agent.session_id, session);
         call_id
     };
@@ -430,34 +1020,112 @@ async fn a_call_and_its_agent_move_together(pool: PgPool) {
     // Connected: the call and the agent at once, one live answer; the end frees the agent and
     // resolves the dial together.
     let call = answer(pool.clone(), leads[0]).await;
-    assert_eq!(calls::connected(&pool, call, Some(c), session, user).await.expect("connected"), calls::Connect::Connected);
-    assert_eq!(dialtone_core::campaigns::live_counts(&pool, c, "n1").await.expect("counts").lines_ringing, 0, "on its agent: no line waiting");
-    assert_eq!(state(pool.clone()).await, ("on_call".to_string(), Some(call)));
+    assert_eq!(
+        calls::connected(&pool, call, Some(c), session, user)
+            .await
+            .expect("connected"),
+        calls::Connect::Connected
+    );
+    assert_eq!(
+        dialtone_core::campaigns::live_counts(&pool, c, "n1")
+            .await
+            .expect("counts")
+            .lines_ringing,
+        0,
+        "on its agent: no line waiting"
+    );
+    assert_eq!(
+        state(pool.clone()).await,
+        ("on_call".to_string(), Some(call))
+    );
     assert_eq!(ledger(pool.clone()).await, 1);
-    assert!(calls::end(&pool, call, &calls::Ended { hangup_cause: Some(16), ..calls::Ended::default() }).await.expect("end"));
-    assert_eq!(state(pool.clone()).await, ("wrapup".to_string(), Some(call)));
-    let attempt: (String, Option<String>) = sqlx::query_as("SELECT state, outcome FROM call_attempts WHERE call_id = $1").bind(call).fetch_one(&pool).await.expect("attempt");
-    assert_eq!(attempt, ("resolved".to_string(), Some("answered_human".to_string())));
+    assert!(calls::end(
+        &pool,
+        call,
+        &calls::Ended {
+            hangup_cause: Some(16),
+            ..calls::Ended::default()
+        }
+    )
+    .await
+    .expect("end"));
+    assert_eq!(
+        state(pool.clone()).await,
+        ("wrapup".to_string(), Some(call))
+    );
+    let attempt: (String, Option<String>) =
+        sqlx::query_as("SELECT state, outcome FROM call_attempts WHERE call_id = $1")
+            .bind(call)
+            .fetch_one(&pool)
+            .await
+            .expect("attempt");
+    assert_eq!(
+        attempt,
+        ("resolved".to_string(), Some("answered_human".to_string()))
+    );
 
     // The caller hangs up while the flow is on its way to the agent: the hangup handler closes
     // the call and the agent is ready again; the flow's connect then changes nothing.
     let call = answer(pool.clone(), leads[1]).await;
-    assert_eq!(state(pool.clone()).await, ("reserved".to_string(), Some(call)));
-    assert!(calls::end(&pool, call, &calls::Ended { hangup_cause: Some(16), ..calls::Ended::default() }).await.expect("end"));
+    assert_eq!(
+        state(pool.clone()).await,
+        ("reserved".to_string(), Some(call))
+    );
+    assert!(calls::end(
+        &pool,
+        call,
+        &calls::Ended {
+            hangup_cause: Some(16),
+            ..calls::Ended::default()
+        }
+    )
+    .await
+    .expect("end"));
     assert_eq!(state(pool.clone()).await, ("ready".to_string(), None));
-    assert_eq!(calls::connected(&pool, call, Some(c), session, user).await.expect("connected"), calls::Connect::CallEnded);
-    assert_eq!(state(pool.clone()).await.0, "ready", "nobody is left on a closed call");
-    let call_state: String = sqlx::query_scalar("SELECT state FROM calls WHERE id = $1").bind(call).fetch_one(&pool).await.expect("call");
+    assert_eq!(
+        calls::connected(&pool, call, Some(c), session, user)
+            .await
+            .expect("connected"),
+        calls::Connect::CallEnded
+    );
+    assert_eq!(
+        state(pool.clone()).await.0,
+        "ready",
+        "nobody is left on a closed call"
+    );
+    let call_state: String = sqlx::query_scalar("SELECT state FROM calls WHERE id = $1")
+        .bind(call)
+        .fetch_one(&pool)
+        .await
+        .expect("call");
     assert_eq!(call_state, "ended");
-    assert_eq!(ledger(pool.clone()).await, 1, "no live answer for a caller who never reached an agent");
+    assert_eq!(
+        ledger(pool.clone()).await,
+        1,
+        "no live answer for a caller who never reached an agent"
+    );
 
     // The agent logs out while the caller is on the way: nothing connects, the call stays open
     // for another agent.
-    sqlx::query("UPDATE leads SET next_attempt_at = now()").execute(&pool).await.expect("due");
+    sqlx::query("UPDATE leads SET next_attempt_at = now()")
+        .execute(&pool)
+        .await
+        .expect("due");
     let call = answer(pool.clone(), leads[0]).await;
-    agents::set_state(&pool, session, "paused", Some("BREAK")).await.expect("paused");
-    assert_eq!(calls::connected(&pool, call, Some(c), session, user).await.expect("connected"), calls::Connect::AgentGone);
-    let call_state: String = sqlx::query_scalar("SELECT state FROM calls WHERE id = $1").bind(call).fetch_one(&pool).await.expect("call");
+    agents::set_state(&pool, session, "paused", Some("BREAK"))
+        .await
+        .expect("paused");
+    assert_eq!(
+        calls::connected(&pool, call, Some(c), session, user)
+            .await
+            .expect("connected"),
+        calls::Connect::AgentGone
+    );
+    let call_state: String = sqlx::query_scalar("SELECT state FROM calls WHERE id = $1")
+        .bind(call)
+        .fetch_one(&pool)
+        .await
+        .expect("call");
     assert_eq!(call_state, "answered", "still waiting for an agent");
     assert_eq!(ledger(pool.clone()).await, 1);
 }
@@ -465,18 +1133,39 @@ async fn a_call_and_its_agent_move_together(pool: PgPool) {
 #[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
 async fn wrapups_end_after_the_campaigns_time(pool: PgPool) {
     use dialtone_core::agents;
-    let c = campaigns::create(&pool, "c", campaigns::DialMethod::Progressive, "9am-9pm").await.expect("campaign");
-    sqlx::query("UPDATE campaigns SET wrapup_secs = 10 WHERE id = $1").bind(c).execute(&pool).await.expect("wrapup");
+    let c = campaigns::create(&pool, "c", campaigns::DialMethod::Progressive, "9am-9pm")
+        .await
+        .expect("campaign");
+    sqlx::query("UPDATE campaigns SET wrapup_secs = 10 WHERE id = $1")
+        .bind(c)
+        .execute(&pool)
+        .await
+        .expect("wrapup");
     let mut sessions = Vec::new();
     for name in ["ana", "ben"] {
-        let user = users::create(&pool, name, name, Role::Agent, "a long password").await.expect("user");
-        let s = agents::open_session(&pool, user, c, "n", "PJSIP/1").await.expect("session");
-        agents::set_state(&pool, s, "wrapup", None).await.expect("wrapup");
+        let user = users::create(&pool, name, name, Role::Agent, "a long password")
+            .await
+            .expect("user");
+        let s = agents::open_session(&pool, user, c, "n", "PJSIP/1")
+            .await
+            .expect("session");
+        agents::set_state(&pool, s, "wrapup", None)
+            .await
+            .expect("wrapup");
         sessions.push(s);
     }
-    sqlx::query("UPDATE agent_sessions SET state_since = now() - interval '11 seconds' WHERE id = $1").bind(sessions[0]).execute(&pool).await.expect("age");
+    sqlx::query(
+        "UPDATE agent_sessions SET state_since = now() - interval '11 seconds' WHERE id = $1",
+    )
+    .bind(sessions[0])
+    .execute(&pool)
+    .await
+    .expect("age");
     assert_eq!(agents::end_wrapups(&pool).await.expect("end"), 1);
-    let states: Vec<String> = sqlx::query_scalar("SELECT state FROM agent_sessions ORDER BY id").fetch_all(&pool).await.expect("states");
+    let states: Vec<String> = sqlx::query_scalar("SELECT state FROM agent_sessions ORDER BY id")
+        .fetch_all(&pool)
+        .await
+        .expect("states");
     assert_eq!(states, ["ready", "wrapup"]);
 }
 
@@ -484,25 +1173,66 @@ async fn wrapups_end_after_the_campaigns_time(pool: PgPool) {
 async fn the_predictive_pacer_reads_the_floor_and_learns_from_history(pool: PgPool) {
     use dialtone_core::attempts::{originating, reserve, resolve, Outcome};
     use dialtone_core::{agents, dial_history, pacing::Pacer};
-    let c = campaigns::create(&pool, "c", campaigns::DialMethod::Predictive, "9am-9pm").await.expect("campaign");
-    let list = lists::create(&pool, "l", Some(c), "US").await.expect("list");
+    let c = campaigns::create(&pool, "c", campaigns::DialMethod::Predictive, "9am-9pm")
+        .await
+        .expect("campaign");
+    let list = lists::create(&pool, "l", Some(c), "US")
+        .await
+        .expect("list");
     // Three agents: ready, on a call for 40 s, wrapping up; a fourth whose page went silent.
     let mut sessions = Vec::new();
-    for (name, state) in [("ana", "ready"), ("ben", "on_call"), ("cy", "wrapup"), ("di", "ready")] {
-        let user = users::create(&pool, name, name, Role::Agent, "a long password").await.expect("user");
-        let s = agents::open_session(&pool, user, c, "n1", "PJSIP/1").await.expect("session");
-        agents::set_state(&pool, s, state, None).await.expect("state");
+    for (name, state) in [
+        ("ana", "ready"),
+        ("ben", "on_call"),
+        ("cy", "wrapup"),
+        ("di", "ready"),
+    ] {
+        let user = users::create(&pool, name, name, Role::Agent, "a long password")
+            .await
+            .expect("user");
+        let s = agents::open_session(&pool, user, c, "n1", "PJSIP/1")
+            .await
+            .expect("session");
+        agents::set_state(&pool, s, state, None)
+            .await
+            .expect("state");
         sessions.push(s);
     }
-    sqlx::query("UPDATE agent_sessions SET state_since = now() - interval '40 seconds' WHERE id = $1").bind(sessions[1]).execute(&pool).await.expect("age");
-    sqlx::query("UPDATE agent_sessions SET last_seen_at = now() - interval '1 minute' WHERE id = $1").bind(sessions[3]).execute(&pool).await.expect("silent");
+    sqlx::query(
+        "UPDATE agent_sessions SET state_since = now() - interval '40 seconds' WHERE id = $1",
+    )
+    .bind(sessions[1])
+    .execute(&pool)
+    .await
+    .expect("age");
+    sqlx::query(
+        "UPDATE agent_sessions SET last_seen_at = now() - interval '1 minute' WHERE id = $1",
+    )
+    .bind(sessions[3])
+    .execute(&pool)
+    .await
+    .expect("silent");
 
     // 40 resolved dials a minute ago: every fourth answered by a person 12 s after dialing.
     let now = Utc::now();
     for i in 0..41 {
-        lead(&pool, list, &format!("+1201555{:04}", 100 + i), "NEW", "America/New_York", "NJ", 0, None, 0).await;
+        lead(
+            &pool,
+            list,
+            &format!("+1201555{:04}", 100 + i),
+            "NEW",
+            "America/New_York",
+            "NJ",
+            0,
+            None,
+            0,
+        )
+        .await;
     }
-    let leads: Vec<i64> = sqlx::query_scalar("SELECT id FROM leads ORDER BY id").fetch_all(&pool).await.expect("leads");
+    let leads: Vec<i64> = sqlx::query_scalar("SELECT id FROM leads ORDER BY id")
+        .fetch_all(&pool)
+        .await
+        .expect("leads");
     for (i, &lead_id) in leads.iter().take(40).enumerate() {
         let call = reserve(&pool, c, lead_id, "n1").await.expect("reserve");
         assert!(originating(&pool, call).await.expect("originating"));
@@ -514,31 +1244,65 @@ async fn the_predictive_pacer_reads_the_floor_and_learns_from_history(pool: PgPo
             .execute(&pool)
             .await
             .expect("times");
-        let outcome = if live { Outcome::AnsweredHuman } else { Outcome::NoAnswer };
-        resolve(&pool, call, outcome, now - Duration::seconds(35)).await.expect("resolve");
+        let outcome = if live {
+            Outcome::AnsweredHuman
+        } else {
+            Outcome::NoAnswer
+        };
+        resolve(&pool, call, outcome, now - Duration::seconds(35))
+            .await
+            .expect("resolve");
     }
     // And one ringing for 5 s now.
     let ringing = reserve(&pool, c, leads[40], "n1").await.expect("reserve");
     assert!(originating(&pool, ringing).await.expect("originating"));
-    sqlx::query("UPDATE call_attempts SET dialed_at = now() - interval '5 seconds' WHERE call_id = $1").bind(ringing).execute(&pool).await.expect("age");
+    sqlx::query(
+        "UPDATE call_attempts SET dialed_at = now() - interval '5 seconds' WHERE call_id = $1",
+    )
+    .bind(ringing)
+    .execute(&pool)
+    .await
+    .expect("age");
 
     let floor = dial_history::floor(&pool, c, "n1").await.expect("floor");
-    assert_eq!((floor.ready, floor.waiting, floor.talking.len(), floor.wrapping.len(), floor.pending.len()), (1, 0, 1, 1, 1));
+    assert_eq!(
+        (
+            floor.ready,
+            floor.waiting,
+            floor.talking.len(),
+            floor.wrapping.len(),
+            floor.pending.len()
+        ),
+        (1, 0, 1, 1, 1)
+    );
     assert!((floor.talking[0] - 40.0).abs() < 5.0, "{:?}", floor.talking);
     assert!((floor.pending[0] - 5.0).abs() < 5.0, "{:?}", floor.pending);
 
     let mut pacer = Pacer::new();
-    dial_history::learn(&pool, c, &mut pacer).await.expect("learn");
-    assert_eq!((pacer.estimator().dials(), pacer.estimator().live()), (40, 10));
+    dial_history::learn(&pool, c, &mut pacer)
+        .await
+        .expect("learn");
+    assert_eq!(
+        (pacer.estimator().dials(), pacer.estimator().live()),
+        (40, 10)
+    );
     let tables = pacer.estimator().tables();
-    assert!((tables.new_dial_live_by(13.0) - 0.25).abs() < 1e-9, "live dials settle at their answer");
+    assert!(
+        (tables.new_dial_live_by(13.0) - 0.25).abs() < 1e-9,
+        "live dials settle at their answer"
+    );
     assert_eq!(tables.new_dial_live_by(11.0), 0.0);
 
     // The limit and the ledger cursor survive a restart.
     let (theta, cursor) = dial_history::load_state(&pool, c).await.expect("load");
     assert_eq!((theta, cursor), (None, 0));
-    dial_history::save_state(&pool, c, 0.02, 7).await.expect("save");
-    assert_eq!(dial_history::load_state(&pool, c).await.expect("load"), (Some(0.02), 7));
+    dial_history::save_state(&pool, c, 0.02, 7)
+        .await
+        .expect("save");
+    assert_eq!(
+        dial_history::load_state(&pool, c).await.expect("load"),
+        (Some(0.02), 7)
+    );
 }
 
 #[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
@@ -547,41 +1311,148 @@ async fn manual_dial_cannot_skip_dnc_hours_or_caps(pool: PgPool) {
     use dialtone_core::dnc::{Scope, Source};
     use dialtone_core::manual::{self, ManualError, Target};
     use dialtone_core::{agents, calls};
-    let c = campaigns::create(&pool, "c", campaigns::DialMethod::Manual, "9am-9pm").await.expect("campaign");
-    let list = lists::create(&pool, "l", Some(c), "US").await.expect("list");
-    let user = users::create(&pool, "ana", "Ana", Role::Agent, "a long password").await.expect("user");
-    let session = agents::open_session(&pool, user, c, "n1", "PJSIP/1").await.expect("session");
-    agents::set_state(&pool, session, "ready", None).await.expect("ready");
-    lead(&pool, list, "+12015550100", "NEW", "America/New_York", "NJ", 0, None, 0).await;
-    lead(&pool, list, "+13055550100", "NEW", "America/New_York", "FL", 0, None, 0).await;
-    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM leads ORDER BY id").fetch_all(&pool).await.expect("leads");
+    let c = campaigns::create(&pool, "c", campaigns::DialMethod::Manual, "9am-9pm")
+        .await
+        .expect("campaign");
+    let list = lists::create(&pool, "l", Some(c), "US")
+        .await
+        .expect("list");
+    let user = users::create(&pool, "ana", "Ana", Role::Agent, "a long password")
+        .await
+        .expect("user");
+    let session = agents::open_session(&pool, user, c, "n1", "PJSIP/1")
+        .await
+        .expect("session");
+    agents::set_state(&pool, session, "ready", None)
+        .await
+        .expect("ready");
+    lead(
+        &pool,
+        list,
+        "+12015550100",
+        "NEW",
+        "America/New_York",
+        "NJ",
+        0,
+        None,
+        0,
+    )
+    .await;
+    lead(
+        &pool,
+        list,
+        "+13055550100",
+        "NEW",
+        "America/New_York",
+        "FL",
+        0,
+        None,
+        0,
+    )
+    .await;
+    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM leads ORDER BY id")
+        .fetch_all(&pool)
+        .await
+        .expect("leads");
     let noon = at("2026-11-24T17:00:00Z");
 
     // A lead at noon in New Jersey: placed, counted, the agent reserved for it.
-    let placed = manual::place(&pool, session, "n1", &Target::Lead(ids[0]), noon).await.expect("placed");
-    assert_eq!((placed.phone_e164.as_str(), placed.lead_id, placed.conference.as_str()), ("+12015550100", Some(ids[0]), format!("agent-{session}").as_str()));
-    let attempt: (String, Option<i64>) = sqlx::query_as("SELECT state, lead_id FROM call_attempts WHERE call_id = $1").bind(placed.call_id).fetch_one(&pool).await.expect("attempt");
+    let placed = manual::place(&pool, session, "n1", &Target::Lead(ids[0]), noon)
+        .await
+        .expect("placed");
+    assert_eq!(
+        (
+            placed.phone_e164.as_str(),
+            placed.lead_id,
+            placed.conference.as_str()
+        ),
+        (
+            "+12015550100",
+            Some(ids[0]),
+            format!("agent-{session}").as_str()
+        )
+    );
+    let attempt: (String, Option<i64>) =
+        sqlx::query_as("SELECT state, lead_id FROM call_attempts WHERE call_id = $1")
+            .bind(placed.call_id)
+            .fetch_one(&pool)
+            .await
+            .expect("attempt");
     assert_eq!(attempt, ("originating".to_string(), Some(ids[0])));
-    let agent_state = |pool: PgPool| async move { sqlx::query_scalar::<_, String>("SELECT state FROM agent_sessions").fetch_one(&pool).await.expect("state") };
+    let agent_state = |pool: PgPool| async move {
+        sqlx::query_scalar::<_, String>("SELECT state FROM agent_sessions")
+            .fetch_one(&pool)
+            .await
+            .expect("state")
+    };
     assert_eq!(agent_state(pool.clone()).await, "reserved");
-    assert!(matches!(manual::place(&pool, session, "n1", &Target::Number("2015550199".into()), noon).await, Err(ManualError::AgentBusy(s)) if s == "reserved"));
+    assert!(
+        matches!(manual::place(&pool, session, "n1", &Target::Number("2015550199".into()), noon).await, Err(ManualError::AgentBusy(s)) if s == "reserved")
+    );
 
     // Answered, then hung up: the agent talks, then wraps up; the lead is moved on once.
-    assert!(manual::answered(&pool, placed.call_id, Some("PJSIP/carrier-00000001")).await.expect("answered"));
+    assert!(
+        manual::answered(&pool, placed.call_id, Some("PJSIP/carrier-00000001"))
+            .await
+            .expect("answered")
+    );
     assert_eq!(agent_state(pool.clone()).await, "on_call");
-    assert!(calls::end(&pool, placed.call_id, &calls::Ended::default()).await.expect("end"));
+    assert!(calls::end(&pool, placed.call_id, &calls::Ended::default())
+        .await
+        .expect("end"));
     assert_eq!(agent_state(pool.clone()).await, "wrapup");
-    let outcome: Option<String> = sqlx::query_scalar("SELECT outcome FROM call_attempts WHERE call_id = $1").bind(placed.call_id).fetch_one(&pool).await.expect("outcome");
+    let outcome: Option<String> =
+        sqlx::query_scalar("SELECT outcome FROM call_attempts WHERE call_id = $1")
+            .bind(placed.call_id)
+            .fetch_one(&pool)
+            .await
+            .expect("outcome");
     assert_eq!(outcome.as_deref(), Some("answered_human"));
-    agents::set_state(&pool, session, "ready", None).await.expect("ready");
+    agents::set_state(&pool, session, "ready", None)
+        .await
+        .expect("ready");
 
     // A typed number on the DNC list, in any form.
-    dnc::add_number(&pool, Scope::System, &phone::normalize("+12015550101", phone::country("US").expect("US")).expect("number"), Source::Manual, "asked").await.expect("dnc");
-    let refused = manual::place(&pool, session, "n1", &Target::Number("(201) 555-0101".into()), noon).await;
-    assert!(matches!(refused, Err(ManualError::Refused(Refusal::DoNotCall { .. }))), "{refused:?}");
+    dnc::add_number(
+        &pool,
+        Scope::System,
+        &phone::normalize("+12015550101", phone::country("US").expect("US")).expect("number"),
+        Source::Manual,
+        "asked",
+    )
+    .await
+    .expect("dnc");
+    let refused = manual::place(
+        &pool,
+        session,
+        "n1",
+        &Target::Number("(201) 555-0101".into()),
+        noon,
+    )
+    .await;
+    assert!(
+        matches!(
+            refused,
+            Err(ManualError::Refused(Refusal::DoNotCall { .. }))
+        ),
+        "{refused:?}"
+    );
     // 21:30 in New Jersey.
-    let late = manual::place(&pool, session, "n1", &Target::Number("201 555 0102".into()), at("2026-11-25T02:30:00Z")).await;
-    assert!(matches!(late, Err(ManualError::Refused(Refusal::OutsideHours { .. }))), "{late:?}");
+    let late = manual::place(
+        &pool,
+        session,
+        "n1",
+        &Target::Number("201 555 0102".into()),
+        at("2026-11-25T02:30:00Z"),
+    )
+    .await;
+    assert!(
+        matches!(
+            late,
+            Err(ManualError::Refused(Refusal::OutsideHours { .. }))
+        ),
+        "{late:?}"
+    );
     // Florida's three calls in 24 hours.
     for _ in 0..3 {
         sqlx::query("INSERT INTO call_attempts (call_id, campaign_id, phone_e164, node, state, outcome, reserved_at) VALUES (gen_random_uuid(), $1, '+13055550100', 'n', 'resolved', 'no_answer', $2)")
@@ -592,31 +1463,84 @@ async fn manual_dial_cannot_skip_dnc_hours_or_caps(pool: PgPool) {
             .expect("attempt");
     }
     let capped = manual::place(&pool, session, "n1", &Target::Lead(ids[1]), noon).await;
-    assert!(matches!(capped, Err(ManualError::Refused(Refusal::AttemptCap { attempts: 3, cap: 3, .. }))), "{capped:?}");
+    assert!(
+        matches!(
+            capped,
+            Err(ManualError::Refused(Refusal::AttemptCap {
+                attempts: 3,
+                cap: 3,
+                ..
+            }))
+        ),
+        "{capped:?}"
+    );
     // A lead the dialer holds in its hopper is not dialed by hand too.
-    sqlx::query("INSERT INTO hopper (lead_id, campaign_id, node) VALUES ($1, $2, 'n1')").bind(ids[0]).bind(c).execute(&pool).await.expect("hopper");
+    sqlx::query("INSERT INTO hopper (lead_id, campaign_id, node) VALUES ($1, $2, 'n1')")
+        .bind(ids[0])
+        .bind(c)
+        .execute(&pool)
+        .await
+        .expect("hopper");
     let busy = manual::place(&pool, session, "n1", &Target::Lead(ids[0]), noon).await;
     assert!(matches!(busy, Err(ManualError::LeadBusy(_))), "{busy:?}");
-    assert!(matches!(manual::place(&pool, session, "n1", &Target::Number("not a number".into()), noon).await, Err(ManualError::BadNumber(_))));
-    let other = campaigns::create(&pool, "other", campaigns::DialMethod::Manual, "9am-9pm").await.expect("campaign");
-    let theirs = lists::create(&pool, "theirs", Some(other), "US").await.expect("list");
-    lead(&pool, theirs, "+12015550177", "NEW", "America/New_York", "NJ", 0, None, 0).await;
-    let their_lead: i64 = sqlx::query_scalar("SELECT id FROM leads WHERE list_id = $1").bind(theirs).fetch_one(&pool).await.expect("lead");
+    assert!(matches!(
+        manual::place(
+            &pool,
+            session,
+            "n1",
+            &Target::Number("not a number".into()),
+            noon
+        )
+        .await,
+        Err(ManualError::BadNumber(_))
+    ));
+    let other = campaigns::create(&pool, "other", campaigns::DialMethod::Manual, "9am-9pm")
+        .await
+        .expect("campaign");
+    let theirs = lists::create(&pool, "theirs", Some(other), "US")
+        .await
+        .expect("list");
+    lead(
+        &pool,
+        theirs,
+        "+12015550177",
+        "NEW",
+        "America/New_York",
+        "NJ",
+        0,
+        None,
+        0,
+    )
+    .await;
+    let their_lead: i64 = sqlx::query_scalar("SELECT id FROM leads WHERE list_id = $1")
+        .bind(theirs)
+        .fetch_one(&pool)
+        .await
+        .expect("lead");
     let foreign = manual::place(&pool, session, "n1", &Target::Lead(their_lead), noon).await;
-    assert!(matches!(foreign, Err(ManualError::NoLead(_))), "another campaign's lead: {foreign:?}");
+    assert!(
+        matches!(foreign, Err(ManualError::NoLead(_))),
+        "another campaign's lead: {foreign:?}"
+    );
 }
 
 /// The campaign's agent_selection picks which ready agent a call goes to.
 #[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
 async fn the_campaign_chooses_which_ready_agent_gets_a_call(pool: PgPool) {
     use dialtone_core::agents;
-    let c = campaigns::create(&pool, "c", campaigns::DialMethod::Progressive, "9am-9pm").await.expect("campaign");
+    let c = campaigns::create(&pool, "c", campaigns::DialMethod::Progressive, "9am-9pm")
+        .await
+        .expect("campaign");
     let mut sessions = Vec::new();
     // Ana has been ready longest but took two calls today; Ben took one; Cy none, and is the
     // most recently ready.
     for (name, idle_secs, calls) in [("ana", 300, 2), ("ben", 200, 1), ("cy", 100, 0)] {
-        let user = users::create(&pool, name, name, Role::Agent, "a long password").await.expect("user");
-        let session = agents::open_session(&pool, user, c, "n1", "PJSIP/1").await.expect("session");
+        let user = users::create(&pool, name, name, Role::Agent, "a long password")
+            .await
+            .expect("user");
+        let session = agents::open_session(&pool, user, c, "n1", "PJSIP/1")
+            .await
+            .expect("session");
         for _ in 0..calls {
             sqlx::query("INSERT INTO calls (id, direction, campaign_id, agent_user_id, node) VALUES ($1, 'outbound', $2, $3, 'n1')")
                 .bind(uuid::Uuid::new_v4())
@@ -645,14 +1569,23 @@ async fn the_campaign_chooses_which_ready_agent_gets_a_call(pool: PgPool) {
         let pool = pool.clone();
         let reset = reset.clone();
         async move {
-            sqlx::query("UPDATE campaigns SET agent_selection = $2 WHERE id = $1").bind(c).bind(selection).execute(&pool).await.expect("setting");
+            sqlx::query("UPDATE campaigns SET agent_selection = $2 WHERE id = $1")
+                .bind(c)
+                .bind(selection)
+                .execute(&pool)
+                .await
+                .expect("setting");
             reset().await;
             let call: uuid::Uuid = sqlx::query_scalar("INSERT INTO calls (id, direction, campaign_id, node) VALUES (gen_random_uuid(), 'outbound', $1, 'n1') RETURNING id")
                 .bind(c)
                 .fetch_one(&pool)
                 .await
                 .expect("call");
-            agents::claim_ready(&pool, c, call).await.expect("claim").expect("an agent").session_id
+            agents::claim_ready(&pool, c, call)
+                .await
+                .expect("claim")
+                .expect("an agent")
+                .session_id
         }
     };
     assert_eq!(choose("longest_idle").await, sessions[0].0);
@@ -669,12 +1602,26 @@ async fn the_campaign_chooses_which_ready_agent_gets_a_call(pool: PgPool) {
 #[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
 async fn inbound_calls_reach_only_agents_whose_campaign_takes_them(pool: PgPool) {
     use dialtone_core::agents;
-    let c = campaigns::create(&pool, "c", campaigns::DialMethod::Progressive, "9am-9pm").await.expect("campaign");
-    let group: i64 = sqlx::query_scalar("INSERT INTO inbound_groups (name) VALUES ('help') RETURNING id").fetch_one(&pool).await.expect("group");
-    let user = users::create(&pool, "ana", "Ana", Role::Agent, "a long password").await.expect("user");
-    let session = agents::open_session(&pool, user, c, "n1", "PJSIP/1").await.expect("session");
-    agents::join_groups(&pool, session, &[group]).await.expect("groups");
-    agents::set_state(&pool, session, "ready", None).await.expect("ready");
+    let c = campaigns::create(&pool, "c", campaigns::DialMethod::Progressive, "9am-9pm")
+        .await
+        .expect("campaign");
+    let group: i64 =
+        sqlx::query_scalar("INSERT INTO inbound_groups (name) VALUES ('help') RETURNING id")
+            .fetch_one(&pool)
+            .await
+            .expect("group");
+    let user = users::create(&pool, "ana", "Ana", Role::Agent, "a long password")
+        .await
+        .expect("user");
+    let session = agents::open_session(&pool, user, c, "n1", "PJSIP/1")
+        .await
+        .expect("session");
+    agents::join_groups(&pool, session, &[group])
+        .await
+        .expect("groups");
+    agents::set_state(&pool, session, "ready", None)
+        .await
+        .expect("ready");
     let call: uuid::Uuid = sqlx::query_scalar(
         "INSERT INTO calls (id, direction, inbound_group_id, node, state, queued_at) VALUES (gen_random_uuid(), 'inbound', $1, 'n1', 'queued', now()) RETURNING id",
     )
@@ -682,9 +1629,23 @@ async fn inbound_calls_reach_only_agents_whose_campaign_takes_them(pool: PgPool)
     .fetch_one(&pool)
     .await
     .expect("queued call");
-    sqlx::query("UPDATE campaigns SET allow_inbound = false WHERE id = $1").bind(c).execute(&pool).await.expect("outbound only");
-    assert!(agents::claim_for_inbound(&pool, call, group).await.expect("claim").is_none());
-    sqlx::query("UPDATE campaigns SET allow_inbound = true WHERE id = $1").bind(c).execute(&pool).await.expect("blended");
-    let agent = agents::claim_for_inbound(&pool, call, group).await.expect("claim").expect("an agent");
+    sqlx::query("UPDATE campaigns SET allow_inbound = false WHERE id = $1")
+        .bind(c)
+        .execute(&pool)
+        .await
+        .expect("outbound only");
+    assert!(agents::claim_for_inbound(&pool, call, group)
+        .await
+        .expect("claim")
+        .is_none());
+    sqlx::query("UPDATE campaigns SET allow_inbound = true WHERE id = $1")
+        .bind(c)
+        .execute(&pool)
+        .await
+        .expect("blended");
+    let agent = agents::claim_for_inbound(&pool, call, group)
+        .await
+        .expect("claim")
+        .expect("an agent");
     assert_eq!(agent.session_id, session);
 }

@@ -12,7 +12,12 @@ use crate::control;
 
 /// Watches the AMI link until `stop`; on every login after the first, rings the phones that
 /// are gone.
-pub async fn ring_again_after_gaps(pool: PgPool, ami: AmiClient, node: String, stop: CancellationToken) {
+pub async fn ring_again_after_gaps(
+    pool: PgPool,
+    ami: AmiClient,
+    node: String,
+    stop: CancellationToken,
+) {
     let mut link = ami.link();
     let mut seen: Option<u64> = None;
     loop {
@@ -24,8 +29,12 @@ pub async fn ring_again_after_gaps(pool: PgPool, ami: AmiClient, node: String, s
             if seen.is_some_and(|s| s != generation) {
                 match ring_missing(&pool, &ami, &node).await {
                     Ok(0) => {}
-                    Ok(rung) => tracing::warn!(rung, "Asterisk came back: agents' phones rung again"),
-                    Err(e) => tracing::error!(error = %e, "could not ring the agents' phones again"),
+                    Ok(rung) => {
+                        tracing::warn!(rung, "Asterisk came back: agents' phones rung again")
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "could not ring the agents' phones again")
+                    }
                 }
             }
             seen = Some(generation);
@@ -46,7 +55,11 @@ pub enum PhonesError {
 }
 
 /// Rings each open session's phone that has no channel in Asterisk; returns how many.
-pub async fn ring_missing(pool: &PgPool, ami: &AmiClient, node: &str) -> Result<usize, PhonesError> {
+pub async fn ring_missing(
+    pool: &PgPool,
+    ami: &AmiClient,
+    node: &str,
+) -> Result<usize, PhonesError> {
     let sessions: Vec<(i64, String)> =
         sqlx::query_as("SELECT id, phone_dial_string FROM agent_sessions WHERE node = $1 AND logged_out_at IS NULL ORDER BY id")
             .bind(node)
@@ -57,14 +70,23 @@ pub async fn ring_missing(pool: &PgPool, ami: &AmiClient, node: &str) -> Result<
     }
     // The manager answers while Asterisk is still booting: ring once the dialplan is loaded.
     for _ in 0..120 {
-        match ami.send_list(Action::new("ShowDialPlan").field("Context", "dialtone-agent")).await {
+        match ami
+            .send_list(Action::new("ShowDialPlan").field("Context", "dialtone-agent"))
+            .await
+        {
             Ok(_) => break,
-            Err(dialtone_asterisk::ami::AmiError::Refused { .. }) => tokio::time::sleep(std::time::Duration::from_millis(250)).await,
+            Err(dialtone_asterisk::ami::AmiError::Refused { .. }) => {
+                tokio::time::sleep(std::time::Duration::from_millis(250)).await
+            }
             Err(e) => return Err(e.into()),
         }
     }
     let channels = ami.send_list(Action::new("CoreShowChannels")).await?;
-    let names: Vec<&str> = channels.events.iter().filter_map(|c| c.get("Channel")).collect();
+    let names: Vec<&str> = channels
+        .events
+        .iter()
+        .filter_map(|c| c.get("Channel"))
+        .collect();
     let mut rung = 0;
     for (session, phone) in sessions {
         let prefix = format!("{phone}-");

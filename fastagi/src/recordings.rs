@@ -28,7 +28,9 @@ pub fn measure_later(pool: PgPool, root: PathBuf, call_id: Uuid) {
 async fn measure(pool: &PgPool, root: &Path, call_id: Uuid) -> Result<(), sqlx::Error> {
     for (id, file) in calls::unmeasured_recordings(pool, call_id).await? {
         // A path the whitelist refuses was never given to MixMonitor.
-        let Ok(path) = asterisk_values::recording_path(root, &file) else { continue };
+        let Ok(path) = asterisk_values::recording_path(root, &file) else {
+            continue;
+        };
         if let Some(size) = settled_size(Path::new(&path)).await {
             calls::recording_measured(pool, id, size).await?;
         } else {

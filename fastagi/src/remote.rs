@@ -6,9 +6,9 @@ use std::time::Duration;
 use dialtone_asterisk::ami::AmiError;
 use dialtone_core::bus::Bus;
 use dialtone_core::live::{LiveEvent, PG_CHANNEL};
-use sqlx::postgres::PgListener;
 use dialtone_core::remote::{self, Command, Reply, Request};
 use futures::StreamExt;
+use sqlx::postgres::PgListener;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
@@ -17,7 +17,11 @@ use crate::control::{self, Control, ControlError};
 /// Takes this node's control requests until `shutdown`, resubscribing if the bus drops; and
 /// hangs up the phone of every agent session of this node that ends ([`follow_logouts`]).
 pub async fn serve(bus: Bus, control: Control, node: String, shutdown: CancellationToken) {
-    tokio::spawn(follow_logouts(control.clone(), node.clone(), shutdown.clone()));
+    tokio::spawn(follow_logouts(
+        control.clone(),
+        node.clone(),
+        shutdown.clone(),
+    ));
     let channel = remote::channel(&node);
     while !shutdown.is_cancelled() {
         let mut requests = match bus.subscribe::<Request>(&channel).await {
@@ -42,11 +46,14 @@ pub async fn serve(bus: Bus, control: Control, node: String, shutdown: Cancellat
                     let span = tracing::info_span!("control", op = request.command.op());
                     tokio::spawn(
                         async move {
-                            let result = carry_out(&control, &node, request.command).await.map_err(|e| e.to_string());
+                            let result = carry_out(&control, &node, request.command)
+                                .await
+                                .map_err(|e| e.to_string());
                             if let Err(e) = &result {
                                 tracing::info!(reason = %e, "control request refused");
                             }
-                            if let Err(e) = bus.publish(&request.reply_to, &Reply { result }).await {
+                            if let Err(e) = bus.publish(&request.reply_to, &Reply { result }).await
+                            {
                                 tracing::warn!(error = %e, "control reply not sent");
                             }
                         }
@@ -92,7 +99,15 @@ pub async fn follow_logouts(control: Control, node: String, shutdown: Cancellati
                     break;
                 }
             };
-            let Ok(LiveEvent::Agent { session_id, state, node: Some(of), .. }) = serde_json::from_str::<LiveEvent>(&payload) else { continue };
+            let Ok(LiveEvent::Agent {
+                session_id,
+                state,
+                node: Some(of),
+                ..
+            }) = serde_json::from_str::<LiveEvent>(&payload)
+            else {
+                continue;
+            };
             if state != "logged_out" || of != node {
                 continue;
             }
@@ -123,21 +138,41 @@ pub async fn follow_logouts(control: Control, node: String, shutdown: Cancellati
     }
 }
 
-async fn carry_out(control: &Control, node: &str, command: Command) -> Result<Option<uuid::Uuid>, ControlError> {
+async fn carry_out(
+    control: &Control,
+    node: &str,
+    command: Command,
+) -> Result<Option<uuid::Uuid>, ControlError> {
     let ami = &control.ami;
     match command {
-        Command::RingPhone { session_id, dial_string } => {
-            ami.send(control::ring_agent_phone(session_id, &dial_string)?).await?;
+        Command::RingPhone {
+            session_id,
+            dial_string,
+        } => {
+            ami.send(control::ring_agent_phone(session_id, &dial_string)?)
+                .await?;
         }
-        Command::HangUpPhone { dial_string } => match ami.send(control::hang_up_agent_phone(&dial_string)?).await {
-            // No channel to hang up: the phone was not connected. That is what was wanted.
-            Ok(_) | Err(AmiError::Refused { .. }) => {}
-            Err(e) => return Err(e.into()),
-        },
+        Command::HangUpPhone { dial_string } => {
+            match ami.send(control::hang_up_agent_phone(&dial_string)?).await {
+                // No channel to hang up: the phone was not connected. That is what was wanted.
+                Ok(_) | Err(AmiError::Refused { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
         Command::HangUp { call_id } => control.hang_up(call_id).await?,
-        Command::TransferToNumber { call_id, e164 } => control.blind_transfer_to_number(call_id, &e164, "dialtone-transfer").await?,
-        Command::TransferToGroup { call_id, did } => control.transfer_to_group(call_id, &did).await?,
-        Command::Consult { call_id, e164, hold_customer } => return Ok(Some(control.consult(call_id, &e164, hold_customer).await?)),
+        Command::TransferToNumber { call_id, e164 } => {
+            control
+                .blind_transfer_to_number(call_id, &e164, "dialtone-transfer")
+                .await?
+        }
+        Command::TransferToGroup { call_id, did } => {
+            control.transfer_to_group(call_id, &did).await?
+        }
+        Command::Consult {
+            call_id,
+            e164,
+            hold_customer,
+        } => return Ok(Some(control.consult(call_id, &e164, hold_customer).await?)),
         Command::CompleteTransfer { call_id } => control.complete_transfer(call_id).await?,
         Command::CancelConsult { call_id } => control.cancel_consult(call_id).await?,
         Command::Hold { call_id } => control.hold(call_id).await?,
@@ -147,9 +182,20 @@ async fn carry_out(control: &Control, node: &str, command: Command) -> Result<Op
         Command::Resume { call_id } => control.resume(call_id).await?,
         Command::Dtmf { call_id, digits } => control.dtmf(call_id, &digits).await?,
         Command::Record { call_id, file } => control.record(call_id, file.as_deref()).await?,
-        Command::ManualDial { session_id, target } => return Ok(Some(control.manual_dial(session_id, node, &target).await?)),
-        Command::Monitor { supervisor_dial_string, agent_dial_string, how } => {
-            ami.send(control::monitor(&supervisor_dial_string, &agent_dial_string, how)?).await?;
+        Command::ManualDial { session_id, target } => {
+            return Ok(Some(control.manual_dial(session_id, node, &target).await?))
+        }
+        Command::Monitor {
+            supervisor_dial_string,
+            agent_dial_string,
+            how,
+        } => {
+            ami.send(control::monitor(
+                &supervisor_dial_string,
+                &agent_dial_string,
+                how,
+            )?)
+            .await?;
         }
     }
     Ok(None)

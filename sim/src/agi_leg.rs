@@ -23,7 +23,18 @@ pub struct Leg {
 
 /// Commands Asterisk still runs on a dead channel (`res_agi.c`'s dead-allowed list).
 fn allowed_dead(command: &str) -> bool {
-    ["GET VARIABLE", "GET FULL VARIABLE", "SET VARIABLE", "EXEC", "VERBOSE", "DATABASE", "NOOP", "ASYNCAGI BREAK"].iter().any(|c| command.starts_with(c))
+    [
+        "GET VARIABLE",
+        "GET FULL VARIABLE",
+        "SET VARIABLE",
+        "EXEC",
+        "VERBOSE",
+        "DATABASE",
+        "NOOP",
+        "ASYNCAGI BREAK",
+    ]
+    .iter()
+    .any(|c| command.starts_with(c))
 }
 
 /// How a leg ended.
@@ -38,15 +49,28 @@ pub enum Ended {
 
 /// The first argument of an application's data: `"agent-7,profile,menu"` → `agent-7`.
 fn first_arg(data: &str) -> String {
-    data.trim().trim_matches('"').split(',').next().unwrap_or_default().to_string()
+    data.trim()
+        .trim_matches('"')
+        .split(',')
+        .next()
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// Runs the script to its end.
-pub async fn run(agi: SocketAddr, registry: &Registry, handle: &mut Handle, leg: Leg) -> std::io::Result<Ended> {
+pub async fn run(
+    agi: SocketAddr,
+    registry: &Registry,
+    handle: &mut Handle,
+    leg: Leg,
+) -> std::io::Result<Ended> {
     let stream = TcpStream::connect(agi).await?;
     let (reader, mut writer) = stream.into_split();
     let vars = registry.vars(&handle.name);
-    let caller = vars.get("CALLERID(num)").cloned().unwrap_or_else(|| "unknown".into());
+    let caller = vars
+        .get("CALLERID(num)")
+        .cloned()
+        .unwrap_or_else(|| "unknown".into());
     let mut env = format!(
         "agi_network: yes\nagi_network_script: {script}\nagi_request: agi://{agi}/{script}\nagi_channel: {channel}\nagi_language: en\n\
          agi_type: {kind}\nagi_uniqueid: {uniqueid}\nagi_version: 22.0.0-sim\nagi_callerid: {caller}\nagi_calleridname: unknown\n\
@@ -87,13 +111,20 @@ pub async fn run(agi: SocketAddr, registry: &Registry, handle: &mut Handle, leg:
             "511 Command Not Permitted on a dead channel or intercept routine".to_string()
         } else if let Some(name) = command.strip_prefix("GET VARIABLE ") {
             let name = name.trim_matches('"');
-            match registry.getvar(&handle.name, name).filter(|v| !v.is_empty()) {
+            match registry
+                .getvar(&handle.name, name)
+                .filter(|v| !v.is_empty())
+            {
                 Some(value) => format!("200 result=1 ({value})"),
                 None => "200 result=0".to_string(),
             }
         } else if let Some(rest) = command.strip_prefix("SET VARIABLE ") {
             if let Some((name, value)) = rest.split_once(' ') {
-                registry.setvar(&handle.name, name.trim_matches('"'), value.trim_matches('"'));
+                registry.setvar(
+                    &handle.name,
+                    name.trim_matches('"'),
+                    value.trim_matches('"'),
+                );
             }
             "200 result=1".to_string()
         } else if let Some(data) = command.strip_prefix("EXEC ConfBridge ") {
@@ -122,7 +153,10 @@ pub async fn run(agi: SocketAddr, registry: &Registry, handle: &mut Handle, leg:
             "200 result=0".to_string()
         } else if command.starts_with("STREAM FILE") {
             // A short prompt; a hangup or a move cuts it off, as in `hangup-during-stream`.
-            if handle.until_interrupted(Instant::now() + Duration::from_millis(50)).await {
+            if handle
+                .until_interrupted(Instant::now() + Duration::from_millis(50))
+                .await
+            {
                 dead = true;
                 "200 result=-1 endpos=4000".to_string()
             } else {
@@ -132,7 +166,12 @@ pub async fn run(agi: SocketAddr, registry: &Registry, handle: &mut Handle, leg:
             registry.hang_up(&handle.name);
             dead = true;
             "200 result=1".to_string()
-        } else if words.first().is_some_and(|w| ["ANSWER", "SET", "SAY", "WAIT", "VERBOSE", "CHANNEL", "DATABASE", "GET", "RECORD"].contains(w)) {
+        } else if words.first().is_some_and(|w| {
+            [
+                "ANSWER", "SET", "SAY", "WAIT", "VERBOSE", "CHANNEL", "DATABASE", "GET", "RECORD",
+            ]
+            .contains(w)
+        }) {
             "200 result=0".to_string()
         } else {
             "510 Invalid or unknown command".to_string()

@@ -52,7 +52,10 @@ pub struct Pbx {
 type Fields = Vec<(String, String)>;
 
 fn get<'a>(fields: &'a Fields, key: &str) -> Option<&'a str> {
-    fields.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v.as_str())
+    fields
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(key))
+        .map(|(_, v)| v.as_str())
 }
 
 impl Pbx {
@@ -65,7 +68,12 @@ impl Pbx {
     pub async fn start_on(addr: SocketAddr, config: PbxConfig) -> std::io::Result<Self> {
         let listener = TcpListener::bind(addr).await?;
         let ami = listener.local_addr()?;
-        let shared = Arc::new(Shared { agi: config.agi, model: Mutex::new(config.model), registry: Registry::new(), next: AtomicU64::new(1) });
+        let shared = Arc::new(Shared {
+            agi: config.agi,
+            model: Mutex::new(config.model),
+            registry: Registry::new(),
+            next: AtomicU64::new(1),
+        });
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 tokio::spawn(session(stream, shared.clone()));
@@ -79,7 +87,11 @@ async fn session(stream: TcpStream, shared: Arc<Shared>) {
     let (reader, mut writer) = stream.into_split();
     let mut actions = FramedRead::new(reader, AmiCodec::server());
     let mut events = shared.registry.subscribe();
-    if writer.write_all(b"Asterisk Call Manager/11.0.0\r\n").await.is_err() {
+    if writer
+        .write_all(b"Asterisk Call Manager/11.0.0\r\n")
+        .await
+        .is_err()
+    {
         return;
     }
     loop {
@@ -111,7 +123,8 @@ fn handle(action: &Fields, shared: &Arc<Shared>) -> (String, bool) {
     let registry = &shared.registry;
     let id = get(action, "ActionID").unwrap_or_default();
     let ok = |extra: &str| format!("Response: Success\r\nActionID: {id}\r\n{extra}\r\n");
-    let error = |message: &str| format!("Response: Error\r\nActionID: {id}\r\nMessage: {message}\r\n\r\n");
+    let error =
+        |message: &str| format!("Response: Error\r\nActionID: {id}\r\nMessage: {message}\r\n\r\n");
     let channel = get(action, "Channel").unwrap_or_default();
     let no_channel = || error(&format!("Channel does not exist: {channel}"));
     let reply = match get(action, "Action").unwrap_or_default() {

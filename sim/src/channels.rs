@@ -101,7 +101,13 @@ const EVENT_BACKLOG: usize = 16_384;
 
 impl Registry {
     pub fn new() -> Self {
-        Self { inner: Mutex::new(Inner { next_space: 701, ..Inner::default() }), events: broadcast::channel(EVENT_BACKLOG).0 }
+        Self {
+            inner: Mutex::new(Inner {
+                next_space: 701,
+                ..Inner::default()
+            }),
+            events: broadcast::channel(EVENT_BACKLOG).0,
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -120,25 +126,52 @@ impl Registry {
     /// A channel that answered, with the variables it was originated with.
     pub fn add(&self, name: &str, uniqueid: &str, vars: HashMap<String, String>) -> Handle {
         let (ctl, rx) = watch::channel(Ctl::default());
-        let chan = Chan { uniqueid: uniqueid.to_string(), vars, place: Place::Dialplan, ctl, answered: Instant::now(), monitor: None, joined: false };
+        let chan = Chan {
+            uniqueid: uniqueid.to_string(),
+            vars,
+            place: Place::Dialplan,
+            ctl,
+            answered: Instant::now(),
+            monitor: None,
+            joined: false,
+        };
         self.lock().channels.insert(name.to_string(), chan);
-        Handle { name: name.to_string(), uniqueid: uniqueid.to_string(), ctl: rx }
+        Handle {
+            name: name.to_string(),
+            uniqueid: uniqueid.to_string(),
+            ctl: rx,
+        }
     }
 
     /// Takes the channel away (it hung up): it leaves where it was first.
     pub fn remove(&self, name: &str) -> HashMap<String, String> {
         self.enter(name, Place::Dialplan);
-        self.lock().channels.remove(name).map(|c| c.vars).unwrap_or_default()
+        self.lock()
+            .channels
+            .remove(name)
+            .map(|c| c.vars)
+            .unwrap_or_default()
     }
 
     /// Names of live channels `pattern` matches: a name, or AMI's `/regex/` (anchors, escapes
     /// and `.*` are what dialers send; other regex syntax matches literally).
     pub fn matching(&self, pattern: &str) -> Vec<String> {
         let inner = self.lock();
-        let mut names: Vec<String> = match pattern.strip_prefix('/').and_then(|p| p.strip_suffix('/')) {
-            Some(regex) => inner.channels.keys().filter(|n| regex_match(regex, n)).cloned().collect(),
-            None => inner.channels.keys().filter(|n| *n == pattern).cloned().collect(),
-        };
+        let mut names: Vec<String> =
+            match pattern.strip_prefix('/').and_then(|p| p.strip_suffix('/')) {
+                Some(regex) => inner
+                    .channels
+                    .keys()
+                    .filter(|n| regex_match(regex, n))
+                    .cloned()
+                    .collect(),
+                None => inner
+                    .channels
+                    .keys()
+                    .filter(|n| *n == pattern)
+                    .cloned()
+                    .collect(),
+            };
         names.sort();
         names
     }
@@ -146,7 +179,11 @@ impl Registry {
     /// `(name, uniqueid)` of every live channel, by name.
     pub fn list(&self) -> Vec<(String, String)> {
         let inner = self.lock();
-        let mut all: Vec<(String, String)> = inner.channels.iter().map(|(n, c)| (n.clone(), c.uniqueid.clone())).collect();
+        let mut all: Vec<(String, String)> = inner
+            .channels
+            .iter()
+            .map(|(n, c)| (n.clone(), c.uniqueid.clone()))
+            .collect();
         all.sort();
         all
     }
@@ -166,7 +203,10 @@ impl Registry {
 
     /// A channel's variable (`None`: no such channel); an unset variable reads as empty.
     pub fn getvar(&self, name: &str, var: &str) -> Option<String> {
-        self.lock().channels.get(name).map(|c| c.vars.get(var).cloned().unwrap_or_default())
+        self.lock()
+            .channels
+            .get(name)
+            .map(|c| c.vars.get(var).cloned().unwrap_or_default())
     }
 
     pub fn setvar(&self, name: &str, var: &str, value: &str) -> bool {
@@ -180,7 +220,11 @@ impl Registry {
     }
 
     pub fn vars(&self, name: &str) -> HashMap<String, String> {
-        self.lock().channels.get(name).map(|c| c.vars.clone()).unwrap_or_default()
+        self.lock()
+            .channels
+            .get(name)
+            .map(|c| c.vars.clone())
+            .unwrap_or_default()
     }
 
     /// Asks the channel to hang up; false if it does not exist.
@@ -209,7 +253,9 @@ impl Registry {
     /// records nothing.
     pub fn monitor(&self, name: &str, file: Option<&str>) -> bool {
         let mut inner = self.lock();
-        let Some(c) = inner.channels.get_mut(name) else { return false };
+        let Some(c) = inner.channels.get_mut(name) else {
+            return false;
+        };
         let event = match (file, &c.monitor) {
             (Some(file), _) => {
                 c.monitor = Some(file.to_string());
@@ -221,7 +267,10 @@ impl Registry {
             }
             (None, None) => return false,
         };
-        let text = format!("Event: {event}\r\nPrivilege: call,all\r\n{}\r\n", channel_lines(name, &c.uniqueid));
+        let text = format!(
+            "Event: {event}\r\nPrivilege: call,all\r\n{}\r\n",
+            channel_lines(name, &c.uniqueid)
+        );
         drop(inner);
         self.emit(text);
         true
@@ -229,23 +278,38 @@ impl Registry {
 
     /// Whether the channel is in a ConfBridge now.
     pub fn in_conference(&self, name: &str) -> bool {
-        self.lock().channels.get(name).is_some_and(|c| matches!(c.place, Place::Conference(_)))
+        self.lock()
+            .channels
+            .get(name)
+            .is_some_and(|c| matches!(c.place, Place::Conference(_)))
     }
 
     /// A conference's members in order of arrival, with how long each has been answered.
     pub fn members(&self, conference: &str) -> Vec<(String, String, u64)> {
         let inner = self.lock();
-        let Some((_, names)) = inner.conferences.get(conference) else { return Vec::new() };
+        let Some((_, names)) = inner.conferences.get(conference) else {
+            return Vec::new();
+        };
         names
             .iter()
-            .filter_map(|n| inner.channels.get(n).map(|c| (n.clone(), c.uniqueid.clone(), c.answered.elapsed().as_secs())))
+            .filter_map(|n| {
+                inner.channels.get(n).map(|c| {
+                    (
+                        n.clone(),
+                        c.uniqueid.clone(),
+                        c.answered.elapsed().as_secs(),
+                    )
+                })
+            })
             .collect()
     }
 
     /// Moves the channel to `place`, leaving its old one, and tells the manager of both.
     pub fn enter(&self, name: &str, place: Place) {
         let mut inner = self.lock();
-        let Some(chan) = inner.channels.get_mut(name) else { return };
+        let Some(chan) = inner.channels.get_mut(name) else {
+            return;
+        };
         if chan.place == place {
             return;
         }
@@ -316,8 +380,12 @@ impl Registry {
     /// A parked caller whose time ran out leaves the lot: `ParkedCallTimeOut`, not a give-up.
     pub fn park_timed_out(&self, name: &str) {
         let mut inner = self.lock();
-        let Some(chan) = inner.channels.get_mut(name) else { return };
-        let Place::Parked(space) = chan.place else { return };
+        let Some(chan) = inner.channels.get_mut(name) else {
+            return;
+        };
+        let Place::Parked(space) = chan.place else {
+            return;
+        };
         chan.place = Place::Dialplan;
         let lines = channel_lines(name, &chan.uniqueid);
         drop(inner);
@@ -348,9 +416,15 @@ fn prefixed(prefix: &str, lines: &str) -> String {
 /// The channel lines of the first live channel of `device` (ChanSpy's `PJSIP/1001-`), other
 /// than the spy itself.
 fn spyee(inner: &Inner, spy: &str, device: &str) -> Option<String> {
-    let mut names: Vec<&String> = inner.channels.keys().filter(|n| n.as_str() != spy && n.starts_with(device)).collect();
+    let mut names: Vec<&String> = inner
+        .channels
+        .keys()
+        .filter(|n| n.as_str() != spy && n.starts_with(device))
+        .collect();
     names.sort();
-    names.first().map(|n| channel_lines(n, &inner.channels[n.as_str()].uniqueid))
+    names
+        .first()
+        .map(|n| channel_lines(n, &inner.channels[n.as_str()].uniqueid))
 }
 
 /// The regex subset dialers send to AMI's Hangup: `^` and `$` anchors, `\` escapes and `.*`.
@@ -439,7 +513,8 @@ impl Handle {
     /// Waits for the channel to be hung up or moved (as Asterisk's softhangup reaches a
     /// running application, which an AGI script hears as a hangup), or for `until`.
     pub async fn until_interrupted(&mut self, until: Instant) -> bool {
-        self.wait_for(until, |ctl| ctl.hangup || ctl.goto.is_some()).await
+        self.wait_for(until, |ctl| ctl.hangup || ctl.goto.is_some())
+            .await
     }
 
     /// Waits until `until` or until what the manager asked meets `done`; true if it did (a
@@ -480,8 +555,14 @@ mod tests {
     fn hangup_patterns() {
         assert!(regex_match("^PJSIP\\/1001-", "PJSIP/1001-0000002a"));
         assert!(!regex_match("^PJSIP\\/1001-", "PJSIP/10011-0000002a"));
-        assert!(regex_match("^Local\\/s@agent-phone-.*;2$", "Local/s@agent-phone-0000000d;2"));
-        assert!(!regex_match("^Local\\/s@agent-phone-.*;2$", "Local/s@agent-phone-0000000d;1"));
+        assert!(regex_match(
+            "^Local\\/s@agent-phone-.*;2$",
+            "Local/s@agent-phone-0000000d;2"
+        ));
+        assert!(!regex_match(
+            "^Local\\/s@agent-phone-.*;2$",
+            "Local/s@agent-phone-0000000d;1"
+        ));
         assert!(regex_match("1001", "PJSIP/1001-0000002a"));
     }
 }

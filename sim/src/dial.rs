@@ -35,18 +35,27 @@ enum Kind {
 
 /// Where a channel goes next.
 enum Step {
-    Agi { script: String, args: Vec<String> },
+    Agi {
+        script: String,
+        args: Vec<String>,
+    },
     At(Place),
     /// The parking lot, until the timeout brings the call back: to `back_to` (Park()'s `c`
     /// option) or where it was parked from.
-    Park { timeout: Duration, back_to: Option<Place> },
+    Park {
+        timeout: Duration,
+        back_to: Option<Place>,
+    },
     End,
 }
 
 type Fields = Vec<(String, String)>;
 
 fn get<'a>(fields: &'a Fields, key: &str) -> Option<&'a str> {
-    fields.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v.as_str())
+    fields
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(key))
+        .map(|(_, v)| v.as_str())
 }
 
 pub async fn originate(action: Fields, shared: Arc<Shared>) {
@@ -54,36 +63,68 @@ pub async fn originate(action: Fields, shared: Arc<Shared>) {
     let id = get(&action, "ActionID").unwrap_or_default().to_string();
     let dial = get(&action, "Channel").unwrap_or_default().to_string();
     let n = shared.next_channel();
-    let uniqueid = get(&action, "ChannelId").map(str::to_string).unwrap_or_else(|| format!("sim-{n}"));
+    let uniqueid = get(&action, "ChannelId")
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("sim-{n}"));
     let name = format!("{dial}-{n:08x}");
     let mut variables: HashMap<String, String> = action
         .iter()
         .filter(|(k, _)| k.eq_ignore_ascii_case("Variable"))
-        .filter_map(|(_, v)| v.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
+        .filter_map(|(_, v)| {
+            v.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+        })
         .collect();
     let kind = match (get(&action, "Context"), get(&action, "Application")) {
-        (_, Some(app)) if app.eq_ignore_ascii_case("ChanSpy") => {
-            Kind::Spy(get(&action, "Data").unwrap_or_default().split(',').next().unwrap_or_default().to_string())
-        }
+        (_, Some(app)) if app.eq_ignore_ascii_case("ChanSpy") => Kind::Spy(
+            get(&action, "Data")
+                .unwrap_or_default()
+                .split(',')
+                .next()
+                .unwrap_or_default()
+                .to_string(),
+        ),
         (Some("dialtone-agent"), _) => Kind::AgentPhone,
         (Some("dialtone-manual"), _) => Kind::Manual,
-        (Some("dialtone-conference"), _) => Kind::ThirdParty(get(&action, "Exten").unwrap_or_default().to_string()),
+        (Some("dialtone-conference"), _) => {
+            Kind::ThirdParty(get(&action, "Exten").unwrap_or_default().to_string())
+        }
         _ => Kind::Callee,
     };
     let (callee, timeout) = {
         let mut model = shared.model();
         // A day at most: a larger Timeout means "as long as it takes" and must not overflow.
-        let timeout = model.scaled(Duration::from_millis(get(&action, "Timeout").and_then(|t| t.parse().ok()).unwrap_or(30_000)).min(FOREVER));
+        let timeout = model.scaled(
+            Duration::from_millis(
+                get(&action, "Timeout")
+                    .and_then(|t| t.parse().ok())
+                    .unwrap_or(30_000),
+            )
+            .min(FOREVER),
+        );
         let callee = match kind {
-            Kind::AgentPhone | Kind::Spy(_) => Callee::Human { ring: Duration::from_millis(100), talk: FOREVER, patience: None, amd: Verdict::Human },
-            Kind::ThirdParty(_) => Callee::Human { ring: model.scaled(Duration::from_secs(2)), talk: FOREVER, patience: None, amd: Verdict::Human },
+            Kind::AgentPhone | Kind::Spy(_) => Callee::Human {
+                ring: Duration::from_millis(100),
+                talk: FOREVER,
+                patience: None,
+                amd: Verdict::Human,
+            },
+            Kind::ThirdParty(_) => Callee::Human {
+                ring: model.scaled(Duration::from_secs(2)),
+                talk: FOREVER,
+                patience: None,
+                amd: Verdict::Human,
+            },
             Kind::Manual | Kind::Callee => model.callee_for(&dial),
         };
         (callee, timeout)
     };
     // As Asterisk 22 words it: a failed dial names the dial string, an answered one its
     // channel; the dialplan target and caller id follow.
-    let (context, exten) = (get(&action, "Context").unwrap_or_default().to_string(), get(&action, "Exten").unwrap_or_default().to_string());
+    let (context, exten) = (
+        get(&action, "Context").unwrap_or_default().to_string(),
+        get(&action, "Exten").unwrap_or_default().to_string(),
+    );
     let response = |ok: bool, reason: u8| {
         format!(
             "Event: OriginateResponse\r\nPrivilege: call,all\r\nActionID: {id}\r\nResponse: {}\r\nChannel: {}\r\nContext: {context}\r\nExten: {exten}\r\nReason: {reason}\r\nUniqueid: {uniqueid}\r\nCallerIDNum: <unknown>\r\nCallerIDName: <unknown>\r\n\r\n",
@@ -103,18 +144,29 @@ pub async fn originate(action: Fields, shared: Arc<Shared>) {
             "Event: DialEnd\r\nPrivilege: call,all\r\nDestChannel: {name}\r\nDestUniqueid: {uniqueid}\r\nDestLinkedid: {uniqueid}\r\nDialStatus: {status}\r\n\r\n"
         )
     };
-    let hangup_event = |cause: u8, text: &str| state("Hangup", &format!("Cause: {cause}\r\nCause-txt: {text}\r\n"));
+    let hangup_event = |cause: u8, text: &str| {
+        state(
+            "Hangup",
+            &format!("Cause: {cause}\r\nCause-txt: {text}\r\n"),
+        )
+    };
     if let Some(number) = get(&action, "CallerID") {
         variables.insert("CALLERID(all)".into(), number.to_string());
     }
     // The channel exists from the dial's start: CoreShowChannels lists it ringing, and a Hangup
     // reaches it.
     let mut handle = registry.add(&name, &uniqueid, variables);
-    registry.emit(state("Newchannel", "ChannelState: 0\r\nChannelStateDesc: Down\r\n"));
+    registry.emit(state(
+        "Newchannel",
+        "ChannelState: 0\r\nChannelStateDesc: Down\r\n",
+    ));
     registry.emit(format!(
         "Event: DialBegin\r\nPrivilege: call,all\r\nDestChannel: {name}\r\nDestUniqueid: {uniqueid}\r\nDestLinkedid: {uniqueid}\r\nDialString: {dial}\r\n\r\n"
     ));
-    let ringing = state("Newstate", "ChannelState: 5\r\nChannelStateDesc: Ringing\r\n");
+    let ringing = state(
+        "Newstate",
+        "ChannelState: 5\r\nChannelStateDesc: Ringing\r\n",
+    );
     let end_dial = |events: &[String]| {
         registry.remove(&name);
         for e in events {
@@ -126,27 +178,70 @@ pub async fn originate(action: Fields, shared: Arc<Shared>) {
     let cancelled = [hangup_event(16, "Normal Clearing"), response(false, 1)];
     let (ring, talk, patience, amd) = match callee {
         Callee::Busy { ring } => {
-            return if rings(&mut handle, ring).await { end_dial(&[dial_end("BUSY"), response(false, 5), hangup_event(0, "Unknown")]) } else { end_dial(&cancelled) };
+            return if rings(&mut handle, ring).await {
+                end_dial(&[
+                    dial_end("BUSY"),
+                    response(false, 5),
+                    hangup_event(0, "Unknown"),
+                ])
+            } else {
+                end_dial(&cancelled)
+            };
         }
         Callee::Congestion { ring } => {
-            return if rings(&mut handle, ring).await { end_dial(&[dial_end("CONGESTION"), hangup_event(0, "Unknown"), response(false, 8)]) } else { end_dial(&cancelled) };
+            return if rings(&mut handle, ring).await {
+                end_dial(&[
+                    dial_end("CONGESTION"),
+                    hangup_event(0, "Unknown"),
+                    response(false, 8),
+                ])
+            } else {
+                end_dial(&cancelled)
+            };
         }
         Callee::NoAnswer => {
             registry.emit(ringing);
-            return if rings(&mut handle, timeout).await { end_dial(&[hangup_event(19, "User alerting, no answer"), response(false, 3)]) } else { end_dial(&cancelled) };
+            return if rings(&mut handle, timeout).await {
+                end_dial(&[
+                    hangup_event(19, "User alerting, no answer"),
+                    response(false, 3),
+                ])
+            } else {
+                end_dial(&cancelled)
+            };
         }
-        Callee::Human { ring, talk, patience, amd } => (ring, talk, patience, amd),
+        Callee::Human {
+            ring,
+            talk,
+            patience,
+            amd,
+        } => (ring, talk, patience, amd),
         // A machine's greeting and beep take a while; a message left after it ends the call.
-        Callee::Machine { ring, amd } => (ring, shared.model().scaled(Duration::from_secs(20)), None, amd),
+        Callee::Machine { ring, amd } => (
+            ring,
+            shared.model().scaled(Duration::from_secs(20)),
+            None,
+            amd,
+        ),
     };
     if ring >= timeout {
         registry.emit(ringing);
-        return if rings(&mut handle, timeout).await { end_dial(&[hangup_event(19, "User alerting, no answer"), response(false, 3)]) } else { end_dial(&cancelled) };
+        return if rings(&mut handle, timeout).await {
+            end_dial(&[
+                hangup_event(19, "User alerting, no answer"),
+                response(false, 3),
+            ])
+        } else {
+            end_dial(&cancelled)
+        };
     }
     if !rings(&mut handle, ring).await {
         return end_dial(&cancelled);
     }
-    registry.emit(state("Newstate", "ChannelState: 6\r\nChannelStateDesc: Up\r\n"));
+    registry.emit(state(
+        "Newstate",
+        "ChannelState: 6\r\nChannelStateDesc: Up\r\n",
+    ));
     registry.emit(response(true, 4));
     registry.emit(dial_end("ANSWER"));
 
@@ -163,19 +258,45 @@ pub async fn originate(action: Fields, shared: Arc<Shared>) {
     }
     let (first, call_end) = match kind {
         Kind::AgentPhone => {
-            let session = registry.getvar(&name, "DIALTONE_AGENT_SESSION").unwrap_or_default();
-            (Step::Agi { script: format!("agent-login?session={session}"), args: Vec::new() }, false)
+            let session = registry
+                .getvar(&name, "DIALTONE_AGENT_SESSION")
+                .unwrap_or_default();
+            (
+                Step::Agi {
+                    script: format!("agent-login?session={session}"),
+                    args: Vec::new(),
+                },
+                false,
+            )
         }
         Kind::Callee => {
-            let campaign = registry.getvar(&name, "DIALTONE_CAMPAIGN_ID").unwrap_or_default();
-            (Step::Agi { script: format!("outbound?campaign={campaign}"), args: amd.agi_args().iter().map(|s| s.to_string()).collect() }, true)
+            let campaign = registry
+                .getvar(&name, "DIALTONE_CAMPAIGN_ID")
+                .unwrap_or_default();
+            (
+                Step::Agi {
+                    script: format!("outbound?campaign={campaign}"),
+                    args: amd.agi_args().iter().map(|s| s.to_string()).collect(),
+                },
+                true,
+            )
         }
         Kind::Manual => {
             // `dialtone-manual` records into DIALTONE_RECORDING when it is set.
-            if let Some(file) = registry.getvar(&name, "DIALTONE_RECORDING").filter(|f| !f.is_empty()) {
+            if let Some(file) = registry
+                .getvar(&name, "DIALTONE_RECORDING")
+                .filter(|f| !f.is_empty())
+            {
                 registry.monitor(&name, Some(&file));
             }
-            (Step::At(Place::Conference(registry.getvar(&name, "DIALTONE_CONFERENCE").unwrap_or_default())), true)
+            (
+                Step::At(Place::Conference(
+                    registry
+                        .getvar(&name, "DIALTONE_CONFERENCE")
+                        .unwrap_or_default(),
+                )),
+                true,
+            )
         }
         Kind::ThirdParty(conference) => (Step::At(Place::Conference(conference)), false),
         Kind::Spy(target) => (Step::At(Place::Spying(target)), false),
@@ -188,13 +309,21 @@ pub async fn originate(action: Fields, shared: Arc<Shared>) {
         // DIALSTATUS stays unset unless a Dial() ran on the channel (a blind transfer's): an
         // originated channel has none in Asterisk, and `call-end` must do without it.
         registry.setvar(&name, "HANGUPCAUSE", "16");
-        let h = Leg { script: "call-end".into(), args: Vec::new(), talk_until: Instant::now(), dead: true };
+        let h = Leg {
+            script: "call-end".into(),
+            args: Vec::new(),
+            talk_until: Instant::now(),
+            dead: true,
+        };
         if let Err(e) = agi_leg::run(shared.agi, registry, &mut handle, h).await {
             tracing::warn!(channel = %name, error = %e, "hangup handler AGI failed");
         }
     }
     registry.remove(&name);
-    registry.emit(format!("Event: Hangup\r\nPrivilege: call,all\r\n{}Cause: 16\r\nCause-txt: Normal Clearing\r\n\r\n", channel_lines(&name, &uniqueid)));
+    registry.emit(format!(
+        "Event: Hangup\r\nPrivilege: call,all\r\n{}Cause: 16\r\nCause-txt: Normal Clearing\r\n\r\n",
+        channel_lines(&name, &uniqueid)
+    ));
 }
 
 /// Rings for `d`; false when the channel was hung up meanwhile.
@@ -214,7 +343,12 @@ async fn live(shared: &Shared, handle: &mut Handle, mut step: Step, talk_until: 
                 let inbound = script.starts_with("inbound");
                 let outbound = script.starts_with("outbound");
                 registry.enter(&handle.name, Place::Dialplan);
-                let leg = Leg { script, args, talk_until, dead: false };
+                let leg = Leg {
+                    script,
+                    args,
+                    talk_until,
+                    dead: false,
+                };
                 match agi_leg::run(shared.agi, registry, handle, leg).await {
                     Ok(Ended::Moved(goto)) => next(registry, &handle.name, goto),
                     Ok(Ended::HungUp) => Step::End,
@@ -223,8 +357,12 @@ async fn live(shared: &Shared, handle: &mut Handle, mut step: Step, talk_until: 
                         Step::End
                     }
                     Ok(Ended::Finished) => {
-                        let result = registry.getvar(&handle.name, "DIALTONE_RESULT").unwrap_or_default();
-                        let transfer = registry.getvar(&handle.name, "DIALTONE_TRANSFER").unwrap_or_default();
+                        let result = registry
+                            .getvar(&handle.name, "DIALTONE_RESULT")
+                            .unwrap_or_default();
+                        let transfer = registry
+                            .getvar(&handle.name, "DIALTONE_TRANSFER")
+                            .unwrap_or_default();
                         if inbound && result == "transfer" && !transfer.is_empty() {
                             Step::At(Place::Away(transfer))
                         } else {
@@ -283,13 +421,25 @@ fn next(registry: &Registry, name: &str, goto: Goto) -> Step {
             "dialtone-hold" => Step::At(Place::Hold),
             "dialtone-conference" => Step::At(Place::Conference(exten)),
             // Park(,sc(dialtone-conference,${EXTEN},1)) in the lot's time (45 s by default).
-            "dialtone-park" => Step::Park { timeout: PARKINGTIME, back_to: Some(Place::Conference(exten)) },
-            "dialtone-inbound" => Step::Agi { script: format!("inbound?did={exten}"), args: Vec::new() },
+            "dialtone-park" => Step::Park {
+                timeout: PARKINGTIME,
+                back_to: Some(Place::Conference(exten)),
+            },
+            "dialtone-inbound" => Step::Agi {
+                script: format!("inbound?did={exten}"),
+                args: Vec::new(),
+            },
             // A completed transfer: Bridge() with the channel DIALTONE_BRIDGE_TO names (by its
             // Uniqueid), who leaves for the two-party bridge too.
             "dialtone-transferred" => {
-                let target = registry.getvar(name, "DIALTONE_BRIDGE_TO").unwrap_or_default();
-                match registry.list().into_iter().find(|(_, uniqueid)| *uniqueid == target) {
+                let target = registry
+                    .getvar(name, "DIALTONE_BRIDGE_TO")
+                    .unwrap_or_default();
+                match registry
+                    .list()
+                    .into_iter()
+                    .find(|(_, uniqueid)| *uniqueid == target)
+                {
                     Some((other, _)) => {
                         registry.send_to(&other, Goto::Bridge(name.to_string()));
                         Step::At(Place::Bridged(other))
@@ -300,7 +450,10 @@ fn next(registry: &Registry, name: &str, goto: Goto) -> Step {
             _ => Step::At(Place::Away(exten)),
         },
         Goto::Bridge(other) => Step::At(Place::Bridged(other)),
-        Goto::Park { timeout } => Step::Park { timeout, back_to: None },
+        Goto::Park { timeout } => Step::Park {
+            timeout,
+            back_to: None,
+        },
     }
 }
 

@@ -31,5 +31,8 @@ pub fn daytime_zone() -> Option<&'static str> {
         "Pacific/Pago_Pago",
     ]
     .into_iter()
-    .find(|z| z.parse::<chrono_tz::Tz>().is_ok_and(|tz| (10..19).contains(&now.with_timezone(&tz).hour())))
+    .find(|z| {
+        z.parse::<chrono_tz::Tz>()
+            .is_ok_and(|tz| (10..19).contains(&now.with_timezone(&tz).hour()))
+    })
 }

@@ -16,7 +16,12 @@ pub enum Callee {
     NoAnswer,
     /// A person answers after `ring` and talks for `talk` once with an agent. One who is not
     /// with an agent within `patience` of answering hangs up.
-    Human { ring: Duration, talk: Duration, patience: Option<Duration>, amd: Verdict },
+    Human {
+        ring: Duration,
+        talk: Duration,
+        patience: Option<Duration>,
+        amd: Verdict,
+    },
     /// An answering machine answers after `ring`.
     Machine { ring: Duration, amd: Verdict },
 }
@@ -86,7 +91,11 @@ impl CalleeModel {
     }
 
     fn between(&mut self, (low, high): (Duration, Duration)) -> Duration {
-        let drawn = if high <= low { low } else { self.rng.gen_range(low..high) };
+        let drawn = if high <= low {
+            low
+        } else {
+            self.rng.gen_range(low..high)
+        };
         self.scaled(drawn)
     }
 
@@ -126,10 +135,18 @@ impl CalleeModel {
         let kind = digits.get(digits.len().checked_sub(4)?..digits.len().checked_sub(2)?)?;
         let forever = Duration::from_secs(3600);
         let at_once = Duration::ZERO;
-        let person = |ring, patience| Callee::Human { ring, talk: forever, patience, amd: Verdict::Human };
+        let person = |ring, patience| Callee::Human {
+            ring,
+            talk: forever,
+            patience,
+            amd: Verdict::Human,
+        };
         Some(match kind {
             b"01" => person(at_once, None),
-            b"02" | b"03" => Callee::Machine { ring: at_once, amd: Verdict::Machine },
+            b"02" | b"03" => Callee::Machine {
+                ring: at_once,
+                amd: Verdict::Machine,
+            },
             b"04" => Callee::Busy { ring: at_once },
             b"05" => Callee::Congestion { ring: at_once },
             b"06" => Callee::NoAnswer,
@@ -148,11 +165,28 @@ impl CalleeModel {
             Callee::Congestion { ring: ring / 5 }
         } else if draw < self.busy + self.congestion + self.human {
             let talk = self.between(self.talk);
-            let amd = if self.chance(self.amd_false_positive) { Verdict::Machine } else { Verdict::Human };
-            let patience = if self.chance(self.impatient) { Some(self.between(self.patience)) } else { None };
-            Callee::Human { ring, talk, patience, amd }
+            let amd = if self.chance(self.amd_false_positive) {
+                Verdict::Machine
+            } else {
+                Verdict::Human
+            };
+            let patience = if self.chance(self.impatient) {
+                Some(self.between(self.patience))
+            } else {
+                None
+            };
+            Callee::Human {
+                ring,
+                talk,
+                patience,
+                amd,
+            }
         } else if draw < self.busy + self.congestion + self.human + self.machine {
-            let amd = if self.chance(self.amd_false_negative) { Verdict::Human } else { Verdict::Machine };
+            let amd = if self.chance(self.amd_false_negative) {
+                Verdict::Human
+            } else {
+                Verdict::Machine
+            };
             Callee::Machine { ring, amd }
         } else {
             Callee::NoAnswer
@@ -170,14 +204,24 @@ mod tests {
         (m.busy, m.human, m.machine) = (0.0, 0.5, 0.5);
         (m.amd_false_positive, m.amd_false_negative, m.impatient) = (0.2, 0.1, 0.3);
         m.time_scale = 10.0;
-        let (mut humans, mut called_machines, mut machines, mut called_humans, mut impatient) = (0, 0, 0, 0, 0);
+        let (mut humans, mut called_machines, mut machines, mut called_humans, mut impatient) =
+            (0, 0, 0, 0, 0);
         for _ in 0..20_000 {
             match m.next() {
-                Callee::Human { ring, talk, patience, amd } => {
+                Callee::Human {
+                    ring,
+                    talk,
+                    patience,
+                    amd,
+                } => {
                     humans += 1;
                     called_machines += usize::from(amd == Verdict::Machine);
                     impatient += usize::from(patience.is_some());
-                    assert!(ring <= Duration::from_millis(2500) && talk >= Duration::from_secs(6) && talk <= Duration::from_secs(30));
+                    assert!(
+                        ring <= Duration::from_millis(2500)
+                            && talk >= Duration::from_secs(6)
+                            && talk <= Duration::from_secs(30)
+                    );
                     assert!(patience.is_none_or(|p| p <= Duration::from_millis(500)));
                 }
                 Callee::Machine { amd, .. } => {

@@ -9,10 +9,21 @@ use dialtone_asterisk::ami::{Action, AmiClient, AmiConfig, Auth};
 use dialtone_sim::{CalleeModel, Pbx, PbxConfig};
 
 /// The events the dialer acts on, as (event, verdict) for one dial's own channel.
-const KEPT: [&str; 6] = ["Newchannel", "DialBegin", "Newstate", "DialEnd", "OriginateResponse", "Hangup"];
+const KEPT: [&str; 6] = [
+    "Newchannel",
+    "DialBegin",
+    "Newstate",
+    "DialEnd",
+    "OriginateResponse",
+    "Hangup",
+];
 
 fn verdict(get: impl Fn(&str) -> Option<String>) -> String {
-    ["DialStatus", "Reason", "Cause"].iter().filter_map(|k| get(k).map(|v| format!("{k}={v}"))).collect::<Vec<_>>().join(",")
+    ["DialStatus", "Reason", "Cause"]
+        .iter()
+        .filter_map(|k| get(k).map(|v| format!("{k}={v}")))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// An OriginateResponse's field names in order, and whether its Channel is a channel's name
@@ -23,7 +34,14 @@ fn shape<'a>(fields: impl Iterator<Item = (&'a str, &'a str)>) -> String {
     for (key, value) in fields {
         names.push(key);
         if key == "Channel" {
-            let named = value.match_indices('-').any(|(i, _)| value[i + 1..].chars().take(8).filter(char::is_ascii_hexdigit).count() == 8);
+            let named = value.match_indices('-').any(|(i, _)| {
+                value[i + 1..]
+                    .chars()
+                    .take(8)
+                    .filter(char::is_ascii_hexdigit)
+                    .count()
+                    == 8
+            });
             channel = if named { "named" } else { "dial string" };
         }
     }
@@ -32,7 +50,8 @@ fn shape<'a>(fields: impl Iterator<Item = (&'a str, &'a str)>) -> String {
 
 /// The recorded sequence of `uniqueid`'s own channel (not its `;2` half).
 fn recorded(uniqueid: &str) -> Vec<(String, String)> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../asterisk/tests/fixtures/asterisk-22/ami/originate-failures-and-errors.jsonl");
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../asterisk/tests/fixtures/asterisk-22/ami/originate-failures-and-errors.jsonl");
     let text = std::fs::read_to_string(&path).expect("fixture");
     let mut out = Vec::new();
     for line in text.lines() {
@@ -40,15 +59,33 @@ fn recorded(uniqueid: &str) -> Vec<(String, String)> {
         if record["from"] != "asterisk" {
             continue;
         }
-        for block in record["data"].as_str().unwrap_or_default().split("\r\n\r\n") {
-            let fields: Vec<(&str, &str)> = block.split("\r\n").filter_map(|l| l.split_once(": ")).collect();
-            let get = |k: &str| fields.iter().find(|(f, _)| *f == k).map(|(_, v)| v.to_string());
+        for block in record["data"]
+            .as_str()
+            .unwrap_or_default()
+            .split("\r\n\r\n")
+        {
+            let fields: Vec<(&str, &str)> = block
+                .split("\r\n")
+                .filter_map(|l| l.split_once(": "))
+                .collect();
+            let get = |k: &str| {
+                fields
+                    .iter()
+                    .find(|(f, _)| *f == k)
+                    .map(|(_, v)| v.to_string())
+            };
             let Some(event) = get("Event") else { continue };
             let mine = get("Uniqueid").or_else(|| get("DestUniqueid")).as_deref() == Some(uniqueid);
             if mine && KEPT.contains(&event.as_str()) {
                 // Newstate's and Hangup's details depend on the device; keep the verdicts the
                 // dialer reads.
-                let mut v = if event == "Newstate" || (event == "Hangup" && get("Cause").as_deref() == Some("0")) { String::new() } else { verdict(get) };
+                let mut v = if event == "Newstate"
+                    || (event == "Hangup" && get("Cause").as_deref() == Some("0"))
+                {
+                    String::new()
+                } else {
+                    verdict(get)
+                };
                 if event == "OriginateResponse" {
                     v += &shape(fields.iter().copied());
                 }
@@ -62,7 +99,9 @@ fn recorded(uniqueid: &str) -> Vec<(String, String)> {
 /// What the simulator sends for one Originate whose callee is drawn from `model`.
 async fn simulated(model: CalleeModel, uniqueid: &str, until: &str) -> Vec<(String, String)> {
     let agi = std::net::SocketAddr::from(([127, 0, 0, 1], 9)); // no FastAGI: only the dial matters
-    let pbx = Pbx::start(PbxConfig { agi, model }).await.expect("simulator");
+    let pbx = Pbx::start(PbxConfig { agi, model })
+        .await
+        .expect("simulator");
     let mut config = AmiConfig::new(pbx.ami.to_string(), "dialtone", "secret");
     config.auth = Auth::Md5;
     let ami = AmiClient::start(config);
@@ -87,7 +126,12 @@ async fn simulated(model: CalleeModel, uniqueid: &str, until: &str) -> Vec<(Stri
         if !mine || !KEPT.contains(&name.as_str()) {
             continue;
         }
-        let mut v = if name == "Newstate" || (name == "Hangup" && get("Cause").as_deref() == Some("0")) { String::new() } else { verdict(get) };
+        let mut v =
+            if name == "Newstate" || (name == "Hangup" && get("Cause").as_deref() == Some("0")) {
+                String::new()
+            } else {
+                verdict(get)
+            };
         if name == "OriginateResponse" {
             v += &shape(event.fields.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         }
@@ -110,7 +154,11 @@ fn model(busy: f64, human: f64) -> CalleeModel {
 #[tokio::test]
 async fn a_busy_dial_reads_as_asterisk_reports_it() {
     let want = recorded("busy-1");
-    assert_eq!(want.first().map(|e| e.0.as_str()), Some("Newchannel"), "{want:?}");
+    assert_eq!(
+        want.first().map(|e| e.0.as_str()),
+        Some("Newchannel"),
+        "{want:?}"
+    );
     let got = simulated(model(1.0, 0.0), "busy-1", "Hangup").await;
     assert_eq!(got, want);
 }
@@ -134,7 +182,10 @@ async fn an_unanswered_dial_reads_as_asterisk_reports_it() {
 #[tokio::test]
 async fn an_answered_dial_reads_as_asterisk_reports_it() {
     // The recording's answered dial went on into a conference; its start is what a dial shares.
-    let want: Vec<_> = recorded("machine-1").into_iter().take_while(|(e, _)| e != "Hangup").collect();
+    let want: Vec<_> = recorded("machine-1")
+        .into_iter()
+        .take_while(|(e, _)| e != "Hangup")
+        .collect();
     let got = simulated(model(0.0, 1.0), "machine-1", "DialEnd").await;
     assert_eq!(got, want);
 }

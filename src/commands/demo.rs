@@ -31,7 +31,12 @@ const CAMPAIGN: &str = "Demo outbound";
 /// The demo's accounts and the phones assigned to them (the simulator answers any).
 const ACCOUNTS: &[(&str, &str, Role, Option<&str>)] = &[
     ("admin", "Demo Admin", Role::Admin, None),
-    ("supervisor", "Sam Supervisor", Role::Supervisor, Some("PJSIP/2001")),
+    (
+        "supervisor",
+        "Sam Supervisor",
+        Role::Supervisor,
+        Some("PJSIP/2001"),
+    ),
     ("agent1", "Alex Agent", Role::Agent, Some("PJSIP/1001")),
     ("agent2", "Blair Agent", Role::Agent, Some("PJSIP/1002")),
     ("agent3", "Casey Agent", Role::Agent, Some("PJSIP/1003")),
@@ -40,7 +45,8 @@ const ACCOUNTS: &[(&str, &str, Role, Option<&str>)] = &[
 pub async fn run(config: &Config, args: DemoArgs) -> anyhow::Result<()> {
     let pool = super::pool(config).await?;
     dialtone_core::db::migrate(&pool).await?;
-    std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating {}", config.data_dir.display()))?;
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating {}", config.data_dir.display()))?;
 
     let campaign = match campaigns::find_by_name(&pool, CAMPAIGN).await? {
         Some(c) => c.id,
@@ -58,12 +64,21 @@ pub async fn run(config: &Config, args: DemoArgs) -> anyhow::Result<()> {
             Err(e) => return Err(e.into()),
         }
         if *role != Role::Admin {
-            let id: i64 = sqlx::query_scalar("UPDATE users SET phone_dial_string = $2 WHERE username = $1 RETURNING id").bind(username).bind(phone).fetch_one(&pool).await?;
+            let id: i64 = sqlx::query_scalar(
+                "UPDATE users SET phone_dial_string = $2 WHERE username = $1 RETURNING id",
+            )
+            .bind(username)
+            .bind(phone)
+            .fetch_one(&pool)
+            .await?;
             campaigns::grant(&pool, id, campaign).await?;
         }
     }
     if !new_credentials.is_empty() {
-        let mut file = std::fs::OpenOptions::new().create(true).append(true).open(&credentials_path)?;
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&credentials_path)?;
         for line in &new_credentials {
             writeln!(file, "{line}")?;
         }
@@ -72,11 +87,28 @@ pub async fn run(config: &Config, args: DemoArgs) -> anyhow::Result<()> {
     // A few numbers of the demo file are on the DNC lists, so the import shows the scrub.
     let us = phone::country("US")?;
     for number in ["(305) 555-0100", "(212) 555-0199"] {
-        dnc::add_number(&pool, Scope::System, &phone::normalize(number, us)?, Source::Manual, "demo").await?;
+        dnc::add_number(
+            &pool,
+            Scope::System,
+            &phone::normalize(number, us)?,
+            Source::Manual,
+            "demo",
+        )
+        .await?;
     }
-    dnc::add_area_code(&pool, Scope::Campaign(campaign), "1808", "demo: no calls to Hawaii").await?;
+    dnc::add_area_code(
+        &pool,
+        Scope::Campaign(campaign),
+        "1808",
+        "demo: no calls to Hawaii",
+    )
+    .await?;
 
-    let list = match lists::all(&pool).await?.into_iter().find(|l| l.campaign_id == Some(campaign)) {
+    let list = match lists::all(&pool)
+        .await?
+        .into_iter()
+        .find(|l| l.campaign_id == Some(campaign))
+    {
         Some(l) => l.id,
         None => lists::create(&pool, "Demo leads", Some(campaign), "US").await?,
     };
@@ -89,7 +121,11 @@ pub async fn run(config: &Config, args: DemoArgs) -> anyhow::Result<()> {
     let options = ImportOptions::new(list, config.data_dir.join("demo-leads.errors.csv"));
     let report = import::import_csv(&pool, &csv_path, &options, None).await?;
     // Callees around the world, so that some are inside calling hours whenever the demo runs.
-    let world = match lists::all(&pool).await?.into_iter().find(|l| l.name == "Demo world leads") {
+    let world = match lists::all(&pool)
+        .await?
+        .into_iter()
+        .find(|l| l.name == "Demo world leads")
+    {
         Some(l) => l.id,
         None => lists::create(&pool, "Demo world leads", Some(campaign), "GB").await?,
     };
@@ -99,27 +135,49 @@ pub async fn run(config: &Config, args: DemoArgs) -> anyhow::Result<()> {
         sample_leads::write_world(&mut out, 300, 11)?;
         out.flush()?;
     }
-    let world_report = import::import_csv(&pool, &world_csv, &ImportOptions::new(world, config.data_dir.join("demo-world-leads.errors.csv")), None).await?;
+    let world_report = import::import_csv(
+        &pool,
+        &world_csv,
+        &ImportOptions::new(world, config.data_dir.join("demo-world-leads.errors.csv")),
+        None,
+    )
+    .await?;
 
     let db: PgConnectOptions = config.database_url.expose().parse()?;
     println!();
     println!("Dialtone demo is ready.");
-    println!("  database     PostgreSQL {}:{} database '{}'", db.get_host(), db.get_port(), db.get_database().unwrap_or("postgres"));
+    println!(
+        "  database     PostgreSQL {}:{} database '{}'",
+        db.get_host(),
+        db.get_port(),
+        db.get_database().unwrap_or("postgres")
+    );
     match &config.redis_url {
         Some(_) => println!("  event bus    Redis (REDIS_URL)"),
         None => println!("  event bus    in-process (one node; set REDIS_URL for several)"),
     }
-    println!("  campaign     '{CAMPAIGN}' (id {campaign}), progressive, 9am-9pm in each callee's zone");
+    println!(
+        "  campaign     '{CAMPAIGN}' (id {campaign}), progressive, 9am-9pm in each callee's zone"
+    );
     print!("  leads        list {list} (US): ");
     print_report(&report);
     print!("               list {world} (around the world): ");
     print_report(&world_report);
-    println!("  accounts     {}", ACCOUNTS.iter().map(|a| a.0).collect::<Vec<_>>().join(", "));
+    println!(
+        "  accounts     {}",
+        ACCOUNTS.iter().map(|a| a.0).collect::<Vec<_>>().join(", ")
+    );
     for line in &new_credentials {
         println!("               {line}");
     }
-    println!("               passwords are kept in {}", credentials_path.display());
-    println!("  node         `dialtone serve`: FastAGI on {}, AMI to {}:{}, dialer loops; metrics on {}", config.listen.agi, config.ami.host, config.ami.port, config.listen.metrics);
+    println!(
+        "               passwords are kept in {}",
+        credentials_path.display()
+    );
+    println!(
+        "  node         `dialtone serve`: FastAGI on {}, AMI to {}:{}, dialer loops; metrics on {}",
+        config.listen.agi, config.ami.host, config.ami.port, config.listen.metrics
+    );
     println!("  Asterisk     include dialplan/ and asterisk-conf/ as docs/asterisk.md says");
     println!("  try          dialtone list show {list}");
     println!("               dialtone export --list {list} -o leads-out.csv");
@@ -136,22 +194,46 @@ pub async fn run(config: &Config, args: DemoArgs) -> anyhow::Result<()> {
     // A long-running demo is watched like any node: /metrics and /healthz.
     let ops = if args.serve {
         let metrics = dialtone_core::telemetry::install_metrics()?;
-        let router = dialtone_core::telemetry::ops_router(metrics, super::node::Health { pool: pool.clone(), ami: None });
-        println!("  ops          http://{}/metrics and /healthz", config.listen.metrics);
-        Some(tokio::spawn(dialtone_core::telemetry::serve_ops(config.listen.metrics, router, web_stop.clone().cancelled_owned())))
+        let router = dialtone_core::telemetry::ops_router(
+            metrics,
+            super::node::Health {
+                pool: pool.clone(),
+                ami: None,
+            },
+        );
+        println!(
+            "  ops          http://{}/metrics and /healthz",
+            config.listen.metrics
+        );
+        Some(tokio::spawn(dialtone_core::telemetry::serve_ops(
+            config.listen.metrics,
+            router,
+            web_stop.clone().cancelled_owned(),
+        )))
     } else {
         None
     };
     let node_stop = web_stop.child_token();
     if args.run_secs > 0 {
-        run_simulated(config, &pool, &bus, campaign, args.run_secs, node_stop.clone()).await?;
+        run_simulated(
+            config,
+            &pool,
+            &bus,
+            campaign,
+            args.run_secs,
+            node_stop.clone(),
+        )
+        .await?;
     }
     if web.is_none() {
         node_stop.cancel();
     }
     if let Some(web) = web {
         println!();
-        println!("The web admin stays up at {}; Ctrl-C stops it.", config.web.public_url);
+        println!(
+            "The web admin stays up at {}; Ctrl-C stops it.",
+            config.web.public_url
+        );
         if args.run_secs > 0 {
             println!("The simulated PBX and the dialer keep running: sign in as agent1 on /agent, log in to '{CAMPAIGN}' (agent1's phone, PJSIP/1001, is answered by the simulator), go ready, and take calls.");
         }
@@ -172,7 +254,14 @@ pub async fn run(config: &Config, args: DemoArgs) -> anyhow::Result<()> {
 /// simulated callees do the rest. Calling hours hold here as anywhere: outside them, it says so.
 /// With `stop` left running afterwards, the node (simulator, call flows, dialer, call control)
 /// stays up for people to use from the web.
-async fn run_simulated(config: &Config, pool: &sqlx::PgPool, bus: &dialtone_core::bus::Bus, campaign: i64, secs: u64, stop: tokio_util::sync::CancellationToken) -> anyhow::Result<()> {
+async fn run_simulated(
+    config: &Config,
+    pool: &sqlx::PgPool,
+    bus: &dialtone_core::bus::Bus,
+    campaign: i64,
+    secs: u64,
+    stop: tokio_util::sync::CancellationToken,
+) -> anyhow::Result<()> {
     use std::sync::Arc;
     use std::time::Duration;
 
@@ -194,12 +283,20 @@ async fn run_simulated(config: &Config, pool: &sqlx::PgPool, bus: &dialtone_core
         agent_poll: Duration::from_millis(50),
         ami: None,
     };
-    tokio::spawn(serve(listener, dialtone_fastagi::router(flows), ServerConfig::default(), stop.clone()));
+    tokio::spawn(serve(
+        listener,
+        dialtone_fastagi::router(flows),
+        ServerConfig::default(),
+        stop.clone(),
+    ));
     let mut model = CalleeModel::new(7);
     model.ring = (Duration::from_secs(1), Duration::from_secs(4));
     model.talk = (Duration::from_secs(3), Duration::from_secs(8));
     let pbx = Pbx::start(PbxConfig { agi, model }).await?;
-    println!("  simulator    AMI on {}, running AGI against Dialtone's FastAGI on {agi}", pbx.ami);
+    println!(
+        "  simulator    AMI on {}, running AGI against Dialtone's FastAGI on {agi}",
+        pbx.ami
+    );
     let ami = AmiClient::start(AmiConfig::new(pbx.ami.to_string(), "dialtone", "demo"));
 
     sqlx::query("UPDATE agent_sessions SET state = 'logged_out', logged_out_at = now(), logout_reason = 'demo restart' WHERE logged_out_at IS NULL")
@@ -220,11 +317,25 @@ async fn run_simulated(config: &Config, pool: &sqlx::PgPool, bus: &dialtone_core
     for (session, _) in &sessions {
         agents::set_state(pool, *session, "ready", None).await?;
     }
-    let control = control::Control { pool: pool.clone(), ami: ami.clone(), recordings_dir: config.recordings_dir.clone() };
+    let control = control::Control {
+        pool: pool.clone(),
+        ami: ami.clone(),
+        recordings_dir: config.recordings_dir.clone(),
+    };
     tokio::spawn(control::follow_consults(control.clone(), stop.clone()));
-    tokio::spawn(dialtone_fastagi::remote::serve(bus.clone(), control, config.node.clone(), stop.clone()));
+    tokio::spawn(dialtone_fastagi::remote::serve(
+        bus.clone(),
+        control,
+        config.node.clone(),
+        stop.clone(),
+    ));
     tokio::spawn(super::node::end_wrapups(pool.clone(), stop.clone()));
-    let dialer = Arc::new(DialerContext { pool: pool.clone(), ami, node: config.node.clone(), tick: Duration::from_millis(200) });
+    let dialer = Arc::new(DialerContext {
+        pool: pool.clone(),
+        ami,
+        node: config.node.clone(),
+        tick: Duration::from_millis(200),
+    });
     tokio::spawn(watch_outcomes(dialer.clone(), stop.clone()));
     tokio::spawn(run_campaign(dialer, campaign, stop.clone()));
 
@@ -243,7 +354,11 @@ async fn run_simulated(config: &Config, pool: &sqlx::PgPool, bus: &dialtone_core
             .bind(campaign)
             .fetch_one(pool)
             .await?;
-            let states: Vec<String> = sqlx::query_scalar("SELECT state FROM agent_sessions WHERE logged_out_at IS NULL ORDER BY id").fetch_all(pool).await?;
+            let states: Vec<String> = sqlx::query_scalar(
+                "SELECT state FROM agent_sessions WHERE logged_out_at IS NULL ORDER BY id",
+            )
+            .fetch_all(pool)
+            .await?;
             println!(
                 "  {:>3} s  dials {dials}  people {people}  machines {machines}  busy {busy}  abandoned {abandons}  agents [{}]",
                 started.elapsed().as_secs(),

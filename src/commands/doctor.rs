@@ -13,7 +13,12 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
     ami.auth = Auth::Md5;
     let ami = AmiClient::start(ami);
     let mut link = ami.link();
-    let up = tokio::time::timeout(Duration::from_secs(10), link.wait_for(|l| matches!(l, Link::Up { .. }))).await.is_ok();
+    let up = tokio::time::timeout(
+        Duration::from_secs(10),
+        link.wait_for(|l| matches!(l, Link::Up { .. })),
+    )
+    .await
+    .is_ok();
     if !up {
         let why = match link.borrow().clone() {
             Link::Down { reason } => format!(": {reason}"),
@@ -25,13 +30,22 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
         println!("Asterisk at {address}: {version}");
     }
     let sounds = campaign_sounds(config).await;
-    let findings = dialtone_fastagi::doctor::examine(&ami, &config.listen.agi.to_string(), &sounds).await?;
+    let findings =
+        dialtone_fastagi::doctor::examine(&ami, &config.listen.agi.to_string(), &sounds).await?;
     let missing = findings.iter().filter(|f| !f.ok).count();
     for f in &findings {
-        println!("{} {:<40} {}", if f.ok { "ok     " } else { "MISSING" }, f.what, f.detail);
+        println!(
+            "{} {:<40} {}",
+            if f.ok { "ok     " } else { "MISSING" },
+            f.what,
+            f.detail
+        );
     }
     if missing > 0 {
-        anyhow::bail!("{missing} of {} checks failed: fix them as each line says", findings.len());
+        anyhow::bail!(
+            "{missing} of {} checks failed: fix them as each line says",
+            findings.len()
+        );
     }
     println!("all {} checks passed", findings.len());
     Ok(())
@@ -44,5 +58,7 @@ async fn campaign_sounds(config: &Config) -> Vec<String> {
         println!("(the database cannot be reached: the campaigns' own prompts are not looked at)");
         return Vec::new();
     };
-    dialtone_core::campaigns::prompts(&pool).await.unwrap_or_default()
+    dialtone_core::campaigns::prompts(&pool)
+        .await
+        .unwrap_or_default()
 }

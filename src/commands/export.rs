@@ -26,7 +26,8 @@ pub async fn run(config: &Config, args: ExportArgs) -> anyhow::Result<()> {
     let pool = super::pool(config).await?;
     let rows = match &args.output {
         Some(path) => {
-            let file = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+            let file = std::fs::File::create(path)
+                .with_context(|| format!("creating {}", path.display()))?;
             let mut out = std::io::BufWriter::new(file);
             let rows = export::export_leads(&pool, selection, &mut out).await?;
             out.flush()?;

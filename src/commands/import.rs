@@ -27,9 +27,18 @@ pub struct ImportArgs {
 }
 
 pub async fn run(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
-    let pool = dialtone_core::db::connect(&config.database_url, u32::from(args.connections) + 1).await?;
-    let mut options = ImportOptions::new(args.list, args.errors.unwrap_or_else(|| args.file.with_extension("errors.csv")));
-    options.duplicates = if args.duplicates == "update" { Duplicates::Update } else { Duplicates::Skip };
+    let pool =
+        dialtone_core::db::connect(&config.database_url, u32::from(args.connections) + 1).await?;
+    let mut options = ImportOptions::new(
+        args.list,
+        args.errors
+            .unwrap_or_else(|| args.file.with_extension("errors.csv")),
+    );
+    options.duplicates = if args.duplicates == "update" {
+        Duplicates::Update
+    } else {
+        Duplicates::Skip
+    };
     options.mapping = parse_mapping(&args.mapping)?;
     options.connections = usize::from(args.connections);
     let report = import::import_csv(&pool, &args.file, &options, None).await?;
@@ -53,9 +62,15 @@ fn parse_mapping(pairs: &[String]) -> anyhow::Result<HashMap<String, Field>> {
 pub fn print_report(report: &ImportReport) {
     let t = &report.totals;
     if report.already_imported {
-        println!("import job {} had already finished: nothing to do", report.job_id);
+        println!(
+            "import job {} had already finished: nothing to do",
+            report.job_id
+        );
     } else if report.resumed_after_line > 0 {
-        println!("import job {} resumed after line {}", report.job_id, report.resumed_after_line);
+        println!(
+            "import job {} resumed after line {}",
+            report.job_id, report.resumed_after_line
+        );
     }
     println!(
         "lines {}  inserted {}  updated {}  duplicates {}  on DNC {}  rejected {}  ({:.1} s)",
@@ -68,6 +83,9 @@ pub fn print_report(report: &ImportReport) {
         report.elapsed.as_secs_f64()
     );
     if let Some(path) = &report.error_report {
-        println!("rejected rows, with line numbers and reasons: {}", path.display());
+        println!(
+            "rejected rows, with line numbers and reasons: {}",
+            path.display()
+        );
     }
 }

@@ -11,10 +11,12 @@ use std::sync::Arc;
 
 use dialtone_asterisk::agi::{self, ServerConfig};
 use dialtone_asterisk::ami::{AmiClient, AmiConfig, Auth, Link};
-use dialtone_fastagi::dialer::{keep_reconciled, run_campaign, watch_outcomes, DialerContext, GRACE};
 use dialtone_core::bus::Bus;
 use dialtone_core::config::Config;
 use dialtone_core::telemetry::{self, HealthCheck};
+use dialtone_fastagi::dialer::{
+    keep_reconciled, run_campaign, watch_outcomes, DialerContext, GRACE,
+};
 use dialtone_fastagi::FlowContext;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
@@ -47,7 +49,10 @@ pub(super) struct Health {
 
 impl HealthCheck for Health {
     async fn check(&self) -> Result<(), String> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(|e| format!("database: {e}"))?;
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(|e| format!("database: {e}"))?;
         match self.ami.as_ref().map(|l| l.borrow().clone()) {
             None | Some(Link::Up { .. }) => Ok(()),
             Some(Link::Connecting) => Err("AMI: connecting".into()),
@@ -61,27 +66,54 @@ pub async fn run(config: &Config, args: AgiArgs) -> anyhow::Result<()> {
 }
 
 pub async fn serve(config: &Config, args: ServeArgs) -> anyhow::Result<()> {
-    run_node(config, args.agi, Some(Duration::from_secs(args.campaign_scan_secs.max(1)))).await
+    run_node(
+        config,
+        args.agi,
+        Some(Duration::from_secs(args.campaign_scan_secs.max(1))),
+    )
+    .await
 }
 
 /// The node: FastAGI always; with `campaign_scan`, also the AMI link and the dialer loops.
-async fn run_node(config: &Config, args: AgiArgs, campaign_scan: Option<Duration>) -> anyhow::Result<()> {
+async fn run_node(
+    config: &Config,
+    args: AgiArgs,
+    campaign_scan: Option<Duration>,
+) -> anyhow::Result<()> {
     let allow = super::address_ranges("listen.agi_allow", &config.listen.agi_allow)?;
     let pool = dialtone_core::db::connect(&config.database_url, 32).await?;
     dialtone_core::db::migrate(&pool).await?;
-    let bus = Bus::from_config(config.redis_url.as_ref()).await.context("connecting to Redis (redis_url)")?;
+    let bus = Bus::from_config(config.redis_url.as_ref())
+        .await
+        .context("connecting to Redis (redis_url)")?;
     let shutdown = CancellationToken::new();
 
     let ami = campaign_scan.map(|_| {
-        let mut ami = AmiConfig::new(format!("{}:{}", config.ami.host, config.ami.port), &config.ami.username, config.ami.secret.expose());
+        let mut ami = AmiConfig::new(
+            format!("{}:{}", config.ami.host, config.ami.port),
+            &config.ami.username,
+            config.ami.secret.expose(),
+        );
         ami.auth = Auth::Md5;
         AmiClient::start(ami)
     });
     let metrics = telemetry::install_metrics()?;
-    let ops = telemetry::ops_router(metrics, Health { pool: pool.clone(), ami: ami.as_ref().map(|a| a.link()) });
-    let ops_server = tokio::spawn(telemetry::serve_ops(config.listen.metrics, ops, shutdown.clone().cancelled_owned()));
+    let ops = telemetry::ops_router(
+        metrics,
+        Health {
+            pool: pool.clone(),
+            ami: ami.as_ref().map(|a| a.link()),
+        },
+    );
+    let ops_server = tokio::spawn(telemetry::serve_ops(
+        config.listen.metrics,
+        ops,
+        shutdown.clone().cancelled_owned(),
+    ));
 
-    let listener = tokio::net::TcpListener::bind(config.listen.agi).await.with_context(|| format!("listening on {} (listen.agi)", config.listen.agi))?;
+    let listener = tokio::net::TcpListener::bind(config.listen.agi)
+        .await
+        .with_context(|| format!("listening on {} (listen.agi)", config.listen.agi))?;
     tracing::info!(addr = %config.listen.agi, node = %config.node, "FastAGI server ready");
     let ctx = FlowContext {
         pool,
@@ -90,24 +122,56 @@ async fn run_node(config: &Config, args: AgiArgs, campaign_scan: Option<Duration
         agent_poll: Duration::from_millis(50),
         ami: ami.clone(),
     };
-    let server_config = ServerConfig { max_sessions: args.max_sessions, allow, drain_timeout: Duration::from_secs(args.drain_secs), ..ServerConfig::default() };
+    let server_config = ServerConfig {
+        max_sessions: args.max_sessions,
+        allow,
+        drain_timeout: Duration::from_secs(args.drain_secs),
+        ..ServerConfig::default()
+    };
     let dialer_pool = ctx.pool.clone();
     let web_pool = ctx.pool.clone();
-    let server = tokio::spawn(agi::serve(listener, dialtone_fastagi::router(ctx), server_config, shutdown.clone()));
+    let server = tokio::spawn(agi::serve(
+        listener,
+        dialtone_fastagi::router(ctx),
+        server_config,
+        shutdown.clone(),
+    ));
     if let (Some(ami), Some(scan)) = (ami, campaign_scan) {
-        let dialer = Arc::new(DialerContext { pool: dialer_pool, ami, node: config.node.clone(), tick: Duration::from_millis(250) });
+        let dialer = Arc::new(DialerContext {
+            pool: dialer_pool,
+            ami,
+            node: config.node.clone(),
+            tick: Duration::from_millis(250),
+        });
         // Call control the web asks of this node (agents' phones, hang-ups, transfers...).
-        let control = dialtone_fastagi::control::Control { pool: dialer.pool.clone(), ami: dialer.ami.clone(), recordings_dir: config.recordings_dir.clone() };
-        tokio::spawn(dialtone_fastagi::control::follow_consults(control.clone(), shutdown.clone()));
+        let control = dialtone_fastagi::control::Control {
+            pool: dialer.pool.clone(),
+            ami: dialer.ami.clone(),
+            recordings_dir: config.recordings_dir.clone(),
+        };
+        tokio::spawn(dialtone_fastagi::control::follow_consults(
+            control.clone(),
+            shutdown.clone(),
+        ));
         tokio::spawn(dialtone_fastagi::phones::ring_again_after_gaps(
             dialer.pool.clone(),
             dialer.ami.clone(),
             config.node.clone(),
             shutdown.clone(),
         ));
-        tokio::spawn(dialtone_fastagi::remote::serve(bus.clone(), control, config.node.clone(), shutdown.clone()));
+        tokio::spawn(dialtone_fastagi::remote::serve(
+            bus.clone(),
+            control,
+            config.node.clone(),
+            shutdown.clone(),
+        ));
         tokio::spawn(watch_outcomes(dialer.clone(), shutdown.clone()));
-        tokio::spawn(keep_reconciled(dialer.clone(), Duration::from_secs(60), GRACE, shutdown.clone()));
+        tokio::spawn(keep_reconciled(
+            dialer.clone(),
+            Duration::from_secs(60),
+            GRACE,
+            shutdown.clone(),
+        ));
         tokio::spawn(end_wrapups(dialer.pool.clone(), shutdown.clone()));
         tokio::spawn(run_campaigns(dialer, scan, shutdown.clone()));
     }

@@ -60,18 +60,51 @@ pub async fn run(args: SimArgs) -> anyhow::Result<()> {
         args.busy + args.congestion + args.human + args.machine <= 1.0,
         "--busy, --congestion, --human and --machine add up to more than 1"
     );
-    for (flag, share) in [("--amd-false-positive", args.amd_false_positive), ("--amd-false-negative", args.amd_false_negative), ("--impatient", args.impatient)] {
-        anyhow::ensure!((0.0..=1.0).contains(&share), "{flag} is a share between 0 and 1, not {share}");
+    for (flag, share) in [
+        ("--amd-false-positive", args.amd_false_positive),
+        ("--amd-false-negative", args.amd_false_negative),
+        ("--impatient", args.impatient),
+    ] {
+        anyhow::ensure!(
+            (0.0..=1.0).contains(&share),
+            "{flag} is a share between 0 and 1, not {share}"
+        );
     }
-    anyhow::ensure!(args.time_scale.is_finite() && args.time_scale > 0.0, "--time-scale must be above 0, not {}", args.time_scale);
+    anyhow::ensure!(
+        args.time_scale.is_finite() && args.time_scale > 0.0,
+        "--time-scale must be above 0, not {}",
+        args.time_scale
+    );
     let mut model = CalleeModel::new(args.seed);
-    (model.busy, model.congestion, model.human, model.machine) = (args.busy, args.congestion, args.human, args.machine);
-    model.talk = (Duration::from_secs(args.talk_min_secs), Duration::from_secs(args.talk_max_secs.max(args.talk_min_secs)));
-    model.ring = (Duration::from_secs(args.ring_min_secs), Duration::from_secs(args.ring_max_secs.max(args.ring_min_secs)));
-    (model.amd_false_positive, model.amd_false_negative, model.impatient) = (args.amd_false_positive, args.amd_false_negative, args.impatient);
+    (model.busy, model.congestion, model.human, model.machine) =
+        (args.busy, args.congestion, args.human, args.machine);
+    model.talk = (
+        Duration::from_secs(args.talk_min_secs),
+        Duration::from_secs(args.talk_max_secs.max(args.talk_min_secs)),
+    );
+    model.ring = (
+        Duration::from_secs(args.ring_min_secs),
+        Duration::from_secs(args.ring_max_secs.max(args.ring_min_secs)),
+    );
+    (
+        model.amd_false_positive,
+        model.amd_false_negative,
+        model.impatient,
+    ) = (
+        args.amd_false_positive,
+        args.amd_false_negative,
+        args.impatient,
+    );
     model.time_scale = args.time_scale;
     model.by_number = args.callees_by_number;
-    let pbx = Pbx::start_on(args.ami, PbxConfig { agi: args.agi, model }).await?;
+    let pbx = Pbx::start_on(
+        args.ami,
+        PbxConfig {
+            agi: args.agi,
+            model,
+        },
+    )
+    .await?;
     println!(
         "PBX simulator: AMI on {} (any username and secret), AGI to {}; seed {}; time x{}. Ctrl-C stops it.",
         pbx.ami, args.agi, args.seed, args.time_scale

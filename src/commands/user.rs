@@ -29,8 +29,12 @@ pub enum UserCommand {
         keep: bool,
     },
     /// Block an account and end its sessions.
-    Disable { username: String },
-    Enable { username: String },
+    Disable {
+        username: String,
+    },
+    Enable {
+        username: String,
+    },
     List,
     /// Issue an API token for the account, printed once (only its hash is kept), as the
     /// Users page does: scripts and first integrations need one before anyone signs in.
@@ -48,14 +52,22 @@ fn password(from_stdin: bool) -> anyhow::Result<(String, bool)> {
         return Ok((users::generate_password(), true));
     }
     let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line).context("reading the password from standard input")?;
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("reading the password from standard input")?;
     Ok((line.trim_end_matches(['\r', '\n']).to_string(), false))
 }
 
 pub async fn run(config: &Config, command: UserCommand) -> anyhow::Result<()> {
     let pool = super::pool(config).await?;
     match command {
-        UserCommand::Add { username, role, name, password_stdin } => {
+        UserCommand::Add {
+            username,
+            role,
+            name,
+            password_stdin,
+        } => {
             let (password, generated) = password(password_stdin)?;
             let id = users::create(&pool, &username, &name, role, &password).await?;
             println!("created {} '{username}' (id {id})", role.as_str());
@@ -63,7 +75,11 @@ pub async fn run(config: &Config, command: UserCommand) -> anyhow::Result<()> {
                 println!("password: {password}  (to be changed at first sign-in)");
             }
         }
-        UserCommand::Passwd { username, password_stdin, keep } => {
+        UserCommand::Passwd {
+            username,
+            password_stdin,
+            keep,
+        } => {
             let (password, generated) = password(password_stdin)?;
             users::set_password(&pool, &username, &password, !keep).await?;
             println!("password of '{username}' changed");
@@ -80,9 +96,15 @@ pub async fn run(config: &Config, command: UserCommand) -> anyhow::Result<()> {
             println!("'{username}' enabled");
         }
         UserCommand::List => {
-            println!("{:<6} {:<24} {:<11} {:<7} name", "id", "username", "role", "active");
+            println!(
+                "{:<6} {:<24} {:<11} {:<7} name",
+                "id", "username", "role", "active"
+            );
             for u in users::list(&pool).await? {
-                println!("{:<6} {:<24} {:<11} {:<7} {}", u.id, u.username, u.role, u.active, u.display_name);
+                println!(
+                    "{:<6} {:<24} {:<11} {:<7} {}",
+                    u.id, u.username, u.role, u.active, u.display_name
+                );
             }
         }
         UserCommand::Token { username, name } => {
@@ -96,7 +118,9 @@ pub async fn run(config: &Config, command: UserCommand) -> anyhow::Result<()> {
                 .into_iter()
                 .find(|u| u.username == username)
                 .with_context(|| format!("no user '{username}'"))?;
-            let token = session::issue_api_token(&pool, user.id, name).await.context("storing the token")?;
+            let token = session::issue_api_token(&pool, user.id, name)
+                .await
+                .context("storing the token")?;
             // The token alone on standard output, so that `TOKEN=$(dialtone user token …)` works.
             eprintln!("API token '{name}' for '{username}' (shown once; send it as 'Authorization: Bearer …'):");
             println!("{token}");

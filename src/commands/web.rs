@@ -23,7 +23,8 @@ pub fn admin(config: &Config, pool: PgPool, bus: Bus) -> anyhow::Result<axum::Ro
     if !site_root.join("pkg").join("admin_bg.wasm").exists() {
         tracing::warn!(site_root = %site_root.display(), "the admin's browser bundle is missing: run scripts/build-admin");
     }
-    let trusted_proxies = super::address_ranges("web.trusted_proxies", &config.web.trusted_proxies)?;
+    let trusted_proxies =
+        super::address_ranges("web.trusted_proxies", &config.web.trusted_proxies)?;
     let web = WebConfig {
         site_root,
         upload_dir: config.data_dir.join("uploads"),
@@ -33,7 +34,11 @@ pub fn admin(config: &Config, pool: PgPool, bus: Bus) -> anyhow::Result<axum::Ro
             .saturating_mul(1024 * 1024),
         secure_cookies: config.web.public_url.starts_with("https://"),
     };
-    Ok(router(AppState::new(pool, &web).with_bus(bus, &config.node).with_trusted_proxies(trusted_proxies)))
+    Ok(router(
+        AppState::new(pool, &web)
+            .with_bus(bus, &config.node)
+            .with_trusted_proxies(trusted_proxies),
+    ))
 }
 
 /// Serves the admin on `listen.web` until `shutdown` is cancelled.
@@ -63,10 +68,18 @@ pub async fn run(config: &Config, _args: WebArgs) -> anyhow::Result<()> {
     dialtone_core::db::migrate(&pool).await?;
     // With Redis, agents' actions reach the node named `node` wherever it runs, and several
     // web nodes hear each other's news.
-    let bus = Bus::from_config(config.redis_url.as_ref()).await.context("connecting to Redis (redis_url)")?;
+    let bus = Bus::from_config(config.redis_url.as_ref())
+        .await
+        .context("connecting to Redis (redis_url)")?;
     let shutdown = CancellationToken::new();
     let metrics = telemetry::install_metrics()?;
-    let ops = telemetry::ops_router(metrics, super::node::Health { pool: pool.clone(), ami: None });
+    let ops = telemetry::ops_router(
+        metrics,
+        super::node::Health {
+            pool: pool.clone(),
+            ami: None,
+        },
+    );
     let ops_server = tokio::spawn(telemetry::serve_ops(
         config.listen.metrics,
         ops,

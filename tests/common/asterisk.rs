@@ -83,14 +83,20 @@ impl Install {
         let binary = std::env::var_os("DIALTONE_ASTERISK").map(PathBuf::from);
         let modules = std::env::var_os("DIALTONE_ASTERISK_MODULES").map(PathBuf::from);
         match (binary, modules) {
-            (Some(binary), Some(modules)) if binary.exists() && modules.is_dir() => Some(Install { binary, modules }),
+            (Some(binary), Some(modules)) if binary.exists() && modules.is_dir() => {
+                Some(Install { binary, modules })
+            }
             _ => {
                 let required = std::env::var("DIALTONE_REQUIRE_ASTERISK").is_ok_and(|v| v == "1");
                 assert!(!required, "{test}: DIALTONE_REQUIRE_ASTERISK=1 but no Asterisk is named (DIALTONE_ASTERISK, DIALTONE_ASTERISK_MODULES)");
                 eprintln!("skipped {test}: no real Asterisk (scripts/test finds or builds one: ASTERISK_PREFIX, PATH, ASTERISK_SOURCE)");
                 if let Some(log) = std::env::var_os("DIALTONE_SKIP_LOG") {
                     use std::io::Write;
-                    if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(log) {
+                    if let Ok(mut f) = std::fs::OpenOptions::new()
+                        .create(true)
+                        .append(true)
+                        .open(log)
+                    {
                         let _ = writeln!(f, "{test}");
                     }
                 }
@@ -138,10 +144,18 @@ impl Asterisk {
     /// waits until it is fully booted.
     pub async fn start(install: &Install, agi_port: u16) -> Asterisk {
         // Short: the control socket's path must fit a sockaddr_un.
-        let dir = tempfile::Builder::new().prefix("ast").tempdir_in("/tmp").expect("a folder for Asterisk");
+        let dir = tempfile::Builder::new()
+            .prefix("ast")
+            .tempdir_in("/tmp")
+            .expect("a folder for Asterisk");
         let ami_port = free_port();
         lay_out(dir.path(), install, ami_port, agi_port);
-        let mut asterisk = Asterisk { install: install.clone(), dir, ami_port, process: None };
+        let mut asterisk = Asterisk {
+            install: install.clone(),
+            dir,
+            ami_port,
+            process: None,
+        };
         asterisk.run().await;
         asterisk
     }
@@ -151,7 +165,8 @@ impl Asterisk {
     }
 
     async fn run(&mut self) {
-        let console = std::fs::File::create(self.dir.path().join("log/console")).expect("a console log");
+        let console =
+            std::fs::File::create(self.dir.path().join("log/console")).expect("a console log");
         let child = std::process::Command::new(&self.install.binary)
             .args(["-f", "-n", "-C"])
             .arg(self.conf())
@@ -163,10 +178,19 @@ impl Asterisk {
         self.process = Some(Process(child));
         let started = Instant::now();
         loop {
-            if self.try_cli("core waitfullybooted").await.is_some_and(|out| out.contains("fully booted")) {
+            if self
+                .try_cli("core waitfullybooted")
+                .await
+                .is_some_and(|out| out.contains("fully booted"))
+            {
                 break;
             }
-            assert!(started.elapsed() < Duration::from_secs(60), "Asterisk did not boot; its console:\n{}\nits log:\n{}", self.console(), self.log());
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "Asterisk did not boot; its console:\n{}\nits log:\n{}",
+                self.console(),
+                self.log()
+            );
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
         super::wait_listening(self.ami_port, "Asterisk's AMI").await;
@@ -186,14 +210,27 @@ impl Asterisk {
         let _ = self.try_cli("core restart now").await;
         let started = Instant::now();
         while self.try_cli("core show uptime").await.is_some() {
-            assert!(started.elapsed() < Duration::from_secs(30), "Asterisk did not stop for its restart; its log:\n{}", self.log());
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "Asterisk did not stop for its restart; its log:\n{}",
+                self.log()
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         loop {
-            if self.try_cli("core waitfullybooted").await.is_some_and(|out| out.contains("fully booted")) {
+            if self
+                .try_cli("core waitfullybooted")
+                .await
+                .is_some_and(|out| out.contains("fully booted"))
+            {
                 break;
             }
-            assert!(started.elapsed() < Duration::from_secs(90), "Asterisk did not come back; its console:\n{}\nits log:\n{}", self.console(), self.log());
+            assert!(
+                started.elapsed() < Duration::from_secs(90),
+                "Asterisk did not come back; its console:\n{}\nits log:\n{}",
+                self.console(),
+                self.log()
+            );
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
@@ -203,29 +240,53 @@ impl Asterisk {
     pub fn greeting_to_agent(&self, number: &str) -> Option<Duration> {
         let digits = number.trim_start_matches('+');
         let log = self.log();
-        let time = |line: &str| chrono::NaiveDateTime::parse_from_str(line.get(1..24)?, "%Y-%m-%d %H:%M:%S%.3f").ok();
+        let time = |line: &str| {
+            chrono::NaiveDateTime::parse_from_str(line.get(1..24)?, "%Y-%m-%d %H:%M:%S%.3f").ok()
+        };
         // The callee's side says "Hello?", then waits: the greeting has ended.
-        let ended = log.lines().find(|l| l.contains(&format!("[{digits}@test-callees:4] Wait(")))?;
+        let ended = log
+            .lines()
+            .find(|l| l.contains(&format!("[{digits}@test-callees:4] Wait(")))?;
         // Dialtone's side (the ;1 half in dialtone-outbound) is logged under its call's tag.
-        let outbound = log.lines().find(|l| l.contains(&format!("Local/{digits}@test-callees-")) && l.contains("@dialtone-outbound:"))?;
+        let outbound = log.lines().find(|l| {
+            l.contains(&format!("Local/{digits}@test-callees-"))
+                && l.contains("@dialtone-outbound:")
+        })?;
         let tag = &outbound[outbound.find("[C-")?..][..12];
-        let joined = log.lines().find(|l| l.contains(tag) && l.contains("Executing Application: (ConfBridge)"))?;
+        let joined = log
+            .lines()
+            .find(|l| l.contains(tag) && l.contains("Executing Application: (ConfBridge)"))?;
         (time(joined)? - time(ended)?).to_std().ok()
     }
 
     async fn try_cli(&self, command: &str) -> Option<String> {
-        let out = tokio::process::Command::new(&self.install.binary).arg("-C").arg(self.conf()).args(["-rx", command]).output().await.ok()?;
-        out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+        let out = tokio::process::Command::new(&self.install.binary)
+            .arg("-C")
+            .arg(self.conf())
+            .args(["-rx", command])
+            .output()
+            .await
+            .ok()?;
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
     }
 
     /// What the CLI prints for `command`.
     pub async fn cli(&self, command: &str) -> String {
-        self.try_cli(command).await.unwrap_or_else(|| panic!("the Asterisk CLI refused {command:?}"))
+        self.try_cli(command)
+            .await
+            .unwrap_or_else(|| panic!("the Asterisk CLI refused {command:?}"))
     }
 
     /// Runs `command` until what it prints satisfies `until`, for at most `limit`; returns the
     /// last output either way.
-    pub async fn cli_until(&self, command: &str, limit: Duration, until: impl Fn(&str) -> bool) -> String {
+    pub async fn cli_until(
+        &self,
+        command: &str,
+        limit: Duration,
+        until: impl Fn(&str) -> bool,
+    ) -> String {
         let started = Instant::now();
         loop {
             let out = self.cli(command).await;
@@ -238,13 +299,20 @@ impl Asterisk {
 
     /// The channels up now, as `core show channels concise` lists them.
     pub async fn channels(&self) -> Vec<String> {
-        self.cli("core show channels concise").await.lines().map(str::to_string).collect()
+        self.cli("core show channels concise")
+            .await
+            .lines()
+            .map(str::to_string)
+            .collect()
     }
 
     /// The members of a conference, one line each, as `confbridge list` shows them.
     pub async fn conference_members(&self, conference: &str) -> Vec<String> {
         let out = self.cli(&format!("confbridge list {conference}")).await;
-        out.lines().filter(|l| l.starts_with("Local/") || l.starts_with("PJSIP/")).map(str::to_string).collect()
+        out.lines()
+            .filter(|l| l.starts_with("Local/") || l.starts_with("PJSIP/"))
+            .map(str::to_string)
+            .collect()
     }
 
     /// Asterisk's own log (`messages`), for assertions on what it said and for failures.
@@ -263,19 +331,35 @@ impl Asterisk {
 fn lay_out(dir: &Path, install: &Install, ami_port: u16, agi_port: u16) {
     let etc = dir.join("etc");
     let project = etc.join("dialtone");
-    for sub in ["etc/dialtone", "lib/sounds", "run", "log", "spool", "db", "keys"] {
+    for sub in [
+        "etc/dialtone",
+        "lib/sounds",
+        "run",
+        "log",
+        "spool",
+        "db",
+        "keys",
+    ] {
         std::fs::create_dir_all(dir.join(sub)).expect("creates Asterisk's folders");
     }
     let root = root();
-    for file in ["dialplan/extensions_dialtone.conf", "asterisk-conf/confbridge_dialtone.conf", "asterisk-conf/manager_dialtone.conf"] {
+    for file in [
+        "dialplan/extensions_dialtone.conf",
+        "asterisk-conf/confbridge_dialtone.conf",
+        "asterisk-conf/manager_dialtone.conf",
+    ] {
         let from = root.join(file);
-        std::fs::copy(&from, project.join(from.file_name().expect("a file name"))).expect("copies the project's Asterisk files");
+        std::fs::copy(&from, project.join(from.file_name().expect("a file name")))
+            .expect("copies the project's Asterisk files");
     }
     // amd.conf has a single section: the project's file replaces Asterisk's.
-    std::fs::copy(root.join("asterisk-conf/amd.conf"), etc.join("amd.conf")).expect("copies amd.conf");
+    std::fs::copy(root.join("asterisk-conf/amd.conf"), etc.join("amd.conf"))
+        .expect("copies amd.conf");
 
     let d = dir.display();
-    let write = |name: &str, text: String| std::fs::write(etc.join(name), text).expect("writes an Asterisk file");
+    let write = |name: &str, text: String| {
+        std::fs::write(etc.join(name), text).expect("writes an Asterisk file")
+    };
     write(
         "asterisk.conf",
         format!(
@@ -290,8 +374,14 @@ fn lay_out(dir: &Path, install: &Install, ami_port: u16, agi_port: u16) {
     // Milliseconds in the log: the tests time the greeting's end to the agent from it.
     write("logger.conf", "[general]\ndateformat = %F %T.%3q\n[logfiles]\nmessages => notice,warning,error,verbose(3)\n".into());
     write("manager.conf", format!("[general]\nenabled = yes\nport = {ami_port}\nbindaddr = 127.0.0.1\n\n#include \"dialtone/manager_dialtone.conf\"\n"));
-    write("confbridge.conf", "#include \"dialtone/confbridge_dialtone.conf\"\n".into());
-    write("musiconhold.conf", "[default]\nmode = files\ndirectory = moh\n".into());
+    write(
+        "confbridge.conf",
+        "#include \"dialtone/confbridge_dialtone.conf\"\n".into(),
+    );
+    write(
+        "musiconhold.conf",
+        "[default]\nmode = files\ndirectory = moh\n".into(),
+    );
     // The carrier `dialtone-transfer` dials out on (DIALTONE_TRUNK=carrier): a PJSIP trunk
     // back to this Asterisk, whose calls from it land in the callees.
     let sip = free_port();
@@ -304,31 +394,59 @@ fn lay_out(dir: &Path, install: &Install, ami_port: u16, agi_port: u16) {
              [carrier-identify]\ntype = identify\nendpoint = carrier\nmatch = 127.0.0.1\n"
         ),
     );
-    for empty in ["queues.conf", "cdr.conf", "features.conf", "http.conf", "rtp.conf", "indications.conf"] {
+    for empty in [
+        "queues.conf",
+        "cdr.conf",
+        "features.conf",
+        "http.conf",
+        "rtp.conf",
+        "indications.conf",
+    ] {
         write(empty, String::new());
     }
     // A mailbox for inbound groups whose callers leave a message.
-    write("voicemail.conf", format!("[general]\nformat = wav\n\n[default]\n{MAILBOX} => 4242,Sales queue\n"));
+    write(
+        "voicemail.conf",
+        format!("[general]\nformat = wav\n\n[default]\n{MAILBOX} => 4242,Sales queue\n"),
+    );
     // The stock lot, with a short parkingtime so a test sees a parked caller come back.
     write("res_parking.conf", format!("[general]\n\n[default]\nparkext => 700\nparkpos => 701-720\ncontext => parkedcalls\nparkingtime => {PARKING_SECS}\n"));
     write("indications.conf", "[general]\ncountry = us\n\n[us]\ndescription = United States\nringcadence = 2000,4000\ndial = 350+440\nbusy = 480+620/500,0/500\nring = 440+480/2000,0/4000\ncongestion = 480+620/250,0/250\n".into());
     write("extensions.conf", extensions(agi_port));
 
     // Asterisk reads its XML documentation at start (Stasis will not start without it).
-    let documentation = ["../var/lib/asterisk/documentation", "../share/asterisk/documentation"]
-        .iter()
-        .filter_map(|rel| install.binary.parent().and_then(|sbin| sbin.parent()).map(|root| root.join(rel.trim_start_matches("../"))))
-        .chain([PathBuf::from("/usr/share/asterisk/documentation"), PathBuf::from("/var/lib/asterisk/documentation")])
-        .find(|p| p.is_dir())
-        .expect("Asterisk's XML documentation (var/lib/asterisk/documentation of its install)");
-    std::os::unix::fs::symlink(documentation, dir.join("lib/documentation")).expect("links the documentation");
+    let documentation = [
+        "../var/lib/asterisk/documentation",
+        "../share/asterisk/documentation",
+    ]
+    .iter()
+    .filter_map(|rel| {
+        install
+            .binary
+            .parent()
+            .and_then(|sbin| sbin.parent())
+            .map(|root| root.join(rel.trim_start_matches("../")))
+    })
+    .chain([
+        PathBuf::from("/usr/share/asterisk/documentation"),
+        PathBuf::from("/var/lib/asterisk/documentation"),
+    ])
+    .find(|p| p.is_dir())
+    .expect("Asterisk's XML documentation (var/lib/asterisk/documentation of its install)");
+    std::os::unix::fs::symlink(documentation, dir.join("lib/documentation"))
+        .expect("links the documentation");
 
     // Sounds: Debian's core prompts and music, Dialtone's defaults and the callees' greetings.
     let en = dir.join("lib/sounds/en");
     std::fs::create_dir_all(&en).expect("a sounds folder");
     // `en` is an alternative only the metapackage sets up; the gsm package alone has the folder
     // by its voice's name.
-    let debian = ["/usr/share/asterisk/sounds/en", "/usr/share/asterisk/sounds/en_US_f_Allison"].into_iter().find(|d| Path::new(d).is_dir());
+    let debian = [
+        "/usr/share/asterisk/sounds/en",
+        "/usr/share/asterisk/sounds/en_US_f_Allison",
+    ]
+    .into_iter()
+    .find(|d| Path::new(d).is_dir());
     if let Some(Ok(entries)) = debian.map(std::fs::read_dir) {
         for entry in entries.flatten() {
             let _ = std::os::unix::fs::symlink(entry.path(), en.join(entry.file_name()));

@@ -4,15 +4,28 @@
 use dialtone_core::{campaigns, lists};
 use sqlx::PgPool;
 
-pub async fn campaign_with_list(pool: &PgPool, method: campaigns::DialMethod, zone: &str) -> (i64, i64) {
-    let campaign = campaigns::create(pool, "sim", method, "9am-9pm").await.expect("campaign");
+pub async fn campaign_with_list(
+    pool: &PgPool,
+    method: campaigns::DialMethod,
+    zone: &str,
+) -> (i64, i64) {
+    let campaign = campaigns::create(pool, "sim", method, "9am-9pm")
+        .await
+        .expect("campaign");
     sqlx::query("UPDATE campaigns SET call_time_id = NULL, active = true, wrapup_secs = 0, recording_policy = 'never' WHERE id = $1")
         .bind(campaign)
         .execute(pool)
         .await
         .expect("settings");
-    let list = lists::create(pool, "l", Some(campaign), "US").await.expect("list");
-    sqlx::query("UPDATE lists SET time_zones = ARRAY[$2] WHERE id = $1").bind(list).bind(zone).execute(pool).await.expect("zones");
+    let list = lists::create(pool, "l", Some(campaign), "US")
+        .await
+        .expect("list");
+    sqlx::query("UPDATE lists SET time_zones = ARRAY[$2] WHERE id = $1")
+        .bind(list)
+        .bind(zone)
+        .execute(pool)
+        .await
+        .expect("zones");
     (campaign, list)
 }
 
@@ -41,7 +54,11 @@ pub async fn ledger_is_the_call_records(pool: &PgPool) -> (i64, i64) {
     .fetch_one(pool)
     .await
     .expect("ledger");
-    assert_eq!((ledger_live, ledger_abandons), (connected, abandoned), "the ledger is the call records");
+    assert_eq!(
+        (ledger_live, ledger_abandons),
+        (connected, abandoned),
+        "the ledger is the call records"
+    );
     let late: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM calls c JOIN abandon_ledger l ON l.call_id = c.id
          WHERE l.kind = 'abandon' AND l.occurred_at - c.answered_at > interval '2 seconds'",
@@ -49,7 +66,10 @@ pub async fn ledger_is_the_call_records(pool: &PgPool) -> (i64, i64) {
     .fetch_one(pool)
     .await
     .expect("late");
-    assert_eq!(late, 0, "every abandon got the safe-harbor message within 2 seconds of answer");
+    assert_eq!(
+        late, 0,
+        "every abandon got the safe-harbor message within 2 seconds of answer"
+    );
     (connected, abandoned)
 }
 
@@ -57,12 +77,23 @@ pub async fn ledger_is_the_call_records(pool: &PgPool) -> (i64, i64) {
 pub fn night_zone() -> &'static str {
     use chrono::Timelike;
     let now = chrono::Utc::now();
-    ["Pacific/Kiritimati", "Pacific/Auckland", "Asia/Tokyo", "Asia/Kolkata", "Europe/Berlin", "America/New_York", "America/Los_Angeles", "Pacific/Honolulu"]
-        .into_iter()
-        .find(|z| z.parse::<chrono_tz::Tz>().is_ok_and(|tz| !(7..22).contains(&now.with_timezone(&tz).hour())))
-        .expect("somewhere it is night")
+    [
+        "Pacific/Kiritimati",
+        "Pacific/Auckland",
+        "Asia/Tokyo",
+        "Asia/Kolkata",
+        "Europe/Berlin",
+        "America/New_York",
+        "America/Los_Angeles",
+        "Pacific/Honolulu",
+    ]
+    .into_iter()
+    .find(|z| {
+        z.parse::<chrono_tz::Tz>()
+            .is_ok_and(|tz| !(7..22).contains(&now.with_timezone(&tz).hour()))
+    })
+    .expect("somewhere it is night")
 }
-
 
 /// Leads of `zone` due and callable (not on a DNC list) that were never tried, and dials still
 /// open (unresolved or waiting in the hopper).
@@ -83,17 +114,35 @@ pub async fn progress(pool: &PgPool, zone: &str) -> (i64, i64) {
 /// misses become abandons a test can see). Returns the campaign and the day zone.
 pub async fn thousand_lead_campaign(pool: &PgPool) -> (i64, String) {
     use dialtone_core::dnc::{self, Scope, Source};
-    let zone = dialtone_sim::daytime_zone().expect("some zone is in daytime").to_string();
+    let zone = dialtone_sim::daytime_zone()
+        .expect("some zone is in daytime")
+        .to_string();
     let night = night_zone();
     let (campaign, list) = campaign_with_list(pool, campaigns::DialMethod::Predictive, &zone).await;
     // A short drop window, so that the pacer's misses become abandons the test can see.
-    sqlx::query("UPDATE campaigns SET drop_timeout_secs = 0.3, max_lines = 60 WHERE id = $1").bind(campaign).execute(pool).await.expect("drop");
-    sqlx::query("UPDATE lists SET time_zones = ARRAY[$2, $3] WHERE id = $1").bind(list).bind(&zone).bind(night).execute(pool).await.expect("zones");
+    sqlx::query("UPDATE campaigns SET drop_timeout_secs = 0.3, max_lines = 60 WHERE id = $1")
+        .bind(campaign)
+        .execute(pool)
+        .await
+        .expect("drop");
+    sqlx::query("UPDATE lists SET time_zones = ARRAY[$2, $3] WHERE id = $1")
+        .bind(list)
+        .bind(&zone)
+        .bind(night)
+        .execute(pool)
+        .await
+        .expect("zones");
     add_leads(pool, list, 5_550_001, 1000, &zone).await;
     add_leads(pool, list, 6_660_001, 20, night).await;
     for n in 5_550_001..5_550_021 {
-        let number = dialtone_core::phone::normalize(&format!("+1201{n:07}"), dialtone_core::phone::country("US").expect("US")).expect("number");
-        dnc::add_number(pool, Scope::System, &number, Source::Manual, "asked").await.expect("dnc");
+        let number = dialtone_core::phone::normalize(
+            &format!("+1201{n:07}"),
+            dialtone_core::phone::country("US").expect("US"),
+        )
+        .expect("number");
+        dnc::add_number(pool, Scope::System, &number, Source::Manual, "asked")
+            .await
+            .expect("dnc");
     }
 
     (campaign, zone)
@@ -114,7 +163,11 @@ pub async fn thousand_lead_rules_kept(pool: &PgPool, zone: &str) -> (i64, i64, i
     .fetch_one(pool)
     .await
     .expect("leads");
-    assert_eq!((dialed_once, never, unsettled), (980, 0, 0), "every callable lead dialed exactly once and settled");
+    assert_eq!(
+        (dialed_once, never, unsettled),
+        (980, 0, 0),
+        "every callable lead dialed exactly once and settled"
+    );
     let twice: i64 = sqlx::query_scalar("SELECT count(*) FROM (SELECT phone_e164 FROM call_attempts GROUP BY phone_e164 HAVING count(*) > 1) x")
         .fetch_one(pool)
         .await
@@ -127,14 +180,28 @@ pub async fn thousand_lead_rules_kept(pool: &PgPool, zone: &str) -> (i64, i64, i
     .fetch_one(pool)
     .await
     .expect("forbidden");
-    assert_eq!(forbidden, (0, 0), "no DNC number and no callee outside calling hours was dialed");
-    let kinds: Vec<String> = sqlx::query_scalar("SELECT DISTINCT outcome FROM call_attempts ORDER BY 1").fetch_all(pool).await.expect("outcomes");
+    assert_eq!(
+        forbidden,
+        (0, 0),
+        "no DNC number and no callee outside calling hours was dialed"
+    );
+    let kinds: Vec<String> =
+        sqlx::query_scalar("SELECT DISTINCT outcome FROM call_attempts ORDER BY 1")
+            .fetch_all(pool)
+            .await
+            .expect("outcomes");
     for kind in ["answered_human", "answered_machine", "busy", "congestion"] {
-        assert!(kinds.iter().any(|k| k == kind), "{kind} among the outcomes: {kinds:?}");
+        assert!(
+            kinds.iter().any(|k| k == kind),
+            "{kind} among the outcomes: {kinds:?}"
+        );
     }
 
     let (calls_live, calls_abandoned) = ledger_is_the_call_records(pool).await;
-    let open_calls: i64 = sqlx::query_scalar("SELECT count(*) FROM calls WHERE state <> 'ended'").fetch_one(pool).await.expect("calls");
+    let open_calls: i64 = sqlx::query_scalar("SELECT count(*) FROM calls WHERE state <> 'ended'")
+        .fetch_one(pool)
+        .await
+        .expect("calls");
     assert_eq!(open_calls, 0, "call-end closed every call");
     (calls_live, calls_abandoned, dialed_once)
 }

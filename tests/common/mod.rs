@@ -14,11 +14,20 @@ use sqlx::PgPool;
 /// The URL of the test's own database, for a `dialtone` child process.
 pub fn database_url(pool: &PgPool) -> String {
     let o = pool.connect_options();
-    format!("postgres://{}@{}:{}/{}", o.get_username(), o.get_host(), o.get_port(), o.get_database().unwrap_or("postgres"))
+    format!(
+        "postgres://{}@{}:{}/{}",
+        o.get_username(),
+        o.get_host(),
+        o.get_port(),
+        o.get_database().unwrap_or("postgres")
+    )
 }
 
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
 }
 
 /// Kills a child process when the test ends, however it ends.
@@ -34,9 +43,15 @@ impl Drop for Process {
 /// `dialtone sim` with its AMI on `ami`, running AGI against `agi`; add the callee model's flags.
 pub fn sim_command(ami: u16, agi: u16) -> std::process::Command {
     let mut sim = std::process::Command::new(env!("CARGO_BIN_EXE_dialtone"));
-    sim.args(["sim", "--ami", &format!("127.0.0.1:{ami}"), "--agi", &format!("127.0.0.1:{agi}")])
-        .env("RUST_LOG", "warn")
-        .stdout(std::process::Stdio::null());
+    sim.args([
+        "sim",
+        "--ami",
+        &format!("127.0.0.1:{ami}"),
+        "--agi",
+        &format!("127.0.0.1:{agi}"),
+    ])
+    .env("RUST_LOG", "warn")
+    .stdout(std::process::Stdio::null());
     sim
 }
 
@@ -55,7 +70,10 @@ pub fn serve_command(pool: &PgPool, ami: u16, agi: u16, data: &Path) -> std::pro
         .env("DIALTONE_AMI__SECRET", "sim")
         .env("DIALTONE_LISTEN__AGI", format!("127.0.0.1:{agi}"))
         .env("DIALTONE_LISTEN__WEB", format!("127.0.0.1:{}", free_port()))
-        .env("DIALTONE_LISTEN__METRICS", format!("127.0.0.1:{}", free_port()))
+        .env(
+            "DIALTONE_LISTEN__METRICS",
+            format!("127.0.0.1:{}", free_port()),
+        )
         .env("DIALTONE_DATA_DIR", data)
         .env("DIALTONE_RECORDINGS_DIR", data.join("recordings"))
         .env("RUST_LOG", "warn");
@@ -66,7 +84,10 @@ pub fn serve_command(pool: &PgPool, ami: u16, agi: u16, data: &Path) -> std::pro
 pub async fn wait_listening(port: u16, what: &str) {
     let started = Instant::now();
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(started.elapsed() < Duration::from_secs(30), "{what} did not start listening");
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{what} did not start listening"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -74,13 +95,18 @@ pub async fn wait_listening(port: u16, what: &str) {
 /// Where a browser test's screenshots go: `DIALTONE_SCREENSHOTS` (to refresh the docs'), or
 /// beside the test's data.
 pub fn screenshots(root: &Path, data: &Path) -> std::path::PathBuf {
-    std::env::var("DIALTONE_SCREENSHOTS").map(|d| root.join(d)).unwrap_or_else(|_| data.join("screenshots"))
+    std::env::var("DIALTONE_SCREENSHOTS")
+        .map(|d| root.join(d))
+        .unwrap_or_else(|_| data.join("screenshots"))
 }
 
 /// The Chromium the browser scripts drive, checked to be there.
 pub fn chromium() -> String {
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    assert!(Path::new(&chromium).exists(), "Chromium is missing at {chromium}: apt-get install chromium (scripts/test does)");
+    assert!(
+        Path::new(&chromium).exists(),
+        "Chromium is missing at {chromium}: apt-get install chromium (scripts/test does)"
+    );
     chromium
 }
 
@@ -99,6 +125,10 @@ pub async fn browser(root: &Path, script: &str, env: &[(&str, String)], shots: &
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
     let stderr = String::from_utf8_lossy(&out.stderr);
     println!("{stdout}");
-    assert!(out.status.success() && stdout.contains("browser checks passed"), "browser checks failed (screenshots in {}):\n{stdout}\n{stderr}", shots.display());
+    assert!(
+        out.status.success() && stdout.contains("browser checks passed"),
+        "browser checks failed (screenshots in {}):\n{stdout}\n{stderr}",
+        shots.display()
+    );
     stdout
 }

@@ -63,7 +63,10 @@ pub struct AgiCodec {
 
 impl Default for AgiCodec {
     fn default() -> Self {
-        Self { state: State::Env(AgiEnv::default(), 0), lines: LineSplitter::default() }
+        Self {
+            state: State::Env(AgiEnv::default(), 0),
+            lines: LineSplitter::default(),
+        }
     }
 }
 
@@ -73,7 +76,9 @@ impl AgiCodec {
     }
 
     fn next_line(&mut self, buf: &mut BytesMut) -> Result<Option<String>, CodecError> {
-        self.lines.next_line(buf, MAX_LINE_BYTES).map_err(|_| CodecError::LineTooLong)
+        self.lines
+            .next_line(buf, MAX_LINE_BYTES)
+            .map_err(|_| CodecError::LineTooLong)
     }
 }
 
@@ -83,7 +88,9 @@ impl Decoder for AgiCodec {
 
     fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Frame>, CodecError> {
         loop {
-            let Some(line) = self.next_line(buf)? else { return Ok(None) };
+            let Some(line) = self.next_line(buf)? else {
+                return Ok(None);
+            };
             match &mut self.state {
                 // The environment: lines until an empty one.
                 State::Env(env, lines) => {
@@ -136,7 +143,9 @@ impl Decoder for AgiCodec {
             return Err(CodecError::Truncated("in the middle of a line"));
         }
         match self.state {
-            State::Env(_, _) => Err(CodecError::Truncated("before the end of the environment block")),
+            State::Env(_, _) => Err(CodecError::Truncated(
+                "before the end of the environment block",
+            )),
             State::Usage(_) => Err(CodecError::Truncated("inside a usage block")),
             State::Replies => Ok(None),
         }
@@ -166,9 +175,14 @@ mod tests {
         let mut whole = AgiCodec::new();
         let frames = decode_all(&mut whole, &mut BytesMut::from(input));
         assert_eq!(frames.len(), 5);
-        assert!(matches!(&frames[0], Frame::Env(env) if env.channel == "SIP/1" && env.args == ["x"]));
+        assert!(
+            matches!(&frames[0], Frame::Env(env) if env.channel == "SIP/1" && env.args == ["x"])
+        );
         assert_eq!(frames[2], Frame::Hangup);
-        assert_eq!(frames[3], Frame::Reply(Reply::Usage("Usage: a\n  b".into())));
+        assert_eq!(
+            frames[3],
+            Frame::Reply(Reply::Usage("Usage: a\n  b".into()))
+        );
 
         let mut codec = AgiCodec::new();
         let mut buf = BytesMut::new();
@@ -184,28 +198,48 @@ mod tests {
     fn bounds_and_truncation() {
         let mut codec = AgiCodec::new();
         let mut buf = BytesMut::from(vec![b'a'; MAX_LINE_BYTES + 1].as_slice());
-        assert!(matches!(codec.decode(&mut buf), Err(CodecError::LineTooLong)));
+        assert!(matches!(
+            codec.decode(&mut buf),
+            Err(CodecError::LineTooLong)
+        ));
 
         let mut codec = AgiCodec::new();
         let mut buf = BytesMut::from("agi_channel: SIP/1\n");
         assert!(codec.decode(&mut buf).expect("partial").is_none());
-        assert!(matches!(codec.decode_eof(&mut buf), Err(CodecError::Truncated(_))));
+        assert!(matches!(
+            codec.decode_eof(&mut buf),
+            Err(CodecError::Truncated(_))
+        ));
 
         let mut codec = AgiCodec::new();
         let mut buf = BytesMut::from("\n200 resu");
         assert!(matches!(codec.decode(&mut buf), Ok(Some(Frame::Env(_)))));
-        assert!(matches!(codec.decode_eof(&mut buf), Err(CodecError::Truncated("in the middle of a line"))));
+        assert!(matches!(
+            codec.decode_eof(&mut buf),
+            Err(CodecError::Truncated("in the middle of a line"))
+        ));
 
         let mut codec = AgiCodec::new();
         let mut buf = BytesMut::from("\n200 result=1\n");
         decode_all(&mut codec, &mut buf);
-        assert!(matches!(codec.decode_eof(&mut buf), Ok(None)), "a clean end");
+        assert!(
+            matches!(codec.decode_eof(&mut buf), Ok(None)),
+            "a clean end"
+        );
 
         let mut codec = AgiCodec::new();
-        let lines: String = (0..=MAX_ENV_LINES).map(|i| format!("agi_x{i}: y\n")).collect();
-        assert!(matches!(codec.decode(&mut BytesMut::from(lines.as_str())), Err(CodecError::EnvTooLong)));
+        let lines: String = (0..=MAX_ENV_LINES)
+            .map(|i| format!("agi_x{i}: y\n"))
+            .collect();
+        assert!(matches!(
+            codec.decode(&mut BytesMut::from(lines.as_str())),
+            Err(CodecError::EnvTooLong)
+        ));
 
         let mut codec = AgiCodec::new();
-        assert!(matches!(codec.decode(&mut BytesMut::from("garbage\n")), Err(CodecError::Env(_))));
+        assert!(matches!(
+            codec.decode(&mut BytesMut::from("garbage\n")),
+            Err(CodecError::Env(_))
+        ));
     }
 }

@@ -41,7 +41,10 @@ enum Quote {
 
 impl Command {
     pub fn new(name: &'static str) -> Self {
-        Self { name, args: Vec::new() }
+        Self {
+            name,
+            args: Vec::new(),
+        }
     }
 
     /// An argument that is a token (a variable name, a file, a number): quoted only if it must be.
@@ -72,18 +75,26 @@ impl Command {
     pub fn encode(&self) -> Result<String, CommandError> {
         let words = self.name.split_whitespace().count() + self.args.len();
         if words > MAX_WORDS {
-            return Err(CommandError::TooManyWords { command: self.name, words });
+            return Err(CommandError::TooManyWords {
+                command: self.name,
+                words,
+            });
         }
         let mut line = String::from(self.name);
         for (index, (arg, quote)) in self.args.iter().enumerate() {
             if arg.contains(['\n', '\r', '\0']) {
-                return Err(CommandError::ControlCharacter { command: self.name, index: index + 1 });
+                return Err(CommandError::ControlCharacter {
+                    command: self.name,
+                    index: index + 1,
+                });
             }
             line.push(' ');
             let plain = !arg.is_empty() && !arg.contains([' ', '\t', '"', '\\']);
             let needs_quotes = match quote {
                 Quote::IfNeeded => !plain,
-                Quote::UnlessAlphanumeric => !(plain && arg.bytes().all(|b| b.is_ascii_alphanumeric())),
+                Quote::UnlessAlphanumeric => {
+                    !(plain && arg.bytes().all(|b| b.is_ascii_alphanumeric()))
+                }
             };
             if needs_quotes {
                 line.push('"');
@@ -103,7 +114,10 @@ impl Command {
         }
         line.push('\n');
         if line.len() > MAX_LINE_BYTES {
-            return Err(CommandError::TooLong { command: self.name, bytes: line.len() });
+            return Err(CommandError::TooLong {
+                command: self.name,
+                bytes: line.len(),
+            });
         }
         Ok(line)
     }
@@ -121,7 +135,8 @@ mod tests {
 
     /// Asterisk's `parse_args`, transcribed, so encoded lines can be checked by reading them back.
     fn asterisk_parse(line: &str) -> Vec<String> {
-        let (mut args, mut cur, mut quoted, mut escaped, mut whitespace) = (Vec::<String>::new(), String::new(), false, false, true);
+        let (mut args, mut cur, mut quoted, mut escaped, mut whitespace) =
+            (Vec::<String>::new(), String::new(), false, false, true);
         let mut started = false;
         for c in line.trim_end_matches('\n').chars() {
             match c {
@@ -162,17 +177,52 @@ mod tests {
     #[test]
     fn matches_the_fixture_lines() {
         let cases = [
-            (Command::new("GET VARIABLE").word("CHANNEL"), "GET VARIABLE CHANNEL\n"),
-            (Command::new("SET VARIABLE").word("FOO").text("bar baz"), "SET VARIABLE FOO \"bar baz\"\n"),
-            (Command::new("GET FULL VARIABLE").text("${FOO}-${CALLERID(num)}"), "GET FULL VARIABLE \"${FOO}-${CALLERID(num)}\"\n"),
-            (Command::new("EXEC").word("NoOp").text("hello, world"), "EXEC NoOp \"hello, world\"\n"),
-            (Command::new("STREAM FILE").word("beep").word(""), "STREAM FILE beep \"\"\n"),
-            (Command::new("DATABASE PUT").word("fam").word("key").text("v 1"), "DATABASE PUT fam key \"v 1\"\n"),
-            (Command::new("GET DATA").word("beep").word("500").word("2"), "GET DATA beep 500 2\n"),
+            (
+                Command::new("GET VARIABLE").word("CHANNEL"),
+                "GET VARIABLE CHANNEL\n",
+            ),
+            (
+                Command::new("SET VARIABLE").word("FOO").text("bar baz"),
+                "SET VARIABLE FOO \"bar baz\"\n",
+            ),
+            (
+                Command::new("GET FULL VARIABLE").text("${FOO}-${CALLERID(num)}"),
+                "GET FULL VARIABLE \"${FOO}-${CALLERID(num)}\"\n",
+            ),
+            (
+                Command::new("EXEC").word("NoOp").text("hello, world"),
+                "EXEC NoOp \"hello, world\"\n",
+            ),
+            (
+                Command::new("STREAM FILE").word("beep").word(""),
+                "STREAM FILE beep \"\"\n",
+            ),
+            (
+                Command::new("DATABASE PUT")
+                    .word("fam")
+                    .word("key")
+                    .text("v 1"),
+                "DATABASE PUT fam key \"v 1\"\n",
+            ),
+            (
+                Command::new("GET DATA").word("beep").word("500").word("2"),
+                "GET DATA beep 500 2\n",
+            ),
             (Command::new("EXEC").word("Wait").text("1"), "EXEC Wait 1\n"),
-            (Command::new("EXEC").word("StopMixMonitor").text(""), "EXEC StopMixMonitor \"\"\n"),
-            (Command::new("EXEC").word("ConfBridge").text("agent-101"), "EXEC ConfBridge \"agent-101\"\n"),
-            (Command::new("SET VARIABLE").word("CDR(userfield)").text("lead=42"), "SET VARIABLE CDR(userfield) \"lead=42\"\n"),
+            (
+                Command::new("EXEC").word("StopMixMonitor").text(""),
+                "EXEC StopMixMonitor \"\"\n",
+            ),
+            (
+                Command::new("EXEC").word("ConfBridge").text("agent-101"),
+                "EXEC ConfBridge \"agent-101\"\n",
+            ),
+            (
+                Command::new("SET VARIABLE")
+                    .word("CDR(userfield)")
+                    .text("lead=42"),
+                "SET VARIABLE CDR(userfield) \"lead=42\"\n",
+            ),
         ];
         for (command, line) in cases {
             assert_eq!(command.encode().as_deref(), Ok(line));
@@ -181,25 +231,59 @@ mod tests {
 
     #[test]
     fn every_argument_reads_back_as_written() {
-        let awkward = ["", "plain", "two words", "tab\there", "quote\"inside", "back\\slash", "\\\"", "trailing\\", "\"", "a,b|c", "ünïcödé"];
+        let awkward = [
+            "",
+            "plain",
+            "two words",
+            "tab\there",
+            "quote\"inside",
+            "back\\slash",
+            "\\\"",
+            "trailing\\",
+            "\"",
+            "a,b|c",
+            "ünïcödé",
+        ];
         for arg in awkward {
-            for command in [Command::new("EXEC").word("NoOp").word(arg), Command::new("EXEC").word("NoOp").text(arg)] {
+            for command in [
+                Command::new("EXEC").word("NoOp").word(arg),
+                Command::new("EXEC").word("NoOp").text(arg),
+            ] {
                 let line = command.encode().expect(arg);
-                assert_eq!(asterisk_parse(&line), vec!["EXEC".to_string(), "NoOp".into(), arg.into()], "{arg:?} as {line:?}");
+                assert_eq!(
+                    asterisk_parse(&line),
+                    vec!["EXEC".to_string(), "NoOp".into(), arg.into()],
+                    "{arg:?} as {line:?}"
+                );
             }
         }
     }
 
     #[test]
     fn refuses_what_asterisk_cannot_read() {
-        assert_eq!(Command::new("VERBOSE").text("a\nb").encode(), Err(CommandError::ControlCharacter { command: "VERBOSE", index: 1 }));
+        assert_eq!(
+            Command::new("VERBOSE").text("a\nb").encode(),
+            Err(CommandError::ControlCharacter {
+                command: "VERBOSE",
+                index: 1
+            })
+        );
         assert!(Command::new("VERBOSE").text("a\rb").encode().is_err());
         let long = "x".repeat(MAX_LINE_BYTES);
-        assert!(matches!(Command::new("VERBOSE").text(long).encode(), Err(CommandError::TooLong { .. })));
+        assert!(matches!(
+            Command::new("VERBOSE").text(long).encode(),
+            Err(CommandError::TooLong { .. })
+        ));
         let fits = "x".repeat(MAX_LINE_BYTES - "VERBOSE \n".len());
-        assert_eq!(Command::new("VERBOSE").text(fits).encode().map(|l| l.len()), Ok(MAX_LINE_BYTES));
+        assert_eq!(
+            Command::new("VERBOSE").text(fits).encode().map(|l| l.len()),
+            Ok(MAX_LINE_BYTES)
+        );
         let many = (0..126).fold(Command::new("EXEC"), |c, i| c.word(i.to_string()));
         assert!(many.encode().is_ok());
-        assert!(matches!(many.word("one more").encode(), Err(CommandError::TooManyWords { words: 128, .. })));
+        assert!(matches!(
+            many.word("one more").encode(),
+            Err(CommandError::TooManyWords { words: 128, .. })
+        ));
     }
 }

@@ -43,7 +43,10 @@ pub struct EnvLineError(pub String);
 
 /// `agi_key: value`, or `agi_key:` with nothing after it.
 fn env_line(line: &str) -> IResult<&str, (&str, &str)> {
-    let key = preceded(tag("agi_"), take_while1(|c: char| c.is_ascii_alphanumeric() || c == '_'));
+    let key = preceded(
+        tag("agi_"),
+        take_while1(|c: char| c.is_ascii_alphanumeric() || c == '_'),
+    );
     (terminated(key, tag(":")), preceded(opt(tag(" ")), rest)).parse(line)
 }
 
@@ -87,7 +90,9 @@ impl AgiEnv {
 
     /// A dialplan argument, counted from 1 as in the dialplan.
     pub fn arg(&self, n: usize) -> Option<&str> {
-        n.checked_sub(1).and_then(|i| self.args.get(i)).map(String::as_str)
+        n.checked_sub(1)
+            .and_then(|i| self.args.get(i))
+            .map(String::as_str)
     }
 
     /// The script path without its query: `outbound` for `outbound?campaign=7`.
@@ -99,14 +104,19 @@ impl AgiEnv {
     /// The query parameters of the script, decoded: `campaign=7` gives `[("campaign", "7")]`.
     pub fn script_params(&self) -> Vec<(String, String)> {
         match self.network_script.split_once('?') {
-            Some((_, query)) => form_urlencoded::parse(query.as_bytes()).into_owned().collect(),
+            Some((_, query)) => form_urlencoded::parse(query.as_bytes())
+                .into_owned()
+                .collect(),
             None => Vec::new(),
         }
     }
 
     /// The value of one query parameter.
     pub fn script_param(&self, name: &str) -> Option<String> {
-        self.script_params().into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
+        self.script_params()
+            .into_iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v)
     }
 }
 
@@ -137,7 +147,10 @@ mod tests {
         assert_eq!(env.args, ["HUMAN", "HUMAN-800-800", "a: b: c"]);
         assert_eq!(env.arg(1), Some("HUMAN"));
         assert_eq!(env.arg(0), None);
-        assert_eq!(env.other.get("agi_threadid").map(String::as_str), Some("140487850727104"));
+        assert_eq!(
+            env.other.get("agi_threadid").map(String::as_str),
+            Some("140487850727104")
+        );
         assert_eq!(env.other.get("agi_custom").map(String::as_str), Some(""));
     }
 
@@ -151,7 +164,15 @@ mod tests {
     #[test]
     fn garbage_is_refused() {
         let mut env = AgiEnv::default();
-        for line in ["hello", "agi_: x", "agi_channel", "200 result=1", "agi channel: x", "agi_arg_128: x", "agi_arg_1111111111111111111114: x"] {
+        for line in [
+            "hello",
+            "agi_: x",
+            "agi_channel",
+            "200 result=1",
+            "agi channel: x",
+            "agi_arg_128: x",
+            "agi_arg_1111111111111111111114: x",
+        ] {
             assert!(env.push_line(line).is_err(), "{line}");
         }
     }

@@ -47,7 +47,10 @@ impl Success {
     }
 
     pub fn pair(&self, key: &str) -> Option<&str> {
-        self.pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.pairs
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     /// `endpos=`: where playback or recording stopped, in samples.
@@ -72,34 +75,56 @@ pub enum StatusLine {
 pub struct ReplyError(pub String);
 
 fn code(input: &str) -> IResult<&str, u16> {
-    map_res(take_while_m_n(3, 3, |c: char| c.is_ascii_digit()), str::parse).parse(input)
+    map_res(
+        take_while_m_n(3, 3, |c: char| c.is_ascii_digit()),
+        str::parse,
+    )
+    .parse(input)
 }
 
 /// ` key=value` pairs up to the end of the line.
 fn pairs(input: &str) -> IResult<&str, Vec<(String, String)>> {
     let key = take_while1(|c: char| c.is_ascii_alphanumeric() || c == '_');
     let value = take_while(|c: char| c != ' ');
-    all_consuming(many0(preceded(char(' '), map(separated_pair(key, char('='), value), |(k, v): (&str, &str)| (k.to_string(), v.to_string())))))
-        .parse(input)
+    all_consuming(many0(preceded(
+        char(' '),
+        map(
+            separated_pair(key, char('='), value),
+            |(k, v): (&str, &str)| (k.to_string(), v.to_string()),
+        ),
+    )))
+    .parse(input)
 }
 
 /// What follows `result=<r>`: nothing, pairs, or `(data)` and then pairs. The data ends at the
 /// last `)` after which only pairs remain, so `(a) b)` reads as data `a) b`.
 fn tail(input: &str) -> Option<(Option<String>, Vec<(String, String)>)> {
     if let Some(inner) = input.strip_prefix(" (") {
-        return inner
-            .match_indices(')')
-            .rev()
-            .find_map(|(i, _)| pairs(&inner[i + 1..]).ok().map(|(_, p)| (Some(inner[..i].to_string()), p)));
+        return inner.match_indices(')').rev().find_map(|(i, _)| {
+            pairs(&inner[i + 1..])
+                .ok()
+                .map(|(_, p)| (Some(inner[..i].to_string()), p))
+        });
     }
     pairs(input).ok().map(|(_, p)| (None, p))
 }
 
 fn success(input: &str) -> IResult<&str, Reply> {
-    let (after, result) = preceded(tag("200 result="), take_while(|c: char| c != ' ')).parse(input)?;
+    let (after, result) =
+        preceded(tag("200 result="), take_while(|c: char| c != ' ')).parse(input)?;
     match tail(after) {
-        Some((data, pairs)) => Ok(("", Reply::Success(Success { result: result.to_string(), data, pairs }))),
-        None => Err(nom::Err::Error(nom::error::Error::new(after, nom::error::ErrorKind::Verify))),
+        Some((data, pairs)) => Ok((
+            "",
+            Reply::Success(Success {
+                result: result.to_string(),
+                data,
+                pairs,
+            }),
+        )),
+        None => Err(nom::Err::Error(nom::error::Error::new(
+            after,
+            nom::error::ErrorKind::Verify,
+        ))),
     }
 }
 
@@ -107,17 +132,22 @@ fn status_line(input: &str) -> IResult<&str, StatusLine> {
     alt((
         map(all_consuming(tag("HANGUP")), |_| StatusLine::Hangup),
         map(success, StatusLine::Reply),
-        map(preceded(tag("520-"), rest), |t: &str| StatusLine::UsageStart(t.to_string())),
-        // A 200 that `success` could not read is malformed, not some other code.
-        map(separated_pair(verify(code, |c| *c != 200), char(' '), rest), |(code, text): (u16, &str)| {
-            let text = text.to_string();
-            StatusLine::Reply(match code {
-                510 => Reply::InvalidCommand(text),
-                511 => Reply::DeadChannel(text),
-                520 => Reply::Usage(text),
-                code => Reply::Other { code, text },
-            })
+        map(preceded(tag("520-"), rest), |t: &str| {
+            StatusLine::UsageStart(t.to_string())
         }),
+        // A 200 that `success` could not read is malformed, not some other code.
+        map(
+            separated_pair(verify(code, |c| *c != 200), char(' '), rest),
+            |(code, text): (u16, &str)| {
+                let text = text.to_string();
+                StatusLine::Reply(match code {
+                    510 => Reply::InvalidCommand(text),
+                    511 => Reply::DeadChannel(text),
+                    520 => Reply::Usage(text),
+                    code => Reply::Other { code, text },
+                })
+            },
+        ),
     ))
     .parse(input)
 }
@@ -132,7 +162,9 @@ fn status_line(input: &str) -> IResult<&str, StatusLine> {
 /// assert_eq!(parse_status_line("HANGUP"), Ok(StatusLine::Hangup));
 /// ```
 pub fn parse_status_line(line: &str) -> Result<StatusLine, ReplyError> {
-    status_line(line).map(|(_, parsed)| parsed).map_err(|_| ReplyError(line.to_string()))
+    status_line(line)
+        .map(|(_, parsed)| parsed)
+        .map_err(|_| ReplyError(line.to_string()))
 }
 
 #[cfg(test)]
@@ -148,18 +180,37 @@ mod tests {
 
     #[test]
     fn every_success_form() {
-        assert_eq!(success("200 result=1"), Success { result: "1".into(), data: None, pairs: vec![] });
+        assert_eq!(
+            success("200 result=1"),
+            Success {
+                result: "1".into(),
+                data: None,
+                pairs: vec![]
+            }
+        );
         let s = success("200 result=1 (Local/s@agi-plain-00000011;2)");
         assert_eq!(s.data.as_deref(), Some("Local/s@agi-plain-00000011;2"));
-        assert_eq!(success("200 result=1 (bar baz-5551212)").data.as_deref(), Some("bar baz-5551212"));
+        assert_eq!(
+            success("200 result=1 (bar baz-5551212)").data.as_deref(),
+            Some("bar baz-5551212")
+        );
         let s = success("200 result=-1 endpos=0");
         assert_eq!((s.code(), s.endpos()), (Some(-1), Some(0)));
         let s = success("200 result= (timeout)");
-        assert_eq!((s.result.as_str(), s.code(), s.data.as_deref()), ("", None, Some("timeout")));
+        assert_eq!(
+            (s.result.as_str(), s.code(), s.data.as_deref()),
+            ("", None, Some("timeout"))
+        );
         assert_eq!(success("200 result=").result, "");
         let s = success("200 result=-1 (hangup) endpos=1234");
-        assert_eq!((s.data.as_deref(), s.endpos()), (Some("hangup"), Some(1234)));
-        assert_eq!(success("200 result=1 (a (nested) value)").data.as_deref(), Some("a (nested) value"));
+        assert_eq!(
+            (s.data.as_deref(), s.endpos()),
+            (Some("hangup"), Some(1234))
+        );
+        assert_eq!(
+            success("200 result=1 (a (nested) value)").data.as_deref(),
+            Some("a (nested) value")
+        );
         assert_eq!(success("200 result=1 (x) y)").data.as_deref(), Some("x) y"));
         assert_eq!(success("200 result=1 ()").data.as_deref(), Some(""));
         assert_eq!(success("200 result=0123#").result, "0123#");
@@ -167,17 +218,44 @@ mod tests {
 
     #[test]
     fn errors_hangup_and_usage() {
-        assert_eq!(parse_status_line("510 Invalid or unknown command"), Ok(StatusLine::Reply(Reply::InvalidCommand("Invalid or unknown command".into()))));
-        assert!(matches!(parse_status_line("511 Command Not Permitted on a dead channel or intercept routine"), Ok(StatusLine::Reply(Reply::DeadChannel(_)))));
-        assert_eq!(parse_status_line("520-Invalid command syntax.  Proper usage follows:"), Ok(StatusLine::UsageStart("Invalid command syntax.  Proper usage follows:".into())));
-        assert!(matches!(parse_status_line("520 Invalid command syntax.  Proper usage not available."), Ok(StatusLine::Reply(Reply::Usage(_)))));
+        assert_eq!(
+            parse_status_line("510 Invalid or unknown command"),
+            Ok(StatusLine::Reply(Reply::InvalidCommand(
+                "Invalid or unknown command".into()
+            )))
+        );
+        assert!(matches!(
+            parse_status_line("511 Command Not Permitted on a dead channel or intercept routine"),
+            Ok(StatusLine::Reply(Reply::DeadChannel(_)))
+        ));
+        assert_eq!(
+            parse_status_line("520-Invalid command syntax.  Proper usage follows:"),
+            Ok(StatusLine::UsageStart(
+                "Invalid command syntax.  Proper usage follows:".into()
+            ))
+        );
+        assert!(matches!(
+            parse_status_line("520 Invalid command syntax.  Proper usage not available."),
+            Ok(StatusLine::Reply(Reply::Usage(_)))
+        ));
         assert_eq!(parse_status_line("HANGUP"), Ok(StatusLine::Hangup));
-        assert!(matches!(parse_status_line("404 who knows"), Ok(StatusLine::Reply(Reply::Other { code: 404, .. }))));
+        assert!(matches!(
+            parse_status_line("404 who knows"),
+            Ok(StatusLine::Reply(Reply::Other { code: 404, .. }))
+        ));
     }
 
     #[test]
     fn garbage_is_an_error() {
-        for line in ["", "hello", "HANGUP now", "200 result=1 (unclosed", "200 result=1 trailing", "20 result=1", "200result=1"] {
+        for line in [
+            "",
+            "hello",
+            "HANGUP now",
+            "200 result=1 (unclosed",
+            "200 result=1 trailing",
+            "20 result=1",
+            "200result=1",
+        ] {
             assert!(parse_status_line(line).is_err(), "{line:?}");
         }
     }

@@ -41,7 +41,10 @@ impl Router {
         F: Fn(TcpSession) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(), AgiError>> + Send + 'static,
     {
-        self.routes.insert(path.trim_matches('/').to_string(), Arc::new(move |s| handler(s).boxed()));
+        self.routes.insert(
+            path.trim_matches('/').to_string(),
+            Arc::new(move |s| handler(s).boxed()),
+        );
         self
     }
 
@@ -49,7 +52,9 @@ impl Router {
     /// route serves. Whoever may reach the port can send any path; labelled as sent, each
     /// would be a new series kept forever (distinct paths grew `/metrics` to megabytes).
     pub fn metric_label<'a>(&'a self, script_path: &str) -> &'a str {
-        self.routes.get_key_value(script_path).map_or(UNKNOWN_ROUTE, |(path, _)| path.as_str())
+        self.routes
+            .get_key_value(script_path)
+            .map_or(UNKNOWN_ROUTE, |(path, _)| path.as_str())
     }
 }
 
@@ -75,7 +80,10 @@ impl Default for ServerConfig {
     fn default() -> Self {
         Self {
             max_sessions: 10_000,
-            allow: vec!["127.0.0.0/8".parse().expect("literal"), "::1/128".parse().expect("literal")],
+            allow: vec![
+                "127.0.0.0/8".parse().expect("literal"),
+                "::1/128".parse().expect("literal"),
+            ],
             env_timeout: Duration::from_secs(5),
             timeouts: Timeouts::default(),
             drain_timeout: Duration::from_secs(30),
@@ -90,7 +98,12 @@ fn allowed(allow: &[IpNet], ip: IpAddr) -> bool {
 
 /// Serves until `shutdown` is cancelled, then waits up to the drain timeout for the sessions
 /// still running. Returns how many were still running when it gave up waiting.
-pub async fn serve(listener: TcpListener, router: Router, config: ServerConfig, shutdown: CancellationToken) -> usize {
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    config: ServerConfig,
+    shutdown: CancellationToken,
+) -> usize {
     let permits = Arc::new(Semaphore::new(config.max_sessions));
     let tracker = TaskTracker::new();
     let router = Arc::new(router);
@@ -111,12 +124,14 @@ pub async fn serve(listener: TcpListener, router: Router, config: ServerConfig, 
         };
         if !allowed(&config.allow, peer.ip()) {
             tracing::warn!(%peer, "FastAGI connection from an address not allowed; closed");
-            metrics::counter!("dialtone_agi_connections_refused_total", "reason" => "not_allowed").increment(1);
+            metrics::counter!("dialtone_agi_connections_refused_total", "reason" => "not_allowed")
+                .increment(1);
             continue;
         }
         let Ok(permit) = permits.clone().try_acquire_owned() else {
             tracing::warn!(%peer, max = config.max_sessions, "FastAGI session limit reached; connection closed");
-            metrics::counter!("dialtone_agi_connections_refused_total", "reason" => "busy").increment(1);
+            metrics::counter!("dialtone_agi_connections_refused_total", "reason" => "busy")
+                .increment(1);
             continue;
         };
         let (router, config) = (router.clone(), config.clone());
@@ -131,9 +146,18 @@ pub async fn serve(listener: TcpListener, router: Router, config: ServerConfig, 
     // rather than queued behind a server that will not accept.
     drop(listener);
     tracker.close();
-    tracing::info!(running = tracker.len(), "FastAGI server stopped accepting; draining");
-    if tokio::time::timeout(config.drain_timeout, tracker.wait()).await.is_err() {
-        tracing::warn!(running = tracker.len(), "sessions still running after the drain timeout");
+    tracing::info!(
+        running = tracker.len(),
+        "FastAGI server stopped accepting; draining"
+    );
+    if tokio::time::timeout(config.drain_timeout, tracker.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            running = tracker.len(),
+            "sessions still running after the drain timeout"
+        );
         return tracker.len();
     }
     0
@@ -182,14 +206,22 @@ mod tests {
     fn metrics_label_unknown_script_paths_as_one() {
         let router = Router::new().route("/outbound", |_session| async { Ok(()) });
         assert_eq!(router.metric_label("outbound"), "outbound");
-        for path in ["outbound2", "x/../outbound", "a-fresh-path-each-time-1234", ""] {
+        for path in [
+            "outbound2",
+            "x/../outbound",
+            "a-fresh-path-each-time-1234",
+            "",
+        ] {
             assert_eq!(router.metric_label(path), UNKNOWN_ROUTE, "{path:?}");
         }
     }
 
     #[test]
     fn allow_list_understands_mapped_addresses() {
-        let allow: Vec<IpNet> = vec!["127.0.0.0/8".parse().expect("net"), "10.1.0.0/16".parse().expect("net")];
+        let allow: Vec<IpNet> = vec![
+            "127.0.0.0/8".parse().expect("net"),
+            "10.1.0.0/16".parse().expect("net"),
+        ];
         assert!(allowed(&allow, "127.0.0.1".parse().expect("ip")));
         assert!(allowed(&allow, "::ffff:10.1.2.3".parse().expect("ip")));
         assert!(!allowed(&allow, "10.2.0.1".parse().expect("ip")));

@@ -17,15 +17,24 @@ pub enum AgiError {
     #[error("the channel has hung up")]
     DeadChannel,
     #[error("{command} got no reply within {after:?}")]
-    Timeout { command: &'static str, after: Duration },
+    Timeout {
+        command: &'static str,
+        after: Duration,
+    },
     #[error("no environment block within {0:?}")]
     EnvTimeout(Duration),
     #[error("{command}: wrong arguments; Asterisk's usage: {usage}")]
-    Usage { command: &'static str, usage: String },
+    Usage {
+        command: &'static str,
+        usage: String,
+    },
     #[error("Asterisk does not know the command {command}")]
     UnknownCommand { command: &'static str },
     #[error("{command} failed (result {result})")]
-    Failed { command: &'static str, result: String },
+    Failed {
+        command: &'static str,
+        result: String,
+    },
     #[error("{command}: unexpected reply {reply:?}")]
     Unexpected { command: &'static str, reply: Reply },
     #[error("Asterisk sent a reply to no command: {0:?}")]
@@ -49,7 +58,9 @@ impl AgiError {
             AgiError::Usage { .. } => "usage",
             AgiError::UnknownCommand { .. } => "unknown_command",
             AgiError::Failed { .. } => "failed",
-            AgiError::Unexpected { .. } | AgiError::Unsolicited(_) | AgiError::Protocol(_) => "protocol",
+            AgiError::Unexpected { .. } | AgiError::Unsolicited(_) | AgiError::Protocol(_) => {
+                "protocol"
+            }
             AgiError::Closed => "closed",
             AgiError::Broken => "broken",
         }
@@ -121,28 +132,54 @@ pub struct Timeouts {
 
 impl Default for Timeouts {
     fn default() -> Self {
-        Self { command: Duration::from_secs(10), application: Duration::from_secs(4 * 3600) }
+        Self {
+            command: Duration::from_secs(10),
+            application: Duration::from_secs(4 * 3600),
+        }
     }
 }
 
 /// Commands that run for the caller's time rather than Asterisk's.
 fn is_application(command: &str) -> bool {
-    matches!(command, "EXEC" | "STREAM FILE" | "CONTROL STREAM FILE" | "GET DATA" | "GET OPTION" | "RECORD FILE" | "WAIT FOR DIGIT")
-        || command.starts_with("SAY ")
+    matches!(
+        command,
+        "EXEC"
+            | "STREAM FILE"
+            | "CONTROL STREAM FILE"
+            | "GET DATA"
+            | "GET OPTION"
+            | "RECORD FILE"
+            | "WAIT FOR DIGIT"
+    ) || command.starts_with("SAY ")
 }
 
 fn digit(code: i64) -> Option<char> {
-    u8::try_from(code).ok().filter(|c| c.is_ascii_graphic()).map(char::from)
+    u8::try_from(code)
+        .ok()
+        .filter(|c| c.is_ascii_graphic())
+        .map(char::from)
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> AgiSession<S> {
     /// Reads the environment block (within `env_timeout`); every command then waits for its
     /// reply at most as long as `timeouts` says for its kind.
-    pub async fn start(stream: S, env_timeout: Duration, timeouts: Timeouts) -> Result<Self, AgiError> {
+    pub async fn start(
+        stream: S,
+        env_timeout: Duration,
+        timeouts: Timeouts,
+    ) -> Result<Self, AgiError> {
         let mut framed = Framed::new(stream, AgiCodec::new());
-        let first = tokio::time::timeout(env_timeout, framed.next()).await.map_err(|_| AgiError::EnvTimeout(env_timeout))?;
+        let first = tokio::time::timeout(env_timeout, framed.next())
+            .await
+            .map_err(|_| AgiError::EnvTimeout(env_timeout))?;
         match first {
-            Some(Ok(Frame::Env(env))) => Ok(Self { framed, env: *env, hung_up: false, broken: false, timeouts }),
+            Some(Ok(Frame::Env(env))) => Ok(Self {
+                framed,
+                env: *env,
+                hung_up: false,
+                broken: false,
+                timeouts,
+            }),
             Some(Ok(Frame::Hangup)) | None => Err(AgiError::Closed),
             Some(Ok(Frame::Reply(reply))) => Err(AgiError::Unsolicited(reply)),
             Some(Err(e)) => Err(e.into()),
@@ -171,7 +208,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AgiSession<S> {
             match frame {
                 Some(Ok(Frame::Hangup)) => self.hung_up = true,
                 Some(Ok(Frame::Reply(reply))) => return Err(AgiError::Unsolicited(reply)),
-                Some(Ok(Frame::Env(_))) => return Err(AgiError::Protocol(CodecError::Truncated("twice into an environment block"))),
+                Some(Ok(Frame::Env(_))) => {
+                    return Err(AgiError::Protocol(CodecError::Truncated(
+                        "twice into an environment block",
+                    )))
+                }
                 Some(Err(e)) => return Err(e.into()),
                 None => {
                     // Asterisk is gone, and with it the channel.
@@ -191,10 +232,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AgiSession<S> {
             return Err(AgiError::Broken);
         }
         let outcome = self.exchange(command).await;
-        if let Err(AgiError::Timeout { .. } | AgiError::Protocol(_) | AgiError::Unsolicited(_) | AgiError::Unexpected { .. } | AgiError::Closed) = &outcome {
+        if let Err(
+            AgiError::Timeout { .. }
+            | AgiError::Protocol(_)
+            | AgiError::Unsolicited(_)
+            | AgiError::Unexpected { .. }
+            | AgiError::Closed,
+        ) = &outcome
+        {
             self.broken = true;
         }
-        metrics::histogram!("dialtone_agi_command_seconds", "command" => name).record(started.elapsed().as_secs_f64());
+        metrics::histogram!("dialtone_agi_command_seconds", "command" => name)
+            .record(started.elapsed().as_secs_f64());
         if let Err(e) = &outcome {
             metrics::counter!("dialtone_agi_command_errors_total", "command" => name, "kind" => e.kind()).increment(1);
         }
@@ -206,20 +255,31 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AgiSession<S> {
         let name = command.name();
         tracing::trace!(command = name, "sending");
         self.framed.send(command).await?;
-        let timeout = if is_application(name) { self.timeouts.application } else { self.timeouts.command };
+        let timeout = if is_application(name) {
+            self.timeouts.application
+        } else {
+            self.timeouts.command
+        };
         let reply = tokio::time::timeout(timeout, async {
             loop {
                 match self.framed.next().await {
                     Some(Ok(Frame::Hangup)) => self.hung_up = true,
                     Some(Ok(Frame::Reply(reply))) => return Ok(reply),
-                    Some(Ok(Frame::Env(_))) => return Err(AgiError::Protocol(CodecError::Truncated("twice into an environment block"))),
+                    Some(Ok(Frame::Env(_))) => {
+                        return Err(AgiError::Protocol(CodecError::Truncated(
+                            "twice into an environment block",
+                        )))
+                    }
                     Some(Err(e)) => return Err(e.into()),
                     None => return Err(AgiError::Closed),
                 }
             }
         })
         .await
-        .map_err(|_| AgiError::Timeout { command: name, after: timeout })??;
+        .map_err(|_| AgiError::Timeout {
+            command: name,
+            after: timeout,
+        })??;
         match reply {
             Reply::Success(success) => Ok(success),
             Reply::DeadChannel(_) => {
@@ -227,8 +287,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AgiSession<S> {
                 Err(AgiError::DeadChannel)
             }
             Reply::InvalidCommand(_) => Err(AgiError::UnknownCommand { command: name }),
-            Reply::Usage(usage) => Err(AgiError::Usage { command: name, usage }),
-            reply @ Reply::Other { .. } => Err(AgiError::Unexpected { command: name, reply }),
+            Reply::Usage(usage) => Err(AgiError::Usage {
+                command: name,
+                usage,
+            }),
+            reply @ Reply::Other { .. } => Err(AgiError::Unexpected {
+                command: name,
+                reply,
+            }),
         }
     }
 
@@ -238,7 +304,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AgiSession<S> {
         if reply.code() == Some(expected) {
             Ok(reply)
         } else {
-            Err(AgiError::Failed { command: command.name(), result: reply.result })
+            Err(AgiError::Failed {
+                command: command.name(),
+                result: reply.result,
+            })
         }
     }
 
@@ -258,13 +327,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AgiSession<S> {
     }
 
     /// An expression with `${...}` substitutions, evaluated on the channel.
-    pub async fn get_full_variable(&mut self, expression: &str) -> Result<Option<String>, AgiError> {
-        let reply = self.send(&Command::new("GET FULL VARIABLE").text(expression)).await?;
+    pub async fn get_full_variable(
+        &mut self,
+        expression: &str,
+    ) -> Result<Option<String>, AgiError> {
+        let reply = self
+            .send(&Command::new("GET FULL VARIABLE").text(expression))
+            .await?;
         Ok((reply.code() == Some(1)).then(|| reply.data.unwrap_or_default()))
     }
 
     pub async fn set_variable(&mut self, name: &str, value: &str) -> Result<(), AgiError> {
-        self.expect(Command::new("SET VARIABLE").word(name).text(value), 1).await.map(drop)
+        self.expect(Command::new("SET VARIABLE").word(name).text(value), 1)
+            .await
+            .map(drop)
     }
 
     /// Runs a dialplan application and returns its result; -2 (no such application) is an error.
@@ -272,54 +348,104 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AgiSession<S> {
         let command = Command::new("EXEC").word(application).text(options);
         let reply = self.send(&command).await?;
         match reply.code() {
-            Some(-2) | None => Err(AgiError::Failed { command: "EXEC", result: reply.result }),
+            Some(-2) | None => Err(AgiError::Failed {
+                command: "EXEC",
+                result: reply.result,
+            }),
             Some(code) => Ok(code),
         }
     }
 
     /// Plays a sound file; `escape_digits` may interrupt it.
-    pub async fn stream_file(&mut self, file: &str, escape_digits: &str) -> Result<Playback, AgiError> {
-        let reply = self.send(&Command::new("STREAM FILE").word(file).word(escape_digits)).await?;
+    pub async fn stream_file(
+        &mut self,
+        file: &str,
+        escape_digits: &str,
+    ) -> Result<Playback, AgiError> {
+        let reply = self
+            .send(&Command::new("STREAM FILE").word(file).word(escape_digits))
+            .await?;
         let endpos = reply.endpos().unwrap_or(0);
         Ok(match reply.code() {
             Some(0) => Playback::Completed { endpos },
-            Some(code) if code > 0 => digit(code).map_or(Playback::Failed { endpos }, |digit| Playback::Interrupted { digit, endpos }),
+            Some(code) if code > 0 => digit(code).map_or(Playback::Failed { endpos }, |digit| {
+                Playback::Interrupted { digit, endpos }
+            }),
             _ => Playback::Failed { endpos },
         })
     }
 
     /// Plays a prompt and collects up to `max_digits` DTMF digits.
-    pub async fn get_data(&mut self, file: &str, timeout_ms: u32, max_digits: u32) -> Result<Digits, AgiError> {
-        let command = Command::new("GET DATA").word(file).word(timeout_ms.to_string()).word(max_digits.to_string());
+    pub async fn get_data(
+        &mut self,
+        file: &str,
+        timeout_ms: u32,
+        max_digits: u32,
+    ) -> Result<Digits, AgiError> {
+        let command = Command::new("GET DATA")
+            .word(file)
+            .word(timeout_ms.to_string())
+            .word(max_digits.to_string());
         let reply = self.send(&command).await?;
         if reply.code() == Some(-1) {
-            return Err(AgiError::Failed { command: "GET DATA", result: reply.result });
+            return Err(AgiError::Failed {
+                command: "GET DATA",
+                result: reply.result,
+            });
         }
-        Ok(Digits { timed_out: reply.data.as_deref() == Some("timeout"), digits: reply.result })
+        Ok(Digits {
+            timed_out: reply.data.as_deref() == Some("timeout"),
+            digits: reply.result,
+        })
     }
 
     /// Waits for one digit; None on timeout. A negative timeout waits for ever.
     pub async fn wait_for_digit(&mut self, timeout_ms: i32) -> Result<Option<char>, AgiError> {
-        let reply = self.send(&Command::new("WAIT FOR DIGIT").word(timeout_ms.to_string())).await?;
+        let reply = self
+            .send(&Command::new("WAIT FOR DIGIT").word(timeout_ms.to_string()))
+            .await?;
         self.digit_result("WAIT FOR DIGIT", reply)
     }
 
-    fn digit_result(&self, command: &'static str, reply: Success) -> Result<Option<char>, AgiError> {
+    fn digit_result(
+        &self,
+        command: &'static str,
+        reply: Success,
+    ) -> Result<Option<char>, AgiError> {
         match reply.code() {
             Some(0) => Ok(None),
             Some(code) if code > 0 => Ok(digit(code)),
-            _ => Err(AgiError::Failed { command, result: reply.result }),
+            _ => Err(AgiError::Failed {
+                command,
+                result: reply.result,
+            }),
         }
     }
 
     /// Says digits one by one; returns the digit that interrupted it, if any.
-    pub async fn say_digits(&mut self, digits: &str, escape_digits: &str) -> Result<Option<char>, AgiError> {
-        let reply = self.send(&Command::new("SAY DIGITS").word(digits).word(escape_digits)).await?;
+    pub async fn say_digits(
+        &mut self,
+        digits: &str,
+        escape_digits: &str,
+    ) -> Result<Option<char>, AgiError> {
+        let reply = self
+            .send(&Command::new("SAY DIGITS").word(digits).word(escape_digits))
+            .await?;
         self.digit_result("SAY DIGITS", reply)
     }
 
-    pub async fn say_number(&mut self, number: i64, escape_digits: &str) -> Result<Option<char>, AgiError> {
-        let reply = self.send(&Command::new("SAY NUMBER").word(number.to_string()).word(escape_digits)).await?;
+    pub async fn say_number(
+        &mut self,
+        number: i64,
+        escape_digits: &str,
+    ) -> Result<Option<char>, AgiError> {
+        let reply = self
+            .send(
+                &Command::new("SAY NUMBER")
+                    .word(number.to_string())
+                    .word(escape_digits),
+            )
+            .await?;
         self.digit_result("SAY NUMBER", reply)
     }
 
@@ -337,22 +463,33 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AgiSession<S> {
             Some(7) => Busy,
             Some(8) => DialingOffHook,
             Some(9) => PreRing,
-            _ => return Err(AgiError::Failed { command: "CHANNEL STATUS", result: reply.result }),
+            _ => {
+                return Err(AgiError::Failed {
+                    command: "CHANNEL STATUS",
+                    result: reply.result,
+                })
+            }
         };
         Ok(state)
     }
 
     /// Where the channel goes in the dialplan when the AGI ends.
     pub async fn set_context(&mut self, context: &str) -> Result<(), AgiError> {
-        self.expect(Command::new("SET CONTEXT").word(context), 0).await.map(drop)
+        self.expect(Command::new("SET CONTEXT").word(context), 0)
+            .await
+            .map(drop)
     }
 
     pub async fn set_extension(&mut self, extension: &str) -> Result<(), AgiError> {
-        self.expect(Command::new("SET EXTENSION").word(extension), 0).await.map(drop)
+        self.expect(Command::new("SET EXTENSION").word(extension), 0)
+            .await
+            .map(drop)
     }
 
     pub async fn set_priority(&mut self, priority: &str) -> Result<(), AgiError> {
-        self.expect(Command::new("SET PRIORITY").word(priority), 0).await.map(drop)
+        self.expect(Command::new("SET PRIORITY").word(priority), 0)
+            .await
+            .map(drop)
     }
 
     /// Music on hold on or off, from `class` (the default class when None).
@@ -375,7 +512,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AgiSession<S> {
         beep: bool,
         silence_secs: Option<u32>,
     ) -> Result<Recording, AgiError> {
-        let mut command = Command::new("RECORD FILE").word(file).word(format).word(escape_digits).word(timeout_ms.to_string());
+        let mut command = Command::new("RECORD FILE")
+            .word(file)
+            .word(format)
+            .word(escape_digits)
+            .word(timeout_ms.to_string());
         if beep {
             command = command.word("BEEP");
         }
@@ -384,33 +525,73 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AgiSession<S> {
         }
         let reply = self.send(&command).await?;
         if reply.code() == Some(-1) && reply.data.as_deref() != Some("hangup") {
-            return Err(AgiError::Failed { command: "RECORD FILE", result: reply.result });
+            return Err(AgiError::Failed {
+                command: "RECORD FILE",
+                result: reply.result,
+            });
         }
-        let digit = (reply.data.as_deref() == Some("dtmf")).then(|| reply.code().and_then(digit)).flatten();
-        Ok(Recording { endpos: reply.endpos(), digit, reason: reply.data })
+        let digit = (reply.data.as_deref() == Some("dtmf"))
+            .then(|| reply.code().and_then(digit))
+            .flatten();
+        Ok(Recording {
+            endpos: reply.endpos(),
+            digit,
+            reason: reply.data,
+        })
     }
 
     /// A line in Asterisk's log at `level` (1 to 4).
     pub async fn verbose(&mut self, message: &str, level: u8) -> Result<(), AgiError> {
-        self.expect(Command::new("VERBOSE").text(message).word(level.to_string()), 1).await.map(drop)
+        self.expect(
+            Command::new("VERBOSE")
+                .text(message)
+                .word(level.to_string()),
+            1,
+        )
+        .await
+        .map(drop)
     }
 
-    pub async fn database_get(&mut self, family: &str, key: &str) -> Result<Option<String>, AgiError> {
-        let reply = self.send(&Command::new("DATABASE GET").word(family).word(key)).await?;
+    pub async fn database_get(
+        &mut self,
+        family: &str,
+        key: &str,
+    ) -> Result<Option<String>, AgiError> {
+        let reply = self
+            .send(&Command::new("DATABASE GET").word(family).word(key))
+            .await?;
         match reply.code() {
             Some(1) => Ok(Some(reply.data.unwrap_or_default())),
             Some(0) => Ok(None),
-            _ => Err(AgiError::Failed { command: "DATABASE GET", result: reply.result }),
+            _ => Err(AgiError::Failed {
+                command: "DATABASE GET",
+                result: reply.result,
+            }),
         }
     }
 
-    pub async fn database_put(&mut self, family: &str, key: &str, value: &str) -> Result<(), AgiError> {
-        self.expect(Command::new("DATABASE PUT").word(family).word(key).text(value), 1).await.map(drop)
+    pub async fn database_put(
+        &mut self,
+        family: &str,
+        key: &str,
+        value: &str,
+    ) -> Result<(), AgiError> {
+        self.expect(
+            Command::new("DATABASE PUT")
+                .word(family)
+                .word(key)
+                .text(value),
+            1,
+        )
+        .await
+        .map(drop)
     }
 
     /// Deletes a key; false when it did not exist.
     pub async fn database_del(&mut self, family: &str, key: &str) -> Result<bool, AgiError> {
-        let reply = self.send(&Command::new("DATABASE DEL").word(family).word(key)).await?;
+        let reply = self
+            .send(&Command::new("DATABASE DEL").word(family).word(key))
+            .await?;
         Ok(reply.code() == Some(1))
     }
 }

@@ -50,12 +50,20 @@ pub struct AmiConfig {
 
 impl std::fmt::Debug for AmiConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AmiConfig").field("addr", &self.addr).field("username", &self.username).field("secret", &"***").finish_non_exhaustive()
+        f.debug_struct("AmiConfig")
+            .field("addr", &self.addr)
+            .field("username", &self.username)
+            .field("secret", &"***")
+            .finish_non_exhaustive()
     }
 }
 
 impl AmiConfig {
-    pub fn new(addr: impl Into<String>, username: impl Into<String>, secret: impl Into<String>) -> Self {
+    pub fn new(
+        addr: impl Into<String>,
+        username: impl Into<String>,
+        secret: impl Into<String>,
+    ) -> Self {
         Self {
             addr: addr.into(),
             username: username.into(),
@@ -86,9 +94,14 @@ pub enum AmiError {
 pub enum Link {
     Connecting,
     /// Logged in; `generation` counts the connections, so a watcher can tell a new one.
-    Up { generation: u64, version: String },
+    Up {
+        generation: u64,
+        version: String,
+    },
     /// Down, and why; the client is retrying.
-    Down { reason: String },
+    Down {
+        reason: String,
+    },
 }
 
 struct Request {
@@ -127,7 +140,13 @@ impl AmiClient {
         let stop = CancellationToken::new();
         let timeout = config.action_timeout;
         tokio::spawn(run(config, rx, events.clone(), link_tx, stop.clone()));
-        Self { requests, events, link, timeout, _stop: Arc::new(stop.drop_guard()) }
+        Self {
+            requests,
+            events,
+            link,
+            timeout,
+            _stop: Arc::new(stop.drop_guard()),
+        }
     }
 
     /// Sends an action and returns its response; `Response: Error` is [`AmiError::Refused`].
@@ -144,13 +163,34 @@ impl AmiClient {
     async fn request(&self, action: Action, list: bool) -> Result<Reply, AmiError> {
         let name = action.name.clone();
         let (reply, answer) = oneshot::channel();
-        self.requests.send(Request { action, list, reply }).await.map_err(|_| AmiError::Stopped)?;
+        self.requests
+            .send(Request {
+                action,
+                list,
+                reply,
+            })
+            .await
+            .map_err(|_| AmiError::Stopped)?;
         let reply = tokio::time::timeout(self.timeout, answer)
             .await
-            .map_err(|_| AmiError::Timeout { action: name.clone(), after: self.timeout })?
+            .map_err(|_| AmiError::Timeout {
+                action: name.clone(),
+                after: self.timeout,
+            })?
             .map_err(|_| AmiError::Stopped)??;
-        if reply.response.response().is_some_and(|r| r.eq_ignore_ascii_case("Error")) {
-            return Err(AmiError::Refused { action: name, message: reply.response.get("Message").unwrap_or_default().to_string() });
+        if reply
+            .response
+            .response()
+            .is_some_and(|r| r.eq_ignore_ascii_case("Error"))
+        {
+            return Err(AmiError::Refused {
+                action: name,
+                message: reply
+                    .response
+                    .get("Message")
+                    .unwrap_or_default()
+                    .to_string(),
+            });
         }
         Ok(reply)
     }
@@ -166,17 +206,19 @@ impl AmiClient {
     where
         F: Fn(&Message) -> bool + Send + 'static,
     {
-        tokio_stream::wrappers::BroadcastStream::new(self.events.subscribe()).filter_map(move |event| {
-            let out = match event {
-                Ok(event) if keep(&event) => Some(event),
-                Ok(_) => None,
-                Err(tokio_stream::wrappers::errors::BroadcastStreamRecvError::Lagged(n)) => {
-                    tracing::warn!(missed = n, "AMI event subscriber fell behind");
-                    None
-                }
-            };
-            futures::future::ready(out)
-        })
+        tokio_stream::wrappers::BroadcastStream::new(self.events.subscribe()).filter_map(
+            move |event| {
+                let out = match event {
+                    Ok(event) if keep(&event) => Some(event),
+                    Ok(_) => None,
+                    Err(tokio_stream::wrappers::errors::BroadcastStreamRecvError::Lagged(n)) => {
+                        tracing::warn!(missed = n, "AMI event subscriber fell behind");
+                        None
+                    }
+                };
+                futures::future::ready(out)
+            },
+        )
     }
 
     pub fn link(&self) -> watch::Receiver<Link> {
@@ -193,7 +235,13 @@ struct Pending {
     events: Vec<Message>,
 }
 
-async fn run(config: AmiConfig, mut requests: mpsc::Receiver<Request>, events: broadcast::Sender<Arc<Message>>, link: watch::Sender<Link>, stop: CancellationToken) {
+async fn run(
+    config: AmiConfig,
+    mut requests: mpsc::Receiver<Request>,
+    events: broadcast::Sender<Arc<Message>>,
+    link: watch::Sender<Link>,
+    stop: CancellationToken,
+) {
     let ids = AtomicU64::new(1);
     let mut generation = 0u64;
     let mut delay = config.backoff_min;
@@ -210,7 +258,10 @@ async fn run(config: AmiConfig, mut requests: mpsc::Receiver<Request>, events: b
                 generation += 1;
                 delay = config.backoff_min;
                 tracing::info!(addr = %config.addr, %version, generation, "AMI logged in");
-                link.send_replace(Link::Up { generation, version });
+                link.send_replace(Link::Up {
+                    generation,
+                    version,
+                });
                 metrics::gauge!("dialtone_ami_up").set(1.0);
                 let reason = serve(&config, framed, &mut requests, &events, &ids, &stop).await;
                 metrics::gauge!("dialtone_ami_up").set(0.0);
@@ -218,12 +269,14 @@ async fn run(config: AmiConfig, mut requests: mpsc::Receiver<Request>, events: b
                     return;
                 }
                 tracing::warn!(addr = %config.addr, %reason, "AMI link dropped");
-                metrics::counter!("dialtone_ami_link_failures_total", "stage" => "connected").increment(1);
+                metrics::counter!("dialtone_ami_link_failures_total", "stage" => "connected")
+                    .increment(1);
                 link.send_replace(Link::Down { reason });
             }
             Err(reason) => {
                 tracing::warn!(addr = %config.addr, %reason, "AMI connection failed");
-                metrics::counter!("dialtone_ami_link_failures_total", "stage" => "connecting").increment(1);
+                metrics::counter!("dialtone_ami_link_failures_total", "stage" => "connecting")
+                    .increment(1);
                 link.send_replace(Link::Down { reason });
             }
         }
@@ -251,7 +304,13 @@ async fn next_message(framed: &mut Conn) -> Result<Message, String> {
 
 /// Sends `action` during login and returns its response, passing over events.
 async fn login_step(framed: &mut Conn, action: &Action, id: &str) -> Result<Message, String> {
-    framed.send(Outgoing { action, action_id: id }).await.map_err(|e| e.to_string())?;
+    framed
+        .send(Outgoing {
+            action,
+            action_id: id,
+        })
+        .await
+        .map_err(|e| e.to_string())?;
     loop {
         let m = next_message(framed).await?;
         if m.response().is_some() && m.action_id() == Some(id) {
@@ -262,23 +321,43 @@ async fn login_step(framed: &mut Conn, action: &Action, id: &str) -> Result<Mess
 
 async fn connect(config: &AmiConfig, ids: &AtomicU64) -> Result<(Conn, String), String> {
     let login = async {
-        let stream = TcpStream::connect(&config.addr).await.map_err(|e| format!("cannot connect to {}: {e}", config.addr))?;
+        let stream = TcpStream::connect(&config.addr)
+            .await
+            .map_err(|e| format!("cannot connect to {}: {e}", config.addr))?;
         let _ = stream.set_nodelay(true);
         let mut framed = Framed::new(stream, AmiCodec::new());
         let version = match framed.next().await {
             Some(Ok(AmiFrame::Banner(v))) => v,
-            Some(Err(AmiCodecError::NotAmi(line))) => return Err(format!("{} is not an Asterisk manager (it said {line:?})", config.addr)),
+            Some(Err(AmiCodecError::NotAmi(line))) => {
+                return Err(format!(
+                    "{} is not an Asterisk manager (it said {line:?})",
+                    config.addr
+                ))
+            }
             Some(Err(e)) => return Err(e.to_string()),
             _ => return Err("closed before its banner".into()),
         };
         let mut login = Action::new("Login").field("Username", &config.username);
         if config.auth == Auth::Md5 {
             let id = format!("dt-{}", ids.fetch_add(1, Ordering::Relaxed));
-            let challenge = login_step(&mut framed, &Action::new("Challenge").field("AuthType", "MD5"), &id).await?;
-            let Some(challenge) = challenge.get("Challenge").filter(|_| challenge.is_success()) else {
-                return Err(format!("MD5 challenge refused: {}", challenge.get("Message").unwrap_or_default()));
+            let challenge = login_step(
+                &mut framed,
+                &Action::new("Challenge").field("AuthType", "MD5"),
+                &id,
+            )
+            .await?;
+            let Some(challenge) = challenge
+                .get("Challenge")
+                .filter(|_| challenge.is_success())
+            else {
+                return Err(format!(
+                    "MD5 challenge refused: {}",
+                    challenge.get("Message").unwrap_or_default()
+                ));
             };
-            let key = hex::encode(Md5::digest(format!("{challenge}{}", config.secret).as_bytes()));
+            let key = hex::encode(Md5::digest(
+                format!("{challenge}{}", config.secret).as_bytes(),
+            ));
             login = login.field("AuthType", "MD5").field("Key", key);
         } else {
             login = login.field("Secret", &config.secret);
@@ -286,11 +365,17 @@ async fn connect(config: &AmiConfig, ids: &AtomicU64) -> Result<(Conn, String), 
         let id = format!("dt-{}", ids.fetch_add(1, Ordering::Relaxed));
         let reply = login_step(&mut framed, &login, &id).await?;
         if !reply.is_success() {
-            return Err(format!("login as {} refused: {}", config.username, reply.get("Message").unwrap_or_default()));
+            return Err(format!(
+                "login as {} refused: {}",
+                config.username,
+                reply.get("Message").unwrap_or_default()
+            ));
         }
         Ok((framed, version))
     };
-    tokio::time::timeout(config.action_timeout, login).await.map_err(|_| format!("no login within {:?}", config.action_timeout))?
+    tokio::time::timeout(config.action_timeout, login)
+        .await
+        .map_err(|_| format!("no login within {:?}", config.action_timeout))?
 }
 
 /// Runs a logged-in connection until it fails; returns why.
@@ -362,19 +447,29 @@ async fn serve(
 
 /// A response completes its action (or opens its event list); a list's events are gathered
 /// until the one marked Complete; everything else is an event for subscribers.
-fn route(message: Message, id: Option<String>, pending: &mut HashMap<String, Pending>, events: &broadcast::Sender<Arc<Message>>) {
+fn route(
+    message: Message,
+    id: Option<String>,
+    pending: &mut HashMap<String, Pending>,
+    events: &broadcast::Sender<Arc<Message>>,
+) {
     let Some(id) = id.filter(|id| pending.contains_key(id)) else {
         if message.event().is_some() {
             let _ = events.send(Arc::new(message));
         }
         return;
     };
-    let Some(entry) = pending.get_mut(&id) else { return };
+    let Some(entry) = pending.get_mut(&id) else {
+        return;
+    };
     if message.response().is_some() && entry.response.is_none() {
         let is_list = entry.list && message.starts_event_list();
         if !is_list {
             if let Some(done) = pending.remove(&id) {
-                let _ = done.reply.send(Ok(Reply { response: message, events: done.events }));
+                let _ = done.reply.send(Ok(Reply {
+                    response: message,
+                    events: done.events,
+                }));
             }
             return;
         }
@@ -387,7 +482,10 @@ fn route(message: Message, id: Option<String>, pending: &mut HashMap<String, Pen
         if complete {
             if let Some(done) = pending.remove(&id) {
                 let response = done.response.unwrap_or_default();
-                let _ = done.reply.send(Ok(Reply { response, events: done.events }));
+                let _ = done.reply.send(Ok(Reply {
+                    response,
+                    events: done.events,
+                }));
             }
         }
         return;

@@ -53,7 +53,10 @@ pub struct AmiCodec {
 
 impl Default for AmiCodec {
     fn default() -> Self {
-        Self { state: State::Banner, lines: LineSplitter::default() }
+        Self {
+            state: State::Banner,
+            lines: LineSplitter::default(),
+        }
     }
 }
 
@@ -65,11 +68,16 @@ impl AmiCodec {
     /// The manager's side (a simulator, a test's scripted Asterisk): clients send no banner, so
     /// it starts between messages and each frame is an action.
     pub fn server() -> Self {
-        Self { state: State::Messages(Message::default(), 0), lines: LineSplitter::default() }
+        Self {
+            state: State::Messages(Message::default(), 0),
+            lines: LineSplitter::default(),
+        }
     }
 
     fn next_line(&mut self, buf: &mut BytesMut) -> Result<Option<String>, AmiCodecError> {
-        self.lines.next_line(buf, MAX_LINE_BYTES).map_err(|_| AmiCodecError::LineTooLong)
+        self.lines
+            .next_line(buf, MAX_LINE_BYTES)
+            .map_err(|_| AmiCodecError::LineTooLong)
     }
 }
 
@@ -79,7 +87,9 @@ impl Decoder for AmiCodec {
 
     fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<AmiFrame>, AmiCodecError> {
         loop {
-            let Some(line) = self.next_line(buf)? else { return Ok(None) };
+            let Some(line) = self.next_line(buf)? else {
+                return Ok(None);
+            };
             match &mut self.state {
                 // The first line names the protocol; anything else is not a manager interface.
                 State::Banner => {
@@ -106,8 +116,15 @@ impl Decoder for AmiCodec {
                         return Err(AmiCodecError::MessageTooLong);
                     }
                     match line.split_once(':') {
-                        Some((key, value)) if !key.is_empty() && !key.contains(' ') && message.output.is_empty() => {
-                            message.fields.push((key.to_string(), value.strip_prefix(' ').unwrap_or(value).to_string()));
+                        Some((key, value))
+                            if !key.is_empty()
+                                && !key.contains(' ')
+                                && message.output.is_empty() =>
+                        {
+                            message.fields.push((
+                                key.to_string(),
+                                value.strip_prefix(' ').unwrap_or(value).to_string(),
+                            ));
                         }
                         _ if line == "--END COMMAND--" => {}
                         _ => message.output.push(line),
@@ -154,7 +171,10 @@ mod tests {
         let mut codec = AmiCodec::server();
         let mut buf = BytesMut::from("Action: Ping\r\nActionID: 7\r\n\r\n");
         match codec.decode(&mut buf).expect("action") {
-            Some(AmiFrame::Message(m)) => assert_eq!((m.get("Action"), m.get("ActionID")), (Some("Ping"), Some("7"))),
+            Some(AmiFrame::Message(m)) => assert_eq!(
+                (m.get("Action"), m.get("ActionID")),
+                (Some("Ping"), Some("7"))
+            ),
             other => panic!("{other:?}"),
         }
     }
@@ -172,12 +192,20 @@ mod tests {
             }
         }
         assert_eq!(frames[0], AmiFrame::Banner("11.0.0".into()));
-        let AmiFrame::Message(response) = &frames[1] else { panic!() };
+        let AmiFrame::Message(response) = &frames[1] else {
+            panic!()
+        };
         assert!(response.is_success());
         assert_eq!(response.action_id(), Some("a1"));
-        let AmiFrame::Message(event) = &frames[2] else { panic!() };
+        let AmiFrame::Message(event) = &frames[2] else {
+            panic!()
+        };
         assert_eq!(event.event(), Some("FullyBooted"));
-        assert_eq!(event.get("status"), Some("Fully Booted"), "keys without case");
+        assert_eq!(
+            event.get("status"),
+            Some("Fully Booted"),
+            "keys without case"
+        );
     }
 
     #[test]
@@ -185,18 +213,34 @@ mod tests {
         let mut codec = AmiCodec::new();
         let mut buf = BytesMut::from("Asterisk Call Manager/2.10.4\r\nResponse: Follows\r\nActionID: c\r\nChannel (Context) Extension\r\n1 active channel\r\n--END COMMAND--\r\n\r\n");
         codec.decode(&mut buf).expect("banner");
-        let Some(AmiFrame::Message(m)) = codec.decode(&mut buf).expect("message") else { panic!() };
-        assert_eq!(m.output, ["Channel (Context) Extension", "1 active channel"]);
+        let Some(AmiFrame::Message(m)) = codec.decode(&mut buf).expect("message") else {
+            panic!()
+        };
+        assert_eq!(
+            m.output,
+            ["Channel (Context) Extension", "1 active channel"]
+        );
         assert!(m.is_success());
 
         let mut codec = AmiCodec::new();
-        assert!(matches!(codec.decode(&mut BytesMut::from("SSH-2.0-OpenSSH\r\n")), Err(AmiCodecError::NotAmi(_))));
+        assert!(matches!(
+            codec.decode(&mut BytesMut::from("SSH-2.0-OpenSSH\r\n")),
+            Err(AmiCodecError::NotAmi(_))
+        ));
         let mut codec = AmiCodec::new();
         let mut buf = BytesMut::from("Asterisk Call Manager/11.0.0\r\nEvent: Half\r\n");
         codec.decode(&mut buf).expect("banner");
         assert!(codec.decode(&mut buf).expect("partial").is_none());
-        assert!(matches!(codec.decode_eof(&mut buf), Err(AmiCodecError::Truncated)));
+        assert!(matches!(
+            codec.decode_eof(&mut buf),
+            Err(AmiCodecError::Truncated)
+        ));
         let mut codec = AmiCodec::new();
-        assert!(matches!(codec.decode(&mut BytesMut::from(vec![b'x'; MAX_LINE_BYTES + 1].as_slice())), Err(AmiCodecError::LineTooLong)));
+        assert!(matches!(
+            codec.decode(&mut BytesMut::from(
+                vec![b'x'; MAX_LINE_BYTES + 1].as_slice()
+            )),
+            Err(AmiCodecError::LineTooLong)
+        ));
     }
 }

@@ -14,12 +14,18 @@ pub struct Message {
 impl Message {
     /// The first value of `key`, compared without case.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.fields.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v.as_str())
+        self.fields
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v.as_str())
     }
 
     /// Every value of `key`, in order.
     pub fn get_all<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.fields.iter().filter(move |(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v.as_str())
+        self.fields
+            .iter()
+            .filter(move |(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v.as_str())
     }
 
     /// `Event:` of an event.
@@ -43,12 +49,14 @@ impl Message {
 
     /// `EventList: start` on a response: events follow, then a `...Complete` event.
     pub fn starts_event_list(&self) -> bool {
-        self.get("EventList").is_some_and(|v| v.eq_ignore_ascii_case("start"))
+        self.get("EventList")
+            .is_some_and(|v| v.eq_ignore_ascii_case("start"))
     }
 
     /// `EventList: Complete` on the event that ends a list.
     pub fn completes_event_list(&self) -> bool {
-        self.get("EventList").is_some_and(|v| v.eq_ignore_ascii_case("Complete"))
+        self.get("EventList")
+            .is_some_and(|v| v.eq_ignore_ascii_case("Complete"))
     }
 }
 
@@ -61,7 +69,10 @@ pub struct Action {
 
 impl Action {
     pub fn new(name: impl Into<String>) -> Self {
-        Self { name: name.into(), fields: Vec::new() }
+        Self {
+            name: name.into(),
+            fields: Vec::new(),
+        }
     }
 
     pub fn field(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
@@ -86,9 +97,15 @@ impl Action {
     /// The bytes to send, with `action_id`.
     pub fn encode(&self, action_id: &str) -> Result<String, ActionError> {
         let mut out = String::with_capacity(64 + self.fields.len() * 32);
-        for (key, value) in std::iter::once(("Action", self.name.as_str())).chain(std::iter::once(("ActionID", action_id))).chain(self.fields.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
+        for (key, value) in std::iter::once(("Action", self.name.as_str()))
+            .chain(std::iter::once(("ActionID", action_id)))
+            .chain(self.fields.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        {
             if key.contains(['\r', '\n', ':']) || value.contains(['\r', '\n']) {
-                return Err(ActionError { action: self.name.clone(), key: key.to_string() });
+                return Err(ActionError {
+                    action: self.name.clone(),
+                    key: key.to_string(),
+                });
             }
             out.push_str(key);
             out.push_str(": ");
@@ -124,7 +141,18 @@ mod tests {
             originate.encode("busy-1").expect("encodes"),
             "Action: Originate\r\nActionID: busy-1\r\nChannel: Local/s@callee-busy\r\nContext: dialer-outbound\r\nExten: 5551001\r\nPriority: 1\r\nAsync: true\r\nTimeout: 20000\r\nChannelId: busy-1\r\n\r\n"
         );
-        assert!(Action::new("Setvar").field("Value", "a\r\nAction: Hangup").encode("x").is_err(), "no injected actions");
-        assert_eq!(Action::new("Originate").variable("DIALTONE_LEAD_ID", "42").fields, [("Variable".to_string(), "DIALTONE_LEAD_ID=42".to_string())]);
+        assert!(
+            Action::new("Setvar")
+                .field("Value", "a\r\nAction: Hangup")
+                .encode("x")
+                .is_err(),
+            "no injected actions"
+        );
+        assert_eq!(
+            Action::new("Originate")
+                .variable("DIALTONE_LEAD_ID", "42")
+                .fields,
+            [("Variable".to_string(), "DIALTONE_LEAD_ID=42".to_string())]
+        );
     }
 }

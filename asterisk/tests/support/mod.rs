@@ -17,13 +17,17 @@ pub struct Step {
 pub fn fixtures_dir() -> PathBuf {
     std::env::var_os("DIALTONE_FIXTURES")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/asterisk-22"))
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/asterisk-22")
+        })
 }
 
 pub fn transcript(name: &str) -> Vec<Step> {
     let path = fixtures_dir().join("agi").join(name);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{name}: {e}: {l}"))).collect()
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{name}: {e}: {l}")))
+        .collect()
 }
 
 /// Every AGI transcript's file name.
@@ -47,19 +51,36 @@ where
     let mut reader = BufReader::new(reader);
     for (i, step) in steps.iter().enumerate() {
         if step.from == "asterisk" {
-            writer.write_all(step.line.as_bytes()).await.map_err(|e| format!("step {i}: write: {e}"))?;
+            writer
+                .write_all(step.line.as_bytes())
+                .await
+                .map_err(|e| format!("step {i}: write: {e}"))?;
         } else {
             writer.flush().await.map_err(|e| e.to_string())?;
             let mut line = String::new();
-            let n = tokio::time::timeout(std::time::Duration::from_secs(5), reader.read_line(&mut line))
-                .await
-                .map_err(|_| format!("step {i}: the server sent nothing; expected {:?}", step.line))?
-                .map_err(|e| format!("step {i}: read: {e}"))?;
+            let n = tokio::time::timeout(
+                std::time::Duration::from_secs(5),
+                reader.read_line(&mut line),
+            )
+            .await
+            .map_err(|_| {
+                format!(
+                    "step {i}: the server sent nothing; expected {:?}",
+                    step.line
+                )
+            })?
+            .map_err(|e| format!("step {i}: read: {e}"))?;
             if n == 0 {
-                return Err(format!("step {i}: the server closed; expected {:?}", step.line));
+                return Err(format!(
+                    "step {i}: the server closed; expected {:?}",
+                    step.line
+                ));
             }
             if line != step.line {
-                return Err(format!("step {i}: the server sent {line:?}; Asterisk recorded {:?}", step.line));
+                return Err(format!(
+                    "step {i}: the server sent {line:?}; Asterisk recorded {:?}",
+                    step.line
+                ));
             }
         }
     }

@@ -21,7 +21,10 @@ impl InProcessBus {
         // Channels nobody listens to any more are forgotten, so the map stays the size of
         // what is watched.
         channels.retain(|_, sender| sender.receiver_count() > 0);
-        channels.entry(channel.to_string()).or_insert_with(|| broadcast::channel(SUBSCRIBER_BACKLOG).0).clone()
+        channels
+            .entry(channel.to_string())
+            .or_insert_with(|| broadcast::channel(SUBSCRIBER_BACKLOG).0)
+            .clone()
     }
 
     pub(super) fn publish_raw(&self, channel: &str, json: String) {

@@ -27,7 +27,10 @@ pub enum BusError {
     #[error("cannot encode the event: {0}")]
     Encode(serde_json::Error),
     #[error("an event on '{channel}' could not be read: {source}")]
-    Decode { channel: String, source: serde_json::Error },
+    Decode {
+        channel: String,
+        source: serde_json::Error,
+    },
     #[error("the subscriber fell behind and missed {0} events")]
     Lagged(u64),
     #[error("redis: {0}")]
@@ -65,7 +68,10 @@ impl Bus {
     }
 
     /// Events published on `channel` from now on, decoded as `T`.
-    pub async fn subscribe<T: DeserializeOwned + Send + 'static>(&self, channel: &str) -> Result<BoxStream<'static, Result<T, BusError>>, BusError> {
+    pub async fn subscribe<T: DeserializeOwned + Send + 'static>(
+        &self,
+        channel: &str,
+    ) -> Result<BoxStream<'static, Result<T, BusError>>, BusError> {
         let raw = match self {
             Bus::InProcess(bus) => bus.subscribe_raw(channel),
             Bus::Redis(bus) => bus.subscribe_raw(channel).await?,
@@ -73,7 +79,12 @@ impl Bus {
         let channel = channel.to_string();
         Ok(raw
             .map(move |message| {
-                message.and_then(|json| serde_json::from_str(&json).map_err(|source| BusError::Decode { channel: channel.clone(), source }))
+                message.and_then(|json| {
+                    serde_json::from_str(&json).map_err(|source| BusError::Decode {
+                        channel: channel.clone(),
+                        source,
+                    })
+                })
             })
             .boxed())
     }

@@ -30,6 +30,9 @@ impl RedisBus {
     pub(super) async fn subscribe_raw(&self, channel: &str) -> Result<RawStream, BusError> {
         let mut pubsub = self.client.get_async_pubsub().await?;
         pubsub.subscribe(channel).await?;
-        Ok(pubsub.into_on_message().map(|message| message.get_payload::<String>().map_err(BusError::from)).boxed())
+        Ok(pubsub
+            .into_on_message()
+            .map(|message| message.get_payload::<String>().map_err(BusError::from))
+            .boxed())
     }
 }

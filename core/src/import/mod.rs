@@ -41,7 +41,10 @@ pub const DEFAULT_CONNECTIONS: usize = 2;
 
 /// Which part merges a number: by its last two digits, so the parts get about as many numbers each.
 fn part_of(number: &str, parts: usize) -> usize {
-    let tail = number.get(number.len().saturating_sub(2)..).and_then(|t| t.parse::<usize>().ok()).unwrap_or(0);
+    let tail = number
+        .get(number.len().saturating_sub(2)..)
+        .and_then(|t| t.parse::<usize>().ok())
+        .unwrap_or(0);
     tail % parts.max(1)
 }
 
@@ -134,9 +137,15 @@ pub enum ImportError {
     #[error("list {list}: unknown default country '{country}'")]
     Country { list: i64, country: String },
     #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot write the rejected-rows report {path}: {source}")]
-    Report { path: PathBuf, source: std::io::Error },
+    Report {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{0} is empty: the first line must be a header naming the columns")]
     Empty(PathBuf),
     #[error("{0} looks like UTF-16 (it has NUL bytes): save it as CSV UTF-8")]
@@ -168,19 +177,26 @@ pub async fn import_csv(
     progress: Option<watch::Sender<Progress>>,
 ) -> Result<ImportReport, ImportError> {
     let started = Instant::now();
-    let list: Option<(String, Option<i64>)> = sqlx::query_as("SELECT default_country, campaign_id FROM lists WHERE id = $1")
-        .bind(options.list_id)
-        .fetch_optional(pool)
-        .await?;
+    let list: Option<(String, Option<i64>)> =
+        sqlx::query_as("SELECT default_country, campaign_id FROM lists WHERE id = $1")
+            .bind(options.list_id)
+            .fetch_optional(pool)
+            .await?;
     let (country, campaign_id) = list.ok_or(ImportError::ListNotFound(options.list_id))?;
     let default_country =
-        crate::phone::country(country.trim()).map_err(|_| ImportError::Country { list: options.list_id, country: country.clone() })?;
+        crate::phone::country(country.trim()).map_err(|_| ImportError::Country {
+            list: options.list_id,
+            country: country.clone(),
+        })?;
 
     let digest = file_sha256(path).await?;
     let mut conn = pool.acquire().await?;
     let mut job = open_job(&mut conn, path, &digest, options).await?;
-    let locked: bool =
-        sqlx::query_scalar("SELECT pg_try_advisory_lock($1, $2::int)").bind(JOB_LOCK_CLASS).bind(job.id as i32).fetch_one(&mut *conn).await?;
+    let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1, $2::int)")
+        .bind(JOB_LOCK_CLASS)
+        .bind(job.id as i32)
+        .fetch_one(&mut *conn)
+        .await?;
     if !locked {
         return Err(ImportError::AlreadyRunning(job.id));
     }
@@ -194,7 +210,17 @@ pub async fn import_csv(
                 .await?;
         job.part_lines = parts.into_iter().map(|n| n.max(0) as u64).collect();
     }
-    let outcome = run_job(pool, &mut conn, path, options, &job, default_country, campaign_id, progress).await;
+    let outcome = run_job(
+        pool,
+        &mut conn,
+        path,
+        options,
+        &job,
+        default_country,
+        campaign_id,
+        progress,
+    )
+    .await;
     let finish = match &outcome {
         Ok(_) if job.done => Ok(()),
         Ok(_) => sqlx::query("UPDATE import_jobs SET status = 'done', finished_at = now() WHERE id = $1").bind(job.id).execute(&mut *conn).await.map(drop),
@@ -205,7 +231,11 @@ pub async fn import_csv(
             .await
             .map(drop),
     };
-    let _ = sqlx::query("SELECT pg_advisory_unlock($1, $2::int)").bind(JOB_LOCK_CLASS).bind(job.id as i32).execute(&mut *conn).await;
+    let _ = sqlx::query("SELECT pg_advisory_unlock($1, $2::int)")
+        .bind(JOB_LOCK_CLASS)
+        .bind(job.id as i32)
+        .execute(&mut *conn)
+        .await;
     let (totals, error_report) = outcome?;
     finish?;
     Ok(ImportReport {
@@ -228,7 +258,10 @@ struct Job {
 
 async fn file_sha256(path: &Path) -> Result<String, ImportError> {
     let owned = path.to_path_buf();
-    let read_error = |source| ImportError::Read { path: path.to_path_buf(), source };
+    let read_error = |source| ImportError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
     tokio::task::spawn_blocking(move || -> std::io::Result<String> {
         let mut file = std::fs::File::open(&owned)?;
         let mut hasher = Sha256::new();
@@ -247,8 +280,16 @@ async fn file_sha256(path: &Path) -> Result<String, ImportError> {
 }
 
 /// Finds this file's job for the list, or starts one.
-async fn open_job(conn: &mut PoolConnection<Postgres>, path: &Path, digest: &str, options: &ImportOptions) -> Result<Job, ImportError> {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+async fn open_job(
+    conn: &mut PoolConnection<Postgres>,
+    path: &Path,
+    digest: &str,
+    options: &ImportOptions,
+) -> Result<Job, ImportError> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let row: (i64, String, i64, i64, i64, i64, i64, i64, Vec<i64>) = sqlx::query_as(
         "INSERT INTO import_jobs (list_id, file_name, file_sha256, duplicates, created_by, part_lines)
          VALUES ($1, $2, $3, $4, $5, array_fill(0::bigint, ARRAY[$6::int]))
@@ -301,7 +342,8 @@ async fn run_job(
     for _ in 1..parts {
         lent.push(pool.acquire().await?);
     }
-    let mut conns: Vec<&mut PoolConnection<Postgres>> = std::iter::once(conn).chain(lent.iter_mut()).collect();
+    let mut conns: Vec<&mut PoolConnection<Postgres>> =
+        std::iter::once(conn).chain(lent.iter_mut()).collect();
     for conn in &mut conns {
         create_stage(conn).await?;
     }
@@ -314,42 +356,70 @@ async fn run_job(
         receivers.push(rx);
     }
     let reader = {
-        let (path, options, resume_after) = (path.to_path_buf(), options.clone(), job.part_lines.clone());
-        tokio::task::spawn_blocking(move || read_file(&path, &options, default_country, resume_after, senders))
+        let (path, options, resume_after) =
+            (path.to_path_buf(), options.clone(), job.part_lines.clone());
+        tokio::task::spawn_blocking(move || {
+            read_file(&path, &options, default_country, resume_after, senders)
+        })
     };
     let merge_sql = merge_sql(options.duplicates);
-    let target = Target { merge_sql: &merge_sql, job_id: job.id, list_id: options.list_id, campaign_id };
-    let tally = std::sync::Mutex::new(Tally { totals: job.progress.clone(), part_lines: job.part_lines.clone() });
-    let merges = conns.iter_mut().zip(receivers).enumerate().map(|(part, (conn, mut rx))| {
-        let (target, tally, progress) = (&target, &tally, progress.as_ref());
-        async move {
-            while let Some(batch) = rx.recv().await {
-                // An error drops this part's receiver, which stops the reader; the other parts
-                // commit what they were sent.
-                let counts = commit_batch_retrying(conn, target, part, &batch).await?;
-                let totals = tally.lock().unwrap_or_else(std::sync::PoisonError::into_inner).add(part, &batch, &counts);
-                if let Some(progress) = progress {
-                    progress.send_replace(totals);
-                }
-            }
-            Ok::<_, sqlx::Error>(())
-        }
+    let target = Target {
+        merge_sql: &merge_sql,
+        job_id: job.id,
+        list_id: options.list_id,
+        campaign_id,
+    };
+    let tally = std::sync::Mutex::new(Tally {
+        totals: job.progress.clone(),
+        part_lines: job.part_lines.clone(),
     });
+    let merges = conns
+        .iter_mut()
+        .zip(receivers)
+        .enumerate()
+        .map(|(part, (conn, mut rx))| {
+            let (target, tally, progress) = (&target, &tally, progress.as_ref());
+            async move {
+                while let Some(batch) = rx.recv().await {
+                    // An error drops this part's receiver, which stops the reader; the other parts
+                    // commit what they were sent.
+                    let counts = commit_batch_retrying(conn, target, part, &batch).await?;
+                    let totals = tally
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .add(part, &batch, &counts);
+                    if let Some(progress) = progress {
+                        progress.send_replace(totals);
+                    }
+                }
+                Ok::<_, sqlx::Error>(())
+            }
+        });
     let merged = futures::future::join_all(merges).await;
-    let read = reader.await.map_err(|e| ImportError::Read { path: path.to_path_buf(), source: std::io::Error::other(e) })?;
+    let read = reader.await.map_err(|e| ImportError::Read {
+        path: path.to_path_buf(),
+        source: std::io::Error::other(e),
+    })?;
     // Best effort: a connection that failed may be gone, and its error is the one to report.
     for conn in &mut conns {
-        let _ = sqlx::query("DROP TABLE IF EXISTS import_stage").execute(&mut ***conn).await;
+        let _ = sqlx::query("DROP TABLE IF EXISTS import_stage")
+            .execute(&mut ***conn)
+            .await;
     }
     merged.into_iter().collect::<Result<Vec<()>, _>>()?;
     let report = read?;
-    let totals = tally.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner).totals;
+    let totals = tally
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .totals;
     Ok((totals, report))
 }
 
 /// A connection's staging table, emptied by every commit.
 async fn create_stage(conn: &mut PoolConnection<Postgres>) -> Result<(), sqlx::Error> {
-    sqlx::query("DROP TABLE IF EXISTS import_stage").execute(&mut **conn).await?;
+    sqlx::query("DROP TABLE IF EXISTS import_stage")
+        .execute(&mut **conn)
+        .await?;
     sqlx::query(
         "CREATE TEMP TABLE import_stage (
             line_no bigint NOT NULL, phone text NOT NULL, alt_phone text, country text NOT NULL, time_zone text NOT NULL,
@@ -478,7 +548,10 @@ async fn commit_batch_retrying(
     loop {
         match commit_batch(conn, target, part, batch).await {
             // 23505: another import inserted one of these numbers first; 40P01: deadlock with it.
-            Err(sqlx::Error::Database(e)) if attempt < BATCH_ATTEMPTS && matches!(e.code().as_deref(), Some("23505" | "40P01")) => {
+            Err(sqlx::Error::Database(e))
+                if attempt < BATCH_ATTEMPTS
+                    && matches!(e.code().as_deref(), Some("23505" | "40P01")) =>
+            {
                 tracing::info!(job_id, attempt, "batch raced a concurrent import; retrying");
                 attempt += 1;
             }
@@ -487,23 +560,49 @@ async fn commit_batch_retrying(
     }
 }
 
-async fn commit_batch(conn: &mut PoolConnection<Postgres>, target: &Target<'_>, part: usize, batch: &Batch) -> Result<BatchCounts, sqlx::Error> {
-    let Target { merge_sql, job_id, list_id, campaign_id } = *target;
+async fn commit_batch(
+    conn: &mut PoolConnection<Postgres>,
+    target: &Target<'_>,
+    part: usize,
+    batch: &Batch,
+) -> Result<BatchCounts, sqlx::Error> {
+    let Target {
+        merge_sql,
+        job_id,
+        list_id,
+        campaign_id,
+    } = *target;
     let mut tx = sqlx::Connection::begin(&mut **conn).await?;
     // The parts' transactions update the same list and job rows: under READ COMMITTED the
     // second waits and then sees the first's checkpoint, whatever the server's default level.
-    sqlx::query("SET TRANSACTION ISOLATION LEVEL READ COMMITTED").execute(&mut *tx).await?;
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+        .execute(&mut *tx)
+        .await?;
     // The checkpoint commits with the rows: if the server loses the last commits in a crash it
     // loses both, and the next run redoes them. So waiting for the WAL flush buys nothing here.
-    sqlx::query("SET LOCAL synchronous_commit = off").execute(&mut *tx).await?;
+    sqlx::query("SET LOCAL synchronous_commit = off")
+        .execute(&mut *tx)
+        .await?;
     // The leads table grows fast during an import, faster than its statistics: plan each batch
     // afresh rather than reuse a plan made when the list was empty.
-    sqlx::query("SET LOCAL plan_cache_mode = force_custom_plan").execute(&mut *tx).await?;
+    sqlx::query("SET LOCAL plan_cache_mode = force_custom_plan")
+        .execute(&mut *tx)
+        .await?;
     // Compiling the merge costs more than it saves on batches of this size.
     sqlx::query("SET LOCAL jit = off").execute(&mut *tx).await?;
-    let mut counts = BatchCounts { inserted: 0, updated: 0, duplicate: 0, dnc: 0 };
+    let mut counts = BatchCounts {
+        inserted: 0,
+        updated: 0,
+        duplicate: 0,
+        dnc: 0,
+    };
     if batch.staged > 0 {
-        let mut copy = tx.copy_in_raw(&format!("COPY import_stage ({}) FROM STDIN", rows::STAGE_COLUMNS)).await?;
+        let mut copy = tx
+            .copy_in_raw(&format!(
+                "COPY import_stage ({}) FROM STDIN",
+                rows::STAGE_COLUMNS
+            ))
+            .await?;
         copy.send(batch.copy.as_slice()).await?;
         copy.finish().await?;
         // DNC scrub: exact numbers through the index, then the (few) area-code wildcards.
@@ -524,8 +623,11 @@ async fn commit_batch(conn: &mut PoolConnection<Postgres>, target: &Target<'_>, 
         .bind(campaign_id)
         .execute(&mut *tx)
         .await?;
-        let (inserted, updated, dnc, staged): (i64, i64, i64, i64) =
-            sqlx::query_as(merge_sql).bind(list_id).bind(job_id).fetch_one(&mut *tx).await?;
+        let (inserted, updated, dnc, staged): (i64, i64, i64, i64) = sqlx::query_as(merge_sql)
+            .bind(list_id)
+            .bind(job_id)
+            .fetch_one(&mut *tx)
+            .await?;
         counts = BatchCounts {
             inserted: inserted as u64,
             updated: updated as u64,
@@ -565,30 +667,53 @@ fn read_file(
     resume_after: Vec<u64>,
     parts: Vec<mpsc::Sender<Batch>>,
 ) -> Result<Option<PathBuf>, ImportError> {
-    let read_error = |source| ImportError::Read { path: path.to_path_buf(), source };
+    let read_error = |source| ImportError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
     let file = std::fs::File::open(path).map_err(read_error)?;
-    let (file, span) = record_span::RecordSpan::new(std::io::BufReader::with_capacity(1 << 16, file));
-    let mut reader = csv::ReaderBuilder::new().flexible(true).has_headers(true).from_reader(file);
+    let (file, span) =
+        record_span::RecordSpan::new(std::io::BufReader::with_capacity(1 << 16, file));
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .has_headers(true)
+        .from_reader(file);
     let headers = match reader.byte_headers() {
-        Ok(h) if h.is_empty() || (h.len() == 1 && h[0].is_empty()) => return Err(ImportError::Empty(path.to_path_buf())),
+        Ok(h) if h.is_empty() || (h.len() == 1 && h[0].is_empty()) => {
+            return Err(ImportError::Empty(path.to_path_buf()))
+        }
         Ok(h) if h.as_slice().contains(&0) => return Err(ImportError::Utf16(path.to_path_buf())),
         Ok(h) => h.clone(),
         Err(e) => return Err(csv_error(1, e)),
     };
-    let headers: Vec<String> = headers.iter().map(|h| String::from_utf8_lossy(h).trim().to_string()).collect();
+    let headers: Vec<String> = headers
+        .iter()
+        .map(|h| String::from_utf8_lossy(h).trim().to_string())
+        .collect();
     let map = ColumnMap::new(headers.clone(), &options.mapping)?;
     let mut report = RejectReport::new(&options.error_report, &headers);
-    let report_error = |source| ImportError::Report { path: options.error_report.clone(), source };
+    let report_error = |source| ImportError::Report {
+        path: options.error_report.clone(),
+        source,
+    };
 
     let mut phones = crate::phone::Normalizer::new(default_country);
     let mut record = csv::ByteRecord::new();
     let mut row = Vec::new();
-    let empty = |part: usize| Batch { last_line: resume_after[part], copy: Vec::with_capacity(1 << 20), staged: 0, rejected: 0 };
+    let empty = |part: usize| Batch {
+        last_line: resume_after[part],
+        copy: Vec::with_capacity(1 << 20),
+        staged: 0,
+        rejected: 0,
+    };
     let mut batches: Vec<Batch> = (0..parts.len()).map(empty).collect();
     let (mut lines_in_batch, mut last_line) = (0usize, 0u64);
     loop {
         let at = reader.position().clone();
-        span.record_starts(record_span::RecordStart { byte: at.byte(), line: at.line() });
+        span.record_starts(record_span::RecordStart {
+            byte: at.byte(),
+            line: at.line(),
+        });
         match reader.read_byte_record(&mut record) {
             Ok(true) => {}
             Ok(false) => break,
@@ -606,22 +731,33 @@ fn read_file(
                 })
             }
         }
-        let line = record.position().map(|p| p.line()).unwrap_or_else(|| reader.position().line());
+        let line = record
+            .position()
+            .map(|p| p.line())
+            .unwrap_or_else(|| reader.position().line());
         last_line = line;
         row.clear();
         let verdict = if record.as_slice().len() > MAX_RECORD_BYTES {
-            Err(format!("the row is {} bytes, over the limit of {MAX_RECORD_BYTES}", record.as_slice().len()))
+            Err(format!(
+                "the row is {} bytes, over the limit of {MAX_RECORD_BYTES}",
+                record.as_slice().len()
+            ))
         } else {
             rows::stage(&mut row, line, &record, &map, &mut phones).map_err(|reason| {
                 let end = reader.position().line();
                 if record.len() != map.headers.len() && end > line + 1 {
-                    format!("{reason} (a quote left open joined lines {line} to {})", end - 1)
+                    format!(
+                        "{reason} (a quote left open joined lines {line} to {})",
+                        end - 1
+                    )
                 } else {
                     reason
                 }
             })
         };
-        let part = verdict.as_deref().map_or(0, |number| part_of(number, parts.len()));
+        let part = verdict
+            .as_deref()
+            .map_or(0, |number| part_of(number, parts.len()));
         let counted = line > resume_after[part];
         match verdict {
             Ok(_) if counted => {
@@ -631,7 +767,9 @@ fn read_file(
             Ok(_) => {}
             Err(reason) => {
                 // Every run writes the whole report; only the count is the checkpoint's.
-                report.reject(line, &reason, &record).map_err(report_error)?;
+                report
+                    .reject(line, &reason, &record)
+                    .map_err(report_error)?;
                 if counted {
                     batches[part].rejected += 1;
                 }
@@ -657,7 +795,12 @@ fn read_file(
 }
 
 /// Sends every part its batch, as committed up to `line`; false when a part has stopped.
-fn send_all(parts: &[mpsc::Sender<Batch>], batches: &mut [Batch], line: u64, empty: &dyn Fn(usize) -> Batch) -> bool {
+fn send_all(
+    parts: &[mpsc::Sender<Batch>],
+    batches: &mut [Batch],
+    line: u64,
+    empty: &dyn Fn(usize) -> Batch,
+) -> bool {
     for (part, (sender, batch)) in parts.iter().zip(batches.iter_mut()).enumerate() {
         let mut full = std::mem::replace(batch, empty(part));
         // A part resumed ahead of this line keeps its checkpoint.
@@ -671,5 +814,8 @@ fn send_all(parts: &[mpsc::Sender<Batch>], batches: &mut [Batch], line: u64, emp
 }
 
 fn csv_error(line: u64, e: csv::Error) -> ImportError {
-    ImportError::Csv { line, message: e.to_string() }
+    ImportError::Csv {
+        line,
+        message: e.to_string(),
+    }
 }

@@ -55,8 +55,19 @@ impl SpanHandle {
 
 impl<R: Read> RecordSpan<R> {
     pub fn new(inner: R) -> (Self, SpanHandle) {
-        let handle = SpanHandle { start: Rc::new(Cell::new(RecordStart { byte: 0, line: 1 })), tripped: Rc::new(Cell::new(None)) };
-        (Self { inner, handed_out: 0, start: handle.start.clone(), tripped: handle.tripped.clone() }, handle)
+        let handle = SpanHandle {
+            start: Rc::new(Cell::new(RecordStart { byte: 0, line: 1 })),
+            tripped: Rc::new(Cell::new(None)),
+        };
+        (
+            Self {
+                inner,
+                handed_out: 0,
+                start: handle.start.clone(),
+                tripped: handle.tripped.clone(),
+            },
+            handle,
+        )
     }
 }
 
@@ -65,7 +76,10 @@ impl<R: Read> Read for RecordSpan<R> {
         let start = self.start.get();
         if self.handed_out.saturating_sub(start.byte) > MAX_RECORD_SPAN {
             self.tripped.set(Some(start));
-            return Err(io::Error::new(io::ErrorKind::InvalidData, format!("a record runs on past {} MiB", MAX_RECORD_SPAN >> 20)));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("a record runs on past {} MiB", MAX_RECORD_SPAN >> 20),
+            ));
         }
         let n = self.inner.read(buf)?;
         self.handed_out += n as u64;
@@ -86,7 +100,10 @@ mod tests {
         // Records that keep ending: the whole file goes through.
         while read < file.len() as u64 {
             read += span.read(&mut buf).expect("within the bound") as u64;
-            handle.record_starts(RecordStart { byte: read, line: 2 });
+            handle.record_starts(RecordStart {
+                byte: read,
+                line: 2,
+            });
         }
         assert_eq!(span.read(&mut buf).expect("end"), 0);
         assert!(handle.tripped().is_none());
@@ -101,7 +118,10 @@ mod tests {
             }
         };
         assert_eq!(err.kind(), io::ErrorKind::InvalidData);
-        assert!(read > MAX_RECORD_SPAN && read <= MAX_RECORD_SPAN + (1 << 20), "{read}");
+        assert!(
+            read > MAX_RECORD_SPAN && read <= MAX_RECORD_SPAN + (1 << 20),
+            "{read}"
+        );
         assert_eq!(handle.tripped().map(|s| s.line), Some(1));
     }
 }

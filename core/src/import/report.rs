@@ -28,12 +28,24 @@ impl RejectReport {
     pub fn new(path: &Path, headers: &[String]) -> Self {
         // A report left by an earlier run of this import is rewritten from its first line.
         let _ = std::fs::remove_file(path);
-        Self { path: path.to_path_buf(), headers: headers.to_vec(), writer: None, count: 0 }
+        Self {
+            path: path.to_path_buf(),
+            headers: headers.to_vec(),
+            writer: None,
+            count: 0,
+        }
     }
 
-    pub fn reject(&mut self, line: u64, reason: &str, record: &csv::ByteRecord) -> std::io::Result<()> {
+    pub fn reject(
+        &mut self,
+        line: u64,
+        reason: &str,
+        record: &csv::ByteRecord,
+    ) -> std::io::Result<()> {
         if self.writer.is_none() {
-            let mut writer = csv::WriterBuilder::new().flexible(true).from_writer(BufWriter::new(private_file(&self.path)?));
+            let mut writer = csv::WriterBuilder::new()
+                .flexible(true)
+                .from_writer(BufWriter::new(private_file(&self.path)?));
             // The header is the uploaded file's too: a column named `=HYPERLINK(…)` is as
             // live in a spreadsheet as a cell.
             let mut header = vec!["line".to_string(), "error".to_string()];
@@ -41,9 +53,15 @@ impl RejectReport {
             writer.write_record(&header)?;
             self.writer = Some(writer);
         }
-        let Some(writer) = self.writer.as_mut() else { return Ok(()) };
+        let Some(writer) = self.writer.as_mut() else {
+            return Ok(());
+        };
         let mut row = vec![line.to_string(), neutralize(reason).into_owned()];
-        row.extend(record.iter().map(|cell| neutralize(&String::from_utf8_lossy(cell)).into_owned()));
+        row.extend(
+            record
+                .iter()
+                .map(|cell| neutralize(&String::from_utf8_lossy(cell)).into_owned()),
+        );
         writer.write_record(&row)?;
         self.count += 1;
         Ok(())

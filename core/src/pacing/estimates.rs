@@ -84,7 +84,11 @@ impl Estimator {
     /// released). `settle_secs` is from the dial.
     pub fn observe_dial(&mut self, dialed_at: f64, live: bool, settle_secs: f64) {
         let b = bin(settle_secs);
-        let at = if dialed_at.is_finite() { (dialed_at * 1000.0) as i64 } else { i64::MAX };
+        let at = if dialed_at.is_finite() {
+            (dialed_at * 1000.0) as i64
+        } else {
+            i64::MAX
+        };
         self.arrivals += 1;
         self.dials.insert((at, self.arrivals), (live, b));
         self.all_bins[usize::from(b)] += 1;
@@ -194,7 +198,12 @@ impl Estimator {
         for b in (0..BINS).rev() {
             pending_after[b] = pending_after[b + 1] + self.all_bins[b];
         }
-        Tables { live_upto, pending_after, dials: self.dials.len() as u32, live: self.live as u32 }
+        Tables {
+            live_upto,
+            pending_after,
+            dials: self.dials.len() as u32,
+            live: self.live as u32,
+        }
     }
 }
 
@@ -254,7 +263,11 @@ impl Tables {
 
     /// The longest time to need an agent seen in the window, in seconds (0 with no live dial).
     pub fn longest_live(&self) -> f64 {
-        let last = self.live_upto.iter().rposition(|&c| c < self.live).map_or(0, |b| b + 1);
+        let last = self
+            .live_upto
+            .iter()
+            .rposition(|&c| c < self.live)
+            .map_or(0, |b| b + 1);
         last as f64 * BIN_SECS
     }
 }
@@ -269,15 +282,27 @@ mod tests {
         for i in 0..1000 {
             e.observe_dial(i as f64, true, 10.0);
         }
-        assert_eq!((e.dials(), e.hit_rate()), (DIAL_WINDOW_MIN, 1.0), "a rich list needs only the shortest window");
+        assert_eq!(
+            (e.dials(), e.hit_rate()),
+            (DIAL_WINDOW_MIN, 1.0),
+            "a rich list needs only the shortest window"
+        );
         for i in 0..DIAL_WINDOW {
             e.observe_dial(10_000.0 + i as f64, false, 25.0);
         }
-        assert_eq!((e.dials(), e.live(), e.hit_rate()), (DIAL_WINDOW, 0, 0.0), "a dead list, the longest");
+        assert_eq!(
+            (e.dials(), e.live(), e.hit_rate()),
+            (DIAL_WINDOW, 0, 0.0),
+            "a dead list, the longest"
+        );
         for i in 0..2000 {
             e.observe_dial(20_000.0 + i as f64, i % 10 == 0, 10.0);
         }
-        assert_eq!((e.dials(), e.live()), (2000, LIVE_WINDOW), "a 10% list keeps 200 live answers");
+        assert_eq!(
+            (e.dials(), e.live()),
+            (2000, LIVE_WINDOW),
+            "a 10% list keeps 200 live answers"
+        );
     }
 
     #[test]
@@ -296,7 +321,11 @@ mod tests {
         }
         assert_eq!(e.dials(), 2000, "the burst is the oldest and went first");
         e.observe_dial(100.0, true, 10.0);
-        assert_eq!(e.live(), LIVE_WINDOW, "a dial older than the window is dropped at once");
+        assert_eq!(
+            e.live(),
+            LIVE_WINDOW,
+            "a dial older than the window is dropped at once"
+        );
     }
 
     #[test]

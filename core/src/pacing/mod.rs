@@ -95,7 +95,10 @@ impl Ledger {
 
     /// At or over a cap: no method may dial more than one line per ready agent.
     pub fn at_cap(&self) -> bool {
-        self.rate_30d_pct() >= self.cap_pct || self.hourly_cap_pct.is_some_and(|cap| self.rate_1h_pct() >= cap)
+        self.rate_30d_pct() >= self.cap_pct
+            || self
+                .hourly_cap_pct
+                .is_some_and(|cap| self.rate_1h_pct() >= cap)
     }
 }
 
@@ -149,7 +152,11 @@ impl CallRate {
     /// At most `per_second` originates a second, in bursts of at most one second's worth.
     pub fn new(per_second: f64, now: f64) -> Self {
         let per_second = per_second.max(0.0);
-        Self { per_second, tokens: per_second, last: now }
+        Self {
+            per_second,
+            tokens: per_second,
+            last: now,
+        }
     }
 
     fn available(&mut self, now: f64) -> u32 {
@@ -169,27 +176,54 @@ pub fn decide(s: &Snapshot, rate: &mut CallRate, now: f64) -> Decision {
     let capped_by_abandons = s.ledger.at_cap();
     let per_agent = |level: f64| (f64::from(s.ready_agents) * level).floor() as u32;
     let (level, wanted, mut hold) = match s.method {
-        Method::Manual | Method::Preview => return Decision { dial: 0, level: 0.0, capped_by_abandons, hold: Some(Hold::AgentDriven) },
+        Method::Manual | Method::Preview => {
+            return Decision {
+                dial: 0,
+                level: 0.0,
+                capped_by_abandons,
+                hold: Some(Hold::AgentDriven),
+            }
+        }
         Method::Predictive if !capped_by_abandons => match s.predicted {
             Some(lines) => {
                 // One line per ready agent is always safe: the model adds lines, never fewer.
                 let lines = lines.max(per_agent(1.0).saturating_sub(s.lines_ringing));
                 let level = f64::from(s.lines_ringing + lines) / f64::from(s.ready_agents.max(1));
-                let why = if s.ready_agents == 0 { Hold::NoReadyAgents } else { Hold::AbandonRisk };
+                let why = if s.ready_agents == 0 {
+                    Hold::NoReadyAgents
+                } else {
+                    Hold::AbandonRisk
+                };
                 (level, lines, (lines == 0).then_some(why))
             }
-            None => (1.0, per_agent(1.0).saturating_sub(s.lines_ringing), Some(Hold::Learning)),
+            None => (
+                1.0,
+                per_agent(1.0).saturating_sub(s.lines_ringing),
+                Some(Hold::Learning),
+            ),
         },
-        Method::Progressive | Method::Predictive => (1.0, per_agent(1.0).saturating_sub(s.lines_ringing), None),
+        Method::Progressive | Method::Predictive => {
+            (1.0, per_agent(1.0).saturating_sub(s.lines_ringing), None)
+        }
         _ if capped_by_abandons => (1.0, per_agent(1.0).saturating_sub(s.lines_ringing), None),
         Method::Ratio => {
             let level = s.dial_ratio.max(1.0);
-            (level, per_agent(level).saturating_sub(s.lines_ringing), None)
+            (
+                level,
+                per_agent(level).saturating_sub(s.lines_ringing),
+                None,
+            )
         }
     };
-    let model_driven = s.method == Method::Predictive && !capped_by_abandons && s.predicted.is_some();
+    let model_driven =
+        s.method == Method::Predictive && !capped_by_abandons && s.predicted.is_some();
     if s.ready_agents == 0 && !model_driven {
-        return Decision { dial: 0, level, capped_by_abandons, hold: Some(Hold::NoReadyAgents) };
+        return Decision {
+            dial: 0,
+            level,
+            capped_by_abandons,
+            hold: Some(Hold::NoReadyAgents),
+        };
     }
     if wanted == 0 && hold.is_none() {
         hold = Some(Hold::EnoughLinesRinging);
@@ -210,7 +244,12 @@ pub fn decide(s: &Snapshot, rate: &mut CallRate, now: f64) -> Decision {
     limit(s.leads_ready, Hold::NoLeads);
     limit(rate.available(now), Hold::CallsPerSecond);
     rate.take(dial);
-    Decision { dial, level, capped_by_abandons, hold }
+    Decision {
+        dial,
+        level,
+        capped_by_abandons,
+        hold,
+    }
 }
 
 #[cfg(test)]
@@ -226,7 +265,11 @@ mod tests {
             lines_in_use: 0,
             max_lines: None,
             trunk_channels_free: None,
-            ledger: Ledger { live_answers_30d: 100, cap_pct: 3.0, ..Ledger::default() },
+            ledger: Ledger {
+                live_answers_30d: 100,
+                cap_pct: 3.0,
+                ..Ledger::default()
+            },
             leads_ready: 1000,
             predicted: None,
         }
@@ -239,55 +282,151 @@ mod tests {
     #[test]
     fn each_method_aims_for_its_level() {
         assert_eq!(run(&snapshot(Method::Manual)).dial, 0);
-        assert_eq!(run(&snapshot(Method::Preview)).hold, Some(Hold::AgentDriven));
+        assert_eq!(
+            run(&snapshot(Method::Preview)).hold,
+            Some(Hold::AgentDriven)
+        );
         assert_eq!(run(&snapshot(Method::Progressive)).dial, 4);
         assert_eq!(run(&snapshot(Method::Ratio)).dial, 10);
         let learning = run(&snapshot(Method::Predictive));
-        assert_eq!((learning.dial, learning.hold), (4, Some(Hold::Learning)), "predictive starts at one line per agent");
-        let model = Snapshot { predicted: Some(7), ..snapshot(Method::Predictive) };
+        assert_eq!(
+            (learning.dial, learning.hold),
+            (4, Some(Hold::Learning)),
+            "predictive starts at one line per agent"
+        );
+        let model = Snapshot {
+            predicted: Some(7),
+            ..snapshot(Method::Predictive)
+        };
         assert_eq!(run(&model).dial, 7);
-        let risky = Snapshot { predicted: Some(0), lines_ringing: 4, ..snapshot(Method::Predictive) };
+        let risky = Snapshot {
+            predicted: Some(0),
+            lines_ringing: 4,
+            ..snapshot(Method::Predictive)
+        };
         assert_eq!(run(&risky).hold, Some(Hold::AbandonRisk));
-        let timid = Snapshot { predicted: Some(1), ..snapshot(Method::Predictive) };
-        assert_eq!(run(&timid).dial, 4, "never fewer than one line per ready agent");
-        let nobody_ready = Snapshot { ready_agents: 0, predicted: Some(3), ..snapshot(Method::Predictive) };
-        assert_eq!(run(&nobody_ready).dial, 3, "agents about to be free earn lines");
-        let ringing = Snapshot { lines_ringing: 7, ..snapshot(Method::Ratio) };
+        let timid = Snapshot {
+            predicted: Some(1),
+            ..snapshot(Method::Predictive)
+        };
+        assert_eq!(
+            run(&timid).dial,
+            4,
+            "never fewer than one line per ready agent"
+        );
+        let nobody_ready = Snapshot {
+            ready_agents: 0,
+            predicted: Some(3),
+            ..snapshot(Method::Predictive)
+        };
+        assert_eq!(
+            run(&nobody_ready).dial,
+            3,
+            "agents about to be free earn lines"
+        );
+        let ringing = Snapshot {
+            lines_ringing: 7,
+            ..snapshot(Method::Ratio)
+        };
         assert_eq!(run(&ringing).dial, 3, "lines already ringing count");
     }
 
     #[test]
     fn the_abandon_cap_forces_one_line_per_agent() {
-        let over_ledger = Ledger { abandons_30d: 3, live_answers_30d: 97, cap_pct: 3.0, ..Ledger::default() };
-        let over = Snapshot { ledger: over_ledger.clone(), predicted: Some(40), ..snapshot(Method::Predictive) };
+        let over_ledger = Ledger {
+            abandons_30d: 3,
+            live_answers_30d: 97,
+            cap_pct: 3.0,
+            ..Ledger::default()
+        };
+        let over = Snapshot {
+            ledger: over_ledger.clone(),
+            predicted: Some(40),
+            ..snapshot(Method::Predictive)
+        };
         let d = run(&over);
         assert!(d.capped_by_abandons);
         assert_eq!((d.dial, d.level), (4, 1.0));
-        let under = Snapshot { ledger: Ledger { abandons_30d: 2, live_answers_30d: 98, ..over_ledger.clone() }, ..snapshot(Method::Ratio) };
+        let under = Snapshot {
+            ledger: Ledger {
+                abandons_30d: 2,
+                live_answers_30d: 98,
+                ..over_ledger.clone()
+            },
+            ..snapshot(Method::Ratio)
+        };
         assert_eq!(run(&under).dial, 10);
         // AMD false positives count: 2 measured + 1 estimated reaches 3.
-        let amd = Ledger { abandons_30d: 2, live_answers_30d: 98, amd_false_positive_pct: 1.0, ..over_ledger.clone() };
-        assert!(run(&Snapshot { ledger: amd, ..snapshot(Method::Ratio) }).capped_by_abandons);
+        let amd = Ledger {
+            abandons_30d: 2,
+            live_answers_30d: 98,
+            amd_false_positive_pct: 1.0,
+            ..over_ledger.clone()
+        };
+        assert!(
+            run(&Snapshot {
+                ledger: amd,
+                ..snapshot(Method::Ratio)
+            })
+            .capped_by_abandons
+        );
         // A campaign with an hourly cap falls back when the last hour is over it.
-        let hour = Ledger { abandons_1h: 1, live_answers_1h: 30, hourly_cap_pct: Some(3.0), live_answers_30d: 1000, ..over_ledger };
-        let d = run(&Snapshot { ledger: hour, predicted: Some(40), ..snapshot(Method::Predictive) });
+        let hour = Ledger {
+            abandons_1h: 1,
+            live_answers_1h: 30,
+            hourly_cap_pct: Some(3.0),
+            live_answers_30d: 1000,
+            ..over_ledger
+        };
+        let d = run(&Snapshot {
+            ledger: hour,
+            predicted: Some(40),
+            ..snapshot(Method::Predictive)
+        });
         assert_eq!((d.dial, d.capped_by_abandons), (4, true));
     }
 
     #[test]
     fn caps_and_bad_input() {
-        let none = Snapshot { ready_agents: 0, ..snapshot(Method::Ratio) };
+        let none = Snapshot {
+            ready_agents: 0,
+            ..snapshot(Method::Ratio)
+        };
         assert_eq!(run(&none).hold, Some(Hold::NoReadyAgents));
-        let paused = Snapshot { ready_agents: 0, predicted: Some(0), ..snapshot(Method::Predictive) };
+        let paused = Snapshot {
+            ready_agents: 0,
+            predicted: Some(0),
+            ..snapshot(Method::Predictive)
+        };
         assert_eq!(run(&paused).hold, Some(Hold::NoReadyAgents));
-        let lines = Snapshot { max_lines: Some(12), lines_in_use: 6, ..snapshot(Method::Ratio) };
-        assert_eq!((run(&lines).dial, run(&lines).hold), (6, Some(Hold::MaxLines)));
-        let trunk = Snapshot { trunk_channels_free: Some(2), ..snapshot(Method::Ratio) };
+        let lines = Snapshot {
+            max_lines: Some(12),
+            lines_in_use: 6,
+            ..snapshot(Method::Ratio)
+        };
+        assert_eq!(
+            (run(&lines).dial, run(&lines).hold),
+            (6, Some(Hold::MaxLines))
+        );
+        let trunk = Snapshot {
+            trunk_channels_free: Some(2),
+            ..snapshot(Method::Ratio)
+        };
         assert_eq!(run(&trunk).hold, Some(Hold::TrunkFull));
-        let leads = Snapshot { leads_ready: 0, ..snapshot(Method::Ratio) };
+        let leads = Snapshot {
+            leads_ready: 0,
+            ..snapshot(Method::Ratio)
+        };
         assert_eq!(run(&leads).hold, Some(Hold::NoLeads));
-        let weird = Snapshot { dial_ratio: f64::NAN, ..snapshot(Method::Ratio) };
-        assert_eq!(run(&weird).dial, 4, "a ratio that is not a number dials one per agent");
+        let weird = Snapshot {
+            dial_ratio: f64::NAN,
+            ..snapshot(Method::Ratio)
+        };
+        assert_eq!(
+            run(&weird).dial,
+            4,
+            "a ratio that is not a number dials one per agent"
+        );
         assert_eq!(abandon_pct(0, 0), 0.0);
     }
 
@@ -298,6 +437,10 @@ mod tests {
         assert_eq!(decide(&s, &mut rate, 0.0).dial, 3);
         assert_eq!(decide(&s, &mut rate, 0.0).hold, Some(Hold::CallsPerSecond));
         assert_eq!(decide(&s, &mut rate, 0.5).dial, 1);
-        assert_eq!(decide(&s, &mut rate, 10.0).dial, 3, "bursts are at most a second's worth");
+        assert_eq!(
+            decide(&s, &mut rate, 10.0).dial,
+            3,
+            "bursts are at most a second's worth"
+        );
     }
 }

@@ -89,13 +89,23 @@ struct Slice {
 
 impl Pacer {
     pub fn new() -> Self {
-        Self { estimator: Estimator::new(), theta: INITIAL_THETA }
+        Self {
+            estimator: Estimator::new(),
+            theta: INITIAL_THETA,
+        }
     }
 
     /// Continues with a `θ` saved earlier (a restart should not relearn it).
     pub fn resume(theta: f64) -> Self {
-        let theta = if theta.is_finite() { theta.clamp(THETA_MIN, THETA_MAX) } else { INITIAL_THETA };
-        Self { estimator: Estimator::new(), theta }
+        let theta = if theta.is_finite() {
+            theta.clamp(THETA_MIN, THETA_MAX)
+        } else {
+            INITIAL_THETA
+        };
+        Self {
+            estimator: Estimator::new(),
+            theta,
+        }
     }
 
     pub fn theta(&self) -> f64 {
@@ -130,7 +140,10 @@ impl Pacer {
         let room = (ledger.cap_pct - ledger.amd_false_positive_pct) / 100.0;
         let answers = (ledger.abandons_30d + ledger.live_answers_30d) as f64;
         let budget = BUDGET_SHARE * room * answers - ledger.abandons_30d as f64;
-        (budget / BUDGET_FULL_MIN.max(BUDGET_FULL_SHARE * answers), room)
+        (
+            budget / BUDGET_FULL_MIN.max(BUDGET_FULL_SHARE * answers),
+            room,
+        )
     }
 
     /// `θ` as it applies now: scaled down when the period has little room left.
@@ -147,8 +160,13 @@ impl Pacer {
         }
         let target = room * TARGET_SHARE;
         let answers = (ledger.abandons_30d + ledger.live_answers_30d) as f64;
-        let rate = if answers > 0.0 { ledger.abandons_30d as f64 / answers } else { target };
-        let setpoint = (target + (target - rate) * answers / SPREAD_ANSWERS).clamp(0.5 * target, 1.5 * target);
+        let rate = if answers > 0.0 {
+            ledger.abandons_30d as f64 / answers
+        } else {
+            target
+        };
+        let setpoint =
+            (target + (target - rate) * answers / SPREAD_ANSWERS).clamp(0.5 * target, 1.5 * target);
         let seen = if abandoned { 1.0 } else { 0.0 };
         let mut step = TRIM_GAIN * ((setpoint - seen) / setpoint).max(-25.0);
         // While the budget holds the pacer back, answers without abandons say nothing about
@@ -161,7 +179,13 @@ impl Pacer {
 
     /// Lines to add now, at most `max_new`; `None` while there is too little history, when the
     /// caller dials one line per ready agent instead.
-    pub fn lines(&self, floor: &Floor<'_>, ledger: &Ledger, drop_secs: f64, max_new: u32) -> Option<u32> {
+    pub fn lines(
+        &self,
+        floor: &Floor<'_>,
+        ledger: &Ledger,
+        drop_secs: f64,
+        max_new: u32,
+    ) -> Option<u32> {
         if !self.estimator.ready() {
             return None;
         }
@@ -193,11 +217,28 @@ impl Pacer {
         Some(n)
     }
 
-    fn slices(&self, floor: &Floor<'_>, tables: &Tables, drop_secs: f64, mu: f64, sd: f64) -> Vec<Slice> {
+    fn slices(
+        &self,
+        floor: &Floor<'_>,
+        tables: &Tables,
+        drop_secs: f64,
+        mu: f64,
+        sd: f64,
+    ) -> Vec<Slice> {
         let wrap = self.estimator.wrap_mean();
-        let talk_cdf = |t: f64| if t <= 0.0 { 0.0 } else { phi((t.ln() - mu) / sd) };
+        let talk_cdf = |t: f64| {
+            if t <= 0.0 {
+                0.0
+            } else {
+                phi((t.ln() - mu) / sd)
+            }
+        };
         // Each talking agent's chance of still talking, computed once for every slice.
-        let talking: Vec<(f64, f64)> = floor.talking.iter().map(|&a| (a, 1.0 - talk_cdf(a))).collect();
+        let talking: Vec<(f64, f64)> = floor
+            .talking
+            .iter()
+            .map(|&a| (a, 1.0 - talk_cdf(a)))
+            .collect();
         let end = tables.longest_live();
         let mut slices = Vec::with_capacity((end / SLICE_SECS).ceil() as usize);
         let mut from = 0.0;
@@ -215,7 +256,11 @@ impl Pacer {
             let mut variance = 0.0;
             for &(elapsed, surviving) in &talking {
                 let done_by = elapsed + by - wrap;
-                let p = if surviving < 1e-9 || done_by <= elapsed { 0.0 } else { ((talk_cdf(done_by) - (1.0 - surviving)) / surviving).clamp(0.0, 1.0) };
+                let p = if surviving < 1e-9 || done_by <= elapsed {
+                    0.0
+                } else {
+                    ((talk_cdf(done_by) - (1.0 - surviving)) / surviving).clamp(0.0, 1.0)
+                };
                 supply += p;
                 variance += p * (1.0 - p);
             }
@@ -226,7 +271,12 @@ impl Pacer {
                 demand += p;
                 variance += p * (1.0 - p);
             }
-            slices.push(Slice { weight, surplus: supply - demand, variance, new_line: tables.new_dial_live_by(at) });
+            slices.push(Slice {
+                weight,
+                surplus: supply - demand,
+                variance,
+                new_line: tables.new_dial_live_by(at),
+            });
         }
         slices
     }
@@ -237,14 +287,23 @@ mod tests {
     use super::*;
 
     fn ledger(abandons: u64, live: u64) -> Ledger {
-        Ledger { abandons_30d: abandons, live_answers_30d: live, cap_pct: 3.0, ..Ledger::default() }
+        Ledger {
+            abandons_30d: abandons,
+            live_answers_30d: live,
+            cap_pct: 3.0,
+            ..Ledger::default()
+        }
     }
 
     /// A campaign where one dial in `1/hit` answers live after 10 s and calls last 180 s.
     fn learned(hit_every: usize) -> Pacer {
         let mut p = Pacer::new();
         for i in 0..400 {
-            p.observe_dial(i as f64, i % hit_every == 0, if i % hit_every == 0 { 10.0 } else { 25.0 });
+            p.observe_dial(
+                i as f64,
+                i % hit_every == 0,
+                if i % hit_every == 0 { 10.0 } else { 25.0 },
+            );
         }
         for i in 0..100 {
             p.observe_talk(150.0 + f64::from(i % 7) * 10.0);
@@ -263,29 +322,64 @@ mod tests {
     #[test]
     fn little_room_under_the_cap_means_fewer_lines() {
         let p = learned(10);
-        let floor = Floor { ready: 10, ..Floor::default() };
+        let floor = Floor {
+            ready: 10,
+            ..Floor::default()
+        };
         let roomy = p.lines(&floor, &ledger(0, 10_000), 2.0, 1000).unwrap();
         let tight = p.lines(&floor, &ledger(29, 1000), 2.0, 1000).unwrap();
         let none = p.lines(&floor, &ledger(0, 0), 2.0, 1000).unwrap();
         assert!(tight < roomy, "{tight} vs {roomy}");
-        assert!(none <= 10, "a campaign with no answers yet has no room: {none}");
+        assert!(
+            none <= 10,
+            "a campaign with no answers yet has no room: {none}"
+        );
     }
 
     #[test]
     fn no_model_without_history() {
         let p = Pacer::new();
-        assert_eq!(p.lines_for_test(&Floor { ready: 10, ..Floor::default() }, 2.0, 100), None);
+        assert_eq!(
+            p.lines_for_test(
+                &Floor {
+                    ready: 10,
+                    ..Floor::default()
+                },
+                2.0,
+                100
+            ),
+            None
+        );
     }
 
     #[test]
     fn idle_agents_get_about_one_live_answer_each() {
         let p = learned(10);
-        let n = p.lines_for_test(&Floor { ready: 10, ..Floor::default() }, 2.0, 1000).unwrap();
+        let n = p
+            .lines_for_test(
+                &Floor {
+                    ready: 10,
+                    ..Floor::default()
+                },
+                2.0,
+                1000,
+            )
+            .unwrap();
         // Ten ready agents and a 10% hit rate: up to a hundred lines, fewer for safety.
         assert!((30..=110).contains(&n), "{n}");
         // The same agents with those lines already ringing: few or none more.
         let pending = vec![3.0; n as usize];
-        let more = p.lines_for_test(&Floor { ready: 10, pending: &pending, ..Floor::default() }, 2.0, 1000).unwrap();
+        let more = p
+            .lines_for_test(
+                &Floor {
+                    ready: 10,
+                    pending: &pending,
+                    ..Floor::default()
+                },
+                2.0,
+                1000,
+            )
+            .unwrap();
         assert!(more <= 5, "{more}");
     }
 
@@ -294,14 +388,60 @@ mod tests {
         let p = learned(10);
         // Calls of 150 to 210 s: those at 200 s end soon.
         let talking = vec![200.0; 10];
-        let soon = p.lines_for_test(&Floor { ready: 5, talking: &talking, ..Floor::default() }, 2.0, 1000).unwrap();
+        let soon = p
+            .lines_for_test(
+                &Floor {
+                    ready: 5,
+                    talking: &talking,
+                    ..Floor::default()
+                },
+                2.0,
+                1000,
+            )
+            .unwrap();
         let fresh = vec![1.0; 10];
-        let later = p.lines_for_test(&Floor { ready: 5, talking: &fresh, ..Floor::default() }, 2.0, 1000).unwrap();
+        let later = p
+            .lines_for_test(
+                &Floor {
+                    ready: 5,
+                    talking: &fresh,
+                    ..Floor::default()
+                },
+                2.0,
+                1000,
+            )
+            .unwrap();
         assert!(soon > later, "{soon} vs {later}");
-        let none_ready = p.lines_for_test(&Floor { talking: &fresh, ..Floor::default() }, 2.0, 1000).unwrap();
-        assert_eq!(none_ready, 0, "calls just begun free nobody in the next half-minute");
-        assert_eq!(p.lines_for_test(&Floor::default(), 2.0, 1000), Some(0), "no agent at all: no line");
-        let waiting = p.lines_for_test(&Floor { ready: 2, waiting: 2, ..Floor::default() }, 2.0, 1000).unwrap();
+        let none_ready = p
+            .lines_for_test(
+                &Floor {
+                    talking: &fresh,
+                    ..Floor::default()
+                },
+                2.0,
+                1000,
+            )
+            .unwrap();
+        assert_eq!(
+            none_ready, 0,
+            "calls just begun free nobody in the next half-minute"
+        );
+        assert_eq!(
+            p.lines_for_test(&Floor::default(), 2.0, 1000),
+            Some(0),
+            "no agent at all: no line"
+        );
+        let waiting = p
+            .lines_for_test(
+                &Floor {
+                    ready: 2,
+                    waiting: 2,
+                    ..Floor::default()
+                },
+                2.0,
+                1000,
+            )
+            .unwrap();
         assert_eq!(waiting, 0, "calls already waiting take the ready agents");
     }
 
@@ -320,7 +460,13 @@ mod tests {
         assert!(p.theta() > low * 10.0);
         // AMD false positives that alone use the cap leave nothing to trim on.
         let mut q = Pacer::new();
-        q.observe_answer(true, &Ledger { amd_false_positive_pct: 3.0, ..ledger(0, 10) });
+        q.observe_answer(
+            true,
+            &Ledger {
+                amd_false_positive_pct: 3.0,
+                ..ledger(0, 10)
+            },
+        );
         assert_eq!(q.theta(), INITIAL_THETA);
     }
 

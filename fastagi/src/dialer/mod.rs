@@ -20,7 +20,7 @@ use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
 pub use originate::{caller_id, dial_string, originate};
-pub use reconcile::{reconcile, Reconciled, ReconcileError, GRACE};
+pub use reconcile::{reconcile, ReconcileError, Reconciled, GRACE};
 
 #[derive(Clone)]
 pub struct DialerContext {
@@ -68,27 +68,49 @@ impl Predictive {
     async fn load(pool: &sqlx::PgPool, campaign_id: i64) -> Result<Self, sqlx::Error> {
         let (theta, cursor) = dial_history::load_state(pool, campaign_id).await?;
         let pacer = theta.map_or_else(Pacer::new, Pacer::resume);
-        Ok(Self { pacer, cursor, learned_at: None, saved_at: Instant::now() })
+        Ok(Self {
+            pacer,
+            cursor,
+            learned_at: None,
+            saved_at: Instant::now(),
+        })
     }
 
     /// Brings the estimates and the trim up to date, and asks for lines.
-    async fn lines(&mut self, ctx: &DialerContext, campaign_id: i64, settings: &DialSettings, ledger: &Ledger) -> Result<Option<u32>, sqlx::Error> {
-        if self.learned_at.is_none_or(|at| at.elapsed() >= RELEARN_EVERY) {
+    async fn lines(
+        &mut self,
+        ctx: &DialerContext,
+        campaign_id: i64,
+        settings: &DialSettings,
+        ledger: &Ledger,
+    ) -> Result<Option<u32>, sqlx::Error> {
+        if self
+            .learned_at
+            .is_none_or(|at| at.elapsed() >= RELEARN_EVERY)
+        {
             dial_history::learn(&ctx.pool, campaign_id, &mut self.pacer).await?;
             self.learned_at = Some(Instant::now());
         }
-        for (id, abandoned) in dial_history::answers_since(&ctx.pool, campaign_id, self.cursor).await? {
+        for (id, abandoned) in
+            dial_history::answers_since(&ctx.pool, campaign_id, self.cursor).await?
+        {
             self.pacer.observe_answer(abandoned, ledger);
             self.cursor = id;
         }
         if self.saved_at.elapsed() >= SAVE_EVERY {
-            dial_history::save_state(&ctx.pool, campaign_id, self.pacer.theta(), self.cursor).await?;
+            dial_history::save_state(&ctx.pool, campaign_id, self.pacer.theta(), self.cursor)
+                .await?;
             self.saved_at = Instant::now();
         }
         let floor = dial_history::floor(&ctx.pool, campaign_id, &ctx.node).await?;
         let agents = floor.ready + floor.talking.len() as u32 + floor.wrapping.len() as u32;
         // Twenty lines an agent is far past any level the model asks for: a bound on the loop.
-        Ok(self.pacer.lines(&floor.as_floor(), ledger, settings.drop_timeout_secs, agents.saturating_mul(20)))
+        Ok(self.pacer.lines(
+            &floor.as_floor(),
+            ledger,
+            settings.drop_timeout_secs,
+            agents.saturating_mul(20),
+        ))
     }
 }
 
@@ -108,8 +130,14 @@ fn ledger(settings: &DialSettings, counts: &LiveCounts) -> Ledger {
 /// Leads to keep at hand: a few seconds' worth, enough for every ready agent at the campaign's
 /// level twice over or for what the model asks, or the campaign's own hopper size if larger
 /// while agents are ready (nobody would dial what it claimed before its hold ran out).
-fn hopper_want(ready_agents: i64, dial_ratio: f64, predicted: Option<u32>, hopper_size: i32) -> i64 {
-    let paced = ((ready_agents as f64 * dial_ratio.max(1.0) * 2.0).ceil() as i64).max(i64::from(predicted.unwrap_or(0)));
+fn hopper_want(
+    ready_agents: i64,
+    dial_ratio: f64,
+    predicted: Option<u32>,
+    hopper_size: i32,
+) -> i64 {
+    let paced = ((ready_agents as f64 * dial_ratio.max(1.0) * 2.0).ceil() as i64)
+        .max(i64::from(predicted.unwrap_or(0)));
     if ready_agents > 0 {
         paced.max(i64::from(hopper_size))
     } else {
@@ -136,9 +164,16 @@ pub async fn run_campaign(ctx: Arc<DialerContext>, campaign_id: i64, stop: Cance
         }
         if cause != outage.map(|(c, _)| c) {
             match (&result, outage) {
-                (Err(e), _) => tracing::error!(campaign = campaign_id, cause, error = %e, "dialing stopped"),
+                (Err(e), _) => {
+                    tracing::error!(campaign = campaign_id, cause, error = %e, "dialing stopped")
+                }
                 (Ok(_), Some((was, since))) => {
-                    tracing::warn!(campaign = campaign_id, cause = was, after_secs = since.elapsed().as_secs(), "dialing resumed")
+                    tracing::warn!(
+                        campaign = campaign_id,
+                        cause = was,
+                        after_secs = since.elapsed().as_secs(),
+                        "dialing resumed"
+                    )
                 }
                 (Ok(_), None) => {}
             }
@@ -160,7 +195,8 @@ pub async fn run_campaign(ctx: Arc<DialerContext>, campaign_id: i64, stop: Cance
     }
     // A loop that is not running holds nothing up.
     for c in ["database", "ami", "campaign"] {
-        metrics::gauge!("dialtone_dialer_stopped", "campaign" => label.clone(), "cause" => c).set(0.0);
+        metrics::gauge!("dialtone_dialer_stopped", "campaign" => label.clone(), "cause" => c)
+            .set(0.0);
     }
 }
 
@@ -178,7 +214,9 @@ async fn turn(
         Link::Connecting => return Err(DialerError::AmiDown("connecting".into())),
         Link::Down { reason } => return Err(DialerError::AmiDown(reason.clone())),
     }
-    let settings = campaigns::dial_settings(&ctx.pool, campaign_id).await?.ok_or(DialerError::NoCampaign(campaign_id))?;
+    let settings = campaigns::dial_settings(&ctx.pool, campaign_id)
+        .await?
+        .ok_or(DialerError::NoCampaign(campaign_id))?;
     if !settings.active {
         return Ok(Some("campaign inactive".into()));
     }
@@ -186,10 +224,17 @@ async fn turn(
     let rate = rate.get_or_insert_with(|| CallRate::new(settings.max_calls_per_second, now_secs));
     let released = hopper::release_stale(&ctx.pool, campaign_id).await?;
     if released > 0 {
-        tracing::info!(campaign = campaign_id, released, "claims older than the hopper's hold went back to the due leads");
+        tracing::info!(
+            campaign = campaign_id,
+            released,
+            "claims older than the hopper's hold went back to the due leads"
+        );
     }
     let mut counts = campaigns::live_counts(&ctx.pool, campaign_id, &ctx.node).await?;
-    let method: pacing::Method = settings.dial_method.parse().unwrap_or(pacing::Method::Progressive);
+    let method: pacing::Method = settings
+        .dial_method
+        .parse()
+        .unwrap_or(pacing::Method::Progressive);
     let ledger = ledger(&settings, &counts);
     let predicted = if method == pacing::Method::Predictive {
         if predictive.is_none() {
@@ -203,9 +248,22 @@ async fn turn(
         *predictive = None;
         None
     };
-    let want = hopper_want(counts.ready_agents, settings.dial_ratio, predicted, settings.hopper_size);
+    let want = hopper_want(
+        counts.ready_agents,
+        settings.dial_ratio,
+        predicted,
+        settings.hopper_size,
+    );
     if counts.hopper < want {
-        match hopper::fill(&ctx.pool, campaign_id, &ctx.node, (want - counts.hopper).max(10), chrono::Utc::now()).await? {
+        match hopper::fill(
+            &ctx.pool,
+            campaign_id,
+            &ctx.node,
+            (want - counts.hopper).max(10),
+            chrono::Utc::now(),
+        )
+        .await?
+        {
             Filled::Leads(leads) => counts.hopper += leads.len() as i64,
             other if counts.hopper == 0 => return Ok(Some(format!("{other:?}"))),
             _ => {}
@@ -219,7 +277,9 @@ async fn turn(
         lines_ringing: to_u32(counts.lines_ringing),
         lines_in_use: to_u32(counts.lines_in_use),
         max_lines: settings.max_lines.map(|m| to_u32(m.into())),
-        trunk_channels_free: settings.trunk_channels.map(|t| to_u32(i64::from(t) - counts.lines_in_use)),
+        trunk_channels_free: settings
+            .trunk_channels
+            .map(|t| to_u32(i64::from(t) - counts.lines_in_use)),
         ledger,
         leads_ready: to_u32(counts.hopper),
         predicted,
@@ -227,11 +287,20 @@ async fn turn(
     let decision = pacing::decide(&snapshot, rate, now_secs);
     for _ in 0..decision.dial {
         let call_id = uuid::Uuid::new_v4();
-        let Some(lead) = hopper::take(&ctx.pool, campaign_id, &ctx.node, Some(call_id)).await? else { break };
+        let Some(lead) = hopper::take(&ctx.pool, campaign_id, &ctx.node, Some(call_id)).await?
+        else {
+            break;
+        };
         if !attempts::originating(&ctx.pool, call_id).await? {
             continue;
         }
-        let action = match originate(&settings, call_id, campaign_id, lead.lead_id, &lead.phone_e164) {
+        let action = match originate(
+            &settings,
+            call_id,
+            campaign_id,
+            lead.lead_id,
+            &lead.phone_e164,
+        ) {
             Ok(action) => action,
             // Nothing was sent: the attempt fails and the campaign's settings need mending.
             Err(refused) => {
@@ -241,7 +310,9 @@ async fn turn(
             }
         };
         match ctx.ami.send(action).await {
-            Ok(_) => tracing::debug!(%call_id, lead = lead.lead_id, campaign = campaign_id, "originated"),
+            Ok(_) => {
+                tracing::debug!(%call_id, lead = lead.lead_id, campaign = campaign_id, "originated")
+            }
             // Asterisk said no: nothing was dialed.
             Err(AmiError::Refused { message, .. }) => {
                 tracing::warn!(%call_id, %message, "Originate refused");
@@ -249,10 +320,15 @@ async fn turn(
             }
             // The link went away with the action in flight: the call may exist. It stays
             // originating for reconciliation rather than being dialed again.
-            Err(e) => tracing::warn!(%call_id, error = %e, "Originate unconfirmed; left for reconciliation"),
+            Err(e) => {
+                tracing::warn!(%call_id, error = %e, "Originate unconfirmed; left for reconciliation")
+            }
         }
     }
-    Ok(decision.hold.map(|h| format!("{h:?}")).filter(|_| decision.dial == 0))
+    Ok(decision
+        .hold
+        .map(|h| format!("{h:?}"))
+        .filter(|_| decision.dial == 0))
 }
 
 /// Turns what Asterisk says of each dial into its outcome: OriginateResponse (the channel could
@@ -260,7 +336,9 @@ async fn turn(
 /// `Local/...` dial template, whose Originate succeeds whatever the carrier says) and Hangup (a
 /// dial that ended before any call flow took it).
 pub async fn watch_outcomes(ctx: Arc<DialerContext>, stop: CancellationToken) {
-    let mut events = Box::pin(ctx.ami.events_matching(|e| matches!(e.event(), Some("OriginateResponse" | "DialEnd" | "Hangup"))));
+    let mut events = Box::pin(ctx.ami.events_matching(|e| {
+        matches!(e.event(), Some("OriginateResponse" | "DialEnd" | "Hangup"))
+    }));
     loop {
         let event = tokio::select! {
             _ = stop.cancelled() => return,
@@ -272,13 +350,21 @@ pub async fn watch_outcomes(ctx: Arc<DialerContext>, stop: CancellationToken) {
         let id = |key: &str| event.get(key).and_then(|v| v.parse::<uuid::Uuid>().ok());
         let (call_id, outcome) = match event.event() {
             Some("OriginateResponse") => {
-                let Some(call_id) = id("Uniqueid") else { continue };
+                let Some(call_id) = id("Uniqueid") else {
+                    continue;
+                };
                 match event.get("Reason").and_then(Outcome::from_originate_reason) {
                     Some(outcome) => (call_id, outcome),
                     None => {
                         // Answered. A dialer call goes on in its AGI flow; a manual call is
                         // now connected.
-                        if let Err(e) = dialtone_core::manual::answered(&ctx.pool, call_id, event.get("Channel")).await {
+                        if let Err(e) = dialtone_core::manual::answered(
+                            &ctx.pool,
+                            call_id,
+                            event.get("Channel"),
+                        )
+                        .await
+                        {
                             tracing::error!(%call_id, error = %e, "could not record the manual call's answer");
                         }
                         continue;
@@ -286,7 +372,10 @@ pub async fn watch_outcomes(ctx: Arc<DialerContext>, stop: CancellationToken) {
                 }
             }
             Some("DialEnd") => {
-                let (Some(call_id), Some(outcome)) = (id("DestLinkedid").or_else(|| id("DestUniqueid")), event.get("DialStatus").and_then(Outcome::from_dial_status)) else {
+                let (Some(call_id), Some(outcome)) = (
+                    id("DestLinkedid").or_else(|| id("DestUniqueid")),
+                    event.get("DialStatus").and_then(Outcome::from_dial_status),
+                ) else {
                     continue;
                 };
                 (call_id, outcome)
@@ -294,7 +383,13 @@ pub async fn watch_outcomes(ctx: Arc<DialerContext>, stop: CancellationToken) {
             _ => {
                 // Cause 0 says nothing (Asterisk gives it to the dialing side of a busy call
                 // after the DialEnd that told why).
-                let (Some(call_id), Some(cause)) = (id("Uniqueid"), event.get("Cause").and_then(|c| c.parse().ok()).filter(|&c: &i32| c != 0)) else {
+                let (Some(call_id), Some(cause)) = (
+                    id("Uniqueid"),
+                    event
+                        .get("Cause")
+                        .and_then(|c| c.parse().ok())
+                        .filter(|&c: &i32| c != 0),
+                ) else {
                     continue;
                 };
                 (call_id, Outcome::from_hangup_cause(cause))
@@ -309,7 +404,10 @@ pub async fn watch_outcomes(ctx: Arc<DialerContext>, stop: CancellationToken) {
             }
         }
         // A manual call has its call record already (and an agent waiting on it): close it.
-        let ended = dialtone_core::calls::Ended { dial_status: Some(outcome.as_str()), ..Default::default() };
+        let ended = dialtone_core::calls::Ended {
+            dial_status: Some(outcome.as_str()),
+            ..Default::default()
+        };
         if let Err(e) = dialtone_core::calls::end(&ctx.pool, call_id, &ended).await {
             tracing::error!(%call_id, error = %e, "could not close the unanswered call");
         }
@@ -321,14 +419,27 @@ pub async fn watch_outcomes(ctx: Arc<DialerContext>, stop: CancellationToken) {
 /// link does not see: `call-end` could not close the calls that ended meanwhile). Records
 /// younger than `grace` are left to their flows. Third parties of consultations whose call
 /// ended while nobody heard it are hung up at the same times (`control::sweep_consults`).
-pub async fn keep_reconciled(ctx: Arc<DialerContext>, every: Duration, grace: Duration, stop: CancellationToken) {
+pub async fn keep_reconciled(
+    ctx: Arc<DialerContext>,
+    every: Duration,
+    grace: Duration,
+    stop: CancellationToken,
+) {
     let mut link = ctx.ami.link();
     loop {
         let up = matches!(*link.borrow_and_update(), Link::Up { .. });
         if up {
             match reconcile(&ctx, grace).await {
-                Ok(Reconciled { dials: 0, calls: 0, abandons: 0 }) => {}
-                Ok(Reconciled { dials, calls, abandons }) => tracing::warn!(dials, calls, abandons, "reconciled what a gap left open"),
+                Ok(Reconciled {
+                    dials: 0,
+                    calls: 0,
+                    abandons: 0,
+                }) => {}
+                Ok(Reconciled {
+                    dials,
+                    calls,
+                    abandons,
+                }) => tracing::warn!(dials, calls, abandons, "reconciled what a gap left open"),
                 Err(e) => tracing::error!(error = %e, "reconciliation failed"),
             }
             if let Err(e) = crate::control::sweep_consults(&ctx.pool, &ctx.ami, &ctx.node).await {
@@ -349,11 +460,31 @@ mod tests {
 
     #[test]
     fn the_hopper_holds_what_the_pacer_needs_or_the_campaigns_size() {
-        assert_eq!(hopper_want(5, 1.5, None, 0), 15, "two turns of five agents at 1.5 lines");
-        assert_eq!(hopper_want(5, 0.5, None, 0), 10, "never under a line per agent");
-        assert_eq!(hopper_want(5, 1.0, Some(40), 0), 40, "the predictive model's lines");
-        assert_eq!(hopper_want(5, 1.0, Some(40), 200), 200, "the campaign's hopper size when larger");
+        assert_eq!(
+            hopper_want(5, 1.5, None, 0),
+            15,
+            "two turns of five agents at 1.5 lines"
+        );
+        assert_eq!(
+            hopper_want(5, 0.5, None, 0),
+            10,
+            "never under a line per agent"
+        );
+        assert_eq!(
+            hopper_want(5, 1.0, Some(40), 0),
+            40,
+            "the predictive model's lines"
+        );
+        assert_eq!(
+            hopper_want(5, 1.0, Some(40), 200),
+            200,
+            "the campaign's hopper size when larger"
+        );
         assert_eq!(hopper_want(0, 1.0, None, 0), 0);
-        assert_eq!(hopper_want(0, 1.0, None, 200), 0, "nobody ready: no claims to go stale");
+        assert_eq!(
+            hopper_want(0, 1.0, None, 200),
+            0,
+            "nobody ready: no claims to go stale"
+        );
     }
 }

@@ -12,7 +12,13 @@ pub fn dial_string(settings: &DialSettings, e164: &str) -> Result<String, Refuse
     let digits = dialtone_core::asterisk_values::dialed_digits(e164)?;
     let dial = settings
         .dial_template
-        .replace("{number}", &format!("{}{digits}", check(Kind::DialPrefix, &settings.dial_prefix)?))
+        .replace(
+            "{number}",
+            &format!(
+                "{}{digits}",
+                check(Kind::DialPrefix, &settings.dial_prefix)?
+            ),
+        )
         .replace("{e164}", e164)
         .replace("{trunk}", check(Kind::Trunk, &settings.trunk)?);
     check(Kind::DialString, &dial)?;
@@ -21,15 +27,26 @@ pub fn dial_string(settings: &DialSettings, e164: &str) -> Result<String, Refuse
 
 /// The caller ID a campaign's calls present, `"name" <number>`, if it sets a number.
 pub fn caller_id(settings: &DialSettings) -> Result<Option<String>, Refused> {
-    let Some(number) = &settings.caller_id_number else { return Ok(None) };
+    let Some(number) = &settings.caller_id_number else {
+        return Ok(None);
+    };
     let name = check(Kind::CallerIdName, &settings.caller_id_name)?;
-    Ok(Some(format!("\"{name}\" <{}>", check(Kind::CallerIdNumber, number)?)))
+    Ok(Some(format!(
+        "\"{name}\" <{}>",
+        check(Kind::CallerIdNumber, number)?
+    )))
 }
 
 /// An asynchronous Originate into `dialtone-outbound`, identified by the attempt's call id
 /// (Asterisk's ChannelId, so the channel's Uniqueid is the call id), carrying what the call
 /// flow needs as channel variables.
-pub fn originate(settings: &DialSettings, call_id: Uuid, campaign_id: i64, lead_id: i64, e164: &str) -> Result<Action, Refused> {
+pub fn originate(
+    settings: &DialSettings,
+    call_id: Uuid,
+    campaign_id: i64,
+    lead_id: i64,
+    e164: &str,
+) -> Result<Action, Refused> {
     let call = call_id.to_string();
     let mut action = Action::new("Originate")
         .field("Channel", dial_string(settings, e164)?)
@@ -37,7 +54,10 @@ pub fn originate(settings: &DialSettings, call_id: Uuid, campaign_id: i64, lead_
         .field("Exten", "s")
         .field("Priority", "1")
         // The FTC asks for at least 15 seconds of ringing; the schema holds ring_timeout_secs to that.
-        .field("Timeout", (i64::from(settings.ring_timeout_secs) * 1000).to_string())
+        .field(
+            "Timeout",
+            (i64::from(settings.ring_timeout_secs) * 1000).to_string(),
+        )
         .field("Async", "true")
         .field("ChannelId", &call);
     if let Some(caller_id) = caller_id(settings)? {
@@ -47,7 +67,10 @@ pub fn originate(settings: &DialSettings, call_id: Uuid, campaign_id: i64, lead_
         .variable("DIALTONE_CALL_ID", &call)
         .variable("DIALTONE_LEAD_ID", &lead_id.to_string())
         .variable("DIALTONE_CAMPAIGN_ID", &campaign_id.to_string())
-        .variable("DIALTONE_AMD", if settings.amd_enabled { "yes" } else { "no" }))
+        .variable(
+            "DIALTONE_AMD",
+            if settings.amd_enabled { "yes" } else { "no" },
+        ))
 }
 
 #[cfg(test)]
@@ -79,15 +102,33 @@ mod tests {
 
     #[test]
     fn a_dial_is_built_from_safe_values_only() {
-        let good = originate(&settings("PJSIP/{number}@{trunk}", "Acme"), Uuid::nil(), 1, 2, "+12125550123").expect("safe");
+        let good = originate(
+            &settings("PJSIP/{number}@{trunk}", "Acme"),
+            Uuid::nil(),
+            1,
+            2,
+            "+12125550123",
+        )
+        .expect("safe");
         let text = good.encode("a").expect("encodes");
-        assert!(text.contains("Channel: PJSIP/912125550123@carrier\r\n") && text.contains("CallerID: \"Acme\" <+12125550100>\r\n"), "{text}");
+        assert!(
+            text.contains("Channel: PJSIP/912125550123@carrier\r\n")
+                && text.contains("CallerID: \"Acme\" <+12125550100>\r\n"),
+            "{text}"
+        );
         for (template, name, number) in [
-            ("PJSIP/{number}@{trunk}&Local/1@evil", "Acme", "+12125550123"),
+            (
+                "PJSIP/{number}@{trunk}&Local/1@evil",
+                "Acme",
+                "+12125550123",
+            ),
             ("PJSIP/{number}@{trunk}", "Acme\" <1>", "+12125550123"),
             ("PJSIP/{number}@{trunk}", "Acme", "+1212555,0123"),
         ] {
-            assert!(originate(&settings(template, name), Uuid::nil(), 1, 2, number).is_err(), "{template} {name} {number}");
+            assert!(
+                originate(&settings(template, name), Uuid::nil(), 1, 2, number).is_err(),
+                "{template} {name} {number}"
+            );
         }
     }
 }

@@ -49,14 +49,23 @@ pub async fn reconcile(ctx: &DialerContext, grace: Duration) -> Result<Reconcile
     .bind(grace.as_secs_f64())
     .fetch_all(&ctx.pool)
     .await?;
-    let mut done = Reconciled { dials: 0, calls: 0, abandons };
+    let mut done = Reconciled {
+        dials: 0,
+        calls: 0,
+        abandons,
+    };
     if open.is_empty() && calls.is_empty() {
         return Ok(done);
     }
     let channels = ctx.ami.send_list(Action::new("CoreShowChannels")).await?;
     // With ChannelId, a dial's channels carry its call id as Uniqueid (or Linkedid).
-    let live: HashSet<String> =
-        channels.events.iter().flat_map(|e| [e.get("Uniqueid"), e.get("Linkedid")]).flatten().map(str::to_string).collect();
+    let live: HashSet<String> = channels
+        .events
+        .iter()
+        .flat_map(|e| [e.get("Uniqueid"), e.get("Linkedid")])
+        .flatten()
+        .map(str::to_string)
+        .collect();
     for (call_id, uniqueid) in calls {
         if live.contains(&call_id.to_string()) || uniqueid.is_some_and(|u| live.contains(&u)) {
             continue;
@@ -81,11 +90,17 @@ pub async fn reconcile(ctx: &DialerContext, grace: Duration) -> Result<Reconcile
         .bind(grace.as_secs_f64())
         .fetch_optional(&ctx.pool)
         .await?;
-        let Some((recent, dialed, in_call)) = settled else { continue };
+        let Some((recent, dialed, in_call)) = settled else {
+            continue;
+        };
         if recent || in_call {
             continue;
         }
-        let outcome = if dialed { Outcome::Failed } else { Outcome::Cancelled };
+        let outcome = if dialed {
+            Outcome::Failed
+        } else {
+            Outcome::Cancelled
+        };
         if attempts::resolve(&ctx.pool, call_id, outcome, chrono::Utc::now()).await? {
             tracing::warn!(%call_id, outcome = outcome.as_str(), "dial with no channel and no outcome after a gap: resolved");
             done.dials += 1;
@@ -102,22 +117,37 @@ const UNREACHED: &str = "dialtone_abandoned";
 /// time it happened) and removes the notes; an Asterisk that has none, or no DBGetTree,
 /// has nothing to count.
 async fn count_unreached_abandons(ctx: &DialerContext) -> Result<usize, ReconcileError> {
-    let notes = match ctx.ami.send_list(Action::new("DBGetTree").field("Family", UNREACHED)).await {
+    let notes = match ctx
+        .ami
+        .send_list(Action::new("DBGetTree").field("Family", UNREACHED))
+        .await
+    {
         Ok(reply) => reply.events,
         Err(AmiError::Refused { .. }) => return Ok(0),
         Err(e) => return Err(e.into()),
     };
     let mut counted = 0;
-    for note in notes.iter().filter(|e| e.event() == Some("DBGetTreeResponse")) {
+    for note in notes
+        .iter()
+        .filter(|e| e.event() == Some("DBGetTreeResponse"))
+    {
         let Some(key) = note.get("Key") else { continue };
-        let Ok(call_id) = key.rsplit('/').next().unwrap_or_default().parse::<Uuid>() else { continue };
-        let at = note.get("Val").and_then(|v| v.parse::<i64>().ok()).and_then(|secs| chrono::DateTime::from_timestamp(secs, 0)).unwrap_or_else(chrono::Utc::now);
+        let Ok(call_id) = key.rsplit('/').next().unwrap_or_default().parse::<Uuid>() else {
+            continue;
+        };
+        let at = note
+            .get("Val")
+            .and_then(|v| v.parse::<i64>().ok())
+            .and_then(|secs| chrono::DateTime::from_timestamp(secs, 0))
+            .unwrap_or_else(chrono::Utc::now);
         // Only this node's dials: another node's Asterisk keeps its own notes.
-        let ours: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM call_attempts WHERE call_id = $1 AND node = $2)")
-            .bind(call_id)
-            .bind(&ctx.node)
-            .fetch_one(&ctx.pool)
-            .await?;
+        let ours: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM call_attempts WHERE call_id = $1 AND node = $2)",
+        )
+        .bind(call_id)
+        .bind(&ctx.node)
+        .fetch_one(&ctx.pool)
+        .await?;
         if !ours {
             continue;
         }
@@ -125,7 +155,13 @@ async fn count_unreached_abandons(ctx: &DialerContext) -> Result<usize, Reconcil
             tracing::warn!(%call_id, %at, "abandon played by the dialplan while Dialtone was unreachable: counted");
             counted += 1;
         }
-        ctx.ami.send(Action::new("DBDel").field("Family", UNREACHED).field("Key", call_id.to_string())).await?;
+        ctx.ami
+            .send(
+                Action::new("DBDel")
+                    .field("Family", UNREACHED)
+                    .field("Key", call_id.to_string()),
+            )
+            .await?;
     }
     Ok(counted)
 }

@@ -16,18 +16,26 @@ use dialtone_core::agents;
 use tracing::Instrument;
 
 use super::{finish, id_param, safe, FlowError};
-use dialtone_core::asterisk_values::Kind;
 use crate::context::FlowContext;
+use dialtone_core::asterisk_values::Kind;
 
 pub async fn run(ctx: Arc<FlowContext>, mut session: TcpSession) -> Result<(), AgiError> {
     let outcome = match id_param(&session, "session") {
-        Ok(id) => stay_in_conference(&ctx, &mut session, id).instrument(tracing::info_span!("agent", agent_session = id)).await,
+        Ok(id) => {
+            stay_in_conference(&ctx, &mut session, id)
+                .instrument(tracing::info_span!("agent", agent_session = id))
+                .await
+        }
         Err(e) => Err(e),
     };
     finish(&mut session, outcome).await
 }
 
-async fn stay_in_conference(ctx: &FlowContext, session: &mut TcpSession, session_id: i64) -> Result<&'static str, FlowError> {
+async fn stay_in_conference(
+    ctx: &FlowContext,
+    session: &mut TcpSession,
+    session_id: i64,
+) -> Result<&'static str, FlowError> {
     if !agents::phone_connected(&ctx.pool, session_id).await? {
         tracing::warn!("agent phone answered for a session that is not open");
         session.stream_file("invalid", "").await?;
@@ -36,7 +44,13 @@ async fn stay_in_conference(ctx: &FlowContext, session: &mut TcpSession, session
     let conference = agents::conference_name(session_id);
     tracing::info!(%conference, "agent phone in its conference");
     let conference = safe(Kind::Conference, &conference)?;
-    match session.exec("ConfBridge", &format!("{conference},dialtone_agent_bridge,dialtone_agent")).await {
+    match session
+        .exec(
+            "ConfBridge",
+            &format!("{conference},dialtone_agent_bridge,dialtone_agent"),
+        )
+        .await
+    {
         Ok(_) => {}
         // Asterisk itself went away (a restart): the session stays, and the node rings the
         // phone again once Asterisk is back (`phones`).

@@ -31,14 +31,26 @@ async fn close(ctx: &FlowContext, session: &mut TcpSession) -> Result<bool, Flow
         tracing::warn!("call-end without DIALTONE_CALL_ID: nothing to close");
         return Ok(false);
     };
-    let call_id = call_id.parse().map_err(|_| FlowError::BadRequest(format!("DIALTONE_CALL_ID {call_id:?} is not a call id")))?;
-    let cause = session.get_variable("HANGUPCAUSE").await?.and_then(|c| c.parse().ok());
-    let dial_status = session.get_variable("DIALSTATUS").await?.filter(|s| !s.is_empty());
+    let call_id = call_id.parse().map_err(|_| {
+        FlowError::BadRequest(format!("DIALTONE_CALL_ID {call_id:?} is not a call id"))
+    })?;
+    let cause = session
+        .get_variable("HANGUPCAUSE")
+        .await?
+        .and_then(|c| c.parse().ok());
+    let dial_status = session
+        .get_variable("DIALSTATUS")
+        .await?
+        .filter(|s| !s.is_empty());
     let cause_text = cause.and_then(q850_text);
     let closed = calls::end(
         &ctx.pool,
         call_id,
-        &Ended { hangup_cause: cause, hangup_cause_text: cause_text, dial_status: dial_status.as_deref() },
+        &Ended {
+            hangup_cause: cause,
+            hangup_cause_text: cause_text,
+            dial_status: dial_status.as_deref(),
+        },
     )
     .await?;
     tracing::info!(%call_id, closed, "call ended");

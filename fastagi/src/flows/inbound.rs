@@ -26,8 +26,8 @@ use tracing::Instrument;
 use uuid::Uuid;
 
 use super::{finish, hang_up, play, put_through, safe, FlowError};
-use dialtone_core::asterisk_values::Kind;
 use crate::context::FlowContext;
+use dialtone_core::asterisk_values::Kind;
 
 /// Transfers from group to group a call may take before the last group's action is final.
 const MAX_GROUP_HOPS: usize = 3;
@@ -38,7 +38,11 @@ pub async fn run(ctx: Arc<FlowContext>, mut session: TcpSession) -> Result<(), A
     finish(&mut session, outcome).await
 }
 
-async fn answer(ctx: &FlowContext, session: &mut TcpSession, call_id: Uuid) -> Result<&'static str, FlowError> {
+async fn answer(
+    ctx: &FlowContext,
+    session: &mut TcpSession,
+    call_id: Uuid,
+) -> Result<&'static str, FlowError> {
     let env = session.env();
     let did = env
         .script_param("did")
@@ -48,33 +52,66 @@ async fn answer(ctx: &FlowContext, session: &mut TcpSession, call_id: Uuid) -> R
         tracing::warn!(%did, "no active inbound group for this number");
         return Ok("no-route");
     };
-    let (uniqueid, channel, caller_id) = (env.uniqueid.clone(), env.channel.clone(), env.callerid.clone());
-    session.set_variable("DIALTONE_CALL_ID", &call_id.to_string()).await?;
+    let (uniqueid, channel, caller_id) = (
+        env.uniqueid.clone(),
+        env.channel.clone(),
+        env.callerid.clone(),
+    );
+    session
+        .set_variable("DIALTONE_CALL_ID", &call_id.to_string())
+        .await?;
     for _hop in 0..MAX_GROUP_HOPS {
         tracing::Span::current().record("group", group.id);
-        let caller = Caller { call_id, group: &group, node: &ctx.node, uniqueid: &uniqueid, channel: &channel, caller_id: &caller_id, did: &did };
+        let caller = Caller {
+            call_id,
+            group: &group,
+            node: &ctx.node,
+            uniqueid: &uniqueid,
+            channel: &channel,
+            caller_id: &caller_id,
+            did: &did,
+        };
         let lead_id = inbound::enqueue(&ctx.pool, &caller).await?;
         let (action, target, outcome) = loop {
             break match wait_in_queue(ctx, session, &group, call_id).await? {
-                Waited::Agent(agent) => match put_through(ctx, session, call_id, None, &agent).await? {
-                    Connect::Connected => return talk(ctx, session, &group, call_id, lead_id, &agent).await,
-                    // A call already closed keeps its outcome (`left_queue` leaves ended calls alone).
-                    Connect::CallEnded => {
-                        inbound::left_queue(&ctx.pool, call_id, "caller_hangup").await?;
-                        return Ok("caller-hangup");
+                Waited::Agent(agent) => {
+                    match put_through(ctx, session, call_id, None, &agent).await? {
+                        Connect::Connected => {
+                            return talk(ctx, session, &group, call_id, lead_id, &agent).await
+                        }
+                        // A call already closed keeps its outcome (`left_queue` leaves ended calls alone).
+                        Connect::CallEnded => {
+                            inbound::left_queue(&ctx.pool, call_id, "caller_hangup").await?;
+                            return Ok("caller-hangup");
+                        }
+                        Connect::AgentGone => {
+                            tracing::info!(
+                                agent = agent.user_id,
+                                "the agent left before the caller reached them: back in the queue"
+                            );
+                            continue;
+                        }
                     }
-                    Connect::AgentGone => {
-                        tracing::info!(agent = agent.user_id, "the agent left before the caller reached them: back in the queue");
-                        continue;
-                    }
-                },
+                }
                 Waited::CallerLeft => {
                     inbound::left_queue(&ctx.pool, call_id, "caller_hangup").await?;
                     return Ok("caller-hangup");
                 }
-                Waited::Closed => (group.closed_action.clone(), group.closed_target.clone(), "after_hours"),
-                Waited::NoAgents => (group.no_agents_action.clone(), group.no_agents_target.clone(), "no_agents"),
-                Waited::TimedOut => (group.timeout_action.clone(), group.timeout_target.clone(), "queue_timeout"),
+                Waited::Closed => (
+                    group.closed_action.clone(),
+                    group.closed_target.clone(),
+                    "after_hours",
+                ),
+                Waited::NoAgents => (
+                    group.no_agents_action.clone(),
+                    group.no_agents_target.clone(),
+                    "no_agents",
+                ),
+                Waited::TimedOut => (
+                    group.timeout_action.clone(),
+                    group.timeout_target.clone(),
+                    "queue_timeout",
+                ),
             };
         };
         tracing::info!(reason = outcome, %action, "leaving the queue");
@@ -91,14 +128,19 @@ async fn answer(ctx: &FlowContext, session: &mut TcpSession, call_id: Uuid) -> R
                         continue;
                     }
                     _ => {
-                        tracing::error!(target = target.as_deref().unwrap_or(""), "transfer to a group that is not active; hanging up with the message");
+                        tracing::error!(
+                            target = target.as_deref().unwrap_or(""),
+                            "transfer to a group that is not active; hanging up with the message"
+                        );
                         return message_and_hangup(ctx, session, call_id, None, outcome).await;
                     }
                 }
             }
             "transfer_number" => {
                 // Dialed as every transfer is: digits, no `+` (`dialtone-transfer`).
-                let number = dialtone_core::asterisk_values::dialed_digits(target.as_deref().unwrap_or_default())?;
+                let number = dialtone_core::asterisk_values::dialed_digits(
+                    target.as_deref().unwrap_or_default(),
+                )?;
                 inbound::left_queue(&ctx.pool, call_id, "transferred").await?;
                 session.set_variable("DIALTONE_TRANSFER", number).await?;
                 return Ok("transfer");
@@ -112,20 +154,34 @@ async fn answer(ctx: &FlowContext, session: &mut TcpSession, call_id: Uuid) -> R
                         session.exec("VoiceMail", &format!("{mailbox},u")).await?;
                         return Ok("voicemail");
                     }
-                    None => return message_and_hangup(ctx, session, call_id, None, "voicemail").await,
+                    None => {
+                        return message_and_hangup(ctx, session, call_id, None, "voicemail").await
+                    }
                 }
             }
-            _ => return message_and_hangup(ctx, session, call_id, target.as_deref(), outcome).await,
+            _ => {
+                return message_and_hangup(ctx, session, call_id, target.as_deref(), outcome).await
+            }
         }
     }
     tracing::error!("too many transfers between groups");
     message_and_hangup(ctx, session, call_id, None, "transferred").await
 }
 
-async fn message_and_hangup(ctx: &FlowContext, session: &mut TcpSession, call_id: Uuid, audio: Option<&str>, outcome: &str) -> Result<&'static str, FlowError> {
+async fn message_and_hangup(
+    ctx: &FlowContext,
+    session: &mut TcpSession,
+    call_id: Uuid,
+    audio: Option<&str>,
+    outcome: &str,
+) -> Result<&'static str, FlowError> {
     inbound::left_queue(&ctx.pool, call_id, outcome).await?;
     session.set_music(false, None).await?;
-    play(session, safe(Kind::File, audio.unwrap_or("dialtone/closed"))?).await?;
+    play(
+        session,
+        safe(Kind::File, audio.unwrap_or("dialtone/closed"))?,
+    )
+    .await?;
     hang_up(session).await?;
     Ok("message")
 }
@@ -138,9 +194,16 @@ enum Waited {
     TimedOut,
 }
 
-async fn wait_in_queue(ctx: &FlowContext, session: &mut TcpSession, group: &Group, call_id: Uuid) -> Result<Waited, FlowError> {
+async fn wait_in_queue(
+    ctx: &FlowContext,
+    session: &mut TcpSession,
+    group: &Group,
+    call_id: Uuid,
+) -> Result<Waited, FlowError> {
     let zone = group.time_zone.parse().unwrap_or(chrono_tz::UTC);
-    if !dialtone_core::calltimes::is_open(&ctx.pool, group.call_time_id, zone, chrono::Utc::now()).await? {
+    if !dialtone_core::calltimes::is_open(&ctx.pool, group.call_time_id, zone, chrono::Utc::now())
+        .await?
+    {
         return Ok(Waited::Closed);
     }
     if inbound::agents_logged_in(&ctx.pool, group.id).await? == 0 {
@@ -156,7 +219,8 @@ async fn wait_in_queue(ctx: &FlowContext, session: &mut TcpSession, group: &Grou
     session.set_music(true, Some(music)).await?;
     let started = Instant::now();
     let max_wait = Duration::from_secs(group.max_wait_secs.max(1) as u64);
-    let announce_every = (group.position_announce_secs > 0).then(|| Duration::from_secs(group.position_announce_secs as u64));
+    let announce_every = (group.position_announce_secs > 0)
+        .then(|| Duration::from_secs(group.position_announce_secs as u64));
     let mut next_announcement = announce_every.map(|every| started + every);
     loop {
         match session.check_hangup() {
@@ -189,7 +253,14 @@ async fn wait_in_queue(ctx: &FlowContext, session: &mut TcpSession, group: &Grou
     }
 }
 
-async fn talk(ctx: &FlowContext, session: &mut TcpSession, group: &Group, call_id: Uuid, lead_id: Option<i64>, agent: &ClaimedAgent) -> Result<&'static str, FlowError> {
+async fn talk(
+    ctx: &FlowContext,
+    session: &mut TcpSession,
+    group: &Group,
+    call_id: Uuid,
+    lead_id: Option<i64>,
+    agent: &ClaimedAgent,
+) -> Result<&'static str, FlowError> {
     tracing::Span::current().record("agent", agent.user_id);
     session.set_music(false, None).await?;
     if calls::records_every_call(&group.recording_policy) {
@@ -198,11 +269,22 @@ async fn talk(ctx: &FlowContext, session: &mut TcpSession, group: &Group, call_i
             calls::recording_path(
                 "{date}/inbound/{group}/{uniqueid}",
                 chrono::Utc::now(),
-                &[("group", &group.name), ("uniqueid", &session.env().uniqueid)],
+                &[
+                    ("group", &group.name),
+                    ("uniqueid", &session.env().uniqueid)
+                ],
             )
         );
         super::record(ctx, session, &relative).await?;
-        calls::recording_started(&ctx.pool, call_id, group.campaign_id, lead_id, Some(agent.user_id), &relative).await?;
+        calls::recording_started(
+            &ctx.pool,
+            call_id,
+            group.campaign_id,
+            lead_id,
+            Some(agent.user_id),
+            &relative,
+        )
+        .await?;
     }
     // The agent's screen pops from the session's change itself (its NOTIFY, core::live).
     super::join_agent(session, agent).await?;

@@ -49,17 +49,34 @@ pub fn router(ctx: FlowContext) -> Router {
 /// Puts the caller through to the agent claimed for them (`calls::connected`: the call and the
 /// agent move together). A caller the AGI already heard hang up is not put through: their agent
 /// is ready again and the answer is `CallEnded`, as for a call already closed.
-async fn put_through(ctx: &FlowContext, session: &TcpSession, call_id: Uuid, ledger_campaign: Option<i64>, agent: &ClaimedAgent) -> Result<Connect, FlowError> {
+async fn put_through(
+    ctx: &FlowContext,
+    session: &TcpSession,
+    call_id: Uuid,
+    ledger_campaign: Option<i64>,
+    agent: &ClaimedAgent,
+) -> Result<Connect, FlowError> {
     if session.hung_up() {
         agents::unreserve(&ctx.pool, agent.session_id, call_id).await?;
         return Ok(Connect::CallEnded);
     }
-    Ok(calls::connected(&ctx.pool, call_id, ledger_campaign, agent.session_id, agent.user_id).await?)
+    Ok(calls::connected(
+        &ctx.pool,
+        call_id,
+        ledger_campaign,
+        agent.session_id,
+        agent.user_id,
+    )
+    .await?)
 }
 
 /// Starts recording the caller's channel into `relative` under the recordings root: one path for
 /// the flows and for the agent's record button (`Control::record`), where the web finds it.
-async fn record(ctx: &FlowContext, session: &mut TcpSession, relative: &str) -> Result<(), FlowError> {
+async fn record(
+    ctx: &FlowContext,
+    session: &mut TcpSession,
+    relative: &str,
+) -> Result<(), FlowError> {
     let absolute = asterisk_values::recording_path(&ctx.recordings_dir, relative)?;
     // MixMonitor's arguments are `file,options,command`: the whitelist keeps `,` out of `file`.
     session.exec("MixMonitor", &format!("{absolute},b")).await?;
@@ -94,14 +111,22 @@ async fn hang_up(session: &mut TcpSession) -> Result<(), FlowError> {
 /// The caller joins the claimed agent's conference, as a customer, until the call ends.
 async fn join_agent(session: &mut TcpSession, agent: &ClaimedAgent) -> Result<(), FlowError> {
     let conference = safe(Kind::Conference, &agent.conference)?;
-    session.exec("ConfBridge", &format!("{conference},dialtone_agent_bridge,dialtone_customer")).await?;
+    session
+        .exec(
+            "ConfBridge",
+            &format!("{conference},dialtone_agent_bridge,dialtone_customer"),
+        )
+        .await?;
     Ok(())
 }
 
 /// Runs a flow and turns its error into one the server logs and counts. A flow that fails on
 /// the database tells the dialplan through `DIALTONE_RESULT=error`, so it can play its own
 /// fallback instead of leaving the caller in silence.
-async fn finish(session: &mut TcpSession, outcome: Result<&'static str, FlowError>) -> Result<(), AgiError> {
+async fn finish(
+    session: &mut TcpSession,
+    outcome: Result<&'static str, FlowError>,
+) -> Result<(), AgiError> {
     match outcome {
         Ok(result) => {
             if !session.hung_up() {
@@ -122,6 +147,11 @@ async fn finish(session: &mut TcpSession, outcome: Result<&'static str, FlowErro
 
 /// A required numeric query parameter of the AGI URL.
 fn id_param(session: &TcpSession, name: &str) -> Result<i64, FlowError> {
-    let value = session.env().script_param(name).ok_or_else(|| FlowError::BadRequest(format!("the AGI URL has no ?{name}=")))?;
-    value.parse().map_err(|_| FlowError::BadRequest(format!("?{name}={value} is not a number")))
+    let value = session
+        .env()
+        .script_param(name)
+        .ok_or_else(|| FlowError::BadRequest(format!("the AGI URL has no ?{name}=")))?;
+    value
+        .parse()
+        .map_err(|_| FlowError::BadRequest(format!("?{name}={value} is not a number")))
 }

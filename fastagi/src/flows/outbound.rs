@@ -23,8 +23,8 @@ use tracing::Instrument;
 use uuid::Uuid;
 
 use super::{caller_gone, finish, hang_up, id_param, play, put_through, safe, FlowError};
-use dialtone_core::asterisk_values::Kind;
 use crate::context::FlowContext;
+use dialtone_core::asterisk_values::Kind;
 
 /// What the campaign wants done with this answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,7 +53,9 @@ pub async fn run(ctx: Arc<FlowContext>, mut session: TcpSession) -> Result<(), A
     let outcome = match call_ids(&mut session).await {
         Ok((campaign_id, call_id, lead_id)) => {
             let span = tracing::info_span!("call", %call_id, campaign = campaign_id, lead = lead_id, agent = tracing::field::Empty);
-            handle(&ctx, &mut session, campaign_id, call_id, lead_id).instrument(span).await
+            handle(&ctx, &mut session, campaign_id, call_id, lead_id)
+                .instrument(span)
+                .await
         }
         Err(e) => Err(e),
     };
@@ -63,15 +65,26 @@ pub async fn run(ctx: Arc<FlowContext>, mut session: TcpSession) -> Result<(), A
 async fn call_ids(session: &mut TcpSession) -> Result<(i64, Uuid, Option<i64>), FlowError> {
     let campaign_id = id_param(session, "campaign")?;
     let call_id = match session.get_variable("DIALTONE_CALL_ID").await? {
-        Some(id) => id.parse().map_err(|_| FlowError::BadRequest(format!("DIALTONE_CALL_ID {id:?} is not a call id")))?,
+        Some(id) => id.parse().map_err(|_| {
+            FlowError::BadRequest(format!("DIALTONE_CALL_ID {id:?} is not a call id"))
+        })?,
         // A call not placed by the dialer (a test from the dialplan): it still gets a record.
         None => Uuid::new_v4(),
     };
-    let lead_id = session.get_variable("DIALTONE_LEAD_ID").await?.and_then(|l| l.parse().ok());
+    let lead_id = session
+        .get_variable("DIALTONE_LEAD_ID")
+        .await?
+        .and_then(|l| l.parse().ok());
     Ok((campaign_id, call_id, lead_id))
 }
 
-async fn handle(ctx: &FlowContext, session: &mut TcpSession, campaign_id: i64, call_id: Uuid, lead_id: Option<i64>) -> Result<&'static str, FlowError> {
+async fn handle(
+    ctx: &FlowContext,
+    session: &mut TcpSession,
+    campaign_id: i64,
+    call_id: Uuid,
+    lead_id: Option<i64>,
+) -> Result<&'static str, FlowError> {
     let started = Instant::now();
     let settings = campaigns::call_settings(&ctx.pool, campaign_id)
         .await?
@@ -84,7 +97,10 @@ async fn handle(ctx: &FlowContext, session: &mut TcpSession, campaign_id: i64, c
         Some(cause) => Some(cause.to_string()),
         None => session.get_variable("AMDCAUSE").await?,
     };
-    let (uniqueid, channel) = (session.env().uniqueid.clone(), session.env().channel.clone());
+    let (uniqueid, channel) = (
+        session.env().uniqueid.clone(),
+        session.env().channel.clone(),
+    );
     let status = amd_status.as_deref().unwrap_or("HUMAN");
     let route = route(status, &settings);
     calls::answered(
@@ -102,7 +118,11 @@ async fn handle(ctx: &FlowContext, session: &mut TcpSession, campaign_id: i64, c
         },
     )
     .await?;
-    tracing::info!(amd = status, cause = amd_cause.as_deref().unwrap_or(""), "answered");
+    tracing::info!(
+        amd = status,
+        cause = amd_cause.as_deref().unwrap_or(""),
+        "answered"
+    );
 
     match route {
         Route::Hangup => {
@@ -112,7 +132,13 @@ async fn handle(ctx: &FlowContext, session: &mut TcpSession, campaign_id: i64, c
         }
         Route::Message => {
             // Wait for the greeting to end (silence), then speak after the beep.
-            let audio = safe(Kind::File, settings.machine_message_audio.as_deref().unwrap_or_default())?;
+            let audio = safe(
+                Kind::File,
+                settings
+                    .machine_message_audio
+                    .as_deref()
+                    .unwrap_or_default(),
+            )?;
             let left = match session.exec("WaitForSilence", "1500,1,20").await {
                 Ok(_) => play(session, audio).await?,
                 Err(e) if caller_gone(&e) => false,
@@ -120,13 +146,20 @@ async fn handle(ctx: &FlowContext, session: &mut TcpSession, campaign_id: i64, c
             };
             calls::machine(&ctx.pool, call_id, campaign_id, left).await?;
             hang_up(session).await?;
-            Ok(if left { "machine-message" } else { "machine-hangup" })
+            Ok(if left {
+                "machine-message"
+            } else {
+                "machine-hangup"
+            })
         }
         Route::Agent => {
             let deadline = started + Duration::from_secs_f64(settings.drop_timeout_secs);
             loop {
                 let Some(agent) = wait_for_agent(ctx, campaign_id, call_id, deadline).await? else {
-                    tracing::warn!(waited_ms = started.elapsed().as_millis() as u64, "no agent within the drop timeout: abandoned");
+                    tracing::warn!(
+                        waited_ms = started.elapsed().as_millis() as u64,
+                        "no agent within the drop timeout: abandoned"
+                    );
                     // Counted before the message: a callee who hangs up during it is still an
                     // abandon, and whether or not the message may be played.
                     calls::abandoned(&ctx.pool, call_id, campaign_id).await?;
@@ -142,9 +175,14 @@ async fn handle(ctx: &FlowContext, session: &mut TcpSession, campaign_id: i64, c
                     return Ok("abandoned");
                 };
                 match put_through(ctx, session, call_id, Some(settings.id), &agent).await? {
-                    Connect::Connected => return talk(ctx, session, &settings, call_id, lead_id, &agent).await,
+                    Connect::Connected => {
+                        return talk(ctx, session, &settings, call_id, lead_id, &agent).await
+                    }
                     Connect::CallEnded => return Ok("caller-hangup"),
-                    Connect::AgentGone => tracing::info!(agent = agent.user_id, "the agent left before the caller reached them: another is sought"),
+                    Connect::AgentGone => tracing::info!(
+                        agent = agent.user_id,
+                        "the agent left before the caller reached them: another is sought"
+                    ),
                 }
             }
         }
@@ -152,7 +190,12 @@ async fn handle(ctx: &FlowContext, session: &mut TcpSession, campaign_id: i64, c
 }
 
 /// Tries to claim an agent until `deadline`; the claim itself is race-free across nodes.
-async fn wait_for_agent(ctx: &FlowContext, campaign_id: i64, call_id: Uuid, deadline: Instant) -> Result<Option<ClaimedAgent>, FlowError> {
+async fn wait_for_agent(
+    ctx: &FlowContext,
+    campaign_id: i64,
+    call_id: Uuid,
+    deadline: Instant,
+) -> Result<Option<ClaimedAgent>, FlowError> {
     loop {
         if let Some(agent) = agents::claim_ready(&ctx.pool, campaign_id, call_id).await? {
             return Ok(Some(agent));
@@ -184,7 +227,15 @@ async fn talk(
         }
         .file(&settings.recording_pattern, chrono::Utc::now());
         super::record(ctx, session, &relative).await?;
-        calls::recording_started(&ctx.pool, call_id, Some(settings.id), lead_id, Some(agent.user_id), &relative).await?;
+        calls::recording_started(
+            &ctx.pool,
+            call_id,
+            Some(settings.id),
+            lead_id,
+            Some(agent.user_id),
+            &relative,
+        )
+        .await?;
     }
     // The agent's screen pops from the session's change itself (its NOTIFY, core::live).
     tracing::info!(conference = %agent.conference, "caller joins the agent");

@@ -171,12 +171,27 @@ impl Shift<'_> {
             None if live => (Kind::Live, lead.ring_secs),
             None => (Kind::Gone, w.no_answer_secs),
             Some(amd) => {
-                let machine_rate = (p * amd.machine_share / (1.0 - amd.machine_share).max(1e-9)).min(1.0 - p);
+                let machine_rate =
+                    (p * amd.machine_share / (1.0 - amd.machine_share).max(1e-9)).min(1.0 - p);
                 let after = lead.ring_secs + lead.detect_secs;
                 if live {
-                    (if lead.amd_draw < amd.false_positive { Kind::FalsePositive } else { Kind::Live }, after)
+                    (
+                        if lead.amd_draw < amd.false_positive {
+                            Kind::FalsePositive
+                        } else {
+                            Kind::Live
+                        },
+                        after,
+                    )
                 } else if lead.machine_draw * (1.0 - p) < machine_rate {
-                    (if lead.amd_draw < amd.false_negative { Kind::FalseNegative } else { Kind::Gone }, after)
+                    (
+                        if lead.amd_draw < amd.false_negative {
+                            Kind::FalseNegative
+                        } else {
+                            Kind::Gone
+                        },
+                        after,
+                    )
                 } else {
                     (Kind::Gone, w.no_answer_secs)
                 }
@@ -189,7 +204,13 @@ impl Shift<'_> {
         let id = self.calls.len();
         let slot = self.pending.len();
         self.pending.push(id);
-        self.calls.push(Call { dialed_at: self.now, settle_at: self.now + settle, kind, talk_secs, phase: Phase::Pending { slot } });
+        self.calls.push(Call {
+            dialed_at: self.now,
+            settle_at: self.now + settle,
+            kind,
+            talk_secs,
+            phase: Phase::Pending { slot },
+        });
         self.schedule(self.now + settle, Event::Settle(id));
         self.result.dials += 1;
         self.tallies.today.dials += 1;
@@ -239,8 +260,16 @@ impl Shift<'_> {
             self.minute_drops.pop_front();
         }
         let abandons = self.hour.iter().filter(|(_, a)| *a).count() as u64;
-        self.tallies.last_hour = Tally { dials: 0, connected: self.hour.len() as u64 - abandons, abandons };
-        self.tallies.last_minute = Tally { dials: self.minute_dials.len() as u64, connected: 0, abandons: self.minute_drops.len() as u64 };
+        self.tallies.last_hour = Tally {
+            dials: 0,
+            connected: self.hour.len() as u64 - abandons,
+            abandons,
+        };
+        self.tallies.last_minute = Tally {
+            dials: self.minute_dials.len() as u64,
+            connected: 0,
+            abandons: self.minute_drops.len() as u64,
+        };
     }
 
     fn connect(&mut self, strategy: &mut dyn Strategy, id: usize, agent: usize) {
@@ -249,7 +278,10 @@ impl Shift<'_> {
         }
         let secs = self.calls[id].talk_secs;
         self.calls[id].phase = Phase::Done;
-        self.agents[agent] = Agent::Talking { since: self.now, secs };
+        self.agents[agent] = Agent::Talking {
+            since: self.now,
+            secs,
+        };
         let counted_until = (self.now + secs).min(self.world.shift_secs);
         self.result.talk_secs += (counted_until - self.now).max(0.0);
         if self.calls[id].kind == Kind::Live {
@@ -265,7 +297,11 @@ impl Shift<'_> {
             Event::Settle(id) => {
                 self.unpend(id);
                 let call = &self.calls[id];
-                let (kind, settle, dialed_at) = (call.kind, call.settle_at - call.dialed_at, self.clock0 + call.dialed_at);
+                let (kind, settle, dialed_at) = (
+                    call.kind,
+                    call.settle_at - call.dialed_at,
+                    self.clock0 + call.dialed_at,
+                );
                 let m = self.minute();
                 match kind {
                     Kind::Gone | Kind::FalsePositive => {
@@ -289,7 +325,10 @@ impl Shift<'_> {
                             None => {
                                 self.calls[id].phase = Phase::Holding;
                                 self.hold.push_back(id);
-                                self.schedule(self.now + self.world.drop_secs, Event::HoldExpired(id));
+                                self.schedule(
+                                    self.now + self.world.drop_secs,
+                                    Event::HoldExpired(id),
+                                );
                             }
                         }
                     }
@@ -333,7 +372,9 @@ impl Shift<'_> {
             if *at > ms(until) {
                 break;
             }
-            let Some(Reverse((at, _, event))) = self.events.pop() else { break };
+            let Some(Reverse((at, _, event))) = self.events.pop() else {
+                break;
+            };
             self.now = at as f64 / 1000.0;
             self.handle(strategy, event);
         }
@@ -343,7 +384,13 @@ impl Shift<'_> {
 
 /// Runs one shift of `world` against `strategy`. `clock` is the strategy's time at the shift's
 /// start; `period` is the ledger carried from earlier shifts of the same run.
-pub fn run_shift(world: &World, seed: u64, strategy: &mut dyn Strategy, clock: f64, period: Tally) -> (ShiftResult, Tally) {
+pub fn run_shift(
+    world: &World,
+    seed: u64,
+    strategy: &mut dyn Strategy,
+    clock: f64,
+    period: Tally,
+) -> (ShiftResult, Tally) {
     let minutes = (world.shift_secs / 60.0).ceil() as usize + 1;
     let mut shift = Shift {
         world,
@@ -357,7 +404,10 @@ pub fn run_shift(world: &World, seed: u64, strategy: &mut dyn Strategy, clock: f
         hold: VecDeque::new(),
         agents: vec![Agent::Idle { since: 0.0 }; world.agents as usize],
         idle: (0..world.agents as usize).collect(),
-        tallies: Tallies { period, ..Tallies::default() },
+        tallies: Tallies {
+            period,
+            ..Tallies::default()
+        },
         hour: VecDeque::new(),
         minute_dials: VecDeque::new(),
         minute_drops: VecDeque::new(),
@@ -385,7 +435,12 @@ pub fn run_shift(world: &World, seed: u64, strategy: &mut dyn Strategy, clock: f
             }
         }
         pending.clear();
-        pending.extend(shift.pending.iter().map(|&id| t - shift.calls[id].dialed_at));
+        pending.extend(
+            shift
+                .pending
+                .iter()
+                .map(|&id| t - shift.calls[id].dialed_at),
+        );
         let lines = (shift.pending.len() + shift.hold.len()) as u32;
         shift.result.peak_lines = shift.result.peak_lines.max(lines);
         let view = View {
@@ -454,11 +509,24 @@ mod tests {
     #[test]
     fn over_dialing_abandons_and_the_ledger_adds_up() {
         let world = World::baseline(5, 0.3);
-        let (r, period) = run_shift(&world, 3, &mut Flood, 0.0, Tally { dials: 10, connected: 5, abandons: 1 });
+        let (r, period) = run_shift(
+            &world,
+            3,
+            &mut Flood,
+            0.0,
+            Tally {
+                dials: 10,
+                connected: 5,
+                abandons: 1,
+            },
+        );
         assert!(r.abandons * 10 > r.live, "{} of {}", r.abandons, r.live);
         assert_eq!(r.connected + r.abandons, r.live);
         assert_eq!(period.abandons, 1 + r.abandons);
-        assert_eq!(r.live_per_minute.iter().map(|&n| u64::from(n)).sum::<u64>(), r.live);
+        assert_eq!(
+            r.live_per_minute.iter().map(|&n| u64::from(n)).sum::<u64>(),
+            r.live
+        );
     }
 
     #[test]
@@ -474,7 +542,13 @@ mod tests {
         let (r, period) = run_shift(&world, 5, &mut Progressive, 0.0, Tally::default());
         assert!(r.amd_false_positives > 0);
         assert_eq!(r.abandons, 0, "one line per ready agent never abandons");
-        assert_eq!(period.abandons, 0, "the ledger does not see the false positives");
-        assert!(period.connected > r.connected, "machines passed as people reach agents");
+        assert_eq!(
+            period.abandons, 0,
+            "the ledger does not see the false positives"
+        );
+        assert!(
+            period.connected > r.connected,
+            "machines passed as people reach agents"
+        );
     }
 }

@@ -108,7 +108,13 @@ impl Leads {
         let sigma = (1.0 + s2).ln().sqrt();
         let mu = m.ln() - sigma * sigma / 2.0;
         let detect = world.amd.as_ref().map_or((0.0, 0.0), |a| a.detect_secs);
-        Self { rng: StdRng::seed_from_u64(seed), ring: world.ring_secs, talk_mu: mu, talk_sigma: sigma, detect }
+        Self {
+            rng: StdRng::seed_from_u64(seed),
+            ring: world.ring_secs,
+            talk_mu: mu,
+            talk_sigma: sigma,
+            detect,
+        }
     }
 
     fn normal(&mut self) -> f64 {
@@ -121,11 +127,22 @@ impl Leads {
     pub fn next_lead(&mut self) -> Lead {
         let live_draw = self.rng.gen();
         let machine_draw = self.rng.gen();
-        let ring_secs = self.rng.gen_range(self.ring.0..=self.ring.1.max(self.ring.0));
+        let ring_secs = self
+            .rng
+            .gen_range(self.ring.0..=self.ring.1.max(self.ring.0));
         let talk_secs = (self.talk_mu + self.talk_sigma * self.normal()).exp();
-        let detect_secs = self.rng.gen_range(self.detect.0..=self.detect.1.max(self.detect.0));
+        let detect_secs = self
+            .rng
+            .gen_range(self.detect.0..=self.detect.1.max(self.detect.0));
         let amd_draw = self.rng.gen();
-        Lead { live_draw, machine_draw, ring_secs, talk_secs, detect_secs, amd_draw }
+        Lead {
+            live_draw,
+            machine_draw,
+            ring_secs,
+            talk_secs,
+            detect_secs,
+            amd_draw,
+        }
     }
 }
 
@@ -136,8 +153,14 @@ mod tests {
     #[test]
     fn the_same_seed_gives_the_same_callees() {
         let w = World::baseline(5, 0.1);
-        let a: Vec<Lead> = { let mut l = Leads::new(&w, 7); (0..50).map(|_| l.next_lead()).collect() };
-        let b: Vec<Lead> = { let mut l = Leads::new(&w, 7); (0..50).map(|_| l.next_lead()).collect() };
+        let a: Vec<Lead> = {
+            let mut l = Leads::new(&w, 7);
+            (0..50).map(|_| l.next_lead()).collect()
+        };
+        let b: Vec<Lead> = {
+            let mut l = Leads::new(&w, 7);
+            (0..50).map(|_| l.next_lead()).collect()
+        };
         assert_eq!(a, b);
     }
 

@@ -63,7 +63,9 @@ fn reply_to(command: &str) -> &'static [u8] {
         c if c.starts_with("GET VARIABLE CHANNEL(state)") => b"200 result=1 (Up)\n",
         c if c.starts_with("SET VARIABLE") => b"200 result=1\n",
         c if c.starts_with("EXEC") => b"200 result=0\n",
-        c if c.starts_with("HANGUP") => b"HANGUP\n511 Command Not Permitted on a dead channel or intercept routine\n",
+        c if c.starts_with("HANGUP") => {
+            b"HANGUP\n511 Command Not Permitted on a dead channel or intercept routine\n"
+        }
         _ => b"510 Invalid or unknown command\n",
     }
 }
@@ -89,7 +91,11 @@ async fn play(addr: std::net::SocketAddr, env: &[u8]) -> anyhow::Result<()> {
 /// timing each round trip.
 /// `pause` between commands spreads them out as a real call does (Asterisk plays, waits,
 /// bridges between them), so that round trips are measured below saturation.
-async fn bench_session(mut s: TcpSession, times: Arc<Mutex<Histogram<u64>>>, pause: Duration) -> Result<(), dialtone_asterisk::agi::AgiError> {
+async fn bench_session(
+    mut s: TcpSession,
+    times: Arc<Mutex<Histogram<u64>>>,
+    pause: Duration,
+) -> Result<(), dialtone_asterisk::agi::AgiError> {
     let mut local = [0u64; 6];
     for (i, slot) in local.iter_mut().enumerate() {
         if !pause.is_zero() {
@@ -121,22 +127,38 @@ pub async fn serve_child() -> anyhow::Result<()> {
     let _ = rlimit::increase_nofile_limit(u64::MAX);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     println!("listening {}", listener.local_addr()?);
-    let times = Arc::new(Mutex::new(Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?));
+    let times = Arc::new(Mutex::new(Histogram::<u64>::new_with_bounds(
+        1, 60_000_000, 3,
+    )?));
     let (for_route, for_paced) = (times.clone(), times.clone());
     let router = Router::new()
-        .route("outbound", move |s| bench_session(s, for_route.clone(), Duration::ZERO))
+        .route("outbound", move |s| {
+            bench_session(s, for_route.clone(), Duration::ZERO)
+        })
         .route("paced", move |s| {
             // 25 to 75 ms apart, so sessions do not wake in step.
             let pause = Duration::from_millis(25 + rand::random::<u64>() % 51);
             bench_session(s, for_paced.clone(), pause)
         })
         // Idle: one command that is never answered, so the session stays open.
-        .route("idle", |mut s: TcpSession| async move { s.get_variable("AMDSTATUS").await.map(drop) });
+        .route("idle", |mut s: TcpSession| async move {
+            s.get_variable("AMDSTATUS").await.map(drop)
+        });
     let shutdown = CancellationToken::new();
-    let server = tokio::spawn(serve(listener, router, ServerConfig { max_sessions: 100_000, ..ServerConfig::default() }, shutdown.clone()));
+    let server = tokio::spawn(serve(
+        listener,
+        router,
+        ServerConfig {
+            max_sessions: 100_000,
+            ..ServerConfig::default()
+        },
+        shutdown.clone(),
+    ));
     let mut stdin = BufReader::new(tokio::io::stdin()).lines();
     while let Some(line) = stdin.next_line().await? {
-        let mut h = times.lock().map_err(|_| anyhow::anyhow!("timings lock poisoned"))?;
+        let mut h = times
+            .lock()
+            .map_err(|_| anyhow::anyhow!("timings lock poisoned"))?;
         match line.trim() {
             "reset" => h.reset(),
             "report" => println!(
@@ -180,7 +202,9 @@ pub async fn run(config: &Config, args: AgiArgs) -> anyhow::Result<()> {
     let mut from_server = BufReader::new(child.stdout.take().context("server stdout")?).lines();
     let mut to_server = child.stdin.take().context("server stdin")?;
     let first = from_server.next_line().await?.unwrap_or_default();
-    let Some(addr) = first.strip_prefix("listening ") else { bail!("the server said {first:?}") };
+    let Some(addr) = first.strip_prefix("listening ") else {
+        bail!("the server said {first:?}")
+    };
     let addr: std::net::SocketAddr = addr.parse()?;
     println!("FastAGI server: pid {pid} on {addr}");
 
@@ -211,7 +235,13 @@ pub async fn run(config: &Config, args: AgiArgs) -> anyhow::Result<()> {
 
     // Warm up, then measure.
     let outbound: Arc<[u8]> = Arc::from(ENV);
-    run_sessions(addr, outbound.clone(), args.concurrency.min(1000), args.concurrency).await?;
+    run_sessions(
+        addr,
+        outbound.clone(),
+        args.concurrency.min(1000),
+        args.concurrency,
+    )
+    .await?;
     to_server.write_all(b"reset\n").await?;
     let cpu_before = cpu_secs(pid).unwrap_or(0.0);
     let started = Instant::now();
@@ -231,17 +261,26 @@ pub async fn run(config: &Config, args: AgiArgs) -> anyhow::Result<()> {
         report["p50_us"], report["p99_us"], report["max_us"], report["commands"]
     );
     println!("server CPU: {cpu:.2} s over {elapsed:.2} s = {:.0}% of one core (the players run in this process)", 100.0 * cpu / elapsed);
-    println!("server peak RSS: {:.1} MiB", proc_status_kib(&pid.to_string(), "VmHWM:").unwrap_or(0.0) / 1024.0);
+    println!(
+        "server peak RSS: {:.1} MiB",
+        proc_status_kib(&pid.to_string(), "VmHWM:").unwrap_or(0.0) / 1024.0
+    );
 
     // Round trips below saturation: the same sessions, commands 25 to 75 ms apart, 1000 open at once.
-    let paced: Arc<[u8]> = Arc::from(String::from_utf8_lossy(ENV).replace("outbound?campaign=1", "paced").into_bytes());
+    let paced: Arc<[u8]> = Arc::from(
+        String::from_utf8_lossy(ENV)
+            .replace("outbound?campaign=1", "paced")
+            .into_bytes(),
+    );
     to_server.write_all(b"reset\n").await?;
     let started = Instant::now();
     let (total, concurrency) = (args.concurrency * 10, args.concurrency);
     let paced_done = on_one_thread(move || run_sessions(addr, paced, total, concurrency)).await?;
     let paced_elapsed = started.elapsed().as_secs_f64();
     to_server.write_all(b"report\n").await?;
-    let report: serde_json::Value = serde_json::from_str(&from_server.next_line().await?.unwrap_or_default()).context("server report")?;
+    let report: serde_json::Value =
+        serde_json::from_str(&from_server.next_line().await?.unwrap_or_default())
+            .context("server report")?;
     println!(
         "command round trip at the server, {} sessions open, commands 25-75 ms apart ({:.0} commands/s): p50 {} µs, p99 {} µs, max {} µs",
         args.concurrency,
@@ -267,11 +306,22 @@ where
     F: FnOnce() -> Fut + Send + 'static,
     Fut: std::future::Future<Output = anyhow::Result<usize>>,
 {
-    tokio::task::spawn_blocking(move || tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(players())).await?
+    tokio::task::spawn_blocking(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+            .block_on(players())
+    })
+    .await?
 }
 
 /// Plays `total` sessions, `concurrency` at a time; returns how many completed.
-async fn run_sessions(addr: std::net::SocketAddr, env: Arc<[u8]>, total: usize, concurrency: usize) -> anyhow::Result<usize> {
+async fn run_sessions(
+    addr: std::net::SocketAddr,
+    env: Arc<[u8]>,
+    total: usize,
+    concurrency: usize,
+) -> anyhow::Result<usize> {
     let next = Arc::new(AtomicUsize::new(0));
     let done = Arc::new(AtomicUsize::new(0));
     let mut players = tokio::task::JoinSet::new();
@@ -309,7 +359,10 @@ async fn routing(config: &Config, args: &AgiArgs) -> anyhow::Result<()> {
 async fn routing_in(pool: &sqlx::PgPool, args: &AgiArgs) -> anyhow::Result<()> {
     use dialtone_core::campaigns::{self, DialMethod};
     let campaign = campaigns::create(pool, "bench", DialMethod::Predictive, "9am-9pm").await?;
-    sqlx::query("UPDATE campaigns SET recording_policy = 'never' WHERE id = $1").bind(campaign).execute(pool).await?;
+    sqlx::query("UPDATE campaigns SET recording_policy = 'never' WHERE id = $1")
+        .bind(campaign)
+        .execute(pool)
+        .await?;
     let list = dialtone_core::lists::create(pool, "bench", Some(campaign), "US").await?;
     let lead: i64 = sqlx::query_scalar(
         "INSERT INTO leads (list_id, phone_e164, country, time_zone) VALUES ($1, '+12015550123', 'US', 'America/New_York') RETURNING id",
@@ -332,7 +385,9 @@ async fn routing_in(pool: &sqlx::PgPool, args: &AgiArgs) -> anyhow::Result<()> {
     .bind(campaign)
     .execute(pool)
     .await?;
-    sqlx::query("UPDATE agent_sessions SET conference = 'agent-' || id").execute(pool).await?;
+    sqlx::query("UPDATE agent_sessions SET conference = 'agent-' || id")
+        .execute(pool)
+        .await?;
 
     let stop = CancellationToken::new();
     // The agents' pages: a heartbeat a second, as the agent screen sends it.
@@ -342,7 +397,9 @@ async fn routing_in(pool: &sqlx::PgPool, args: &AgiArgs) -> anyhow::Result<()> {
             let mut tick = tokio::time::interval(Duration::from_secs(1));
             while !stop.is_cancelled() {
                 tick.tick().await;
-                let _ = sqlx::query("UPDATE agent_sessions SET last_seen_at = now()").execute(&pool).await;
+                let _ = sqlx::query("UPDATE agent_sessions SET last_seen_at = now()")
+                    .execute(&pool)
+                    .await;
             }
         })
     };
@@ -355,18 +412,29 @@ async fn routing_in(pool: &sqlx::PgPool, args: &AgiArgs) -> anyhow::Result<()> {
         agent_poll: Duration::from_millis(20),
         ami: None,
     };
-    let server = tokio::spawn(serve(listener, dialtone_fastagi::router(ctx), ServerConfig::default(), stop.clone()));
+    let server = tokio::spawn(serve(
+        listener,
+        dialtone_fastagi::router(ctx),
+        ServerConfig::default(),
+        stop.clone(),
+    ));
 
-    let times = Arc::new(Mutex::new(Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?));
+    let times = Arc::new(Mutex::new(Histogram::<u64>::new_with_bounds(
+        1, 60_000_000, 3,
+    )?));
     let abandons = Arc::new(AtomicUsize::new(0));
     let mut calls = tokio::task::JoinSet::new();
-    let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / f64::from(args.calls_per_second.max(1))));
+    let mut tick = tokio::time::interval(Duration::from_secs_f64(
+        1.0 / f64::from(args.calls_per_second.max(1)),
+    ));
     let total = args.routing_secs * u64::from(args.calls_per_second);
     let started = Instant::now();
     for _ in 0..total {
         tick.tick().await;
         let (pool, times, abandons) = (pool.clone(), times.clone(), abandons.clone());
-        calls.spawn(async move { one_routed_call(addr, campaign, lead, &pool, &times, &abandons).await });
+        calls.spawn(async move {
+            one_routed_call(addr, campaign, lead, &pool, &times, &abandons).await
+        });
     }
     while let Some(call) = calls.join_next().await {
         call??;
@@ -375,7 +443,9 @@ async fn routing_in(pool: &sqlx::PgPool, args: &AgiArgs) -> anyhow::Result<()> {
     stop.cancel();
     let _ = heartbeat.await;
     let _ = server.await;
-    let h = times.lock().map_err(|_| anyhow::anyhow!("timings lock poisoned"))?;
+    let h = times
+        .lock()
+        .map_err(|_| anyhow::anyhow!("timings lock poisoned"))?;
     println!(
         "outbound routing decision (AMD verdict in, conference command out), {} ready agents, {:.0} answered calls/s over {elapsed:.1} s:",
         args.agents,
@@ -410,16 +480,23 @@ async fn one_routed_call(
     let mut reader = BufReader::new(reader);
     let mut line = String::new();
     next_line(&mut reader, &mut line).await?;
-    writer.write_all(format!("200 result=1 ({call})\n").as_bytes()).await?;
+    writer
+        .write_all(format!("200 result=1 ({call})\n").as_bytes())
+        .await?;
     next_line(&mut reader, &mut line).await?;
-    writer.write_all(format!("200 result=1 ({lead})\n").as_bytes()).await?;
+    writer
+        .write_all(format!("200 result=1 ({lead})\n").as_bytes())
+        .await?;
     let asked = Instant::now();
     next_line(&mut reader, &mut line).await?;
     let micros = asked.elapsed().as_micros() as u64;
     if let Ok(mut h) = times.lock() {
         let _ = h.record(micros.max(1));
     }
-    let session: Option<i64> = line.strip_prefix("EXEC ConfBridge \"agent-").and_then(|rest| rest.split(',').next()).and_then(|id| id.parse().ok());
+    let session: Option<i64> = line
+        .strip_prefix("EXEC ConfBridge \"agent-")
+        .and_then(|rest| rest.split(',').next())
+        .and_then(|id| id.parse().ok());
     if session.is_none() {
         abandons.fetch_add(1, Ordering::Relaxed);
     }
@@ -439,7 +516,10 @@ async fn one_routed_call(
     Ok(())
 }
 
-async fn next_line(reader: &mut BufReader<tokio::net::tcp::OwnedReadHalf>, line: &mut String) -> std::io::Result<usize> {
+async fn next_line(
+    reader: &mut BufReader<tokio::net::tcp::OwnedReadHalf>,
+    line: &mut String,
+) -> std::io::Result<usize> {
     line.clear();
     reader.read_line(line).await
 }

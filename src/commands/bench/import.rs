@@ -19,7 +19,12 @@ pub struct Sizes {
 }
 
 pub async fn run(config: &Config, sizes: Sizes, keep: bool) -> anyhow::Result<()> {
-    let Sizes { rows, next_leads_rows, batch_lines, connections } = sizes;
+    let Sizes {
+        rows,
+        next_leads_rows,
+        batch_lines,
+        connections,
+    } = sizes;
     let (pool, base, name) = fresh_database(config, connections as u32 + 2).await?;
     println!("database {name} on {}:{}", base.get_host(), base.get_port());
     let dir = tempfile::tempdir()?;
@@ -31,10 +36,18 @@ pub async fn run(config: &Config, sizes: Sizes, keep: bool) -> anyhow::Result<()
         std::io::Write::flush(&mut out)?;
     }
     let size = std::fs::metadata(&csv_path)?.len();
-    println!("generated {rows} rows ({:.1} MiB) in {:.1} s", size as f64 / 1048576.0, started.elapsed().as_secs_f64());
+    println!(
+        "generated {rows} rows ({:.1} MiB) in {:.1} s",
+        size as f64 / 1048576.0,
+        started.elapsed().as_secs_f64()
+    );
 
     let list = dialtone_core::lists::create(&pool, "bench", None, "US").await?;
-    let options = ImportOptions { batch_lines, connections, ..ImportOptions::new(list, dir.path().join("errors.csv")) };
+    let options = ImportOptions {
+        batch_lines,
+        connections,
+        ..ImportOptions::new(list, dir.path().join("errors.csv"))
+    };
     let rss_before = peak_rss_mib().unwrap_or(0.0);
     let report = import::import_csv(&pool, &csv_path, &options, None).await?;
     let secs = report.elapsed.as_secs_f64();
@@ -44,7 +57,10 @@ pub async fn run(config: &Config, sizes: Sizes, keep: bool) -> anyhow::Result<()
         t.lines_committed,
         t.lines_committed as f64 / secs
     );
-    println!("        inserted {} duplicates {} rejected {} on DNC {}", t.inserted, t.duplicate, t.rejected, t.dnc);
+    println!(
+        "        inserted {} duplicates {} rejected {} on DNC {}",
+        t.inserted, t.duplicate, t.rejected, t.dnc
+    );
     println!(
         "peak RSS of this process: {:.1} MiB (before the import: {rss_before:.1} MiB; PostgreSQL's own memory is not counted)",
         peak_rss_mib().unwrap_or(0.0)
@@ -62,15 +78,24 @@ pub async fn run(config: &Config, sizes: Sizes, keep: bool) -> anyhow::Result<()
     Ok(())
 }
 
-const ZONES: &[&str] =
-    &["America/New_York", "America/Chicago", "America/Denver", "America/Phoenix", "America/Los_Angeles", "America/Anchorage", "Pacific/Honolulu"];
+const ZONES: &[&str] = &[
+    "America/New_York",
+    "America/Chicago",
+    "America/Denver",
+    "America/Phoenix",
+    "America/Los_Angeles",
+    "America/Anchorage",
+    "Pacific/Honolulu",
+];
 
 async fn bench_next_leads(pool: &PgPool, total: i64) -> anyhow::Result<()> {
     let lists = 10i64;
     let started = Instant::now();
     let mut list_ids = Vec::new();
     for i in 0..lists {
-        list_ids.push(dialtone_core::lists::create(pool, &format!("next-leads {i}"), None, "US").await?);
+        list_ids.push(
+            dialtone_core::lists::create(pool, &format!("next-leads {i}"), None, "US").await?,
+        );
     }
     // The fixture is built without the leads indexes, which are then made in one pass each,
     // exactly as the migrations defined them.
@@ -143,18 +168,31 @@ async fn bench_next_leads(pool: &PgPool, total: i64) -> anyhow::Result<()> {
             times[times.len() - 1].as_secs_f64() * 1e3
         );
     }
-    let plan: Vec<String> = sqlx::query_scalar(&format!("EXPLAIN (ANALYZE, BUFFERS) {}", leads::NEXT_DUE_SQL))
-        .bind(chosen)
-        .bind(&statuses)
-        .bind(&open)
-        .bind(chrono::Utc::now())
-        .bind(5i32)
-        .bind(&closed)
-        .bind(1000i64)
-        .fetch_all(pool)
-        .await?;
-    let scans: Vec<&String> = plan.iter().filter(|l| l.contains("Scan") && l.contains("leads")).collect();
-    println!("plan: {}", scans.iter().map(|l| l.trim()).collect::<Vec<_>>().join(" | "));
+    let plan: Vec<String> = sqlx::query_scalar(&format!(
+        "EXPLAIN (ANALYZE, BUFFERS) {}",
+        leads::NEXT_DUE_SQL
+    ))
+    .bind(chosen)
+    .bind(&statuses)
+    .bind(&open)
+    .bind(chrono::Utc::now())
+    .bind(5i32)
+    .bind(&closed)
+    .bind(1000i64)
+    .fetch_all(pool)
+    .await?;
+    let scans: Vec<&String> = plan
+        .iter()
+        .filter(|l| l.contains("Scan") && l.contains("leads"))
+        .collect();
+    println!(
+        "plan: {}",
+        scans
+            .iter()
+            .map(|l| l.trim())
+            .collect::<Vec<_>>()
+            .join(" | ")
+    );
     if plan.iter().any(|l| l.contains("Seq Scan on leads")) {
         println!("WARNING: the plan scans the leads table");
     }

@@ -49,8 +49,24 @@ pub enum BenchCommand {
 
 pub async fn run(config: &Config, command: BenchCommand) -> anyhow::Result<()> {
     match command {
-        BenchCommand::Import { rows, next_leads_rows, keep, batch_lines, connections } => {
-            import::run(config, import::Sizes { rows, next_leads_rows, batch_lines, connections }, keep).await
+        BenchCommand::Import {
+            rows,
+            next_leads_rows,
+            keep,
+            batch_lines,
+            connections,
+        } => {
+            import::run(
+                config,
+                import::Sizes {
+                    rows,
+                    next_leads_rows,
+                    batch_lines,
+                    connections,
+                },
+                keep,
+            )
+            .await
         }
         BenchCommand::Agi(args) => agi::run(config, args).await,
         BenchCommand::AgiServer => agi::serve_child().await,
@@ -73,14 +89,28 @@ fn peak_rss_mib() -> Option<f64> {
 }
 
 /// A new empty database on the configured server, migrated.
-async fn fresh_database(config: &Config, connections: u32) -> anyhow::Result<(PgPool, PgConnectOptions, String)> {
-    let base: PgConnectOptions = config.database_url.expose().parse().context("DATABASE_URL")?;
+async fn fresh_database(
+    config: &Config,
+    connections: u32,
+) -> anyhow::Result<(PgPool, PgConnectOptions, String)> {
+    let base: PgConnectOptions = config
+        .database_url
+        .expose()
+        .parse()
+        .context("DATABASE_URL")?;
     let name = format!("dialtone_bench_{}", std::process::id());
-    let admin = PgPool::connect_with(base.clone().database("postgres")).await.context("connecting to the server's postgres database")?;
-    admin.execute(format!("DROP DATABASE IF EXISTS {name}").as_str()).await?;
-    admin.execute(format!("CREATE DATABASE {name}").as_str()).await?;
+    let admin = PgPool::connect_with(base.clone().database("postgres"))
+        .await
+        .context("connecting to the server's postgres database")?;
+    admin
+        .execute(format!("DROP DATABASE IF EXISTS {name}").as_str())
+        .await?;
+    admin
+        .execute(format!("CREATE DATABASE {name}").as_str())
+        .await?;
     admin.close().await;
-    let pool = dialtone_core::db::connect(&database_url(&config.database_url, &name)?, connections).await?;
+    let pool = dialtone_core::db::connect(&database_url(&config.database_url, &name)?, connections)
+        .await?;
     dialtone_core::db::migrate(&pool).await?;
     Ok((pool, base, name))
 }
@@ -89,14 +119,17 @@ async fn fresh_database(config: &Config, connections: u32) -> anyhow::Result<(Pg
 /// (a child process gets it as its own `DATABASE_URL`).
 fn database_url(base: &Secret, name: &str) -> anyhow::Result<Secret> {
     // The URL is not shown in the error: it may carry a password.
-    let mut url = url::Url::parse(base.expose()).map_err(|e| anyhow::anyhow!("DATABASE_URL is not a valid URL: {e}"))?;
+    let mut url = url::Url::parse(base.expose())
+        .map_err(|e| anyhow::anyhow!("DATABASE_URL is not a valid URL: {e}"))?;
     url.set_path(&format!("/{name}"));
     Ok(Secret::new(url.to_string()))
 }
 
 async fn drop_database(base: &PgConnectOptions, name: &str) -> anyhow::Result<()> {
     let admin = PgPool::connect_with(base.clone().database("postgres")).await?;
-    admin.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await?;
+    admin
+        .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+        .await?;
     Ok(())
 }
 
@@ -108,6 +141,9 @@ mod tests {
     fn a_benchmark_database_keeps_the_password_and_options() {
         let base = Secret::new("postgres://dial:s%40cret@db.example:6432/dialtone?sslmode=require");
         let url = database_url(&base, "dialtone_bench_7").expect("url");
-        assert_eq!(url.expose(), "postgres://dial:s%40cret@db.example:6432/dialtone_bench_7?sslmode=require");
+        assert_eq!(
+            url.expose(),
+            "postgres://dial:s%40cret@db.example:6432/dialtone_bench_7?sslmode=require"
+        );
     }
 }

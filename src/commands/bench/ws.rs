@@ -47,7 +47,9 @@ fn now_micros() -> i64 {
 }
 
 fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }
 
 /// What a page's socket saw: a note's latency, or the moment a state push arrived.
@@ -59,13 +61,25 @@ enum Seen {
 
 pub async fn run(config: &Config, args: WsArgs) -> anyhow::Result<()> {
     let _ = rlimit::increase_nofile_limit(u64::MAX);
-    let redis = config.redis_url.clone().unwrap_or_else(|| Secret::new("redis://127.0.0.1:6379"));
-    let bus = Bus::from_config(Some(&redis)).await.context("connecting to Redis (REDIS_URL; the bench needs it, as several web nodes would)")?;
+    let redis = config
+        .redis_url
+        .clone()
+        .unwrap_or_else(|| Secret::new("redis://127.0.0.1:6379"));
+    let bus = Bus::from_config(Some(&redis)).await.context(
+        "connecting to Redis (REDIS_URL; the bench needs it, as several web nodes would)",
+    )?;
     let (pool, base, name) = fresh_database(config, 8).await?;
     let db_url = super::database_url(&config.database_url, &name)?;
 
     // Agents, each signed in, each logged in to one campaign (paused), as on a busy floor.
-    let first = dialtone_core::users::create(&pool, "bench0000", "Bench 0", dialtone_core::users::Role::Agent, "bench password 1234").await?;
+    let first = dialtone_core::users::create(
+        &pool,
+        "bench0000",
+        "Bench 0",
+        dialtone_core::users::Role::Agent,
+        "bench password 1234",
+    )
+    .await?;
     sqlx::query(
         "INSERT INTO users (username, display_name, role, password_hash, must_change_password)
          SELECT 'bench' || lpad(i::text, 4, '0'), 'Bench ' || i, 'agent', (SELECT password_hash FROM users WHERE id = $1), false
@@ -75,9 +89,20 @@ pub async fn run(config: &Config, args: WsArgs) -> anyhow::Result<()> {
     .bind(args.pages as i64)
     .execute(&pool)
     .await?;
-    sqlx::query("UPDATE users SET must_change_password = false").execute(&pool).await?;
-    let campaign = dialtone_core::campaigns::create(&pool, "Bench", dialtone_core::campaigns::DialMethod::Predictive, "9am-9pm").await?;
-    sqlx::query("INSERT INTO user_campaigns (user_id, campaign_id) SELECT id, $1 FROM users").bind(campaign).execute(&pool).await?;
+    sqlx::query("UPDATE users SET must_change_password = false")
+        .execute(&pool)
+        .await?;
+    let campaign = dialtone_core::campaigns::create(
+        &pool,
+        "Bench",
+        dialtone_core::campaigns::DialMethod::Predictive,
+        "9am-9pm",
+    )
+    .await?;
+    sqlx::query("INSERT INTO user_campaigns (user_id, campaign_id) SELECT id, $1 FROM users")
+        .bind(campaign)
+        .execute(&pool)
+        .await?;
     sqlx::query(
         "INSERT INTO agent_sessions (user_id, campaign_id, node, phone_dial_string, conference, state, pause_code)
          SELECT id, $1, 'bench', 'PJSIP/' || id, 'agent-' || id, 'paused', 'BREAK' FROM users",
@@ -103,7 +128,9 @@ pub async fn run(config: &Config, args: WsArgs) -> anyhow::Result<()> {
     .bind(campaign)
     .execute(&pool)
     .await?;
-    let users: Vec<i64> = sqlx::query_scalar("SELECT id FROM users ORDER BY id").fetch_all(&pool).await?;
+    let users: Vec<i64> = sqlx::query_scalar("SELECT id FROM users ORDER BY id")
+        .fetch_all(&pool)
+        .await?;
     let mut tokens = Vec::with_capacity(users.len());
     for user in &users {
         tokens.push(dialtone_admin::server::session::open(&pool, *user, None, "bench").await?);
@@ -118,8 +145,14 @@ pub async fn run(config: &Config, args: WsArgs) -> anyhow::Result<()> {
         .env("DATABASE_URL", db_url.expose())
         .env("REDIS_URL", redis.expose())
         .env("DIALTONE_LISTEN__WEB", format!("127.0.0.1:{port}"))
-        .env("DIALTONE_LISTEN__METRICS", format!("127.0.0.1:{}", free_port()?))
-        .env("DIALTONE_WEB__PUBLIC_URL", format!("http://127.0.0.1:{port}"))
+        .env(
+            "DIALTONE_LISTEN__METRICS",
+            format!("127.0.0.1:{}", free_port()?),
+        )
+        .env(
+            "DIALTONE_WEB__PUBLIC_URL",
+            format!("http://127.0.0.1:{port}"),
+        )
         .env("DIALTONE_DATA_DIR", data.path())
         .env("RUST_LOG", "error")
         .kill_on_drop(true)
@@ -127,7 +160,10 @@ pub async fn run(config: &Config, args: WsArgs) -> anyhow::Result<()> {
         .context("starting dialtone web")?;
     let pid = child.id().context("server pid")?.to_string();
     let started = Instant::now();
-    while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
         if started.elapsed() > Duration::from_secs(30) {
             bail!("dialtone web did not start listening");
         }
@@ -135,7 +171,10 @@ pub async fn run(config: &Config, args: WsArgs) -> anyhow::Result<()> {
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     let rss_idle = proc_status_kib(&pid, "VmRSS:").unwrap_or(0.0);
-    println!("dialtone web: pid {pid} on 127.0.0.1:{port}, {:.1} MiB resident before any page", rss_idle / 1024.0);
+    println!(
+        "dialtone web: pid {pid} on 127.0.0.1:{port}, {:.1} MiB resident before any page",
+        rss_idle / 1024.0
+    );
 
     // The pages: each waits for its first whole screen before counting as connected.
     let (seen_tx, mut seen_rx) = mpsc::unbounded_channel::<Seen>();
@@ -143,9 +182,13 @@ pub async fn run(config: &Config, args: WsArgs) -> anyhow::Result<()> {
     let connect_started = Instant::now();
     for token in &tokens {
         let mut request = format!("ws://127.0.0.1:{port}/ws/agent").into_client_request()?;
-        request.headers_mut().insert("Cookie", format!("dialtone_session={token}").parse()?);
+        request
+            .headers_mut()
+            .insert("Cookie", format!("dialtone_session={token}").parse()?);
         let (seen_tx, ready_tx) = (seen_tx.clone(), ready_tx.clone());
-        let (mut socket, _) = tokio_tungstenite::connect_async(request).await.context("opening an agent page's socket")?;
+        let (mut socket, _) = tokio_tungstenite::connect_async(request)
+            .await
+            .context("opening an agent page's socket")?;
         tokio::spawn(async move {
             let mut first = true;
             while let Some(Ok(message)) = socket.next().await {
@@ -162,12 +205,18 @@ pub async fn run(config: &Config, args: WsArgs) -> anyhow::Result<()> {
                         let _ = ready_tx.send(());
                     }
                     Some("desk") => {
-                        if value.pointer("/desk/session/call").is_some_and(|c| !c.is_null()) {
+                        if value
+                            .pointer("/desk/session/call")
+                            .is_some_and(|c| !c.is_null())
+                        {
                             let _ = seen_tx.send(Seen::Pop(Instant::now()));
                         }
                     }
                     Some("notice") => {
-                        let sent = value.get("sent_at_micros").and_then(|v| v.as_i64()).unwrap_or(0);
+                        let sent = value
+                            .get("sent_at_micros")
+                            .and_then(|v| v.as_i64())
+                            .unwrap_or(0);
                         let _ = seen_tx.send(Seen::Note(now_micros() - sent));
                     }
                     Some("state") => {
@@ -179,7 +228,9 @@ pub async fn run(config: &Config, args: WsArgs) -> anyhow::Result<()> {
         });
     }
     for _ in 0..tokens.len() {
-        tokio::time::timeout(Duration::from_secs(60), ready_rx.recv()).await.context("a page got no screen within 60 s")?;
+        tokio::time::timeout(Duration::from_secs(60), ready_rx.recv())
+            .await
+            .context("a page got no screen within 60 s")?;
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     let rss_connected = proc_status_kib(&pid, "VmRSS:").unwrap_or(0.0);
@@ -197,14 +248,21 @@ pub async fn run(config: &Config, args: WsArgs) -> anyhow::Result<()> {
         // All of a round's notes at once, pipelined on the one Redis connection.
         let notes = users.iter().map(|user| {
             let bus = bus.clone();
-            let note = LiveEvent::Notice { user_id: *user, text: format!("round {round}"), sent_at_micros: now_micros() };
+            let note = LiveEvent::Notice {
+                user_id: *user,
+                text: format!("round {round}"),
+                sent_at_micros: now_micros(),
+            };
             async move { bus.publish(BUS_CHANNEL, &note).await }
         });
         for sent in futures::future::join_all(notes).await {
             sent?;
         }
         for _ in 0..users.len() {
-            match tokio::time::timeout(Duration::from_secs(30), seen_rx.recv()).await.context("a note did not arrive within 30 s")? {
+            match tokio::time::timeout(Duration::from_secs(30), seen_rx.recv())
+                .await
+                .context("a note did not arrive within 30 s")?
+            {
                 Some(Seen::Note(us)) => bus_hist.record(us.max(0) as u64)?,
                 Some(Seen::State(_) | Seen::Pop(_)) => {}
                 None => bail!("the pages stopped"),
@@ -212,12 +270,20 @@ pub async fn run(config: &Config, args: WsArgs) -> anyhow::Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    report("bus (Redis) note to every page", &bus_hist, users.len() * args.rounds);
+    report(
+        "bus (Redis) note to every page",
+        &bus_hist,
+        users.len() * args.rounds,
+    );
 
     // Path 2: one UPDATE changes every agent's state; each page is pushed its state.
     let mut db_hist = Histogram::<u64>::new(3)?;
     for round in 0..args.rounds {
-        let (state, code) = if round % 2 == 0 { ("ready", None) } else { ("paused", Some("BREAK")) };
+        let (state, code) = if round % 2 == 0 {
+            ("ready", None)
+        } else {
+            ("paused", Some("BREAK"))
+        };
         let sent = Instant::now();
         sqlx::query("UPDATE agent_sessions SET state = $1, pause_code = $2, state_since = now() WHERE logged_out_at IS NULL")
             .bind(state)
@@ -226,7 +292,10 @@ pub async fn run(config: &Config, args: WsArgs) -> anyhow::Result<()> {
             .await?;
         let mut got = 0;
         while got < users.len() {
-            match tokio::time::timeout(Duration::from_secs(30), seen_rx.recv()).await.context("a state push did not arrive within 30 s")? {
+            match tokio::time::timeout(Duration::from_secs(30), seen_rx.recv())
+                .await
+                .context("a state push did not arrive within 30 s")?
+            {
                 Some(Seen::State(at)) => {
                     db_hist.record(at.duration_since(sent).as_micros() as u64)?;
                     got += 1;
@@ -237,10 +306,16 @@ pub async fn run(config: &Config, args: WsArgs) -> anyhow::Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    report("database change (NOTIFY) to every page", &db_hist, users.len() * args.rounds);
+    report(
+        "database change (NOTIFY) to every page",
+        &db_hist,
+        users.len() * args.rounds,
+    );
 
     // Path 3: screen pops, a wave of agents at a time.
-    let sessions: Vec<i64> = sqlx::query_scalar("SELECT id FROM agent_sessions ORDER BY id").fetch_all(&pool).await?;
+    let sessions: Vec<i64> = sqlx::query_scalar("SELECT id FROM agent_sessions ORDER BY id")
+        .fetch_all(&pool)
+        .await?;
     let mut pop_hist = Histogram::<u64>::new(3)?;
     for wave in sessions.chunks(args.wave.max(1)) {
         let sent = Instant::now();
@@ -253,7 +328,10 @@ pub async fn run(config: &Config, args: WsArgs) -> anyhow::Result<()> {
         .await?;
         let mut got = 0;
         while got < wave.len() {
-            match tokio::time::timeout(Duration::from_secs(30), seen_rx.recv()).await.context("a screen pop did not arrive within 30 s")? {
+            match tokio::time::timeout(Duration::from_secs(30), seen_rx.recv())
+                .await
+                .context("a screen pop did not arrive within 30 s")?
+            {
                 Some(Seen::Pop(at)) => {
                     pop_hist.record(at.duration_since(sent).as_micros() as u64)?;
                     got += 1;
@@ -268,7 +346,11 @@ pub async fn run(config: &Config, args: WsArgs) -> anyhow::Result<()> {
             .await?;
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
-    report(&format!("screen pop (waves of {}) to each page", args.wave.max(1)), &pop_hist, sessions.len());
+    report(
+        &format!("screen pop (waves of {}) to each page", args.wave.max(1)),
+        &pop_hist,
+        sessions.len(),
+    );
     let peak = proc_status_kib(&pid, "VmHWM:").unwrap_or(0.0);
     println!("server peak resident memory: {:.1} MiB", peak / 1024.0);
 

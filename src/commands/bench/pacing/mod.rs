@@ -64,44 +64,89 @@ pub struct Cell {
 }
 
 fn amd() -> Amd {
-    Amd { machine_share: 0.35, detect_secs: (1.5, 3.0), false_positive: 0.02, false_negative: 0.10, machine_talk_secs: 15.0 }
+    Amd {
+        machine_share: 0.35,
+        detect_secs: (1.5, 3.0),
+        false_positive: 0.02,
+        false_negative: 0.10,
+        machine_talk_secs: 15.0,
+    }
 }
 
 fn grid() -> Vec<Cell> {
     let mut cells = Vec::new();
     for p in [0.1, 0.3] {
         for n in [5, 10, 25, 50, 100] {
-            cells.push(Cell { scenario: "S1", label: format!("p={p}"), agents: n, hit_rate: p, world: World::baseline(n, p), guess: None });
+            cells.push(Cell {
+                scenario: "S1",
+                label: format!("p={p}"),
+                agents: n,
+                hit_rate: p,
+                world: World::baseline(n, p),
+                guess: None,
+            });
         }
     }
     for n in [10, 25, 50] {
         let mut world = World::baseline(n, 0.3);
         world.hit_rate = HitRate::Hourly(vec![0.3, 0.3, 0.45, 0.45, 0.15, 0.15, 0.3, 0.3]);
-        cells.push(Cell { scenario: "S2", label: "p 0.30→0.45→0.15→0.30".into(), agents: n, hit_rate: 0.3, world, guess: None });
+        cells.push(Cell {
+            scenario: "S2",
+            label: "p 0.30→0.45→0.15→0.30".into(),
+            agents: n,
+            hit_rate: 0.3,
+            world,
+            guess: None,
+        });
     }
     for p in [0.1, 0.3] {
         for n in [10, 25, 50] {
             let mut world = World::baseline(n, p);
             world.amd = Some(amd());
-            cells.push(Cell { scenario: "S5", label: format!("AMD, p={p}"), agents: n, hit_rate: p, world, guess: None });
+            cells.push(Cell {
+                scenario: "S5",
+                label: format!("AMD, p={p}"),
+                agents: n,
+                hit_rate: p,
+                world,
+                guess: None,
+            });
         }
     }
     let truth = World::baseline(25, 0.1);
-    for (label, hit, talk) in [("p guessed 0.7×", 0.07, 180.0), ("p guessed 1.3×", 0.13, 180.0), ("talk guessed 0.7×", 0.1, 126.0), ("talk guessed 1.3×", 0.1, 234.0)] {
+    for (label, hit, talk) in [
+        ("p guessed 0.7×", 0.07, 180.0),
+        ("p guessed 1.3×", 0.13, 180.0),
+        ("talk guessed 0.7×", 0.1, 126.0),
+        ("talk guessed 1.3×", 0.1, 234.0),
+    ] {
         let mut guess = World::baseline(25, hit);
         guess.talk_mean_secs = talk;
         guess.talk_sd_secs = talk * 120.0 / 180.0;
-        cells.push(Cell { scenario: "S7", label: label.into(), agents: 25, hit_rate: 0.1, world: truth.clone(), guess: Some(guess) });
+        cells.push(Cell {
+            scenario: "S7",
+            label: label.into(),
+            agents: 25,
+            hit_rate: 0.1,
+            world: truth.clone(),
+            guess: Some(guess),
+        });
     }
     cells
 }
 
 /// The shifts of one strategy over one cell's period, the strategy's memory carried across.
-fn run_period(world: &World, strategy: &mut dyn Strategy, seed: u64, shifts: u64) -> Vec<ShiftResult> {
+fn run_period(
+    world: &World,
+    strategy: &mut dyn Strategy,
+    seed: u64,
+    shifts: u64,
+) -> Vec<ShiftResult> {
     let mut period = Tally::default();
     (0..shifts)
         .map(|i| {
-            let (result, carried) = run_shift(world, seed + i, strategy, i as f64 * 86_400.0, period);
+            let (result, carried) =
+                run_shift(world, seed + i, strategy, i as f64 * 86_400.0, period);
             period = carried;
             result
         })
@@ -111,7 +156,13 @@ fn run_period(world: &World, strategy: &mut dyn Strategy, seed: u64, shifts: u64
 /// Warms a strategy up on the world it was set up for (S7): one shift, not scored.
 fn warm_up(cell: &Cell, strategy: &mut dyn Strategy, seed: u64) {
     if let Some(guess) = &cell.guess {
-        run_shift(guess, seed.wrapping_add(10_000), strategy, -86_400.0, Tally::default());
+        run_shift(
+            guess,
+            seed.wrapping_add(10_000),
+            strategy,
+            -86_400.0,
+            Tally::default(),
+        );
     }
 }
 
@@ -155,7 +206,9 @@ enum Job {
     Progressive,
     BestRatio,
     GuessRatio,
-    Adapt { tapered: bool },
+    Adapt {
+        tapered: bool,
+    },
     Dialtone,
     /// Dialtone with the optional per-hour cap (UK practice) at the same 3%.
     DialtoneHourly,
@@ -177,16 +230,26 @@ impl Job {
 }
 
 fn run_job(cell: &Cell, job: Job, seed: u64, shifts: u64) -> Row {
-    let fp = cell.world.amd.as_ref().map_or(0.0, |a| a.false_positive * 100.0);
-    let row = |strategy: &str, param: Option<f64>, tuned_in_sample: bool, results: &[ShiftResult]| Row {
-        strategy: strategy.into(),
-        param,
-        tuned_in_sample,
-        metrics: Metrics::of(results),
-    };
+    let fp = cell
+        .world
+        .amd
+        .as_ref()
+        .map_or(0.0, |a| a.false_positive * 100.0);
+    let row =
+        |strategy: &str, param: Option<f64>, tuned_in_sample: bool, results: &[ShiftResult]| Row {
+            strategy: strategy.into(),
+            param,
+            tuned_in_sample,
+            metrics: Metrics::of(results),
+        };
     let top = 3.0 / cell.hit_rate.max(0.05);
     match job {
-        Job::Progressive => row("progressive", None, false, &run_period(&cell.world, &mut Progressive, seed, shifts)),
+        Job::Progressive => row(
+            "progressive",
+            None,
+            false,
+            &run_period(&cell.world, &mut Progressive, seed, shifts),
+        ),
         Job::BestRatio => {
             let (r, results) = best_ratio(&cell.world, seed, shifts, top);
             row("best fixed ratio", Some(r), true, &results)
@@ -194,24 +257,44 @@ fn run_job(cell: &Cell, job: Job, seed: u64, shifts: u64) -> Row {
         Job::GuessRatio => {
             let guess = cell.guess.as_ref().unwrap_or(&cell.world);
             let (r, _) = best_ratio(guess, seed.wrapping_add(20_000), shifts, top * 2.0);
-            row("fixed ratio tuned on the guess", Some(r), false, &run_period(&cell.world, &mut FixedRatio(r), seed, shifts))
+            row(
+                "fixed ratio tuned on the guess",
+                Some(r),
+                false,
+                &run_period(&cell.world, &mut FixedRatio(r), seed, shifts),
+            )
         }
         Job::Adapt { tapered } => {
             let mut s = VicidialAdapt::new(tapered);
             warm_up(cell, &mut s, seed);
             let name = s.name();
-            row(&name, None, false, &run_period(&cell.world, &mut s, seed, shifts))
+            row(
+                &name,
+                None,
+                false,
+                &run_period(&cell.world, &mut s, seed, shifts),
+            )
         }
         Job::Dialtone => {
             let mut s = Dialtone::new(fp, cell.world.drop_secs);
             warm_up(cell, &mut s, seed);
-            row("Dialtone predictive", None, false, &run_period(&cell.world, &mut s, seed, shifts))
+            row(
+                "Dialtone predictive",
+                None,
+                false,
+                &run_period(&cell.world, &mut s, seed, shifts),
+            )
         }
         Job::DialtoneHourly => {
             let mut s = Dialtone::new(fp, cell.world.drop_secs);
             s.hourly_cap_pct = Some(CAP_PCT);
             warm_up(cell, &mut s, seed);
-            row("Dialtone predictive, hourly cap", None, false, &run_period(&cell.world, &mut s, seed, shifts))
+            row(
+                "Dialtone predictive, hourly cap",
+                None,
+                false,
+                &run_period(&cell.world, &mut s, seed, shifts),
+            )
         }
     }
 }
@@ -220,12 +303,24 @@ pub fn run(args: PacingArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let cells: Vec<Cell> = grid()
         .into_iter()
-        .filter(|c| args.scenario.is_empty() || args.scenario.iter().any(|s| s.eq_ignore_ascii_case(c.scenario)))
+        .filter(|c| {
+            args.scenario.is_empty()
+                || args
+                    .scenario
+                    .iter()
+                    .any(|s| s.eq_ignore_ascii_case(c.scenario))
+        })
         .filter(|c| args.agents.is_empty() || args.agents.contains(&c.agents))
         .collect();
     let mut jobs = Vec::new();
     for (i, cell) in cells.iter().enumerate() {
-        let mut kinds = vec![Job::Progressive, Job::BestRatio, Job::Adapt { tapered: false }, Job::Adapt { tapered: true }, Job::Dialtone];
+        let mut kinds = vec![
+            Job::Progressive,
+            Job::BestRatio,
+            Job::Adapt { tapered: false },
+            Job::Adapt { tapered: true },
+            Job::Dialtone,
+        ];
         if cell.guess.is_some() {
             kinds.push(Job::GuessRatio);
         }
@@ -233,23 +328,62 @@ pub fn run(args: PacingArgs) -> anyhow::Result<()> {
         if cell.scenario == "S1" && cell.agents == 25 {
             kinds.push(Job::DialtoneHourly);
         }
-        kinds.retain(|k| args.strategy.is_empty() || args.strategy.iter().any(|s| s.eq_ignore_ascii_case(k.key().0)));
+        kinds.retain(|k| {
+            args.strategy.is_empty()
+                || args
+                    .strategy
+                    .iter()
+                    .any(|s| s.eq_ignore_ascii_case(k.key().0))
+        });
         // The most expensive first, so the threads finish together.
         jobs.extend(kinds.into_iter().map(|k| (i, k, cell.agents)));
     }
-    jobs.sort_by_key(|&(_, k, n)| std::cmp::Reverse(n * if matches!(k, Job::BestRatio | Job::GuessRatio | Job::Dialtone | Job::DialtoneHourly) { 10 } else { 1 }));
-    let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())).max(1);
-    println!("bench pacing: {} cells, {} strategy runs of {} shifts, seeds {}..{}, {threads} threads", cells.len(), jobs.len(), args.shifts, args.seed, args.seed + args.shifts - 1);
+    jobs.sort_by_key(|&(_, k, n)| {
+        std::cmp::Reverse(
+            n * if matches!(
+                k,
+                Job::BestRatio | Job::GuessRatio | Job::Dialtone | Job::DialtoneHourly
+            ) {
+                10
+            } else {
+                1
+            },
+        )
+    });
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+        .max(1);
+    println!(
+        "bench pacing: {} cells, {} strategy runs of {} shifts, seeds {}..{}, {threads} threads",
+        cells.len(),
+        jobs.len(),
+        args.shifts,
+        args.seed,
+        args.seed + args.shifts - 1
+    );
     let queue = Mutex::new(jobs);
     let done: Mutex<Vec<(usize, usize, Row)>> = Mutex::new(Vec::new());
     std::thread::scope(|scope| {
         for _ in 0..threads {
             scope.spawn(|| loop {
-                let next = queue.lock().ok().and_then(|mut q| if q.is_empty() { None } else { Some(q.remove(0)) });
+                let next = queue.lock().ok().and_then(|mut q| {
+                    if q.is_empty() {
+                        None
+                    } else {
+                        Some(q.remove(0))
+                    }
+                });
                 let Some((cell, job, _)) = next else { break };
                 let order = job.key().1;
                 let row = run_job(&cells[cell], job, args.seed, args.shifts);
-                eprintln!("  {} N={} {}: {}", cells[cell].scenario, cells[cell].agents, cells[cell].label, row.metrics.summary(&row.strategy));
+                eprintln!(
+                    "  {} N={} {}: {}",
+                    cells[cell].scenario,
+                    cells[cell].agents,
+                    cells[cell].label,
+                    row.metrics.summary(&row.strategy)
+                );
                 if let Ok(mut d) = done.lock() {
                     d.push((cell, order, row));
                 }
@@ -258,7 +392,13 @@ pub fn run(args: PacingArgs) -> anyhow::Result<()> {
     });
     let mut done = done.into_inner().unwrap_or_default();
     done.sort_by_key(|&(c, o, _)| (c, o));
-    let mut results: Vec<CellResult> = cells.iter().map(|c| CellResult { cell: c.clone(), rows: Vec::new() }).collect();
+    let mut results: Vec<CellResult> = cells
+        .iter()
+        .map(|c| CellResult {
+            cell: c.clone(),
+            rows: Vec::new(),
+        })
+        .collect();
     for (c, _, row) in done {
         results[c].rows.push(row);
     }

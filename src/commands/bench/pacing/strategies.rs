@@ -76,19 +76,31 @@ impl VicidialAdapt {
         let waiting = self.samples.iter().map(|s| s.1).sum::<f64>() / n;
         let total = self.samples.iter().map(|s| s.2).sum::<f64>() / n;
         let diff = ready - waiting;
-        let pct = if diff != 0.0 && total != 0.0 { 100.0 * diff / total } else { 0.0 };
+        let pct = if diff != 0.0 && total != 0.0 {
+            100.0 * diff / total
+        } else {
+            0.0
+        };
         let mut new = (self.level * (1.0 + pct / 100.0)).min(MAX_LEVEL);
         if new < 1.0 {
             new = 1.0;
         }
-        let drops_1m_pct = if self.minute.dials > 0 { 100.0 * self.minute.abandons as f64 / self.minute.dials as f64 } else { 0.0 };
+        let drops_1m_pct = if self.minute.dials > 0 {
+            100.0 * self.minute.abandons as f64 / self.minute.dials as f64
+        } else {
+            0.0
+        };
         if self.minute.dials > 20 && drops_1m_pct > 50.0 {
             new /= 2.0;
         }
         if self.calls_today > 50 && self.drop_pct > DROP_LIMIT_PCT {
             if self.tapered {
                 let left = LATEST_SERVER_HHMM - Self::hhmm(v.shift_secs);
-                new = if left < 0.0 { 1.0 } else { new * if left > 1000.0 { 1.0 } else { left / 1000.0 } };
+                new = if left < 0.0 {
+                    1.0
+                } else {
+                    new * if left > 1000.0 { 1.0 } else { left / 1000.0 }
+                };
             } else {
                 new = 1.0;
             }
@@ -99,7 +111,12 @@ impl VicidialAdapt {
 
 impl Strategy for VicidialAdapt {
     fn name(&self) -> String {
-        if self.tapered { "VICIdial ADAPT_TAPERED" } else { "VICIdial ADAPT_HARD_LIMIT" }.into()
+        if self.tapered {
+            "VICIdial ADAPT_TAPERED"
+        } else {
+            "VICIdial ADAPT_HARD_LIMIT"
+        }
+        .into()
     }
 
     fn begin_shift(&mut self, _clock: f64) {
@@ -112,7 +129,11 @@ impl Strategy for VicidialAdapt {
 
     fn decide(&mut self, v: &View<'_>) -> u32 {
         let talking = v.talking.len() as f64;
-        self.samples.push_back((f64::from(v.ready), f64::from(v.waiting), f64::from(v.logged_in)));
+        self.samples.push_back((
+            f64::from(v.ready),
+            f64::from(v.waiting),
+            f64::from(v.logged_in),
+        ));
         if self.samples.len() > 15 {
             self.samples.pop_front();
         }
@@ -147,7 +168,13 @@ pub struct Dialtone {
 
 impl Dialtone {
     pub fn new(false_positive_pct: f64, drop_secs: f64) -> Self {
-        Self { pacer: Pacer::new(), rate: CallRate::new(1000.0, 0.0), false_positive_pct, hourly_cap_pct: None, drop_secs }
+        Self {
+            pacer: Pacer::new(),
+            rate: CallRate::new(1000.0, 0.0),
+            false_positive_pct,
+            hourly_cap_pct: None,
+            drop_secs,
+        }
     }
 
     fn ledger(&self, t: &Tallies) -> Ledger {
@@ -168,7 +195,13 @@ impl Strategy for Dialtone {
         "Dialtone predictive".into()
     }
     fn decide(&mut self, v: &View<'_>) -> u32 {
-        let floor = Floor { ready: v.ready, waiting: v.waiting, talking: v.talking, wrapping: v.wrapping, pending: v.pending };
+        let floor = Floor {
+            ready: v.ready,
+            waiting: v.waiting,
+            talking: v.talking,
+            wrapping: v.wrapping,
+            pending: v.pending,
+        };
         let cap = v.logged_in.saturating_mul(20);
         let ledger = self.ledger(&v.tallies);
         let predicted = self.pacer.lines(&floor, &ledger, self.drop_secs, cap);
