@@ -4,6 +4,8 @@
 //!
 //! Set `DIALTONE_SCREENSHOTS=docs/screenshots` to refresh the screenshots in the docs.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test's helpers fail the test as its #[test]s do
+
 mod common;
 
 use std::path::Path;

@@ -5,6 +5,8 @@
 //! a supervisor's wallboard follows; a second tab takes over; a closed page stops the agent
 //! getting calls. Set `DIALTONE_SCREENSHOTS=docs/screenshots` to refresh the docs' pictures.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test's helpers fail the test as its #[test]s do
+
 mod common;
 
 use std::path::Path;

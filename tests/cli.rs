@@ -1,5 +1,7 @@
 //! The `dialtone` binary as an operator runs it, against a fresh database per test.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test's helpers fail the test as its #[test]s do
+
 mod common;
 
 use std::path::Path;

@@ -6,6 +6,8 @@
 //! blind transfers) acts on the simulator's channels; a database restart in the middle of a
 //! campaign stops the dialing, which comes back on its own with every call record closed.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test's helpers fail the test as its #[test]s do
+
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -4,6 +4,8 @@
 //! leads with ten agents against callees whose answering-machine verdicts are sometimes wrong
 //! must keep every rule (`common::floor::thousand_lead_rules_kept`).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test's helpers fail the test as its #[test]s do
+
 mod common;
 
 use std::process::Stdio;

@@ -5,6 +5,8 @@
 //! Asterisk's own state (its CLI: channels, conference members, files, its log) and on the
 //! database. Skipped, saying so, where no Asterisk is found or built (`scripts/test`).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test's helpers fail the test as its #[test]s do
+
 mod common;
 
 use std::process::Stdio;

@@ -119,7 +119,9 @@ pub struct Desk {
     pub session: Option<DeskSession>,
 }
 
-/// What the server pushes to an agent's page.
+/// What the server pushes to an agent's page. The whole screen is the message most sent, so it
+/// is not boxed to make the rare small ones smaller.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum AgentPush {

@@ -1,6 +1,8 @@
 //! The admin's router driven in-process (no socket), against a real database per test: who may
 //! open what, CSRF, sign-in and sessions, validation, stale forms, the audit log, uploads and
 //! the JSON API.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test's helpers fail the test as its #[test]s do
 #![cfg(feature = "ssr")]
 
 mod common;

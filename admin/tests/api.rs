@@ -1,5 +1,7 @@
 //! What issue 6 left: tables sorted on the server (leads, DNC, recordings, the audit log), the
 //! JSON API's reference data and lead uploads, and supervisors running their own campaigns.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test's helpers fail the test as its #[test]s do
 #![cfg(feature = "ssr")]
 
 mod common;

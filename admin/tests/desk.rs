@@ -2,6 +2,8 @@
 //! node on the bus that records the call-control requests and answers them: what an agent may
 //! do in each state, what is refused and how it is said, and that the page's news comes from
 //! the database's own notifications.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test's helpers fail the test as its #[test]s do
 #![cfg(feature = "ssr")]
 
 use std::sync::{Arc, Mutex};

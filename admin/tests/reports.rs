@@ -1,5 +1,7 @@
 //! The reports against a seeded database: exact numbers in each report, the CSV files
 //! (attachment, neutralised cells), who may see which campaign or group, and bad filters.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test's helpers fail the test as its #[test]s do
 #![cfg(feature = "ssr")]
 
 use axum::body::Body;

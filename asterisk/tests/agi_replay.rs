@@ -1,6 +1,8 @@
 //! Every recorded AGI session replayed against the codec and the typed session: the commands the
 //! session sends must be the recorded bytes, and each reply must read as Asterisk meant it.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test's helpers fail the test as its #[test]s do
+
 mod support;
 
 use std::time::Duration;

@@ -1,6 +1,8 @@
 //! The FastAGI server over real TCP on loopback: routing, the allow-list, the session bound,
 //! bad input, and a graceful drain.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test's helpers fail the test as its #[test]s do
+
 use std::time::Duration;
 
 use dialtone_asterisk::agi::{serve, Router, ServerConfig, TcpSession};

@@ -2,6 +2,8 @@
 //! delivered them, decode into the messages Asterisk meant; and every action the recording
 //! client wrote is what `Action::encode` writes, byte for byte.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test's helpers fail the test as its #[test]s do
+
 mod support;
 
 use bytes::BytesMut;

@@ -209,6 +209,8 @@ impl Config {
 }
 
 #[cfg(test)]
+// figment's Jail closures return its (large) Error.
+#[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
     use figment::Jail;

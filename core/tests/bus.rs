@@ -1,5 +1,7 @@
 //! The event bus, in process and through a real Redis (REDIS_URL, as scripts/test sets it).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test's helpers fail the test as its #[test]s do
+
 use std::time::Duration;
 
 use dialtone_core::bus::{Bus, BusError};

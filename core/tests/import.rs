@@ -1,5 +1,7 @@
 //! Lead import against a real PostgreSQL, one fresh database per test.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test's helpers fail the test as its #[test]s do
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 

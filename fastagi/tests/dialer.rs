@@ -1,6 +1,8 @@
 //! The dialer loop against a scripted manager and a real PostgreSQL: it dials each due lead
 //! once, through the campaign's dial string, and records Asterisk's failures as outcomes.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test's helpers fail the test as its #[test]s do
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -25,17 +27,16 @@ enum Busy {
     DialEnd,
 }
 
-async fn busy_manager(
-    listener: TcpListener,
-    originates: Arc<Mutex<Vec<Vec<(String, String)>>>>,
-    live: Vec<String>,
-) {
+/// The fields of each Originate the manager received.
+type Originates = Arc<Mutex<Vec<Vec<(String, String)>>>>;
+
+async fn busy_manager(listener: TcpListener, originates: Originates, live: Vec<String>) {
     busy_manager_reporting(listener, originates, live, Busy::Originate).await
 }
 
 async fn busy_manager_reporting(
     listener: TcpListener,
-    originates: Arc<Mutex<Vec<Vec<(String, String)>>>>,
+    originates: Originates,
     live: Vec<String>,
     busy: Busy,
 ) {

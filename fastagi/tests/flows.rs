@@ -1,6 +1,8 @@
 //! The call flows end to end: a scripted Asterisk over TCP, the real FastAGI server, a real
 //! PostgreSQL (one fresh database per test).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test's helpers fail the test as its #[test]s do
+
 use std::time::Duration;
 
 use dialtone_asterisk::agi::{serve, ServerConfig};

@@ -122,7 +122,7 @@ impl CalleeModel {
                 return callee;
             }
         }
-        self.next()
+        self.draw()
     }
 
     /// The callees of `tests/common/asterisk.rs`'s `[test-callees]`, by the number's last four
@@ -156,7 +156,8 @@ impl CalleeModel {
         })
     }
 
-    pub fn next(&mut self) -> Callee {
+    /// A callee drawn from the model's odds.
+    pub fn draw(&mut self) -> Callee {
         let draw: f64 = self.rng.gen();
         let ring = self.between(self.ring);
         if draw < self.busy {
@@ -207,7 +208,7 @@ mod tests {
         let (mut humans, mut called_machines, mut machines, mut called_humans, mut impatient) =
             (0, 0, 0, 0, 0);
         for _ in 0..20_000 {
-            match m.next() {
+            match m.draw() {
                 Callee::Human {
                     ring,
                     talk,

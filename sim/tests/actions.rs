@@ -7,6 +7,8 @@
 //! bridge. Each step is seen in the events a dialer reads, and unknown channels are
 //! refused. The event fields the dialer reads are held against the Asterisk 22 recording.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test's helpers fail the test as its #[test]s do
+
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;

@@ -2,6 +2,8 @@
 //! fates (`asterisk/tests/fixtures/asterisk-22/ami/originate-failures-and-errors.jsonl`): the same
 //! events, in the same order, with the same verdicts, and OriginateResponse with the same fields.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test's helpers fail the test as its #[test]s do
+
 use std::path::PathBuf;
 use std::time::Duration;
 

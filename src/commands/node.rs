@@ -176,13 +176,12 @@ async fn run_node(
         tokio::spawn(run_campaigns(dialer, scan, shutdown.clone()));
     }
     // The all-in-one node also serves the web admin.
-    let web = match campaign_scan {
-        Some(_) => Some(tokio::spawn({
+    let web = campaign_scan.map(|_| {
+        tokio::spawn({
             let (config, pool, shutdown) = (config.clone(), web_pool, shutdown.clone());
             async move { super::web::serve_admin(&config, pool, bus, shutdown).await }
-        })),
-        None => None,
-    };
+        })
+    });
 
     shutdown_signal().await;
     tracing::info!("shutting down");

@@ -214,6 +214,8 @@ pub async fn agent_dispose(
     )
 }
 
+/// The lead form's fields, one argument each, as a server function takes a form.
+#[allow(clippy::too_many_arguments)]
 #[server(endpoint = "agent_save_lead")]
 pub async fn agent_save_lead(
     lead_id: i64,

@@ -508,7 +508,7 @@ pub async fn add_holiday(
         fields.push(("day".into(), "a date such as 2026-12-25".into()));
     }
     let state = state.trim().to_ascii_uppercase();
-    if !state.is_empty() && !(state.len() == 2 && state.bytes().all(|b| b.is_ascii_uppercase())) {
+    if !is_state_code(&state) {
         fields.push((
             "state".into(),
             "a two-letter state code, or empty for the whole country".into(),
@@ -607,7 +607,7 @@ pub async fn save_rule(
         ));
     }
     let state = state.trim().to_ascii_uppercase();
-    if !state.is_empty() && !(state.len() == 2 && state.bytes().all(|b| b.is_ascii_uppercase())) {
+    if !is_state_code(&state) {
         fields.push((
             "state".into(),
             "a two-letter state code, or empty for the whole country".into(),
@@ -672,4 +672,9 @@ pub async fn save_rule(
         id: 0,
         message: "Calling rule saved.".into(),
     })
+}
+
+/// A two-letter state code, or empty for the whole country.
+fn is_state_code(state: &str) -> bool {
+    state.is_empty() || (state.len() == 2 && state.bytes().all(|b| b.is_ascii_uppercase()))
 }

@@ -12,6 +12,10 @@ use dialtone_core::asterisk_values::{self, Kind as Asterisk};
 use super::ops::{Actor, OpError};
 use crate::model::{check_setting, Kind, Saved, Setting, SettingsForm};
 
+/// Rules between a page's settings: given every (column, value) submitted, the (field, what is
+/// wrong) pairs.
+pub type CrossCheck = fn(&[(String, Option<String>)]) -> Vec<(String, String)>;
+
 /// A table edited through a settings form.
 pub struct Entity {
     pub table: &'static str,
@@ -21,7 +25,7 @@ pub struct Entity {
     /// Text settings whose column takes NULL for "none"; other emptied texts are ''.
     pub nullable_text: &'static [&'static str],
     /// Rules between settings, named on the field to change.
-    pub cross_check: fn(&[(String, Option<String>)]) -> Vec<(String, String)>,
+    pub cross_check: CrossCheck,
     /// What another editor's save looks like to this one.
     pub stale: &'static str,
     /// Settings whose values reach Asterisk, each with the kind of value it is there.

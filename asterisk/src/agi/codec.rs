@@ -46,7 +46,7 @@ pub enum CodecError {
 #[derive(Debug)]
 enum State {
     /// Reading the environment block; it has this many lines so far.
-    Env(AgiEnv, usize),
+    Env(Box<AgiEnv>, usize),
     /// Reading replies and HANGUP lines.
     Replies,
     /// Inside a `520-` usage block; its text so far.
@@ -64,7 +64,7 @@ pub struct AgiCodec {
 impl Default for AgiCodec {
     fn default() -> Self {
         Self {
-            state: State::Env(AgiEnv::default(), 0),
+            state: State::Env(Box::default(), 0),
             lines: LineSplitter::default(),
         }
     }
@@ -97,7 +97,7 @@ impl Decoder for AgiCodec {
                     if line.is_empty() {
                         let env = std::mem::take(env);
                         self.state = State::Replies;
-                        return Ok(Some(Frame::Env(Box::new(env))));
+                        return Ok(Some(Frame::Env(env)));
                     }
                     *lines += 1;
                     if *lines > MAX_ENV_LINES {

@@ -96,9 +96,12 @@ fn pairs(input: &str) -> IResult<&str, Vec<(String, String)>> {
     .parse(input)
 }
 
+/// A reply's `(data)` and its `key=value` pairs.
+type Tail = (Option<String>, Vec<(String, String)>);
+
 /// What follows `result=<r>`: nothing, pairs, or `(data)` and then pairs. The data ends at the
 /// last `)` after which only pairs remain, so `(a) b)` reads as data `a) b`.
-fn tail(input: &str) -> Option<(Option<String>, Vec<(String, String)>)> {
+fn tail(input: &str) -> Option<Tail> {
     if let Some(inner) = input.strip_prefix(" (") {
         return inner.match_indices(')').rev().find_map(|(i, _)| {
             pairs(&inner[i + 1..])

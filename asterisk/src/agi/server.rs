@@ -81,8 +81,14 @@ impl Default for ServerConfig {
         Self {
             max_sessions: 10_000,
             allow: vec![
-                "127.0.0.0/8".parse().expect("literal"),
-                "::1/128".parse().expect("literal"),
+                IpNet::V4(ipnet::Ipv4Net::new_assert(
+                    std::net::Ipv4Addr::new(127, 0, 0, 0),
+                    8,
+                )),
+                IpNet::V6(ipnet::Ipv6Net::new_assert(
+                    std::net::Ipv6Addr::LOCALHOST,
+                    128,
+                )),
             ],
             env_timeout: Duration::from_secs(5),
             timeouts: Timeouts::default(),

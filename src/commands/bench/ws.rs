@@ -204,13 +204,12 @@ pub async fn run(config: &Config, args: WsArgs) -> anyhow::Result<()> {
                         first = false;
                         let _ = ready_tx.send(());
                     }
-                    Some("desk") => {
+                    Some("desk")
                         if value
                             .pointer("/desk/session/call")
-                            .is_some_and(|c| !c.is_null())
-                        {
-                            let _ = seen_tx.send(Seen::Pop(Instant::now()));
-                        }
+                            .is_some_and(|c| !c.is_null()) =>
+                    {
+                        let _ = seen_tx.send(Seen::Pop(Instant::now()));
                     }
                     Some("notice") => {
                         let sent = value
