@@ -11,11 +11,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use dialtone_asterisk::agi::{serve, ServerConfig};
 use dialtone_asterisk::ami::{AmiClient, AmiConfig, Auth};
+use dialtone_core::bus::Bus;
 use dialtone_core::{agents, campaigns, users};
-use dialtone_fastagi::dialer::{keep_reconciled, run_campaign, watch_outcomes, DialerContext};
-use dialtone_fastagi::{control, router, FlowContext};
+use dialtone_fastagi::control::{self, Control};
+use dialtone_fastagi::node;
 use dialtone_sim::{CalleeModel, Pbx, PbxConfig};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
@@ -26,11 +26,13 @@ use common::floor::{
     thousand_lead_rules_kept,
 };
 
-/// Dialtone's FastAGI server, the simulator pointed at it, an AMI client, agents logged in and
-/// ready, and the campaign's dialer running.
+/// A node (`dialtone_fastagi::node`, as `dialtone serve` starts it) on the simulator, an AMI
+/// client of the test's own, and agents logged in and ready.
 struct Floor {
     sessions: Vec<i64>,
     ami: AmiClient,
+    /// The node's call control, as the web's requests reach it.
+    control: Control,
     stop: CancellationToken,
 }
 
@@ -40,27 +42,18 @@ async fn start(pool: &PgPool, campaign: i64, agents: usize, model: CalleeModel) 
         .expect("bind");
     let agi = listener.local_addr().expect("addr");
     let stop = CancellationToken::new();
-    let ctx = FlowContext {
-        pool: pool.clone(),
-        node: "n1".into(),
-        recordings_dir: "/rec".into(),
-        agent_poll: std::time::Duration::from_millis(20),
-        ami: None,
-    };
-    tokio::spawn(serve(
-        listener,
-        router(ctx),
-        ServerConfig::default(),
-        stop.clone(),
-    ));
     let pbx = Pbx::start(PbxConfig { agi, model })
         .await
         .expect("simulator");
-    let mut ami_config = AmiConfig::new(pbx.ami.to_string(), "dialtone", "secret");
-    ami_config.auth = Auth::Md5;
-    let ami = AmiClient::start(ami_config);
+    let ami_config = |user: &str| {
+        let mut config = AmiConfig::new(pbx.ami.to_string(), user, "secret");
+        config.auth = Auth::Md5;
+        config
+    };
+    let ami = AmiClient::start(ami_config("dialtone"));
 
-    // The agents log in: their phones are rung into their conferences.
+    // The agents log in: their phones are rung into their conferences. The campaign's dialer
+    // waits for them to be ready.
     let mut sessions = Vec::new();
     for i in 0..agents {
         let name = format!("agent{i}");
@@ -71,10 +64,29 @@ async fn start(pool: &PgPool, campaign: i64, agents: usize, model: CalleeModel) 
         let session = agents::open_session(pool, user, campaign, "n1", &phone)
             .await
             .expect("session");
-        ami.send(control::ring_agent_phone(session, &phone).expect("a phone"))
+        sessions.push((session, phone));
+    }
+    let settings = node::Settings {
+        agent_poll: Duration::from_millis(20),
+        dial_tick: Duration::from_millis(30),
+        campaign_scan: Duration::from_millis(200),
+        reconcile_every: Duration::from_millis(500),
+        reconcile_grace: Duration::from_secs(2),
+        ..node::Settings::new("n1", "/rec")
+    };
+    let bus = Bus::from_config(None).await.expect("an in-process bus");
+    let node = node::start(
+        pool.clone(),
+        bus,
+        AmiClient::start(ami_config("dialtone")),
+        listener,
+        settings,
+        stop.clone(),
+    );
+    for (session, phone) in &sessions {
+        ami.send(control::ring_agent_phone(*session, phone).expect("a phone"))
             .await
             .expect("ring");
-        sessions.push(session);
     }
     for _ in 0..200 {
         let paused: i64 =
@@ -87,7 +99,7 @@ async fn start(pool: &PgPool, campaign: i64, agents: usize, model: CalleeModel) 
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    for session in &sessions {
+    for (session, _) in &sessions {
         assert!(
             agents::set_state(pool, *session, "ready", None)
                 .await
@@ -95,23 +107,10 @@ async fn start(pool: &PgPool, campaign: i64, agents: usize, model: CalleeModel) 
             "the phone connected the session"
         );
     }
-    let dialer = Arc::new(DialerContext {
-        pool: pool.clone(),
-        ami: ami.clone(),
-        node: "n1".into(),
-        tick: Duration::from_millis(30),
-    });
-    tokio::spawn(watch_outcomes(dialer.clone(), stop.clone()));
-    tokio::spawn(keep_reconciled(
-        dialer.clone(),
-        Duration::from_millis(500),
-        Duration::from_secs(2),
-        stop.clone(),
-    ));
-    tokio::spawn(run_campaign(dialer, campaign, stop.clone()));
     Floor {
-        sessions,
+        sessions: sessions.into_iter().map(|(s, _)| s).collect(),
         ami,
+        control: node.control,
         stop,
     }
 }
@@ -310,17 +309,7 @@ async fn a_deactivated_agents_phone_is_hung_up_by_their_node(pool: PgPool) {
         .to_string();
     let (campaign, _) = campaign_with_list(&pool, campaigns::DialMethod::Progressive, &zone).await;
     let floor = start(&pool, campaign, 1, fast_callees(3)).await;
-    let control = control::Control {
-        pool: pool.clone(),
-        ami: floor.ami.clone(),
-        recordings_dir: "/rec".into(),
-    };
-    tokio::spawn(dialtone_fastagi::remote::follow_logouts(
-        control,
-        "n1".into(),
-        floor.stop.clone(),
-    ));
-    // Its LISTEN is up well within this.
+    // The node's `remote::follow_logouts` LISTENs for sessions ending: up well within this.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let mut events = floor.ami.events();
     let started = std::time::Instant::now();
@@ -430,7 +419,6 @@ async fn agent_state(pool: &PgPool, session: i64) -> String {
 
 #[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
 async fn call_control_acts_on_the_simulated_channels(pool: PgPool) {
-    use dialtone_fastagi::control::Control;
     let zone = dialtone_sim::daytime_zone()
         .expect("some zone is in daytime")
         .to_string();
@@ -457,15 +445,7 @@ async fn call_control_acts_on_the_simulated_channels(pool: PgPool) {
     callees.talk = (Duration::from_secs(120), Duration::from_secs(121));
     let floor = start(&pool, campaign, 1, callees).await;
     let session = floor.sessions[0];
-    let control = Control {
-        pool: pool.clone(),
-        ami: floor.ami.clone(),
-        recordings_dir: "/rec".into(),
-    };
-    tokio::spawn(control::follow_consults(
-        control.clone(),
-        floor.stop.clone(),
-    ));
+    let control = floor.control.clone();
     let conference: String =
         sqlx::query_scalar("SELECT conference FROM agent_sessions WHERE id = $1")
             .bind(session)

@@ -26,6 +26,40 @@ impl DialMethod {
     }
 }
 
+impl DialMethod {
+    pub const ALL: [DialMethod; 5] = [
+        DialMethod::Manual,
+        DialMethod::Preview,
+        DialMethod::Progressive,
+        DialMethod::Ratio,
+        DialMethod::Predictive,
+    ];
+
+    /// Whether the dialer places this method's calls by itself (the agent does in manual and
+    /// preview).
+    pub fn dials_by_itself(self) -> bool {
+        matches!(
+            self,
+            DialMethod::Progressive | DialMethod::Ratio | DialMethod::Predictive
+        )
+    }
+}
+
+/// The active campaigns the dialer places calls for ([`DialMethod::dials_by_itself`]).
+pub async fn dialing(pool: &PgPool) -> Result<Vec<i64>, sqlx::Error> {
+    let methods: Vec<&str> = DialMethod::ALL
+        .into_iter()
+        .filter(|m| m.dials_by_itself())
+        .map(DialMethod::as_str)
+        .collect();
+    sqlx::query_scalar(
+        "SELECT id FROM campaigns WHERE active AND dial_method = ANY($1) ORDER BY id",
+    )
+    .bind(methods)
+    .fetch_all(pool)
+    .await
+}
+
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow, serde::Serialize)]
 pub struct CampaignSummary {
     pub id: i64,

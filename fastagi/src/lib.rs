@@ -7,6 +7,7 @@ pub mod control;
 pub mod dialer;
 pub mod doctor;
 pub mod flows;
+pub mod node;
 pub mod phones;
 pub mod recordings;
 pub mod remote;

@@ -262,33 +262,17 @@ async fn run_simulated(
     secs: u64,
     stop: tokio_util::sync::CancellationToken,
 ) -> anyhow::Result<()> {
-    use std::sync::Arc;
     use std::time::Duration;
 
-    use dialtone_asterisk::agi::{serve, ServerConfig};
     use dialtone_asterisk::ami::{AmiClient, AmiConfig};
     use dialtone_core::agents;
-    use dialtone_fastagi::dialer::{run_campaign, watch_outcomes, DialerContext};
-    use dialtone_fastagi::{control, FlowContext};
+    use dialtone_fastagi::{control, node};
     use dialtone_sim::{CalleeModel, Pbx, PbxConfig};
 
     println!();
     println!("Running the campaign for {secs} s against the PBX simulator (seeded callees: people, machines, busy lines).");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let agi = listener.local_addr()?;
-    let flows = FlowContext {
-        pool: pool.clone(),
-        node: config.node.clone(),
-        recordings_dir: config.recordings_dir.clone(),
-        agent_poll: Duration::from_millis(50),
-        ami: None,
-    };
-    tokio::spawn(serve(
-        listener,
-        dialtone_fastagi::router(flows),
-        ServerConfig::default(),
-        stop.clone(),
-    ));
     let mut model = CalleeModel::new(7);
     model.ring = (Duration::from_secs(1), Duration::from_secs(4));
     model.talk = (Duration::from_secs(3), Duration::from_secs(8));
@@ -302,6 +286,17 @@ async fn run_simulated(
     sqlx::query("UPDATE agent_sessions SET state = 'logged_out', logged_out_at = now(), logout_reason = 'demo restart' WHERE logged_out_at IS NULL")
         .execute(pool)
         .await?;
+    // The node `dialtone serve` runs, on the simulator: it dials the demo campaign once its
+    // agents are ready.
+    let settings = node::Settings::new(&config.node, &config.recordings_dir);
+    node::start(
+        pool.clone(),
+        bus.clone(),
+        ami.clone(),
+        listener,
+        settings,
+        stop.clone(),
+    );
     let agent_ids: Vec<(i64, String, String)> = sqlx::query_as(
         "SELECT id, username, phone_dial_string FROM users WHERE role = 'agent' AND active AND phone_dial_string IS NOT NULL ORDER BY username",
     )
@@ -317,27 +312,6 @@ async fn run_simulated(
     for (session, _) in &sessions {
         agents::set_state(pool, *session, "ready", None).await?;
     }
-    let control = control::Control {
-        pool: pool.clone(),
-        ami: ami.clone(),
-        recordings_dir: config.recordings_dir.clone(),
-    };
-    tokio::spawn(control::follow_consults(control.clone(), stop.clone()));
-    tokio::spawn(dialtone_fastagi::remote::serve(
-        bus.clone(),
-        control,
-        config.node.clone(),
-        stop.clone(),
-    ));
-    tokio::spawn(super::node::end_wrapups(pool.clone(), stop.clone()));
-    let dialer = Arc::new(DialerContext {
-        pool: pool.clone(),
-        ami,
-        node: config.node.clone(),
-        tick: Duration::from_millis(200),
-    });
-    tokio::spawn(watch_outcomes(dialer.clone(), stop.clone()));
-    tokio::spawn(run_campaign(dialer, campaign, stop.clone()));
 
     let started = std::time::Instant::now();
     while started.elapsed() < Duration::from_secs(secs) {

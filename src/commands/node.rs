@@ -6,18 +6,13 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use std::collections::HashMap;
-use std::sync::Arc;
 
 use dialtone_asterisk::agi::{self, ServerConfig};
 use dialtone_asterisk::ami::{AmiClient, AmiConfig, Auth, Link};
 use dialtone_core::bus::Bus;
 use dialtone_core::config::Config;
 use dialtone_core::telemetry::{self, HealthCheck};
-use dialtone_fastagi::dialer::{
-    keep_reconciled, run_campaign, watch_outcomes, DialerContext, GRACE,
-};
-use dialtone_fastagi::FlowContext;
+use dialtone_fastagi::{node, FlowContext};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
@@ -115,70 +110,50 @@ async fn run_node(
         .await
         .with_context(|| format!("listening on {} (listen.agi)", config.listen.agi))?;
     tracing::info!(addr = %config.listen.agi, node = %config.node, "FastAGI server ready");
-    let ctx = FlowContext {
-        pool,
-        node: config.node.clone(),
-        recordings_dir: config.recordings_dir.clone(),
-        agent_poll: Duration::from_millis(50),
-        ami: ami.clone(),
-    };
     let server_config = ServerConfig {
         max_sessions: args.max_sessions,
         allow,
         drain_timeout: Duration::from_secs(args.drain_secs),
         ..ServerConfig::default()
     };
-    let dialer_pool = ctx.pool.clone();
-    let web_pool = ctx.pool.clone();
-    let server = tokio::spawn(agi::serve(
-        listener,
-        dialtone_fastagi::router(ctx),
-        server_config,
-        shutdown.clone(),
-    ));
-    if let (Some(ami), Some(scan)) = (ami, campaign_scan) {
-        let dialer = Arc::new(DialerContext {
-            pool: dialer_pool,
-            ami,
-            node: config.node.clone(),
-            tick: Duration::from_millis(250),
-        });
-        // Call control the web asks of this node (agents' phones, hang-ups, transfers...).
-        let control = dialtone_fastagi::control::Control {
-            pool: dialer.pool.clone(),
-            ami: dialer.ami.clone(),
-            recordings_dir: config.recordings_dir.clone(),
-        };
-        tokio::spawn(dialtone_fastagi::control::follow_consults(
-            control.clone(),
-            shutdown.clone(),
-        ));
-        tokio::spawn(dialtone_fastagi::phones::ring_again_after_gaps(
-            dialer.pool.clone(),
-            dialer.ami.clone(),
-            config.node.clone(),
-            shutdown.clone(),
-        ));
-        tokio::spawn(dialtone_fastagi::remote::serve(
-            bus.clone(),
-            control,
-            config.node.clone(),
-            shutdown.clone(),
-        ));
-        tokio::spawn(watch_outcomes(dialer.clone(), shutdown.clone()));
-        tokio::spawn(keep_reconciled(
-            dialer.clone(),
-            Duration::from_secs(60),
-            GRACE,
-            shutdown.clone(),
-        ));
-        tokio::spawn(end_wrapups(dialer.pool.clone(), shutdown.clone()));
-        tokio::spawn(run_campaigns(dialer, scan, shutdown.clone()));
-    }
+    let server = match (ami, campaign_scan) {
+        (Some(ami), Some(scan)) => {
+            let settings = node::Settings {
+                campaign_scan: scan,
+                server: server_config,
+                ..node::Settings::new(&config.node, &config.recordings_dir)
+            };
+            node::start(
+                pool.clone(),
+                bus.clone(),
+                ami,
+                listener,
+                settings,
+                shutdown.clone(),
+            )
+            .server
+        }
+        // `dialtone agi`: the call flows alone.
+        _ => {
+            let flows = FlowContext {
+                pool: pool.clone(),
+                node: config.node.clone(),
+                recordings_dir: config.recordings_dir.clone(),
+                agent_poll: node::Settings::new(&config.node, &config.recordings_dir).agent_poll,
+                ami: None,
+            };
+            tokio::spawn(agi::serve(
+                listener,
+                dialtone_fastagi::router(flows),
+                server_config,
+                shutdown.clone(),
+            ))
+        }
+    };
     // The all-in-one node also serves the web admin.
     let web = campaign_scan.map(|_| {
         tokio::spawn({
-            let (config, pool, shutdown) = (config.clone(), web_pool, shutdown.clone());
+            let (config, pool, shutdown) = (config.clone(), pool.clone(), shutdown.clone());
             async move { super::web::serve_admin(&config, pool, bus, shutdown).await }
         })
     });
@@ -215,52 +190,4 @@ pub async fn shutdown_signal() {
     }
     #[cfg(not(unix))]
     let _ = interrupt.await;
-}
-
-/// Starts a dialer loop for each active campaign, and stops the loop of one deactivated.
-async fn run_campaigns(ctx: Arc<DialerContext>, scan: Duration, shutdown: CancellationToken) {
-    let mut running: HashMap<i64, CancellationToken> = HashMap::new();
-    while !shutdown.is_cancelled() {
-        match sqlx::query_scalar::<_, i64>("SELECT id FROM campaigns WHERE active AND dial_method IN ('progressive', 'ratio', 'predictive')")
-            .fetch_all(&ctx.pool)
-            .await
-        {
-            Ok(active) => {
-                running.retain(|id, stop| {
-                    let keep = active.contains(id);
-                    if !keep {
-                        tracing::info!(campaign = id, "campaign no longer active: dialer stopped");
-                        stop.cancel();
-                    }
-                    keep
-                });
-                for id in active {
-                    running.entry(id).or_insert_with(|| {
-                        tracing::info!(campaign = id, "dialer started");
-                        let stop = shutdown.child_token();
-                        tokio::spawn(run_campaign(ctx.clone(), id, stop.clone()));
-                        stop
-                    });
-                }
-            }
-            Err(e) => tracing::error!(error = %e, "cannot list active campaigns"),
-        }
-        tokio::select! {
-            _ = shutdown.cancelled() => break,
-            _ = tokio::time::sleep(scan) => {}
-        }
-    }
-}
-
-/// Agents whose wrap-up time is over go back to ready (or pause), once a second.
-pub(super) async fn end_wrapups(pool: PgPool, shutdown: CancellationToken) {
-    while !shutdown.is_cancelled() {
-        if let Err(e) = dialtone_core::agents::end_wrapups(&pool).await {
-            tracing::error!(error = %e, "cannot end wrap-ups");
-        }
-        tokio::select! {
-            _ = shutdown.cancelled() => break,
-            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-        }
-    }
 }
