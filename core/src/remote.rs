@@ -128,14 +128,44 @@ pub struct Request {
 /// The node's answer: a call or leg id where the command made one, or why it could not.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Reply {
-    pub result: Result<Option<Uuid>, String>,
+    pub result: Result<Option<Uuid>, Declined>,
+}
+
+/// Why a node did not carry out a request, as a sentence for the agent or supervisor who asked.
+/// The node logs the detail; a database's or Asterisk's own words never reach a browser.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(tag = "declined", rename_all = "snake_case")]
+pub enum Declined {
+    #[error("that call has ended")]
+    CallEnded,
+    #[error("that call is not one this phone system carries")]
+    NoCall,
+    #[error("{number} is on a do-not-call list")]
+    DoNotCall { number: String },
+    #[error("the agent is not in their conference")]
+    NoConference,
+    #[error("there is no third party on the line")]
+    NoThirdParty,
+    #[error("the parking lot did not take the caller: they are on hold")]
+    NotParked,
+    /// A manual or preview dial the rules refused (calling hours, DNC, caps, the lead busy),
+    /// in the rule's own words.
+    #[error("{reason}")]
+    NotDialed { reason: String },
+    /// A value the whitelist of what may reach Asterisk refused (a number, a phone, a file).
+    #[error("{reason}")]
+    Invalid { reason: String },
+    #[error("the phone system did not do it; try again")]
+    PhoneSystem,
+    #[error("the database did not answer; try again")]
+    Database,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum RemoteError {
     /// The node said no, and why (a DNC number, a call that ended...).
-    #[error("{0}")]
-    Refused(String),
+    #[error(transparent)]
+    Refused(Declined),
     #[error("node '{node}' did not answer within {secs} s: is `dialtone serve` running there?")]
     NoAnswer { node: String, secs: u64 },
     #[error(transparent)]
@@ -217,7 +247,7 @@ mod tests {
             while let Some(Ok(request)) = requests.next().await {
                 let result = match request.command {
                     Command::HangUp { call_id } => Ok(Some(call_id)),
-                    _ => Err("not here".to_string()),
+                    _ => Err(Declined::CallEnded),
                 };
                 node_bus
                     .publish(&request.reply_to, &Reply { result })
@@ -242,7 +272,15 @@ mod tests {
             Duration::from_secs(2),
         )
         .await;
-        assert!(matches!(refused, Err(RemoteError::Refused(r)) if r == "not here"));
+        assert!(matches!(
+            refused,
+            Err(RemoteError::Refused(Declined::CallEnded))
+        ));
+        assert_eq!(
+            refused.map_err(|e| e.to_string()),
+            Err("that call has ended".to_string()),
+            "the agent reads a sentence"
+        );
         let silent = call(
             &bus,
             "n2",

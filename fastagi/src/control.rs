@@ -8,6 +8,7 @@ use dialtone_core::calls::{self, Ended};
 use dialtone_core::campaigns;
 use dialtone_core::dnc;
 use dialtone_core::manual::{self, ManualError, Target};
+use dialtone_core::remote::Declined;
 use futures::StreamExt;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
@@ -38,6 +39,32 @@ pub enum ControlError {
     NoConsult(Uuid),
     #[error("the parking lot did not take call {0} (full, or res_parking not loaded): the caller is on hold")]
     NotParked(Uuid),
+}
+
+impl ControlError {
+    /// What the agent or supervisor who asked reads ([`Declined`]); the error itself is for the
+    /// node's log.
+    pub fn declined(&self) -> Declined {
+        match self {
+            ControlError::CallEnded(_) => Declined::CallEnded,
+            ControlError::NoCall(_) => Declined::NoCall,
+            ControlError::DoNotCall(number, _) => Declined::DoNotCall {
+                number: number.clone(),
+            },
+            ControlError::Refused(refused) => Declined::Invalid {
+                reason: refused.to_string(),
+            },
+            ControlError::Ami(_) => Declined::PhoneSystem,
+            ControlError::Db(_) | ControlError::Dnc(_) => Declined::Database,
+            ControlError::Manual(ManualError::Db(_) | ManualError::Dnc(_)) => Declined::Database,
+            ControlError::Manual(refused) => Declined::NotDialed {
+                reason: refused.to_string(),
+            },
+            ControlError::NoConference(_) => Declined::NoConference,
+            ControlError::NoConsult(_) => Declined::NoThirdParty,
+            ControlError::NotParked(_) => Declined::NotParked,
+        }
+    }
 }
 
 pub use dialtone_core::remote::Monitor;
@@ -893,6 +920,27 @@ mod tests {
             "{consult}"
         );
         assert!(consult.contains("CallerID: +12125550100\r\n"), "{consult}");
+    }
+
+    #[test]
+    fn the_agent_reads_a_sentence_and_never_the_database_or_asterisk_detail() {
+        let failures = [
+            ControlError::Db(sqlx::Error::PoolTimedOut),
+            ControlError::Ami(AmiError::Refused {
+                action: "Redirect".into(),
+                message: "Channel PJSIP/trunk-01 not found".into(),
+            }),
+        ];
+        for failure in failures {
+            let said = failure.declined().to_string();
+            assert!(said.ends_with("try again"), "{said}");
+            assert!(!said.contains("pool") && !said.contains("PJSIP"), "{said}");
+        }
+        let dnc = ControlError::DoNotCall("+12015550100".into(), "system list".into());
+        assert_eq!(
+            dnc.declined().to_string(),
+            "+12015550100 is on a do-not-call list"
+        );
     }
 
     #[test]

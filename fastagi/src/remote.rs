@@ -6,7 +6,7 @@ use std::time::Duration;
 use dialtone_asterisk::ami::AmiError;
 use dialtone_core::bus::Bus;
 use dialtone_core::live::{LiveEvent, PG_CHANNEL};
-use dialtone_core::remote::{self, Command, Reply, Request};
+use dialtone_core::remote::{self, Command, Declined, Reply, Request};
 use futures::StreamExt;
 use sqlx::postgres::PgListener;
 use tokio_util::sync::CancellationToken;
@@ -48,10 +48,17 @@ pub async fn serve(bus: Bus, control: Control, node: String, shutdown: Cancellat
                         async move {
                             let result = carry_out(&control, &node, request.command)
                                 .await
-                                .map_err(|e| e.to_string());
-                            if let Err(e) = &result {
-                                tracing::info!(reason = %e, "control request refused");
-                            }
+                                .map_err(|e| {
+                                    let declined = e.declined();
+                                    match declined {
+                                        // Something failed here: the detail is for the log.
+                                        Declined::PhoneSystem | Declined::Database => {
+                                            tracing::warn!(error = %e, %declined, "control request failed")
+                                        }
+                                        _ => tracing::info!(reason = %e, "control request refused"),
+                                    }
+                                    declined
+                                });
                             if let Err(e) = bus.publish(&request.reply_to, &Reply { result }).await
                             {
                                 tracing::warn!(error = %e, "control reply not sent");

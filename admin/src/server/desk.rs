@@ -70,6 +70,10 @@ impl DeskError {
                 tracing::error!(error = %e, "agent screen: database");
                 "the database did not answer; try again".into()
             }
+            DeskError::Remote(RemoteError::Bus(e)) => {
+                tracing::error!(error = %e, "agent screen: the bus to the nodes");
+                "the phone system could not be reached; try again".into()
+            }
             other => other.to_string(),
         }
     }
