@@ -11,10 +11,10 @@ use std::time::Duration;
 
 use chrono::Utc;
 use dialtone_admin::model::Viewer;
+use dialtone_admin::server::actor::Actor;
 use dialtone_admin::server::board;
 use dialtone_admin::server::desk::{DeskContext, DeskError, LeadFields};
 use dialtone_admin::server::live::{Hub, HubEvent};
-use dialtone_admin::server::ops::Actor;
 use dialtone_core::bus::Bus;
 use dialtone_core::calls::{self, Answered, Ended};
 use dialtone_core::dispositions::{CallbackRequest, DispositionError};

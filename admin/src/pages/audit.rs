@@ -20,7 +20,7 @@ pub async fn audit_page(
     use super::ssr::{context, op_error};
     let super::ssr::Ctx { pool, viewer, .. } = context().await?;
     if !viewer.is_admin() {
-        return Err(op_error(crate::server::ops::OpError::Forbidden));
+        return Err(op_error(crate::server::actor::OpError::Forbidden));
     }
     let query = crate::server::audit::AuditQuery {
         entity: entity.trim().to_string(),

@@ -21,7 +21,7 @@ pub async fn list_campaigns(
     use super::ssr::{context, op_error};
     let ctx = context().await?;
     let (pool, actor) = (&ctx.pool, ctx.actor());
-    crate::server::ops::campaigns(pool, &actor, &q, &sort, page)
+    crate::server::campaigns::campaigns(pool, &actor, &q, &sort, page)
         .await
         .map_err(op_error)
 }
@@ -31,7 +31,7 @@ pub async fn get_campaign(id: i64) -> Result<SettingsForm, ServerFnError> {
     use super::ssr::{context, op_error};
     let ctx = context().await?;
     let (pool, actor) = (&ctx.pool, ctx.actor());
-    crate::server::ops::campaign(pool, &actor, id)
+    crate::server::campaigns::campaign(pool, &actor, id)
         .await
         .map_err(op_error)
 }
@@ -45,7 +45,7 @@ pub async fn save_campaign(
     use super::ssr::{context, op_error};
     let ctx = context().await?;
     let (pool, actor) = (&ctx.pool, ctx.actor());
-    crate::server::ops::save_campaign(pool, &actor, id, &version, &values)
+    crate::server::campaigns::save_campaign(pool, &actor, id, &version, &values)
         .await
         .map_err(op_error)
 }
@@ -55,7 +55,7 @@ pub async fn create_campaign(name: String, dial_method: String) -> Result<Saved,
     use super::ssr::{context, op_error};
     let ctx = context().await?;
     let (pool, actor) = (&ctx.pool, ctx.actor());
-    crate::server::ops::create_campaign(pool, &actor, &name, &dial_method)
+    crate::server::campaigns::create_campaign(pool, &actor, &name, &dial_method)
         .await
         .map_err(op_error)
 }
@@ -65,7 +65,7 @@ pub async fn clone_campaign(id: i64, name: String) -> Result<Saved, ServerFnErro
     use super::ssr::{context, op_error};
     let ctx = context().await?;
     let (pool, actor) = (&ctx.pool, ctx.actor());
-    crate::server::ops::clone_campaign(pool, &actor, id, &name)
+    crate::server::campaigns::clone_campaign(pool, &actor, id, &name)
         .await
         .map_err(op_error)
 }
@@ -75,7 +75,7 @@ pub async fn set_campaign_active(id: i64, active: bool) -> Result<Saved, ServerF
     use super::ssr::{context, op_error};
     let ctx = context().await?;
     let (pool, actor) = (&ctx.pool, ctx.actor());
-    crate::server::ops::set_campaign_active(pool, &actor, id, active)
+    crate::server::campaigns::set_campaign_active(pool, &actor, id, active)
         .await
         .map_err(op_error)
 }

@@ -18,7 +18,7 @@ pub async fn search_dnc(
     use super::ssr::{context, op_error};
     let ctx = context().await?;
     let (pool, actor) = (&ctx.pool, ctx.actor());
-    crate::server::ops::dnc_search(pool, &actor, &q, sort.as_deref().unwrap_or(""), page)
+    crate::server::dnc::dnc_search(pool, &actor, &q, sort.as_deref().unwrap_or(""), page)
         .await
         .map_err(op_error)
 }
@@ -33,7 +33,7 @@ pub async fn add_dnc(
     use super::ssr::{context, op_error};
     let ctx = context().await?;
     let (pool, actor) = (&ctx.pool, ctx.actor());
-    crate::server::ops::dnc_add(
+    crate::server::dnc::dnc_add(
         pool,
         &actor,
         &number,
@@ -50,7 +50,7 @@ pub async fn remove_dnc(id: i64) -> Result<Saved, ServerFnError> {
     use super::ssr::{context, op_error};
     let ctx = context().await?;
     let (pool, actor) = (&ctx.pool, ctx.actor());
-    crate::server::ops::dnc_remove(pool, &actor, id)
+    crate::server::dnc::dnc_remove(pool, &actor, id)
         .await
         .map_err(op_error)
 }

@@ -20,7 +20,9 @@ pub struct CampaignDay {
 pub async fn overview() -> Result<Vec<CampaignDay>, ServerFnError> {
     let super::ssr::Ctx { pool, viewer, .. } = super::ssr::context().await?;
     if !matches!(viewer.role.as_str(), "admin" | "supervisor") {
-        return Err(super::ssr::op_error(crate::server::ops::OpError::Forbidden));
+        return Err(super::ssr::op_error(
+            crate::server::actor::OpError::Forbidden,
+        ));
     }
     let rows: Vec<CampaignDay> = sqlx::query_as(
         "SELECT c.id, c.name, c.active, c.dial_method,

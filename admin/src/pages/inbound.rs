@@ -15,10 +15,10 @@ pub async fn list_inbound() -> Result<(Vec<InboundRow>, Vec<DidRow>), ServerFnEr
     use super::ssr::{context, op_error};
     let ctx = context().await?;
     let (pool, actor) = (&ctx.pool, ctx.actor());
-    let groups = crate::server::ops::inbound_groups(pool, &actor)
+    let groups = crate::server::inbound::inbound_groups(pool, &actor)
         .await
         .map_err(op_error)?;
-    let dids = crate::server::ops::dids(pool, &actor)
+    let dids = crate::server::inbound::dids(pool, &actor)
         .await
         .map_err(op_error)?;
     Ok((groups, dids))
@@ -29,7 +29,7 @@ pub async fn create_inbound(name: String) -> Result<Saved, ServerFnError> {
     use super::ssr::{context, op_error};
     let ctx = context().await?;
     let (pool, actor) = (&ctx.pool, ctx.actor());
-    crate::server::ops::create_inbound_group(pool, &actor, &name)
+    crate::server::inbound::create_inbound_group(pool, &actor, &name)
         .await
         .map_err(op_error)
 }
@@ -39,7 +39,7 @@ pub async fn get_inbound(id: i64) -> Result<SettingsForm, ServerFnError> {
     use super::ssr::{context, op_error};
     let ctx = context().await?;
     let (pool, actor) = (&ctx.pool, ctx.actor());
-    crate::server::ops::inbound_group(pool, &actor, id)
+    crate::server::inbound::inbound_group(pool, &actor, id)
         .await
         .map_err(op_error)
 }
@@ -53,7 +53,7 @@ pub async fn save_inbound(
     use super::ssr::{context, op_error};
     let ctx = context().await?;
     let (pool, actor) = (&ctx.pool, ctx.actor());
-    crate::server::ops::save_inbound_group(pool, &actor, id, &version, &values)
+    crate::server::inbound::save_inbound_group(pool, &actor, id, &version, &values)
         .await
         .map_err(op_error)
 }
@@ -63,7 +63,7 @@ pub async fn set_inbound_active(id: i64, active: bool) -> Result<Saved, ServerFn
     use super::ssr::{context, op_error};
     let ctx = context().await?;
     let (pool, actor) = (&ctx.pool, ctx.actor());
-    crate::server::ops::set_inbound_active(pool, &actor, id, active)
+    crate::server::inbound::set_inbound_active(pool, &actor, id, active)
         .await
         .map_err(op_error)
 }
@@ -77,7 +77,7 @@ pub async fn add_did(
     use super::ssr::{context, op_error};
     let ctx = context().await?;
     let (pool, actor) = (&ctx.pool, ctx.actor());
-    crate::server::ops::add_did(
+    crate::server::inbound::add_did(
         pool,
         &actor,
         &number,
@@ -93,7 +93,7 @@ pub async fn remove_did(id: i64) -> Result<Saved, ServerFnError> {
     use super::ssr::{context, op_error};
     let ctx = context().await?;
     let (pool, actor) = (&ctx.pool, ctx.actor());
-    crate::server::ops::remove_did(pool, &actor, id)
+    crate::server::inbound::remove_did(pool, &actor, id)
         .await
         .map_err(op_error)
 }

@@ -18,7 +18,7 @@ pub async fn list_lists(
     use super::ssr::{context, op_error};
     let ctx = context().await?;
     let (pool, actor) = (&ctx.pool, ctx.actor());
-    crate::server::ops::lists(pool, &actor, &q, sort.as_deref().unwrap_or(""), page)
+    crate::server::lists::lists(pool, &actor, &q, sort.as_deref().unwrap_or(""), page)
         .await
         .map_err(op_error)
 }
@@ -29,7 +29,7 @@ pub async fn campaign_choices() -> Result<Vec<(i64, String)>, ServerFnError> {
     use super::ssr::{context, op_error};
     let ctx = context().await?;
     let (pool, actor) = (&ctx.pool, ctx.actor());
-    crate::server::ops::campaign_choices(pool, &actor)
+    crate::server::campaigns::campaign_choices(pool, &actor)
         .await
         .map_err(op_error)
 }
@@ -49,7 +49,7 @@ pub async fn create_list(
     use super::ssr::{context, op_error};
     let ctx = context().await?;
     let (pool, actor) = (&ctx.pool, ctx.actor());
-    crate::server::ops::create_list(pool, &actor, &name, campaign_arg(&campaign_id), &country)
+    crate::server::lists::create_list(pool, &actor, &name, campaign_arg(&campaign_id), &country)
         .await
         .map_err(op_error)
 }
@@ -75,14 +75,14 @@ pub async fn get_list(id: i64, counts: bool) -> Result<ListDetailData, ServerFnE
     use super::ssr::{context, op_error};
     let ctx = context().await?;
     let (pool, actor) = (&ctx.pool, ctx.actor());
-    crate::server::ops::list_visible(pool, &actor, id)
+    crate::server::actor::list_visible(pool, &actor, id)
         .await
         .map_err(op_error)?;
     let list = dialtone_core::lists::get(pool, id)
         .await
         .map_err(|e| match e {
             dialtone_core::lists::ListError::NotFound(_) => {
-                op_error(crate::server::ops::OpError::NotFound)
+                op_error(crate::server::actor::OpError::NotFound)
             }
             other => ServerFnError::new(other.to_string()),
         })?;
@@ -111,7 +111,7 @@ pub async fn get_list(id: i64, counts: bool) -> Result<ListDetailData, ServerFnE
     .fetch_all(pool)
     .await
     .map_err(crate::server::db_error)?;
-    let campaigns = crate::server::ops::campaign_choices(pool, &actor)
+    let campaigns = crate::server::campaigns::campaign_choices(pool, &actor)
         .await
         .map_err(op_error)?;
     Ok(ListDetailData {
@@ -137,7 +137,7 @@ pub async fn update_list(
     use super::ssr::{context, op_error};
     let ctx = context().await?;
     let (pool, actor) = (&ctx.pool, ctx.actor());
-    crate::server::ops::update_list(
+    crate::server::lists::update_list(
         pool,
         &actor,
         id,
@@ -153,7 +153,7 @@ pub async fn reset_list(id: i64) -> Result<Saved, ServerFnError> {
     use super::ssr::{context, op_error};
     let ctx = context().await?;
     let (pool, actor) = (&ctx.pool, ctx.actor());
-    crate::server::ops::reset_list(pool, &actor, id)
+    crate::server::lists::reset_list(pool, &actor, id)
         .await
         .map_err(op_error)
 }
@@ -163,7 +163,7 @@ pub async fn delete_list(id: i64) -> Result<Saved, ServerFnError> {
     use super::ssr::{context, op_error};
     let ctx = context().await?;
     let (pool, actor) = (&ctx.pool, ctx.actor());
-    crate::server::ops::delete_list(pool, &actor, id)
+    crate::server::lists::delete_list(pool, &actor, id)
         .await
         .map_err(op_error)
 }

@@ -154,7 +154,7 @@ pub(crate) mod ssr {
     use leptos::prelude::*;
 
     use crate::model::Viewer;
-    use crate::server::ops::OpError;
+    use crate::server::actor::OpError;
 
     /// What a server function needs to act: the pool, who is asking, and from where.
     pub struct Ctx {
@@ -164,8 +164,8 @@ pub(crate) mod ssr {
     }
 
     impl Ctx {
-        pub fn actor(&self) -> crate::server::ops::Actor<'_> {
-            crate::server::ops::Actor {
+        pub fn actor(&self) -> crate::server::actor::Actor<'_> {
+            crate::server::actor::Actor {
                 viewer: &self.viewer,
                 ip: self.ip,
             }

@@ -32,7 +32,7 @@ pub async fn run_report(
     // Role first: an agent learns nothing about the filter.
     actor.staff().map_err(op_error)?;
     let Some(kind) = Kind::from_slug(&report) else {
-        return Err(op_error(crate::server::ops::OpError::NotFound));
+        return Err(op_error(crate::server::actor::OpError::NotFound));
     };
     let args = Args {
         from,
@@ -84,7 +84,7 @@ pub async fn report_choices() -> Result<(Vec<(i64, String)>, Vec<(i64, String)>)
     use super::ssr::{context, op_error};
     let ctx = context().await?;
     let (pool, actor) = (&ctx.pool, ctx.actor());
-    let campaigns = crate::server::ops::campaign_choices(pool, &actor)
+    let campaigns = crate::server::campaigns::campaign_choices(pool, &actor)
         .await
         .map_err(op_error)?;
     let groups = crate::server::reports::group_choices(pool, &actor)

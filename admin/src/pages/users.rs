@@ -19,7 +19,7 @@ pub async fn list_users(
     use super::ssr::{context, op_error};
     let ctx = context().await?;
     let (pool, actor) = (&ctx.pool, ctx.actor());
-    crate::server::ops::users(pool, &actor, &q, sort.as_deref().unwrap_or(""), page)
+    crate::server::users::users(pool, &actor, &q, sort.as_deref().unwrap_or(""), page)
         .await
         .map_err(op_error)
 }
@@ -33,7 +33,7 @@ pub async fn create_user(
     use super::ssr::{context, op_error};
     let ctx = context().await?;
     let (pool, actor) = (&ctx.pool, ctx.actor());
-    crate::server::ops::create_user(pool, &actor, &username, &display_name, &role)
+    crate::server::users::create_user(pool, &actor, &username, &display_name, &role)
         .await
         .map_err(op_error)
 }
@@ -61,7 +61,7 @@ pub async fn update_user(
         .keys()
         .filter_map(|k| k.parse().ok())
         .collect();
-    crate::server::ops::update_user(
+    crate::server::users::update_user(
         pool,
         &actor,
         id,
@@ -81,7 +81,7 @@ pub async fn group_choices() -> Result<Vec<(i64, String)>, ServerFnError> {
     use super::ssr::{context, op_error};
     let ctx = context().await?;
     let (pool, actor) = (&ctx.pool, ctx.actor());
-    crate::server::ops::group_choices(pool, &actor)
+    crate::server::inbound::group_choices(pool, &actor)
         .await
         .map_err(op_error)
 }
@@ -91,7 +91,7 @@ pub async fn reset_password(id: i64) -> Result<Saved, ServerFnError> {
     use super::ssr::{context, op_error};
     let ctx = context().await?;
     let (pool, actor) = (&ctx.pool, ctx.actor());
-    crate::server::ops::reset_password(pool, &actor, id)
+    crate::server::users::reset_password(pool, &actor, id)
         .await
         .map_err(op_error)
 }
@@ -101,7 +101,7 @@ pub async fn list_tokens() -> Result<Vec<ApiTokenRow>, ServerFnError> {
     use super::ssr::{context, op_error};
     let ctx = context().await?;
     let (pool, actor) = (&ctx.pool, ctx.actor());
-    crate::server::ops::api_tokens(pool, &actor)
+    crate::server::users::api_tokens(pool, &actor)
         .await
         .map_err(op_error)
 }
@@ -111,7 +111,7 @@ pub async fn revoke_token(id: i64) -> Result<Saved, ServerFnError> {
     use super::ssr::{context, op_error};
     let ctx = context().await?;
     let (pool, actor) = (&ctx.pool, ctx.actor());
-    crate::server::ops::revoke_token(pool, &actor, id)
+    crate::server::users::revoke_token(pool, &actor, id)
         .await
         .map_err(op_error)
 }
@@ -121,7 +121,7 @@ pub async fn issue_token(id: i64, token_name: String) -> Result<Saved, ServerFnE
     use super::ssr::{context, op_error};
     let ctx = context().await?;
     let (pool, actor) = (&ctx.pool, ctx.actor());
-    crate::server::ops::issue_token(pool, &actor, id, &token_name)
+    crate::server::users::issue_token(pool, &actor, id, &token_name)
         .await
         .map_err(op_error)
 }

@@ -16,7 +16,9 @@ pub async fn board_list(
 ) -> Result<(Vec<(i64, String, i64)>, Vec<(i64, String, i64)>), ServerFnError> {
     let super::ssr::Ctx { pool, viewer, .. } = super::ssr::context().await?;
     if !matches!(viewer.role.as_str(), "admin" | "supervisor") {
-        return Err(super::ssr::op_error(crate::server::ops::OpError::Forbidden));
+        return Err(super::ssr::op_error(
+            crate::server::actor::OpError::Forbidden,
+        ));
     }
     let campaigns = sqlx::query_as(
         "SELECT c.id, c.name, (SELECT count(*) FROM agent_sessions s WHERE s.campaign_id = c.id AND s.logged_out_at IS NULL)
@@ -44,7 +46,7 @@ pub async fn board_list(
 /// the call encodes as a simple form.
 #[server(endpoint = "board_get")]
 pub async fn board_get(group: bool, id: i64) -> Result<Board, ServerFnError> {
-    use crate::server::ops::OpError;
+    use crate::server::actor::OpError;
     let scope = if group {
         BoardScope::Group(id)
     } else {

@@ -103,7 +103,7 @@ pub struct AuditQuery {
 }
 
 /// The log's columns. Time is the key's order (ids grow with time): it pages by key, either
-/// way. The others sort the newest [`SORT_WINDOW`](super::ops::SORT_WINDOW) entries that match
+/// way. The others sort the newest [`SORT_WINDOW`](super::search::SORT_WINDOW) entries that match
 /// and page them by offset.
 pub const AUDIT_SORTS: &[(&str, &str)] = &[
     ("at", "id"),
@@ -120,7 +120,7 @@ pub async fn page(
     q: &AuditQuery,
     per_page: u32,
 ) -> Result<(Vec<AuditRow>, i64), sqlx::Error> {
-    use super::ops::{pick_sort, SORT_WINDOW};
+    use super::search::{pick_sort, SORT_WINDOW};
     let filter = "($1 = '' OR a.entity = $1) AND ($2 = '' OR a.user_id = (SELECT id FROM users WHERE username = $2))";
     let columns = "a.id, to_char(a.at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') || ' UTC' AS at, u.username, a.action, a.entity, a.entity_id, a.before, a.after";
     let page = q.page.max(1);

@@ -6,8 +6,8 @@ use dialtone_core::calls::AbandonRate;
 use dialtone_core::remote::{Command, Monitor};
 use sqlx::PgPool;
 
+use super::actor::Actor;
 use super::desk::{end_session, DeskContext, DeskError};
-use super::ops::Actor;
 use crate::desk::{Board, BoardAgent, BoardHour, BoardScope};
 
 #[derive(sqlx::FromRow)]

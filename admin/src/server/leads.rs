@@ -7,7 +7,8 @@
 use serde_json::Value;
 use sqlx::PgPool;
 
-use super::ops::{pick_sort, Actor, OpError, SORT_WINDOW};
+use super::actor::{Actor, OpError};
+use super::search::{pick_sort, SORT_WINDOW};
 use crate::model::{CallRow, LeadDetail, LeadRow, Page, RecordingRow, Saved, PER_PAGE};
 
 /// How a search box's text is read.
@@ -148,7 +149,7 @@ pub async fn search(
                 .fetch_one(pool)
                 .await?;
             let words: Vec<&str> = name.split_whitespace().collect();
-            let range = |word: &str| (word.to_string(), super::ops::prefix_successor(word));
+            let range = |word: &str| (word.to_string(), super::search::prefix_successor(word));
             match words.as_slice() {
                 [first, last @ ..] if !last.is_empty() => {
                     let last = last.join(" ");

@@ -1,23 +1,29 @@
 //! The server half of the admin: state, sign-in and sessions, the request guards, the audit
 //! log, CSV uploads and the JSON API. Pages' server functions call in here.
 
+pub mod actor;
 pub mod api;
 pub mod audit;
 pub mod board;
+pub mod campaigns;
 pub mod desk;
+pub mod dnc;
 pub mod guard;
 pub mod headers;
+pub mod inbound;
 pub mod leads;
 pub mod listen;
+pub mod lists;
 pub mod live;
 pub mod nul_guard;
-pub mod ops;
 pub mod reference;
 pub mod reports;
+pub mod search;
 pub mod session;
 pub mod settings;
 pub mod signin;
 pub mod uploads;
+pub mod users;
 
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
@@ -276,19 +282,19 @@ async fn recording_file(
     use axum::http::{header, StatusCode};
     use axum::response::IntoResponse;
     use tower::ServiceExt;
-    let actor = ops::Actor {
+    let actor = actor::Actor {
         viewer: &session.viewer,
         ip,
     };
     let (path, format) = match leads::recording_file(&state.pool, &actor, id).await {
         Ok(found) => found,
-        Err(ops::OpError::Forbidden) => {
+        Err(actor::OpError::Forbidden) => {
             return (StatusCode::FORBIDDEN, "your role may not do this").into_response()
         }
-        Err(ops::OpError::NotFound) => {
+        Err(actor::OpError::NotFound) => {
             return (StatusCode::NOT_FOUND, "no such recording").into_response()
         }
-        Err(ops::OpError::Db(e)) => {
+        Err(actor::OpError::Db(e)) => {
             tracing::error!(error = %e, "recording: database");
             return (
                 StatusCode::SERVICE_UNAVAILABLE,

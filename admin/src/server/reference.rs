@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use serde_json::Value;
 use sqlx::PgPool;
 
-use super::ops::{Actor, OpError};
+use super::actor::{Actor, OpError};
 use super::settings::refusal;
 use crate::model::{
     parse_hhmm, CallTimeRow, CampaignCodes, HolidayRow, PauseRow, RuleRow, Saved, StatusRow,
@@ -256,7 +256,7 @@ pub async fn set_campaign_codes(
     campaign: i64,
     offer: &HashMap<String, String>,
 ) -> Result<Saved, OpError> {
-    super::ops::manage_campaign(pool, actor, campaign).await?;
+    super::actor::manage_campaign(pool, actor, campaign).await?;
     let mut dispositions: Vec<(String, Option<i16>)> = Vec::new();
     let mut pauses: Vec<String> = Vec::new();
     let mut fields = Vec::new();

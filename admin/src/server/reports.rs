@@ -10,7 +10,7 @@ use sqlx::types::Json;
 use sqlx::PgPool;
 use std::collections::BTreeMap;
 
-use super::ops::{Actor, OpError};
+use super::actor::{Actor, OpError};
 use crate::model::Page;
 use crate::pages::reports::{AgentRow, Args, CdrRow, DayRow, DispositionRow, ServiceRow, Summary};
 

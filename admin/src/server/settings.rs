@@ -9,7 +9,7 @@ use sqlx::PgPool;
 
 use dialtone_core::asterisk_values::{self, Kind as Asterisk};
 
-use super::ops::{Actor, OpError};
+use super::actor::{Actor, OpError};
 use crate::model::{check_setting, Kind, Saved, Setting, SettingsForm};
 
 /// Rules between a page's settings: given every (column, value) submitted, the (field, what is
@@ -393,4 +393,17 @@ pub async fn set_active(
         .await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// A record's name (campaigns, lists, inbound groups): required, at most 80 characters. The
+/// (field, what is wrong) pair when it is not.
+pub(crate) fn check_name(name: &str) -> Option<(String, String)> {
+    let name = name.trim();
+    if name.is_empty() {
+        Some(("name".into(), "required".into()))
+    } else if name.chars().count() > 80 {
+        Some(("name".into(), "at most 80 characters".into()))
+    } else {
+        None
+    }
 }

@@ -21,8 +21,8 @@ use futures::Stream;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::watch;
 
+use super::actor::{Actor, OpError};
 use super::guard::ClientIp;
-use super::ops::{Actor, OpError};
 use super::session::Session;
 use super::{audit, AppState};
 use crate::model::{UploadState, UploadView};

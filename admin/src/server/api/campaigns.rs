@@ -13,7 +13,7 @@ use super::{actor, answer, error, saved, JsonBody, Listing};
 use crate::server::guard::ClientIp;
 use crate::server::session::Session;
 use crate::server::AppState;
-use crate::server::{ops, reference};
+use crate::server::{campaigns, reference};
 
 pub(super) async fn list(
     State(st): State<AppState>,
@@ -22,7 +22,7 @@ pub(super) async fn list(
     Query(l): Query<Listing>,
 ) -> Response {
     let who = (s, c);
-    answer(ops::campaigns(&st.pool, &actor(&who), &l.q, &l.sort, l.page.unwrap_or(1)).await)
+    answer(campaigns::campaigns(&st.pool, &actor(&who), &l.q, &l.sort, l.page.unwrap_or(1)).await)
 }
 
 pub(super) async fn get_one(
@@ -32,7 +32,7 @@ pub(super) async fn get_one(
     Path(id): Path<i64>,
 ) -> Response {
     let who = (s, c);
-    answer(ops::campaign(&st.pool, &actor(&who), id).await)
+    answer(campaigns::campaign(&st.pool, &actor(&who), id).await)
 }
 
 #[derive(Deserialize)]
@@ -51,11 +51,11 @@ pub(super) async fn save(
     let who = (s, c);
     let actor = actor(&who);
     // A campaign that is not theirs is refused as the save itself would refuse it (403).
-    if let Err(e) = ops::manage_campaign(&st.pool, &actor, id).await {
+    if let Err(e) = crate::server::actor::manage_campaign(&st.pool, &actor, id).await {
         return error(e);
     }
     // Settings not sent keep their value: start from the stored row.
-    let current = match ops::campaign(&st.pool, &actor, id).await {
+    let current = match campaigns::campaign(&st.pool, &actor, id).await {
         Ok(form) => form,
         Err(e) => return error(e),
     };
@@ -63,7 +63,7 @@ pub(super) async fn save(
     for (key, value) in body.values {
         values.insert(key, super::form_text(Some(value)));
     }
-    saved(ops::save_campaign(&st.pool, &actor, id, &body.version, &values).await)
+    saved(campaigns::save_campaign(&st.pool, &actor, id, &body.version, &values).await)
 }
 
 #[derive(Deserialize)]
@@ -79,7 +79,7 @@ pub(super) async fn create(
     JsonBody(body): JsonBody<NewCampaign>,
 ) -> Response {
     let who = (s, c);
-    saved(ops::create_campaign(&st.pool, &actor(&who), &body.name, &body.dial_method).await)
+    saved(campaigns::create_campaign(&st.pool, &actor(&who), &body.name, &body.dial_method).await)
 }
 
 #[derive(Deserialize)]
@@ -95,7 +95,7 @@ pub(super) async fn set_active(
     JsonBody(body): JsonBody<Active>,
 ) -> Response {
     let who = (s, c);
-    saved(ops::set_campaign_active(&st.pool, &actor(&who), id, body.active).await)
+    saved(campaigns::set_campaign_active(&st.pool, &actor(&who), id, body.active).await)
 }
 
 /// What the campaign offers, as objects rather than the page's tuples.

@@ -74,7 +74,7 @@ pub(super) async fn update_status(
         Err(e) => return error(e),
     };
     let Some(current) = current else {
-        return error(crate::server::ops::OpError::NotFound);
+        return error(crate::server::actor::OpError::NotFound);
     };
     let name = b.name.unwrap_or(current.name);
     let category = b.category.unwrap_or(current.category);
@@ -131,7 +131,7 @@ pub(super) async fn update_pause_code(
         Err(e) => return error(e),
     };
     let Some(current) = current else {
-        return error(crate::server::ops::OpError::NotFound);
+        return error(crate::server::actor::OpError::NotFound);
     };
     let name = b.name.unwrap_or(current.name);
     let billable = b.billable.unwrap_or(current.billable);

@@ -6,8 +6,8 @@ use axum::Extension;
 use serde::Deserialize;
 
 use super::{actor, answer, saved, JsonBody, Listing};
+use crate::server::dnc;
 use crate::server::guard::ClientIp;
-use crate::server::ops;
 use crate::server::session::Session;
 use crate::server::AppState;
 
@@ -18,7 +18,7 @@ pub(super) async fn search(
     Query(l): Query<Listing>,
 ) -> Response {
     let who = (s, c);
-    answer(ops::dnc_search(&st.pool, &actor(&who), &l.q, &l.sort, l.page.unwrap_or(1)).await)
+    answer(dnc::dnc_search(&st.pool, &actor(&who), &l.q, &l.sort, l.page.unwrap_or(1)).await)
 }
 
 #[derive(Deserialize)]
@@ -40,7 +40,7 @@ pub(super) async fn add(
 ) -> Response {
     let who = (s, c);
     saved(
-        ops::dnc_add(
+        dnc::dnc_add(
             &st.pool,
             &actor(&who),
             &body.number,
@@ -59,5 +59,5 @@ pub(super) async fn remove(
     Path(id): Path<i64>,
 ) -> Response {
     let who = (s, c);
-    saved(ops::dnc_remove(&st.pool, &actor(&who), id).await)
+    saved(dnc::dnc_remove(&st.pool, &actor(&who), id).await)
 }

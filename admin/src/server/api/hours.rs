@@ -9,8 +9,8 @@ use axum::Extension;
 use serde::Deserialize;
 
 use super::{actor, answer, error, invalid, saved, JsonBody};
+use crate::server::actor::OpError;
 use crate::server::guard::ClientIp;
-use crate::server::ops::OpError;
 use crate::server::reference;
 use crate::server::session::Session;
 use crate::server::AppState;

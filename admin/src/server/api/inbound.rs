@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use super::{actor, answer, saved, JsonBody};
 use crate::server::guard::ClientIp;
-use crate::server::ops;
+use crate::server::inbound;
 use crate::server::session::Session;
 use crate::server::AppState;
 
@@ -17,7 +17,7 @@ pub(super) async fn groups(
     c: Extension<ClientIp>,
 ) -> Response {
     let who = (s, c);
-    answer(ops::inbound_groups(&st.pool, &actor(&who)).await)
+    answer(inbound::inbound_groups(&st.pool, &actor(&who)).await)
 }
 
 #[derive(Deserialize)]
@@ -32,7 +32,7 @@ pub(super) async fn create_group(
     JsonBody(body): JsonBody<Named>,
 ) -> Response {
     let who = (s, c);
-    saved(ops::create_inbound_group(&st.pool, &actor(&who), &body.name).await)
+    saved(inbound::create_inbound_group(&st.pool, &actor(&who), &body.name).await)
 }
 
 pub(super) async fn dids(
@@ -41,7 +41,7 @@ pub(super) async fn dids(
     c: Extension<ClientIp>,
 ) -> Response {
     let who = (s, c);
-    answer(ops::dids(&st.pool, &actor(&who)).await)
+    answer(inbound::dids(&st.pool, &actor(&who)).await)
 }
 
 #[derive(Deserialize)]
@@ -60,7 +60,7 @@ pub(super) async fn add_did(
 ) -> Response {
     let who = (s, c);
     saved(
-        ops::add_did(
+        inbound::add_did(
             &st.pool,
             &actor(&who),
             &body.number,
@@ -78,5 +78,5 @@ pub(super) async fn remove_did(
     Path(id): Path<i64>,
 ) -> Response {
     let who = (s, c);
-    saved(ops::remove_did(&st.pool, &actor(&who), id).await)
+    saved(inbound::remove_did(&st.pool, &actor(&who), id).await)
 }

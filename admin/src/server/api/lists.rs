@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::{actor, answer, error, saved, JsonBody, Listing};
 use crate::server::guard::ClientIp;
-use crate::server::ops;
+use crate::server::lists;
 use crate::server::session::Session;
 use crate::server::AppState;
 
@@ -20,7 +20,7 @@ pub(super) async fn list(
     Query(l): Query<Listing>,
 ) -> Response {
     let who = (s, c);
-    answer(ops::lists(&st.pool, &actor(&who), &l.q, &l.sort, l.page.unwrap_or(1)).await)
+    answer(lists::lists(&st.pool, &actor(&who), &l.q, &l.sort, l.page.unwrap_or(1)).await)
 }
 
 #[derive(Deserialize)]
@@ -40,7 +40,7 @@ pub(super) async fn create(
 ) -> Response {
     let who = (s, c);
     saved(
-        ops::create_list(
+        lists::create_list(
             &st.pool,
             &actor(&who),
             &body.name,
@@ -65,7 +65,7 @@ pub(super) async fn update(
     JsonBody(body): JsonBody<ListChange>,
 ) -> Response {
     let who = (s, c);
-    saved(ops::update_list(&st.pool, &actor(&who), id, body.campaign_id, body.active).await)
+    saved(lists::update_list(&st.pool, &actor(&who), id, body.campaign_id, body.active).await)
 }
 
 pub(super) async fn remove(
@@ -75,7 +75,7 @@ pub(super) async fn remove(
     Path(id): Path<i64>,
 ) -> Response {
     let who = (s, c);
-    saved(ops::delete_list(&st.pool, &actor(&who), id).await)
+    saved(lists::delete_list(&st.pool, &actor(&who), id).await)
 }
 
 pub(super) async fn reset(
@@ -85,7 +85,7 @@ pub(super) async fn reset(
     Path(id): Path<i64>,
 ) -> Response {
     let who = (s, c);
-    saved(ops::reset_list(&st.pool, &actor(&who), id).await)
+    saved(lists::reset_list(&st.pool, &actor(&who), id).await)
 }
 
 #[derive(Deserialize)]

@@ -21,8 +21,8 @@ use axum::{Extension, Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::actor::{Actor, OpError};
 use super::guard::ClientIp;
-use super::ops::{Actor, OpError};
 use super::session::Session;
 use super::AppState;
 use crate::model::Saved;

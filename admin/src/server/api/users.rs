@@ -7,8 +7,8 @@ use serde::Deserialize;
 
 use super::{actor, answer, saved, JsonBody, Listing};
 use crate::server::guard::ClientIp;
-use crate::server::ops;
 use crate::server::session::Session;
+use crate::server::users;
 use crate::server::AppState;
 
 pub(super) async fn list(
@@ -18,7 +18,7 @@ pub(super) async fn list(
     Query(l): Query<Listing>,
 ) -> Response {
     let who = (s, c);
-    answer(ops::users(&st.pool, &actor(&who), &l.q, &l.sort, l.page.unwrap_or(1)).await)
+    answer(users::users(&st.pool, &actor(&who), &l.q, &l.sort, l.page.unwrap_or(1)).await)
 }
 
 #[derive(Deserialize)]
@@ -37,7 +37,7 @@ pub(super) async fn create(
 ) -> Response {
     let who = (s, c);
     saved(
-        ops::create_user(
+        users::create_user(
             &st.pool,
             &actor(&who),
             &body.username,
@@ -70,7 +70,7 @@ pub(super) async fn update(
 ) -> Response {
     let who = (s, c);
     saved(
-        ops::update_user(
+        users::update_user(
             &st.pool,
             &actor(&who),
             id,
@@ -90,7 +90,7 @@ pub(super) async fn tokens(
     c: Extension<ClientIp>,
 ) -> Response {
     let who = (s, c);
-    answer(ops::api_tokens(&st.pool, &actor(&who)).await)
+    answer(users::api_tokens(&st.pool, &actor(&who)).await)
 }
 
 pub(super) async fn revoke_token(
@@ -100,5 +100,5 @@ pub(super) async fn revoke_token(
     Path(id): Path<i64>,
 ) -> Response {
     let who = (s, c);
-    saved(ops::revoke_token(&st.pool, &actor(&who), id).await)
+    saved(users::revoke_token(&st.pool, &actor(&who), id).await)
 }

@@ -11,8 +11,8 @@ use futures::TryStreamExt;
 
 use super::{Filter, ReportError};
 use crate::pages::reports::{Args, CdrRow, Kind};
+use crate::server::actor::{Actor, OpError};
 use crate::server::guard::ClientIp;
-use crate::server::ops::{Actor, OpError};
 use crate::server::session::Session;
 use crate::server::AppState;
 
