@@ -1791,6 +1791,80 @@ impl Floor {
     }
 }
 
+impl Floor {
+    /// The inbound caller of `call` ends in `MAILBOX` (VoiceMail, by Asterisk's channel list),
+    /// and the call closes as `voicemail` once they hang up.
+    async fn left_in_voicemail(&self, call: Uuid) {
+        let caller = self.customer_channel(call).await;
+        let out = self
+            .asterisk()
+            .cli_until("core show channels concise", Duration::from_secs(20), |o| {
+                o.lines()
+                    .any(|l| l.starts_with(&format!("{caller}!")) && l.contains("!VoiceMail!"))
+            })
+            .await;
+        assert!(
+            out.contains(&format!("!VoiceMail!{MAILBOX},u")),
+            "the caller is leaving a message in the group's box: {out}\n{}",
+            self.asterisk().log()
+        );
+        self.asterisk()
+            .cli(&format!("channel request hangup {caller}"))
+            .await;
+        let (outcome, _) = self.ended(call).await;
+        assert_eq!(outcome, "voicemail");
+    }
+
+    /// The inbound caller of `call` is dialed out on the trunk to `number`, which answers, and
+    /// the call is closed as transferred.
+    async fn put_through_to(&self, call: Uuid, number: &str) {
+        let caller = self.customer_channel(call).await;
+        let line = self.channel_line(&caller, |l| l.contains("!Dial!")).await;
+        let dialed = format!("PJSIP/{}@carrier", number.trim_start_matches('+'));
+        assert!(
+            line.contains("!dialtone-inbound!") && line.contains(&dialed),
+            "the caller is dialed out to {dialed}: {line}\n{}",
+            self.asterisk().log()
+        );
+        let out = self
+            .asterisk()
+            .cli_until("core show channels concise", Duration::from_secs(10), |o| {
+                o.contains("PJSIP/carrier-") && o.contains("!Up!")
+            })
+            .await;
+        assert!(
+            out.lines()
+                .any(|l| l.starts_with("PJSIP/carrier-") && l.contains("!Up!")),
+            "the number answered on the trunk: {out}"
+        );
+        let outcome: Option<String> = sqlx::query_scalar("SELECT outcome FROM calls WHERE id = $1")
+            .bind(call)
+            .fetch_one(&self.pool)
+            .await
+            .expect("call");
+        assert_eq!(outcome.as_deref(), Some("transferred"));
+    }
+
+    /// The inbound caller of `call` reached the agent of `session` in `group`'s queue, and the
+    /// call is that group's now.
+    async fn moved_to_group(&self, call: Uuid, session: i64, group: i64) {
+        let members = self.with_customer(session).await;
+        assert_eq!(
+            members.len(),
+            2,
+            "the caller reached the next group's agent: {members:?}\n{}",
+            self.asterisk().log()
+        );
+        let now: Option<i64> =
+            sqlx::query_scalar("SELECT inbound_group_id FROM calls WHERE id = $1")
+                .bind(call)
+                .fetch_one(&self.pool)
+                .await
+                .expect("call");
+        assert_eq!(now, Some(group), "the call is the next group's now");
+    }
+}
+
 #[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
 async fn a_caller_to_a_closed_group_is_sent_to_its_voicemail(pool: PgPool) {
     let Some(floor) = floor(
@@ -1802,27 +1876,9 @@ async fn a_caller_to_a_closed_group_is_sent_to_its_voicemail(pool: PgPool) {
     else {
         return;
     };
-    let (_, call) = floor
-        .call_closed_group(
-            "18005550108",
-            &format!("closed_action = 'voicemail', closed_target = '{MAILBOX}'"),
-        )
-        .await;
-    let caller = floor.customer_channel(call).await;
-    let line = floor
-        .channel_line(&caller, |l| l.contains("!VoiceMail!"))
-        .await;
-    assert!(
-        line.contains(&format!("!VoiceMail!{MAILBOX},u")),
-        "the caller is leaving a message: {line}\n{}",
-        floor.asterisk().log()
-    );
-    floor
-        .asterisk()
-        .cli(&format!("channel request hangup {caller}"))
-        .await;
-    let (outcome, _) = floor.ended(call).await;
-    assert_eq!(outcome, "voicemail");
+    let action = format!("closed_action = 'voicemail', closed_target = '{MAILBOX}'");
+    let (_, call) = floor.call_closed_group("18005550108", &action).await;
+    floor.left_in_voicemail(call).await;
 }
 
 #[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
@@ -1837,26 +1893,9 @@ async fn a_caller_to_a_closed_group_is_put_through_to_its_number(pool: PgPool) {
         return;
     };
     let number = Callee::Person.number(39);
-    let (_, call) = floor
-        .call_closed_group(
-            "18005550109",
-            &format!("closed_action = 'transfer_number', closed_target = '{number}'"),
-        )
-        .await;
-    let caller = floor.customer_channel(call).await;
-    let line = floor.channel_line(&caller, |l| l.contains("!Dial!")).await;
-    let dialed = format!("PJSIP/{}@carrier", number.trim_start_matches('+'));
-    assert!(
-        line.contains(&dialed),
-        "the caller is dialed out to {dialed}: {line}\n{}",
-        floor.asterisk().log()
-    );
-    let outcome: Option<String> = sqlx::query_scalar("SELECT outcome FROM calls WHERE id = $1")
-        .bind(call)
-        .fetch_one(&pool)
-        .await
-        .expect("call");
-    assert_eq!(outcome.as_deref(), Some("transferred"));
+    let action = format!("closed_action = 'transfer_number', closed_target = '{number}'");
+    let (_, call) = floor.call_closed_group("18005550109", &action).await;
+    floor.put_through_to(call, &number).await;
 }
 
 #[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
@@ -1875,25 +1914,9 @@ async fn a_caller_to_a_closed_group_moves_to_the_open_groups_queue(pool: PgPool)
     agents::join_groups(&pool, session, &[open])
         .await
         .expect("join");
-    let (_, call) = floor
-        .call_closed_group(
-            "18005550110",
-            "closed_action = 'transfer_group', closed_target = 'group 18005550111'",
-        )
-        .await;
-    let members = floor.with_customer(session).await;
-    assert_eq!(
-        members.len(),
-        2,
-        "the caller reached the open group's agent: {members:?}\n{}",
-        floor.asterisk().log()
-    );
-    let group: Option<i64> = sqlx::query_scalar("SELECT inbound_group_id FROM calls WHERE id = $1")
-        .bind(call)
-        .fetch_one(&pool)
-        .await
-        .expect("call");
-    assert_eq!(group, Some(open));
+    let action = "closed_action = 'transfer_group', closed_target = 'group 18005550111'";
+    let (_, call) = floor.call_closed_group("18005550110", action).await;
+    floor.moved_to_group(call, session, open).await;
 }
 
 #[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
@@ -2278,31 +2301,9 @@ async fn a_caller_who_waits_past_the_groups_limit_is_sent_to_its_voicemail(pool:
     else {
         return;
     };
-    let (_, call) = floor
-        .queue_times_out(
-            "18005550104",
-            &format!("timeout_action = 'voicemail', timeout_target = '{MAILBOX}'"),
-        )
-        .await;
-    let caller = floor.customer_channel(call).await;
-    let line = floor
-        .asterisk()
-        .cli_until("core show channels concise", Duration::from_secs(20), |o| {
-            o.lines()
-                .any(|l| l.starts_with(&format!("{caller}!")) && l.contains("!VoiceMail!"))
-        })
-        .await;
-    assert!(
-        line.contains(&format!("!VoiceMail!{MAILBOX},u")),
-        "the caller is leaving a message in the group's box: {line}\n{}",
-        floor.asterisk().log()
-    );
-    floor
-        .asterisk()
-        .cli(&format!("channel request hangup {caller}"))
-        .await;
-    let (outcome, _) = floor.ended(call).await;
-    assert_eq!(outcome, "voicemail");
+    let action = format!("timeout_action = 'voicemail', timeout_target = '{MAILBOX}'");
+    let (_, call) = floor.queue_times_out("18005550104", &action).await;
+    floor.left_in_voicemail(call).await;
     let waited: f64 = sqlx::query_scalar("SELECT wait_secs::float8 FROM calls WHERE id = $1")
         .bind(call)
         .fetch_one(&pool)
@@ -2326,37 +2327,9 @@ async fn a_caller_who_waits_past_the_groups_limit_is_put_through_to_its_number(p
         return;
     };
     let number = Callee::Person.number(38);
-    let (_, call) = floor
-        .queue_times_out(
-            "18005550105",
-            &format!("timeout_action = 'transfer_number', timeout_target = '{number}'"),
-        )
-        .await;
-    let caller = floor.customer_channel(call).await;
-    let line = floor.channel_line(&caller, |l| l.contains("!Dial!")).await;
-    let dialed = format!("PJSIP/{}@carrier", number.trim_start_matches('+'));
-    assert!(
-        line.contains("!dialtone-inbound!") && line.contains(&dialed),
-        "the caller is dialed out to {dialed}: {line}\n{}",
-        floor.asterisk().log()
-    );
-    let out = floor
-        .asterisk()
-        .cli_until("core show channels concise", Duration::from_secs(10), |o| {
-            o.contains("PJSIP/carrier-") && o.contains("!Up!")
-        })
-        .await;
-    assert!(
-        out.lines()
-            .any(|l| l.starts_with("PJSIP/carrier-") && l.contains("!Up!")),
-        "the number answered on the trunk: {out}"
-    );
-    let outcome: Option<String> = sqlx::query_scalar("SELECT outcome FROM calls WHERE id = $1")
-        .bind(call)
-        .fetch_one(&pool)
-        .await
-        .expect("call");
-    assert_eq!(outcome.as_deref(), Some("transferred"));
+    let action = format!("timeout_action = 'transfer_number', timeout_target = '{number}'");
+    let (_, call) = floor.queue_times_out("18005550105", &action).await;
+    floor.put_through_to(call, &number).await;
 }
 
 #[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
@@ -2375,29 +2348,9 @@ async fn a_caller_who_waits_past_the_groups_limit_moves_to_the_next_groups_queue
     agents::join_groups(&pool, second, &[overflow])
         .await
         .expect("join");
-    let (_, call) = floor
-        .queue_times_out(
-            "18005550106",
-            "timeout_action = 'transfer_group', timeout_target = 'group 18005550107'",
-        )
-        .await;
-    let members = floor.with_customer(second).await;
-    assert_eq!(
-        members.len(),
-        2,
-        "the caller reached the overflow group's agent: {members:?}\n{}",
-        floor.asterisk().log()
-    );
-    let group: Option<i64> = sqlx::query_scalar("SELECT inbound_group_id FROM calls WHERE id = $1")
-        .bind(call)
-        .fetch_one(&pool)
-        .await
-        .expect("call");
-    assert_eq!(
-        group,
-        Some(overflow),
-        "the call is the overflow group's now"
-    );
+    let action = "timeout_action = 'transfer_group', timeout_target = 'group 18005550107'";
+    let (_, call) = floor.queue_times_out("18005550106", action).await;
+    floor.moved_to_group(call, second, overflow).await;
 }
 
 #[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]

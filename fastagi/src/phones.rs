@@ -5,43 +5,41 @@
 //! again.
 
 use dialtone_asterisk::ami::{Action, AmiClient, Link};
+use futures::StreamExt;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
 use crate::control;
 
-/// Watches the AMI link until `stop`; on every login after the first, rings the phones that
-/// are gone.
+/// Until `stop`, rings the phones that are gone each time Asterisk is fully booted behind a new
+/// login, except the first. Asterisk says `FullyBooted` to each manager login once it is (at
+/// once if it already is): before that its dialplan refuses to start a call, so a phone rung as
+/// soon as the link is back would never ring. Subscribed before any login, none is missed.
 pub async fn ring_again_after_gaps(
     pool: PgPool,
     ami: AmiClient,
     node: String,
     stop: CancellationToken,
 ) {
-    let mut link = ami.link();
-    let mut seen: Option<u64> = None;
+    let mut booted = Box::pin(ami.events_matching(|e| e.event() == Some("FullyBooted")));
+    let link = ami.link();
+    let (mut first, mut rung): (Option<u64>, Option<u64>) = (None, None);
     loop {
-        let generation = match &*link.borrow_and_update() {
-            Link::Up { generation, .. } => Some(*generation),
-            _ => None,
-        };
-        if let Some(generation) = generation {
-            if seen.is_some_and(|s| s != generation) {
-                match ring_missing(&pool, &ami, &node).await {
-                    Ok(0) => {}
-                    Ok(rung) => {
-                        tracing::warn!(rung, "Asterisk came back: agents' phones rung again")
-                    }
-                    Err(e) => {
-                        tracing::error!(error = %e, "could not ring the agents' phones again")
-                    }
-                }
-            }
-            seen = Some(generation);
-        }
         tokio::select! {
             _ = stop.cancelled() => return,
-            changed = link.changed() => if changed.is_err() { return },
+            event = booted.next() => if event.is_none() { return },
+        }
+        let Link::Up { generation, .. } = *link.borrow() else {
+            continue;
+        };
+        if *first.get_or_insert(generation) == generation || rung == Some(generation) {
+            continue;
+        }
+        rung = Some(generation);
+        match ring_missing(&pool, &ami, &node).await {
+            Ok(0) => {}
+            Ok(rung) => tracing::warn!(rung, "Asterisk came back: agents' phones rung again"),
+            Err(e) => tracing::error!(error = %e, "could not ring the agents' phones again"),
         }
     }
 }
@@ -67,19 +65,6 @@ pub async fn ring_missing(
             .await?;
     if sessions.is_empty() {
         return Ok(0);
-    }
-    // The manager answers while Asterisk is still booting: ring once the dialplan is loaded.
-    for _ in 0..120 {
-        match ami
-            .send_list(Action::new("ShowDialPlan").field("Context", "dialtone-agent"))
-            .await
-        {
-            Ok(_) => break,
-            Err(dialtone_asterisk::ami::AmiError::Refused { .. }) => {
-                tokio::time::sleep(std::time::Duration::from_millis(250)).await
-            }
-            Err(e) => return Err(e.into()),
-        }
     }
     let channels = ami.send_list(Action::new("CoreShowChannels")).await?;
     let names: Vec<&str> = channels

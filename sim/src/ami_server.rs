@@ -129,7 +129,11 @@ fn handle(action: &Fields, shared: &Arc<Shared>) -> (String, bool) {
     let no_channel = || error(&format!("Channel does not exist: {channel}"));
     let reply = match get(action, "Action").unwrap_or_default() {
         "Challenge" => ok("Challenge: 840267361\r\n"),
-        "Login" => ok("Message: Authentication accepted\r\n"),
+        // A booted Asterisk tells each new manager session so at once.
+        "Login" => format!(
+            "{}Event: FullyBooted\r\nPrivilege: system,all\r\nUptime: 0\r\nLastReload: 0\r\nStatus: Fully Booted\r\n\r\n",
+            ok("Message: Authentication accepted\r\n")
+        ),
         "Ping" => ok("Ping: Pong\r\nTimestamp: 0.0\r\n"),
         "Logoff" => return (format!("Response: Goodbye\r\nActionID: {id}\r\nMessage: Thanks for all the fish.\r\n\r\n"), true),
         "Originate" => {
