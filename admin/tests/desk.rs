@@ -12,9 +12,9 @@ use std::time::Duration;
 use chrono::Utc;
 use dialtone_admin::model::Viewer;
 use dialtone_admin::server::actor::Actor;
-use dialtone_admin::server::board;
-use dialtone_admin::server::desk::{DeskContext, DeskError, LeadFields};
+use dialtone_admin::server::agent::{DeskContext, DeskError, LeadFields};
 use dialtone_admin::server::live::{Hub, HubEvent};
+use dialtone_admin::server::wallboard;
 use dialtone_core::bus::Bus;
 use dialtone_core::calls::{self, Answered, Ended};
 use dialtone_core::dispositions::{CallbackRequest, DispositionError};
@@ -281,7 +281,7 @@ async fn logging_in_rings_the_phone_and_refuses_what_is_not_allowed(pool: PgPool
     ));
     f.ctx.pause(f.agent, "").await.expect("no codes");
     assert_eq!(pause_code().await.expect("code").as_deref(), Some("PAUSED"));
-    let desk_session = dialtone_admin::server::desk::desk(&pool, f.agent)
+    let desk_session = dialtone_admin::server::agent::desk(&pool, f.agent)
         .await
         .expect("desk")
         .session
@@ -624,13 +624,13 @@ async fn supervisors_act_only_on_their_campaigns(pool: PgPool) {
         ip: None,
     };
     assert!(matches!(
-        board::force_pause(&f.ctx, &actor, session).await,
+        wallboard::force_pause(&f.ctx, &actor, session).await,
         Err(DeskError::NoCampaign)
     ));
     campaigns::grant(&pool, sam, f.campaign)
         .await
         .expect("grant");
-    board::force_pause(&f.ctx, &actor, session)
+    wallboard::force_pause(&f.ctx, &actor, session)
         .await
         .expect("paused");
     let code: Option<String> =
@@ -640,7 +640,7 @@ async fn supervisors_act_only_on_their_campaigns(pool: PgPool) {
             .await
             .expect("code");
     assert_eq!(code.as_deref(), Some("FORCED"));
-    let monitor = board::monitor(&f.ctx, &actor, session, remote::Monitor::Listen).await;
+    let monitor = wallboard::monitor(&f.ctx, &actor, session, remote::Monitor::Listen).await;
     assert!(
         matches!(monitor, Err(DeskError::Invalid(m)) if m.contains("no phone")),
         "a supervisor needs a phone on file"
@@ -650,7 +650,7 @@ async fn supervisors_act_only_on_their_campaigns(pool: PgPool) {
         .execute(&pool)
         .await
         .expect("phone");
-    board::monitor(&f.ctx, &actor, session, remote::Monitor::Whisper)
+    wallboard::monitor(&f.ctx, &actor, session, remote::Monitor::Whisper)
         .await
         .expect("whisper");
     assert_eq!(
@@ -661,7 +661,7 @@ async fn supervisors_act_only_on_their_campaigns(pool: PgPool) {
             how: remote::Monitor::Whisper
         })
     );
-    board::force_logout(&f.ctx, &actor, session)
+    wallboard::force_logout(&f.ctx, &actor, session)
         .await
         .expect("logged out");
     let audited: i64 = sqlx::query_scalar(
@@ -672,7 +672,7 @@ async fn supervisors_act_only_on_their_campaigns(pool: PgPool) {
     .await
     .expect("audit");
     assert_eq!(audited, 3);
-    let b = board::board(&pool, f.campaign)
+    let b = wallboard::board(&pool, f.campaign)
         .await
         .expect("board")
         .expect("exists");
@@ -839,7 +839,7 @@ async fn an_inbound_groups_board(pool: PgPool) {
     .execute(&pool)
     .await
     .expect("calls");
-    let b = board::group_board(&pool, group)
+    let b = wallboard::group_board(&pool, group)
         .await
         .expect("board")
         .expect("exists");
@@ -855,7 +855,7 @@ async fn an_inbound_groups_board(pool: PgPool) {
         "{}",
         b.pacer
     );
-    assert!(board::group_board(&pool, group + 1)
+    assert!(wallboard::group_board(&pool, group + 1)
         .await
         .expect("board")
         .is_none());
@@ -871,7 +871,7 @@ async fn an_inbound_groups_board(pool: PgPool) {
         must_change_password: false,
     };
     let scope = dialtone_admin::desk::BoardScope::Group(group);
-    assert!(!board::may_watch(&pool, &viewer, scope)
+    assert!(!wallboard::may_watch(&pool, &viewer, scope)
         .await
         .expect("access"));
     sqlx::query("INSERT INTO user_inbound_groups (user_id, group_id) VALUES ($1, $2)")
@@ -880,7 +880,7 @@ async fn an_inbound_groups_board(pool: PgPool) {
         .execute(&pool)
         .await
         .expect("grant");
-    assert!(board::may_watch(&pool, &viewer, scope)
+    assert!(wallboard::may_watch(&pool, &viewer, scope)
         .await
         .expect("access"));
     let agent_viewer = Viewer {
@@ -890,7 +890,7 @@ async fn an_inbound_groups_board(pool: PgPool) {
         role: "agent".into(),
         must_change_password: false,
     };
-    assert!(!board::may_watch(
+    assert!(!wallboard::may_watch(
         &pool,
         &agent_viewer,
         dialtone_admin::desk::BoardScope::Campaign(f.campaign)
@@ -932,7 +932,7 @@ async fn preview_dialing(pool: PgPool) {
         .preview_next(f.agent)
         .await
         .expect("a lead to preview");
-    let desk = dialtone_admin::server::desk::desk(&pool, f.agent)
+    let desk = dialtone_admin::server::agent::desk(&pool, f.agent)
         .await
         .expect("desk");
     let s = desk.session.expect("session");

@@ -19,7 +19,7 @@ use crate::desk::{Desk, DeskCall, DeskSession};
 pub async fn get_desk() -> Result<Desk, ServerFnError> {
     let viewer = crate::server::viewer().await?;
     let state = crate::server::state()?;
-    crate::server::desk::desk(&state.pool, viewer.user_id)
+    crate::server::agent::desk(&state.pool, viewer.user_id)
         .await
         .map_err(crate::server::db_error)
 }
@@ -28,7 +28,7 @@ pub async fn get_desk() -> Result<Desk, ServerFnError> {
 mod act {
     use leptos::prelude::*;
 
-    use crate::server::desk::{DeskContext, DeskError};
+    use crate::server::agent::{DeskContext, DeskError};
 
     /// The signed-in user and what their actions need.
     pub async fn ctx() -> Result<(i64, DeskContext), ServerFnError> {
@@ -116,7 +116,7 @@ pub async fn agent_transfer(
         ("blind", _) | (_, Some(_)) => ctx.transfer(user, &to, group).await,
         ("warm", None) => ctx.consult(user, &to, true).await,
         ("three_way", None) => ctx.consult(user, &to, false).await,
-        _ => Err(crate::server::desk::DeskError::Invalid(
+        _ => Err(crate::server::agent::DeskError::Invalid(
             "choose blind, warm or three-way".into(),
         )),
     };
@@ -197,7 +197,7 @@ pub async fn agent_dispose(
             .fetch_optional(&ctx.pool)
             .await
             .map_err(crate::server::db_error)?;
-            let due_at = crate::server::desk::callback_time(&at, zone.as_deref().unwrap_or("UTC"))
+            let due_at = crate::server::agent::callback_time(&at, zone.as_deref().unwrap_or("UTC"))
                 .map_err(|e| ServerFnError::new(e.message()))?;
             Some(CallbackRequest {
                 due_at,
@@ -228,7 +228,7 @@ pub async fn agent_save_lead(
     custom_key: Option<Vec<String>>,
     custom_value: Option<Vec<String>>,
 ) -> Result<String, ServerFnError> {
-    use crate::server::desk::LeadFields;
+    use crate::server::agent::LeadFields;
     let (user, ctx) = act::ctx().await?;
     let fields = LeadFields {
         first_name,

@@ -53,13 +53,13 @@ pub async fn board_get(group: bool, id: i64) -> Result<Board, ServerFnError> {
         BoardScope::Campaign(id)
     };
     let super::ssr::Ctx { pool, viewer, .. } = super::ssr::context().await?;
-    if !crate::server::board::may_watch(&pool, &viewer, scope)
+    if !crate::server::wallboard::may_watch(&pool, &viewer, scope)
         .await
         .map_err(crate::server::db_error)?
     {
         return Err(super::ssr::op_error(OpError::Forbidden));
     }
-    crate::server::board::board_of(&pool, scope)
+    crate::server::wallboard::board_of(&pool, scope)
         .await
         .map_err(crate::server::db_error)?
         .ok_or_else(|| super::ssr::op_error(OpError::NotFound))
@@ -73,19 +73,19 @@ pub async fn board_act(session: i64, what: String) -> Result<String, ServerFnErr
     let desk = crate::server::state()?.desk();
     let actor = ctx.actor();
     let result = match what.as_str() {
-        "listen" => crate::server::board::monitor(&desk, &actor, session, Monitor::Listen)
+        "listen" => crate::server::wallboard::monitor(&desk, &actor, session, Monitor::Listen)
             .await
             .map(|_| "Your phone is ringing: you will hear the call."),
-        "whisper" => crate::server::board::monitor(&desk, &actor, session, Monitor::Whisper)
+        "whisper" => crate::server::wallboard::monitor(&desk, &actor, session, Monitor::Whisper)
             .await
             .map(|_| "Your phone is ringing: only the agent will hear you."),
-        "barge" => crate::server::board::monitor(&desk, &actor, session, Monitor::Barge)
+        "barge" => crate::server::wallboard::monitor(&desk, &actor, session, Monitor::Barge)
             .await
             .map(|_| "Your phone is ringing: you will join the call."),
-        "pause" => crate::server::board::force_pause(&desk, &actor, session)
+        "pause" => crate::server::wallboard::force_pause(&desk, &actor, session)
             .await
             .map(|_| "Agent paused."),
-        "logout" => crate::server::board::force_logout(&desk, &actor, session)
+        "logout" => crate::server::wallboard::force_logout(&desk, &actor, session)
             .await
             .map(|_| "Agent logged out."),
         _ => return Err(ServerFnError::new("unknown action")),

@@ -2,11 +2,10 @@
 //! log, CSV uploads and the JSON API. Pages' server functions call in here.
 
 pub mod actor;
+pub mod agent;
 pub mod api;
 pub mod audit;
-pub mod board;
 pub mod campaigns;
-pub mod desk;
 pub mod dnc;
 pub mod guard;
 pub mod headers;
@@ -24,6 +23,7 @@ pub mod settings;
 pub mod signin;
 pub mod uploads;
 pub mod users;
+pub mod wallboard;
 
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
@@ -122,8 +122,8 @@ impl AppState {
     }
 
     /// What the agent screen's and wallboard's actions need.
-    pub fn desk(&self) -> desk::DeskContext {
-        desk::DeskContext {
+    pub fn desk(&self) -> agent::DeskContext {
+        agent::DeskContext {
             pool: self.pool.clone(),
             bus: self.bus.clone(),
             node: self.node.clone(),

@@ -50,7 +50,7 @@ pub async fn board_socket(
                 .into_response()
         }
     };
-    match crate::server::board::may_watch(&state.pool, &session.viewer, scope).await {
+    match crate::server::wallboard::may_watch(&state.pool, &session.viewer, scope).await {
         Ok(true) => {}
         Ok(false) => {
             return (StatusCode::FORBIDDEN, "that board is not yours to watch").into_response()
@@ -116,7 +116,7 @@ async fn board_page(
         // A change is sent at once unless one was sent less than BOARD_SETTLE ago; changes in
         // between are sent together.
         if dirty && last_sent.elapsed() >= BOARD_SETTLE {
-            match crate::server::board::board_of(&state.pool, scope).await {
+            match crate::server::wallboard::board_of(&state.pool, scope).await {
                 Ok(Some(board)) => {
                     if !send_json(&mut socket, &BoardPush::Board { board }).await {
                         break;

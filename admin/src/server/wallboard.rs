@@ -7,7 +7,7 @@ use dialtone_core::remote::{Command, Monitor};
 use sqlx::PgPool;
 
 use super::actor::Actor;
-use super::desk::{end_session, DeskContext, DeskError};
+use super::agent::{end_session, DeskContext, DeskError};
 use crate::desk::{Board, BoardAgent, BoardHour, BoardScope};
 
 #[derive(sqlx::FromRow)]
@@ -450,6 +450,6 @@ pub async fn force_logout(
 }
 
 async fn remote_call(ctx: &DeskContext, node: &str, command: Command) -> Result<(), DeskError> {
-    dialtone_core::remote::call(&ctx.bus, node, command, super::desk::CONTROL_TIMEOUT).await?;
+    dialtone_core::remote::call(&ctx.bus, node, command, super::agent::CONTROL_TIMEOUT).await?;
     Ok(())
 }
