@@ -13,14 +13,14 @@ use crate::model::{CallTimeRow, HolidayRow, RuleRow, Saved, WEEKDAYS};
 pub async fn list_calltimes(
 ) -> Result<(Vec<CallTimeRow>, Vec<HolidayRow>, Vec<RuleRow>), ServerFnError> {
     use super::ssr::{context, op_error};
-    use crate::server::reference;
+    use crate::server::calltimes;
     let ctx = context().await?;
     let (pool, actor) = (&ctx.pool, ctx.actor());
-    let times = reference::call_times(pool, &actor)
+    let times = calltimes::call_times(pool, &actor)
         .await
         .map_err(op_error)?;
-    let holidays = reference::holidays(pool, &actor).await.map_err(op_error)?;
-    let rules = reference::rules(pool, &actor).await.map_err(op_error)?;
+    let holidays = calltimes::holidays(pool, &actor).await.map_err(op_error)?;
+    let rules = calltimes::rules(pool, &actor).await.map_err(op_error)?;
     Ok((times, holidays, rules))
 }
 
@@ -33,7 +33,7 @@ pub async fn save_call_time(
     use super::ssr::{context, op_error};
     let ctx = context().await?;
     let (pool, actor) = (&ctx.pool, ctx.actor());
-    crate::server::reference::save_call_time(
+    crate::server::calltimes::save_call_time(
         pool,
         &actor,
         &name,
@@ -54,7 +54,7 @@ pub async fn add_holiday(
     use super::ssr::{context, op_error};
     let ctx = context().await?;
     let (pool, actor) = (&ctx.pool, ctx.actor());
-    crate::server::reference::add_holiday(
+    crate::server::calltimes::add_holiday(
         pool,
         &actor,
         &name,
@@ -71,7 +71,7 @@ pub async fn remove_holiday(id: i64) -> Result<Saved, ServerFnError> {
     use super::ssr::{context, op_error};
     let ctx = context().await?;
     let (pool, actor) = (&ctx.pool, ctx.actor());
-    crate::server::reference::remove_holiday(pool, &actor, id)
+    crate::server::calltimes::remove_holiday(pool, &actor, id)
         .await
         .map_err(op_error)
 }
@@ -88,7 +88,7 @@ pub async fn save_rule(
     use super::ssr::{context, op_error};
     let ctx = context().await?;
     let (pool, actor) = (&ctx.pool, ctx.actor());
-    crate::server::reference::save_rule(
+    crate::server::calltimes::save_rule(
         pool,
         &actor,
         &country,

@@ -13,10 +13,10 @@ pub async fn list_codes() -> Result<(Vec<StatusRow>, Vec<PauseRow>), ServerFnErr
     use super::ssr::{context, op_error};
     let ctx = context().await?;
     let (pool, actor) = (&ctx.pool, ctx.actor());
-    let statuses = crate::server::reference::statuses(pool, &actor)
+    let statuses = crate::server::dispositions::statuses(pool, &actor)
         .await
         .map_err(op_error)?;
-    let pauses = crate::server::reference::pause_codes(pool, &actor)
+    let pauses = crate::server::dispositions::pause_codes(pool, &actor)
         .await
         .map_err(op_error)?;
     Ok((statuses, pauses))
@@ -34,7 +34,7 @@ pub async fn save_status(
     let ctx = context().await?;
     let (pool, actor) = (&ctx.pool, ctx.actor());
     let set: Vec<String> = flags.unwrap_or_default().into_keys().collect();
-    crate::server::reference::save_status(pool, &actor, &code, &name, &category, &set)
+    crate::server::dispositions::save_status(pool, &actor, &code, &name, &category, &set)
         .await
         .map_err(op_error)
 }
@@ -48,7 +48,7 @@ pub async fn save_pause_code(
     use super::ssr::{context, op_error};
     let ctx = context().await?;
     let (pool, actor) = (&ctx.pool, ctx.actor());
-    crate::server::reference::save_pause_code(pool, &actor, &code, &name, billable.is_some())
+    crate::server::dispositions::save_pause_code(pool, &actor, &code, &name, billable.is_some())
         .await
         .map_err(op_error)
 }
@@ -58,7 +58,7 @@ pub async fn get_campaign_codes(campaign: i64) -> Result<CampaignCodes, ServerFn
     use super::ssr::{context, op_error};
     let ctx = context().await?;
     let (pool, actor) = (&ctx.pool, ctx.actor());
-    crate::server::reference::campaign_codes(pool, &actor, campaign)
+    crate::server::dispositions::campaign_codes(pool, &actor, campaign)
         .await
         .map_err(op_error)
 }
@@ -71,9 +71,14 @@ pub async fn set_campaign_codes(
     use super::ssr::{context, op_error};
     let ctx = context().await?;
     let (pool, actor) = (&ctx.pool, ctx.actor());
-    crate::server::reference::set_campaign_codes(pool, &actor, campaign, &offer.unwrap_or_default())
-        .await
-        .map_err(op_error)
+    crate::server::dispositions::set_campaign_codes(
+        pool,
+        &actor,
+        campaign,
+        &offer.unwrap_or_default(),
+    )
+    .await
+    .map_err(op_error)
 }
 
 fn status_form(action: ServerAction<SaveStatus>, status: Option<StatusRow>) -> impl IntoView {

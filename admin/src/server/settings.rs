@@ -407,3 +407,11 @@ pub(crate) fn check_name(name: &str) -> Option<(String, String)> {
         None
     }
 }
+
+/// A form refused: nothing saved, the fields marked.
+pub(crate) fn invalid(fields: Vec<(String, String)>) -> Saved {
+    Saved::Invalid {
+        fields,
+        form: Some("Nothing was saved: correct the fields marked.".into()),
+    }
+}

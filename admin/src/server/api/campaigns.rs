@@ -13,7 +13,7 @@ use super::{actor, answer, error, saved, JsonBody, Listing};
 use crate::server::guard::ClientIp;
 use crate::server::session::Session;
 use crate::server::AppState;
-use crate::server::{campaigns, reference};
+use crate::server::{campaigns, dispositions};
 
 pub(super) async fn list(
     State(st): State<AppState>,
@@ -106,7 +106,7 @@ pub(super) async fn codes(
     Path(id): Path<i64>,
 ) -> Response {
     let who = (s, c);
-    match reference::campaign_codes(&st.pool, &actor(&who), id).await {
+    match dispositions::campaign_codes(&st.pool, &actor(&who), id).await {
         Ok(codes) => Json(json!({
             "dispositions": codes.dispositions.into_iter().map(|(code, name, offered, hotkey)| json!({"code": code, "name": name, "offered": offered, "hotkey": hotkey})).collect::<Vec<_>>(),
             "pause_codes": codes.pause_codes.into_iter().map(|(code, name, offered)| json!({"code": code, "name": name, "offered": offered})).collect::<Vec<_>>(),
@@ -150,5 +150,5 @@ pub(super) async fn set_codes(
     for p in body.pause_codes {
         offer.insert(format!("pause:{p}"), "on".to_string());
     }
-    saved(reference::set_campaign_codes(&st.pool, &actor(&who), id, &offer).await)
+    saved(dispositions::set_campaign_codes(&st.pool, &actor(&who), id, &offer).await)
 }

@@ -7,8 +7,8 @@ use axum::Extension;
 use serde::Deserialize;
 
 use super::{actor, answer, error, saved, JsonBody};
+use crate::server::dispositions;
 use crate::server::guard::ClientIp;
-use crate::server::reference;
 use crate::server::session::Session;
 use crate::server::AppState;
 
@@ -18,7 +18,7 @@ pub(super) async fn statuses(
     c: Extension<ClientIp>,
 ) -> Response {
     let who = (s, c);
-    answer(reference::statuses(&st.pool, &actor(&who)).await)
+    answer(dispositions::statuses(&st.pool, &actor(&who)).await)
 }
 
 #[derive(Deserialize)]
@@ -40,7 +40,7 @@ pub(super) async fn create_status(
 ) -> Response {
     let who = (s, c);
     saved(
-        reference::save_status(
+        dispositions::save_status(
             &st.pool,
             &actor(&who),
             &b.code,
@@ -69,7 +69,7 @@ pub(super) async fn update_status(
 ) -> Response {
     let who = (s, c);
     let actor = actor(&who);
-    let current = match reference::statuses(&st.pool, &actor).await {
+    let current = match dispositions::statuses(&st.pool, &actor).await {
         Ok(rows) => rows.into_iter().find(|r| r.code == code),
         Err(e) => return error(e),
     };
@@ -79,7 +79,7 @@ pub(super) async fn update_status(
     let name = b.name.unwrap_or(current.name);
     let category = b.category.unwrap_or(current.category);
     let flags = b.flags.unwrap_or(current.flags);
-    saved(reference::save_status(&st.pool, &actor, &code, &name, &category, &flags).await)
+    saved(dispositions::save_status(&st.pool, &actor, &code, &name, &category, &flags).await)
 }
 
 pub(super) async fn pause_codes(
@@ -88,7 +88,7 @@ pub(super) async fn pause_codes(
     c: Extension<ClientIp>,
 ) -> Response {
     let who = (s, c);
-    answer(reference::pause_codes(&st.pool, &actor(&who)).await)
+    answer(dispositions::pause_codes(&st.pool, &actor(&who)).await)
 }
 
 #[derive(Deserialize)]
@@ -107,7 +107,7 @@ pub(super) async fn create_pause_code(
     JsonBody(b): JsonBody<NewPauseCode>,
 ) -> Response {
     let who = (s, c);
-    saved(reference::save_pause_code(&st.pool, &actor(&who), &b.code, &b.name, b.billable).await)
+    saved(dispositions::save_pause_code(&st.pool, &actor(&who), &b.code, &b.name, b.billable).await)
 }
 
 #[derive(Deserialize)]
@@ -126,7 +126,7 @@ pub(super) async fn update_pause_code(
 ) -> Response {
     let who = (s, c);
     let actor = actor(&who);
-    let current = match reference::pause_codes(&st.pool, &actor).await {
+    let current = match dispositions::pause_codes(&st.pool, &actor).await {
         Ok(rows) => rows.into_iter().find(|r| r.code == code),
         Err(e) => return error(e),
     };
@@ -135,5 +135,5 @@ pub(super) async fn update_pause_code(
     };
     let name = b.name.unwrap_or(current.name);
     let billable = b.billable.unwrap_or(current.billable);
-    saved(reference::save_pause_code(&st.pool, &actor, &code, &name, billable).await)
+    saved(dispositions::save_pause_code(&st.pool, &actor, &code, &name, billable).await)
 }

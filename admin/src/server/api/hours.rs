@@ -10,8 +10,8 @@ use serde::Deserialize;
 
 use super::{actor, answer, error, invalid, saved, JsonBody};
 use crate::server::actor::OpError;
+use crate::server::calltimes;
 use crate::server::guard::ClientIp;
-use crate::server::reference;
 use crate::server::session::Session;
 use crate::server::AppState;
 
@@ -21,7 +21,7 @@ pub(super) async fn call_times(
     c: Extension<ClientIp>,
 ) -> Response {
     let who = (s, c);
-    answer(reference::call_times(&st.pool, &actor(&who)).await)
+    answer(calltimes::call_times(&st.pool, &actor(&who)).await)
 }
 
 #[derive(Deserialize)]
@@ -76,7 +76,7 @@ pub(super) async fn save_call_time(
         Ok(hours) => hours,
         Err(message) => return invalid("windows", message),
     };
-    saved(reference::save_call_time(&st.pool, &actor(&who), &b.name, &b.description, &hours).await)
+    saved(calltimes::save_call_time(&st.pool, &actor(&who), &b.name, &b.description, &hours).await)
 }
 
 /// Replaces the week (and the description, when sent) of call time `id`.
@@ -89,7 +89,7 @@ pub(super) async fn replace_call_time(
 ) -> Response {
     let who = (s, c);
     let actor = actor(&who);
-    let current = match reference::call_times(&st.pool, &actor).await {
+    let current = match calltimes::call_times(&st.pool, &actor).await {
         Ok(rows) => rows.into_iter().find(|r| r.id == id),
         Err(e) => return error(e),
     };
@@ -101,7 +101,7 @@ pub(super) async fn replace_call_time(
         Err(message) => return invalid("windows", message),
     };
     let description = b.description.unwrap_or(current.description);
-    saved(reference::save_call_time(&st.pool, &actor, &current.name, &description, &hours).await)
+    saved(calltimes::save_call_time(&st.pool, &actor, &current.name, &description, &hours).await)
 }
 
 pub(super) async fn holidays(
@@ -110,7 +110,7 @@ pub(super) async fn holidays(
     c: Extension<ClientIp>,
 ) -> Response {
     let who = (s, c);
-    answer(reference::holidays(&st.pool, &actor(&who)).await)
+    answer(calltimes::holidays(&st.pool, &actor(&who)).await)
 }
 
 #[derive(Deserialize)]
@@ -134,7 +134,7 @@ pub(super) async fn add_holiday(
 ) -> Response {
     let who = (s, c);
     saved(
-        reference::add_holiday(
+        calltimes::add_holiday(
             &st.pool,
             &actor(&who),
             &b.name,
@@ -153,7 +153,7 @@ pub(super) async fn remove_holiday(
     Path(id): Path<i64>,
 ) -> Response {
     let who = (s, c);
-    saved(reference::remove_holiday(&st.pool, &actor(&who), id).await)
+    saved(calltimes::remove_holiday(&st.pool, &actor(&who), id).await)
 }
 
 pub(super) async fn rules(
@@ -162,7 +162,7 @@ pub(super) async fn rules(
     c: Extension<ClientIp>,
 ) -> Response {
     let who = (s, c);
-    answer(reference::rules(&st.pool, &actor(&who)).await)
+    answer(calltimes::rules(&st.pool, &actor(&who)).await)
 }
 
 #[derive(Deserialize)]
@@ -191,7 +191,7 @@ pub(super) async fn save_rule(
     let who = (s, c);
     let max = super::form_text(b.max_attempts_24h);
     saved(
-        reference::save_rule(
+        calltimes::save_rule(
             &st.pool,
             &actor(&who),
             &b.country,
