@@ -143,20 +143,24 @@ pub fn hold_action(customer_channel: &str) -> Action {
 
 /// Sends a channel into an agent's conference (`dialtone-conference`), as a customer.
 pub fn join_conference(channel: &str, conference: &str) -> Result<Action, Refused> {
-    let conference = asterisk_values::check(Kind::Conference, conference)?;
-    Ok(Action::new("Redirect")
-        .field("Channel", channel)
-        .field("Context", "dialtone-conference")
-        .field("Exten", conference)
-        .field("Priority", "1"))
+    redirect_by_conference(channel, "dialtone-conference", conference)
 }
 
 /// Parks the customer (`dialtone-park`), to come back to `conference` when the lot's time is up.
 pub fn park_action(channel: &str, conference: &str) -> Result<Action, Refused> {
+    redirect_by_conference(channel, "dialtone-park", conference)
+}
+
+/// A Redirect of `channel` to `context` at the extension named after the agent's conference.
+fn redirect_by_conference(
+    channel: &str,
+    context: &str,
+    conference: &str,
+) -> Result<Action, Refused> {
     let conference = asterisk_values::check(Kind::Conference, conference)?;
     Ok(Action::new("Redirect")
         .field("Channel", channel)
-        .field("Context", "dialtone-park")
+        .field("Context", context)
         .field("Exten", conference)
         .field("Priority", "1"))
 }

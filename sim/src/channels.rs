@@ -332,7 +332,7 @@ impl Registry {
             }
             Place::Hold => out.push(format!("Event: MusicOnHoldStop\r\nPrivilege: call,all\r\n{lines}\r\n")),
             // Taken out by a Redirect or a hang-up, Asterisk's lot says the caller gave up.
-            Place::Parked(space) => out.push(format!("Event: ParkedCallGiveUp\r\nPrivilege: call,all\r\n{}ParkingSpace: {space}\r\nParkinglot: default\r\n\r\n", prefixed("Parkee", &lines))),
+            Place::Parked(space) => out.push(parking_event("ParkedCallGiveUp", &lines, space, "")),
             Place::Bridged(other) => out.push(format!("Event: BridgeLeave\r\nPrivilege: call,all\r\nBridgeType: basic\r\nBridgePeer: {other}\r\n{lines}\r\n")),
             Place::Spying(device) => {
                 if let Some(spyee) = spyee(&inner, name, &device) {
@@ -358,10 +358,7 @@ impl Registry {
                 }
             }
             Place::Hold => out.push(format!("Event: MusicOnHoldStart\r\nPrivilege: call,all\r\n{lines}Class: default\r\n\r\n")),
-            Place::Parked(space) => out.push(format!(
-                "Event: ParkedCall\r\nPrivilege: call,all\r\n{}ParkingSpace: {space}\r\nParkinglot: default\r\nParkingTimeout: 120\r\n\r\n",
-                prefixed("Parkee", &lines)
-            )),
+            Place::Parked(space) => out.push(parking_event("ParkedCall", &lines, space, "ParkingTimeout: 120\r\n")),
             Place::Bridged(other) => out.push(format!("Event: BridgeEnter\r\nPrivilege: call,all\r\nBridgeType: basic\r\nBridgePeer: {other}\r\n{lines}\r\n")),
             // ChanSpy listens to the first channel of the device (an agent's phone has one).
             Place::Spying(device) => {
@@ -389,7 +386,7 @@ impl Registry {
         chan.place = Place::Dialplan;
         let lines = channel_lines(name, &chan.uniqueid);
         drop(inner);
-        self.emit(format!("Event: ParkedCallTimeOut\r\nPrivilege: call,all\r\n{}ParkingSpace: {space}\r\nParkinglot: default\r\n\r\n", prefixed("Parkee", &lines)));
+        self.emit(parking_event("ParkedCallTimeOut", &lines, space, ""));
     }
 
     /// The next free parking space.
@@ -399,6 +396,15 @@ impl Registry {
         inner.next_space = if space >= 750 { 701 } else { space + 1 };
         space
     }
+}
+
+/// One of the parking lot's events about its parkee (`ParkedCall`, `ParkedCallGiveUp`,
+/// `ParkedCallTimeOut`), the parkee's channel `lines` prefixed as Asterisk writes them.
+fn parking_event(event: &str, lines: &str, space: u32, extra: &str) -> String {
+    format!(
+        "Event: {event}\r\nPrivilege: call,all\r\n{}ParkingSpace: {space}\r\nParkinglot: default\r\n{extra}\r\n",
+        prefixed("Parkee", lines)
+    )
 }
 
 fn bridge_lines(bridge: &str, conference: &str, count: usize) -> String {

@@ -49,6 +49,39 @@ impl Actor<'_> {
         .await
     }
 
+    /// Deletes row `id` of `table` (our own table name, never the user's) and writes its audit
+    /// entry as `entity`, named by `name_of` the row as it was, in one transaction. Returns
+    /// that row; `NotFound` when there is none.
+    pub(crate) async fn delete_audited(
+        &self,
+        pool: &PgPool,
+        table: &'static str,
+        entity: &str,
+        id: i64,
+        name_of: impl FnOnce(&Value) -> String,
+    ) -> Result<Value, OpError> {
+        let mut tx = pool.begin().await?;
+        let before: Option<Value> = sqlx::query_scalar(&format!(
+            "DELETE FROM {table} t WHERE id = $1 RETURNING to_jsonb(t)"
+        ))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let before = before.ok_or(OpError::NotFound)?;
+        let name = name_of(&before);
+        self.audit(
+            &mut *tx,
+            "delete",
+            entity,
+            Some(name),
+            Some(before.clone()),
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(before)
+    }
+
     pub(crate) fn admin(&self) -> Result<(), OpError> {
         if self.viewer.is_admin() {
             Ok(())

@@ -199,24 +199,9 @@ pub async fn add_holiday(
 
 pub async fn remove_holiday(pool: &PgPool, actor: &Actor<'_>, id: i64) -> Result<Saved, OpError> {
     actor.admin()?;
-    let mut tx = pool.begin().await?;
-    let before: Option<Value> =
-        sqlx::query_scalar("DELETE FROM holidays h WHERE id = $1 RETURNING to_jsonb(h)")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    let before = before.ok_or(OpError::NotFound)?;
     actor
-        .audit(
-            &mut *tx,
-            "delete",
-            "holiday",
-            Some(id.to_string()),
-            Some(before),
-            None,
-        )
+        .delete_audited(pool, "holidays", "holiday", id, |_| id.to_string())
         .await?;
-    tx.commit().await?;
     Ok(Saved::Ok {
         id,
         message: "Holiday removed.".into(),

@@ -1,7 +1,6 @@
 //! Do-not-call lists (the DNC page and `/api/v1/dnc`): search, add (numbers and area codes)
 //! and remove.
 
-use serde_json::Value;
 use sqlx::PgPool;
 
 use crate::model::{DncRow, Page, Saved, PER_PAGE};
@@ -170,27 +169,17 @@ pub async fn dnc_add(
 
 pub async fn dnc_remove(pool: &PgPool, actor: &Actor<'_>, id: i64) -> Result<Saved, OpError> {
     actor.admin()?;
-    let mut tx = pool.begin().await?;
-    let before: Option<Value> =
-        sqlx::query_scalar("DELETE FROM dnc_entries d WHERE id = $1 RETURNING to_jsonb(d)")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    let before = before.ok_or(OpError::NotFound)?;
-    let value = as_text(before.get("value"));
-    actor
-        .audit(
-            &mut *tx,
-            "delete",
-            "dnc",
-            Some(value.clone()),
-            Some(before),
-            None,
-        )
+    // The audit log names an entry by its number or area code.
+    let before = actor
+        .delete_audited(pool, "dnc_entries", "dnc", id, |row| {
+            as_text(row.get("value"))
+        })
         .await?;
-    tx.commit().await?;
     Ok(Saved::Ok {
         id,
-        message: format!("{value} removed from the do-not-call list."),
+        message: format!(
+            "{} removed from the do-not-call list.",
+            as_text(before.get("value"))
+        ),
     })
 }

@@ -174,24 +174,9 @@ pub async fn add_did(
 
 pub async fn remove_did(pool: &PgPool, actor: &Actor<'_>, id: i64) -> Result<Saved, OpError> {
     actor.admin()?;
-    let mut tx = pool.begin().await?;
-    let before: Option<Value> =
-        sqlx::query_scalar("DELETE FROM dids d WHERE id = $1 RETURNING to_jsonb(d)")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    let before = before.ok_or(OpError::NotFound)?;
     actor
-        .audit(
-            &mut *tx,
-            "delete",
-            "did",
-            Some(id.to_string()),
-            Some(before),
-            None,
-        )
+        .delete_audited(pool, "dids", "did", id, |_| id.to_string())
         .await?;
-    tx.commit().await?;
     Ok(Saved::Ok {
         id,
         message: "Number removed.".into(),
