@@ -14,7 +14,8 @@ use crate::control;
 /// Until `stop`, rings the phones that are gone each time Asterisk is fully booted behind a new
 /// login, except the first. Asterisk says `FullyBooted` to each manager login once it is (at
 /// once if it already is): before that its dialplan refuses to start a call, so a phone rung as
-/// soon as the link is back would never ring. Subscribed before any login, none is missed.
+/// soon as the link is back would never ring. The node's AMI client may have logged in before
+/// this task subscribed, so the first login is taken from the link, not from its event.
 pub async fn ring_again_after_gaps(
     pool: PgPool,
     ami: AmiClient,
@@ -23,7 +24,13 @@ pub async fn ring_again_after_gaps(
 ) {
     let mut booted = Box::pin(ami.events_matching(|e| e.event() == Some("FullyBooted")));
     let link = ami.link();
-    let (mut first, mut rung): (Option<u64>, Option<u64>) = (None, None);
+    // The login already up when this task starts is the first, whether or not its
+    // FullyBooted came before the subscription did.
+    let mut first = match *link.borrow() {
+        Link::Up { generation, .. } => Some(generation),
+        _ => None,
+    };
+    let mut rung = None;
     loop {
         tokio::select! {
             _ = stop.cancelled() => return,
