@@ -12,7 +12,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use common::{browser, database_url, free_port, wait_listening, Process};
-use dialtone_core::users::{self, Role};
+use dialtone_core::users;
+use dialtone_core::vocabulary::Role;
 use sqlx::PgPool;
 
 #[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
@@ -58,7 +59,7 @@ async fn admin_pages_in_chromium(pool: PgPool) {
             format!("http://127.0.0.1:{port}"),
         )
         .env("DIALTONE_DATA_DIR", data.path())
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", dialtone_core::telemetry::test_child_log("warn"))
         .stdout(Stdio::inherit())
         .stderr(Stdio::inherit())
         .spawn()

@@ -14,7 +14,8 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use common::{browser, free_port, serve_command, sim_command, wait_listening, Process};
-use dialtone_core::users::{self, Role};
+use dialtone_core::users;
+use dialtone_core::vocabulary::Role;
 use dialtone_core::{campaigns, lists};
 use sqlx::PgPool;
 
@@ -50,7 +51,7 @@ async fn agent_screen_and_wallboard_in_chromium(pool: PgPool) {
     let campaign = campaigns::create(
         &pool,
         "Floor",
-        campaigns::DialMethod::Progressive,
+        dialtone_core::vocabulary::DialMethod::Progressive,
         "9am-9pm",
     )
     .await

@@ -8,12 +8,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test's helpers fail the test as its #[test]s do
 
+use dialtone_core::vocabulary::AgentState;
 use std::sync::Arc;
 use std::time::Duration;
 
 use dialtone_asterisk::ami::{AmiClient, AmiConfig, Auth};
 use dialtone_core::bus::Bus;
-use dialtone_core::{agents, campaigns, users};
+use dialtone_core::{agents, users};
 use dialtone_fastagi::control::{self, Control};
 use dialtone_fastagi::node;
 use dialtone_sim::{CalleeModel, Pbx, PbxConfig};
@@ -25,6 +26,7 @@ use common::floor::{
     add_leads, campaign_with_list, ledger_is_the_call_records, progress, thousand_lead_campaign,
     thousand_lead_rules_kept,
 };
+use common::heartbeat;
 
 /// A node (`dialtone_fastagi::node`, as `dialtone serve` starts it) on the simulator, an AMI
 /// client of the test's own, and agents logged in and ready.
@@ -37,6 +39,7 @@ struct Floor {
 }
 
 async fn start(pool: &PgPool, campaign: i64, agents: usize, model: CalleeModel) -> Floor {
+    dialtone_core::telemetry::test_logging();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -57,9 +60,15 @@ async fn start(pool: &PgPool, campaign: i64, agents: usize, model: CalleeModel) 
     let mut sessions = Vec::new();
     for i in 0..agents {
         let name = format!("agent{i}");
-        let user = users::create(pool, &name, &name, users::Role::Agent, "a long password")
-            .await
-            .expect("user");
+        let user = users::create(
+            pool,
+            &name,
+            &name,
+            dialtone_core::vocabulary::Role::Agent,
+            "a long password",
+        )
+        .await
+        .expect("user");
         let phone = format!("PJSIP/10{i:02}");
         let session = agents::open_session(pool, user, campaign, "n1", &phone)
             .await
@@ -101,7 +110,7 @@ async fn start(pool: &PgPool, campaign: i64, agents: usize, model: CalleeModel) 
     }
     for (session, _) in &sessions {
         assert!(
-            agents::set_state(pool, *session, "ready", None)
+            agents::set_state(pool, *session, AgentState::Ready, None)
                 .await
                 .expect("ready"),
             "the phone connected the session"
@@ -121,9 +130,7 @@ impl Floor {
     async fn run_until_done(&self, pool: &PgPool, zone: &str, limit: Duration) {
         let deadline = tokio::time::Instant::now() + limit;
         loop {
-            for session in &self.sessions {
-                agents::seen(pool, *session).await.expect("heartbeat");
-            }
+            heartbeat(pool, &self.sessions).await.expect("heartbeat");
             agents::end_wrapups(pool).await.expect("wrap-ups");
             let (untouched, open) = progress(pool, zone).await;
             if (untouched == 0 && open == 0) || tokio::time::Instant::now() > deadline {
@@ -148,8 +155,12 @@ async fn progressive_campaign_end_to_end_against_the_simulator(pool: PgPool) {
     let zone = dialtone_sim::daytime_zone()
         .expect("some zone is in daytime")
         .to_string();
-    let (campaign, list) =
-        campaign_with_list(&pool, campaigns::DialMethod::Progressive, &zone).await;
+    let (campaign, list) = campaign_with_list(
+        &pool,
+        dialtone_core::vocabulary::DialMethod::Progressive,
+        &zone,
+    )
+    .await;
     add_leads(&pool, list, 5_550_001, 20, &zone).await;
     let floor = start(&pool, campaign, 2, fast_callees(7)).await;
     floor
@@ -216,7 +227,8 @@ async fn over_dialing_abandons_get_the_safe_harbor_message_and_the_ledger(pool: 
     let zone = dialtone_sim::daytime_zone()
         .expect("some zone is in daytime")
         .to_string();
-    let (campaign, list) = campaign_with_list(&pool, campaigns::DialMethod::Ratio, &zone).await;
+    let (campaign, list) =
+        campaign_with_list(&pool, dialtone_core::vocabulary::DialMethod::Ratio, &zone).await;
     // Four lines per ready agent and a short drop window: some callees must find no agent.
     sqlx::query("UPDATE campaigns SET dial_ratio = 4, drop_timeout_secs = 0.2 WHERE id = $1")
         .bind(campaign)
@@ -256,8 +268,12 @@ async fn a_stored_dial_string_that_would_dial_elsewhere_never_reaches_the_pbx(po
     let zone = dialtone_sim::daytime_zone()
         .expect("some zone is in daytime")
         .to_string();
-    let (campaign, list) =
-        campaign_with_list(&pool, campaigns::DialMethod::Progressive, &zone).await;
+    let (campaign, list) = campaign_with_list(
+        &pool,
+        dialtone_core::vocabulary::DialMethod::Progressive,
+        &zone,
+    )
+    .await;
     sqlx::query("ALTER TABLE campaigns DROP CONSTRAINT campaigns_dial_template_asterisk")
         .execute(&pool)
         .await
@@ -307,7 +323,12 @@ async fn a_deactivated_agents_phone_is_hung_up_by_their_node(pool: PgPool) {
     let zone = dialtone_sim::daytime_zone()
         .expect("some zone is in daytime")
         .to_string();
-    let (campaign, _) = campaign_with_list(&pool, campaigns::DialMethod::Progressive, &zone).await;
+    let (campaign, _) = campaign_with_list(
+        &pool,
+        dialtone_core::vocabulary::DialMethod::Progressive,
+        &zone,
+    )
+    .await;
     let floor = start(&pool, campaign, 1, fast_callees(3)).await;
     // The node's `remote::follow_logouts` LISTENs for sessions ending: up well within this.
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -330,8 +351,11 @@ async fn a_deactivated_agents_phone_is_hung_up_by_their_node(pool: PgPool) {
     floor.stop.cancel();
 }
 
+/// The AMI events a test waits on.
+type Events = tokio::sync::broadcast::Receiver<Arc<dialtone_asterisk::ami::Message>>;
+
 async fn event(
-    events: &mut tokio::sync::broadcast::Receiver<Arc<dialtone_asterisk::ami::Message>>,
+    events: &mut Events,
     event: &str,
     channel: &str,
 ) -> Arc<dialtone_asterisk::ami::Message> {
@@ -343,7 +367,7 @@ async fn event(
 
 /// The next event `wanted` says yes to (10 s at most; `what` names it in the failure).
 async fn event_where(
-    events: &mut tokio::sync::broadcast::Receiver<Arc<dialtone_asterisk::ami::Message>>,
+    events: &mut Events,
     what: &str,
     wanted: impl Fn(&dialtone_asterisk::ami::Message) -> bool,
 ) -> Arc<dialtone_asterisk::ami::Message> {
@@ -371,7 +395,7 @@ async fn next_call(pool: &PgPool, ami: &AmiClient, session: i64) -> (uuid::Uuid,
             tokio::time::Instant::now() < deadline,
             "no call reached the agent"
         );
-        agents::seen(pool, session).await.expect("heartbeat");
+        heartbeat(pool, &[session]).await.expect("heartbeat");
         let row: Option<(uuid::Uuid, String, String)> = sqlx::query_as(
             "SELECT c.id, c.channel, s.conference FROM agent_sessions s JOIN calls c ON c.id = s.current_call_id
              WHERE s.id = $1 AND s.state = 'on_call' AND c.state <> 'ended' AND c.channel IS NOT NULL",
@@ -417,117 +441,226 @@ async fn agent_state(pool: &PgPool, session: i64) -> String {
         .expect("session")
 }
 
-#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
-async fn call_control_acts_on_the_simulated_channels(pool: PgPool) {
+/// An agent on a call, its customer in the agent's conference: where each call control test
+/// starts.
+struct OnCall {
+    floor: Floor,
+    campaign: i64,
+    session: i64,
+    conference: String,
+    call: uuid::Uuid,
+    customer: String,
+}
+
+/// One agent ready on a progressive campaign of `leads` leads whose callees all answer and talk
+/// for two minutes, longer than any test: a call ends only when the test ends it.
+async fn one_agent(pool: &PgPool, leads: i32) -> (Floor, i64) {
     let zone = dialtone_sim::daytime_zone()
         .expect("some zone is in daytime")
         .to_string();
-    let (campaign, list) =
-        campaign_with_list(&pool, campaigns::DialMethod::Progressive, &zone).await;
-    // One lead per call below, none to spare: a dial the pacer makes for an agent already
-    // promised to an answered call (over-dialing) would take one and fail the test.
-    add_leads(&pool, list, 5_550_001, 6, &zone).await;
-    // A group nobody is logged in to: a caller sent there hears a message and is hung up.
-    let group: i64 = sqlx::query_scalar(
-        "INSERT INTO inbound_groups (name, campaign_id, no_agents_action, no_agents_target) VALUES ('help', $1, 'message_hangup', 'acme/nobody') RETURNING id",
+    let (campaign, list) = campaign_with_list(
+        pool,
+        dialtone_core::vocabulary::DialMethod::Progressive,
+        &zone,
     )
-    .bind(campaign)
-    .fetch_one(&pool)
-    .await
-    .expect("group");
-    sqlx::query("INSERT INTO dids (number, group_id) VALUES ('5557000', $1)")
-        .bind(group)
-        .execute(&pool)
-        .await
-        .expect("did");
+    .await;
+    add_leads(pool, list, 5_550_001, leads, &zone).await;
     let mut callees = fast_callees(5);
     (callees.busy, callees.human, callees.machine) = (0.0, 1.0, 0.0);
     callees.talk = (Duration::from_secs(120), Duration::from_secs(121));
-    let floor = start(&pool, campaign, 1, callees).await;
+    (start(pool, campaign, 1, callees).await, campaign)
+}
+
+/// The agent's first call, connected. One lead, for that call: a spare one, dialed by a pacer
+/// over-dialing for an agent already promised to it, could reach them mid-test.
+async fn on_call(pool: &PgPool) -> OnCall {
+    let (floor, campaign) = one_agent(pool, 1).await;
     let session = floor.sessions[0];
-    let control = floor.control.clone();
     let conference: String =
         sqlx::query_scalar("SELECT conference FROM agent_sessions WHERE id = $1")
             .bind(session)
-            .fetch_one(&pool)
+            .fetch_one(pool)
             .await
             .expect("conf");
+    let (call, customer) = next_call(pool, &floor.ami, session).await;
+    OnCall {
+        floor,
+        campaign,
+        session,
+        conference,
+        call,
+        customer,
+    }
+}
 
-    // Hold and back, keys, a recording on demand, then a warm transfer completed.
-    let (call, customer) = next_call(&pool, &floor.ami, session).await;
-    let mut events = floor.ami.events();
-    control.hold(call).await.expect("hold");
-    event(&mut events, "MusicOnHoldStart", &customer).await;
-    control.resume(call).await.expect("resume");
-    let back = event(&mut events, "ConfbridgeJoin", &customer).await;
-    assert_eq!(back.get("Conference"), Some(conference.as_str()));
-    control.dtmf(call, "1#").await.expect("dtmf");
-    assert_eq!(
-        event(&mut events, "DTMFEnd", &customer).await.get("Digit"),
-        Some("1")
-    );
-    assert_eq!(
-        event(&mut events, "DTMFEnd", &customer).await.get("Digit"),
-        Some("#")
-    );
-    control
-        .record(call, Some("2026/demo.wav"))
+/// Hangs `channel` up from outside, as its caller putting the phone down does.
+async fn hang_up(ami: &AmiClient, channel: &str) {
+    ami.send(dialtone_asterisk::ami::Action::new("Hangup").field("Channel", channel))
         .await
-        .expect("record");
-    event(&mut events, "MixMonitorStart", &customer).await;
-    control.record(call, None).await.expect("stop recording");
-    event(&mut events, "MixMonitorStop", &customer).await;
-    let leg = control
-        .consult(call, "+15125550199", true)
+        .expect("hang up");
+}
+
+/// The `ConfbridgeJoin` of the consult leg `leg`.
+async fn third_party_joining(
+    events: &mut Events,
+    leg: &str,
+) -> Arc<dialtone_asterisk::ami::Message> {
+    event_where(events, "third party joining", |e| {
+        e.event() == Some("ConfbridgeJoin") && e.get("Uniqueid") == Some(leg)
+    })
+    .await
+}
+
+/// Puts the customer through to a third party the agent spoke to first, the customer on hold
+/// meanwhile: the third party's `ConfbridgeJoin`, and the two channels the bridge took, sorted.
+async fn warm_transfer(
+    on: &OnCall,
+    events: &mut Events,
+) -> (Arc<dialtone_asterisk::ami::Message>, Vec<String>) {
+    let leg = on
+        .floor
+        .control
+        .consult(on.call, "+15125550199", true)
         .await
         .expect("consult");
-    event(&mut events, "MusicOnHoldStart", &customer).await;
-    let leg = leg.to_string();
-    let joined = event_where(&mut events, "third party joining", |e| {
-        e.event() == Some("ConfbridgeJoin") && e.get("Uniqueid") == Some(leg.as_str())
-    })
-    .await;
-    assert_eq!(joined.get("Conference"), Some(conference.as_str()));
-    let third = joined.get("Channel").expect("channel").to_string();
-    control.complete_transfer(call).await.expect("complete");
+    event(events, "MusicOnHoldStart", &on.customer).await;
+    let joined = third_party_joining(events, &leg.to_string()).await;
+    on.floor
+        .control
+        .complete_transfer(on.call)
+        .await
+        .expect("complete");
     // Both enter the bridge, in either order.
     let mut bridged = Vec::new();
     while bridged.len() < 2 {
-        let e = event_where(&mut events, "BridgeEnter", |e| {
-            e.event() == Some("BridgeEnter")
-        })
-        .await;
+        let e = event_where(events, "BridgeEnter", |e| e.event() == Some("BridgeEnter")).await;
         bridged.push(e.get("Channel").unwrap_or_default().to_string());
     }
     bridged.sort();
-    let mut pair = vec![customer.clone(), third.clone()];
+    (joined, bridged)
+}
+
+/// Brings the third party `number` into the agent's conference with the customer, neither put
+/// on hold: (the consult leg's uniqueid, the third party's channel).
+async fn three_way(on: &OnCall, events: &mut Events, number: &str) -> (String, String) {
+    let leg = on
+        .floor
+        .control
+        .consult(on.call, number, false)
+        .await
+        .expect("three-way")
+        .to_string();
+    let joined = third_party_joining(events, &leg).await;
+    let third = joined.get("Channel").expect("channel").to_string();
+    (leg, third)
+}
+
+/// Hold must take the customer out of the conference to music, and resume must put them back
+/// in the agent's own conference, not a new one.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn a_held_customer_comes_back_to_the_agents_conference_on_resume(pool: PgPool) {
+    let on = on_call(&pool).await;
+    let mut events = on.floor.ami.events();
+    on.floor.control.hold(on.call).await.expect("hold");
+    event(&mut events, "MusicOnHoldStart", &on.customer).await;
+    on.floor.control.resume(on.call).await.expect("resume");
+    let back = event(&mut events, "ConfbridgeJoin", &on.customer).await;
+    assert_eq!(back.get("Conference"), Some(on.conference.as_str()));
+    on.floor.stop.cancel();
+}
+
+/// An IVR at the far end needs every key, in order, on the customer's channel.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn the_agents_keys_reach_the_customer_one_digit_at_a_time_in_order(pool: PgPool) {
+    let on = on_call(&pool).await;
+    let mut events = on.floor.ami.events();
+    on.floor.control.dtmf(on.call, "1#").await.expect("dtmf");
+    assert_eq!(
+        event(&mut events, "DTMFEnd", &on.customer)
+            .await
+            .get("Digit"),
+        Some("1")
+    );
+    assert_eq!(
+        event(&mut events, "DTMFEnd", &on.customer)
+            .await
+            .get("Digit"),
+        Some("#")
+    );
+    on.floor.stop.cancel();
+}
+
+/// Campaigns that do not record every call still let the agent record a part of one.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn a_recording_on_demand_starts_and_stops_on_the_customers_channel(pool: PgPool) {
+    let on = on_call(&pool).await;
+    let mut events = on.floor.ami.events();
+    on.floor
+        .control
+        .record(on.call, Some("2026/demo.wav"))
+        .await
+        .expect("record");
+    event(&mut events, "MixMonitorStart", &on.customer).await;
+    on.floor
+        .control
+        .record(on.call, None)
+        .await
+        .expect("stop recording");
+    event(&mut events, "MixMonitorStop", &on.customer).await;
+    on.floor.stop.cancel();
+}
+
+/// The agent hands the customer over only after speaking to the third party in their own
+/// conference; once the two are bridged the agent is free for the next call.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn a_completed_warm_transfer_bridges_customer_and_third_party_and_frees_the_agent(
+    pool: PgPool,
+) {
+    let on = on_call(&pool).await;
+    let mut events = on.floor.ami.events();
+    let (joined, bridged) = warm_transfer(&on, &mut events).await;
+    assert_eq!(joined.get("Conference"), Some(on.conference.as_str()));
+    let third = joined.get("Channel").expect("channel").to_string();
+    let mut pair = vec![on.customer.clone(), third];
     pair.sort();
     assert_eq!(bridged, pair);
     assert_eq!(
-        call_state(&pool, call).await,
+        call_state(&pool, on.call).await,
         ("ended".into(), Some("transferred".into()))
     );
     assert_eq!(
-        agent_state(&pool, session).await,
+        agent_state(&pool, on.session).await,
         "wrapup",
         "the agent is free of a transferred call"
     );
-    // The two talk on; when one hangs up the other does, and the handler changes nothing.
-    floor
-        .ami
-        .send(dialtone_asterisk::ami::Action::new("Hangup").field("Channel", &third))
-        .await
-        .expect("third hangs up");
-    event(&mut events, "Hangup", &customer).await;
+    on.floor.stop.cancel();
+}
+
+/// The transferred pair talk on without the agent; the hangup handler that then runs must not
+/// rewrite the outcome the transfer recorded.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn a_warm_transferred_pair_hang_up_together_and_the_call_stays_transferred(pool: PgPool) {
+    let on = on_call(&pool).await;
+    let mut events = on.floor.ami.events();
+    let (joined, _) = warm_transfer(&on, &mut events).await;
+    let third = joined.get("Channel").expect("channel");
+    hang_up(&on.floor.ami, third).await;
+    event(&mut events, "Hangup", &on.customer).await;
     assert_eq!(
-        call_state(&pool, call).await.1.as_deref(),
+        call_state(&pool, on.call).await.1.as_deref(),
         Some("transferred")
     );
+    on.floor.stop.cancel();
+}
 
-    // A supervisor listens in on the agent's phone.
+/// Coaching needs a supervisor's phone to hear the agent's, which is up from login on.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn a_supervisor_listens_in_on_an_agents_phone(pool: PgPool) {
+    let (floor, _) = one_agent(&pool, 0).await;
+    let mut events = floor.ami.events();
     let agent_phone: String =
         sqlx::query_scalar("SELECT phone_dial_string FROM agent_sessions WHERE id = $1")
-            .bind(session)
+            .bind(floor.sessions[0])
             .fetch_one(&pool)
             .await
             .expect("phone");
@@ -564,23 +697,39 @@ async fn call_control_acts_on_the_simulated_channels(pool: PgPool) {
         .send(dialtone_fastagi::control::hang_up_agent_phone("PJSIP/9001").expect("a phone"))
         .await
         .expect("supervisor hangs up");
+    floor.stop.cancel();
+}
 
-    // Blind to an inbound group: the customer becomes a queued call there (nobody is in).
-    agents::set_state(&pool, session, "ready", None)
+/// A customer sent to a group goes through its inbound flow as a new call, so the group's
+/// no-agents action applies to them as to any caller.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn a_customer_sent_blind_to_an_inbound_group_becomes_a_call_of_that_group(pool: PgPool) {
+    let on = on_call(&pool).await;
+    // A group nobody is logged in to: a caller sent there hears a message and is hung up.
+    let group: i64 = sqlx::query_scalar(
+        "INSERT INTO inbound_groups (name, campaign_id, no_agents_action, no_agents_target) VALUES ('help', $1, 'message_hangup', 'acme/nobody') RETURNING id",
+    )
+    .bind(on.campaign)
+    .fetch_one(&pool)
+    .await
+    .expect("group");
+    sqlx::query("INSERT INTO dids (number, group_id) VALUES ('5557000', $1)")
+        .bind(group)
+        .execute(&pool)
         .await
-        .expect("ready");
-    let (call, _customer) = next_call(&pool, &floor.ami, session).await;
+        .expect("did");
     let uniqueid: String = sqlx::query_scalar("SELECT uniqueid FROM calls WHERE id = $1")
-        .bind(call)
+        .bind(on.call)
         .fetch_one(&pool)
         .await
         .expect("uniqueid");
-    control
-        .transfer_to_group(call, "5557000")
+    on.floor
+        .control
+        .transfer_to_group(on.call, "5557000")
         .await
         .expect("to the group");
     assert_eq!(
-        call_state(&pool, call).await,
+        call_state(&pool, on.call).await,
         ("ended".into(), Some("transferred".into()))
     );
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
@@ -601,18 +750,20 @@ async fn call_control_acts_on_the_simulated_channels(pool: PgPool) {
         tokio::time::sleep(Duration::from_millis(30)).await;
     };
     assert_eq!(inbound.1.as_deref(), Some("no_agents"));
+    on.floor.stop.cancel();
+}
 
-    // Blind to a number: the customer's channel dials it.
-    agents::set_state(&pool, session, "ready", None)
-        .await
-        .expect("ready");
-    let (call, customer) = next_call(&pool, &floor.ami, session).await;
-    let mut events = floor.ami.events();
-    control
-        .blind_transfer_to_number(call, "+15125550123", "dialtone-transfer")
+/// A blind transfer leaves the agent out at once: the customer's own channel dials the number.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn a_customer_sent_blind_to_a_number_dials_it_from_their_own_channel(pool: PgPool) {
+    let on = on_call(&pool).await;
+    let mut events = on.floor.ami.events();
+    on.floor
+        .control
+        .blind_transfer_to_number(on.call, "+15125550123", "dialtone-transfer")
         .await
         .expect("to a number");
-    let dialed = event(&mut events, "DialBegin", &customer).await;
+    let dialed = event(&mut events, "DialBegin", &on.customer).await;
     assert!(
         dialed
             .get("DestChannel")
@@ -620,59 +771,45 @@ async fn call_control_acts_on_the_simulated_channels(pool: PgPool) {
         "{dialed:?}"
     );
     assert_eq!(
-        call_state(&pool, call).await,
+        call_state(&pool, on.call).await,
         ("ended".into(), Some("transferred".into()))
     );
+    on.floor.stop.cancel();
+}
 
-    // Parked, and the customer hangs up there: the hangup handler closes the call.
-    agents::set_state(&pool, session, "ready", None)
-        .await
-        .expect("ready");
-    let (call, customer) = next_call(&pool, &floor.ami, session).await;
-    let mut events = floor.ami.events();
-    control.park(call).await.expect("park");
+/// A parked customer is out of the agent's conference, so only the hangup handler can see them
+/// go; the call must not stay open, nor the agent on it.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn a_parked_customer_who_hangs_up_closes_the_call(pool: PgPool) {
+    let on = on_call(&pool).await;
+    let mut events = on.floor.ami.events();
+    on.floor.control.park(on.call).await.expect("park");
     let parked = event_where(&mut events, "ParkedCall", |e| {
-        e.event() == Some("ParkedCall") && e.get("ParkeeChannel") == Some(customer.as_str())
+        e.event() == Some("ParkedCall") && e.get("ParkeeChannel") == Some(on.customer.as_str())
     })
     .await;
     assert!(parked.get("ParkingSpace").is_some());
-    floor
-        .ami
-        .send(dialtone_asterisk::ami::Action::new("Hangup").field("Channel", &customer))
-        .await
-        .expect("customer hangs up");
+    hang_up(&on.floor.ami, &on.customer).await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while call_state(&pool, call).await.0 != "ended" {
+    while call_state(&pool, on.call).await.0 != "ended" {
         assert!(
             tokio::time::Instant::now() < deadline,
             "a call that ends parked is closed"
         );
         tokio::time::sleep(Duration::from_millis(30)).await;
     }
-    assert_eq!(agent_state(&pool, session).await, "wrapup");
+    assert_eq!(agent_state(&pool, on.session).await, "wrapup");
+    on.floor.stop.cancel();
+}
 
-    // A three-way call the customer leaves: the third party goes with them, out of the agent's
-    // conference, and the leg is closed.
-    agents::set_state(&pool, session, "ready", None)
-        .await
-        .expect("ready");
-    let (call, customer) = next_call(&pool, &floor.ami, session).await;
-    let mut events = floor.ami.events();
-    let leg = control
-        .consult(call, "+15125550188", false)
-        .await
-        .expect("three-way")
-        .to_string();
-    let joined = event_where(&mut events, "third party joining", |e| {
-        e.event() == Some("ConfbridgeJoin") && e.get("Uniqueid") == Some(leg.as_str())
-    })
-    .await;
-    let third = joined.get("Channel").expect("channel").to_string();
-    floor
-        .ami
-        .send(dialtone_asterisk::ami::Action::new("Hangup").field("Channel", &customer))
-        .await
-        .expect("customer hangs up");
+/// The third party was there for the customer: left alone with the agent they would hold the
+/// agent's conference, and their leg, open.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn the_third_party_of_a_three_way_call_leaves_with_the_customer(pool: PgPool) {
+    let on = on_call(&pool).await;
+    let mut events = on.floor.ami.events();
+    let (leg, third) = three_way(&on, &mut events, "+15125550188").await;
+    hang_up(&on.floor.ami, &on.customer).await;
     event(&mut events, "Hangup", &third).await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
@@ -692,10 +829,12 @@ async fn call_control_acts_on_the_simulated_channels(pool: PgPool) {
         );
         tokio::time::sleep(Duration::from_millis(30)).await;
     }
-    let members = floor
+    let members = on
+        .floor
         .ami
         .send_list(
-            dialtone_asterisk::ami::Action::new("ConfbridgeList").field("Conference", &conference),
+            dialtone_asterisk::ami::Action::new("ConfbridgeList")
+                .field("Conference", &on.conference),
         )
         .await
         .expect("list");
@@ -706,36 +845,28 @@ async fn call_control_acts_on_the_simulated_channels(pool: PgPool) {
             .all(|e| e.get("Channel") != Some(third.as_str())),
         "{members:?}"
     );
+    on.floor.stop.cancel();
+}
 
-    // A hang-up the node never heard of (events lost, a reconnect): its sweep finds the third
-    // party of a call that ended and hangs them up.
-    agents::set_state(&pool, session, "ready", None)
-        .await
-        .expect("ready");
-    let (call, _customer) = next_call(&pool, &floor.ami, session).await;
-    let mut events = floor.ami.events();
-    let leg = control
-        .consult(call, "+15125550177", false)
-        .await
-        .expect("three-way")
-        .to_string();
-    let joined = event_where(&mut events, "third party joining", |e| {
-        e.event() == Some("ConfbridgeJoin") && e.get("Uniqueid") == Some(leg.as_str())
-    })
-    .await;
-    let third = joined.get("Channel").expect("channel").to_string();
+/// A hang-up the node never heard of (events lost, a reconnect) must not leave a third party
+/// in the conference: the node's sweep finds those of calls that ended, and only those.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn the_sweep_hangs_up_the_third_party_of_a_call_that_ended_unheard(pool: PgPool) {
+    let on = on_call(&pool).await;
+    let mut events = on.floor.ami.events();
+    let (leg, third) = three_way(&on, &mut events, "+15125550177").await;
     assert_eq!(
-        control::sweep_consults(&pool, &floor.ami, "n1")
+        control::sweep_consults(&pool, &on.floor.ami, "n1")
             .await
             .expect("sweep"),
         0,
         "the call goes on: nothing to sweep"
     );
-    dialtone_core::calls::end(&pool, call, &dialtone_core::calls::Ended::default())
+    dialtone_core::calls::end(&pool, on.call, &dialtone_core::calls::Ended::default())
         .await
         .expect("ended, unheard");
     assert_eq!(
-        control::sweep_consults(&pool, &floor.ami, "n1")
+        control::sweep_consults(&pool, &on.floor.ami, "n1")
             .await
             .expect("sweep"),
         1
@@ -749,7 +880,7 @@ async fn call_control_acts_on_the_simulated_channels(pool: PgPool) {
     .await
     .expect("leg");
     assert_eq!(open, 0);
-    floor.stop.cancel();
+    on.floor.stop.cancel();
 }
 
 /// A TCP proxy in front of PostgreSQL that can be cut: while it is down every connection through
@@ -791,8 +922,12 @@ async fn a_database_restart_stops_dialing_which_resumes_with_no_call_record_lost
     let zone = dialtone_sim::daytime_zone()
         .expect("some zone is in daytime")
         .to_string();
-    let (campaign, list) =
-        campaign_with_list(&pool, campaigns::DialMethod::Progressive, &zone).await;
+    let (campaign, list) = campaign_with_list(
+        &pool,
+        dialtone_core::vocabulary::DialMethod::Progressive,
+        &zone,
+    )
+    .await;
     add_leads(&pool, list, 5_550_001, 40, &zone).await;
     // The node reaches the database through a proxy the test can cut.
     let options = pool.connect_options();
@@ -831,9 +966,7 @@ async fn a_database_restart_stops_dialing_which_resumes_with_no_call_record_lost
         });
     }
     let keep_alive = |pool: PgPool, sessions: Vec<i64>| async move {
-        for session in &sessions {
-            let _ = agents::seen(&pool, *session).await;
-        }
+        let _ = heartbeat(&pool, &sessions).await;
         let _ = agents::end_wrapups(&pool).await;
     };
     // Some calls first.

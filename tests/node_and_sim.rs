@@ -8,11 +8,12 @@
 
 mod common;
 
+use dialtone_core::vocabulary::AgentState;
 use std::process::Stdio;
 use std::time::Duration;
 
 use common::floor::{progress, thousand_lead_campaign, thousand_lead_rules_kept};
-use common::{free_port, serve_command, sim_command, wait_listening, Process};
+use common::{free_port, heartbeat, serve_command, sim_command, wait_listening, Process};
 use dialtone_core::bus::Bus;
 use dialtone_core::config::Secret;
 use dialtone_core::remote::{self, Command as Control};
@@ -74,9 +75,15 @@ async fn a_thousand_leads_through_the_real_binaries_keep_every_rule(pool: PgPool
     let mut sessions = Vec::new();
     for i in 0..10 {
         let name = format!("agent{i}");
-        let user = users::create(&pool, &name, &name, users::Role::Agent, "a long password")
-            .await
-            .expect("user");
+        let user = users::create(
+            &pool,
+            &name,
+            &name,
+            dialtone_core::vocabulary::Role::Agent,
+            "a long password",
+        )
+        .await
+        .expect("user");
         let phone = format!("PJSIP/20{i:02}");
         let session = agents::open_session(&pool, user, campaign, &node, &phone)
             .await
@@ -97,7 +104,7 @@ async fn a_thousand_leads_through_the_real_binaries_keep_every_rule(pool: PgPool
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     for session in &sessions {
         loop {
-            if agents::set_state(&pool, *session, "ready", None)
+            if agents::set_state(&pool, *session, AgentState::Ready, None)
                 .await
                 .expect("ready")
             {
@@ -114,9 +121,7 @@ async fn a_thousand_leads_through_the_real_binaries_keep_every_rule(pool: PgPool
     // The agents' pages stay alive while the node works the list (it ends wrap-ups itself).
     let deadline = tokio::time::Instant::now() + Duration::from_secs(300);
     loop {
-        for session in &sessions {
-            agents::seen(&pool, *session).await.expect("heartbeat");
-        }
+        heartbeat(&pool, &sessions).await.expect("heartbeat");
         let (untouched, open) = progress(&pool, &zone).await;
         if untouched == 0 && open == 0 {
             break;

@@ -9,13 +9,14 @@
 
 mod common;
 
+use dialtone_core::vocabulary::AgentState;
 use std::process::Stdio;
 use std::time::Duration;
 
 use common::asterisk::{
     phone, Asterisk, Callee, Install, AMI_SECRET, CALLEES, MAILBOX, PARKING_SECS,
 };
-use common::{free_port, serve_command, wait_listening, Process};
+use common::{free_port, heartbeat, serve_command, wait_listening, Process};
 use dialtone_core::bus::Bus;
 use dialtone_core::config::Secret;
 use dialtone_core::remote::{self, Command as Control};
@@ -86,7 +87,7 @@ async fn floor_on(
     let campaign = campaigns::create(
         pool,
         &format!("Real {agi}"),
-        campaigns::DialMethod::Progressive,
+        dialtone_core::vocabulary::DialMethod::Progressive,
         "9am-9pm",
     )
     .await
@@ -161,10 +162,6 @@ impl Floor {
                 "DIALTONE_LISTEN__METRICS",
                 format!("127.0.0.1:{}", self.metrics),
             )
-            .env(
-                "RUST_LOG",
-                std::env::var("DIALTONE_TEST_LOG").unwrap_or_else(|_| "warn".into()),
-            )
             .stdout(Stdio::null())
             .spawn()
             .expect("starts dialtone serve");
@@ -218,7 +215,7 @@ impl Floor {
             &self.pool,
             &name,
             &name,
-            users::Role::Agent,
+            dialtone_core::vocabulary::Role::Agent,
             "a long password",
         )
         .await
@@ -252,7 +249,7 @@ impl Floor {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         assert!(
-            agents::set_state(&self.pool, session, "ready", None)
+            agents::set_state(&self.pool, session, AgentState::Ready, None)
                 .await
                 .expect("ready"),
             "the agent goes ready"
@@ -292,9 +289,9 @@ impl Floor {
     async fn until(&self, limit: Duration, what: &str, mut done: impl AsyncFnMut(&PgPool) -> bool) {
         let deadline = tokio::time::Instant::now() + limit;
         loop {
-            for session in &self.sessions {
-                agents::seen(&self.pool, *session).await.expect("heartbeat");
-            }
+            heartbeat(&self.pool, &self.sessions)
+                .await
+                .expect("heartbeat");
             if done(&self.pool).await {
                 return;
             }
@@ -556,7 +553,7 @@ async fn a_person_with_no_agent_free_hears_the_safe_harbor_message_and_is_counte
     // The agent's only free moment is the dial: they pause while the callee's phone rings.
     let lead = floor.lead(&Callee::RingsThenAnswers.number(2)).await;
     floor.dialing(lead).await;
-    agents::set_state(&pool, session, "paused", Some("BREAK"))
+    agents::set_state(&pool, session, AgentState::Paused, Some("BREAK"))
         .await
         .expect("pause");
     let call = floor.call_of(lead).await;
@@ -1154,7 +1151,7 @@ async fn a_callee_who_hangs_up_during_the_safe_harbor_message_is_an_abandon_not_
     let session = floor.agent(1).await;
     let lead = floor.lead(&Callee::HangsUpEarly.number(1)).await;
     floor.dialing(lead).await;
-    agents::set_state(&pool, session, "paused", Some("BREAK"))
+    agents::set_state(&pool, session, AgentState::Paused, Some("BREAK"))
         .await
         .expect("pause");
     let call = floor.call_of(lead).await;
@@ -1581,7 +1578,7 @@ async fn an_asterisk_restart_mid_campaign_dials_no_lead_twice_and_rings_the_phon
                 == "paused"
         })
         .await;
-    assert!(agents::set_state(&pool, session, "ready", None)
+    assert!(agents::set_state(&pool, session, AgentState::Ready, None)
         .await
         .expect("ready"));
     // Dialing goes on with the next lead; the two that were ringing are not dialed again.
@@ -2280,7 +2277,7 @@ impl Floor {
             .await
             .expect("join");
         assert!(
-            agents::set_state(&self.pool, session, "paused", Some("PAUSED"))
+            agents::set_state(&self.pool, session, AgentState::Paused, Some("PAUSED"))
                 .await
                 .expect("pause")
         );

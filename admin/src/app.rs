@@ -1,5 +1,6 @@
 //! The HTML shell, the routes, and the frame every staff page sits in.
 
+use dialtone_core::vocabulary::Role;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes, A};
@@ -75,7 +76,7 @@ pub fn App() -> impl IntoView {
                 <Route ssr=SsrMode::Async path=path!("/recordings") view=|| view! { <Frame><pages::leads::Recordings/></Frame> }/>
                 <Route ssr=SsrMode::Async path=path!("/inbound") view=|| view! { <Frame><pages::inbound::Inbound/></Frame> }/>
                 <Route ssr=SsrMode::Async path=path!("/inbound/:id") view=|| view! { <Frame><pages::inbound::InboundEdit/></Frame> }/>
-                <Route ssr=SsrMode::Async path=path!("/codes") view=|| view! { <Frame><pages::codes::Codes/></Frame> }/>
+                <Route ssr=SsrMode::Async path=path!("/codes") view=|| view! { <Frame><pages::dispositions::Codes/></Frame> }/>
                 <Route ssr=SsrMode::Async path=path!("/calltimes") view=|| view! { <Frame><pages::calltimes::CallTimes/></Frame> }/>
                 <Route ssr=SsrMode::Async path=path!("/dnc") view=|| view! { <Frame><pages::dnc::Dnc/></Frame> }/>
                 <Route ssr=SsrMode::Async path=path!("/users") view=|| view! { <Frame><pages::users::Users/></Frame> }/>
@@ -97,9 +98,9 @@ fn Frame(children: Children) -> impl IntoView {
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
                     let viewer = viewer.await.ok().flatten();
-                    let role = viewer.as_ref().map(|v| v.role.clone()).unwrap_or_default();
-                    let staff = role == "admin" || role == "supervisor";
-                    let admin = role == "admin";
+                    let role = viewer.as_ref().map(|v| v.role);
+                    let staff = role.is_some_and(Role::is_staff);
+                    let admin = role == Some(Role::Admin);
                     view! {
                         <nav>
                             <Show when=move || staff>
@@ -118,11 +119,11 @@ fn Frame(children: Children) -> impl IntoView {
                                 <A href="/users">"Users"</A>
                                 <A href="/audit">"Audit log"</A>
                             </Show>
-                            <Show when=move || role == "agent"><A href="/agent">"Agent"</A></Show>
+                            <Show when=move || role == Some(Role::Agent)><A href="/agent">"Agent"</A></Show>
                         </nav>
                         <div class="who">
                             {viewer.map(|v| view! {
-                                <span title=v.role.clone()>{if v.display_name.is_empty() { v.username.clone() } else { v.display_name.clone() }}</span>
+                                <span title=v.role.as_str()>{if v.display_name.is_empty() { v.username.clone() } else { v.display_name.clone() }}</span>
                                 <a href="/account/password">"Password"</a>
                                 <form method="post" action="/signout"><button class="link">"Sign out"</button></form>
                             })}

@@ -1,8 +1,9 @@
 //! Dialtone's web admin: Leptos pages rendered on the server (`ssr`) and hydrated in the
 //! browser (`hydrate`, built for wasm32 by `scripts/build-admin`).
 //!
-//! - [`model`]: what both halves exchange, and the campaign settings table.
-//! - [`desk`]: what the agent screen and the wallboard are made of.
+//! - [`model`]: the rows and answers both halves exchange; `model::agent` and
+//!   `model::wallboard`, what those two live pages are made of.
+//! - [`schema`]: the campaign and inbound group settings, and how each is checked.
 //! - [`app`]: the shell, the routes and the frame.
 //! - [`pages`]: one module per page with the server functions it calls.
 //! - `server` (ssr only): sessions, the request guard, the operations, uploads, the JSON API.
@@ -11,9 +12,9 @@
 #![recursion_limit = "256"]
 
 pub mod app;
-pub mod desk;
 pub mod model;
 pub mod pages;
+pub mod schema;
 #[cfg(feature = "ssr")]
 pub mod server;
 

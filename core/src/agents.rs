@@ -2,7 +2,10 @@
 //! call to a ready agent (the campaign's `agent_selection` says which) without two nodes ever
 //! handing out the same agent.
 
+use chrono::{DateTime, Utc};
 use sqlx::PgPool;
+
+use crate::vocabulary::AgentState;
 
 /// An agent reserved for one call.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -68,7 +71,13 @@ async fn claim(
         .fetch_optional(&mut *tx)
         .await?;
     if let Some(agent) = &claimed {
-        record_state(&mut tx, agent.session_id, "reserved", Some(call_id)).await?;
+        record_state(
+            &mut tx,
+            agent.session_id,
+            AgentState::Reserved,
+            Some(call_id),
+        )
+        .await?;
     }
     tx.commit().await?;
     Ok(claimed)
@@ -78,7 +87,7 @@ async fn claim(
 pub(crate) async fn record_state(
     tx: &mut sqlx::PgConnection,
     session_id: i64,
-    state: &str,
+    state: AgentState,
     call_id: Option<uuid::Uuid>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE agent_state_history SET ended_at = now() WHERE session_id = $1 AND ended_at IS NULL")
@@ -101,7 +110,7 @@ pub(crate) async fn record_state(
 pub async fn set_state(
     pool: &PgPool,
     session_id: i64,
-    state: &str,
+    state: AgentState,
     pause_code: Option<&str>,
 ) -> Result<bool, sqlx::Error> {
     change_state(pool, session_id, None, None, state, pause_code).await
@@ -112,8 +121,8 @@ pub async fn set_state(
 pub async fn transition(
     pool: &PgPool,
     session_id: i64,
-    from: &[&str],
-    state: &str,
+    from: &[AgentState],
+    state: AgentState,
     pause_code: Option<&str>,
 ) -> Result<bool, sqlx::Error> {
     change_state(pool, session_id, Some(from), None, state, pause_code).await
@@ -123,9 +132,9 @@ pub async fn transition(
 async fn change_state(
     pool: &PgPool,
     session_id: i64,
-    from: Option<&[&str]>,
+    from: Option<&[AgentState]>,
     call: Option<uuid::Uuid>,
-    state: &str,
+    state: AgentState,
     pause_code: Option<&str>,
 ) -> Result<bool, sqlx::Error> {
     let mut tx = pool.begin().await?;
@@ -144,9 +153,9 @@ pub async fn unreserve(
     change_state(
         pool,
         session_id,
-        Some(&["reserved"]),
+        Some(&[AgentState::Reserved]),
         Some(call_id),
-        "ready",
+        AgentState::Ready,
         None,
     )
     .await
@@ -162,9 +171,9 @@ pub(crate) async fn call_connected(
     change_state_in(
         tx,
         session_id,
-        Some(&["reserved"]),
+        Some(&[AgentState::Reserved]),
         Some(call_id),
-        "on_call",
+        AgentState::OnCall,
         None,
     )
     .await
@@ -172,11 +181,11 @@ pub(crate) async fn call_connected(
 
 /// Where an agent goes once their call is both dispositioned and over: paused (`AFTCAL`) when
 /// they asked to or their campaign pauses agents after each call, otherwise ready.
-pub fn after_call(pause: bool) -> (&'static str, Option<&'static str>) {
+pub fn after_call(pause: bool) -> (AgentState, Option<&'static str>) {
     if pause {
-        ("paused", Some("AFTCAL"))
+        (AgentState::Paused, Some("AFTCAL"))
     } else {
-        ("ready", None)
+        (AgentState::Ready, None)
     }
 }
 
@@ -189,9 +198,9 @@ pub fn after_call(pause: bool) -> (&'static str, Option<&'static str>) {
 pub(crate) async fn call_ended(
     tx: &mut sqlx::PgConnection,
     call_id: uuid::Uuid,
-    reserved_to: &str,
+    reserved_to: AgentState,
 ) -> Result<(), sqlx::Error> {
-    let sessions: Vec<(i64, String, bool, bool)> = sqlx::query_as(
+    let sessions: Vec<(i64, AgentState, bool, bool)> = sqlx::query_as(
         "SELECT s.id, s.state, c.disposition IS NOT NULL, s.pause_after_call OR coalesce(cp.pause_after_each_call, false)
          FROM agent_sessions s JOIN calls c ON c.id = s.current_call_id LEFT JOIN campaigns cp ON cp.id = s.campaign_id
          WHERE s.current_call_id = $1 AND s.state IN ('reserved', 'on_call') FOR UPDATE OF s",
@@ -200,15 +209,15 @@ pub(crate) async fn call_ended(
     .fetch_all(&mut *tx)
     .await?;
     for (session_id, state, dispositioned, pause) in sessions {
-        let (to, pause_code) = match state.as_str() {
-            "reserved" => (reserved_to, None),
+        let (to, pause_code) = match state {
+            AgentState::Reserved => (reserved_to, None),
             _ if dispositioned => after_call(pause),
-            _ => ("wrapup", None),
+            _ => (AgentState::Wrapup, None),
         };
         change_state_in(
             tx,
             session_id,
-            Some(&["reserved", "on_call"]),
+            Some(&[AgentState::Reserved, AgentState::OnCall]),
             Some(call_id),
             to,
             pause_code,
@@ -223,12 +232,12 @@ pub(crate) async fn call_ended(
 async fn change_state_in(
     tx: &mut sqlx::PgConnection,
     session_id: i64,
-    from: Option<&[&str]>,
+    from: Option<&[AgentState]>,
     call: Option<uuid::Uuid>,
-    state: &str,
+    state: AgentState,
     pause_code: Option<&str>,
 ) -> Result<bool, sqlx::Error> {
-    let from: Option<Vec<String>> = from.map(|f| f.iter().map(|s| s.to_string()).collect());
+    let from: Option<Vec<&str>> = from.map(|f| f.iter().map(|s| s.as_str()).collect());
     let done = sqlx::query(
         "UPDATE agent_sessions SET state = $2, pause_code = $3, state_since = now(),
                 current_call_id = CASE WHEN $2 IN ('on_call', 'wrapup', 'reserved') THEN current_call_id END,
@@ -253,14 +262,16 @@ async fn change_state_in(
 /// The agent's phone reached their conference: the session is connected, paused until the
 /// agent goes ready. False when there is no such open session.
 pub async fn phone_connected(pool: &PgPool, session_id: i64) -> Result<bool, sqlx::Error> {
-    let open: Option<String> = sqlx::query_scalar(
+    let open: Option<AgentState> = sqlx::query_scalar(
         "SELECT state FROM agent_sessions WHERE id = $1 AND logged_out_at IS NULL",
     )
     .bind(session_id)
     .fetch_optional(pool)
     .await?;
-    match open.as_deref() {
-        Some("connecting") => set_state(pool, session_id, "paused", Some("LOGIN")).await,
+    match open {
+        Some(AgentState::Connecting) => {
+            set_state(pool, session_id, AgentState::Paused, Some("LOGIN")).await
+        }
         Some(_) => Ok(true),
         None => Ok(false),
     }
@@ -281,7 +292,7 @@ pub async fn log_out(pool: &PgPool, session_id: i64, reason: &str) -> Result<boo
     if done.rows_affected() == 0 {
         return Ok(false);
     }
-    record_state(&mut tx, session_id, "logged_out", None).await?;
+    record_state(&mut tx, session_id, AgentState::LoggedOut, None).await?;
     sqlx::query("UPDATE agent_state_history SET ended_at = now() WHERE session_id = $1 AND ended_at IS NULL").bind(session_id).execute(&mut *tx).await?;
     tx.commit().await?;
     Ok(true)
@@ -315,15 +326,34 @@ pub async fn open_session(
     .bind(conference_name(id))
     .execute(&mut *tx)
     .await?;
-    record_state(&mut tx, id, "connecting", None).await?;
+    record_state(&mut tx, id, AgentState::Connecting, None).await?;
     tx.commit().await?;
     Ok(id)
 }
 
-/// The agent page's heartbeat.
-pub async fn seen(pool: &PgPool, session_id: i64) -> Result<bool, sqlx::Error> {
+/// Agents' pages heard from, as (user, when): each one's open session is alive until then.
+/// The live hub writes a batch of these once a second; a time never moves back. Returns
+/// how many sessions moved.
+pub async fn seen(pool: &PgPool, heard: &[(i64, DateTime<Utc>)]) -> Result<u64, sqlx::Error> {
+    let (users, times): (Vec<i64>, Vec<DateTime<Utc>>) = heard.iter().copied().unzip();
     let done = sqlx::query(
-        "UPDATE agent_sessions SET last_seen_at = now() WHERE id = $1 AND logged_out_at IS NULL",
+        "UPDATE agent_sessions s SET last_seen_at = h.at
+         FROM unnest($1::bigint[], $2::timestamptz[]) AS h(user_id, at)
+         WHERE s.user_id = h.user_id AND s.logged_out_at IS NULL AND s.last_seen_at < h.at",
+    )
+    .bind(&users)
+    .bind(&times)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// The agent's phone is being rung again (Asterisk restarted): the session waits, paused,
+/// until the phone is back in its conference. Not while the agent is on a call.
+pub async fn phone_reconnecting(pool: &PgPool, session_id: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE agent_sessions SET state = 'connecting', pause_code = NULL, state_since = now()
+         WHERE id = $1 AND logged_out_at IS NULL AND current_call_id IS NULL",
     )
     .bind(session_id)
     .execute(pool)
@@ -401,7 +431,7 @@ pub async fn end_wrapups(pool: &PgPool) -> Result<u64, sqlx::Error> {
     for (session, pause) in due {
         let (state, pause_code) = after_call(pause);
         // Only if still wrapping up: a disposition saved meanwhile has moved them already.
-        let changed = transition(pool, session, &["wrapup"], state, pause_code).await?;
+        let changed = transition(pool, session, &[AgentState::Wrapup], state, pause_code).await?;
         ended += u64::from(changed);
     }
     Ok(ended)

@@ -2,6 +2,7 @@
 //! Every answered outbound call that reached a person, or a machine, leaves one row in the
 //! abandoned-call ledger, from which the 30-day abandon rate is computed.
 
+use crate::vocabulary::AgentState;
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -137,7 +138,7 @@ pub async fn connected(
     .execute(&mut *tx)
     .await?;
     if open.rows_affected() == 0 {
-        crate::agents::call_ended(&mut tx, call_id, "ready").await?;
+        crate::agents::call_ended(&mut tx, call_id, AgentState::Ready).await?;
         tx.commit().await?;
         return Ok(Connect::CallEnded);
     }
@@ -352,9 +353,9 @@ pub async fn end(pool: &PgPool, call_id: Uuid, ended: &Ended<'_>) -> Result<bool
         &mut tx,
         call_id,
         if direction == "manual" {
-            "wrapup"
+            AgentState::Wrapup
         } else {
-            "ready"
+            AgentState::Ready
         },
     )
     .await?;

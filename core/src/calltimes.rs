@@ -5,6 +5,31 @@ use chrono::{DateTime, Datelike, NaiveTime, Utc};
 use chrono_tz::Tz;
 use sqlx::PgPool;
 
+/// Replaces a call time's weekly windows, in the caller's transaction: (weekday, opens,
+/// closes) with times as `HH:MM`.
+pub async fn set_windows_in(
+    tx: &mut sqlx::PgConnection,
+    call_time_id: i64,
+    windows: &[(i16, String, String)],
+) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM call_time_windows WHERE call_time_id = $1")
+        .bind(call_time_id)
+        .execute(&mut *tx)
+        .await?;
+    for (day, opens, closes) in windows {
+        sqlx::query(
+            "INSERT INTO call_time_windows (call_time_id, weekday, opens_at, closes_at) VALUES ($1, $2, $3::time, $4::time)",
+        )
+        .bind(call_time_id)
+        .bind(day)
+        .bind(opens)
+        .bind(closes)
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(())
+}
+
 /// Open when `call_time_id` has a window for the local weekday containing the local time and
 /// the local date is not one of its holidays (or a country-wide one). No call time: always open.
 pub async fn is_open(

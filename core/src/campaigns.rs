@@ -2,55 +2,16 @@
 //! The web admin edits the full set.
 
 use sqlx::PgPool;
+use strum::VariantArray;
 
-/// Pacing modes, as stored in `campaigns.dial_method`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum DialMethod {
-    Manual,
-    Preview,
-    Progressive,
-    Ratio,
-    Predictive,
-}
-
-impl DialMethod {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DialMethod::Manual => "manual",
-            DialMethod::Preview => "preview",
-            DialMethod::Progressive => "progressive",
-            DialMethod::Ratio => "ratio",
-            DialMethod::Predictive => "predictive",
-        }
-    }
-}
-
-impl DialMethod {
-    pub const ALL: [DialMethod; 5] = [
-        DialMethod::Manual,
-        DialMethod::Preview,
-        DialMethod::Progressive,
-        DialMethod::Ratio,
-        DialMethod::Predictive,
-    ];
-
-    /// Whether the dialer places this method's calls by itself (the agent does in manual and
-    /// preview).
-    pub fn dials_by_itself(self) -> bool {
-        matches!(
-            self,
-            DialMethod::Progressive | DialMethod::Ratio | DialMethod::Predictive
-        )
-    }
-}
+use crate::vocabulary::DialMethod;
 
 /// The active campaigns the dialer places calls for ([`DialMethod::dials_by_itself`]).
 pub async fn dialing(pool: &PgPool) -> Result<Vec<i64>, sqlx::Error> {
-    let methods: Vec<&str> = DialMethod::ALL
-        .into_iter()
+    let methods: Vec<&str> = DialMethod::VARIANTS
+        .iter()
         .filter(|m| m.dials_by_itself())
-        .map(DialMethod::as_str)
+        .map(|m| m.as_str())
         .collect();
     sqlx::query_scalar(
         "SELECT id FROM campaigns WHERE active AND dial_method = ANY($1) ORDER BY id",
@@ -65,12 +26,11 @@ pub struct CampaignSummary {
     pub id: i64,
     pub name: String,
     pub active: bool,
-    pub dial_method: String,
+    pub dial_method: DialMethod,
 }
 
 /// Creates a campaign with the schema's defaults, dialing through `call_time` (by name), with
 /// the system's selectable dispositions and agent pause codes offered to its agents.
-/// Creates a campaign with the standard dispositions and pause codes.
 pub async fn create(
     pool: &PgPool,
     name: &str,
@@ -107,6 +67,62 @@ pub async fn create_in(
         .execute(&mut *tx)
         .await?;
     Ok(id)
+}
+
+/// A new inactive campaign named `name` with every setting of campaign `id`, and its
+/// dispositions, pause codes, retry rules and inbound groups; none when `id` does not exist.
+/// Columns are read from the schema, so a setting added later is cloned too.
+pub async fn clone_in(
+    tx: &mut sqlx::PgConnection,
+    id: i64,
+    name: &str,
+) -> Result<Option<i64>, sqlx::Error> {
+    let row: Option<serde_json::Value> = sqlx::query_scalar(
+        "SELECT to_jsonb(c) - 'id' - 'created_at' - 'updated_at' FROM campaigns c WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(mut copy) = row else {
+        return Ok(None);
+    };
+    if let Some(obj) = copy.as_object_mut() {
+        obj.insert("name".into(), serde_json::Value::String(name.to_string()));
+        obj.insert("active".into(), serde_json::Value::Bool(false));
+    }
+    let columns: Vec<String> = sqlx::query_scalar(
+        "SELECT column_name::text FROM information_schema.columns
+         WHERE table_name = 'campaigns' AND column_name NOT IN ('id', 'created_at', 'updated_at') ORDER BY ordinal_position",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let columns = columns.join(", ");
+    let new_id = sqlx::query_scalar::<_, i64>(&format!(
+        "INSERT INTO campaigns ({columns}) SELECT {columns} FROM jsonb_populate_record(NULL::campaigns, $1) RETURNING id"
+    ))
+    .bind(&copy)
+    .fetch_one(&mut *tx)
+    .await?;
+    for table in [
+        "campaign_dispositions",
+        "campaign_pause_codes",
+        "campaign_retry_rules",
+        "campaign_inbound_groups",
+    ] {
+        let columns: Vec<String> = sqlx::query_scalar(
+            "SELECT column_name::text FROM information_schema.columns WHERE table_name = $1 AND column_name <> 'campaign_id' ORDER BY ordinal_position",
+        )
+        .bind(table)
+        .fetch_all(&mut *tx)
+        .await?;
+        let columns = columns.join(", ");
+        sqlx::query(&format!("INSERT INTO {table} (campaign_id, {columns}) SELECT $1, {columns} FROM {table} WHERE campaign_id = $2"))
+            .bind(new_id)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    Ok(Some(new_id))
 }
 
 pub async fn find_by_name(
@@ -183,7 +199,7 @@ pub async fn call_settings(pool: &PgPool, id: i64) -> Result<Option<CallSettings
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct DialSettings {
     pub active: bool,
-    pub dial_method: String,
+    pub dial_method: DialMethod,
     pub dial_ratio: f64,
     pub max_lines: Option<i32>,
     pub max_calls_per_second: f64,

@@ -2,6 +2,7 @@
 //! campaign's recent dials, talk and wrap-up times and ledger entries to learn from. The pacer
 //! itself (`pacing::Pacer`) is pure; this is its only way in.
 
+use crate::vocabulary::AgentState;
 use sqlx::PgPool;
 
 use crate::agents::LIVENESS_SECS;
@@ -33,7 +34,7 @@ impl FloorNow {
 /// The campaign's agents (those whose page is alive), this node's dials not yet answered, and
 /// its answered calls still waiting for an agent.
 pub async fn floor(pool: &PgPool, campaign_id: i64, node: &str) -> Result<FloorNow, sqlx::Error> {
-    let agents: Vec<(String, f64)> = sqlx::query_as(
+    let agents: Vec<(AgentState, f64)> = sqlx::query_as(
         "SELECT state, extract(epoch FROM now() - state_since)::float8 FROM agent_sessions
          WHERE campaign_id = $1 AND logged_out_at IS NULL AND state IN ('ready', 'reserved', 'on_call', 'wrapup')
            AND last_seen_at > now() - make_interval(secs => $2)",
@@ -44,9 +45,9 @@ pub async fn floor(pool: &PgPool, campaign_id: i64, node: &str) -> Result<FloorN
     .await?;
     let mut now = FloorNow::default();
     for (state, secs) in agents {
-        match state.as_str() {
-            "ready" => now.ready += 1,
-            "wrapup" => now.wrapping.push(secs),
+        match state {
+            AgentState::Ready => now.ready += 1,
+            AgentState::Wrapup => now.wrapping.push(secs),
             _ => now.talking.push(secs),
         }
     }

@@ -213,6 +213,48 @@ pub struct Callback {
 
 /// The callbacks only this agent may make in the campaign, soonest first (callbacks for anyone
 /// are the dialer's).
+/// What a campaign offers its agents, replaced in the caller's transaction: dispositions as
+/// (status, hotkey) and pause codes. Only selectable statuses and non-system pause codes are
+/// offered; false (and the caller rolls back) when a disposition is not selectable.
+pub async fn offer_in(
+    tx: &mut sqlx::PgConnection,
+    campaign_id: i64,
+    dispositions: &[(String, Option<i16>)],
+    pause_codes: &[String],
+) -> Result<bool, sqlx::Error> {
+    sqlx::query("DELETE FROM campaign_dispositions WHERE campaign_id = $1")
+        .bind(campaign_id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM campaign_pause_codes WHERE campaign_id = $1")
+        .bind(campaign_id)
+        .execute(&mut *tx)
+        .await?;
+    let (codes, hotkeys): (Vec<&str>, Vec<Option<i16>>) =
+        dispositions.iter().map(|(c, h)| (c.as_str(), *h)).unzip();
+    let inserted = sqlx::query(
+        "INSERT INTO campaign_dispositions (campaign_id, status_code, hotkey)
+         SELECT $1, c, h FROM unnest($2::text[], $3::smallint[]) AS t(c, h) JOIN statuses s ON s.code = t.c AND s.selectable",
+    )
+    .bind(campaign_id)
+    .bind(&codes)
+    .bind(&hotkeys)
+    .execute(&mut *tx)
+    .await?;
+    if inserted.rows_affected() != codes.len() as u64 {
+        return Ok(false);
+    }
+    sqlx::query(
+        "INSERT INTO campaign_pause_codes (campaign_id, pause_code)
+         SELECT $1, p FROM unnest($2::text[]) p JOIN pause_codes c ON c.code = p AND NOT c.system",
+    )
+    .bind(campaign_id)
+    .bind(pause_codes)
+    .execute(&mut *tx)
+    .await?;
+    Ok(true)
+}
+
 pub async fn for_agent(
     pool: &PgPool,
     user_id: i64,

@@ -89,6 +89,56 @@ pub async fn all(pool: &PgPool) -> Result<Vec<List>, ListError> {
     Ok(sqlx::query_as("SELECT id, name, campaign_id, active, default_country::text, time_zones FROM lists ORDER BY id").fetch_all(pool).await?)
 }
 
+/// Moves a list to another campaign (or none) and turns it on or off, in the caller's
+/// transaction.
+pub async fn update_in(
+    tx: &mut sqlx::PgConnection,
+    id: i64,
+    campaign_id: Option<i64>,
+    active: bool,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE lists SET campaign_id = $2, active = $3, updated_at = now() WHERE id = $1")
+        .bind(id)
+        .bind(campaign_id)
+        .bind(active)
+        .execute(tx)
+        .await?;
+    Ok(())
+}
+
+/// Whether leads of the list are in a hopper now: about to be dialed, or being dialed.
+pub async fn being_dialed(tx: &mut sqlx::PgConnection, id: i64) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM hopper h JOIN leads l ON l.id = h.lead_id WHERE l.list_id = $1)",
+    )
+    .bind(id)
+    .fetch_one(tx)
+    .await
+}
+
+/// Deletes a list and its leads, in the caller's transaction. Refused by the database while
+/// calls or callbacks refer to its leads.
+pub async fn delete_in(tx: &mut sqlx::PgConnection, id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM lists WHERE id = $1")
+        .bind(id)
+        .execute(tx)
+        .await?;
+    Ok(())
+}
+
+/// Puts every lead of the list that is not finished (no completed, DNC or sale status) back
+/// to NEW and due now, so it is dialed again. Returns how many.
+pub async fn reset(conn: &mut sqlx::PgConnection, id: i64) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE leads SET status = 'NEW', next_attempt_at = now(), updated_at = now()
+         WHERE list_id = $1 AND status NOT IN (SELECT code FROM statuses WHERE completed OR dnc OR sale)",
+    )
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 pub async fn counts(pool: &PgPool, id: i64) -> Result<ListCounts, ListError> {
     get(pool, id).await?;
     let by_status: Vec<(String, i64)> =

@@ -4,6 +4,7 @@
 //! changes them is heard without telling anyone; news that is not a row change travels on the
 //! event bus (Redis between nodes). A web node hears both and forwards to its pages.
 
+use crate::vocabulary::{AgentState, CallState};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -22,7 +23,7 @@ pub enum LiveEvent {
         user_id: i64,
         campaign_id: i64,
         session_id: i64,
-        state: String,
+        state: AgentState,
         pause_code: Option<String>,
         call_id: Option<Uuid>,
         since: DateTime<Utc>,
@@ -39,7 +40,7 @@ pub enum LiveEvent {
         campaign_id: Option<i64>,
         group_id: Option<i64>,
         user_id: Option<i64>,
-        state: String,
+        state: CallState,
     },
     /// A page of `user_id` opened the agent screen; every other page of theirs must let go.
     TakeOver { user_id: i64, page: Uuid },

@@ -2,6 +2,7 @@
 //! Every one goes through [`compliance::clear_to_call`] first, so the agent screen cannot dial
 //! a DNC number or a callee outside calling hours, whatever it sends.
 
+use crate::vocabulary::AgentState;
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -25,7 +26,7 @@ pub enum ManualError {
     #[error("agent session {0} is not logged in")]
     NoSession(i64),
     #[error("the agent is {0}, not ready or paused")]
-    AgentBusy(String),
+    AgentBusy(AgentState),
     #[error("lead {0} does not exist in the agent's campaign")]
     NoLead(i64),
     #[error("lead {0} is being dialed already")]
@@ -72,14 +73,14 @@ pub async fn place(
     target: &Target,
     now: DateTime<Utc>,
 ) -> Result<Placed, ManualError> {
-    let session: Option<(i64, i64, String, String)> =
+    let session: Option<(i64, i64, String, AgentState)> =
         sqlx::query_as("SELECT campaign_id, user_id, conference, state FROM agent_sessions WHERE id = $1 AND logged_out_at IS NULL")
             .bind(session_id)
             .fetch_optional(pool)
             .await?;
     let (campaign_id, user_id, conference, state) =
         session.ok_or(ManualError::NoSession(session_id))?;
-    if !matches!(state.as_str(), "ready" | "paused") {
+    if !state.is_idle() {
         return Err(ManualError::AgentBusy(state));
     }
     let (lead_id, number, zone, callee_state) = match target {
@@ -120,7 +121,7 @@ pub async fn place(
 
     let call_id = Uuid::new_v4();
     let mut tx = pool.begin().await?;
-    let still: Option<String> = sqlx::query_scalar(
+    let still: Option<AgentState> = sqlx::query_scalar(
         "SELECT state FROM agent_sessions WHERE id = $1 AND logged_out_at IS NULL FOR UPDATE",
     )
     .bind(session_id)
@@ -128,9 +129,7 @@ pub async fn place(
     .await?;
     match still {
         None => return Err(ManualError::NoSession(session_id)),
-        Some(s) if !matches!(s.as_str(), "ready" | "paused") => {
-            return Err(ManualError::AgentBusy(s))
-        }
+        Some(s) if !s.is_idle() => return Err(ManualError::AgentBusy(s)),
         Some(_) => {}
     }
     if let Some(id) = lead_id {
@@ -176,7 +175,7 @@ pub async fn place(
         .bind(call_id)
         .execute(&mut *tx)
         .await?;
-    crate::agents::record_state(&mut tx, session_id, "reserved", Some(call_id)).await?;
+    crate::agents::record_state(&mut tx, session_id, AgentState::Reserved, Some(call_id)).await?;
     tx.commit().await?;
     Ok(Placed {
         call_id,

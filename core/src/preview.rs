@@ -3,6 +3,7 @@
 //! lists and 24-hour caps checked on the way), and held for the agent's session alone until
 //! they dial it, skip it (due again in an hour) or log out (due again at once).
 
+use crate::vocabulary::AgentState;
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
@@ -16,7 +17,7 @@ pub enum PreviewError {
     #[error("agent session {0} is not logged in")]
     NoSession(i64),
     #[error("the agent is {0}: preview a lead when ready or paused")]
-    AgentBusy(String),
+    AgentBusy(AgentState),
     #[error("no lead can be called now: {0}")]
     Nothing(&'static str),
     #[error("database: {0}")]
@@ -51,6 +52,19 @@ pub async fn release(pool: &PgPool, session_id: i64, rest_minutes: i32) -> Resul
     Ok(())
 }
 
+/// The agent dialed the lead they previewed: it is the dialer's again (its outcome sets when
+/// it is next due), and the session previews nothing.
+pub async fn dialed(pool: &PgPool, session_id: i64, lead_id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE agent_sessions SET preview_lead_id = NULL WHERE id = $1 AND preview_lead_id = $2",
+    )
+    .bind(session_id)
+    .bind(lead_id)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
 /// Claims the campaign's next lead for the session to preview (handing back the one it had).
 pub async fn next(
     pool: &PgPool,
@@ -58,14 +72,14 @@ pub async fn next(
     node: &str,
     now: DateTime<Utc>,
 ) -> Result<i64, PreviewError> {
-    let session: Option<(i64, String)> = sqlx::query_as(
+    let session: Option<(i64, AgentState)> = sqlx::query_as(
         "SELECT campaign_id, state FROM agent_sessions WHERE id = $1 AND logged_out_at IS NULL",
     )
     .bind(session_id)
     .fetch_optional(pool)
     .await?;
     let (campaign_id, state) = session.ok_or(PreviewError::NoSession(session_id))?;
-    if !matches!(state.as_str(), "ready" | "paused") {
+    if !state.is_idle() {
         return Err(PreviewError::AgentBusy(state));
     }
     release(pool, session_id, 0).await?;

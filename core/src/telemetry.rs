@@ -32,6 +32,27 @@ pub fn init_logging(format: LogFormat, filter: &str) {
     };
 }
 
+/// The variable that shows a test's log: a filter such as `debug` or `dialtone_admin=trace`.
+pub const TEST_LOG: &str = "DIALTONE_TEST_LOG";
+
+/// A test binary's log, on demand: with [`TEST_LOG`] set, through the test harness's capture,
+/// so a failing test shows its own log (every test's with `--nocapture`); nothing otherwise.
+/// Test harnesses call it as they set a test up; the first call wins.
+pub fn test_logging() {
+    let Ok(filter) = std::env::var(TEST_LOG) else {
+        return;
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::new(filter))
+        .with_test_writer()
+        .try_init();
+}
+
+/// The `RUST_LOG` of a process a test starts: [`TEST_LOG`] when set, else `quiet`.
+pub fn test_child_log(quiet: &str) -> String {
+    std::env::var(TEST_LOG).unwrap_or_else(|_| quiet.to_string())
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum TelemetryError {
     #[error("cannot install the metrics recorder: {0}")]

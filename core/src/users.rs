@@ -6,43 +6,13 @@ use argon2::Argon2;
 use rand::distributions::{Alphanumeric, DistString};
 use sqlx::PgPool;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Admin,
-    Supervisor,
-    Agent,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::Supervisor => "supervisor",
-            Role::Agent => "agent",
-        }
-    }
-}
-
-impl std::str::FromStr for Role {
-    type Err = UserError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "admin" => Ok(Role::Admin),
-            "supervisor" => Ok(Role::Supervisor),
-            "agent" => Ok(Role::Agent),
-            other => Err(UserError::Role(other.to_string())),
-        }
-    }
-}
+use crate::vocabulary::Role;
 
 /// Shortest password accepted; generated ones are longer.
 pub const MIN_PASSWORD_LEN: usize = 10;
 
 #[derive(Debug, thiserror::Error)]
 pub enum UserError {
-    #[error("unknown role '{0}': use admin, supervisor or agent")]
-    Role(String),
     #[error("username '{0}' is not allowed: 2 to 64 of a-z 0-9 _ . @ -")]
     Username(String),
     #[error("the password must have at least {MIN_PASSWORD_LEN} characters")]

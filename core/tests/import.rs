@@ -19,9 +19,14 @@ fn file(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
 }
 
 async fn list(pool: &PgPool) -> i64 {
-    let campaign = campaigns::create(pool, "c", campaigns::DialMethod::Progressive, "9am-9pm")
-        .await
-        .expect("campaign");
+    let campaign = campaigns::create(
+        pool,
+        "c",
+        dialtone_core::vocabulary::DialMethod::Progressive,
+        "9am-9pm",
+    )
+    .await
+    .expect("campaign");
     lists::create(pool, "l", Some(campaign), "US")
         .await
         .expect("list")
@@ -357,9 +362,14 @@ async fn dnc_numbers_load_but_are_never_dialable(pool: PgPool) {
         .fetch_one(&pool)
         .await
         .expect("campaign");
-    let other = campaigns::create(&pool, "other", campaigns::DialMethod::Ratio, "9am-9pm")
-        .await
-        .expect("other");
+    let other = campaigns::create(
+        &pool,
+        "other",
+        dialtone_core::vocabulary::DialMethod::Ratio,
+        "9am-9pm",
+    )
+    .await
+    .expect("other");
     let us = phone::country("US").expect("US");
     let n = |raw: &str| phone::normalize(raw, us).expect(raw);
     dnc::add_number(&pool, Scope::System, &n("2015550001"), Source::Manual, "")

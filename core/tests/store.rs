@@ -7,7 +7,9 @@ use chrono::{Duration, Utc};
 use dialtone_core::dnc::{self, Scope, Source};
 use dialtone_core::export::{export_leads, Selection};
 use dialtone_core::leads::{next_due, DueQuery};
-use dialtone_core::users::{self, Role, UserError};
+use dialtone_core::users::{self, UserError};
+use dialtone_core::vocabulary::AgentState;
+use dialtone_core::vocabulary::Role;
 use dialtone_core::{campaigns, lists, phone};
 use sqlx::PgPool;
 
@@ -39,9 +41,14 @@ async fn migrations_run_twice_do_nothing_the_second_time(pool: PgPool) {
 
 #[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
 async fn campaigns_cannot_be_set_outside_the_law(pool: PgPool) {
-    let id = campaigns::create(&pool, "c", campaigns::DialMethod::Predictive, "9am-9pm")
-        .await
-        .expect("campaign");
+    let id = campaigns::create(
+        &pool,
+        "c",
+        dialtone_core::vocabulary::DialMethod::Predictive,
+        "9am-9pm",
+    )
+    .await
+    .expect("campaign");
     for (setting, value) in [
         ("abandon_cap_pct", "3.5"),
         ("ring_timeout_secs", "10"),
@@ -71,12 +78,22 @@ async fn campaigns_cannot_be_set_outside_the_law(pool: PgPool) {
 
 #[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
 async fn dnc_numbers_area_codes_and_scopes(pool: PgPool) {
-    let a = campaigns::create(&pool, "a", campaigns::DialMethod::Progressive, "9am-9pm")
-        .await
-        .expect("a");
-    let b = campaigns::create(&pool, "b", campaigns::DialMethod::Progressive, "9am-9pm")
-        .await
-        .expect("b");
+    let a = campaigns::create(
+        &pool,
+        "a",
+        dialtone_core::vocabulary::DialMethod::Progressive,
+        "9am-9pm",
+    )
+    .await
+    .expect("a");
+    let b = campaigns::create(
+        &pool,
+        "b",
+        dialtone_core::vocabulary::DialMethod::Progressive,
+        "9am-9pm",
+    )
+    .await
+    .expect("b");
     assert!(dnc::add_number(
         &pool,
         Scope::Campaign(a),
@@ -528,9 +545,14 @@ async fn calling_window_intersects_the_campaign_the_law_and_the_states(pool: PgP
 #[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
 async fn per_number_caps_take_the_strictest(pool: PgPool) {
     use dialtone_core::compliance::{attempt_cap_24h, attempts_last_24h};
-    let c = campaigns::create(&pool, "c", campaigns::DialMethod::Ratio, "9am-9pm")
-        .await
-        .expect("campaign");
+    let c = campaigns::create(
+        &pool,
+        "c",
+        dialtone_core::vocabulary::DialMethod::Ratio,
+        "9am-9pm",
+    )
+    .await
+    .expect("campaign");
     assert_eq!(
         attempt_cap_24h(&pool, c, Some("NJ")).await.expect("cap"),
         None
@@ -571,9 +593,14 @@ async fn per_number_caps_take_the_strictest(pool: PgPool) {
 async fn the_hopper_claims_due_leads_once_without_dnc_or_over_cap_numbers(pool: PgPool) {
     use dialtone_core::hopper::{fill, Filled};
     let noon_ny = at("2026-11-24T17:00:00Z");
-    let c = campaigns::create(&pool, "c", campaigns::DialMethod::Progressive, "9am-9pm")
-        .await
-        .expect("campaign");
+    let c = campaigns::create(
+        &pool,
+        "c",
+        dialtone_core::vocabulary::DialMethod::Progressive,
+        "9am-9pm",
+    )
+    .await
+    .expect("campaign");
     assert_eq!(
         fill(&pool, c, "n1", 10, noon_ny).await.expect("fill"),
         Filled::Inactive
@@ -792,9 +819,14 @@ async fn the_hopper_claims_due_leads_once_without_dnc_or_over_cap_numbers(pool: 
 #[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
 async fn an_attempt_is_dialed_once_and_moves_its_lead_on_once(pool: PgPool) {
     use dialtone_core::attempts::{originating, reserve, resolve, unresolved, Outcome};
-    let c = campaigns::create(&pool, "c", campaigns::DialMethod::Progressive, "9am-9pm")
-        .await
-        .expect("campaign");
+    let c = campaigns::create(
+        &pool,
+        "c",
+        dialtone_core::vocabulary::DialMethod::Progressive,
+        "9am-9pm",
+    )
+    .await
+    .expect("campaign");
     let list = lists::create(&pool, "l", Some(c), "US")
         .await
         .expect("list");
@@ -928,9 +960,14 @@ async fn an_attempt_is_dialed_once_and_moves_its_lead_on_once(pool: PgPool) {
 async fn a_call_and_its_agent_move_together(pool: PgPool) {
     use dialtone_core::attempts::{originating, reserve};
     use dialtone_core::{agents, calls};
-    let c = campaigns::create(&pool, "c", campaigns::DialMethod::Progressive, "9am-9pm")
-        .await
-        .expect("campaign");
+    let c = campaigns::create(
+        &pool,
+        "c",
+        dialtone_core::vocabulary::DialMethod::Progressive,
+        "9am-9pm",
+    )
+    .await
+    .expect("campaign");
     let list = lists::create(&pool, "l", Some(c), "US")
         .await
         .expect("list");
@@ -1005,7 +1042,7 @@ async fn a_call_and_its_agent_move_together(pool: PgPool) {
                 .lines_ringing,
             1
         );
-        agents::set_state(&pool, session, "ready", None)
+        agents::set_state(&pool, session, AgentState::Ready, None)
             .await
             .expect("ready");
         sqlx::query("UPDATE agent_sessions SET last_seen_at = now()")
@@ -1115,7 +1152,7 @@ async fn a_call_and_its_agent_move_together(pool: PgPool) {
         .await
         .expect("due");
     let call = answer(pool.clone(), leads[0]).await;
-    agents::set_state(&pool, session, "paused", Some("BREAK"))
+    agents::set_state(&pool, session, AgentState::Paused, Some("BREAK"))
         .await
         .expect("paused");
     assert_eq!(
@@ -1136,9 +1173,14 @@ async fn a_call_and_its_agent_move_together(pool: PgPool) {
 #[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
 async fn wrapups_end_after_the_campaigns_time(pool: PgPool) {
     use dialtone_core::agents;
-    let c = campaigns::create(&pool, "c", campaigns::DialMethod::Progressive, "9am-9pm")
-        .await
-        .expect("campaign");
+    let c = campaigns::create(
+        &pool,
+        "c",
+        dialtone_core::vocabulary::DialMethod::Progressive,
+        "9am-9pm",
+    )
+    .await
+    .expect("campaign");
     sqlx::query("UPDATE campaigns SET wrapup_secs = 10 WHERE id = $1")
         .bind(c)
         .execute(&pool)
@@ -1152,7 +1194,7 @@ async fn wrapups_end_after_the_campaigns_time(pool: PgPool) {
         let s = agents::open_session(&pool, user, c, "n", "PJSIP/1")
             .await
             .expect("session");
-        agents::set_state(&pool, s, "wrapup", None)
+        agents::set_state(&pool, s, AgentState::Wrapup, None)
             .await
             .expect("wrapup");
         sessions.push(s);
@@ -1176,19 +1218,24 @@ async fn wrapups_end_after_the_campaigns_time(pool: PgPool) {
 async fn the_predictive_pacer_reads_the_floor_and_learns_from_history(pool: PgPool) {
     use dialtone_core::attempts::{originating, reserve, resolve, Outcome};
     use dialtone_core::{agents, dial_history, pacing::Pacer};
-    let c = campaigns::create(&pool, "c", campaigns::DialMethod::Predictive, "9am-9pm")
-        .await
-        .expect("campaign");
+    let c = campaigns::create(
+        &pool,
+        "c",
+        dialtone_core::vocabulary::DialMethod::Predictive,
+        "9am-9pm",
+    )
+    .await
+    .expect("campaign");
     let list = lists::create(&pool, "l", Some(c), "US")
         .await
         .expect("list");
     // Three agents: ready, on a call for 40 s, wrapping up; a fourth whose page went silent.
     let mut sessions = Vec::new();
     for (name, state) in [
-        ("ana", "ready"),
-        ("ben", "on_call"),
-        ("cy", "wrapup"),
-        ("di", "ready"),
+        ("ana", AgentState::Ready),
+        ("ben", AgentState::OnCall),
+        ("cy", AgentState::Wrapup),
+        ("di", AgentState::Ready),
     ] {
         let user = users::create(&pool, name, name, Role::Agent, "a long password")
             .await
@@ -1314,9 +1361,14 @@ async fn manual_dial_cannot_skip_dnc_hours_or_caps(pool: PgPool) {
     use dialtone_core::dnc::{Scope, Source};
     use dialtone_core::manual::{self, ManualError, Target};
     use dialtone_core::{agents, calls};
-    let c = campaigns::create(&pool, "c", campaigns::DialMethod::Manual, "9am-9pm")
-        .await
-        .expect("campaign");
+    let c = campaigns::create(
+        &pool,
+        "c",
+        dialtone_core::vocabulary::DialMethod::Manual,
+        "9am-9pm",
+    )
+    .await
+    .expect("campaign");
     let list = lists::create(&pool, "l", Some(c), "US")
         .await
         .expect("list");
@@ -1326,7 +1378,7 @@ async fn manual_dial_cannot_skip_dnc_hours_or_caps(pool: PgPool) {
     let session = agents::open_session(&pool, user, c, "n1", "PJSIP/1")
         .await
         .expect("session");
-    agents::set_state(&pool, session, "ready", None)
+    agents::set_state(&pool, session, AgentState::Ready, None)
         .await
         .expect("ready");
     lead(
@@ -1389,9 +1441,17 @@ async fn manual_dial_cannot_skip_dnc_hours_or_caps(pool: PgPool) {
             .expect("state")
     };
     assert_eq!(agent_state(pool.clone()).await, "reserved");
-    assert!(
-        matches!(manual::place(&pool, session, "n1", &Target::Number("2015550199".into()), noon).await, Err(ManualError::AgentBusy(s)) if s == "reserved")
-    );
+    assert!(matches!(
+        manual::place(
+            &pool,
+            session,
+            "n1",
+            &Target::Number("2015550199".into()),
+            noon
+        )
+        .await,
+        Err(ManualError::AgentBusy(AgentState::Reserved))
+    ));
 
     // Answered, then hung up: the agent talks, then wraps up; the lead is moved on once.
     assert!(
@@ -1411,7 +1471,7 @@ async fn manual_dial_cannot_skip_dnc_hours_or_caps(pool: PgPool) {
             .await
             .expect("outcome");
     assert_eq!(outcome.as_deref(), Some("answered_human"));
-    agents::set_state(&pool, session, "ready", None)
+    agents::set_state(&pool, session, AgentState::Ready, None)
         .await
         .expect("ready");
 
@@ -1497,9 +1557,14 @@ async fn manual_dial_cannot_skip_dnc_hours_or_caps(pool: PgPool) {
         .await,
         Err(ManualError::BadNumber(_))
     ));
-    let other = campaigns::create(&pool, "other", campaigns::DialMethod::Manual, "9am-9pm")
-        .await
-        .expect("campaign");
+    let other = campaigns::create(
+        &pool,
+        "other",
+        dialtone_core::vocabulary::DialMethod::Manual,
+        "9am-9pm",
+    )
+    .await
+    .expect("campaign");
     let theirs = lists::create(&pool, "theirs", Some(other), "US")
         .await
         .expect("list");
@@ -1531,9 +1596,14 @@ async fn manual_dial_cannot_skip_dnc_hours_or_caps(pool: PgPool) {
 #[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
 async fn the_campaign_chooses_which_ready_agent_gets_a_call(pool: PgPool) {
     use dialtone_core::agents;
-    let c = campaigns::create(&pool, "c", campaigns::DialMethod::Progressive, "9am-9pm")
-        .await
-        .expect("campaign");
+    let c = campaigns::create(
+        &pool,
+        "c",
+        dialtone_core::vocabulary::DialMethod::Progressive,
+        "9am-9pm",
+    )
+    .await
+    .expect("campaign");
     let mut sessions = Vec::new();
     // Ana has been ready longest but took two calls today; Ben took one; Cy none, and is the
     // most recently ready.
@@ -1604,9 +1674,14 @@ async fn the_campaign_chooses_which_ready_agent_gets_a_call(pool: PgPool) {
 #[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
 async fn inbound_calls_reach_only_agents_whose_campaign_takes_them(pool: PgPool) {
     use dialtone_core::agents;
-    let c = campaigns::create(&pool, "c", campaigns::DialMethod::Progressive, "9am-9pm")
-        .await
-        .expect("campaign");
+    let c = campaigns::create(
+        &pool,
+        "c",
+        dialtone_core::vocabulary::DialMethod::Progressive,
+        "9am-9pm",
+    )
+    .await
+    .expect("campaign");
     let group: i64 =
         sqlx::query_scalar("INSERT INTO inbound_groups (name) VALUES ('help') RETURNING id")
             .fetch_one(&pool)
@@ -1621,7 +1696,7 @@ async fn inbound_calls_reach_only_agents_whose_campaign_takes_them(pool: PgPool)
     agents::join_groups(&pool, session, &[group])
         .await
         .expect("groups");
-    agents::set_state(&pool, session, "ready", None)
+    agents::set_state(&pool, session, AgentState::Ready, None)
         .await
         .expect("ready");
     let call: uuid::Uuid = sqlx::query_scalar(

@@ -4,11 +4,13 @@
 
 use dialtone_asterisk::ami::{Action, AmiClient, AmiError};
 use dialtone_core::asterisk_values::{self, Kind, Refused};
+use dialtone_core::call_legs;
 use dialtone_core::calls::{self, Ended};
 use dialtone_core::campaigns;
 use dialtone_core::dnc;
 use dialtone_core::manual::{self, ManualError, Target};
 use dialtone_core::remote::Declined;
+use dialtone_core::vocabulary::CallState;
 use futures::StreamExt;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
@@ -255,14 +257,14 @@ fn manual_originate(
 
 /// The live customer channel of a call.
 async fn customer_channel(pool: &PgPool, call_id: Uuid) -> Result<String, ControlError> {
-    let row: Option<(String, Option<String>)> =
+    let row: Option<(CallState, Option<String>)> =
         sqlx::query_as("SELECT state, channel FROM calls WHERE id = $1")
             .bind(call_id)
             .fetch_optional(pool)
             .await?;
     match row {
         None => Err(ControlError::NoCall(call_id)),
-        Some((state, _)) if state == "ended" => Err(ControlError::CallEnded(call_id)),
+        Some((CallState::Ended, _)) => Err(ControlError::CallEnded(call_id)),
         Some((_, None)) => Err(ControlError::CallEnded(call_id)),
         Some((_, Some(channel))) => Ok(channel),
     }
@@ -495,12 +497,7 @@ impl Control {
         if hold_customer {
             self.ami.send(hold_action(&customer)).await?;
         }
-        sqlx::query("INSERT INTO call_legs (call_id, kind, channel, uniqueid) VALUES ($1, 'consult', $2, $3)")
-            .bind(call_id)
-            .bind(&dial_string)
-            .bind(leg_id.to_string())
-            .execute(&self.pool)
-            .await?;
+        call_legs::open_consult(&self.pool, call_id, &dial_string, leg_id).await?;
         // Subscribed before the Originate goes, so its OriginateResponse cannot be missed.
         let responses = self
             .ami
@@ -546,10 +543,7 @@ impl Control {
         }
         let reason = event.get("Reason").unwrap_or_default().to_string();
         tracing::info!(%call_id, %leg_id, %reason, "the third party could not be reached");
-        let closed = sqlx::query("UPDATE call_legs SET ended_at = now() WHERE uniqueid = $1 AND kind = 'consult' AND ended_at IS NULL")
-            .bind(leg_id.to_string())
-            .execute(&self.pool)
-            .await;
+        let closed = call_legs::close_consults(&self.pool, &[leg_id.to_string()]).await;
         if let Err(e) = closed {
             tracing::error!(%call_id, error = %e, "could not close a failed consultation's leg");
         }
@@ -717,12 +711,9 @@ impl Control {
     /// The third party's live channel, found among Asterisk's channels by the leg's Uniqueid,
     /// and that Uniqueid.
     async fn consult_channel(&self, call_id: Uuid) -> Result<(String, String), ControlError> {
-        let leg: Option<String> = sqlx::query_scalar("SELECT uniqueid FROM call_legs WHERE call_id = $1 AND kind = 'consult' AND ended_at IS NULL ORDER BY id DESC LIMIT 1")
-            .bind(call_id)
-            .fetch_optional(&self.pool)
+        let leg = call_legs::open_consult_of(&self.pool, call_id)
             .await?
-            .flatten();
-        let leg = leg.ok_or(ControlError::NoConsult(call_id))?;
+            .ok_or(ControlError::NoConsult(call_id))?;
         let channels = self.ami.send_list(Action::new("CoreShowChannels")).await?;
         let channel = channel_of(&channels.events, &leg)
             .map(str::to_string)
@@ -741,20 +732,7 @@ impl Control {
     ) -> Result<usize, ControlError> {
         // The customer's channel is named by its Uniqueid once the call is answered, and by the
         // call's id (the ChannelId we set) while a manual dial rings.
-        let as_call_id = uniqueid.parse::<Uuid>().ok();
-        let left: Vec<(Uuid, String)> = sqlx::query_as(
-            "WITH ended AS (
-                UPDATE call_legs SET ended_at = now(), hangup_cause = $2
-                WHERE uniqueid = $1 AND kind = 'consult' AND ended_at IS NULL
-             )
-             SELECT l.call_id, l.uniqueid FROM calls c JOIN call_legs l ON l.call_id = c.id
-             WHERE (c.uniqueid = $1 OR c.id = $3) AND l.kind = 'consult' AND l.ended_at IS NULL AND l.uniqueid IS NOT NULL",
-        )
-        .bind(uniqueid)
-        .bind(cause)
-        .bind(as_call_id)
-        .fetch_all(&self.pool)
-        .await?;
+        let left = call_legs::hung_up(&self.pool, uniqueid, cause).await?;
         if left.is_empty() {
             return Ok(0);
         }
@@ -799,14 +777,7 @@ pub async fn sweep_consults(
     ami: &AmiClient,
     node: &str,
 ) -> Result<usize, ControlError> {
-    let legs: Vec<(Uuid, String)> = sqlx::query_as(
-        "SELECT l.call_id, l.uniqueid FROM call_legs l JOIN calls c ON c.id = l.call_id
-         WHERE l.kind = 'consult' AND l.ended_at IS NULL AND l.uniqueid IS NOT NULL
-           AND c.node = $1 AND c.state = 'ended' AND c.outcome IS DISTINCT FROM 'transferred'",
-    )
-    .bind(node)
-    .fetch_all(pool)
-    .await?;
+    let legs = call_legs::outlived(pool, node).await?;
     if legs.is_empty() {
         return Ok(0);
     }
@@ -822,10 +793,7 @@ pub async fn sweep_consults(
             "third parties outlived their consultations' calls (a Hangup event was missed)"
         );
     }
-    sqlx::query("UPDATE call_legs SET ended_at = now() WHERE uniqueid = ANY($1) AND kind = 'consult' AND ended_at IS NULL")
-        .bind(settled)
-        .execute(pool)
-        .await?;
+    call_legs::close_consults(pool, &settled).await?;
     Ok(hung_up)
 }
 

@@ -93,10 +93,7 @@ pub async fn ring_missing(
             }
         };
         // Paused until the phone is back in the conference (agent-login sets LOGIN).
-        sqlx::query("UPDATE agent_sessions SET state = 'connecting', pause_code = NULL, state_since = now() WHERE id = $1 AND logged_out_at IS NULL AND current_call_id IS NULL")
-            .bind(session)
-            .execute(pool)
-            .await?;
+        dialtone_core::agents::phone_reconnecting(pool, session).await?;
         ami.send(action).await?;
         rung += 1;
     }

@@ -1,6 +1,7 @@
 //! The node's side of `dialtone_core::remote`: call control the web asks of this node, carried
 //! out on this node's Asterisk, one request at a time per call in the order they came.
 
+use dialtone_core::vocabulary::AgentState;
 use std::time::Duration;
 
 use dialtone_asterisk::ami::AmiError;
@@ -115,7 +116,7 @@ pub async fn follow_logouts(control: Control, node: String, shutdown: Cancellati
             else {
                 continue;
             };
-            if state != "logged_out" || of != node {
+            if state != AgentState::LoggedOut || of != node {
                 continue;
             }
             let phone: Result<Option<String>, sqlx::Error> =

@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test's helpers fail the test as its #[test]s do
 
+use dialtone_core::vocabulary::AgentState;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -110,9 +111,14 @@ async fn due_campaign(pool: &PgPool, template: &str) -> (i64, i64) {
     let zone = dialtone_sim::daytime_zone()
         .expect("some zone is in daytime")
         .to_string();
-    let campaign = campaigns::create(pool, "c", campaigns::DialMethod::Progressive, "9am-9pm")
-        .await
-        .expect("campaign");
+    let campaign = campaigns::create(
+        pool,
+        "c",
+        dialtone_core::vocabulary::DialMethod::Progressive,
+        "9am-9pm",
+    )
+    .await
+    .expect("campaign");
     sqlx::query("UPDATE campaigns SET call_time_id = NULL, active = true, dial_template = $2, trunk = 'acme', dial_prefix = '9', caller_id_number = '+15125550000', caller_id_name = 'ACME' WHERE id = $1")
         .bind(campaign)
         .bind(template)
@@ -137,21 +143,27 @@ async fn due_campaign(pool: &PgPool, template: &str) -> (i64, i64) {
             .await
             .expect("lead");
     }
-    let user = users::create(pool, "ana", "Ana", users::Role::Agent, "a long password")
-        .await
-        .expect("user");
+    let user = users::create(
+        pool,
+        "ana",
+        "Ana",
+        dialtone_core::vocabulary::Role::Agent,
+        "a long password",
+    )
+    .await
+    .expect("user");
     let session = agents::open_session(pool, user, campaign, "n1", "PJSIP/1001")
         .await
         .expect("session");
-    agents::set_state(pool, session, "ready", None)
+    agents::set_state(pool, session, AgentState::Ready, None)
         .await
         .expect("ready");
 
-    (campaign, session)
+    (campaign, user)
 }
 
 async fn busy_leads_are_dialed_once(pool: PgPool, busy: Busy, template: &str) {
-    let (campaign, session) = due_campaign(&pool, template).await;
+    let (campaign, agent) = due_campaign(&pool, template).await;
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let originates = Arc::new(Mutex::new(Vec::new()));
@@ -176,7 +188,9 @@ async fn busy_leads_are_dialed_once(pool: PgPool, busy: Busy, template: &str) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
         // The agent's page stays alive.
-        agents::seen(&pool, session).await.expect("seen");
+        agents::seen(&pool, &[(agent, chrono::Utc::now())])
+            .await
+            .expect("seen");
         let busy: i64 = sqlx::query_scalar("SELECT count(*) FROM leads WHERE status = 'B'")
             .fetch_one(&pool)
             .await
@@ -257,9 +271,14 @@ async fn busy_leads_are_dialed_once(pool: PgPool, busy: Busy, template: &str) {
 #[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
 async fn after_a_gap_dials_with_no_channel_are_resolved_and_none_is_dialed_again(pool: PgPool) {
     use dialtone_core::attempts;
-    let campaign = campaigns::create(&pool, "c", campaigns::DialMethod::Progressive, "9am-9pm")
-        .await
-        .expect("campaign");
+    let campaign = campaigns::create(
+        &pool,
+        "c",
+        dialtone_core::vocabulary::DialMethod::Progressive,
+        "9am-9pm",
+    )
+    .await
+    .expect("campaign");
     let list = lists::create(&pool, "l", Some(campaign), "US")
         .await
         .expect("list");
@@ -397,9 +416,14 @@ async fn after_a_gap_dials_with_no_channel_are_resolved_and_none_is_dialed_again
 #[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
 async fn call_control_refuses_ended_calls_and_dnc_transfers(pool: PgPool) {
     use dialtone_fastagi::control::{Control, ControlError};
-    let campaign = campaigns::create(&pool, "c", campaigns::DialMethod::Progressive, "9am-9pm")
-        .await
-        .expect("campaign");
+    let campaign = campaigns::create(
+        &pool,
+        "c",
+        dialtone_core::vocabulary::DialMethod::Progressive,
+        "9am-9pm",
+    )
+    .await
+    .expect("campaign");
     let (live, ended) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
     sqlx::query("INSERT INTO calls (id, direction, campaign_id, node, channel, state) VALUES ($1, 'outbound', $2, 'n1', 'PJSIP/acme-01', 'connected')")
         .bind(live)
@@ -473,7 +497,7 @@ async fn call_control_refuses_ended_calls_and_dnc_transfers(pool: PgPool) {
 
 #[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
 async fn with_the_ami_link_down_nothing_is_dialed_until_it_is_back(pool: PgPool) {
-    let (campaign, session) = due_campaign(&pool, "PJSIP/{number}@{trunk}").await;
+    let (campaign, agent) = due_campaign(&pool, "PJSIP/{number}@{trunk}").await;
     // Asterisk is not there yet: the port is free, nothing listens.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -493,7 +517,9 @@ async fn with_the_ami_link_down_nothing_is_dialed_until_it_is_back(pool: PgPool)
     tokio::spawn(watch_outcomes(ctx.clone(), stop.clone()));
     tokio::spawn(run_campaign(ctx.clone(), campaign, stop.clone()));
     for _ in 0..20 {
-        agents::seen(&pool, session).await.expect("seen");
+        agents::seen(&pool, &[(agent, chrono::Utc::now())])
+            .await
+            .expect("seen");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let taken: i64 = sqlx::query_scalar(
@@ -515,7 +541,9 @@ async fn with_the_ami_link_down_nothing_is_dialed_until_it_is_back(pool: PgPool)
     tokio::spawn(busy_manager(listener, originates.clone(), Vec::new()));
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
-        agents::seen(&pool, session).await.expect("seen");
+        agents::seen(&pool, &[(agent, chrono::Utc::now())])
+            .await
+            .expect("seen");
         let busy: i64 = sqlx::query_scalar("SELECT count(*) FROM leads WHERE status = 'B'")
             .fetch_one(&pool)
             .await

@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test's helpers fail the test as its #[test]s do
 
+use dialtone_core::vocabulary::AgentState;
 use std::time::Duration;
 
 use dialtone_asterisk::agi::{serve, ServerConfig};
@@ -85,7 +86,7 @@ async fn world(pool: PgPool) -> World {
     let campaign = campaigns::create(
         &pool,
         "Spring",
-        campaigns::DialMethod::Predictive,
+        dialtone_core::vocabulary::DialMethod::Predictive,
         "9am-9pm",
     )
     .await
@@ -134,16 +135,22 @@ async fn world(pool: PgPool) -> World {
 
 /// A logged-in agent whose page is alive and who is ready; returns (user id, session id).
 async fn ready_agent(w: &World, name: &str) -> (i64, i64) {
-    let user = users::create(&w.pool, name, name, users::Role::Agent, "a long password")
-        .await
-        .expect("user");
+    let user = users::create(
+        &w.pool,
+        name,
+        name,
+        dialtone_core::vocabulary::Role::Agent,
+        "a long password",
+    )
+    .await
+    .expect("user");
     let session = agents::open_session(&w.pool, user, w.campaign, "test", "PJSIP/1001")
         .await
         .expect("session");
     assert!(agents::phone_connected(&w.pool, session)
         .await
         .expect("phone"));
-    assert!(agents::set_state(&w.pool, session, "ready", None)
+    assert!(agents::set_state(&w.pool, session, AgentState::Ready, None)
         .await
         .expect("ready"));
     (user, session)
@@ -455,9 +462,15 @@ async fn machines_follow_the_campaign(pool: PgPool) {
 #[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
 async fn agent_phone_sits_in_its_conference_for_the_session(pool: PgPool) {
     let w = world(pool).await;
-    let user = users::create(&w.pool, "ana", "Ana", users::Role::Agent, "a long password")
-        .await
-        .expect("user");
+    let user = users::create(
+        &w.pool,
+        "ana",
+        "Ana",
+        dialtone_core::vocabulary::Role::Agent,
+        "a long password",
+    )
+    .await
+    .expect("user");
     let session = agents::open_session(&w.pool, user, w.campaign, "test", "PJSIP/1001")
         .await
         .expect("session");
@@ -693,11 +706,11 @@ async fn callers_wait_with_music_and_are_served_in_arrival_order(pool: PgPool) {
         "recording_policy = 'never', music_class = 'acme'",
     )
     .await;
-    let (_, session) = ready_agent(&w, "ana").await;
+    let (user, session) = ready_agent(&w, "ana").await;
     agents::join_groups(&w.pool, session, &[group_id])
         .await
         .expect("join");
-    agents::set_state(&w.pool, session, "paused", Some("BREAK"))
+    agents::set_state(&w.pool, session, AgentState::Paused, Some("BREAK"))
         .await
         .expect("pause");
 
@@ -712,10 +725,12 @@ async fn callers_wait_with_music_and_are_served_in_arrival_order(pool: PgPool) {
         1
     );
 
-    agents::set_state(&w.pool, session, "ready", None)
+    agents::set_state(&w.pool, session, AgentState::Ready, None)
         .await
         .expect("ready");
-    agents::seen(&w.pool, session).await.expect("seen");
+    agents::seen(&w.pool, &[(user, chrono::Utc::now())])
+        .await
+        .expect("seen");
     first.on("SET MUSIC off\n", "200 result=0\n").await;
     first
         .on(
@@ -773,7 +788,7 @@ async fn screen_pop(listener: &mut sqlx::postgres::PgListener, user: i64) -> Opt
             ..
         }) = serde_json::from_str(n.payload())
         {
-            if user_id == user && state == "on_call" {
+            if user_id == user && state == dialtone_core::vocabulary::AgentState::OnCall {
                 return call_id;
             }
         }

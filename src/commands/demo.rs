@@ -1,14 +1,17 @@
 //! `dialtone demo`: a ready-to-look-at installation. Safe to run again: what exists is kept.
 
+use dialtone_core::vocabulary::AgentState;
 use std::io::Write;
 
 use anyhow::Context;
 use clap::Args;
-use dialtone_core::campaigns::{self, DialMethod};
+use dialtone_core::campaigns;
 use dialtone_core::config::Config;
 use dialtone_core::dnc::{self, Scope, Source};
 use dialtone_core::import::{self, ImportOptions};
-use dialtone_core::users::{self, Role, UserError};
+use dialtone_core::users::{self, UserError};
+use dialtone_core::vocabulary::DialMethod;
+use dialtone_core::vocabulary::Role;
 use dialtone_core::{lists, phone};
 use sqlx::postgres::PgConnectOptions;
 
@@ -306,18 +309,18 @@ async fn run_simulated(
     for (user, name, phone) in &agent_ids {
         let session = agents::open_session(pool, *user, campaign, &config.node, phone).await?;
         ami.send(control::ring_agent_phone(session, phone)?).await?;
-        sessions.push((session, name.clone()));
+        sessions.push((session, *user, name.clone()));
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
-    for (session, _) in &sessions {
-        agents::set_state(pool, *session, "ready", None).await?;
+    for (session, _, _) in &sessions {
+        agents::set_state(pool, *session, AgentState::Ready, None).await?;
     }
 
     let started = std::time::Instant::now();
     while started.elapsed() < Duration::from_secs(secs) {
-        for (session, _) in &sessions {
-            agents::seen(pool, *session).await?;
-        }
+        let now = chrono::Utc::now();
+        let heard: Vec<_> = sessions.iter().map(|(_, user, _)| (*user, now)).collect();
+        agents::seen(pool, &heard).await?;
         tokio::time::sleep(Duration::from_secs(1)).await;
         if started.elapsed().as_secs() % 5 == 0 {
             let (dials, people, machines, busy, abandons): (i64, i64, i64, i64, i64) = sqlx::query_as(
@@ -343,7 +346,7 @@ async fn run_simulated(
             }
         }
     }
-    for (session, _) in &sessions {
+    for (session, _, _) in &sessions {
         agents::log_out(pool, *session, "demo over").await?;
     }
     println!("Demo run over. `dialtone export --list <id>` shows each lead's result.");

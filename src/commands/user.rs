@@ -4,7 +4,8 @@ use anyhow::Context;
 use clap::Subcommand;
 use dialtone_admin::server::session;
 use dialtone_core::config::Config;
-use dialtone_core::users::{self, Role};
+use dialtone_core::users;
+use dialtone_core::vocabulary::Role;
 
 #[derive(Subcommand)]
 pub enum UserCommand {

@@ -6,7 +6,7 @@ use sqlx::PgPool;
 
 pub async fn campaign_with_list(
     pool: &PgPool,
-    method: campaigns::DialMethod,
+    method: dialtone_core::vocabulary::DialMethod,
     zone: &str,
 ) -> (i64, i64) {
     let campaign = campaigns::create(pool, "sim", method, "9am-9pm")
@@ -118,7 +118,12 @@ pub async fn thousand_lead_campaign(pool: &PgPool) -> (i64, String) {
         .expect("some zone is in daytime")
         .to_string();
     let night = night_zone();
-    let (campaign, list) = campaign_with_list(pool, campaigns::DialMethod::Predictive, &zone).await;
+    let (campaign, list) = campaign_with_list(
+        pool,
+        dialtone_core::vocabulary::DialMethod::Predictive,
+        &zone,
+    )
+    .await;
     // A short drop window, so that the pacer's misses become abandons the test can see.
     sqlx::query("UPDATE campaigns SET drop_timeout_secs = 0.3, max_lines = 60 WHERE id = $1")
         .bind(campaign)

@@ -9,6 +9,7 @@ use std::path::Path;
 use std::process::Child;
 use std::time::{Duration, Instant};
 
+use dialtone_core::telemetry::test_child_log;
 use sqlx::PgPool;
 
 /// The URL of the test's own database, for a `dialtone` child process.
@@ -21,6 +22,19 @@ pub fn database_url(pool: &PgPool) -> String {
         o.get_port(),
         o.get_database().unwrap_or("postgres")
     )
+}
+
+/// The agents' pages answer: the heartbeat the live hub writes, for these sessions' agents.
+pub async fn heartbeat(pool: &PgPool, sessions: &[i64]) -> Result<u64, sqlx::Error> {
+    let users: Vec<i64> =
+        sqlx::query_scalar("SELECT user_id FROM agent_sessions WHERE id = ANY($1)")
+            .bind(sessions)
+            .fetch_all(pool)
+            .await?;
+    let now = chrono::Utc::now();
+    let heard: Vec<(i64, chrono::DateTime<chrono::Utc>)> =
+        users.into_iter().map(|u| (u, now)).collect();
+    dialtone_core::agents::seen(pool, &heard).await
 }
 
 pub fn free_port() -> u16 {
@@ -50,7 +64,7 @@ pub fn sim_command(ami: u16, agi: u16) -> std::process::Command {
         "--agi",
         &format!("127.0.0.1:{agi}"),
     ])
-    .env("RUST_LOG", "warn")
+    .env("RUST_LOG", test_child_log("warn"))
     .stdout(std::process::Stdio::null());
     sim
 }
@@ -76,7 +90,7 @@ pub fn serve_command(pool: &PgPool, ami: u16, agi: u16, data: &Path) -> std::pro
         )
         .env("DIALTONE_DATA_DIR", data)
         .env("DIALTONE_RECORDINGS_DIR", data.join("recordings"))
-        .env("RUST_LOG", "warn");
+        .env("RUST_LOG", test_child_log("warn"));
     serve
 }
 

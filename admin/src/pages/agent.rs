@@ -6,17 +6,18 @@
 //! WebSocket (`/ws/agent`); the socket is also the agent's liveness, so a closed page stops
 //! getting calls. Actions are server functions that check everything again on the server.
 
+use dialtone_core::vocabulary::AgentState;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
 use super::clock;
 #[cfg(feature = "hydrate")]
-use crate::desk::AgentPush;
-use crate::desk::{Desk, DeskCall, DeskSession};
+use crate::model::agent::AgentPush;
+use crate::model::agent::{Screen, ScreenCall, ScreenSession};
 
 /// The whole screen as it is now.
 #[server(endpoint = "agent_desk")]
-pub async fn get_desk() -> Result<Desk, ServerFnError> {
+pub async fn get_desk() -> Result<Screen, ServerFnError> {
     let viewer = crate::server::viewer().await?;
     let state = crate::server::state()?;
     crate::server::agent::desk(&state.pool, viewer.user_id)
@@ -28,15 +29,15 @@ pub async fn get_desk() -> Result<Desk, ServerFnError> {
 mod act {
     use leptos::prelude::*;
 
-    use crate::server::agent::{DeskContext, DeskError};
+    use crate::server::agent::{AgentActions, AgentError};
 
     /// The signed-in user and what their actions need.
-    pub async fn ctx() -> Result<(i64, DeskContext), ServerFnError> {
+    pub async fn ctx() -> Result<(i64, AgentActions), ServerFnError> {
         let viewer = crate::server::viewer().await?;
         Ok((viewer.user_id, crate::server::state()?.desk()))
     }
 
-    pub fn done(result: Result<(), DeskError>, message: &str) -> Result<String, ServerFnError> {
+    pub fn done(result: Result<(), AgentError>, message: &str) -> Result<String, ServerFnError> {
         result
             .map(|_| message.to_string())
             .map_err(|e| ServerFnError::new(e.message()))
@@ -116,7 +117,7 @@ pub async fn agent_transfer(
         ("blind", _) | (_, Some(_)) => ctx.transfer(user, &to, group).await,
         ("warm", None) => ctx.consult(user, &to, true).await,
         ("three_way", None) => ctx.consult(user, &to, false).await,
-        _ => Err(crate::server::agent::DeskError::Invalid(
+        _ => Err(crate::server::agent::AgentError::Invalid(
             "choose blind, warm or three-way".into(),
         )),
     };
@@ -188,16 +189,9 @@ pub async fn agent_dispose(
     let (user, ctx) = act::ctx().await?;
     let callback = match callback_at.filter(|c| !c.trim().is_empty()) {
         Some(at) => {
-            // Typed in the callee's own time, as the screen shows it.
-            let zone: Option<String> = sqlx::query_scalar(
-                "SELECT l.time_zone FROM agent_sessions s JOIN calls c ON c.id = s.current_call_id JOIN leads l ON l.id = c.lead_id
-                 WHERE s.user_id = $1 AND s.logged_out_at IS NULL",
-            )
-            .bind(user)
-            .fetch_optional(&ctx.pool)
-            .await
-            .map_err(crate::server::db_error)?;
-            let due_at = crate::server::agent::callback_time(&at, zone.as_deref().unwrap_or("UTC"))
+            let due_at = ctx
+                .callback_due(user, &at)
+                .await
                 .map_err(|e| ServerFnError::new(e.message()))?;
             Some(CallbackRequest {
                 due_at,
@@ -242,15 +236,12 @@ pub async fn agent_save_lead(
     act::done(ctx.save_lead(user, lead_id, &fields).await, "Lead saved.")
 }
 
-fn state_label(state: &str, pause: Option<&str>) -> String {
+/// The agent's state in their words: the floor's, with the pause's code, and their own phone.
+fn state_label(state: AgentState, pause: Option<&str>) -> String {
     match (state, pause) {
-        ("paused", Some(code)) => format!("Paused ({code})"),
-        ("on_call", _) => "On a call".into(),
-        ("wrapup", _) => "Wrap-up".into(),
-        ("reserved", _) => "Call coming".into(),
-        ("connecting", _) => "Ringing your phone".into(),
-        ("ready", _) => "Ready".into(),
-        (other, _) => other.to_string(),
+        (AgentState::Paused, Some(code)) => format!("Paused ({code})"),
+        (AgentState::Connecting, _) => "Ringing your phone".into(),
+        (other, _) => other.label().into(),
     }
 }
 
@@ -364,7 +355,7 @@ impl Actions {
 }
 
 #[component]
-fn Screen(desk: Desk) -> impl IntoView {
+fn Screen(desk: Screen) -> impl IntoView {
     let desk = RwSignal::new(desk);
     // When the last push arrived (page clock), and the clock that moves the timers.
     let base = RwSignal::new(now_ms());
@@ -382,9 +373,9 @@ fn Screen(desk: Desk) -> impl IntoView {
         let stop = super::socket::open(
             "/ws/agent",
             move |text, stop| match serde_json::from_str::<AgentPush>(&text) {
-                Ok(AgentPush::Desk { desk: d }) => {
+                Ok(AgentPush::Screen { desk: d }) => {
                     // A new call (or none) starts with a clean slate of messages.
-                    let call = |d: &Desk| {
+                    let call = |d: &Screen| {
                         d.session
                             .as_ref()
                             .and_then(|s| s.call.as_ref().map(|c| c.call_id.clone()))
@@ -446,8 +437,8 @@ fn Screen(desk: Desk) -> impl IntoView {
             <header class="desk-bar">
                 <strong>{move || desk.with(|d| d.name.clone())}</strong>
                 {move || desk.with(|d| d.session.as_ref().map(|s| s.campaign.clone())).map(|c| view! { <span class="campaign">{c}</span> })}
-                <span class="state" data-state=move || desk.with(|d| d.session.as_ref().map(|s| s.state.clone()).unwrap_or_default())>
-                    {move || desk.with(|d| d.session.as_ref().map(|s| state_label(&s.state, s.pause_code.as_deref())).unwrap_or_else(|| "Not logged in".into()))}
+                <span class="state" data-state=move || desk.with(|d| d.session.as_ref().map(|s| s.state.as_str()).unwrap_or_default())>
+                    {move || desk.with(|d| d.session.as_ref().map(|s| state_label(s.state, s.pause_code.as_deref())).unwrap_or_else(|| "Not logged in".into()))}
                 </span>
                 <span class="timer">{move || desk.with(|d| d.session.as_ref().map(|s| s.state_ms_ago)).map(|ms| clock(elapsed(ms)))}</span>
                 <span class="link" title="The live link to the server">{move || match link.get() {
@@ -475,7 +466,7 @@ fn Screen(desk: Desk) -> impl IntoView {
 #[cfg(feature = "hydrate")]
 fn on_key(
     e: &web_sys::KeyboardEvent,
-    desk: RwSignal<Desk>,
+    desk: RwSignal<Screen>,
     actions: Actions,
     pause_choice: RwSignal<String>,
 ) {
@@ -535,7 +526,7 @@ fn on_key(
 }
 
 #[component]
-fn LoginForm(desk: Desk, actions: Actions) -> impl IntoView {
+fn LoginForm(desk: Screen, actions: Actions) -> impl IntoView {
     if desk.campaigns.is_empty() {
         return view! { <p>"No active campaign is open to you; ask a supervisor."</p> }.into_any();
     }
@@ -567,15 +558,18 @@ fn LoginForm(desk: Desk, actions: Actions) -> impl IntoView {
 
 #[component]
 fn Working(
-    session: DeskSession,
+    session: ScreenSession,
     actions: Actions,
     pause_choice: RwSignal<String>,
     elapsed: Callback<i64, i64>,
 ) -> impl IntoView {
-    let state = session.state.clone();
-    let can_ready = matches!(state.as_str(), "paused" | "wrapup");
-    let can_pause = matches!(state.as_str(), "ready" | "wrapup" | "paused");
-    let idle = matches!(state.as_str(), "ready" | "paused");
+    let state = session.state;
+    let can_ready = matches!(state, AgentState::Paused | AgentState::Wrapup);
+    let can_pause = matches!(
+        state,
+        AgentState::Ready | AgentState::Wrapup | AgentState::Paused
+    );
+    let idle = state.is_idle();
     let codes = session.pause_codes.clone();
     let codes_mode = session.pause_codes_mode.clone();
     view! {
@@ -606,7 +600,7 @@ fn Working(
         {match session.call.clone() {
             Some(call) => view! { <CallPanel call session=session.clone() actions elapsed/> }.into_any(),
             None if session.preview_mode => view! { <Preview lead=session.preview.clone() idle actions/> }.into_any(),
-            None => view! { <p class="waiting">{if state == "ready" { "Waiting for a call…" } else { "" }}</p> }.into_any(),
+            None => view! { <p class="waiting">{if state == AgentState::Ready { "Waiting for a call…" } else { "" }}</p> }.into_any(),
         }}
         <div class="desk-side">
             {(session.manual_dial && idle).then(|| view! {
@@ -665,8 +659,8 @@ fn Working(
 
 #[component]
 fn CallPanel(
-    call: DeskCall,
-    session: DeskSession,
+    call: ScreenCall,
+    session: ScreenSession,
     actions: Actions,
     elapsed: Callback<i64, i64>,
 ) -> impl IntoView {
@@ -763,7 +757,11 @@ fn CallPanel(
 
 /// Preview dialing: the next lead, to dial or skip.
 #[component]
-fn Preview(lead: Option<crate::desk::DeskLead>, idle: bool, actions: Actions) -> impl IntoView {
+fn Preview(
+    lead: Option<crate::model::agent::ScreenLead>,
+    idle: bool,
+    actions: Actions,
+) -> impl IntoView {
     let Some(lead) = lead else {
         return view! {
             <section class="preview">
@@ -807,7 +805,7 @@ fn Preview(lead: Option<crate::desk::DeskLead>, idle: bool, actions: Actions) ->
 }
 
 #[component]
-fn LeadForm(lead: crate::desk::DeskLead, actions: Actions) -> impl IntoView {
+fn LeadForm(lead: crate::model::agent::ScreenLead, actions: Actions) -> impl IntoView {
     view! {
         <ActionForm action=actions.save_lead attr:class="stack lead-form">
             <h3>"Lead #" {lead.id} <small>{format!(" · {}", lead.status)}</small></h3>
@@ -832,15 +830,15 @@ fn LeadForm(lead: crate::desk::DeskLead, actions: Actions) -> impl IntoView {
 }
 
 #[component]
-fn Dispose(call: DeskCall, session: DeskSession, actions: Actions) -> impl IntoView {
+fn Dispose(call: ScreenCall, session: ScreenSession, actions: Actions) -> impl IntoView {
     if let Some(done) = call.disposition {
         return view! { <p class="notice ok">{format!("Disposition: {done}")}</p> }.into_any();
     }
-    if !matches!(session.state.as_str(), "on_call" | "wrapup") {
+    if !session.state.has_call() {
         return view! { <p class="muted">"The disposition, once the call is answered."</p> }
             .into_any();
     }
-    let wrapup = session.state == "wrapup";
+    let wrapup = session.state == AgentState::Wrapup;
     view! {
         <h3>"Disposition" {wrapup.then(|| format!(" (wrap-up: {} s)", session.wrapup_secs))}</h3>
         <ActionForm action=actions.dispose attr:class="stack dispose">

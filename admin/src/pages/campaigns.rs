@@ -2,6 +2,7 @@
 //! activating, and the form with every setting. Supervisors change their own campaigns'
 //! settings and turn them on or off; only admins create and copy.
 
+use dialtone_core::vocabulary::DialMethod;
 use std::collections::HashMap;
 
 use leptos::prelude::*;
@@ -10,7 +11,8 @@ use leptos_router::hooks::{use_navigate, use_params_map};
 
 use super::settings::settings_fields;
 use super::{page_param, query_param, FieldError, Notice, Pager};
-use crate::model::{CampaignRow, Page, Saved, SettingsForm, CAMPAIGN_SETTINGS};
+use crate::model::{CampaignRow, Page, Saved};
+use crate::schema::{SettingsForm, CAMPAIGN_SETTINGS};
 
 #[server(endpoint = "list_campaigns")]
 pub async fn list_campaigns(
@@ -176,7 +178,7 @@ pub fn Campaigns() -> impl IntoView {
                                             <tr>
                                                 <td><a href=format!("/campaigns/{}", c.id)>{c.name}</a></td>
                                                 <td>{if c.active { "active" } else { "inactive" }}</td>
-                                                <td>{c.dial_method}</td>
+                                                <td>{c.dial_method.as_str()}</td>
                                                 <td class="num">{c.lists}</td>
                                                 <td class="num">{c.agents_logged_in}</td>
                                                 <td>{c.updated_at}</td>
@@ -202,11 +204,10 @@ pub fn Campaigns() -> impl IntoView {
                     <label>"Name" <input name="name" required maxlength="80"/> <FieldError result=created key="name"/></label>
                     <label>"Dial method"
                         <select name="dial_method">
-                            <option value="progressive">"progressive"</option>
-                            <option value="predictive">"predictive"</option>
-                            <option value="ratio">"ratio"</option>
-                            <option value="preview">"preview"</option>
-                            <option value="manual">"manual"</option>
+                            // The dialer's own methods first: a new campaign is progressive unless chosen.
+                            {[DialMethod::Progressive, DialMethod::Predictive, DialMethod::Ratio, DialMethod::Preview, DialMethod::Manual]
+                                .map(|m| view! { <option value=m.as_str()>{m.as_str()}</option> })
+                                .collect_view()}
                         </select>
                         <FieldError result=created key="dial_method"/>
                     </label>
@@ -283,7 +284,7 @@ pub fn CampaignEdit() -> impl IntoView {
                                 <Notice result=saved/>
                                 <button type="submit" class="primary">"Save settings"</button>
                             </ActionForm>
-                            <super::codes::CampaignCodesForm campaign=cid/>
+                            <super::dispositions::CampaignCodesForm campaign=cid/>
                         }.into_any()
                     }
                     Err(e) => view! { <h1>"Campaign"</h1><p class="notice error">{super::error_text(&e)}</p> }.into_any(),

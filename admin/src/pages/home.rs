@@ -9,7 +9,7 @@ pub struct CampaignDay {
     pub id: i64,
     pub name: String,
     pub active: bool,
-    pub dial_method: String,
+    pub dial_method: dialtone_core::vocabulary::DialMethod,
     pub agents: i64,
     pub dials_today: i64,
     pub abandon_rate_30d: f64,
@@ -18,29 +18,11 @@ pub struct CampaignDay {
 
 #[server(endpoint = "overview")]
 pub async fn overview() -> Result<Vec<CampaignDay>, ServerFnError> {
-    let super::ssr::Ctx { pool, viewer, .. } = super::ssr::context().await?;
-    if !matches!(viewer.role.as_str(), "admin" | "supervisor") {
-        return Err(super::ssr::op_error(
-            crate::server::actor::OpError::Forbidden,
-        ));
-    }
-    let rows: Vec<CampaignDay> = sqlx::query_as(
-        "SELECT c.id, c.name, c.active, c.dial_method,
-                (SELECT count(*) FROM agent_sessions s WHERE s.campaign_id = c.id AND s.logged_out_at IS NULL) AS agents,
-                (SELECT count(*) FROM call_attempts a WHERE a.campaign_id = c.id AND a.reserved_at >= date_trunc('day', now())) AS dials_today,
-                COALESCE((SELECT 100.0 * count(*) FILTER (WHERE kind = 'abandon') / NULLIF(count(*) FILTER (WHERE kind IN ('live_answer', 'abandon')), 0)
-                          FROM abandon_ledger l WHERE l.campaign_id = c.id AND l.occurred_at > now() - interval '30 days'), 0)::float8 AS abandon_rate_30d,
-                c.abandon_cap_pct::float8 AS cap_pct
-         FROM campaigns c
-         WHERE $1 OR c.id IN (SELECT campaign_id FROM user_campaigns WHERE user_id = $2)
-         ORDER BY c.active DESC, c.name LIMIT 200",
-    )
-    .bind(viewer.is_admin())
-    .bind(viewer.user_id)
-    .fetch_all(&pool)
-    .await
-    .map_err(crate::server::db_error)?;
-    Ok(rows)
+    use super::ssr::{context, op_error};
+    let ctx = context().await?;
+    crate::server::campaigns::overview(&ctx.pool, &ctx.actor())
+        .await
+        .map_err(op_error)
 }
 
 #[component]
@@ -65,7 +47,7 @@ pub fn Home() -> impl IntoView {
                                         <tr>
                                             <td><a href=format!("/campaigns/{}", d.id)>{d.name}</a></td>
                                             <td>{if d.active { "active" } else { "inactive" }}</td>
-                                            <td>{d.dial_method}</td>
+                                            <td>{d.dial_method.as_str()}</td>
                                             <td class="num">{d.agents}</td>
                                             <td class="num">{d.dials_today}</td>
                                             <td class="num" class:over=over>{format!("{:.2}% of {:.1}%", d.abandon_rate_30d, d.cap_pct)}</td>

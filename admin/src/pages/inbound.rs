@@ -8,7 +8,8 @@ use leptos_router::hooks::use_params_map;
 
 use super::settings::settings_fields;
 use super::{FieldError, Notice};
-use crate::model::{DidRow, InboundRow, Saved, SettingsForm, INBOUND_SETTINGS};
+use crate::model::{DidRow, InboundRow, Saved};
+use crate::schema::{SettingsForm, INBOUND_SETTINGS};
 
 #[server(endpoint = "list_inbound")]
 pub async fn list_inbound() -> Result<(Vec<InboundRow>, Vec<DidRow>), ServerFnError> {

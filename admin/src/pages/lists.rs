@@ -74,58 +74,9 @@ pub struct ListDetailData {
 pub async fn get_list(id: i64, counts: bool) -> Result<ListDetailData, ServerFnError> {
     use super::ssr::{context, op_error};
     let ctx = context().await?;
-    let (pool, actor) = (&ctx.pool, ctx.actor());
-    crate::server::actor::list_visible(pool, &actor, id)
+    crate::server::lists::list_detail(&ctx.pool, &ctx.actor(), id, counts)
         .await
-        .map_err(op_error)?;
-    let list = dialtone_core::lists::get(pool, id)
-        .await
-        .map_err(|e| match e {
-            dialtone_core::lists::ListError::NotFound(_) => {
-                op_error(crate::server::actor::OpError::NotFound)
-            }
-            other => ServerFnError::new(other.to_string()),
-        })?;
-    let leads: i64 = sqlx::query_scalar("SELECT lead_count FROM lists WHERE id = $1")
-        .bind(id)
-        .fetch_one(pool)
-        .await
-        .map_err(crate::server::db_error)?;
-    let counts = if counts {
-        Some(
-            dialtone_core::lists::counts(pool, id)
-                .await
-                .map_err(|e| ServerFnError::new(e.to_string()))?,
-        )
-    } else {
-        None
-    };
-    let imports: Vec<ImportRow> = sqlx::query_as(
-        "SELECT id, file_name, live_status AS status, rows_inserted AS inserted, rows_updated AS updated, rows_duplicate AS duplicate,
-                rows_dnc AS dnc, rows_rejected AS rejected, to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') AS started_at,
-                CASE WHEN live_status = 'interrupted' THEN 'stopped with its server: import the same file into this list again to resume'
-                     ELSE error END AS error
-         FROM import_jobs_live WHERE list_id = $1 ORDER BY started_at DESC LIMIT 20",
-    )
-    .bind(id)
-    .fetch_all(pool)
-    .await
-    .map_err(crate::server::db_error)?;
-    let campaigns = crate::server::campaigns::campaign_choices(pool, &actor)
-        .await
-        .map_err(op_error)?;
-    Ok(ListDetailData {
-        id,
-        name: list.name,
-        campaign_id: list.campaign_id,
-        active: list.active,
-        default_country: list.default_country,
-        leads,
-        dialable: counts.as_ref().map(|c| c.dialable),
-        by_status: counts.map(|c| c.by_status),
-        imports,
-        campaigns,
-    })
+        .map_err(op_error)
 }
 
 #[server(endpoint = "update_list")]

@@ -7,7 +7,7 @@ pub mod audit;
 pub mod calltimes;
 pub mod campaigns;
 pub mod charts;
-pub mod codes;
+pub mod dispositions;
 pub mod dnc;
 pub mod home;
 pub mod inbound;

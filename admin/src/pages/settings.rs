@@ -4,7 +4,8 @@
 use leptos::prelude::*;
 
 use super::FieldError;
-use crate::model::{Kind, Saved, Setting, SettingsForm};
+use crate::model::Saved;
+use crate::schema::{Kind, Setting, SettingsForm};
 
 /// One setting's input. Unchecked boxes are not sent; a missing setting of that kind reads
 /// as false on the server.

@@ -1,6 +1,8 @@
 //! Users: accounts, roles, campaign access, password resets and API tokens.
 
+use dialtone_core::vocabulary::Role;
 use std::collections::HashMap;
+use strum::VariantArray;
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -171,7 +173,7 @@ pub fn Users() -> impl IntoView {
                     <label>"Username" <input name="username" required maxlength="64" autocomplete="off"/> <FieldError result=created key="username"/></label>
                     <label>"Name" <input name="display_name" maxlength="80"/> <FieldError result=created key="display_name"/></label>
                     <label>"Role"
-                        <select name="role"><option value="agent">"agent"</option><option value="supervisor">"supervisor"</option><option value="admin">"admin"</option></select>
+                        <select name="role">{role_options(None)}</select>
                         <FieldError result=created key="role"/>
                     </label>
                     <button type="submit">"Create"</button>
@@ -208,7 +210,7 @@ pub fn Users() -> impl IntoView {
                                     <tbody>
                                         {p.rows.into_iter().map(|u| {
                                             let (uid, uid2, uid3) = (u.id.to_string(), u.id.to_string(), u.id.to_string());
-                                            let role = u.role.clone();
+                                            let role = u.role;
                                             let mine = u.campaigns.clone();
                                             let campaigns = campaigns.clone();
                                             let all_groups = all_groups.clone();
@@ -221,7 +223,7 @@ pub fn Users() -> impl IntoView {
                                                         <ActionForm action=update>
                                                             <input type="hidden" name="id" value=uid/>
                                                             <select name="role" aria-label="role">
-                                                                {["agent", "supervisor", "admin"].into_iter().map(|r| view! { <option value=r selected=r == role>{r}</option> }).collect_view()}
+                                                                {role_options(Some(role))}
                                                             </select>
                                                             <label><input type="checkbox" name="active" value="on" checked=u.active/> "active"</label>
                                                             <label>"Phone" <input name="phone" value=u.phone.clone().unwrap_or_default() placeholder="PJSIP/1001" size="12" maxlength="70" autocomplete="off"/></label>
@@ -302,4 +304,13 @@ pub fn Users() -> impl IntoView {
             </Suspense>
         </section>
     }
+}
+
+/// The roles to choose from, the least first (a new account is an agent unless chosen).
+fn role_options(selected: Option<Role>) -> impl IntoView {
+    Role::VARIANTS
+        .iter()
+        .rev()
+        .map(|r| view! { <option value=r.as_str() selected=Some(*r) == selected>{r.as_str()}</option> })
+        .collect_view()
 }

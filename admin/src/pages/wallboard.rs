@@ -1,5 +1,5 @@
 //! The supervisor's wallboard: a campaign's floor, pushed by the server over a WebSocket
-//! (`/ws/board`), with listen, whisper and barge, force pause and log out on each agent.
+//! (`/ws/wallboard`), with listen, whisper and barge, force pause and log out on each agent.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -7,39 +7,18 @@ use leptos_router::hooks::use_params_map;
 
 use super::clock;
 #[cfg(feature = "hydrate")]
-use crate::desk::BoardPush;
-use crate::desk::{Board, BoardScope};
+use crate::model::wallboard::BoardPush;
+use crate::model::wallboard::{Board, BoardScope};
 
 /// The campaigns and inbound groups the viewer may watch: (id, name, agents logged in).
 #[server(endpoint = "board_list")]
 pub async fn board_list(
 ) -> Result<(Vec<(i64, String, i64)>, Vec<(i64, String, i64)>), ServerFnError> {
-    let super::ssr::Ctx { pool, viewer, .. } = super::ssr::context().await?;
-    if !matches!(viewer.role.as_str(), "admin" | "supervisor") {
-        return Err(super::ssr::op_error(
-            crate::server::actor::OpError::Forbidden,
-        ));
-    }
-    let campaigns = sqlx::query_as(
-        "SELECT c.id, c.name, (SELECT count(*) FROM agent_sessions s WHERE s.campaign_id = c.id AND s.logged_out_at IS NULL)
-         FROM campaigns c WHERE $1 OR c.id IN (SELECT campaign_id FROM user_campaigns WHERE user_id = $2) ORDER BY c.active DESC, c.name LIMIT 200",
-    )
-    .bind(viewer.is_admin())
-    .bind(viewer.user_id)
-    .fetch_all(&pool)
-    .await
-    .map_err(crate::server::db_error)?;
-    let groups = sqlx::query_as(
-        "SELECT g.id, g.name, (SELECT count(*) FROM agent_session_groups sg JOIN agent_sessions s ON s.id = sg.session_id
-                               WHERE sg.group_id = g.id AND s.logged_out_at IS NULL)
-         FROM inbound_groups g WHERE $1 OR g.id IN (SELECT group_id FROM user_inbound_groups WHERE user_id = $2) ORDER BY g.active DESC, g.name LIMIT 200",
-    )
-    .bind(viewer.is_admin())
-    .bind(viewer.user_id)
-    .fetch_all(&pool)
-    .await
-    .map_err(crate::server::db_error)?;
-    Ok((campaigns, groups))
+    use super::ssr::{context, op_error};
+    let ctx = context().await?;
+    crate::server::wallboard::boards(&ctx.pool, &ctx.actor())
+        .await
+        .map_err(op_error)
 }
 
 /// A board as it is now (`group`: an inbound group's, else a campaign's). Plain arguments, so
@@ -201,11 +180,10 @@ fn Live(board: Board) -> impl IntoView {
                     <tbody>
                         {b.agents.into_iter().map(|a| {
                             let s = a.session_id;
-                            let state = a.state.clone();
                             view! {
-                                <tr data-agent=a.user_id.to_string() data-state=state class:lost=a.page_lost>
+                                <tr data-agent=a.user_id.to_string() data-state=a.state.as_str() class:lost=a.page_lost>
                                     <td>{a.name}</td>
-                                    <td>{match a.pause_code { Some(code) => format!("{} ({code})", a.state), None => a.state }}{a.page_lost.then_some(" · page lost: no calls")}</td>
+                                    <td>{match a.pause_code { Some(code) => format!("{} ({code})", a.state.label()), None => a.state.label().to_string() }}{a.page_lost.then_some(" · page lost: no calls")}</td>
                                     <td>{clock(a.state_ms_ago)}</td>
                                     <td>{a.call.unwrap_or_default()}</td>
                                     <td class="num">{a.calls_today}</td>
@@ -230,7 +208,7 @@ fn Live(board: Board) -> impl IntoView {
 
 /// Today's abandon rate (bars, against the cap) and occupancy (line) by hour.
 #[component]
-fn DayChart(hours: Vec<crate::desk::BoardHour>, cap: Option<f64>) -> impl IntoView {
+fn DayChart(hours: Vec<crate::model::wallboard::BoardHour>, cap: Option<f64>) -> impl IntoView {
     let (w, h) = (480.0_f64, 120.0_f64);
     let step = w / 24.0;
     // Abandon rates on a 0-6% scale, so the 3% cap sits mid-height; occupancy on 0-100%.

@@ -91,7 +91,7 @@ impl Actor<'_> {
     }
 
     pub(crate) fn staff(&self) -> Result<(), OpError> {
-        if matches!(self.viewer.role.as_str(), "admin" | "supervisor") {
+        if self.viewer.role.is_staff() {
             Ok(())
         } else {
             Err(OpError::Forbidden)
@@ -105,7 +105,7 @@ pub(crate) async fn visible_campaign(
     id: i64,
 ) -> Result<(), OpError> {
     actor.staff()?;
-    if super::may_see_campaign(pool, actor.viewer, id).await? {
+    if dialtone_core::visibility::sees_campaign(pool, actor.viewer.user_id, id).await? {
         Ok(())
     } else {
         Err(OpError::NotFound)
@@ -116,7 +116,7 @@ pub(crate) async fn visible_campaign(
 /// offers agents); anyone else none. Creating, copying and everything system-wide stay admins'.
 pub async fn manage_campaign(pool: &PgPool, actor: &Actor<'_>, id: i64) -> Result<(), OpError> {
     actor.staff()?;
-    if actor.viewer.is_admin() || super::may_see_campaign(pool, actor.viewer, id).await? {
+    if dialtone_core::visibility::sees_campaign(pool, actor.viewer.user_id, id).await? {
         Ok(())
     } else {
         Err(OpError::Forbidden)
@@ -133,7 +133,11 @@ pub async fn list_visible(pool: &PgPool, actor: &Actor<'_>, id: i64) -> Result<(
     let campaign = campaign.ok_or(OpError::NotFound)?;
     match campaign {
         _ if actor.viewer.is_admin() => Ok(()),
-        Some(c) if super::may_see_campaign(pool, actor.viewer, c).await? => Ok(()),
+        Some(c)
+            if dialtone_core::visibility::sees_campaign(pool, actor.viewer.user_id, c).await? =>
+        {
+            Ok(())
+        }
         _ => Err(OpError::NotFound),
     }
 }

@@ -1,8 +1,9 @@
-//! The agent screen on the server: what it shows (one [`Desk`] read from the database), and
+//! The agent screen on the server: what it shows (one [`Screen`] read from the database), and
 //! what an agent may do from it. Every action checks that the session, call or lead is the
 //! agent's own; call control goes to the node whose Asterisk carries the call
 //! (`dialtone_core::remote`), and compliance checks run there, where no page can skip them.
 
+use dialtone_core::vocabulary::{AgentState, CallState, DialMethod};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -15,15 +16,15 @@ use dialtone_core::{agents, calls};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::desk::{
-    Desk, DeskCall, DeskCallback, DeskLead, DeskSession, DeskStats, DispositionChoice,
+use crate::model::agent::{
+    DispositionChoice, Screen, ScreenCall, ScreenCallback, ScreenLead, ScreenSession, ScreenStats,
 };
 
 /// How long a page waits for the node to carry out a call-control request.
 pub const CONTROL_TIMEOUT: Duration = Duration::from_secs(5);
 
 #[derive(Debug, thiserror::Error)]
-pub enum DeskError {
+pub enum AgentError {
     #[error("you are not logged in to a campaign")]
     NoSession,
     #[error("you are logged in already (to {0}); log out first")]
@@ -35,7 +36,7 @@ pub enum DeskError {
     #[error("no phone is assigned to you: ask an admin to set yours on the Users page")]
     NoPhone,
     #[error("you are {0} now, so that cannot be done")]
-    WrongState(String),
+    WrongState(AgentState),
     #[error("you have no call")]
     NoCall,
     #[error("that call has ended")]
@@ -62,15 +63,15 @@ pub enum DeskError {
     Db(#[from] sqlx::Error),
 }
 
-impl DeskError {
+impl AgentError {
     /// The message for the agent: a database failure's detail stays in the log.
     pub fn message(&self) -> String {
         match self {
-            DeskError::Db(e) | DeskError::Disposition(DispositionError::Db(e)) => {
+            AgentError::Db(e) | AgentError::Disposition(DispositionError::Db(e)) => {
                 tracing::error!(error = %e, "agent screen: database");
                 "the database did not answer; try again".into()
             }
-            DeskError::Remote(RemoteError::Bus(e)) => {
+            AgentError::Remote(RemoteError::Bus(e)) => {
                 tracing::error!(error = %e, "agent screen: the bus to the nodes");
                 "the phone system could not be reached; try again".into()
             }
@@ -82,7 +83,7 @@ impl DeskError {
 /// What the actions need: the database, the bus to the nodes, and the node agents of this web
 /// use (their session's node, whose Asterisk rings their phone).
 #[derive(Clone)]
-pub struct DeskContext {
+pub struct AgentActions {
     pub pool: PgPool,
     pub bus: Bus,
     pub node: String,
@@ -93,8 +94,8 @@ struct SessionRow {
     session_id: i64,
     campaign_id: i64,
     campaign: String,
-    dial_method: String,
-    state: String,
+    dial_method: DialMethod,
+    state: AgentState,
     pause_code: Option<String>,
     state_ms_ago: i64,
     manual_dial: bool,
@@ -125,14 +126,14 @@ async fn open_session(pool: &PgPool, user_id: i64) -> Result<Option<SessionRow>,
         .await
 }
 
-async fn session_of(pool: &PgPool, user_id: i64) -> Result<SessionRow, DeskError> {
+async fn session_of(pool: &PgPool, user_id: i64) -> Result<SessionRow, AgentError> {
     open_session(pool, user_id)
         .await?
-        .ok_or(DeskError::NoSession)
+        .ok_or(AgentError::NoSession)
 }
 
 /// The whole agent screen of `user_id`.
-pub async fn desk(pool: &PgPool, user_id: i64) -> Result<Desk, sqlx::Error> {
+pub async fn desk(pool: &PgPool, user_id: i64) -> Result<Screen, sqlx::Error> {
     let (display, username, phone): (String, String, Option<String>) =
         sqlx::query_as("SELECT display_name, username, phone_dial_string FROM users WHERE id = $1")
             .bind(user_id)
@@ -166,7 +167,7 @@ pub async fn desk(pool: &PgPool, user_id: i64) -> Result<Desk, sqlx::Error> {
         ),
         None => None,
     };
-    Ok(Desk {
+    Ok(Screen {
         name: if display.is_empty() {
             username
         } else {
@@ -184,7 +185,7 @@ async fn session_view(
     user_id: i64,
     row: SessionRow,
     agent_name: &str,
-) -> Result<DeskSession, sqlx::Error> {
+) -> Result<ScreenSession, sqlx::Error> {
     let pause_codes: Vec<(String, String)> = sqlx::query_as(
         "SELECT p.code, p.name FROM campaign_pause_codes cp JOIN pause_codes p ON p.code = cp.pause_code
          WHERE cp.campaign_id = $1 AND NOT p.system ORDER BY p.name",
@@ -208,7 +209,7 @@ async fn session_view(
         Some(call_id) => call_view(pool, call_id, &row.script, &row.campaign, agent_name).await?,
         None => None,
     };
-    let preview_mode = row.dial_method == "preview";
+    let preview_mode = row.dial_method == DialMethod::Preview;
     let preview = match row.preview_lead_id {
         Some(lead_id) if call.is_none() => lead_view(pool, lead_id, Uuid::nil()).await?,
         _ => None,
@@ -227,7 +228,7 @@ async fn session_view(
                         .to_string()
                 })
                 .unwrap_or_default();
-            DeskCallback {
+            ScreenCallback {
                 id: cb.id,
                 lead_id: cb.lead_id,
                 name: cb.name,
@@ -239,7 +240,7 @@ async fn session_view(
             }
         })
         .collect();
-    Ok(DeskSession {
+    Ok(ScreenSession {
         session_id: row.session_id,
         campaign_id: row.campaign_id,
         campaign: row.campaign,
@@ -277,7 +278,7 @@ async fn session_view(
 #[derive(sqlx::FromRow)]
 struct CallRow {
     direction: String,
-    state: String,
+    state: CallState,
     phone: String,
     disposition: Option<String>,
     recording: bool,
@@ -309,7 +310,7 @@ async fn call_view(
     script: &str,
     campaign: &str,
     agent_name: &str,
-) -> Result<Option<DeskCall>, sqlx::Error> {
+) -> Result<Option<ScreenCall>, sqlx::Error> {
     let Some(call): Option<CallRow> = sqlx::query_as(
         "SELECT c.direction, c.state, coalesce(c.phone_e164, c.caller_id, '') AS phone, c.disposition,
                 EXISTS (SELECT 1 FROM recordings r WHERE r.call_id = c.id AND r.ended_at IS NULL) AS recording, c.lead_id, c.parked_space,
@@ -327,10 +328,10 @@ async fn call_view(
         None => None,
     };
     let script = fill_script(script, lead.as_ref(), &call.phone, campaign, agent_name);
-    Ok(Some(DeskCall {
+    Ok(Some(ScreenCall {
         call_id: call_id.to_string(),
         direction: call.direction,
-        ended: call.state == "ended",
+        ended: call.state == CallState::Ended,
         state: call.state,
         phone: call.phone,
         disposition: call.disposition,
@@ -346,7 +347,7 @@ async fn lead_view(
     pool: &PgPool,
     lead_id: i64,
     call_id: Uuid,
-) -> Result<Option<DeskLead>, sqlx::Error> {
+) -> Result<Option<ScreenLead>, sqlx::Error> {
     let Some(lead): Option<LeadRow> = sqlx::query_as(
         "SELECT id, phone_e164, first_name, last_name, email, address1, city, coalesce(state, '') AS state,
                 coalesce(postal_code, '') AS postal_code, comments, custom, time_zone, status
@@ -386,7 +387,7 @@ async fn lead_view(
             .collect(),
         _ => Vec::new(),
     };
-    Ok(Some(DeskLead {
+    Ok(Some(ScreenLead {
         id: lead.id,
         phone: lead.phone_e164,
         first_name: lead.first_name,
@@ -410,7 +411,7 @@ async fn lead_view(
 /// as text, never as HTML, so a lead's fields cannot inject markup.
 pub fn fill_script(
     script: &str,
-    lead: Option<&DeskLead>,
+    lead: Option<&ScreenLead>,
     phone: &str,
     campaign: &str,
     agent: &str,
@@ -437,7 +438,7 @@ pub fn fill_script(
     out
 }
 
-async fn stats(pool: &PgPool, user_id: i64) -> Result<DeskStats, sqlx::Error> {
+async fn stats(pool: &PgPool, user_id: i64) -> Result<ScreenStats, sqlx::Error> {
     let (calls, talk_secs, sales): (i64, i64, i64) = sqlx::query_as(
         "SELECT count(*), coalesce(sum(c.talk_secs), 0)::bigint, count(*) FILTER (WHERE s.sale)
          FROM calls c LEFT JOIN statuses s ON s.code = c.disposition
@@ -455,7 +456,7 @@ async fn stats(pool: &PgPool, user_id: i64) -> Result<DeskStats, sqlx::Error> {
     .bind(user_id)
     .fetch_one(pool)
     .await?;
-    Ok(DeskStats {
+    Ok(ScreenStats {
         calls,
         talk_secs,
         pause_secs,
@@ -464,8 +465,8 @@ async fn stats(pool: &PgPool, user_id: i64) -> Result<DeskStats, sqlx::Error> {
     })
 }
 
-impl DeskContext {
-    async fn control(&self, node: &str, command: Command) -> Result<Option<Uuid>, DeskError> {
+impl AgentActions {
+    async fn control(&self, node: &str, command: Command) -> Result<Option<Uuid>, AgentError> {
         Ok(remote::call(&self.bus, node, command, CONTROL_TIMEOUT).await?)
     }
 
@@ -477,9 +478,9 @@ impl DeskContext {
         user_id: i64,
         campaign_id: i64,
         group_ids: &[i64],
-    ) -> Result<i64, DeskError> {
+    ) -> Result<i64, AgentError> {
         if let Some(open) = open_session(&self.pool, user_id).await? {
-            return Err(DeskError::AlreadyIn(open.campaign));
+            return Err(AgentError::AlreadyIn(open.campaign));
         }
         // None: the campaign is not theirs, or not active.
         let allow_inbound: Option<bool> = sqlx::query_scalar(
@@ -490,8 +491,8 @@ impl DeskContext {
         .fetch_optional(&self.pool)
         .await?;
         match allow_inbound {
-            None => return Err(DeskError::NoCampaign),
-            Some(false) if !group_ids.is_empty() => return Err(DeskError::NoInbound),
+            None => return Err(AgentError::NoCampaign),
+            Some(false) if !group_ids.is_empty() => return Err(AgentError::NoInbound),
             Some(_) => {}
         }
         let mine: i64 = sqlx::query_scalar(
@@ -502,14 +503,14 @@ impl DeskContext {
         .fetch_one(&self.pool)
         .await?;
         if mine != group_ids.len() as i64 {
-            return Err(DeskError::NoGroup);
+            return Err(AgentError::NoGroup);
         }
         let phone: Option<String> =
             sqlx::query_scalar("SELECT phone_dial_string FROM users WHERE id = $1")
                 .bind(user_id)
                 .fetch_one(&self.pool)
                 .await?;
-        let phone = phone.ok_or(DeskError::NoPhone)?;
+        let phone = phone.ok_or(AgentError::NoPhone)?;
         let session_id = match agents::open_session(
             &self.pool,
             user_id,
@@ -522,10 +523,10 @@ impl DeskContext {
             Ok(id) => id,
             // The one-open-session index: another tab logged in a moment ago.
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                return Err(DeskError::AlreadyIn("another campaign".into()))
+                return Err(AgentError::AlreadyIn("another campaign".into()))
             }
             Err(sqlx::Error::Database(e)) if e.constraint() == Some("max_logged_in_agents") => {
-                return Err(DeskError::CampaignFull)
+                return Err(AgentError::CampaignFull)
             }
             Err(e) => return Err(e.into()),
         };
@@ -550,36 +551,36 @@ impl DeskContext {
     }
 
     /// Ready for calls: from a pause or from wrap-up (which it ends early).
-    pub async fn ready(&self, user_id: i64) -> Result<(), DeskError> {
+    pub async fn ready(&self, user_id: i64) -> Result<(), AgentError> {
         let s = session_of(&self.pool, user_id).await?;
-        if s.state == "connecting" {
-            return Err(DeskError::Invalid(
+        if s.state == AgentState::Connecting {
+            return Err(AgentError::Invalid(
                 "your phone has not answered yet: pick it up first".into(),
             ));
         }
         if !agents::transition(
             &self.pool,
             s.session_id,
-            &["paused", "wrapup"],
-            "ready",
+            &[AgentState::Paused, AgentState::Wrapup],
+            AgentState::Ready,
             None,
         )
         .await?
         {
-            return Err(DeskError::WrongState(s.state));
+            return Err(AgentError::WrongState(s.state));
         }
         Ok(())
     }
 
     /// Paused from ready or wrap-up, with one of the campaign's pause codes or, where its
     /// `pause_codes_mode` allows, without (`code` empty; the session then says `PAUSED`).
-    pub async fn pause(&self, user_id: i64, code: &str) -> Result<(), DeskError> {
+    pub async fn pause(&self, user_id: i64, code: &str) -> Result<(), AgentError> {
         let s = session_of(&self.pool, user_id).await?;
         let code = code.trim();
         let code = match (s.pause_codes_mode.as_str(), code.is_empty()) {
             ("off", true) | ("optional", true) => NO_PAUSE_CODE,
-            ("off", false) => return Err(DeskError::NoPauseCodes),
-            (_, true) => return Err(DeskError::BadPauseCode),
+            ("off", false) => return Err(AgentError::NoPauseCodes),
+            (_, true) => return Err(AgentError::BadPauseCode),
             (_, false) => {
                 let offered: bool = sqlx::query_scalar(
                     "SELECT EXISTS (SELECT 1 FROM campaign_pause_codes cp JOIN pause_codes p ON p.code = cp.pause_code
@@ -590,7 +591,7 @@ impl DeskContext {
                 .fetch_one(&self.pool)
                 .await?;
                 if !offered {
-                    return Err(DeskError::BadPauseCode);
+                    return Err(AgentError::BadPauseCode);
                 }
                 code
             }
@@ -598,22 +599,22 @@ impl DeskContext {
         if !agents::transition(
             &self.pool,
             s.session_id,
-            &["ready", "wrapup", "paused"],
-            "paused",
+            &[AgentState::Ready, AgentState::Wrapup, AgentState::Paused],
+            AgentState::Paused,
             Some(code),
         )
         .await?
         {
-            return Err(DeskError::WrongState(s.state));
+            return Err(AgentError::WrongState(s.state));
         }
         Ok(())
     }
 
     /// Logs out: the phone is hung up and the session closed. Not in the middle of a call.
-    pub async fn log_out(&self, user_id: i64) -> Result<(), DeskError> {
+    pub async fn log_out(&self, user_id: i64) -> Result<(), AgentError> {
         let s = session_of(&self.pool, user_id).await?;
-        if matches!(s.state.as_str(), "on_call" | "reserved") {
-            return Err(DeskError::WrongState(s.state));
+        if matches!(s.state, AgentState::OnCall | AgentState::Reserved) {
+            return Err(AgentError::WrongState(s.state));
         }
         end_session(
             self,
@@ -626,27 +627,27 @@ impl DeskContext {
     }
 
     /// The agent's current call, if it is still going.
-    async fn live_call(&self, user_id: i64) -> Result<(SessionRow, Uuid), DeskError> {
+    async fn live_call(&self, user_id: i64) -> Result<(SessionRow, Uuid), AgentError> {
         let s = session_of(&self.pool, user_id).await?;
-        let call_id = s.call_id.ok_or(DeskError::NoCall)?;
-        let state: Option<String> = sqlx::query_scalar("SELECT state FROM calls WHERE id = $1")
+        let call_id = s.call_id.ok_or(AgentError::NoCall)?;
+        let state: Option<CallState> = sqlx::query_scalar("SELECT state FROM calls WHERE id = $1")
             .bind(call_id)
             .fetch_optional(&self.pool)
             .await?;
-        match state.as_deref() {
-            None => Err(DeskError::NoCall),
-            Some("ended") => Err(DeskError::CallEnded),
+        match state {
+            None => Err(AgentError::NoCall),
+            Some(CallState::Ended) => Err(AgentError::CallEnded),
             Some(_) => Ok((s, call_id)),
         }
     }
 
-    pub async fn hang_up(&self, user_id: i64) -> Result<(), DeskError> {
+    pub async fn hang_up(&self, user_id: i64) -> Result<(), AgentError> {
         let (s, call_id) = self.live_call(user_id).await?;
         self.control(&s.node, Command::HangUp { call_id }).await?;
         Ok(())
     }
 
-    pub async fn hold(&self, user_id: i64, on: bool) -> Result<(), DeskError> {
+    pub async fn hold(&self, user_id: i64, on: bool) -> Result<(), AgentError> {
         let (s, call_id) = self.live_call(user_id).await?;
         self.control(
             &s.node,
@@ -662,7 +663,7 @@ impl DeskContext {
 
     /// Parks the caller in Asterisk's parking lot; returns the space, which any phone can dial
     /// to take them.
-    pub async fn park(&self, user_id: i64) -> Result<String, DeskError> {
+    pub async fn park(&self, user_id: i64) -> Result<String, AgentError> {
         let (s, call_id) = self.live_call(user_id).await?;
         self.control(&s.node, Command::Park { call_id }).await?;
         let space: Option<String> =
@@ -671,13 +672,15 @@ impl DeskContext {
                 .fetch_optional(&self.pool)
                 .await?
                 .flatten();
-        space.ok_or(DeskError::CallEnded)
+        space.ok_or(AgentError::CallEnded)
     }
 
-    pub async fn dtmf(&self, user_id: i64, digits: &str) -> Result<(), DeskError> {
+    pub async fn dtmf(&self, user_id: i64, digits: &str) -> Result<(), AgentError> {
         let digits = digits.trim();
         if digits.is_empty() || digits.len() > 32 {
-            return Err(DeskError::Invalid("send 1 to 32 keys: 0-9, * and #".into()));
+            return Err(AgentError::Invalid(
+                "send 1 to 32 keys: 0-9, * and #".into(),
+            ));
         }
         let (s, call_id) = self.live_call(user_id).await?;
         self.control(
@@ -697,7 +700,7 @@ impl DeskContext {
         user_id: i64,
         to: &str,
         group_id: Option<i64>,
-    ) -> Result<(), DeskError> {
+    ) -> Result<(), AgentError> {
         let (s, call_id) = self.live_call(user_id).await?;
         let command = match group_id {
             Some(group) => {
@@ -709,7 +712,7 @@ impl DeskContext {
                 .await?;
                 Command::TransferToGroup {
                     call_id,
-                    did: did.ok_or(DeskError::NoGroup)?,
+                    did: did.ok_or(AgentError::NoGroup)?,
                 }
             }
             None => Command::TransferToNumber {
@@ -727,7 +730,7 @@ impl DeskContext {
         user_id: i64,
         to: &str,
         hold_customer: bool,
-    ) -> Result<(), DeskError> {
+    ) -> Result<(), AgentError> {
         let (s, call_id) = self.live_call(user_id).await?;
         let e164 = self.number(s.campaign_id, to).await?;
         self.control(
@@ -742,7 +745,7 @@ impl DeskContext {
         Ok(())
     }
 
-    pub async fn finish_consult(&self, user_id: i64, complete: bool) -> Result<(), DeskError> {
+    pub async fn finish_consult(&self, user_id: i64, complete: bool) -> Result<(), AgentError> {
         let (s, call_id) = self.live_call(user_id).await?;
         self.control(
             &s.node,
@@ -757,10 +760,10 @@ impl DeskContext {
     }
 
     /// Starts or stops recording the call, where the campaign records on demand.
-    pub async fn record(&self, user_id: i64, start: bool) -> Result<(), DeskError> {
+    pub async fn record(&self, user_id: i64, start: bool) -> Result<(), AgentError> {
         let (s, call_id) = self.live_call(user_id).await?;
         if !s.record_on_demand {
-            return Err(DeskError::NoRecording);
+            return Err(AgentError::NoRecording);
         }
         if start {
             let (pattern, lead): (String, Option<i64>) =
@@ -810,14 +813,14 @@ impl DeskContext {
 
     /// Manual or preview dial of a lead or a typed number. The node runs the compliance checks
     /// (DNC, the callee's calling hours, the 24-hour caps) before anything is dialed.
-    pub async fn dial(&self, user_id: i64, target: Target) -> Result<(), DeskError> {
+    pub async fn dial(&self, user_id: i64, target: Target) -> Result<(), AgentError> {
         let s = session_of(&self.pool, user_id).await?;
         let previewed = matches!(&target, Target::Lead(id) if s.preview_lead_id == Some(*id));
         if !s.manual_dial && !previewed {
-            return Err(DeskError::NoManualDial);
+            return Err(AgentError::NoManualDial);
         }
-        if !matches!(s.state.as_str(), "ready" | "paused") {
-            return Err(DeskError::WrongState(s.state));
+        if !s.state.is_idle() {
+            return Err(AgentError::WrongState(s.state));
         }
         let lead = match &target {
             Target::Lead(id) => Some(*id),
@@ -831,32 +834,46 @@ impl DeskContext {
             },
         )
         .await?;
-        // The previewed lead is dialed: it is the dialer's again (its outcome sets when next).
-        sqlx::query("UPDATE agent_sessions SET preview_lead_id = NULL WHERE id = $1 AND preview_lead_id = $2")
-            .bind(s.session_id)
-            .bind(lead)
-            .execute(&self.pool)
-            .await?;
+        if let Some(lead) = lead {
+            preview::dialed(&self.pool, s.session_id, lead).await?;
+        }
         Ok(())
     }
 
     /// Preview dialing: claims the campaign's next lead for the agent to look at.
-    pub async fn preview_next(&self, user_id: i64) -> Result<(), DeskError> {
+    pub async fn preview_next(&self, user_id: i64) -> Result<(), AgentError> {
         let s = session_of(&self.pool, user_id).await?;
         preview::next(&self.pool, s.session_id, &s.node, Utc::now())
             .await
             .map_err(|e| match e {
-                PreviewError::Db(e) => DeskError::Db(e),
-                other => DeskError::Invalid(other.to_string()),
+                PreviewError::Db(e) => AgentError::Db(e),
+                other => AgentError::Invalid(other.to_string()),
             })?;
         Ok(())
     }
 
     /// Skips the previewed lead: it is offered again in an hour.
-    pub async fn preview_skip(&self, user_id: i64) -> Result<(), DeskError> {
+    pub async fn preview_skip(&self, user_id: i64) -> Result<(), AgentError> {
         let s = session_of(&self.pool, user_id).await?;
         preview::release(&self.pool, s.session_id, preview::SKIP_MINUTES).await?;
         Ok(())
+    }
+
+    /// When a callback typed on the agent's screen falls due: typed in the callee's own time,
+    /// as the screen shows it.
+    pub async fn callback_due(
+        &self,
+        user_id: i64,
+        local: &str,
+    ) -> Result<DateTime<Utc>, AgentError> {
+        let zone: Option<String> = sqlx::query_scalar(
+            "SELECT l.time_zone FROM agent_sessions s JOIN calls c ON c.id = s.current_call_id JOIN leads l ON l.id = c.lead_id
+             WHERE s.user_id = $1 AND s.logged_out_at IS NULL",
+        )
+        .bind(user_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        callback_time(local, zone.as_deref().unwrap_or("UTC"))
     }
 
     /// The disposition of the agent's call; ends wrap-up when the call is over (ready again,
@@ -868,12 +885,12 @@ impl DeskContext {
         status: &str,
         callback: Option<CallbackRequest>,
         then_pause: bool,
-    ) -> Result<(), DeskError> {
+    ) -> Result<(), AgentError> {
         let s = session_of(&self.pool, user_id).await?;
-        let call_id = s.call_id.ok_or(DeskError::NoCall)?;
+        let call_id = s.call_id.ok_or(AgentError::NoCall)?;
         // A call still ringing (a manual dial) has no outcome to disposition yet.
-        if !matches!(s.state.as_str(), "on_call" | "wrapup") {
-            return Err(DeskError::WrongState(s.state));
+        if !s.state.has_call() {
+            return Err(AgentError::WrongState(s.state));
         }
         dispositions::set(
             &self.pool,
@@ -893,7 +910,14 @@ impl DeskContext {
                 .fetch_one(&self.pool)
                 .await?;
         let (state, pause_code) = agents::after_call(then_pause || pause_after);
-        agents::transition(&self.pool, s.session_id, &["wrapup"], state, pause_code).await?;
+        agents::transition(
+            &self.pool,
+            s.session_id,
+            &[AgentState::Wrapup],
+            state,
+            pause_code,
+        )
+        .await?;
         Ok(())
     }
 
@@ -904,9 +928,9 @@ impl DeskContext {
         user_id: i64,
         lead_id: i64,
         fields: &LeadFields,
-    ) -> Result<(), DeskError> {
+    ) -> Result<(), AgentError> {
         let s = session_of(&self.pool, user_id).await?;
-        let call_id = s.call_id.ok_or(DeskError::NoCall)?;
+        let call_id = s.call_id.ok_or(AgentError::NoCall)?;
         fields.check()?;
         let custom = serde_json::Value::Object(
             fields
@@ -915,25 +939,27 @@ impl DeskContext {
                 .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
                 .collect(),
         );
-        let done = sqlx::query(
-            "UPDATE leads SET first_name = $3, last_name = $4, email = $5, address1 = $6, city = $7, comments = $8,
-                    custom = custom || coalesce((SELECT jsonb_object_agg(e.key, e.value) FROM jsonb_each($9) e WHERE leads.custom ? e.key), '{}'),
-                    updated_at = now()
-             WHERE id = $1 AND id = (SELECT lead_id FROM calls WHERE id = $2)",
+        let saved = dialtone_core::lead_edits::on_call(
+            &self.pool,
+            lead_id,
+            call_id,
+            &[
+                ("first_name", fields.first_name.as_str()),
+                ("last_name", fields.last_name.as_str()),
+                ("email", fields.email.as_str()),
+                ("address1", fields.address1.as_str()),
+                ("city", fields.city.as_str()),
+                ("comments", fields.comments.as_str()),
+            ],
+            &custom,
         )
-        .bind(lead_id)
-        .bind(call_id)
-        .bind(&fields.first_name)
-        .bind(&fields.last_name)
-        .bind(&fields.email)
-        .bind(&fields.address1)
-        .bind(&fields.city)
-        .bind(&fields.comments)
-        .bind(custom)
-        .execute(&self.pool)
-        .await?;
-        if done.rows_affected() == 0 {
-            return Err(DeskError::Invalid(
+        .await
+        .map_err(|e| match e {
+            dialtone_core::lead_edits::LeadEditError::Db(e) => AgentError::Db(e),
+            other => AgentError::Invalid(other.to_string()),
+        })?;
+        if !saved {
+            return Err(AgentError::Invalid(
                 "that lead is not the one on your screen".into(),
             ));
         }
@@ -942,24 +968,24 @@ impl DeskContext {
 
     /// A number typed by the agent, in E.164 (read in the US when it has no country code).
     /// A number the agent typed, read in the campaign's country.
-    async fn number(&self, campaign_id: i64, raw: &str) -> Result<String, DeskError> {
+    async fn number(&self, campaign_id: i64, raw: &str) -> Result<String, AgentError> {
         let country = dialtone_core::campaigns::typing_country(&self.pool, campaign_id).await?;
         let country = dialtone_core::phone::country(&country)
-            .map_err(|e| DeskError::Invalid(e.to_string()))?;
+            .map_err(|e| AgentError::Invalid(e.to_string()))?;
         dialtone_core::phone::normalize(raw, country)
             .map(|n| n.number)
-            .map_err(|e| DeskError::Invalid(e.to_string()))
+            .map_err(|e| AgentError::Invalid(e.to_string()))
     }
 }
 
 /// Hangs up the session's phone (best effort: the node may be gone) and closes the session.
 pub async fn end_session(
-    ctx: &DeskContext,
+    ctx: &AgentActions,
     session_id: i64,
     node: &str,
     phone: &str,
     reason: &str,
-) -> Result<(), DeskError> {
+) -> Result<(), AgentError> {
     // A lead being previewed goes back to the dialer at once.
     preview::release(&ctx.pool, session_id, 0).await?;
     if let Err(e) = ctx
@@ -990,7 +1016,7 @@ pub struct LeadFields {
 }
 
 impl LeadFields {
-    fn check(&self) -> Result<(), DeskError> {
+    fn check(&self) -> Result<(), AgentError> {
         for (name, value, max) in [
             ("first name", &self.first_name, 80),
             ("last name", &self.last_name, 80),
@@ -1000,32 +1026,32 @@ impl LeadFields {
             ("comments", &self.comments, 2000),
         ] {
             if value.chars().count() > max {
-                return Err(DeskError::Invalid(format!(
+                return Err(AgentError::Invalid(format!(
                     "{name}: at most {max} characters"
                 )));
             }
         }
         if !self.email.is_empty() && !self.email.contains('@') {
-            return Err(DeskError::Invalid("email: not an address".into()));
+            return Err(AgentError::Invalid("email: not an address".into()));
         }
         // Names are the lead's own (see save_lead); values as on the admin's lead page.
         super::leads::check_custom_values(self.custom.iter().map(|(_, v)| v.as_str()))
-            .map_err(DeskError::Invalid)?;
+            .map_err(AgentError::Invalid)?;
         Ok(())
     }
 }
 
 /// Parses a callback time typed in a `datetime-local` field, in the callee's own zone.
-pub fn callback_time(local: &str, zone: &str) -> Result<DateTime<Utc>, DeskError> {
+pub fn callback_time(local: &str, zone: &str) -> Result<DateTime<Utc>, AgentError> {
     use chrono::TimeZone;
     let naive = chrono::NaiveDateTime::parse_from_str(local.trim(), "%Y-%m-%dT%H:%M")
-        .map_err(|_| DeskError::Invalid(format!("callback: '{local}' is not a date and time")))?;
+        .map_err(|_| AgentError::Invalid(format!("callback: '{local}' is not a date and time")))?;
     let tz: chrono_tz::Tz = zone.parse().unwrap_or(chrono_tz::UTC);
     tz.from_local_datetime(&naive)
         .earliest()
         .map(|t| t.with_timezone(&Utc))
         .ok_or_else(|| {
-            DeskError::Invalid("callback: that time does not exist there (a clock change)".into())
+            AgentError::Invalid("callback: that time does not exist there (a clock change)".into())
         })
 }
 
@@ -1042,7 +1068,7 @@ mod tests {
 
     #[test]
     fn scripts_fill_fields_as_text() {
-        let lead = DeskLead {
+        let lead = ScreenLead {
             id: 1,
             phone: "+12015550100".into(),
             first_name: "Ann".into(),

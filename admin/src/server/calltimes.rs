@@ -99,19 +99,7 @@ pub async fn save_call_time(
     .bind(id)
     .fetch_one(&mut *tx)
     .await?;
-    sqlx::query("DELETE FROM call_time_windows WHERE call_time_id = $1")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-    for (day, open, close) in &windows {
-        sqlx::query("INSERT INTO call_time_windows (call_time_id, weekday, opens_at, closes_at) VALUES ($1, $2, $3::time, $4::time)")
-            .bind(id)
-            .bind(day)
-            .bind(open)
-            .bind(close)
-            .execute(&mut *tx)
-            .await?;
-    }
+    dialtone_core::calltimes::set_windows_in(&mut tx, id, &windows).await?;
     let after = serde_json::to_value(&windows).unwrap_or(Value::Null);
     actor
         .audit(

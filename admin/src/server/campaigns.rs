@@ -4,10 +4,13 @@
 
 use std::collections::HashMap;
 
+use dialtone_core::visibility;
+use dialtone_core::vocabulary::DialMethod;
 use serde_json::Value;
 use sqlx::PgPool;
 
-use crate::model::{CampaignRow, Page, Saved, SettingsForm, PER_PAGE};
+use crate::model::{CampaignRow, Page, Saved, PER_PAGE};
+use crate::schema::SettingsForm;
 
 use super::actor::{manage_campaign, visible_campaign, Actor, OpError};
 use super::search::{like_escape, offset, order_by};
@@ -30,24 +33,23 @@ pub async fn campaigns(
 ) -> Result<Page<CampaignRow>, OpError> {
     actor.staff()?;
     let pattern = format!("%{}%", like_escape(filter.trim()));
-    let visible = "($1 OR c.id IN (SELECT campaign_id FROM user_campaigns WHERE user_id = $2)) AND c.name ILIKE $3";
+    let seen = visibility::campaigns(pool, actor.viewer.user_id).await?;
+    let visible = "($1::bigint[] IS NULL OR c.id = ANY($1)) AND c.name ILIKE $2";
     let total: i64 =
         sqlx::query_scalar(&format!("SELECT count(*) FROM campaigns c WHERE {visible}"))
-            .bind(actor.viewer.is_admin())
-            .bind(actor.viewer.user_id)
+            .bind(seen.ids())
             .bind(&pattern)
             .fetch_one(pool)
             .await?;
-    let rows: Vec<(i64, String, bool, String, i64, i64, String)> = sqlx::query_as(&format!(
+    let rows: Vec<(i64, String, bool, DialMethod, i64, i64, String)> = sqlx::query_as(&format!(
         "SELECT c.id, c.name, c.active, c.dial_method,
                 (SELECT count(*) FROM lists l WHERE l.campaign_id = c.id),
                 (SELECT count(*) FROM agent_sessions s WHERE s.campaign_id = c.id AND s.logged_out_at IS NULL),
                 to_char(c.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI')
-         FROM campaigns c WHERE {visible} ORDER BY {} LIMIT $4 OFFSET $5",
+         FROM campaigns c WHERE {visible} ORDER BY {} LIMIT $3 OFFSET $4",
         order_by(sort, CAMPAIGN_SORTS, "c.name")
     ))
-    .bind(actor.viewer.is_admin())
-    .bind(actor.viewer.user_id)
+    .bind(seen.ids())
     .bind(&pattern)
     .bind(i64::from(PER_PAGE))
     .bind(offset(page))
@@ -102,14 +104,7 @@ pub async fn create_campaign(
 ) -> Result<Saved, OpError> {
     actor.admin()?;
     let mut fields: Vec<(String, String)> = check_name(name).into_iter().collect();
-    let method = match dial_method {
-        "manual" => Some(dialtone_core::campaigns::DialMethod::Manual),
-        "preview" => Some(dialtone_core::campaigns::DialMethod::Preview),
-        "progressive" => Some(dialtone_core::campaigns::DialMethod::Progressive),
-        "ratio" => Some(dialtone_core::campaigns::DialMethod::Ratio),
-        "predictive" => Some(dialtone_core::campaigns::DialMethod::Predictive),
-        _ => None,
-    };
+    let method = dial_method.parse::<DialMethod>().ok();
     if method.is_none() {
         fields.push(("dial_method".into(), "choose a dial method".into()));
     }
@@ -161,55 +156,11 @@ pub async fn clone_campaign(
         });
     }
     let mut tx = pool.begin().await?;
-    let row: Option<Value> = sqlx::query_scalar(
-        "SELECT to_jsonb(c) - 'id' - 'created_at' - 'updated_at' FROM campaigns c WHERE id = $1",
-    )
-    .bind(id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some(mut copy) = row else {
-        return Err(OpError::NotFound);
-    };
-    if let Some(obj) = copy.as_object_mut() {
-        obj.insert("name".into(), Value::String(name.trim().to_string()));
-        obj.insert("active".into(), Value::Bool(false));
-    }
-    let columns: Vec<String> = sqlx::query_scalar(
-        "SELECT column_name::text FROM information_schema.columns
-         WHERE table_name = 'campaigns' AND column_name NOT IN ('id', 'created_at', 'updated_at') ORDER BY ordinal_position",
-    )
-    .fetch_all(&mut *tx)
-    .await?;
-    let columns = columns.join(", ");
-    let created = sqlx::query_scalar::<_, i64>(&format!(
-        "INSERT INTO campaigns ({columns}) SELECT {columns} FROM jsonb_populate_record(NULL::campaigns, $1) RETURNING id"
-    ))
-    .bind(&copy)
-    .fetch_one(&mut *tx)
-    .await;
-    let new_id = match created {
-        Ok(new_id) => new_id,
+    let new_id = match dialtone_core::campaigns::clone_in(&mut tx, id, name.trim()).await {
+        Ok(Some(new_id)) => new_id,
+        Ok(None) => return Err(OpError::NotFound),
         Err(e) => return refusal(e, "name"),
     };
-    for table in [
-        "campaign_dispositions",
-        "campaign_pause_codes",
-        "campaign_retry_rules",
-        "campaign_inbound_groups",
-    ] {
-        let columns: Vec<String> = sqlx::query_scalar(
-            "SELECT column_name::text FROM information_schema.columns WHERE table_name = $1 AND column_name <> 'campaign_id' ORDER BY ordinal_position",
-        )
-        .bind(table)
-        .fetch_all(&mut *tx)
-        .await?;
-        let columns = columns.join(", ");
-        sqlx::query(&format!("INSERT INTO {table} (campaign_id, {columns}) SELECT $1, {columns} FROM {table} WHERE campaign_id = $2"))
-            .bind(new_id)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-    }
     actor
         .audit(
             &mut *tx,
@@ -252,11 +203,34 @@ pub async fn campaign_choices(
     actor: &Actor<'_>,
 ) -> Result<Vec<(i64, String)>, OpError> {
     actor.staff()?;
+    let seen = visibility::campaigns(pool, actor.viewer.user_id).await?;
     Ok(sqlx::query_as(
-        "SELECT id, name FROM campaigns c WHERE $1 OR id IN (SELECT campaign_id FROM user_campaigns WHERE user_id = $2) ORDER BY name",
+        "SELECT id, name FROM campaigns WHERE $1::bigint[] IS NULL OR id = ANY($1) ORDER BY name",
     )
-    .bind(actor.viewer.is_admin())
-    .bind(actor.viewer.user_id)
+    .bind(seen.ids())
+    .fetch_all(pool)
+    .await?)
+}
+
+/// The start page: each visible campaign's day at a glance.
+pub async fn overview(
+    pool: &PgPool,
+    actor: &Actor<'_>,
+) -> Result<Vec<crate::pages::home::CampaignDay>, OpError> {
+    actor.staff()?;
+    let seen = visibility::campaigns(pool, actor.viewer.user_id).await?;
+    Ok(sqlx::query_as(
+        "SELECT c.id, c.name, c.active, c.dial_method,
+                (SELECT count(*) FROM agent_sessions s WHERE s.campaign_id = c.id AND s.logged_out_at IS NULL) AS agents,
+                (SELECT count(*) FROM call_attempts a WHERE a.campaign_id = c.id AND a.reserved_at >= date_trunc('day', now())) AS dials_today,
+                COALESCE((SELECT 100.0 * count(*) FILTER (WHERE kind = 'abandon') / NULLIF(count(*) FILTER (WHERE kind IN ('live_answer', 'abandon')), 0)
+                          FROM abandon_ledger l WHERE l.campaign_id = c.id AND l.occurred_at > now() - interval '30 days'), 0)::float8 AS abandon_rate_30d,
+                c.abandon_cap_pct::float8 AS cap_pct
+         FROM campaigns c
+         WHERE $1::bigint[] IS NULL OR c.id = ANY($1)
+         ORDER BY c.active DESC, c.name LIMIT 200",
+    )
+    .bind(seen.ids())
     .fetch_all(pool)
     .await?)
 }

@@ -213,7 +213,7 @@ pub async fn campaign_codes(
     campaign: i64,
 ) -> Result<CampaignCodes, OpError> {
     actor.staff()?;
-    if !super::may_see_campaign(pool, actor.viewer, campaign).await? {
+    if !dialtone_core::visibility::sees_campaign(pool, actor.viewer.user_id, campaign).await? {
         return Err(OpError::NotFound);
     }
     let dispositions: Vec<(String, String, bool, Option<i16>)> = sqlx::query_as(
@@ -305,35 +305,12 @@ pub async fn set_campaign_codes(
     .bind(campaign)
     .fetch_one(&mut *tx)
     .await?;
-    sqlx::query("DELETE FROM campaign_dispositions WHERE campaign_id = $1")
-        .bind(campaign)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("DELETE FROM campaign_pause_codes WHERE campaign_id = $1")
-        .bind(campaign)
-        .execute(&mut *tx)
-        .await?;
-    let codes: Vec<String> = dispositions.iter().map(|d| d.0.clone()).collect();
-    let hotkeys: Vec<Option<i16>> = dispositions.iter().map(|d| d.1).collect();
-    let inserted = sqlx::query(
-        "INSERT INTO campaign_dispositions (campaign_id, status_code, hotkey)
-         SELECT $1, c, h FROM unnest($2::text[], $3::smallint[]) AS t(c, h) JOIN statuses s ON s.code = t.c AND s.selectable",
-    )
-    .bind(campaign)
-    .bind(&codes)
-    .bind(&hotkeys)
-    .execute(&mut *tx)
-    .await?;
-    if inserted.rows_affected() != codes.len() as u64 {
+    if !dialtone_core::dispositions::offer_in(&mut tx, campaign, &dispositions, &pauses).await? {
         return Ok(Saved::refused(
             "A disposition is not one agents may choose; reload the page.",
         ));
     }
-    sqlx::query("INSERT INTO campaign_pause_codes (campaign_id, pause_code) SELECT $1, p FROM unnest($2::text[]) p JOIN pause_codes c ON c.code = p AND NOT c.system")
-        .bind(campaign)
-        .bind(&pauses)
-        .execute(&mut *tx)
-        .await?;
+    let codes: Vec<&str> = dispositions.iter().map(|d| d.0.as_str()).collect();
     let after = serde_json::json!({"dispositions": codes, "pause_codes": pauses});
     actor
         .audit(

@@ -45,7 +45,7 @@ pub fn rule(path: &str) -> Rule {
 pub fn allows(rule: Rule, viewer: &Viewer) -> bool {
     match rule {
         Rule::Public | Rule::SignedIn => true,
-        Rule::Staff => matches!(viewer.role.as_str(), "admin" | "supervisor"),
+        Rule::Staff => viewer.role.is_staff(),
         Rule::Admin => viewer.is_admin(),
     }
 }
@@ -213,7 +213,7 @@ fn form_urlencoded_path(path: &str) -> String {
 }
 
 fn forbidden_page(viewer: &Viewer) -> Response {
-    let home = if viewer.role == "agent" {
+    let home = if viewer.role == dialtone_core::vocabulary::Role::Agent {
         "/agent"
     } else {
         "/"

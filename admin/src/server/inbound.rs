@@ -7,7 +7,8 @@ use sqlx::PgPool;
 
 use dialtone_core::asterisk_values::Kind as Asterisk;
 
-use crate::model::{DidRow, InboundRow, Saved, SettingsForm};
+use crate::model::{DidRow, InboundRow, Saved};
+use crate::schema::SettingsForm;
 
 use super::actor::{Actor, OpError};
 use super::settings::{self, check_name, refusal};

@@ -4,6 +4,8 @@
 //! (normalised to E.164, equality on `leads_phone_list`), a lead id, or a name within one list
 //! (`leads_list` narrows to the list first).
 
+use dialtone_core::lead_edits::{self, LeadEditError, EDITABLE};
+use dialtone_core::visibility;
 use serde_json::Value;
 use sqlx::PgPool;
 
@@ -249,19 +251,6 @@ async fn visible(pool: &PgPool, actor: &Actor<'_>, id: i64) -> Result<(), OpErro
     }
 }
 
-/// The lead fields a person may edit here; the number, time zone and history are the dialer's.
-pub const EDITABLE: &[(&str, &str, usize)] = &[
-    ("first_name", "First name", 100),
-    ("last_name", "Last name", 100),
-    ("email", "Email", 200),
-    ("address1", "Address", 200),
-    ("address2", "Address 2", 200),
-    ("city", "City", 100),
-    ("postal_code", "Postal code", 16),
-    ("vendor_code", "Vendor code", 100),
-    ("comments", "Comments", 2000),
-];
-
 pub async fn detail(pool: &PgPool, actor: &Actor<'_>, id: i64) -> Result<LeadDetail, OpError> {
     visible(pool, actor, id).await?;
     let row: Option<(Value, String, String, Option<String>)> = sqlx::query_as(
@@ -371,54 +360,27 @@ pub async fn save(
         });
     }
     let mut tx = pool.begin().await?;
-    let before: Option<Value> =
-        sqlx::query_scalar("SELECT to_jsonb(l) FROM leads l WHERE id = $1 FOR UPDATE")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    let before = before.ok_or(OpError::NotFound)?;
-    let mut sets: Vec<String> = Vec::new();
-    let mut values: Vec<String> = Vec::new();
-    for (key, _, _) in EDITABLE {
-        values.push(
-            fields
-                .get(*key)
-                .map(|v| v.trim().to_string())
-                .unwrap_or_default(),
-        );
-        sets.push(format!("{key} = ${}", values.len()));
-    }
-    let postal = sets.iter().position(|s| s.starts_with("postal_code"));
-    if let Some(i) = postal {
-        // An emptied postal code is NULL, as imports leave it.
-        sets[i] = format!("postal_code = NULLIF(${}, '')", i + 1);
-    }
+    let before = lead_edits::lock(&mut tx, id)
+        .await?
+        .ok_or(OpError::NotFound)?;
+    let values: Vec<(&str, &str)> = EDITABLE
+        .iter()
+        .map(|(key, _, _)| (*key, fields.get(*key).map(|v| v.trim()).unwrap_or_default()))
+        .collect();
     let custom_json = Value::Object(
         custom
             .iter()
             .map(|(k, v)| (k.clone(), Value::String(v.clone())))
             .collect(),
     );
-    let n = values.len();
-    let sql = format!(
-        "UPDATE leads SET {}, status = ${}, custom = custom || ${}, updated_at = now() WHERE id = ${} AND updated_at = ${}::timestamptz RETURNING to_jsonb(leads.*)",
-        sets.join(", "),
-        n + 1,
-        n + 2,
-        n + 3,
-        n + 4
-    );
-    let mut query = sqlx::query_scalar::<_, Value>(&sql);
-    for v in values {
-        query = query.bind(v);
-    }
-    let after = match query.bind(status).bind(custom_json).bind(id).bind(version).fetch_optional(&mut *tx).await {
+    let after = match lead_edits::on_page(&mut tx, id, version, &values, status, &custom_json).await {
         Ok(Some(after)) => after,
         Ok(None) => return Ok(Saved::refused("Someone (or a call) changed this lead after you opened it. Reload the page, then make your change again.")),
-        Err(sqlx::Error::Database(db)) if db.code().as_deref() == Some("23514") => {
+        Err(LeadEditError::Db(sqlx::Error::Database(db))) if db.code().as_deref() == Some("23514") => {
             return Ok(Saved::refused(format!("the database refused the values: {}", db.message())));
         }
-        Err(e) => return Err(e.into()),
+        Err(LeadEditError::Db(e)) => return Err(e.into()),
+        Err(e @ LeadEditError::NotEditable(_)) => return Ok(Saved::refused(e.to_string())),
     };
     actor
         .audit(
@@ -511,11 +473,12 @@ pub async fn recordings(
             .and_then(|c| dialtone_core::phone::normalize(phone, c).ok())
             .map(|n| n.number)
     };
-    let filter = "r.started_at >= $3::date AND r.started_at < $3::date + 1
-        AND ($4::bigint IS NULL OR r.campaign_id = $4)
-        AND ($5 = '' OR u.username = $5)
-        AND ($6::text IS NULL OR l.phone_e164 = $6)
-        AND ($1 OR r.campaign_id IN (SELECT campaign_id FROM user_campaigns WHERE user_id = $2))";
+    let seen = visibility::campaigns(pool, actor.viewer.user_id).await?;
+    let filter = "r.started_at >= $2::date AND r.started_at < $2::date + 1
+        AND ($3::bigint IS NULL OR r.campaign_id = $3)
+        AND ($4 = '' OR u.username = $4)
+        AND ($5::text IS NULL OR l.phone_e164 = $5)
+        AND ($1::bigint[] IS NULL OR r.campaign_id = ANY($1))";
     let from = "FROM recordings r LEFT JOIN campaigns c ON c.id = r.campaign_id LEFT JOIN users u ON u.id = r.agent_user_id LEFT JOIN leads l ON l.id = r.lead_id";
     let day = if day.trim().is_empty() {
         chrono::Utc::now().format("%Y-%m-%d").to_string()
@@ -531,8 +494,7 @@ pub async fn recordings(
         });
     }
     let total: i64 = sqlx::query_scalar(&format!("SELECT count(*) {from} WHERE {filter}"))
-        .bind(actor.viewer.is_admin())
-        .bind(actor.viewer.user_id)
+        .bind(seen.ids())
         .bind(&day)
         .bind(campaign)
         .bind(agent.trim())
@@ -544,10 +506,9 @@ pub async fn recordings(
     let rows: Vec<Recording> = sqlx::query_as(&format!(
         "SELECT r.id, to_char(r.started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') AS started_at, r.duration_secs::float8 AS duration_secs,
                 c.name AS campaign, u.username AS agent, l.phone_e164 AS phone, r.lead_id, r.format
-         {from} WHERE {filter} ORDER BY {column} {dir} NULLS LAST, r.id {dir} LIMIT $7 OFFSET $8"
+         {from} WHERE {filter} ORDER BY {column} {dir} NULLS LAST, r.id {dir} LIMIT $6 OFFSET $7"
     ))
-    .bind(actor.viewer.is_admin())
-    .bind(actor.viewer.user_id)
+    .bind(seen.ids())
     .bind(&day)
     .bind(campaign)
     .bind(agent.trim())
@@ -571,11 +532,11 @@ pub async fn recording_file(
     id: i64,
 ) -> Result<(String, String), OpError> {
     actor.staff()?;
+    let seen = visibility::campaigns(pool, actor.viewer.user_id).await?;
     let row: Option<(String, String)> = sqlx::query_as(
-        "SELECT file_path, format FROM recordings r WHERE r.id = $3 AND ($1 OR r.campaign_id IN (SELECT campaign_id FROM user_campaigns WHERE user_id = $2))",
+        "SELECT file_path, format FROM recordings r WHERE r.id = $2 AND ($1::bigint[] IS NULL OR r.campaign_id = ANY($1))",
     )
-    .bind(actor.viewer.is_admin())
-    .bind(actor.viewer.user_id)
+    .bind(seen.ids())
     .bind(id)
     .fetch_optional(pool)
     .await?;

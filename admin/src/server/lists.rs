@@ -1,9 +1,11 @@
 //! Lists (the Lists page and `/api/v1/lists`): list, create, edit, reset and delete.
 
+use dialtone_core::visibility;
 use serde_json::Value;
 use sqlx::PgPool;
 
-use crate::model::{ListRow, Page, Saved, PER_PAGE};
+use crate::model::{ImportRow, ListRow, Page, Saved, PER_PAGE};
+use crate::pages::lists::ListDetailData;
 
 use super::actor::{Actor, OpError};
 use super::search::{like_escape, offset, order_by};
@@ -26,20 +28,19 @@ pub async fn lists(
 ) -> Result<Page<ListRow>, OpError> {
     actor.staff()?;
     let pattern = format!("%{}%", like_escape(filter.trim()));
-    let visible = "($1 OR l.campaign_id IN (SELECT campaign_id FROM user_campaigns WHERE user_id = $2)) AND l.name ILIKE $3";
+    let seen = visibility::campaigns(pool, actor.viewer.user_id).await?;
+    let visible = "($1::bigint[] IS NULL OR l.campaign_id = ANY($1)) AND l.name ILIKE $2";
     let total: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM lists l WHERE {visible}"))
-        .bind(actor.viewer.is_admin())
-        .bind(actor.viewer.user_id)
+        .bind(seen.ids())
         .bind(&pattern)
         .fetch_one(pool)
         .await?;
     let rows: Vec<(i64, String, Option<String>, bool, String, i64)> = sqlx::query_as(&format!(
         "SELECT l.id, l.name, c.name, l.active, l.default_country::text, l.lead_count
-         FROM lists l LEFT JOIN campaigns c ON c.id = l.campaign_id WHERE {visible} ORDER BY {}, l.id DESC LIMIT $4 OFFSET $5",
+         FROM lists l LEFT JOIN campaigns c ON c.id = l.campaign_id WHERE {visible} ORDER BY {}, l.id DESC LIMIT $3 OFFSET $4",
         order_by(if sort.is_empty() { "-id" } else { sort }, LIST_SORTS, "l.id")
     ))
-    .bind(actor.viewer.is_admin())
-    .bind(actor.viewer.user_id)
+    .bind(seen.ids())
     .bind(&pattern)
     .bind(i64::from(PER_PAGE))
     .bind(offset(page))
@@ -121,15 +122,7 @@ pub async fn update_list(
         .fetch_optional(&mut *tx)
         .await?;
     let before = before.ok_or(OpError::NotFound)?;
-    let done = sqlx::query(
-        "UPDATE lists SET campaign_id = $2, active = $3, updated_at = now() WHERE id = $1",
-    )
-    .bind(id)
-    .bind(campaign_id)
-    .bind(active)
-    .execute(&mut *tx)
-    .await;
-    if let Err(e) = done {
+    if let Err(e) = dialtone_core::lists::update_in(&mut tx, id, campaign_id, active).await {
         return refusal(e, "campaign_id");
     }
     let after = serde_json::json!({"campaign_id": campaign_id, "active": active});
@@ -154,13 +147,7 @@ pub async fn update_list(
 pub async fn reset_list(pool: &PgPool, actor: &Actor<'_>, id: i64) -> Result<Saved, OpError> {
     actor.admin()?;
     let mut tx = pool.begin().await?;
-    let done = sqlx::query(
-        "UPDATE leads SET status = 'NEW', next_attempt_at = now(), updated_at = now()
-         WHERE list_id = $1 AND status NOT IN (SELECT code FROM statuses WHERE completed OR dnc OR sale)",
-    )
-    .bind(id)
-    .execute(&mut *tx)
-    .await?;
+    let reset = dialtone_core::lists::reset(&mut tx, id).await?;
     actor
         .audit(
             &mut *tx,
@@ -168,13 +155,13 @@ pub async fn reset_list(pool: &PgPool, actor: &Actor<'_>, id: i64) -> Result<Sav
             "list",
             Some(id.to_string()),
             None,
-            Some(serde_json::json!({"reset_leads": done.rows_affected()})),
+            Some(serde_json::json!({"reset_leads": reset})),
         )
         .await?;
     tx.commit().await?;
     Ok(Saved::Ok {
         id,
-        message: format!("{} leads will be dialed again.", done.rows_affected()),
+        message: format!("{reset} leads will be dialed again."),
     })
 }
 
@@ -187,17 +174,12 @@ pub async fn delete_list(pool: &PgPool, actor: &Actor<'_>, id: i64) -> Result<Sa
             .fetch_optional(&mut *tx)
             .await?;
     let before = before.ok_or(OpError::NotFound)?;
-    let in_use: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM hopper h JOIN leads l ON l.id = h.lead_id WHERE l.list_id = $1)").bind(id).fetch_one(&mut *tx).await?;
-    if in_use {
+    if dialtone_core::lists::being_dialed(&mut tx, id).await? {
         return Ok(Saved::refused(
             "Leads of this list are being dialed: deactivate the list and wait a minute first.",
         ));
     }
-    if let Err(e) = sqlx::query("DELETE FROM lists WHERE id = $1")
-        .bind(id)
-        .execute(&mut *tx)
-        .await
-    {
+    if let Err(e) = dialtone_core::lists::delete_in(&mut tx, id).await {
         return match refusal(e, "name")? {
             Saved::Invalid { .. } => Ok(Saved::refused(
                 "Calls or callbacks still refer to this list's leads: deactivate it instead.",
@@ -219,5 +201,54 @@ pub async fn delete_list(pool: &PgPool, actor: &Actor<'_>, id: i64) -> Result<Sa
     Ok(Saved::Ok {
         id,
         message: "List deleted with its leads.".into(),
+    })
+}
+
+/// A list's page: its settings, its leads (counted by status on demand: that reads every lead
+/// of the list), its last imports, and the campaigns it may move to.
+pub async fn list_detail(
+    pool: &PgPool,
+    actor: &Actor<'_>,
+    id: i64,
+    counts: bool,
+) -> Result<ListDetailData, OpError> {
+    use dialtone_core::lists::{self, ListError};
+    let list_error = |e| match e {
+        ListError::Db(e) => OpError::Db(e),
+        _ => OpError::NotFound,
+    };
+    super::actor::list_visible(pool, actor, id).await?;
+    let list = lists::get(pool, id).await.map_err(list_error)?;
+    let leads: i64 = sqlx::query_scalar("SELECT lead_count FROM lists WHERE id = $1")
+        .bind(id)
+        .fetch_one(pool)
+        .await?;
+    let counts = if counts {
+        Some(lists::counts(pool, id).await.map_err(list_error)?)
+    } else {
+        None
+    };
+    let imports: Vec<ImportRow> = sqlx::query_as(
+        "SELECT id, file_name, live_status AS status, rows_inserted AS inserted, rows_updated AS updated, rows_duplicate AS duplicate,
+                rows_dnc AS dnc, rows_rejected AS rejected, to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') AS started_at,
+                CASE WHEN live_status = 'interrupted' THEN 'stopped with its server: import the same file into this list again to resume'
+                     ELSE error END AS error
+         FROM import_jobs_live WHERE list_id = $1 ORDER BY started_at DESC LIMIT 20",
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await?;
+    let campaigns = super::campaigns::campaign_choices(pool, actor).await?;
+    Ok(ListDetailData {
+        id,
+        name: list.name,
+        campaign_id: list.campaign_id,
+        active: list.active,
+        default_country: list.default_country,
+        leads,
+        dialable: counts.as_ref().map(|c| c.dialable),
+        by_status: counts.map(|c| c.by_status),
+        imports,
+        campaigns,
     })
 }

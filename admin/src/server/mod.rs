@@ -123,8 +123,8 @@ impl AppState {
     }
 
     /// What the agent screen's and wallboard's actions need.
-    pub fn desk(&self) -> agent::DeskContext {
-        agent::DeskContext {
+    pub fn desk(&self) -> agent::AgentActions {
+        agent::AgentActions {
             pool: self.pool.clone(),
             bus: self.bus.clone(),
             node: self.node.clone(),
@@ -170,7 +170,7 @@ pub fn router(state: AppState) -> Router {
         .route("/dnc/upload", post(uploads::dnc_file).layer(upload_limit))
         .route("/recordings/{id}/file", get(recording_file))
         .route("/ws/agent", get(live::agent_socket))
-        .route("/ws/board", get(live::board_socket))
+        .route("/ws/wallboard", get(live::wallboard_socket))
         .merge(api::routes(upload_limit))
         .merge(reports::csv::routes())
         .leptos_routes_with_context(
@@ -226,24 +226,6 @@ pub async fn require(roles: &[&str]) -> Result<Viewer, ServerFnError> {
         }
         Err(ServerFnError::new("your role may not do this"))
     }
-}
-
-/// Admins see every campaign; supervisors and agents those granted to them.
-pub async fn may_see_campaign(
-    pool: &PgPool,
-    viewer: &Viewer,
-    campaign_id: i64,
-) -> Result<bool, sqlx::Error> {
-    if viewer.is_admin() {
-        return Ok(true);
-    }
-    sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM user_campaigns WHERE user_id = $1 AND campaign_id = $2)",
-    )
-    .bind(viewer.user_id)
-    .bind(campaign_id)
-    .fetch_one(pool)
-    .await
 }
 
 /// A database error as a server function's error, logged with its detail, shown without it:

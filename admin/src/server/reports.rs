@@ -6,6 +6,7 @@
 pub mod csv;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
+use dialtone_core::visibility;
 use sqlx::types::Json;
 use sqlx::PgPool;
 use std::collections::BTreeMap;
@@ -156,20 +157,12 @@ pub async fn scope(
     actor.staff()?;
     let viewer = actor.viewer;
     if let Some(c) = filter.campaign {
-        if !super::may_see_campaign(pool, viewer, c).await? {
+        if !visibility::sees_campaign(pool, viewer.user_id, c).await? {
             return Err(ReportError::Campaign);
         }
     }
     if let Some(g) = filter.group {
-        let ok: bool = sqlx::query_scalar(
-            "SELECT $1 OR EXISTS (SELECT 1 FROM user_inbound_groups WHERE user_id = $2 AND group_id = $3)",
-        )
-        .bind(viewer.is_admin())
-        .bind(viewer.user_id)
-        .bind(g)
-        .fetch_one(pool)
-        .await?;
-        if !ok {
+        if !visibility::sees_group(pool, viewer.user_id, g).await? {
             return Err(ReportError::Group);
         }
     }
@@ -177,11 +170,11 @@ pub async fn scope(
     let campaigns = match filter.campaign {
         Some(c) => vec![c],
         None if everything => {
+            let seen = visibility::campaigns(pool, viewer.user_id).await?;
             sqlx::query_scalar(
-                "SELECT id FROM campaigns WHERE $1 OR id IN (SELECT campaign_id FROM user_campaigns WHERE user_id = $2) ORDER BY id",
+                "SELECT id FROM campaigns WHERE $1::bigint[] IS NULL OR id = ANY($1) ORDER BY id",
             )
-            .bind(viewer.is_admin())
-            .bind(viewer.user_id)
+            .bind(seen.ids())
             .fetch_all(pool)
             .await?
         }
@@ -190,11 +183,11 @@ pub async fn scope(
     let groups = match filter.group {
         Some(g) => vec![g],
         None if everything => {
+            let seen = visibility::groups(pool, viewer.user_id).await?;
             sqlx::query_scalar(
-                "SELECT id FROM inbound_groups WHERE $1 OR id IN (SELECT group_id FROM user_inbound_groups WHERE user_id = $2) ORDER BY id",
+                "SELECT id FROM inbound_groups WHERE $1::bigint[] IS NULL OR id = ANY($1) ORDER BY id",
             )
-            .bind(viewer.is_admin())
-            .bind(viewer.user_id)
+            .bind(seen.ids())
             .fetch_all(pool)
             .await?
         }
@@ -210,11 +203,11 @@ pub async fn group_choices(
     actor: &Actor<'_>,
 ) -> Result<Vec<(i64, String)>, OpError> {
     actor.staff()?;
+    let seen = visibility::groups(pool, actor.viewer.user_id).await?;
     Ok(sqlx::query_as(
-        "SELECT id, name FROM inbound_groups WHERE $1 OR id IN (SELECT group_id FROM user_inbound_groups WHERE user_id = $2) ORDER BY name",
+        "SELECT id, name FROM inbound_groups WHERE $1::bigint[] IS NULL OR id = ANY($1) ORDER BY name",
     )
-    .bind(actor.viewer.is_admin())
-    .bind(actor.viewer.user_id)
+    .bind(seen.ids())
     .fetch_all(pool)
     .await?)
 }

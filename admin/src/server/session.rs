@@ -3,6 +3,7 @@
 
 use axum::http::{header, HeaderMap, HeaderValue};
 use dialtone_core::users::{end_access, AccessEnd};
+use dialtone_core::vocabulary::Role;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
@@ -75,7 +76,7 @@ struct ViewerRow {
     id: i64,
     username: String,
     display_name: String,
-    role: String,
+    role: Role,
     must_change_password: bool,
 }
 

@@ -10,7 +10,8 @@ use sqlx::PgPool;
 use dialtone_core::asterisk_values::{self, Kind as Asterisk};
 
 use super::actor::{Actor, OpError};
-use crate::model::{check_setting, Kind, Saved, Setting, SettingsForm};
+use crate::model::Saved;
+use crate::schema::{check_setting, Kind, Setting, SettingsForm};
 
 /// Rules between a page's settings: given every (column, value) submitted, the (field, what is
 /// wrong) pairs.
@@ -35,9 +36,9 @@ pub struct Entity {
 pub const CAMPAIGN: Entity = Entity {
     table: "campaigns",
     audit_name: "campaign",
-    settings: crate::model::CAMPAIGN_SETTINGS,
+    settings: crate::schema::CAMPAIGN_SETTINGS,
     nullable_text: &["machine_message_audio", "caller_id_number"],
-    cross_check: crate::model::check_campaign,
+    cross_check: crate::schema::check_campaign,
     stale: "Someone else saved this campaign after you opened it. Reload the page to see their changes, then make yours again.",
     asterisk: &[
         ("safe_harbor_audio", Asterisk::File),
@@ -54,7 +55,7 @@ pub const CAMPAIGN: Entity = Entity {
 pub const INBOUND_GROUP: Entity = Entity {
     table: "inbound_groups",
     audit_name: "inbound_group",
-    settings: crate::model::INBOUND_SETTINGS,
+    settings: crate::schema::INBOUND_SETTINGS,
     nullable_text: &["welcome_audio", "closed_target", "no_agents_target", "timeout_target"],
     cross_check: check_inbound_on_server,
     stale: "Someone else saved this group after you opened it. Reload the page to see their changes, then make yours again.",
@@ -67,7 +68,7 @@ pub const INBOUND_GROUP: Entity = Entity {
 /// The shared rules, the time zone, which only the server can look up, and each route's
 /// target as the kind of value its action sends to Asterisk.
 fn check_inbound_on_server(values: &[(String, Option<String>)]) -> Vec<(String, String)> {
-    let mut errors = crate::model::check_inbound(values);
+    let mut errors = crate::schema::check_inbound(values);
     let get = |key: &str| {
         values
             .iter()

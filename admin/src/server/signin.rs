@@ -1,6 +1,7 @@
 //! Signing in and out, and changing one's password: plain form posts, so they work with
 //! JavaScript off, each answered with a redirect.
 
+use dialtone_core::vocabulary::Role;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 
@@ -124,7 +125,7 @@ pub async fn sign_in(
         tracing::warn!(username = %loggable(&username), ?ip, "sign-in throttled");
         return again("throttled");
     }
-    let row: Result<Option<(i64, String, String, bool)>, sqlx::Error> =
+    let row: Result<Option<(i64, String, Role, bool)>, sqlx::Error> =
         sqlx::query_as("SELECT id, password_hash, role, must_change_password FROM users WHERE username = $1 AND active")
             .bind(&username)
             .fetch_optional(&state.pool)
@@ -178,7 +179,7 @@ pub async fn sign_in(
         "/account/password".to_string()
     } else if let Some(next) = safe_next(&form.next) {
         next.to_string()
-    } else if role == "agent" {
+    } else if role == Role::Agent {
         "/agent".to_string()
     } else {
         "/".to_string()
@@ -350,7 +351,7 @@ pub async fn change_password(
         None,
     )
     .await;
-    let home = if s.viewer.role == "agent" {
+    let home = if s.viewer.role == Role::Agent {
         "/agent?changed=1"
     } else {
         "/?changed=1"

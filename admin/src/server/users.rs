@@ -5,6 +5,8 @@ use serde_json::Value;
 use sqlx::PgPool;
 
 use dialtone_core::asterisk_values::{self, Kind as Asterisk};
+use dialtone_core::visibility;
+use dialtone_core::vocabulary::Role;
 
 use crate::model::{ApiTokenRow, Page, Saved, UserRow, PER_PAGE};
 
@@ -66,7 +68,7 @@ pub async fn create_user(
 ) -> Result<Saved, OpError> {
     use dialtone_core::users::{self, UserError};
     actor.admin()?;
-    let Ok(parsed_role) = role.parse::<users::Role>() else {
+    let Ok(parsed_role) = role.parse::<Role>() else {
         return Ok(Saved::Invalid {
             fields: vec![("role".into(), "admin, supervisor or agent".into())],
             form: None,
@@ -126,7 +128,8 @@ pub async fn update_user(
     use dialtone_core::users::{end_access, AccessEnd};
     actor.admin()?;
     let mut fields = Vec::new();
-    if role.parse::<dialtone_core::users::Role>().is_err() {
+    let parsed_role = role.parse::<Role>();
+    if parsed_role.is_err() {
         fields.push(("role".into(), "admin, supervisor or agent".into()));
     }
     let keep_phone = phone.is_none();
@@ -137,7 +140,7 @@ pub async fn update_user(
     if !fields.is_empty() {
         return Ok(Saved::Invalid { fields, form: None });
     }
-    if id == actor.viewer.user_id && (!active || role != "admin") {
+    if id == actor.viewer.user_id && (!active || parsed_role != Ok(Role::Admin)) {
         return Ok(Saved::refused(
             "You cannot remove your own admin rights or deactivate yourself.",
         ));
@@ -169,45 +172,14 @@ pub async fn update_user(
         Ok(phone) => phone,
         Err(e) => return refusal(e, "phone"),
     };
-    let mut ids = campaign_ids.to_vec();
-    ids.sort_unstable();
-    ids.dedup();
-    // Only grants taken away are deleted: a save that keeps a campaign keeps its row.
-    let removed = sqlx::query(
-        "DELETE FROM user_campaigns WHERE user_id = $1 AND campaign_id <> ALL($2::bigint[])",
-    )
-    .bind(id)
-    .bind(&ids)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    if let Err(e) = sqlx::query(
-        "INSERT INTO user_campaigns (user_id, campaign_id) SELECT $1, unnest($2::bigint[]) ON CONFLICT DO NOTHING",
-    )
-    .bind(id)
-    .bind(&ids)
-    .execute(&mut *tx)
-    .await
-    {
-        return refusal(e, "campaigns");
-    }
-    let mut groups = group_ids.to_vec();
-    groups.sort_unstable();
-    groups.dedup();
-    sqlx::query("DELETE FROM user_inbound_groups WHERE user_id = $1")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-    if let Err(e) = sqlx::query(
-        "INSERT INTO user_inbound_groups (user_id, group_id) SELECT $1, unnest($2::bigint[])",
-    )
-    .bind(id)
-    .bind(&groups)
-    .execute(&mut *tx)
-    .await
-    {
-        return refusal(e, "inbound_groups");
-    }
+    let (ids, removed) = match visibility::grant_campaigns(&mut tx, id, campaign_ids).await {
+        Ok(granted) => granted,
+        Err(e) => return refusal(e, "campaigns"),
+    };
+    let groups = match visibility::grant_groups(&mut tx, id, group_ids).await {
+        Ok(groups) => groups,
+        Err(e) => return refusal(e, "inbound_groups"),
+    };
     let after = serde_json::json!({"role": role, "active": active, "phone": phone, "campaigns": ids, "inbound_groups": groups});
     actor
         .audit(

@@ -1,21 +1,22 @@
 //! The wallboard on the server: a campaign's floor read in one go ([`board`]), and what a
 //! supervisor may do to an agent from it (listen, whisper, barge; pause; log out).
 
-use dialtone_core::agents;
 use dialtone_core::calls::AbandonRate;
 use dialtone_core::remote::{Command, Monitor};
+use dialtone_core::vocabulary::{AgentState, DialMethod};
+use dialtone_core::{agents, visibility};
 use sqlx::PgPool;
 
 use super::actor::Actor;
-use super::agent::{end_session, DeskContext, DeskError};
-use crate::desk::{Board, BoardAgent, BoardHour, BoardScope};
+use super::agent::{end_session, AgentActions, AgentError};
+use crate::model::wallboard::{Board, BoardAgent, BoardHour, BoardScope};
 
 #[derive(sqlx::FromRow)]
 struct AgentRow {
     session_id: i64,
     user_id: i64,
     name: String,
-    state: String,
+    state: AgentState,
     pause_code: Option<String>,
     state_ms_ago: i64,
     call: Option<String>,
@@ -26,7 +27,7 @@ struct AgentRow {
 #[derive(sqlx::FromRow)]
 struct Totals {
     campaign: String,
-    dial_method: String,
+    dial_method: DialMethod,
     cap_pct: f64,
     hourly_cap_pct: Option<f64>,
     ringing: i64,
@@ -82,12 +83,15 @@ pub async fn board(pool: &PgPool, campaign_id: i64) -> Result<Option<Board>, sql
         "a.campaign_id = $1",
     )
     .await?;
-    let ready = agents.iter().filter(|a| a.state == "ready").count() as f64;
-    let pacer = match (t.dial_method.as_str(), t.theta, t.theta_age_secs) {
-        ("predictive", Some(theta), Some(age)) => {
+    let ready = agents
+        .iter()
+        .filter(|a| a.state == AgentState::Ready)
+        .count() as f64;
+    let pacer = match (t.dial_method, t.theta, t.theta_age_secs) {
+        (DialMethod::Predictive, Some(theta), Some(age)) => {
             format!("predictive: risk limit θ = {theta:.4}, trimmed {age} s ago")
         }
-        ("predictive", _, _) => {
+        (DialMethod::Predictive, _, _) => {
             "predictive: learning (one line per ready agent until it has enough answers)"
                 .to_string()
         }
@@ -96,7 +100,7 @@ pub async fn board(pool: &PgPool, campaign_id: i64) -> Result<Option<Board>, sql
     Ok(Some(Board {
         scope: BoardScope::Campaign(campaign_id),
         campaign: t.campaign,
-        dial_method: t.dial_method,
+        dial_method: Some(t.dial_method),
         ringing: t.ringing,
         waiting: t.waiting,
         answers_today: t.answers_today,
@@ -244,7 +248,7 @@ pub async fn group_board(pool: &PgPool, group_id: i64) -> Result<Option<Board>, 
     Ok(Some(Board {
         scope: BoardScope::Group(group_id),
         campaign: t.name,
-        dial_method: "inbound".into(),
+        dial_method: None,
         ringing: 0,
         waiting: t.waiting,
         answers_today: t.answered_today,
@@ -302,19 +306,12 @@ pub async fn may_watch(
     viewer: &crate::model::Viewer,
     scope: BoardScope,
 ) -> Result<bool, sqlx::Error> {
-    if !matches!(viewer.role.as_str(), "admin" | "supervisor") {
+    if !viewer.role.is_staff() {
         return Ok(false);
     }
     match scope {
-        BoardScope::Campaign(id) => super::may_see_campaign(pool, viewer, id).await,
-        BoardScope::Group(_) if viewer.is_admin() => Ok(true),
-        BoardScope::Group(id) => {
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM user_inbound_groups WHERE user_id = $1 AND group_id = $2)")
-                .bind(viewer.user_id)
-                .bind(id)
-                .fetch_one(pool)
-                .await
-        }
+        BoardScope::Campaign(id) => visibility::sees_campaign(pool, viewer.user_id, id).await,
+        BoardScope::Group(id) => visibility::sees_group(pool, viewer.user_id, id).await,
     }
 }
 
@@ -323,25 +320,25 @@ struct Target {
     campaign_id: i64,
     node: String,
     phone: String,
-    state: String,
+    state: AgentState,
 }
 
 async fn target(
-    ctx: &DeskContext,
+    ctx: &AgentActions,
     actor: &Actor<'_>,
     session_id: i64,
-) -> Result<Target, DeskError> {
-    if !matches!(actor.viewer.role.as_str(), "admin" | "supervisor") {
-        return Err(DeskError::Invalid("your role may not do this".into()));
+) -> Result<Target, AgentError> {
+    if !actor.viewer.role.is_staff() {
+        return Err(AgentError::Invalid("your role may not do this".into()));
     }
-    let row: Option<(i64, String, String, String)> =
+    let row: Option<(i64, String, String, AgentState)> =
         sqlx::query_as("SELECT campaign_id, node, phone_dial_string, state FROM agent_sessions WHERE id = $1 AND logged_out_at IS NULL")
             .bind(session_id)
             .fetch_optional(&ctx.pool)
             .await?;
-    let (campaign_id, node, phone, state) = row.ok_or(DeskError::NoSession)?;
-    if !super::may_see_campaign(&ctx.pool, actor.viewer, campaign_id).await? {
-        return Err(DeskError::NoCampaign);
+    let (campaign_id, node, phone, state) = row.ok_or(AgentError::NoSession)?;
+    if !visibility::sees_campaign(&ctx.pool, actor.viewer.user_id, campaign_id).await? {
+        return Err(AgentError::NoCampaign);
     }
     Ok(Target {
         campaign_id,
@@ -353,11 +350,11 @@ async fn target(
 
 /// Rings the supervisor's own phone (on file in Users) into the agent's audio.
 pub async fn monitor(
-    ctx: &DeskContext,
+    ctx: &AgentActions,
     actor: &Actor<'_>,
     session_id: i64,
     how: Monitor,
-) -> Result<(), DeskError> {
+) -> Result<(), AgentError> {
     let t = target(ctx, actor, session_id).await?;
     let mine: Option<String> =
         sqlx::query_scalar("SELECT phone_dial_string FROM users WHERE id = $1")
@@ -365,7 +362,7 @@ pub async fn monitor(
             .fetch_one(&ctx.pool)
             .await?;
     let mine = mine.ok_or_else(|| {
-        DeskError::Invalid("you have no phone on file: an admin sets it in Users".into())
+        AgentError::Invalid("you have no phone on file: an admin sets it in Users".into())
     })?;
     remote_call(
         ctx,
@@ -392,21 +389,21 @@ pub async fn monitor(
 
 /// Pauses an agent who is ready or wrapping up (code FORCED).
 pub async fn force_pause(
-    ctx: &DeskContext,
+    ctx: &AgentActions,
     actor: &Actor<'_>,
     session_id: i64,
-) -> Result<(), DeskError> {
+) -> Result<(), AgentError> {
     let t = target(ctx, actor, session_id).await?;
     if !agents::transition(
         &ctx.pool,
         session_id,
-        &["ready", "wrapup", "paused"],
-        "paused",
+        &[AgentState::Ready, AgentState::Wrapup, AgentState::Paused],
+        AgentState::Paused,
         Some("FORCED"),
     )
     .await?
     {
-        return Err(DeskError::WrongState(t.state));
+        return Err(AgentError::WrongState(t.state));
     }
     actor
         .audit(
@@ -415,7 +412,7 @@ pub async fn force_pause(
             "agent_session",
             Some(session_id.to_string()),
             Some(serde_json::json!({ "state": t.state })),
-            Some(serde_json::json!({ "state": "paused", "pause_code": "FORCED" })),
+            Some(serde_json::json!({ "state": AgentState::Paused, "pause_code": "FORCED" })),
         )
         .await?;
     Ok(())
@@ -423,10 +420,10 @@ pub async fn force_pause(
 
 /// Logs an agent out: their phone is hung up and the session closed.
 pub async fn force_logout(
-    ctx: &DeskContext,
+    ctx: &AgentActions,
     actor: &Actor<'_>,
     session_id: i64,
-) -> Result<(), DeskError> {
+) -> Result<(), AgentError> {
     let t = target(ctx, actor, session_id).await?;
     end_session(
         ctx,
@@ -449,7 +446,32 @@ pub async fn force_logout(
     Ok(())
 }
 
-async fn remote_call(ctx: &DeskContext, node: &str, command: Command) -> Result<(), DeskError> {
+async fn remote_call(ctx: &AgentActions, node: &str, command: Command) -> Result<(), AgentError> {
     dialtone_core::remote::call(&ctx.bus, node, command, super::agent::CONTROL_TIMEOUT).await?;
     Ok(())
+}
+
+/// The campaigns and inbound groups the viewer may watch: (id, name, agents logged in).
+pub async fn boards(
+    pool: &PgPool,
+    actor: &Actor<'_>,
+) -> Result<(Vec<(i64, String, i64)>, Vec<(i64, String, i64)>), super::actor::OpError> {
+    actor.staff()?;
+    let user = actor.viewer.user_id;
+    let campaigns = sqlx::query_as(
+        "SELECT c.id, c.name, (SELECT count(*) FROM agent_sessions s WHERE s.campaign_id = c.id AND s.logged_out_at IS NULL)
+         FROM campaigns c WHERE $1::bigint[] IS NULL OR c.id = ANY($1) ORDER BY c.active DESC, c.name LIMIT 200",
+    )
+    .bind(visibility::campaigns(pool, user).await?.ids())
+    .fetch_all(pool)
+    .await?;
+    let groups = sqlx::query_as(
+        "SELECT g.id, g.name, (SELECT count(*) FROM agent_session_groups sg JOIN agent_sessions s ON s.id = sg.session_id
+                               WHERE sg.group_id = g.id AND s.logged_out_at IS NULL)
+         FROM inbound_groups g WHERE $1::bigint[] IS NULL OR g.id = ANY($1) ORDER BY g.active DESC, g.name LIMIT 200",
+    )
+    .bind(visibility::groups(pool, user).await?.ids())
+    .fetch_all(pool)
+    .await?;
+    Ok((campaigns, groups))
 }

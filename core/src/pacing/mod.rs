@@ -12,40 +12,12 @@ pub mod predictive;
 
 pub use predictive::{Floor, Pacer};
 
-/// The campaign's method, as stored in `campaigns.dial_method`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Method {
-    /// Agents dial their own leads.
-    Manual,
-    /// Agents see the lead first and dial it.
-    Preview,
-    /// One line per ready agent.
-    Progressive,
-    /// `dial_ratio` lines per ready agent.
-    Ratio,
-    /// Lines from the model of when agents come free and when callees answer
-    /// ([`predictive::Pacer`]).
-    Predictive,
-}
-
-impl std::str::FromStr for Method {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        Ok(match s {
-            "manual" => Method::Manual,
-            "preview" => Method::Preview,
-            "progressive" => Method::Progressive,
-            "ratio" => Method::Ratio,
-            "predictive" => Method::Predictive,
-            other => return Err(format!("unknown dial method '{other}'")),
-        })
-    }
-}
+use crate::vocabulary::DialMethod;
 
 /// What the dialer knows at this instant.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Snapshot {
-    pub method: Method,
+    pub method: DialMethod,
     pub dial_ratio: f64,
     /// Agents ready for a call now.
     pub ready_agents: u32,
@@ -176,7 +148,7 @@ pub fn decide(s: &Snapshot, rate: &mut CallRate, now: f64) -> Decision {
     let capped_by_abandons = s.ledger.at_cap();
     let per_agent = |level: f64| (f64::from(s.ready_agents) * level).floor() as u32;
     let (level, wanted, mut hold) = match s.method {
-        Method::Manual | Method::Preview => {
+        DialMethod::Manual | DialMethod::Preview => {
             return Decision {
                 dial: 0,
                 level: 0.0,
@@ -184,7 +156,7 @@ pub fn decide(s: &Snapshot, rate: &mut CallRate, now: f64) -> Decision {
                 hold: Some(Hold::AgentDriven),
             }
         }
-        Method::Predictive if !capped_by_abandons => match s.predicted {
+        DialMethod::Predictive if !capped_by_abandons => match s.predicted {
             Some(lines) => {
                 // One line per ready agent is always safe: the model adds lines, never fewer.
                 let lines = lines.max(per_agent(1.0).saturating_sub(s.lines_ringing));
@@ -202,11 +174,11 @@ pub fn decide(s: &Snapshot, rate: &mut CallRate, now: f64) -> Decision {
                 Some(Hold::Learning),
             ),
         },
-        Method::Progressive | Method::Predictive => {
+        DialMethod::Progressive | DialMethod::Predictive => {
             (1.0, per_agent(1.0).saturating_sub(s.lines_ringing), None)
         }
         _ if capped_by_abandons => (1.0, per_agent(1.0).saturating_sub(s.lines_ringing), None),
-        Method::Ratio => {
+        DialMethod::Ratio => {
             let level = s.dial_ratio.max(1.0);
             (
                 level,
@@ -216,7 +188,7 @@ pub fn decide(s: &Snapshot, rate: &mut CallRate, now: f64) -> Decision {
         }
     };
     let model_driven =
-        s.method == Method::Predictive && !capped_by_abandons && s.predicted.is_some();
+        s.method == DialMethod::Predictive && !capped_by_abandons && s.predicted.is_some();
     if s.ready_agents == 0 && !model_driven {
         return Decision {
             dial: 0,
@@ -256,7 +228,7 @@ pub fn decide(s: &Snapshot, rate: &mut CallRate, now: f64) -> Decision {
 mod tests {
     use super::*;
 
-    fn snapshot(method: Method) -> Snapshot {
+    fn snapshot(method: DialMethod) -> Snapshot {
         Snapshot {
             method,
             dial_ratio: 2.5,
@@ -281,14 +253,14 @@ mod tests {
 
     #[test]
     fn each_method_aims_for_its_level() {
-        assert_eq!(run(&snapshot(Method::Manual)).dial, 0);
+        assert_eq!(run(&snapshot(DialMethod::Manual)).dial, 0);
         assert_eq!(
-            run(&snapshot(Method::Preview)).hold,
+            run(&snapshot(DialMethod::Preview)).hold,
             Some(Hold::AgentDriven)
         );
-        assert_eq!(run(&snapshot(Method::Progressive)).dial, 4);
-        assert_eq!(run(&snapshot(Method::Ratio)).dial, 10);
-        let learning = run(&snapshot(Method::Predictive));
+        assert_eq!(run(&snapshot(DialMethod::Progressive)).dial, 4);
+        assert_eq!(run(&snapshot(DialMethod::Ratio)).dial, 10);
+        let learning = run(&snapshot(DialMethod::Predictive));
         assert_eq!(
             (learning.dial, learning.hold),
             (4, Some(Hold::Learning)),
@@ -296,18 +268,18 @@ mod tests {
         );
         let model = Snapshot {
             predicted: Some(7),
-            ..snapshot(Method::Predictive)
+            ..snapshot(DialMethod::Predictive)
         };
         assert_eq!(run(&model).dial, 7);
         let risky = Snapshot {
             predicted: Some(0),
             lines_ringing: 4,
-            ..snapshot(Method::Predictive)
+            ..snapshot(DialMethod::Predictive)
         };
         assert_eq!(run(&risky).hold, Some(Hold::AbandonRisk));
         let timid = Snapshot {
             predicted: Some(1),
-            ..snapshot(Method::Predictive)
+            ..snapshot(DialMethod::Predictive)
         };
         assert_eq!(
             run(&timid).dial,
@@ -317,7 +289,7 @@ mod tests {
         let nobody_ready = Snapshot {
             ready_agents: 0,
             predicted: Some(3),
-            ..snapshot(Method::Predictive)
+            ..snapshot(DialMethod::Predictive)
         };
         assert_eq!(
             run(&nobody_ready).dial,
@@ -326,7 +298,7 @@ mod tests {
         );
         let ringing = Snapshot {
             lines_ringing: 7,
-            ..snapshot(Method::Ratio)
+            ..snapshot(DialMethod::Ratio)
         };
         assert_eq!(run(&ringing).dial, 3, "lines already ringing count");
     }
@@ -342,7 +314,7 @@ mod tests {
         let over = Snapshot {
             ledger: over_ledger.clone(),
             predicted: Some(40),
-            ..snapshot(Method::Predictive)
+            ..snapshot(DialMethod::Predictive)
         };
         let d = run(&over);
         assert!(d.capped_by_abandons);
@@ -353,7 +325,7 @@ mod tests {
                 live_answers_30d: 98,
                 ..over_ledger.clone()
             },
-            ..snapshot(Method::Ratio)
+            ..snapshot(DialMethod::Ratio)
         };
         assert_eq!(run(&under).dial, 10);
         // AMD false positives count: 2 measured + 1 estimated reaches 3.
@@ -366,7 +338,7 @@ mod tests {
         assert!(
             run(&Snapshot {
                 ledger: amd,
-                ..snapshot(Method::Ratio)
+                ..snapshot(DialMethod::Ratio)
             })
             .capped_by_abandons
         );
@@ -381,7 +353,7 @@ mod tests {
         let d = run(&Snapshot {
             ledger: hour,
             predicted: Some(40),
-            ..snapshot(Method::Predictive)
+            ..snapshot(DialMethod::Predictive)
         });
         assert_eq!((d.dial, d.capped_by_abandons), (4, true));
     }
@@ -390,19 +362,19 @@ mod tests {
     fn caps_and_bad_input() {
         let none = Snapshot {
             ready_agents: 0,
-            ..snapshot(Method::Ratio)
+            ..snapshot(DialMethod::Ratio)
         };
         assert_eq!(run(&none).hold, Some(Hold::NoReadyAgents));
         let paused = Snapshot {
             ready_agents: 0,
             predicted: Some(0),
-            ..snapshot(Method::Predictive)
+            ..snapshot(DialMethod::Predictive)
         };
         assert_eq!(run(&paused).hold, Some(Hold::NoReadyAgents));
         let lines = Snapshot {
             max_lines: Some(12),
             lines_in_use: 6,
-            ..snapshot(Method::Ratio)
+            ..snapshot(DialMethod::Ratio)
         };
         assert_eq!(
             (run(&lines).dial, run(&lines).hold),
@@ -410,17 +382,17 @@ mod tests {
         );
         let trunk = Snapshot {
             trunk_channels_free: Some(2),
-            ..snapshot(Method::Ratio)
+            ..snapshot(DialMethod::Ratio)
         };
         assert_eq!(run(&trunk).hold, Some(Hold::TrunkFull));
         let leads = Snapshot {
             leads_ready: 0,
-            ..snapshot(Method::Ratio)
+            ..snapshot(DialMethod::Ratio)
         };
         assert_eq!(run(&leads).hold, Some(Hold::NoLeads));
         let weird = Snapshot {
             dial_ratio: f64::NAN,
-            ..snapshot(Method::Ratio)
+            ..snapshot(DialMethod::Ratio)
         };
         assert_eq!(
             run(&weird).dial,
@@ -432,7 +404,7 @@ mod tests {
 
     #[test]
     fn calls_per_second_on_the_callers_clock() {
-        let s = snapshot(Method::Ratio);
+        let s = snapshot(DialMethod::Ratio);
         let mut rate = CallRate::new(3.0, 0.0);
         assert_eq!(decide(&s, &mut rate, 0.0).dial, 3);
         assert_eq!(decide(&s, &mut rate, 0.0).hold, Some(Hold::CallsPerSecond));

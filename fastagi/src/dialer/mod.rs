@@ -15,6 +15,7 @@ use dialtone_core::campaigns::{self, DialSettings, LiveCounts};
 use dialtone_core::dial_history;
 use dialtone_core::hopper::{self, Filled};
 use dialtone_core::pacing::{self, CallRate, Ledger, Pacer, Snapshot};
+use dialtone_core::vocabulary::DialMethod;
 use futures::StreamExt;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
@@ -231,12 +232,9 @@ async fn turn(
         );
     }
     let mut counts = campaigns::live_counts(&ctx.pool, campaign_id, &ctx.node).await?;
-    let method: pacing::Method = settings
-        .dial_method
-        .parse()
-        .unwrap_or(pacing::Method::Progressive);
+    let method = settings.dial_method;
     let ledger = ledger(&settings, &counts);
-    let predicted = if method == pacing::Method::Predictive {
+    let predicted = if method == DialMethod::Predictive {
         if predictive.is_none() {
             *predictive = Some(Predictive::load(&ctx.pool, campaign_id).await?);
         }

@@ -80,7 +80,7 @@ mod tests {
     fn settings(template: &str, name: &str) -> DialSettings {
         DialSettings {
             active: true,
-            dial_method: "predictive".into(),
+            dial_method: dialtone_core::vocabulary::DialMethod::Predictive,
             dial_ratio: 1.0,
             max_lines: None,
             max_calls_per_second: 10.0,

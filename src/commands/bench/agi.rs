@@ -357,7 +357,8 @@ async fn routing(config: &Config, args: &AgiArgs) -> anyhow::Result<()> {
 }
 
 async fn routing_in(pool: &sqlx::PgPool, args: &AgiArgs) -> anyhow::Result<()> {
-    use dialtone_core::campaigns::{self, DialMethod};
+    use dialtone_core::campaigns;
+    use dialtone_core::vocabulary::DialMethod;
     let campaign = campaigns::create(pool, "bench", DialMethod::Predictive, "9am-9pm").await?;
     sqlx::query("UPDATE campaigns SET recording_policy = 'never' WHERE id = $1")
         .bind(campaign)

@@ -39,7 +39,7 @@ async fn seed(pool: &PgPool, leads: i64) -> anyhow::Result<()> {
         dialtone_core::campaigns::create(
             pool,
             &format!("Campaign {c:02}"),
-            dialtone_core::campaigns::DialMethod::Predictive,
+            dialtone_core::vocabulary::DialMethod::Predictive,
             "9am-9pm",
         )
         .await?;
@@ -126,7 +126,7 @@ async fn measure(pool: &PgPool, args: &WebArgs) -> anyhow::Result<()> {
         pool,
         "bench",
         "Bench Admin",
-        dialtone_core::users::Role::Admin,
+        dialtone_core::vocabulary::Role::Admin,
         "bench password 1",
     )
     .await?;

@@ -76,7 +76,7 @@ pub async fn run(config: &Config, args: WsArgs) -> anyhow::Result<()> {
         &pool,
         "bench0000",
         "Bench 0",
-        dialtone_core::users::Role::Agent,
+        dialtone_core::vocabulary::Role::Agent,
         "bench password 1234",
     )
     .await?;
@@ -95,7 +95,7 @@ pub async fn run(config: &Config, args: WsArgs) -> anyhow::Result<()> {
     let campaign = dialtone_core::campaigns::create(
         &pool,
         "Bench",
-        dialtone_core::campaigns::DialMethod::Predictive,
+        dialtone_core::vocabulary::DialMethod::Predictive,
         "9am-9pm",
     )
     .await?;

@@ -1,11 +1,11 @@
-//! The JSON API for integrations: the same operations as the pages (`ops`), the same roles,
+//! The JSON API for integrations: the same operations as the pages (`server::<name>`), the same roles,
 //! reached with `Authorization: Bearer <token>` (tokens are issued on the Users page).
 //! `/api/v1/openapi.json` describes it.
 
+mod calltimes;
 mod campaigns;
-mod codes;
+mod dispositions;
 mod dnc;
-mod hours;
 mod inbound;
 mod lists;
 mod openapi;
@@ -73,36 +73,36 @@ pub fn routes(upload_limit: axum::extract::DefaultBodyLimit) -> Router<AppState>
         .route("/api/v1/tokens/{id}", delete(users::revoke_token))
         .route(
             "/api/v1/statuses",
-            get(codes::statuses).post(codes::create_status),
+            get(dispositions::statuses).post(dispositions::create_status),
         )
         .route(
             "/api/v1/statuses/{code}",
-            axum::routing::put(codes::update_status),
+            axum::routing::put(dispositions::update_status),
         )
         .route(
             "/api/v1/pause-codes",
-            get(codes::pause_codes).post(codes::create_pause_code),
+            get(dispositions::pause_codes).post(dispositions::create_pause_code),
         )
         .route(
             "/api/v1/pause-codes/{code}",
-            axum::routing::put(codes::update_pause_code),
+            axum::routing::put(dispositions::update_pause_code),
         )
         .route(
             "/api/v1/call-times",
-            get(hours::call_times).post(hours::save_call_time),
+            get(calltimes::call_times).post(calltimes::save_call_time),
         )
         .route(
             "/api/v1/call-times/{id}",
-            axum::routing::put(hours::replace_call_time),
+            axum::routing::put(calltimes::replace_call_time),
         )
         .route(
             "/api/v1/holidays",
-            get(hours::holidays).post(hours::add_holiday),
+            get(calltimes::holidays).post(calltimes::add_holiday),
         )
-        .route("/api/v1/holidays/{id}", delete(hours::remove_holiday))
+        .route("/api/v1/holidays/{id}", delete(calltimes::remove_holiday))
         .route(
             "/api/v1/calling-rules",
-            get(hours::rules).post(hours::save_rule),
+            get(calltimes::rules).post(calltimes::save_rule),
         )
 }
 

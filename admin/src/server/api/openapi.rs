@@ -2,7 +2,9 @@
 
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use dialtone_core::vocabulary::{DialMethod, Role};
 use serde_json::{json, Value};
+use strum::VariantNames;
 
 /// The OpenAPI 3.1 description of the routes above.
 pub(super) async fn openapi() -> Response {
@@ -50,7 +52,7 @@ pub(super) async fn openapi() -> Response {
             "/api/v1/me": {"get": {"summary": "The token's user", "responses": ok(json!({"type": "object"}))}},
             "/api/v1/campaigns": {
                 "get": {"summary": "Campaigns visible to the user", "parameters": listing, "responses": ok(page("Campaign"))},
-                "post": {"summary": "Create a campaign (admin)", "requestBody": body(json!({"type": "object", "required": ["name", "dial_method"], "properties": {"name": {"type": "string"}, "dial_method": {"enum": ["manual", "preview", "progressive", "ratio", "predictive"]}}})), "responses": saved}
+                "post": {"summary": "Create a campaign (admin)", "requestBody": body(json!({"type": "object", "required": ["name", "dial_method"], "properties": {"name": {"type": "string"}, "dial_method": {"enum": <DialMethod as VariantNames>::VARIANTS}}})), "responses": saved}
             },
             "/api/v1/campaigns/{id}": {
                 "get": {"summary": "A campaign's settings", "parameters": id, "responses": found(ok(json!({"$ref": "#/components/schemas/CampaignSettings"})))},
@@ -89,7 +91,7 @@ pub(super) async fn openapi() -> Response {
             "/api/v1/dnc/{id}": {"delete": {"summary": "Remove an entry (admin)", "parameters": id, "responses": saved}},
             "/api/v1/users": {
                 "get": {"summary": "Accounts (admin)", "parameters": listing, "responses": ok(page("User"))},
-                "post": {"summary": "Create an account with a generated first password, in the message (admin)", "requestBody": body(json!({"type": "object", "required": ["username", "role"], "properties": {"username": {"type": "string"}, "display_name": {"type": "string"}, "role": {"enum": ["admin", "supervisor", "agent"]}}})), "responses": saved}
+                "post": {"summary": "Create an account with a generated first password, in the message (admin)", "requestBody": body(json!({"type": "object", "required": ["username", "role"], "properties": {"username": {"type": "string"}, "display_name": {"type": "string"}, "role": {"enum": <Role as VariantNames>::VARIANTS}}})), "responses": saved}
             },
             "/api/v1/users/{id}": {"patch": {"summary": "Role, active flag, campaign and inbound-group access (admin)", "parameters": id,
                 "requestBody": body(json!({"type": "object", "required": ["role", "active"], "properties": {"role": {"type": "string"}, "active": {"type": "boolean"}, "phone": {"type": ["string", "null"], "description": "the phone agents log in with and supervisors listen with: a PJSIP, SIP or IAX2 endpoint such as PJSIP/1001, or Local/extension@context; absent keeps it, empty clears it"}, "campaign_ids": {"type": "array", "items": {"type": "integer"}}, "inbound_group_ids": {"type": "array", "items": {"type": "integer"}}}})), "responses": saved}},

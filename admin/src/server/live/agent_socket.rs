@@ -1,6 +1,7 @@
 //! An agent screen's socket: the whole screen when it connects and whenever its session, call
 //! or previewed lead changes; the state alone otherwise; pings that keep the agent live.
 
+use dialtone_core::vocabulary::AgentState;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,7 +17,7 @@ use tracing::Instrument;
 use uuid::Uuid;
 
 use super::{same_site, send_json, HubEvent};
-use crate::desk::AgentPush;
+use crate::model::agent::AgentPush;
 use crate::server::session::Session;
 use crate::server::AppState;
 
@@ -61,7 +62,7 @@ async fn send_desk(state: &AppState, user_id: i64, socket: &mut WebSocket) -> Op
                     )
                 })
                 .unwrap_or((None, None, None));
-            send_json(socket, &AgentPush::Desk { desk })
+            send_json(socket, &AgentPush::Screen { desk })
                 .await
                 .then_some(key)
         }
@@ -153,9 +154,9 @@ async fn serve_page(
                         send_json(socket, &AgentPush::Notice { text: text.clone(), sent_at_micros: *sent_at_micros }).await
                     }
                     HubEvent::Live(LiveEvent::Agent { user_id: u, session_id, call_id, state: s, pause_code, since, preview_lead_id, .. }) if *u == user_id => {
-                        if (Some(*session_id), *call_id, *preview_lead_id) == *shown && s != "logged_out" {
+                        if (Some(*session_id), *call_id, *preview_lead_id) == *shown && *s != AgentState::LoggedOut {
                             let ms = (chrono::Utc::now() - *since).num_milliseconds().max(0);
-                            send_json(socket, &AgentPush::State { state: s.clone(), pause_code: pause_code.clone(), state_ms_ago: ms }).await
+                            send_json(socket, &AgentPush::State { state: *s, pause_code: pause_code.clone(), state_ms_ago: ms }).await
                         } else {
                             send_desk(state, user_id, socket).await.map(|k| *shown = k).is_some()
                         }

@@ -185,24 +185,15 @@ async fn write_heartbeats(hub: Arc<Hub>) {
     let mut tick = tokio::time::interval(HEARTBEAT);
     loop {
         tick.tick().await;
-        let (users, times): (Vec<i64>, Vec<DateTime<Utc>>) = {
+        let heard: Vec<(i64, DateTime<Utc>)> = {
             let heard = hub.heard.lock().unwrap_or_else(PoisonError::into_inner);
-            heard.iter().map(|(user, (_, at))| (*user, *at)).unzip()
+            heard.iter().map(|(user, (_, at))| (*user, *at)).collect()
         };
-        if users.is_empty() {
+        if heard.is_empty() {
             continue;
         }
-        let written = sqlx::query(
-            "UPDATE agent_sessions s SET last_seen_at = h.at
-             FROM unnest($1::bigint[], $2::timestamptz[]) AS h(user_id, at)
-             WHERE s.user_id = h.user_id AND s.logged_out_at IS NULL AND s.last_seen_at < h.at",
-        )
-        .bind(&users)
-        .bind(&times)
-        .execute(&hub.pool)
-        .await;
-        if let Err(e) = written {
-            tracing::warn!(error = %e, agents = users.len(), "live: heartbeats not written");
+        if let Err(e) = dialtone_core::agents::seen(&hub.pool, &heard).await {
+            tracing::warn!(error = %e, agents = heard.len(), "live: heartbeats not written");
         }
     }
 }

@@ -8,15 +8,15 @@
 //! moving and the call flows stop giving the agent calls `agents::LIVENESS_SECS` (5 s) later.
 
 mod agent_socket;
-mod board_socket;
 mod hub;
+mod wallboard_socket;
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::http::HeaderMap;
 
 pub use agent_socket::agent_socket;
-pub use board_socket::board_socket;
 pub use hub::{Hub, HubEvent};
+pub use wallboard_socket::wallboard_socket;
 
 /// The most a page may send in one message. Pages send nothing but pongs and closes, so this is
 /// the bound against a page (or anyone holding a session) that sends more.

@@ -2,7 +2,8 @@
 //! (`dialtone_core::pacing`) behind the simulator's interface; the others are the references
 //! of `docs/pacing.md`, written from their public descriptions.
 
-use dialtone_core::pacing::{self, CallRate, Floor, Ledger, Method, Pacer, Snapshot};
+use dialtone_core::pacing::{self, CallRate, Floor, Ledger, Pacer, Snapshot};
+use dialtone_core::vocabulary::DialMethod;
 use dialtone_sim::shift::{Strategy, Tallies, Tally, View};
 
 /// One line per ready agent, counting the lines already ringing.
@@ -206,7 +207,7 @@ impl Strategy for Dialtone {
         let ledger = self.ledger(&v.tallies);
         let predicted = self.pacer.lines(&floor, &ledger, self.drop_secs, cap);
         let snapshot = Snapshot {
-            method: Method::Predictive,
+            method: DialMethod::Predictive,
             dial_ratio: 1.0,
             ready_agents: v.ready,
             lines_ringing: v.pending.len() as u32,

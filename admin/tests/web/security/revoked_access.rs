@@ -2,15 +2,16 @@
 //! (their phone is hung up by its node: `dialtone_fastagi::remote::follow_logouts`), and API
 //! tokens stop working.
 
+use dialtone_core::vocabulary::AgentState;
 use std::net::SocketAddr;
 
-use dialtone_core::users::Role;
+use dialtone_core::vocabulary::Role;
 use futures::StreamExt;
 use serde_json::json;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::common::*;
+use crate::helpers::*;
 
 /// How soon a revoked page must lose its socket (the bound).
 const WITHIN: Duration = Duration::from_secs(2);
@@ -112,7 +113,7 @@ async fn floor(pool: PgPool) -> Floor {
     let session = dialtone_core::agents::open_session(&pool, agent, campaign, "n1", "PJSIP/1001")
         .await
         .expect("session");
-    dialtone_core::agents::set_state(&pool, session, "ready", None)
+    dialtone_core::agents::set_state(&pool, session, AgentState::Ready, None)
         .await
         .expect("ready");
     let addr = serve(&site).await;
@@ -213,7 +214,7 @@ async fn signing_out_everywhere_closes_the_wallboard_and_revokes_api_tokens(pool
         .await
         .expect("token");
     let addr = serve(&site).await;
-    let mut board = open_socket(addr, &format!("/ws/board?campaign={campaign}"), &cookie).await;
+    let mut board = open_socket(addr, &format!("/ws/wallboard?campaign={campaign}"), &cookie).await;
     let r = site.post("/signout-everywhere", Some(&cookie), "").await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     assert!(

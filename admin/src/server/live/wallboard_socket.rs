@@ -13,7 +13,7 @@ use tokio::sync::broadcast;
 use tokio::time::Instant;
 
 use super::{same_site, send_json, HubEvent};
-use crate::desk::{BoardPush, BoardScope};
+use crate::model::wallboard::{BoardPush, BoardScope};
 use crate::server::session::Session;
 use crate::server::AppState;
 
@@ -28,8 +28,8 @@ pub struct BoardQuery {
     group: Option<i64>,
 }
 
-/// `GET /ws/board?campaign=ID` or `?group=ID`: a wallboard, for staff who may watch it.
-pub async fn board_socket(
+/// `GET /ws/wallboard?campaign=ID` or `?group=ID`: a wallboard, for staff who may watch it.
+pub async fn wallboard_socket(
     State(state): State<AppState>,
     Extension(session): Extension<Session>,
     Query(query): Query<BoardQuery>,

@@ -48,6 +48,7 @@ impl Site {
         https: bool,
         adjust: impl FnOnce(AppState) -> AppState,
     ) -> Self {
+        dialtone_core::telemetry::test_logging();
         let dir = tempfile::tempdir().expect("dir");
         let config = WebConfig {
             site_root: dir.path().join("site"),
@@ -140,7 +141,11 @@ impl Site {
     }
 
     /// A user with a known password that needs no change, and an open session.
-    pub async fn user(&self, username: &str, role: dialtone_core::users::Role) -> (i64, String) {
+    pub async fn user(
+        &self,
+        username: &str,
+        role: dialtone_core::vocabulary::Role,
+    ) -> (i64, String) {
         let id = dialtone_core::users::create(&self.pool, username, "", role, PASSWORD)
             .await
             .expect("user");
@@ -160,7 +165,7 @@ pub async fn campaign(pool: &PgPool, name: &str) -> i64 {
     dialtone_core::campaigns::create(
         pool,
         name,
-        dialtone_core::campaigns::DialMethod::Progressive,
+        dialtone_core::vocabulary::DialMethod::Progressive,
         "default",
     )
     .await
@@ -191,4 +196,32 @@ pub async fn multipart(
         .body(Body::from(body))
         .expect("request");
     site.send(r).await
+}
+
+/// A reply's JSON body; a body that is not JSON fails the test with what came instead.
+pub fn parse(r: &Reply) -> serde_json::Value {
+    serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("{e}: {} {}", r.status, r.body))
+}
+
+/// An admin of this name, and an API token of theirs.
+pub async fn admin_token(site: &Site, name: &str) -> String {
+    let (id, _) = site
+        .user(name, dialtone_core::vocabulary::Role::Admin)
+        .await;
+    session::issue_api_token(&site.pool, id, "test")
+        .await
+        .expect("token")
+}
+
+/// `s` percent-encoded for a path segment or a query value.
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }

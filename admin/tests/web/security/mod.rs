@@ -4,12 +4,6 @@
 //! - [`revoked_access`]: access taken away ends at once, sockets and dialer sessions too.
 //! - [`open_network`]: a stranger, or a signed-in user, facing the web listener.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // a test's helpers fail the test as its #[test]s do
-#![cfg(feature = "ssr")]
-
-#[path = "../common/mod.rs"]
-mod common;
-
 mod asterisk_values;
 mod open_network;
 mod revoked_access;

@@ -4,9 +4,9 @@
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 
-use crate::common::*;
+use crate::helpers::*;
 use axum::extract::ConnectInfo;
-use dialtone_core::users::Role;
+use dialtone_core::vocabulary::Role;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A form post from our own pages, from the socket address `peer`, with extra headers.

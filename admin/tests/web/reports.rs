@@ -1,81 +1,12 @@
 //! The reports against a seeded database: exact numbers in each report, the CSV files
 //! (attachment, neutralised cells), who may see which campaign or group, and bad filters.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // a test's helpers fail the test as its #[test]s do
-#![cfg(feature = "ssr")]
-
-use axum::body::Body;
-use axum::http::{header, Request, StatusCode};
-use axum::Router;
 use dialtone_admin::pages::reports::{Data, Report};
-use dialtone_admin::server::{router, session, AppState, WebConfig};
-use dialtone_core::users::Role;
-use http_body_util::BodyExt;
-use sqlx::PgPool;
-use tower::ServiceExt;
+use dialtone_core::vocabulary::Role;
 
-const HOST: &str = "admin.test";
-const ORIGIN: &str = "http://admin.test";
-
-/// The router in-process (no socket), as in access.rs.
-struct Site {
-    app: Router,
-    pool: PgPool,
-    _dir: tempfile::TempDir,
-}
-
-struct Reply {
-    status: StatusCode,
-    headers: axum::http::HeaderMap,
-    body: String,
-}
+use crate::helpers::*;
 
 impl Site {
-    fn new(pool: PgPool) -> Self {
-        let dir = tempfile::tempdir().expect("dir");
-        let config = WebConfig {
-            site_root: dir.path().join("site"),
-            upload_dir: dir.path().join("uploads"),
-            recordings_dir: dir.path().join("recordings"),
-            secure_cookies: false,
-            max_upload_bytes: dialtone_admin::server::uploads::MAX_UPLOAD_BYTES,
-        };
-        Self {
-            app: router(AppState::new(pool.clone(), &config)),
-            pool,
-            _dir: dir,
-        }
-    }
-
-    async fn send(&self, request: Request<Body>) -> Reply {
-        let response = self
-            .app
-            .clone()
-            .oneshot(request)
-            .await
-            .expect("router answers");
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = response
-            .into_body()
-            .collect()
-            .await
-            .expect("body")
-            .to_bytes();
-        Reply {
-            status,
-            headers,
-            body: String::from_utf8_lossy(&bytes).into_owned(),
-        }
-    }
-
-    async fn get(&self, path: &str, token: &str) -> Reply {
-        let r = Request::get(path)
-            .header(header::HOST, HOST)
-            .header(header::COOKIE, format!("{}={token}", session::COOKIE));
-        self.send(r.body(Body::empty()).expect("request")).await
-    }
-
     /// A report through its server function, as the page's browser half asks for it.
     async fn report(
         &self,
@@ -110,22 +41,6 @@ impl Site {
             Err(reply.body)
         };
         (reply.status, parsed)
-    }
-
-    async fn user(&self, username: &str, role: Role) -> (i64, String) {
-        let id =
-            dialtone_core::users::create(&self.pool, username, "", role, "a long test password")
-                .await
-                .expect("user");
-        sqlx::query("UPDATE users SET must_change_password = false WHERE id = $1")
-            .bind(id)
-            .execute(&self.pool)
-            .await
-            .expect("update");
-        let token = session::open(&self.pool, id, None, "test")
-            .await
-            .expect("session");
-        (id, token)
     }
 }
 
@@ -245,7 +160,7 @@ async fn seed(site: &Site) -> World {
         dialtone_core::campaigns::create(
             pool,
             name,
-            dialtone_core::campaigns::DialMethod::Progressive,
+            dialtone_core::vocabulary::DialMethod::Progressive,
             "default",
         )
         .await
@@ -577,19 +492,29 @@ async fn seed(site: &Site) -> World {
 
 const RANGE: &str = "from=2026-03-01&to=2026-03-02";
 
-#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
-async fn reports_count_exactly(pool: PgPool) {
-    let site = Site::new(pool);
+/// A site on the seeded world.
+async fn seeded(pool: PgPool) -> (Site, World) {
+    let site = Site::new(pool).await;
     let w = seed(&site).await;
+    (site, w)
+}
 
-    // Campaign summary: dials by outcome per day, the rolling 30-day FTC rate against the cap.
-    let (_, r) = site
-        .report(&w.admin, "summary", &format!("{RANGE}&campaign={}", w.mine))
-        .await;
-    let Data::Summary(s) = r.expect("summary").data else {
+impl Site {
+    /// A report's data as the admin sees it, for the tests that check its numbers.
+    async fn admin_data(&self, w: &World, report: &str, query: &str) -> Data {
+        let (_, r) = self.report(&w.admin, report, query).await;
+        r.unwrap_or_else(|e| panic!("{report}: {e}")).data
+    }
+}
+
+/// Each day's dials by outcome are what a manager reads the campaign's day from.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn the_campaign_summary_counts_each_days_dials_by_outcome(pool: PgPool) {
+    let (site, w) = seeded(pool).await;
+    let query = format!("{RANGE}&campaign={}", w.mine);
+    let Data::Summary(s) = site.admin_data(&w, "summary", &query).await else {
         panic!("not a summary")
     };
-    assert_eq!(s.cap_pct, 2.5);
     assert_eq!(s.days.len(), 2);
     let (d1, d2) = (&s.days[0], &s.days[1]);
     assert_eq!(d1.day, "2026-03-01");
@@ -607,16 +532,32 @@ async fn reports_count_exactly(pool: PgPool) {
         (8, 2, 1, 1, 1, 1, 1, 1)
     );
     assert_eq!((d2.dials, d2.human, d2.no_answer, d2.other), (3, 1, 2, 0));
+}
+
+/// The FTC's abandon rate is measured over 30 days, so a day's rate counts the ledger back a
+/// month, and it is shown next to the campaign's cap.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn the_campaign_summary_rolls_the_abandon_rate_over_30_days_against_the_cap(pool: PgPool) {
+    let (site, w) = seeded(pool).await;
+    let query = format!("{RANGE}&campaign={}", w.mine);
+    let Data::Summary(s) = site.admin_data(&w, "summary", &query).await else {
+        panic!("not a summary")
+    };
+    assert_eq!(s.cap_pct, 2.5);
+    let (d1, d2) = (&s.days[0], &s.days[1]);
     assert_eq!((d1.live_30d, d1.abandons_30d), (12, 2));
     assert_eq!((d2.live_30d, d2.abandons_30d), (13, 1));
     assert!((d1.rate_30d() - 100.0 * 2.0 / 14.0).abs() < 1e-9);
     assert!((d2.rate_30d() - 100.0 / 14.0).abs() < 1e-9);
+}
 
-    // Agent performance: states clipped to the range, the open one ending at the range's end.
-    let (_, r) = site
-        .report(&w.admin, "agents", &format!("{RANGE}&campaign={}", w.mine))
-        .await;
-    let Data::Agents(agents) = r.expect("agents").data else {
+/// Time outside the range belongs to other reports: states are clipped to it, and the one
+/// still open ends at the range's end.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn the_agents_report_clips_each_agents_time_to_the_range(pool: PgPool) {
+    let (site, w) = seeded(pool).await;
+    let query = format!("{RANGE}&campaign={}", w.mine);
+    let Data::Agents(agents) = site.admin_data(&w, "agents", &query).await else {
         panic!("not agents")
     };
     assert_eq!(agents.len(), 1, "{agents:?}");
@@ -627,32 +568,56 @@ async fn reports_count_exactly(pool: PgPool) {
         (5400.0, 4200.0, 120.0, 2880.0)
     );
     assert_eq!(a.logged_in, 12600.0);
+}
+
+/// Pause time is only useful to a supervisor split by the reason the agent gave.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn the_agents_report_splits_pause_time_by_pause_code(pool: PgPool) {
+    let (site, w) = seeded(pool).await;
+    let query = format!("{RANGE}&campaign={}", w.mine);
+    let Data::Agents(agents) = site.admin_data(&w, "agents", &query).await else {
+        panic!("not agents")
+    };
     assert_eq!(
-        a.pauses,
+        agents[0].pauses,
         vec![("BREAK".to_string(), 1800.0), ("LUNCH".to_string(), 1080.0)]
     );
+}
+
+/// An agent's results are their calls and what came of them.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn the_agents_report_counts_each_agents_calls_and_dispositions(pool: PgPool) {
+    let (site, w) = seeded(pool).await;
+    let query = format!("{RANGE}&campaign={}", w.mine);
+    let Data::Agents(agents) = site.admin_data(&w, "agents", &query).await else {
+        panic!("not agents")
+    };
+    let a = &agents[0];
     assert_eq!(a.calls, 3);
     assert_eq!(
         a.dispositions,
         vec![("SALE".to_string(), 2), ("NI".to_string(), 1)]
     );
-    // Every campaign and group: bea too, and alex's inbound calls.
-    let (_, r) = site.report(&w.admin, "agents", RANGE).await;
-    let Data::Agents(agents) = r.expect("agents").data else {
+}
+
+/// Agents work several campaigns and groups; with none chosen, the report must miss none of
+/// their calls, inbound ones included.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn the_agents_report_without_a_campaign_covers_every_campaign_and_group(pool: PgPool) {
+    let (site, w) = seeded(pool).await;
+    let Data::Agents(agents) = site.admin_data(&w, "agents", RANGE).await else {
         panic!("not agents")
     };
     let names: Vec<_> = agents.iter().map(|a| (a.agent.as_str(), a.calls)).collect();
     assert_eq!(names, vec![("alex", 6), ("bea", 2)]);
+}
 
-    // Dispositions with their names and shares.
-    let (_, r) = site
-        .report(
-            &w.admin,
-            "dispositions",
-            &format!("{RANGE}&campaign={}", w.mine),
-        )
-        .await;
-    let Data::Dispositions(rows) = r.expect("dispositions").data else {
+/// Codes mean little to a reader without their names, and counts little without the share.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn the_dispositions_report_gives_each_codes_name_count_and_share(pool: PgPool) {
+    let (site, w) = seeded(pool).await;
+    let query = format!("{RANGE}&campaign={}", w.mine);
+    let Data::Dispositions(rows) = site.admin_data(&w, "dispositions", &query).await else {
         panic!("not dispositions")
     };
     let got: Vec<_> = rows
@@ -673,10 +638,17 @@ async fn reports_count_exactly(pool: PgPool) {
             ("NI", "Not interested", 1, 33.33)
         ]
     );
+}
 
-    // Service level: 2 of Support's 5 calls answered within 20 s (3 answered, 2 abandoned).
-    let (_, r) = site.report(&w.admin, "service-level", RANGE).await;
-    let Data::ServiceLevel { secs, rows } = r.expect("service").data else {
+/// Service level is the share of calls answered within a threshold, 20 s unless asked:
+/// Support's 5 calls were answered after 5, 20 and 45 s, and two abandoned.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn the_service_level_report_counts_each_groups_calls_answered_within_20_seconds(
+    pool: PgPool,
+) {
+    let (site, w) = seeded(pool).await;
+    let Data::ServiceLevel { secs, rows } = site.admin_data(&w, "service-level", RANGE).await
+    else {
         panic!("not service level")
     };
     assert_eq!(secs, 20);
@@ -690,29 +662,42 @@ async fn reports_count_exactly(pool: PgPool) {
         ),
         (5, 3, 2, 2)
     );
+    let billing = rows.iter().find(|r| r.group_id == w.g2).expect("billing");
+    assert_eq!((billing.offered, billing.within), (1, 1));
+}
+
+/// Rates are shares of every call offered, abandons included, so callers who hang up cannot
+/// flatter them; the average wait is the answer speed, over answered calls only.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn the_service_level_report_gives_the_rates_and_the_average_wait(pool: PgPool) {
+    let (site, w) = seeded(pool).await;
+    let Data::ServiceLevel { rows, .. } = site.admin_data(&w, "service-level", RANGE).await else {
+        panic!("not service level")
+    };
+    let support = rows.iter().find(|r| r.group_id == w.g1).expect("support");
     assert_eq!(support.service_level_pct(), 40.0);
     assert_eq!(support.abandon_pct(), 40.0);
     assert!((support.avg_wait.expect("wait") - 70.0 / 3.0).abs() < 1e-9);
-    let billing = rows.iter().find(|r| r.group_id == w.g2).expect("billing");
-    assert_eq!((billing.offered, billing.within), (1, 1));
-    let (_, r) = site
-        .report(
-            &w.admin,
-            "service-level",
-            &format!("{RANGE}&group={}&secs=45", w.g1),
-        )
-        .await;
-    let Data::ServiceLevel { rows, .. } = r.expect("service").data else {
+}
+
+/// Each group has its own target, so the report takes one group and its own threshold.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn the_service_level_report_takes_one_group_and_its_own_threshold(pool: PgPool) {
+    let (site, w) = seeded(pool).await;
+    let query = format!("{RANGE}&group={}&secs=45", w.g1);
+    let Data::ServiceLevel { rows, .. } = site.admin_data(&w, "service-level", &query).await else {
         panic!("not service level")
     };
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].within, 3);
+}
 
-    // Call detail: newest first, the recording linked.
-    let (_, r) = site
-        .report(&w.admin, "calls", &format!("{RANGE}&campaign={}", w.mine))
-        .await;
-    let Data::Calls(page) = r.expect("calls").data else {
+/// The call detail is where a supervisor finds one call and listens to it.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn the_call_detail_lists_calls_newest_first_with_their_recordings(pool: PgPool) {
+    let (site, w) = seeded(pool).await;
+    let query = format!("{RANGE}&campaign={}", w.mine);
+    let Data::Calls(page) = site.admin_data(&w, "calls", &query).await else {
         panic!("not calls")
     };
     let order: Vec<_> = page
@@ -732,12 +717,17 @@ async fn reports_count_exactly(pool: PgPool) {
     assert_eq!(page.rows[3].recording_id, Some(w.recording));
     assert_eq!(page.rows[3].agent.as_deref(), Some("alex"));
     assert_eq!(page.total, 4);
+}
 
-    // The pages render the tables and charts on the server.
+/// The pages are drawn on the server, so the chart and the CSV link are there before any
+/// script runs.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn the_summary_page_renders_its_chart_and_csv_link_on_the_server(pool: PgPool) {
+    let (site, w) = seeded(pool).await;
     let html = site
         .get(
             &format!("/reports/summary?{RANGE}&campaign={}", w.mine),
-            &w.admin,
+            Some(&w.admin),
         )
         .await;
     assert_eq!(html.status, StatusCode::OK);
@@ -753,6 +743,12 @@ async fn reports_count_exactly(pool: PgPool) {
         "{}",
         html.body
     );
+}
+
+/// Every report's page, not only the summary's, must show its numbers without a script.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn each_report_page_renders_its_table_on_the_server(pool: PgPool) {
+    let (site, w) = seeded(pool).await;
     for (page, text) in [
         ("agents", "3:30:00"),
         ("dispositions", "Not interested"),
@@ -760,7 +756,7 @@ async fn reports_count_exactly(pool: PgPool) {
         ("calls", &format!("/recordings/{}/file", w.recording)),
     ] {
         let html = site
-            .get(&format!("/reports/{page}?{RANGE}"), &w.admin)
+            .get(&format!("/reports/{page}?{RANGE}"), Some(&w.admin))
             .await;
         assert_eq!(html.status, StatusCode::OK, "{page}");
         assert!(
@@ -769,28 +765,40 @@ async fn reports_count_exactly(pool: PgPool) {
             html.body
         );
     }
-    let html = site.get("/reports", &w.admin).await;
+}
+
+/// The index is where a report is chosen and its dates set.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn the_reports_index_offers_the_reports_and_a_date_filter(pool: PgPool) {
+    let (site, w) = seeded(pool).await;
+    let html = site.get("/reports", Some(&w.admin)).await;
     assert_eq!(html.status, StatusCode::OK);
     assert!(
         html.body.contains("Campaign summary") && html.body.contains("type=\"date\""),
         "{}",
         html.body
     );
+}
+
+/// A mistyped report address must say so, not fall back to some other report.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn an_unknown_report_is_not_found(pool: PgPool) {
+    let (site, w) = seeded(pool).await;
     assert_eq!(
-        site.get("/reports/nonsense", &w.admin).await.status,
+        site.get("/reports/nonsense", Some(&w.admin)).await.status,
         StatusCode::NOT_FOUND
     );
 }
 
 #[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
 async fn csv_files_are_attachments_with_safe_cells(pool: PgPool) {
-    let site = Site::new(pool);
+    let site = Site::new(pool).await;
     let w = seed(&site).await;
 
     let r = site
         .get(
             &format!("/reports/summary.csv?{RANGE}&campaign={}", w.mine),
-            &w.admin,
+            Some(&w.admin),
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
@@ -807,7 +815,7 @@ async fn csv_files_are_attachments_with_safe_cells(pool: PgPool) {
     let r = site
         .get(
             &format!("/reports/agents.csv?{RANGE}&campaign={}", w.mine),
-            &w.admin,
+            Some(&w.admin),
         )
         .await;
     let lines: Vec<&str> = r.body.lines().collect();
@@ -817,7 +825,7 @@ async fn csv_files_are_attachments_with_safe_cells(pool: PgPool) {
     let r = site
         .get(
             &format!("/reports/dispositions.csv?{RANGE}&campaign={}", w.mine),
-            &w.admin,
+            Some(&w.admin),
         )
         .await;
     assert_eq!(
@@ -828,7 +836,7 @@ async fn csv_files_are_attachments_with_safe_cells(pool: PgPool) {
     let r = site
         .get(
             &format!("/reports/service-level.csv?{RANGE}&group={}", w.g1),
-            &w.admin,
+            Some(&w.admin),
         )
         .await;
     assert_eq!(
@@ -840,7 +848,7 @@ async fn csv_files_are_attachments_with_safe_cells(pool: PgPool) {
     let r = site
         .get(
             &format!("/reports/calls.csv?{RANGE}&group={}", w.g1),
-            &w.admin,
+            Some(&w.admin),
         )
         .await;
     assert_eq!(r.status, StatusCode::OK);
@@ -862,7 +870,7 @@ async fn csv_files_are_attachments_with_safe_cells(pool: PgPool) {
     let r = site
         .get(
             &format!("/reports/calls.csv?{RANGE}&campaign={}", w.mine),
-            &w.admin,
+            Some(&w.admin),
         )
         .await;
     assert!(
@@ -875,7 +883,7 @@ async fn csv_files_are_attachments_with_safe_cells(pool: PgPool) {
     let r = site
         .get(
             &format!("/reports/calls.csv?{RANGE}&campaign={}", w.other),
-            &w.admin,
+            Some(&w.admin),
         )
         .await;
     assert!(r.body.contains(",'=Other,"), "{}", r.body);
@@ -883,7 +891,7 @@ async fn csv_files_are_attachments_with_safe_cells(pool: PgPool) {
 
 #[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
 async fn roles_and_bad_filters_are_refused(pool: PgPool) {
-    let site = Site::new(pool);
+    let site = Site::new(pool).await;
     let w = seed(&site).await;
 
     // A supervisor sees their campaign and group, not the others.
@@ -901,7 +909,7 @@ async fn roles_and_bad_filters_are_refused(pool: PgPool) {
     let page = site
         .get(
             &format!("/reports/summary?{RANGE}&campaign={}", w.other),
-            &w.supervisor,
+            Some(&w.supervisor),
         )
         .await;
     assert_eq!(page.status, StatusCode::FORBIDDEN);
@@ -913,7 +921,7 @@ async fn roles_and_bad_filters_are_refused(pool: PgPool) {
     let csv = site
         .get(
             &format!("/reports/calls.csv?{RANGE}&campaign={}", w.other),
-            &w.supervisor,
+            Some(&w.supervisor),
         )
         .await;
     assert_eq!(csv.status, StatusCode::FORBIDDEN);
@@ -921,7 +929,7 @@ async fn roles_and_bad_filters_are_refused(pool: PgPool) {
     let csv = site
         .get(
             &format!("/reports/service-level.csv?{RANGE}&group={}", w.g2),
-            &w.supervisor,
+            Some(&w.supervisor),
         )
         .await;
     assert_eq!(csv.status, StatusCode::FORBIDDEN);
@@ -955,7 +963,7 @@ async fn roles_and_bad_filters_are_refused(pool: PgPool) {
         "/reports/summary.csv?from=2026-03-01",
     ] {
         assert_eq!(
-            site.get(path, &w.agent).await.status,
+            site.get(path, Some(&w.agent)).await.status,
             StatusCode::FORBIDDEN,
             "{path}"
         );
@@ -979,12 +987,15 @@ async fn roles_and_bad_filters_are_refused(pool: PgPool) {
         assert_eq!(status, StatusCode::OK, "{query}");
         assert!(r.expect_err("refused").contains(message), "{query}");
         let page = site
-            .get(&format!("/reports/service-level?{query}"), &w.admin)
+            .get(&format!("/reports/service-level?{query}"), Some(&w.admin))
             .await;
         assert_eq!(page.status, StatusCode::OK, "{query}");
         assert!(page.body.contains(message), "{query}: {}", page.body);
         let csv = site
-            .get(&format!("/reports/service-level.csv?{query}"), &w.admin)
+            .get(
+                &format!("/reports/service-level.csv?{query}"),
+                Some(&w.admin),
+            )
             .await;
         assert_eq!(csv.status, StatusCode::BAD_REQUEST, "{query}");
         assert!(csv.body.contains(message), "{query}: {}", csv.body);

@@ -2,24 +2,13 @@
 //! refused again by the database whoever writes the row, and the two rules are the same.
 
 use dialtone_core::asterisk_values::Kind;
-use dialtone_core::users::Role;
+use dialtone_core::vocabulary::Role;
 use serde_json::{json, Value};
 
-use crate::common::*;
+use crate::helpers::*;
 
 /// MixMonitor reads `file,options,command` and runs the command when the recording ends.
 const RUNS_A_COMMAND: &str = "{date}/{lead}-{uniqueid},b,touch proof;#";
-
-async fn admin_token(site: &Site, name: &str) -> String {
-    let (id, _) = site.user(name, Role::Admin).await;
-    session::issue_api_token(&site.pool, id, "test")
-        .await
-        .expect("token")
-}
-
-fn parse(r: &Reply) -> Value {
-    serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("{e}: {} {}", r.status, r.body))
-}
 
 /// `PUT /api/v1/campaigns/{id}` with `values`, on the campaign's current version.
 async fn put_settings(site: &Site, api: &str, id: i64, values: Value) -> Reply {
@@ -358,8 +347,4 @@ async fn the_rust_and_database_whitelists_answer_alike(pool: PgPool) {
             assert_eq!(sql, Some(kind.accepts(value)), "{kind} {value:?}");
         }
     }
-}
-
-fn urlencode(s: &str) -> String {
-    form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }

@@ -3,16 +3,13 @@
 //! do in each state, what is refused and how it is said, and that the page's news comes from
 //! the database's own notifications.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // a test's helpers fail the test as its #[test]s do
-#![cfg(feature = "ssr")]
-
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::Utc;
 use dialtone_admin::model::Viewer;
 use dialtone_admin::server::actor::Actor;
-use dialtone_admin::server::agent::{DeskContext, DeskError, LeadFields};
+use dialtone_admin::server::agent::{AgentActions, AgentError, LeadFields};
 use dialtone_admin::server::live::{Hub, HubEvent};
 use dialtone_admin::server::wallboard;
 use dialtone_core::bus::Bus;
@@ -20,7 +17,8 @@ use dialtone_core::calls::{self, Answered, Ended};
 use dialtone_core::dispositions::{CallbackRequest, DispositionError};
 use dialtone_core::live::LiveEvent;
 use dialtone_core::remote::{self, Command, Reply, Request};
-use dialtone_core::users::{self, Role};
+use dialtone_core::users;
+use dialtone_core::vocabulary::{AgentState, Role};
 use dialtone_core::{agents, campaigns, lists};
 use futures::StreamExt;
 use sqlx::PgPool;
@@ -46,7 +44,7 @@ async fn stand_in_node(bus: &Bus, node: &str) -> Arc<Mutex<Vec<Command>>> {
 }
 
 struct Floor {
-    ctx: DeskContext,
+    ctx: AgentActions,
     asked: Arc<Mutex<Vec<Command>>>,
     agent: i64,
     campaign: i64,
@@ -54,14 +52,20 @@ struct Floor {
 }
 
 async fn floor(pool: &PgPool) -> Floor {
+    dialtone_core::telemetry::test_logging();
     let bus = Bus::from_config(None).await.expect("bus");
     let asked = stand_in_node(&bus, "n1").await;
     let agent = users::create(pool, "amy", "Amy", Role::Agent, "a long password")
         .await
         .expect("agent");
-    let campaign = campaigns::create(pool, "Floor", campaigns::DialMethod::Progressive, "9am-9pm")
-        .await
-        .expect("campaign");
+    let campaign = campaigns::create(
+        pool,
+        "Floor",
+        dialtone_core::vocabulary::DialMethod::Progressive,
+        "9am-9pm",
+    )
+    .await
+    .expect("campaign");
     sqlx::query("UPDATE campaigns SET active = true WHERE id = $1")
         .bind(campaign)
         .execute(pool)
@@ -86,7 +90,7 @@ async fn floor(pool: &PgPool) -> Floor {
     .await
     .expect("lead");
     Floor {
-        ctx: DeskContext {
+        ctx: AgentActions {
             pool: pool.clone(),
             bus,
             node: "n1".into(),
@@ -99,21 +103,14 @@ async fn floor(pool: &PgPool) -> Floor {
 }
 
 impl Floor {
-    /// A call of the lead that reached the agent (as the outbound flow leaves it).
     /// The agent logged in to the campaign, their phone in the conference, ready.
     async fn ready_agent(&self) -> i64 {
-        let session = self
-            .ctx
-            .log_in(self.agent, self.campaign, &[])
-            .await
-            .expect("logged in");
-        agents::phone_connected(&self.ctx.pool, session)
-            .await
-            .expect("phone");
+        let session = self.logged_in_agent().await;
         self.ctx.ready(self.agent).await.expect("ready");
         session
     }
 
+    /// A call of the lead that reached the agent (as the outbound flow leaves it).
     async fn call(&self, session: i64) -> Uuid {
         let call_id = Uuid::new_v4();
         let pool = &self.ctx.pool;
@@ -151,49 +148,114 @@ impl Floor {
     fn last_asked(&self) -> Option<Command> {
         self.asked.lock().expect("log").last().cloned()
     }
+
+    /// The agent's phone as an admin would assign it (the check constraints apply).
+    async fn set_phone(&self, phone: Option<&str>) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE users SET phone_dial_string = $2 WHERE id = $1")
+            .bind(self.agent)
+            .bind(phone)
+            .execute(&self.ctx.pool)
+            .await
+            .map(|_| ())
+    }
+
+    /// The agent logged in and their phone answered: paused with the system's LOGIN code.
+    async fn logged_in_agent(&self) -> i64 {
+        let session = self
+            .ctx
+            .log_in(self.agent, self.campaign, &[])
+            .await
+            .expect("logged in");
+        agents::phone_connected(&self.ctx.pool, session)
+            .await
+            .expect("phone");
+        session
+    }
+
+    /// The agent logged in and paused with a code of their choosing, so a later pause has a
+    /// code to replace.
+    async fn agent_on_a_break(&self) -> i64 {
+        let session = self.logged_in_agent().await;
+        self.ctx.pause(self.agent, "BREAK").await.expect("break");
+        session
+    }
+
+    async fn set_pause_codes_mode(&self, mode: &str) {
+        sqlx::query("UPDATE campaigns SET pause_codes_mode = $2 WHERE id = $1")
+            .bind(self.campaign)
+            .bind(mode)
+            .execute(&self.ctx.pool)
+            .await
+            .expect("pause codes mode");
+    }
+
+    async fn pause_code(&self, session: i64) -> Option<String> {
+        sqlx::query_scalar("SELECT pause_code FROM agent_sessions WHERE id = $1")
+            .bind(session)
+            .fetch_one(&self.ctx.pool)
+            .await
+            .expect("code")
+    }
 }
 
+/// A grant is what puts an agent on a campaign's floor; without one there is nothing to join.
 #[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
-async fn logging_in_rings_the_phone_and_refuses_what_is_not_allowed(pool: PgPool) {
+async fn an_agent_cannot_log_in_to_a_campaign_they_were_not_granted(pool: PgPool) {
     let f = floor(&pool).await;
     let other = campaigns::create(
         &pool,
         "Other",
-        campaigns::DialMethod::Progressive,
+        dialtone_core::vocabulary::DialMethod::Progressive,
         "9am-9pm",
     )
     .await
     .expect("campaign");
     assert!(matches!(
         f.ctx.log_in(f.agent, other, &[]).await,
-        Err(DeskError::NoCampaign)
+        Err(AgentError::NoCampaign)
     ));
-    // Only the phone an admin assigned rings: none assigned, no login; and no phone that is
-    // not one endpoint can be assigned at all.
-    let set_phone = |phone: Option<&'static str>| {
-        sqlx::query("UPDATE users SET phone_dial_string = $2 WHERE id = $1")
-            .bind(f.agent)
-            .bind(phone)
-            .execute(&pool)
-    };
-    set_phone(None).await.expect("no phone");
+}
+
+/// Only the phone an admin assigned rings, so with none assigned there is nothing to ring.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn an_agent_without_an_assigned_phone_cannot_log_in(pool: PgPool) {
+    let f = floor(&pool).await;
+    f.set_phone(None).await.expect("no phone");
     assert!(matches!(
         f.ctx.log_in(f.agent, f.campaign, &[]).await,
-        Err(DeskError::NoPhone)
+        Err(AgentError::NoPhone)
     ));
+}
+
+/// Every login rings the stored dial string: anything but one local endpoint could inject
+/// manager actions or ring a phone somewhere else.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn only_a_single_endpoint_can_be_assigned_as_a_phone(pool: PgPool) {
+    let f = floor(&pool).await;
     for hostile in [
         "PJSIP/1001\r\nAction: Hangup",
         "Local/15551234567@dialtone-transfer",
         "PJSIP/1001@elsewhere",
     ] {
-        assert!(set_phone(Some(hostile)).await.is_err(), "{hostile}");
+        assert!(f.set_phone(Some(hostile)).await.is_err(), "{hostile}");
     }
-    set_phone(Some("PJSIP/1001")).await.expect("phone");
+}
+
+/// Inbound calls go only to agents a group was given to.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn an_agent_cannot_log_in_to_an_inbound_group_they_were_not_given(pool: PgPool) {
+    let f = floor(&pool).await;
     assert!(matches!(
         f.ctx.log_in(f.agent, f.campaign, &[99]).await,
-        Err(DeskError::NoGroup)
+        Err(AgentError::NoGroup)
     ));
-    // A campaign whose agents take no inbound calls: no groups with it.
+}
+
+/// An outbound-only campaign's agents must not be handed inbound calls, even from groups they
+/// were given.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn a_campaign_that_takes_no_inbound_calls_refuses_a_login_with_groups(pool: PgPool) {
+    let f = floor(&pool).await;
     let group: i64 =
         sqlx::query_scalar("INSERT INTO inbound_groups (name) VALUES ('Help') RETURNING id")
             .fetch_one(&pool)
@@ -212,13 +274,14 @@ async fn logging_in_rings_the_phone_and_refuses_what_is_not_allowed(pool: PgPool
         .expect("outbound only");
     assert!(matches!(
         f.ctx.log_in(f.agent, f.campaign, &[group]).await,
-        Err(DeskError::NoInbound)
+        Err(AgentError::NoInbound)
     ));
-    sqlx::query("UPDATE campaigns SET allow_inbound = true WHERE id = $1")
-        .bind(f.campaign)
-        .execute(&pool)
-        .await
-        .expect("blended");
+}
+
+/// The agent works through their phone in the conference, so logging in starts by ringing it.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn logging_in_rings_the_agents_assigned_phone(pool: PgPool) {
+    let f = floor(&pool).await;
     let session = f
         .ctx
         .log_in(f.agent, f.campaign, &[])
@@ -231,65 +294,107 @@ async fn logging_in_rings_the_phone_and_refuses_what_is_not_allowed(pool: PgPool
             dial_string: "PJSIP/1001".into()
         })
     );
+}
+
+/// One agent is one seat: a second login would take calls on two screens at once.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn an_agent_already_logged_in_cannot_log_in_again(pool: PgPool) {
+    let f = floor(&pool).await;
+    f.ctx
+        .log_in(f.agent, f.campaign, &[])
+        .await
+        .expect("logged in");
     assert!(matches!(
         f.ctx.log_in(f.agent, f.campaign, &[]).await,
-        Err(DeskError::AlreadyIn(_))
+        Err(AgentError::AlreadyIn(_))
     ));
-    // The phone has not answered: the agent cannot go ready yet.
+}
+
+/// A ready agent is sent calls; with no phone in the conference nobody would hear them.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn an_agent_cannot_go_ready_until_their_phone_answers(pool: PgPool) {
+    let f = floor(&pool).await;
+    let session = f
+        .ctx
+        .log_in(f.agent, f.campaign, &[])
+        .await
+        .expect("logged in");
     assert!(matches!(
         f.ctx.ready(f.agent).await,
-        Err(DeskError::Invalid(_))
+        Err(AgentError::Invalid(_))
     ));
     assert!(agents::phone_connected(&pool, session)
         .await
         .expect("phone"));
+    f.ctx
+        .ready(f.agent)
+        .await
+        .expect("ready once the phone answered");
+}
+
+/// System codes such as LOGIN record what the dialer did, not why an agent stepped away.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn an_agent_cannot_pause_with_a_system_code(pool: PgPool) {
+    let f = floor(&pool).await;
+    f.logged_in_agent().await;
     assert!(
         matches!(
             f.ctx.pause(f.agent, "LOGIN").await,
-            Err(DeskError::BadPauseCode)
+            Err(AgentError::BadPauseCode)
         ),
         "system codes are not the agent's to choose"
     );
     f.ctx.pause(f.agent, "BREAK").await.expect("break");
-    // The campaign's pause_codes_mode: optional (the default) lets the agent pause without a
-    // reason, forced does not, off offers no codes at all.
-    let pause_code = || {
-        sqlx::query_scalar::<_, Option<String>>(
-            "SELECT pause_code FROM agent_sessions WHERE id = $1",
-        )
-        .bind(session)
-        .fetch_one(&pool)
-    };
-    let set_mode = |mode: &'static str| {
-        sqlx::query("UPDATE campaigns SET pause_codes_mode = $2 WHERE id = $1")
-            .bind(f.campaign)
-            .bind(mode)
-            .execute(&pool)
-    };
+}
+
+/// Optional is the default pause_codes_mode, so an agent must be able to step away without
+/// picking a reason.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn optional_pause_codes_let_an_agent_pause_without_a_reason(pool: PgPool) {
+    let f = floor(&pool).await;
+    let session = f.agent_on_a_break().await;
     f.ctx.pause(f.agent, "").await.expect("no reason");
-    assert_eq!(pause_code().await.expect("code").as_deref(), Some("PAUSED"));
-    set_mode("forced").await.expect("forced");
+    assert_eq!(f.pause_code(session).await.as_deref(), Some("PAUSED"));
+}
+
+/// A campaign that reports on why agents pause can insist on a reason every time.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn forced_pause_codes_refuse_a_pause_without_a_reason(pool: PgPool) {
+    let f = floor(&pool).await;
+    f.logged_in_agent().await;
+    f.set_pause_codes_mode("forced").await;
     assert!(matches!(
         f.ctx.pause(f.agent, "").await,
-        Err(DeskError::BadPauseCode)
+        Err(AgentError::BadPauseCode)
     ));
     f.ctx.pause(f.agent, "BREAK").await.expect("a reason");
-    set_mode("off").await.expect("off");
+}
+
+/// A campaign that keeps no pause reasons neither takes one nor offers any on the screen.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn with_pause_codes_off_an_agent_pauses_without_a_code_and_is_offered_none(pool: PgPool) {
+    let f = floor(&pool).await;
+    let session = f.agent_on_a_break().await;
+    f.set_pause_codes_mode("off").await;
     assert!(matches!(
         f.ctx.pause(f.agent, "LUNCH").await,
-        Err(DeskError::NoPauseCodes)
+        Err(AgentError::NoPauseCodes)
     ));
     f.ctx.pause(f.agent, "").await.expect("no codes");
-    assert_eq!(pause_code().await.expect("code").as_deref(), Some("PAUSED"));
+    assert_eq!(f.pause_code(session).await.as_deref(), Some("PAUSED"));
     let desk_session = dialtone_admin::server::agent::desk(&pool, f.agent)
         .await
         .expect("desk")
         .session
         .expect("session");
     assert!(desk_session.pause_codes.is_empty() && desk_session.pause_codes_mode == "off");
-    set_mode("optional").await.expect("optional");
-    // A campaign that allows one agent at a time turns a second away, and takes them once the
-    // first has left.
+}
+
+/// A seat limit caps how many agents work a campaign at once, not how many ever may.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn a_full_campaign_turns_a_second_agent_away_until_the_first_leaves(pool: PgPool) {
+    let f = floor(&pool).await;
+    f.logged_in_agent().await;
     sqlx::query("UPDATE campaigns SET max_logged_in_agents = 1 WHERE id = $1")
         .bind(f.campaign)
         .execute(&pool)
@@ -308,9 +413,23 @@ async fn logging_in_rings_the_phone_and_refuses_what_is_not_allowed(pool: PgPool
         .expect("grant");
     assert!(matches!(
         f.ctx.log_in(ben, f.campaign, &[]).await,
-        Err(DeskError::CampaignFull)
+        Err(AgentError::CampaignFull)
     ));
     f.ctx.ready(f.agent).await.expect("ready");
+    f.ctx.log_out(f.agent).await.expect("logout");
+    f.ctx
+        .log_in(ben, f.campaign, &[])
+        .await
+        .expect("a seat is free");
+    f.ctx.log_out(ben).await.expect("ben leaves");
+}
+
+/// The login opened a line to the phone; logging out must close it and stop the agent being
+/// sent calls.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn logging_out_hangs_up_the_phone_and_ends_the_session(pool: PgPool) {
+    let f = floor(&pool).await;
+    f.ready_agent().await;
     f.ctx.log_out(f.agent).await.expect("logout");
     assert_eq!(
         f.last_asked(),
@@ -320,21 +439,15 @@ async fn logging_in_rings_the_phone_and_refuses_what_is_not_allowed(pool: PgPool
     );
     assert!(matches!(
         f.ctx.ready(f.agent).await,
-        Err(DeskError::NoSession)
+        Err(AgentError::NoSession)
     ));
-    f.ctx
-        .log_in(ben, f.campaign, &[])
-        .await
-        .expect("a seat is free");
-    f.ctx.log_out(ben).await.expect("ben leaves");
-    sqlx::query("UPDATE campaigns SET max_logged_in_agents = NULL WHERE id = $1")
-        .bind(f.campaign)
-        .execute(&pool)
-        .await
-        .expect("no cap");
+}
 
-    // A node that never answers: the login fails with a message and leaves no open session.
-    let lonely = DeskContext {
+/// A session the phone never joined would count as an agent on the floor and hold a seat.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn a_login_the_node_never_answers_fails_and_leaves_no_open_session(pool: PgPool) {
+    let f = floor(&pool).await;
+    let lonely = AgentActions {
         node: "ghost".into(),
         ..f.ctx.clone()
     };
@@ -342,7 +455,7 @@ async fn logging_in_rings_the_phone_and_refuses_what_is_not_allowed(pool: PgPool
     assert!(
         matches!(
             &refused,
-            Err(DeskError::Remote(remote::RemoteError::NoAnswer { .. }))
+            Err(AgentError::Remote(remote::RemoteError::NoAnswer { .. }))
         ),
         "{refused:?}"
     );
@@ -359,11 +472,12 @@ async fn calls_dispositions_and_callbacks(pool: PgPool) {
     let f = floor(&pool).await;
     let session = f.ready_agent().await;
     let call = f.call(session).await;
+    assert!(matches!(
+        f.ctx.pause(f.agent, "BREAK").await,
+        Err(AgentError::WrongState(AgentState::OnCall))
+    ));
     assert!(
-        matches!(f.ctx.pause(f.agent, "BREAK").await, Err(DeskError::WrongState(s)) if s == "on_call")
-    );
-    assert!(
-        matches!(f.ctx.log_out(f.agent).await, Err(DeskError::WrongState(_))),
+        matches!(f.ctx.log_out(f.agent).await, Err(AgentError::WrongState(_))),
         "no logging out in the middle of a call"
     );
     f.ctx.hang_up(f.agent).await.expect("hang up");
@@ -371,7 +485,7 @@ async fn calls_dispositions_and_callbacks(pool: PgPool) {
     f.ctx.dtmf(f.agent, "12#").await.expect("keys");
     assert!(matches!(
         f.ctx.dtmf(f.agent, "").await,
-        Err(DeskError::Invalid(_))
+        Err(AgentError::Invalid(_))
     ));
 
     // The call ends (the `h` extension): the agent wraps up; actions on the call say it ended.
@@ -385,14 +499,14 @@ async fn calls_dispositions_and_callbacks(pool: PgPool) {
         .expect("state");
     assert_eq!(state, "wrapup");
     let ended = f.ctx.hang_up(f.agent).await;
-    assert!(matches!(&ended, Err(DeskError::CallEnded)));
+    assert!(matches!(&ended, Err(AgentError::CallEnded)));
     assert_eq!(
         ended.err().map(|e| e.message()).as_deref(),
         Some("that call has ended")
     );
     assert!(matches!(
         f.ctx.transfer(f.agent, "2015550199", None).await,
-        Err(DeskError::CallEnded)
+        Err(AgentError::CallEnded)
     ));
 
     // Dispositions: only the campaign's, a callback needs a time within the campaign's limit.
@@ -404,7 +518,7 @@ async fn calls_dispositions_and_callbacks(pool: PgPool) {
     for code in ["NI", "MAXATT", "BOGUS"] {
         let refused = f.ctx.dispose(f.agent, code, None, false).await;
         assert!(
-            matches!(&refused, Err(DeskError::Disposition(DispositionError::NotOffered(c))) if c == code),
+            matches!(&refused, Err(AgentError::Disposition(DispositionError::NotOffered(c))) if c == code),
             "{code}: {refused:?}"
         );
     }
@@ -415,19 +529,23 @@ async fn calls_dispositions_and_callbacks(pool: PgPool) {
     };
     assert!(matches!(
         f.ctx.dispose(f.agent, "CALLBK", None, false).await,
-        Err(DeskError::Disposition(DispositionError::CallbackMissing(_)))
+        Err(AgentError::Disposition(DispositionError::CallbackMissing(
+            _
+        )))
     ));
     assert!(matches!(
         f.ctx
             .dispose(f.agent, "CALLBK", Some(soon(-1)), false)
             .await,
-        Err(DeskError::Disposition(DispositionError::CallbackInPast))
+        Err(AgentError::Disposition(DispositionError::CallbackInPast))
     ));
     assert!(matches!(
         f.ctx
             .dispose(f.agent, "CALLBK", Some(soon(400)), false)
             .await,
-        Err(DeskError::Disposition(DispositionError::CallbackTooFar(30)))
+        Err(AgentError::Disposition(DispositionError::CallbackTooFar(
+            30
+        )))
     ));
     let due = soon(1);
     f.ctx
@@ -451,7 +569,7 @@ async fn calls_dispositions_and_callbacks(pool: PgPool) {
     // The call left the screen with its disposition; setting another is refused either way.
     assert!(matches!(
         f.ctx.dispose(f.agent, "SALE", None, false).await,
-        Err(DeskError::NoCall)
+        Err(AgentError::NoCall)
     ));
     let again = dialtone_core::dispositions::set(
         &pool,
@@ -531,7 +649,7 @@ async fn agents_edit_the_lead_on_their_screen(pool: PgPool) {
     assert_eq!(custom, serde_json::json!({"tier": "platinum", "plan": "A"}));
     assert!(matches!(
         f.ctx.save_lead(f.agent, f.lead + 1000, &fields).await,
-        Err(DeskError::Invalid(_))
+        Err(AgentError::Invalid(_))
     ));
     let long = LeadFields {
         custom: vec![("tier".into(), "x".repeat(2001))],
@@ -539,7 +657,7 @@ async fn agents_edit_the_lead_on_their_screen(pool: PgPool) {
     };
     assert!(matches!(
         f.ctx.save_lead(f.agent, f.lead, &long).await,
-        Err(DeskError::Invalid(_))
+        Err(AgentError::Invalid(_))
     ));
 }
 
@@ -578,7 +696,7 @@ async fn a_disposition_during_the_call_leaves_nothing_to_wrap_up(pool: PgPool) {
     // A second save (another tab, a hotkey) is refused and leaves the first one's choice.
     assert!(matches!(
         f.ctx.dispose(f.agent, "NI", None, false).await,
-        Err(DeskError::Disposition(DispositionError::AlreadySet(_)))
+        Err(AgentError::Disposition(DispositionError::AlreadySet(_)))
     ));
     calls::end(&pool, call, &Ended::default())
         .await
@@ -616,7 +734,7 @@ async fn supervisors_act_only_on_their_campaigns(pool: PgPool) {
         user_id: sam,
         username: "sam".into(),
         display_name: "Sam".into(),
-        role: "supervisor".into(),
+        role: Role::Supervisor,
         must_change_password: false,
     };
     let actor = Actor {
@@ -625,7 +743,7 @@ async fn supervisors_act_only_on_their_campaigns(pool: PgPool) {
     };
     assert!(matches!(
         wallboard::force_pause(&f.ctx, &actor, session).await,
-        Err(DeskError::NoCampaign)
+        Err(AgentError::NoCampaign)
     ));
     campaigns::grant(&pool, sam, f.campaign)
         .await
@@ -642,7 +760,7 @@ async fn supervisors_act_only_on_their_campaigns(pool: PgPool) {
     assert_eq!(code.as_deref(), Some("FORCED"));
     let monitor = wallboard::monitor(&f.ctx, &actor, session, remote::Monitor::Listen).await;
     assert!(
-        matches!(monitor, Err(DeskError::Invalid(m)) if m.contains("no phone")),
+        matches!(monitor, Err(AgentError::Invalid(m)) if m.contains("no phone")),
         "a supervisor needs a phone on file"
     );
     sqlx::query("UPDATE users SET phone_dial_string = 'PJSIP/2001' WHERE id = $1")
@@ -714,7 +832,9 @@ async fn the_hub_hears_the_database_and_the_bus(pool: PgPool) {
         other => panic!("expected the session's news, got {other:?}"),
     }
     // The heartbeat changes no state and tells nobody.
-    agents::seen(&pool, session).await.expect("seen");
+    agents::seen(&pool, &[(f.agent, chrono::Utc::now())])
+        .await
+        .expect("seen");
     f.ctx
         .bus
         .publish(
@@ -867,10 +987,10 @@ async fn an_inbound_groups_board(pool: PgPool) {
         user_id: sam,
         username: "sam".into(),
         display_name: "Sam".into(),
-        role: "supervisor".into(),
+        role: Role::Supervisor,
         must_change_password: false,
     };
-    let scope = dialtone_admin::desk::BoardScope::Group(group);
+    let scope = dialtone_admin::model::wallboard::BoardScope::Group(group);
     assert!(!wallboard::may_watch(&pool, &viewer, scope)
         .await
         .expect("access"));
@@ -887,13 +1007,13 @@ async fn an_inbound_groups_board(pool: PgPool) {
         user_id: f.agent,
         username: "amy".into(),
         display_name: "Amy".into(),
-        role: "agent".into(),
+        role: Role::Agent,
         must_change_password: false,
     };
     assert!(!wallboard::may_watch(
         &pool,
         &agent_viewer,
-        dialtone_admin::desk::BoardScope::Campaign(f.campaign)
+        dialtone_admin::model::wallboard::BoardScope::Campaign(f.campaign)
     )
     .await
     .expect("access"));
@@ -952,7 +1072,7 @@ async fn preview_dialing(pool: PgPool) {
     );
     let nothing = f.ctx.preview_next(f.agent).await;
     assert!(
-        matches!(&nothing, Err(DeskError::Invalid(m)) if m.contains("no lead is due")),
+        matches!(&nothing, Err(AgentError::Invalid(m)) if m.contains("no lead is due")),
         "{nothing:?}"
     );
 
@@ -967,7 +1087,7 @@ async fn preview_dialing(pool: PgPool) {
         f.ctx
             .dial(f.agent, dialtone_core::manual::Target::Lead(f.lead + 1))
             .await,
-        Err(DeskError::NoManualDial)
+        Err(AgentError::NoManualDial)
     ));
     f.ctx
         .dial(f.agent, dialtone_core::manual::Target::Lead(f.lead))
