@@ -5,6 +5,82 @@ use chrono::{DateTime, Datelike, NaiveTime, Utc};
 use chrono_tz::Tz;
 use sqlx::PgPool;
 
+/// Creates the call time `name`, or changes the description of the one of that name, in the
+/// caller's transaction; its windows are [`set_windows_in`]'s.
+pub async fn save_in(
+    tx: &mut sqlx::PgConnection,
+    name: &str,
+    description: &str,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO call_times (name, description) VALUES ($1, $2)
+         ON CONFLICT (name) DO UPDATE SET description = EXCLUDED.description RETURNING id",
+    )
+    .bind(name)
+    .bind(description)
+    .fetch_one(tx)
+    .await
+}
+
+/// A day no call goes out: everywhere, or in one state; for every call time, or for one.
+pub struct Holiday<'a> {
+    pub name: &'a str,
+    /// `YYYY-MM-DD`.
+    pub day: &'a str,
+    pub state: Option<&'a str>,
+    pub call_time_id: Option<i64>,
+}
+
+/// Adds a holiday in the caller's transaction.
+pub async fn add_holiday_in(
+    tx: &mut sqlx::PgConnection,
+    holiday: &Holiday<'_>,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO holidays (name, day, state, call_time_id) VALUES ($1, $2::date, $3, $4) RETURNING id",
+    )
+    .bind(holiday.name)
+    .bind(holiday.day)
+    .bind(holiday.state)
+    .bind(holiday.call_time_id)
+    .fetch_one(tx)
+    .await
+}
+
+/// The hours the law allows calls in a country or one of its states, and its cap on attempts.
+pub struct CallingRule<'a> {
+    pub country: &'a str,
+    pub state: Option<&'a str>,
+    /// `HH:MM`.
+    pub opens: &'a str,
+    pub closes: &'a str,
+    pub max_attempts_24h: Option<i32>,
+    /// The law that sets them.
+    pub citation: &'a str,
+}
+
+/// Sets the rule of its country and state (replacing one there was, and making it active
+/// again), in the caller's transaction: the rule as stored, for the audit.
+pub async fn save_rule_in(
+    tx: &mut sqlx::PgConnection,
+    rule: &CallingRule<'_>,
+) -> Result<serde_json::Value, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO calling_rules (country, state, opens_at, closes_at, max_attempts_24h, citation) VALUES ($1, $2, $3::time, $4::time, $5, $6)
+         ON CONFLICT (country, coalesce(state, '')) DO UPDATE SET opens_at = EXCLUDED.opens_at, closes_at = EXCLUDED.closes_at,
+             max_attempts_24h = EXCLUDED.max_attempts_24h, citation = EXCLUDED.citation, active = true
+         RETURNING to_jsonb(calling_rules.*)",
+    )
+    .bind(rule.country)
+    .bind(rule.state)
+    .bind(rule.opens)
+    .bind(rule.closes)
+    .bind(rule.max_attempts_24h)
+    .bind(rule.citation)
+    .fetch_one(tx)
+    .await
+}
+
 /// Replaces a call time's weekly windows, in the caller's transaction: (weekday, opens,
 /// closes) with times as `HH:MM`.
 pub async fn set_windows_in(

@@ -211,8 +211,68 @@ pub struct Callback {
     pub only_me: bool,
 }
 
-/// The callbacks only this agent may make in the campaign, soonest first (callbacks for anyone
-/// are the dialer's).
+/// A disposition as an admin defines it: `flags` names the [`STATUS_FLAGS`] that are set.
+///
+/// [`STATUS_FLAGS`]: crate::vocabulary::STATUS_FLAGS
+pub struct Status<'a> {
+    pub code: &'a str,
+    pub name: &'a str,
+    pub category: &'a str,
+    pub flags: &'a [String],
+}
+
+/// Creates or redefines a disposition, in the caller's transaction: every flag of
+/// [`STATUS_FLAGS`](crate::vocabulary::STATUS_FLAGS) is set or cleared. Returns it as stored.
+pub async fn save_status_in(
+    tx: &mut sqlx::PgConnection,
+    status: &Status<'_>,
+) -> Result<serde_json::Value, sqlx::Error> {
+    let columns: Vec<&str> = crate::vocabulary::STATUS_FLAGS
+        .iter()
+        .map(|(f, _)| *f)
+        .collect();
+    let placeholders: Vec<String> = (4..4 + columns.len()).map(|i| format!("${i}")).collect();
+    let updates: Vec<String> = columns
+        .iter()
+        .map(|c| format!("{c} = EXCLUDED.{c}"))
+        .collect();
+    let sql = format!(
+        "INSERT INTO statuses (code, name, category, {}) VALUES ($1, $2, $3, {})
+         ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, category = EXCLUDED.category, {}
+         RETURNING to_jsonb(statuses.*)",
+        columns.join(", "),
+        placeholders.join(", "),
+        updates.join(", ")
+    );
+    let mut query = sqlx::query_scalar::<_, serde_json::Value>(&sql)
+        .bind(status.code)
+        .bind(status.name)
+        .bind(status.category);
+    for column in &columns {
+        query = query.bind(status.flags.iter().any(|f| f == column));
+    }
+    query.fetch_one(tx).await
+}
+
+/// Creates or renames an agent pause code, in the caller's transaction. Returns it as stored.
+pub async fn save_pause_code_in(
+    tx: &mut sqlx::PgConnection,
+    code: &str,
+    name: &str,
+    billable: bool,
+) -> Result<serde_json::Value, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO pause_codes (code, name, billable) VALUES ($1, $2, $3)
+         ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, billable = EXCLUDED.billable
+         RETURNING to_jsonb(pause_codes.*)",
+    )
+    .bind(code)
+    .bind(name)
+    .bind(billable)
+    .fetch_one(tx)
+    .await
+}
+
 /// What a campaign offers its agents, replaced in the caller's transaction: dispositions as
 /// (status, hotkey) and pause codes. Only selectable statuses and non-system pause codes are
 /// offered; false (and the caller rolls back) when a disposition is not selectable.
@@ -255,6 +315,8 @@ pub async fn offer_in(
     Ok(true)
 }
 
+/// The callbacks only this agent may make in the campaign, soonest first (callbacks for anyone
+/// are the dialer's).
 pub async fn for_agent(
     pool: &PgPool,
     user_id: i64,

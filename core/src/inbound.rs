@@ -41,6 +41,37 @@ const GROUP_COLUMNS: &str = "g.id, g.name, g.campaign_id, g.call_time_id, g.time
      g.position_announce_secs, g.max_wait_secs, g.recording_policy, g.closed_action, g.closed_target, g.no_agents_action,
      g.no_agents_target, g.timeout_action, g.timeout_target";
 
+/// A new inbound group with the schema's defaults, in the caller's transaction: the group as
+/// stored, for the audit.
+pub async fn create_group_in(
+    tx: &mut sqlx::PgConnection,
+    name: &str,
+) -> Result<serde_json::Value, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO inbound_groups (name) VALUES ($1) RETURNING to_jsonb(inbound_groups.*)",
+    )
+    .bind(name)
+    .fetch_one(tx)
+    .await
+}
+
+/// A number (E.164) that rings the group from now on, in the caller's transaction.
+pub async fn add_did_in(
+    tx: &mut sqlx::PgConnection,
+    number: &str,
+    description: &str,
+    group_id: i64,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO dids (number, description, group_id) VALUES ($1, $2, $3) RETURNING id",
+    )
+    .bind(number)
+    .bind(description)
+    .bind(group_id)
+    .fetch_one(tx)
+    .await
+}
+
 /// The active group an active DID routes to. The number is matched as dialed, and with or
 /// without a leading `+`.
 pub async fn group_for_did(pool: &PgPool, did: &str) -> Result<Option<Group>, sqlx::Error> {

@@ -129,6 +129,42 @@ pub async fn store_password<'c>(
     id.ok_or_else(|| UserError::NotFound(username.to_string()))
 }
 
+/// An account's phone as an edit leaves it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phone<'a> {
+    /// As it is.
+    Keep,
+    /// This dial string (checked by the caller against `asterisk_values`), or none.
+    Set(Option<&'a str>),
+}
+
+/// Changes an account's role, whether it may sign in, and its phone, in the caller's
+/// transaction. Returns the phone it has after.
+pub async fn update_in(
+    tx: &mut sqlx::PgConnection,
+    id: i64,
+    role: Role,
+    active: bool,
+    phone: Phone<'_>,
+) -> Result<Option<String>, sqlx::Error> {
+    let (keep, dial_string) = match phone {
+        Phone::Keep => (true, None),
+        Phone::Set(dial_string) => (false, dial_string),
+    };
+    sqlx::query_scalar(
+        "UPDATE users SET role = $2, active = $3, updated_at = now(),
+                phone_dial_string = CASE WHEN $5 THEN phone_dial_string ELSE $4 END
+         WHERE id = $1 RETURNING phone_dial_string",
+    )
+    .bind(id)
+    .bind(role)
+    .bind(active)
+    .bind(dial_string)
+    .bind(keep)
+    .fetch_one(tx)
+    .await
+}
+
 /// Turns an account on or off; off ends everything it had open ([`AccessEnd::Everything`]).
 pub async fn set_active(pool: &PgPool, username: &str, active: bool) -> Result<(), UserError> {
     let id: Option<i64> = sqlx::query_scalar(

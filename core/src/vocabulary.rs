@@ -1,8 +1,9 @@
-//! The words the whole product shares: roles, dial methods, agent states and call states. Each
-//! is stored as text under a CHECK in the database, travels as the same text in JSON, and is
-//! an enum everywhere in between, so a misspelt state is a compile error, not a silent
-//! mismatch. This module compiles for the browser too (the admin's pages), so it needs no
-//! database: `sqlx::Type` comes with the `store` feature.
+//! The words the whole product shares: roles, dial methods, agent states and call states, and
+//! the flags and categories of a disposition. Each is stored as text under a CHECK in the
+//! database, travels as the same text in JSON, and is an enum everywhere in between, so a
+//! misspelt state is a compile error, not a silent mismatch. This module compiles for the
+//! browser too (the admin's pages), so it needs no database: `sqlx::Type` comes with the
+//! `store` feature.
 
 use serde::{Deserialize, Serialize};
 use std::str::FromStr;
@@ -214,6 +215,34 @@ pub enum CallState {
     /// Over.
     Ended,
 }
+
+/// The flags a disposition (`statuses`) carries, as (column, what it means). The columns
+/// reach SQL only from this table.
+pub const STATUS_FLAGS: &[(&str, &str)] = &[
+    ("selectable", "agents may choose it"),
+    ("human_answered", "a person answered (abandon-rate base)"),
+    ("customer_contact", "contact made"),
+    ("sale", "sale"),
+    ("not_interested", "not interested"),
+    ("callback", "opens the callback scheduler"),
+    ("dnc", "adds the number to the campaign's DNC list"),
+    ("unworkable", "number unworkable"),
+    ("completed", "stop dialing the lead"),
+    ("answering_machine", "answering machine"),
+];
+
+/// The categories of a disposition (`statuses.category`).
+pub const STATUS_CATEGORIES: &[&str] = &[
+    "contact",
+    "no_contact",
+    "sale",
+    "not_interested",
+    "callback",
+    "dnc",
+    "machine",
+    "unworkable",
+    "other",
+];
 
 /// `as_str` and `FromStr` for each word enum, `kind` naming it in a refusal.
 macro_rules! words {

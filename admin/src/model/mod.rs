@@ -308,32 +308,6 @@ pub struct DidRow {
     pub active: bool,
 }
 
-/// The flags a status carries, as (column, what it means).
-pub const STATUS_FLAGS: &[(&str, &str)] = &[
-    ("selectable", "agents may choose it"),
-    ("human_answered", "a person answered (abandon-rate base)"),
-    ("customer_contact", "contact made"),
-    ("sale", "sale"),
-    ("not_interested", "not interested"),
-    ("callback", "opens the callback scheduler"),
-    ("dnc", "adds the number to the campaign's DNC list"),
-    ("unworkable", "number unworkable"),
-    ("completed", "stop dialing the lead"),
-    ("answering_machine", "answering machine"),
-];
-
-pub const STATUS_CATEGORIES: &[&str] = &[
-    "contact",
-    "no_contact",
-    "sale",
-    "not_interested",
-    "callback",
-    "dnc",
-    "machine",
-    "unworkable",
-    "other",
-];
-
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StatusRow {
     pub code: String,

@@ -20,7 +20,7 @@ use crate::model::agent::{Screen, ScreenCall, ScreenSession};
 pub async fn get_desk() -> Result<Screen, ServerFnError> {
     let viewer = crate::server::viewer().await?;
     let state = crate::server::state()?;
-    crate::server::agent::desk(&state.pool, viewer.user_id)
+    crate::server::agent::screen(&state.pool, viewer.user_id)
         .await
         .map_err(crate::server::db_error)
 }
@@ -34,7 +34,7 @@ mod act {
     /// The signed-in user and what their actions need.
     pub async fn ctx() -> Result<(i64, AgentActions), ServerFnError> {
         let viewer = crate::server::viewer().await?;
-        Ok((viewer.user_id, crate::server::state()?.desk()))
+        Ok((viewer.user_id, crate::server::state()?.agent_actions()))
     }
 
     pub fn done(result: Result<(), AgentError>, message: &str) -> Result<String, ServerFnError> {
@@ -273,7 +273,7 @@ pub fn AgentScreen() -> impl IntoView {
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match initial.await {
-                    Ok(desk) => view! { <Screen desk/> }.into_any(),
+                    Ok(desk) => view! { <LiveScreen desk/> }.into_any(),
                     Err(e) => view! { <p class="notice error">{super::error_text(&e)}</p> }.into_any(),
                 }
             })}
@@ -355,7 +355,7 @@ impl Actions {
 }
 
 #[component]
-fn Screen(desk: Screen) -> impl IntoView {
+fn LiveScreen(desk: Screen) -> impl IntoView {
     let desk = RwSignal::new(desk);
     // When the last push arrived (page clock), and the clock that moves the timers.
     let base = RwSignal::new(now_ms());

@@ -6,7 +6,9 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use super::{FieldError, Notice};
-use crate::model::{CampaignCodes, PauseRow, Saved, StatusRow, STATUS_CATEGORIES, STATUS_FLAGS};
+use dialtone_core::vocabulary::{STATUS_CATEGORIES, STATUS_FLAGS};
+
+use crate::model::{CampaignCodes, PauseRow, Saved, StatusRow};
 
 #[server(endpoint = "list_codes")]
 pub async fn list_codes() -> Result<(Vec<StatusRow>, Vec<PauseRow>), ServerFnError> {

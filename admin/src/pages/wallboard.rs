@@ -49,7 +49,7 @@ pub async fn board_get(group: bool, id: i64) -> Result<Board, ServerFnError> {
 pub async fn board_act(session: i64, what: String) -> Result<String, ServerFnError> {
     use dialtone_core::remote::Monitor;
     let ctx = super::ssr::context().await?;
-    let desk = crate::server::state()?.desk();
+    let desk = crate::server::state()?.agent_actions();
     let actor = ctx.actor();
     let result = match what.as_str() {
         "listen" => crate::server::wallboard::monitor(&desk, &actor, session, Monitor::Listen)

@@ -133,7 +133,7 @@ async fn session_of(pool: &PgPool, user_id: i64) -> Result<SessionRow, AgentErro
 }
 
 /// The whole agent screen of `user_id`.
-pub async fn desk(pool: &PgPool, user_id: i64) -> Result<Screen, sqlx::Error> {
+pub async fn screen(pool: &PgPool, user_id: i64) -> Result<Screen, sqlx::Error> {
     let (display, username, phone): (String, String, Option<String>) =
         sqlx::query_as("SELECT display_name, username, phone_dial_string FROM users WHERE id = $1")
             .bind(user_id)

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use dialtone_core::calltimes;
 use serde_json::Value;
 use sqlx::PgPool;
 
@@ -82,14 +83,7 @@ pub async fn save_call_time(
         return Ok(invalid(fields));
     }
     let mut tx = pool.begin().await?;
-    let id: i64 = match sqlx::query_scalar(
-        "INSERT INTO call_times (name, description) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET description = EXCLUDED.description RETURNING id",
-    )
-    .bind(name.trim())
-    .bind(description.trim())
-    .fetch_one(&mut *tx)
-    .await
-    {
+    let id = match calltimes::save_in(&mut tx, name.trim(), description.trim()).await {
         Ok(id) => id,
         Err(e) => return refusal(e, "name"),
     };
@@ -156,14 +150,13 @@ pub async fn add_holiday(
     }
     let state = (!state.is_empty()).then_some(state);
     let mut tx = pool.begin().await?;
-    let id: i64 = match sqlx::query_scalar("INSERT INTO holidays (name, day, state, call_time_id) VALUES ($1, $2::date, $3, $4) RETURNING id")
-        .bind(name.trim())
-        .bind(day.trim())
-        .bind(&state)
-        .bind(call_time)
-        .fetch_one(&mut *tx)
-        .await
-    {
+    let holiday = calltimes::Holiday {
+        name: name.trim(),
+        day: day.trim(),
+        state: state.as_deref(),
+        call_time_id: call_time,
+    };
+    let id = match calltimes::add_holiday_in(&mut tx, &holiday).await {
         Ok(id) => id,
         Err(e) => return refusal(e, "name"),
     };
@@ -264,20 +257,15 @@ pub async fn save_rule(
         .bind(&state)
         .fetch_optional(&mut *tx)
         .await?;
-    let after: Value = sqlx::query_scalar(
-        "INSERT INTO calling_rules (country, state, opens_at, closes_at, max_attempts_24h, citation) VALUES ($1, $2, $3::time, $4::time, $5, $6)
-         ON CONFLICT (country, coalesce(state, '')) DO UPDATE SET opens_at = EXCLUDED.opens_at, closes_at = EXCLUDED.closes_at,
-             max_attempts_24h = EXCLUDED.max_attempts_24h, citation = EXCLUDED.citation, active = true
-         RETURNING to_jsonb(calling_rules.*)",
-    )
-    .bind(&country)
-    .bind(&state)
-    .bind(o)
-    .bind(c)
-    .bind(max)
-    .bind(citation.trim())
-    .fetch_one(&mut *tx)
-    .await?;
+    let rule = calltimes::CallingRule {
+        country: &country,
+        state: state.as_deref(),
+        opens: o.as_deref().unwrap_or_default(),
+        closes: c.as_deref().unwrap_or_default(),
+        max_attempts_24h: max,
+        citation: citation.trim(),
+    };
+    let after = calltimes::save_rule_in(&mut tx, &rule).await?;
     let action = if before.is_some() { "update" } else { "create" };
     actor
         .audit(

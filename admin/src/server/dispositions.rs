@@ -9,7 +9,9 @@ use sqlx::PgPool;
 
 use super::actor::{Actor, OpError};
 use super::settings::{invalid, refusal};
-use crate::model::{CampaignCodes, PauseRow, Saved, StatusRow, STATUS_CATEGORIES, STATUS_FLAGS};
+use dialtone_core::vocabulary::{STATUS_CATEGORIES, STATUS_FLAGS};
+
+use crate::model::{CampaignCodes, PauseRow, Saved, StatusRow};
 
 /// A status or pause code: 1 to 12 capitals, digits or `_`.
 fn valid_code(code: &str) -> bool {
@@ -95,29 +97,13 @@ pub async fn save_status(
             "{code} is set by the dialer itself and cannot be changed."
         )));
     }
-    let flag = |f: &str| flags.iter().any(|x| x == f);
-    let columns: Vec<&str> = STATUS_FLAGS.iter().map(|(f, _)| *f).collect();
-    let placeholders: Vec<String> = (4..4 + columns.len()).map(|i| format!("${i}")).collect();
-    let updates: Vec<String> = columns
-        .iter()
-        .map(|c| format!("{c} = EXCLUDED.{c}"))
-        .collect();
-    let sql = format!(
-        "INSERT INTO statuses (code, name, category, {}) VALUES ($1, $2, $3, {})
-         ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, category = EXCLUDED.category, {}
-         RETURNING to_jsonb(statuses.*)",
-        columns.join(", "),
-        placeholders.join(", "),
-        updates.join(", ")
-    );
-    let mut query = sqlx::query_scalar::<_, Value>(&sql)
-        .bind(&code)
-        .bind(name.trim())
-        .bind(category);
-    for c in &columns {
-        query = query.bind(flag(c));
-    }
-    let after = match query.fetch_one(&mut *tx).await {
+    let status = dialtone_core::dispositions::Status {
+        code: &code,
+        name: name.trim(),
+        category,
+        flags,
+    };
+    let after = match dialtone_core::dispositions::save_status_in(&mut tx, &status).await {
         Ok(after) => after,
         Err(e) => return refusal(e, "code"),
     };
@@ -179,15 +165,9 @@ pub async fn save_pause_code(
             "{code} is set by the system and cannot be changed."
         )));
     }
-    let after: Value = sqlx::query_scalar(
-        "INSERT INTO pause_codes (code, name, billable) VALUES ($1, $2, $3)
-         ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, billable = EXCLUDED.billable RETURNING to_jsonb(pause_codes.*)",
-    )
-    .bind(&code)
-    .bind(name.trim())
-    .bind(billable)
-    .fetch_one(&mut *tx)
-    .await?;
+    let after =
+        dialtone_core::dispositions::save_pause_code_in(&mut tx, &code, name.trim(), billable)
+            .await?;
     let action = if before.is_some() { "update" } else { "create" };
     actor
         .audit(

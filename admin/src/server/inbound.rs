@@ -38,13 +38,7 @@ pub async fn create_inbound_group(
         });
     }
     let mut tx = pool.begin().await?;
-    let created = sqlx::query_scalar::<_, Value>(
-        "INSERT INTO inbound_groups (name) VALUES ($1) RETURNING to_jsonb(inbound_groups.*)",
-    )
-    .bind(name.trim())
-    .fetch_one(&mut *tx)
-    .await;
-    let after = match created {
+    let after = match dialtone_core::inbound::create_group_in(&mut tx, name.trim()).await {
         Ok(after) => after,
         Err(e) => return refusal(e, "name"),
     };
@@ -143,18 +137,13 @@ pub async fn add_did(
         return Ok(Saved::Invalid { fields, form: None });
     }
     let mut tx = pool.begin().await?;
-    let created = sqlx::query_scalar::<_, i64>(
-        "INSERT INTO dids (number, description, group_id) VALUES ($1, $2, $3) RETURNING id",
-    )
-    .bind(&number)
-    .bind(description.trim())
-    .bind(group_id)
-    .fetch_one(&mut *tx)
-    .await;
-    let id = match created {
-        Ok(id) => id,
-        Err(e) => return refusal(e, "number"),
-    };
+    let id =
+        match dialtone_core::inbound::add_did_in(&mut tx, &number, description.trim(), group_id)
+            .await
+        {
+            Ok(id) => id,
+            Err(e) => return refusal(e, "number"),
+        };
     let after = serde_json::json!({"number": number, "group_id": group_id, "description": description.trim()});
     actor
         .audit(

@@ -78,7 +78,9 @@ pub fn check_custom_values<'a>(mut values: impl Iterator<Item = &'a str>) -> Res
     Ok(())
 }
 
-const VISIBLE: &str = "($1 OR l.list_id IN (SELECT s.id FROM lists s JOIN user_campaigns uc ON uc.campaign_id = s.campaign_id WHERE uc.user_id = $2))";
+/// The leads of lists whose campaign the viewer sees, binding a [`visibility::Seen`] at `$1`.
+const VISIBLE: &str =
+    "($1::bigint[] IS NULL OR l.list_id IN (SELECT s.id FROM lists s WHERE s.campaign_id = ANY($1)))";
 
 #[derive(sqlx::FromRow)]
 struct Found {
@@ -139,8 +141,8 @@ pub async fn search(
                 "To search by name, choose the list.".into(),
             ))
         }
-        LeadQuery::Phone(p) => ("l.phone_e164 = $3 #>> '{}'", Value::String(p)),
-        LeadQuery::Id(id) => ("l.id = ($3 #>> '{}')::bigint", Value::from(id)),
+        LeadQuery::Phone(p) => ("l.phone_e164 = $2 #>> '{}'", Value::String(p)),
+        LeadQuery::Id(id) => ("l.id = ($2 #>> '{}')::bigint", Value::from(id)),
         // A last-name prefix is the range [name, its successor) in "C" order, which the
         // last-name index walks. Two words or more are a first and a last name, in either
         // order, or a last name with a space ("de la cruz").
@@ -156,12 +158,12 @@ pub async fn search(
                 [first, last @ ..] if !last.is_empty() => {
                     let last = last.join(" ");
                     (
-                        r#"l.list_id = ($3 ->> 'list')::bigint AND (
-                             (lower(l.last_name) COLLATE "C" >= ($3 ->> 'a_from') AND lower(l.last_name) COLLATE "C" < ($3 ->> 'a_to')
-                              AND starts_with(lower(l.first_name), $3 ->> 'b'))
-                          OR (lower(l.last_name) COLLATE "C" >= ($3 ->> 'b_from') AND lower(l.last_name) COLLATE "C" < ($3 ->> 'b_to')
-                              AND starts_with(lower(l.first_name), $3 ->> 'a'))
-                          OR (lower(l.last_name) COLLATE "C" >= ($3 ->> 'from') AND lower(l.last_name) COLLATE "C" < ($3 ->> 'to')))"#,
+                        r#"l.list_id = ($2 ->> 'list')::bigint AND (
+                             (lower(l.last_name) COLLATE "C" >= ($2 ->> 'a_from') AND lower(l.last_name) COLLATE "C" < ($2 ->> 'a_to')
+                              AND starts_with(lower(l.first_name), $2 ->> 'b'))
+                          OR (lower(l.last_name) COLLATE "C" >= ($2 ->> 'b_from') AND lower(l.last_name) COLLATE "C" < ($2 ->> 'b_to')
+                              AND starts_with(lower(l.first_name), $2 ->> 'a'))
+                          OR (lower(l.last_name) COLLATE "C" >= ($2 ->> 'from') AND lower(l.last_name) COLLATE "C" < ($2 ->> 'to')))"#,
                         serde_json::json!({
                             "a": first, "a_from": range(first).0, "a_to": range(first).1,
                             "b": last, "b_from": range(&last).0, "b_to": range(&last).1,
@@ -171,17 +173,17 @@ pub async fn search(
                     )
                 }
                 _ => (
-                    r#"l.list_id = ($3 ->> 'list')::bigint
-                       AND lower(l.last_name) COLLATE "C" >= ($3 ->> 'from') AND lower(l.last_name) COLLATE "C" < ($3 ->> 'to')"#,
+                    r#"l.list_id = ($2 ->> 'list')::bigint
+                       AND lower(l.last_name) COLLATE "C" >= ($2 ->> 'from') AND lower(l.last_name) COLLATE "C" < ($2 ->> 'to')"#,
                     serde_json::json!({"from": name, "to": range(&name).1, "list": list}),
                 ),
             }
         }
     };
     let list_filter = if list.is_some() {
-        "AND l.list_id = $6"
+        "AND l.list_id = $5"
     } else {
-        "AND $6::bigint IS NULL"
+        "AND $5::bigint IS NULL"
     };
     let (column, desc) = pick_sort(sort, LEAD_SORTS).unwrap_or(("id", false));
     let dir = if desc { "DESC" } else { "ASC" };
@@ -197,10 +199,9 @@ pub async fn search(
         "SELECT * FROM (SELECT l.id, l.list_id, s.name AS list_name, l.phone_e164, l.first_name, l.last_name, l.status, l.time_zone, l.attempt_count
               FROM leads l JOIN lists s ON s.id = l.list_id
               WHERE {condition} AND {VISIBLE} {list_filter} {window}) m
-         ORDER BY {outer} LIMIT $4 OFFSET $5"
+         ORDER BY {outer} LIMIT $3 OFFSET $4"
     ))
-    .bind(actor.viewer.is_admin())
-    .bind(actor.viewer.user_id)
+    .bind(visibility::campaigns(pool, actor.viewer.user_id).await?.ids())
     .bind(&bind)
     .bind(i64::from(PER_PAGE) + 1)
     .bind(i64::from(page.max(1) - 1) * i64::from(PER_PAGE))
@@ -237,10 +238,13 @@ pub async fn search(
 async fn visible(pool: &PgPool, actor: &Actor<'_>, id: i64) -> Result<(), OpError> {
     actor.staff()?;
     let ok: bool = sqlx::query_scalar(&format!(
-        "SELECT EXISTS (SELECT 1 FROM leads l WHERE l.id = $3 AND {VISIBLE})"
+        "SELECT EXISTS (SELECT 1 FROM leads l WHERE l.id = $2 AND {VISIBLE})"
     ))
-    .bind(actor.viewer.is_admin())
-    .bind(actor.viewer.user_id)
+    .bind(
+        visibility::campaigns(pool, actor.viewer.user_id)
+            .await?
+            .ids(),
+    )
     .bind(id)
     .fetch_one(pool)
     .await?;

@@ -123,7 +123,7 @@ impl AppState {
     }
 
     /// What the agent screen's and wallboard's actions need.
-    pub fn desk(&self) -> agent::AgentActions {
+    pub fn agent_actions(&self) -> agent::AgentActions {
         agent::AgentActions {
             pool: self.pool.clone(),
             bus: self.bus.clone(),

@@ -125,7 +125,7 @@ pub async fn update_user(
     campaign_ids: &[i64],
     group_ids: &[i64],
 ) -> Result<Saved, OpError> {
-    use dialtone_core::users::{end_access, AccessEnd};
+    use dialtone_core::users::{self, end_access, AccessEnd};
     actor.admin()?;
     let mut fields = Vec::new();
     let parsed_role = role.parse::<Role>();
@@ -137,10 +137,10 @@ pub async fn update_user(
     if let Some(Err(refused)) = phone.map(|p| asterisk_values::check(Asterisk::Phone, p)) {
         fields.push(("phone".into(), refused.kind.rule().into()));
     }
-    if !fields.is_empty() {
+    let (Ok(role), true) = (parsed_role, fields.is_empty()) else {
         return Ok(Saved::Invalid { fields, form: None });
-    }
-    if id == actor.viewer.user_id && (!active || parsed_role != Ok(Role::Admin)) {
+    };
+    if id == actor.viewer.user_id && (!active || role != Role::Admin) {
         return Ok(Saved::refused(
             "You cannot remove your own admin rights or deactivate yourself.",
         ));
@@ -156,19 +156,12 @@ pub async fn update_user(
     .fetch_optional(&mut *tx)
     .await?;
     let before = before.ok_or(OpError::NotFound)?;
-    let phone: Option<String> = match sqlx::query_scalar(
-        "UPDATE users SET role = $2, active = $3, updated_at = now(),
-                phone_dial_string = CASE WHEN $5 THEN phone_dial_string ELSE $4 END
-         WHERE id = $1 RETURNING phone_dial_string",
-    )
-    .bind(id)
-    .bind(role)
-    .bind(active)
-    .bind(phone)
-    .bind(keep_phone)
-    .fetch_one(&mut *tx)
-    .await
-    {
+    let phone_change = if keep_phone {
+        users::Phone::Keep
+    } else {
+        users::Phone::Set(phone)
+    };
+    let phone = match users::update_in(&mut tx, id, role, active, phone_change).await {
         Ok(phone) => phone,
         Err(e) => return refusal(e, "phone"),
     };

@@ -382,7 +382,7 @@ async fn with_pause_codes_off_an_agent_pauses_without_a_code_and_is_offered_none
     ));
     f.ctx.pause(f.agent, "").await.expect("no codes");
     assert_eq!(f.pause_code(session).await.as_deref(), Some("PAUSED"));
-    let desk_session = dialtone_admin::server::agent::desk(&pool, f.agent)
+    let desk_session = dialtone_admin::server::agent::screen(&pool, f.agent)
         .await
         .expect("desk")
         .session
@@ -1052,7 +1052,7 @@ async fn preview_dialing(pool: PgPool) {
         .preview_next(f.agent)
         .await
         .expect("a lead to preview");
-    let desk = dialtone_admin::server::agent::desk(&pool, f.agent)
+    let desk = dialtone_admin::server::agent::screen(&pool, f.agent)
         .await
         .expect("desk");
     let s = desk.session.expect("session");

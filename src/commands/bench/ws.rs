@@ -200,11 +200,11 @@ pub async fn run(config: &Config, args: WsArgs) -> anyhow::Result<()> {
                 };
                 let value: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
                 match value.get("type").and_then(|t| t.as_str()) {
-                    Some("desk") if first => {
+                    Some("screen") if first => {
                         first = false;
                         let _ = ready_tx.send(());
                     }
-                    Some("desk")
+                    Some("screen")
                         if value
                             .pointer("/desk/session/call")
                             .is_some_and(|c| !c.is_null()) =>

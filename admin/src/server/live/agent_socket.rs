@@ -49,7 +49,7 @@ pub async fn agent_socket(
 type Shown = (Option<i64>, Option<Uuid>, Option<i64>);
 
 async fn send_desk(state: &AppState, user_id: i64, socket: &mut WebSocket) -> Option<Shown> {
-    match crate::server::agent::desk(&state.pool, user_id).await {
+    match crate::server::agent::screen(&state.pool, user_id).await {
         Ok(desk) => {
             let key = desk
                 .session
