@@ -19,6 +19,7 @@
 //! - [`compliance`]: the calling window and per-number caps the law and the campaign set.
 //! - [`live`]: news for the pages people watch (agent screens, wallboards).
 //! - [`remote`]: call control asked of the node whose Asterisk carries the call.
+//! - [`records`]: rows an admin edits column by column (settings, on/off, delete).
 //! - [`preview`]: the lead a preview-dialing agent looks at before dialing it.
 //! - [`visibility`]: who sees which campaign and inbound group.
 //! - [`dispositions`]: what an agent says of a call, and the callbacks they schedule.
@@ -86,6 +87,8 @@ pub mod pacing;
 pub mod phone;
 #[cfg(feature = "store")]
 pub mod preview;
+#[cfg(feature = "store")]
+pub mod records;
 #[cfg(feature = "store")]
 pub mod remote;
 #[cfg(feature = "store")]

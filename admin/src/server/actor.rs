@@ -1,6 +1,7 @@
 //! Who acts in the admin, and what they may touch: the role checks, campaign visibility and
 //! management, and the audit entry every change writes. Every record module asks here.
 
+use dialtone_core::records::{self, Table};
 use std::net::IpAddr;
 
 use serde_json::Value;
@@ -49,25 +50,20 @@ impl Actor<'_> {
         .await
     }
 
-    /// Deletes row `id` of `table` (our own table name, never the user's) and writes its audit
-    /// entry as `entity`, named by `name_of` the row as it was, in one transaction. Returns
-    /// that row; `NotFound` when there is none.
+    /// Deletes row `id` of `table` and writes its audit entry as `entity`, named by `name_of`
+    /// the row as it was, in one transaction. Returns that row; `NotFound` when there is none.
     pub(crate) async fn delete_audited(
         &self,
         pool: &PgPool,
-        table: &'static str,
+        table: Table,
         entity: &str,
         id: i64,
         name_of: impl FnOnce(&Value) -> String,
     ) -> Result<Value, OpError> {
         let mut tx = pool.begin().await?;
-        let before: Option<Value> = sqlx::query_scalar(&format!(
-            "DELETE FROM {table} t WHERE id = $1 RETURNING to_jsonb(t)"
-        ))
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let before = before.ok_or(OpError::NotFound)?;
+        let before = records::delete(&mut tx, table, id)
+            .await?
+            .ok_or(OpError::NotFound)?;
         let name = name_of(&before);
         self.audit(
             &mut *tx,

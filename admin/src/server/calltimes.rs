@@ -2,6 +2,7 @@
 //! per state: the Hours page (`pages/calltimes.rs`) and `/api/v1/call-times`,
 //! `/api/v1/holidays`, `/api/v1/calling-rules`. Admins only; every change is audited.
 
+use dialtone_core::records::Table;
 use std::collections::HashMap;
 
 use dialtone_core::calltimes;
@@ -181,7 +182,7 @@ pub async fn add_holiday(
 pub async fn remove_holiday(pool: &PgPool, actor: &Actor<'_>, id: i64) -> Result<Saved, OpError> {
     actor.admin()?;
     actor
-        .delete_audited(pool, "holidays", "holiday", id, |_| id.to_string())
+        .delete_audited(pool, Table::Holidays, "holiday", id, |_| id.to_string())
         .await?;
     Ok(Saved::Ok {
         id,

@@ -1,6 +1,7 @@
 //! Do-not-call lists (the DNC page and `/api/v1/dnc`): search, add (numbers and area codes)
 //! and remove.
 
+use dialtone_core::records::Table;
 use sqlx::PgPool;
 
 use crate::model::{DncRow, Page, Saved, PER_PAGE};
@@ -171,7 +172,7 @@ pub async fn dnc_remove(pool: &PgPool, actor: &Actor<'_>, id: i64) -> Result<Sav
     actor.admin()?;
     // The audit log names an entry by its number or area code.
     let before = actor
-        .delete_audited(pool, "dnc_entries", "dnc", id, |row| {
+        .delete_audited(pool, Table::DncEntries, "dnc", id, |row| {
             as_text(row.get("value"))
         })
         .await?;

@@ -1,5 +1,6 @@
 //! Inbound groups and their numbers (the Inbound page, `/api/v1/inbound-groups` and `/api/v1/dids`).
 
+use dialtone_core::records::Table;
 use std::collections::HashMap;
 
 use serde_json::Value;
@@ -165,7 +166,7 @@ pub async fn add_did(
 pub async fn remove_did(pool: &PgPool, actor: &Actor<'_>, id: i64) -> Result<Saved, OpError> {
     actor.admin()?;
     actor
-        .delete_audited(pool, "dids", "did", id, |_| id.to_string())
+        .delete_audited(pool, Table::Dids, "did", id, |_| id.to_string())
         .await?;
     Ok(Saved::Ok {
         id,

@@ -2,6 +2,7 @@
 //! field by field, saved in one UPDATE built from the settings table only (never from names a
 //! browser sent), refused when stale, audited with the row before and after.
 
+use dialtone_core::records::{self, Assignment, Table};
 use std::collections::HashMap;
 
 use serde_json::Value;
@@ -19,7 +20,7 @@ pub type CrossCheck = fn(&[(String, Option<String>)]) -> Vec<(String, String)>;
 
 /// A table edited through a settings form.
 pub struct Entity {
-    pub table: &'static str,
+    pub table: Table,
     /// The audit log's name for it.
     pub audit_name: &'static str,
     pub settings: &'static [Setting],
@@ -34,7 +35,7 @@ pub struct Entity {
 }
 
 pub const CAMPAIGN: Entity = Entity {
-    table: "campaigns",
+    table: Table::Campaigns,
     audit_name: "campaign",
     settings: crate::schema::CAMPAIGN_SETTINGS,
     nullable_text: &["machine_message_audio", "caller_id_number"],
@@ -53,7 +54,7 @@ pub const CAMPAIGN: Entity = Entity {
 };
 
 pub const INBOUND_GROUP: Entity = Entity {
-    table: "inbound_groups",
+    table: Table::InboundGroups,
     audit_name: "inbound_group",
     settings: crate::schema::INBOUND_SETTINGS,
     nullable_text: &["welcome_audio", "closed_target", "no_agents_target", "timeout_target"],
@@ -127,14 +128,10 @@ async fn lookups(
 
 /// The row as its form; the caller has checked access.
 pub async fn form(pool: &PgPool, entity: &Entity, id: i64) -> Result<SettingsForm, OpError> {
-    let row: Option<(Value, String)> = sqlx::query_as(&format!(
-        "SELECT to_jsonb(t), t.updated_at::text FROM {} t WHERE t.id = $1",
-        entity.table
-    ))
-    .bind(id)
-    .fetch_optional(pool)
-    .await?;
-    let (json, version) = row.ok_or(OpError::NotFound)?;
+    let mut conn = pool.acquire().await?;
+    let (json, version) = records::read(&mut conn, entity.table, id)
+        .await?
+        .ok_or(OpError::NotFound)?;
     Ok(SettingsForm {
         id,
         name: as_text(json.get("name")),
@@ -299,40 +296,23 @@ pub async fn save(
             form: Some("Nothing was saved: correct the fields marked.".into()),
         });
     }
-    let assignments: Vec<String> = entity
+    let assignments: Vec<Assignment> = entity
         .settings
         .iter()
-        .enumerate()
-        .map(|(i, s)| match s.kind {
-            Kind::Text { .. } if !entity.nullable_text.contains(&s.key) => {
-                format!("{} = COALESCE(${}, '')", s.key, i + 1)
-            }
-            kind => format!("{} = ${}{}", s.key, i + 1, cast(kind)),
+        .zip(values)
+        .map(|(s, (_, value))| Assignment {
+            column: s.key,
+            value,
+            cast: cast(s.kind),
+            empty_text: matches!(s.kind, Kind::Text { .. })
+                && !entity.nullable_text.contains(&s.key),
         })
         .collect();
-    let n = entity.settings.len();
-    let table = entity.table;
-    let sql = format!(
-        "UPDATE {table} SET {}, updated_at = now() WHERE id = ${} AND updated_at = ${}::timestamptz RETURNING to_jsonb({table}.*)",
-        assignments.join(", "),
-        n + 1,
-        n + 2
-    );
     let mut tx = pool.begin().await?;
-    let before: Option<Value> = sqlx::query_scalar(&format!(
-        "SELECT to_jsonb(t) FROM {table} t WHERE id = $1 FOR UPDATE"
-    ))
-    .bind(id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some(before) = before else {
+    let Some(before) = records::lock(&mut tx, entity.table, id).await? else {
         return Err(OpError::NotFound);
     };
-    let mut query = sqlx::query_scalar::<_, Value>(&sql);
-    for (_, value) in &values {
-        query = query.bind(value.clone());
-    }
-    let after = match query.bind(id).bind(version).fetch_optional(&mut *tx).await {
+    let after = match records::update(&mut tx, entity.table, id, version, &assignments).await {
         Ok(Some(after)) => after,
         Ok(None) => return Ok(Saved::refused(entity.stale)),
         Err(e) => return refusal(e, "name"),
@@ -362,22 +342,10 @@ pub async fn set_active(
     id: i64,
     active: bool,
 ) -> Result<(), OpError> {
-    let table = entity.table;
     let mut tx = pool.begin().await?;
-    let before: Option<bool> = sqlx::query_scalar(&format!(
-        "SELECT active FROM {table} WHERE id = $1 FOR UPDATE"
-    ))
-    .bind(id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let before = before.ok_or(OpError::NotFound)?;
-    sqlx::query(&format!(
-        "UPDATE {table} SET active = $2, updated_at = now() WHERE id = $1"
-    ))
-    .bind(id)
-    .bind(active)
-    .execute(&mut *tx)
-    .await?;
+    let before = records::set_active(&mut tx, entity.table, id, active)
+        .await?
+        .ok_or(OpError::NotFound)?;
     let (b, a) = (
         serde_json::json!({"active": before}),
         serde_json::json!({"active": active}),
