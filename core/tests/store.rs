@@ -589,78 +589,57 @@ async fn per_number_caps_take_the_strictest(pool: PgPool) {
     );
 }
 
-#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
-async fn the_hopper_claims_due_leads_once_without_dnc_or_over_cap_numbers(pool: PgPool) {
-    use dialtone_core::hopper::{fill, Filled};
-    let noon_ny = at("2026-11-24T17:00:00Z");
+/// Noon in New York on an ordinary Tuesday: inside every calling window.
+fn noon_ny() -> chrono::DateTime<Utc> {
+    at("2026-11-24T17:00:00Z")
+}
+
+/// The phones a fill of [`hopper_floor`] at [`noon_ny`] may claim, in order.
+fn claimable() -> Vec<String> {
+    [
+        "+12015550100",
+        "+12015550101",
+        "+12015550102",
+        "+12015550103",
+        "+12015550104",
+        "+14155550100",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+/// An active campaign with due leads in New York and Los Angeles, among them a number on the
+/// DNC list and a Florida number called three times by noon: what the hopper must tell apart.
+async fn hopper_floor(pool: &PgPool) -> i64 {
     let c = campaigns::create(
-        &pool,
+        pool,
         "c",
         dialtone_core::vocabulary::DialMethod::Progressive,
         "9am-9pm",
     )
     .await
     .expect("campaign");
-    assert_eq!(
-        fill(&pool, c, "n1", 10, noon_ny).await.expect("fill"),
-        Filled::Inactive
-    );
-    campaigns::set_active(&pool, c, true).await.expect("active");
-    assert_eq!(
-        fill(&pool, c, "n1", 10, noon_ny).await.expect("fill"),
-        Filled::NoLists
-    );
-    let list = lists::create(&pool, "l", Some(c), "US")
-        .await
-        .expect("list");
+    campaigns::set_active(pool, c, true).await.expect("active");
+    let list = lists::create(pool, "l", Some(c), "US").await.expect("list");
     sqlx::query(
         "UPDATE lists SET time_zones = '{America/New_York,America/Los_Angeles}' WHERE id = $1",
     )
     .bind(list)
-    .execute(&pool)
+    .execute(pool)
     .await
     .expect("zones");
-    let due = noon_ny - Duration::hours(1);
-    for i in 0..6 {
-        lead(
-            &pool,
-            list,
-            &format!("+1201555010{i}"),
-            "NEW",
-            "America/New_York",
-            "NJ",
-            0,
-            Some(due),
-            0,
-        )
-        .await;
+    let due = noon_ny() - Duration::hours(1);
+    let numbers = (0..6)
+        .map(|i| (format!("+1201555010{i}"), "America/New_York", "NJ"))
+        .chain([
+            ("+13055550100".to_string(), "America/New_York", "FL"),
+            ("+14155550100".to_string(), "America/Los_Angeles", "CA"),
+        ]);
+    for (phone, zone, state) in numbers {
+        lead(pool, list, &phone, "NEW", zone, state, 0, Some(due), 0).await;
     }
-    lead(
-        &pool,
-        list,
-        "+13055550100",
-        "NEW",
-        "America/New_York",
-        "FL",
-        0,
-        Some(due),
-        0,
-    )
-    .await;
-    lead(
-        &pool,
-        list,
-        "+14155550100",
-        "NEW",
-        "America/Los_Angeles",
-        "CA",
-        0,
-        Some(due),
-        0,
-    )
-    .await;
     dnc::add_number(
-        &pool,
+        pool,
         Scope::System,
         &e164("201-555-0105"),
         Source::Manual,
@@ -673,19 +652,24 @@ async fn the_hopper_claims_due_leads_once_without_dnc_or_over_cap_numbers(pool: 
             "INSERT INTO call_attempts (call_id, campaign_id, phone_e164, node, reserved_at) VALUES (gen_random_uuid(), $1, '+13055550100', 'n', $2 - make_interval(hours => $3))",
         )
         .bind(c)
-        .bind(noon_ny)
+        .bind(noon_ny())
         .bind(hours_ago)
-        .execute(&pool)
+        .execute(pool)
         .await
         .expect("attempt");
     }
+    c
+}
 
-    // Two nodes fill at once: between them every eligible lead, none twice.
+/// Two nodes fill at noon at once, then one fills again: the phones each time claimed, the two
+/// nodes' first and the later fill's apart.
+async fn claim_from_two_nodes_then_the_rest(pool: &PgPool, c: i64) -> (Vec<String>, Vec<String>) {
+    use dialtone_core::hopper::{fill, Filled};
     let (a, b) = tokio::join!(
-        fill(&pool, c, "n1", 4, noon_ny),
-        fill(&pool, c, "n2", 4, noon_ny)
+        fill(pool, c, "n1", 4, noon_ny()),
+        fill(pool, c, "n2", 4, noon_ny())
     );
-    let mut claimed: Vec<String> = [a.expect("a"), b.expect("b")]
+    let at_once: Vec<String> = [a.expect("a"), b.expect("b")]
         .into_iter()
         .flat_map(|f| match f {
             Filled::Leads(leads) => leads,
@@ -693,30 +677,91 @@ async fn the_hopper_claims_due_leads_once_without_dnc_or_over_cap_numbers(pool: 
         })
         .map(|l| l.phone_e164)
         .collect();
+    let rest = fill(pool, c, "n1", 10, noon_ny()).await.expect("rest");
+    let Filled::Leads(rest) = rest else {
+        panic!("{rest:?}")
+    };
+    (at_once, rest.into_iter().map(|l| l.phone_e164).collect())
+}
+
+/// Claims as old as the hopper's hold, as a node that stopped leaves them.
+async fn let_the_claims_go_stale(pool: &PgPool, c: i64) {
+    sqlx::query(
+        "UPDATE hopper SET claimed_at = now() - interval '2 minutes' WHERE campaign_id = $1",
+    )
+    .bind(c)
+    .execute(pool)
+    .await
+    .expect("age");
+}
+
+/// A paused campaign must not dial, whatever its lists hold.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn an_inactive_campaign_claims_no_leads(pool: PgPool) {
+    use dialtone_core::hopper::{fill, Filled};
+    let c = campaigns::create(
+        &pool,
+        "c",
+        dialtone_core::vocabulary::DialMethod::Progressive,
+        "9am-9pm",
+    )
+    .await
+    .expect("campaign");
+    assert_eq!(
+        fill(&pool, c, "n1", 10, noon_ny()).await.expect("fill"),
+        Filled::Inactive
+    );
+}
+
+/// The operator's screen must tell a campaign with nothing to dial from one that is paused.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn an_active_campaign_without_lists_claims_no_leads(pool: PgPool) {
+    use dialtone_core::hopper::{fill, Filled};
+    let c = campaigns::create(
+        &pool,
+        "c",
+        dialtone_core::vocabulary::DialMethod::Progressive,
+        "9am-9pm",
+    )
+    .await
+    .expect("campaign");
+    campaigns::set_active(&pool, c, true).await.expect("active");
+    assert_eq!(
+        fill(&pool, c, "n1", 10, noon_ny()).await.expect("fill"),
+        Filled::NoLists
+    );
+}
+
+/// Every node fills the same campaign's hopper; a lead claimed twice is a person called twice.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn two_nodes_filling_at_once_never_claim_the_same_lead(pool: PgPool) {
+    let c = hopper_floor(&pool).await;
+    let (mut claimed, _) = claim_from_two_nodes_then_the_rest(&pool, c).await;
     let total = claimed.len();
     claimed.sort();
     claimed.dedup();
     assert_eq!(claimed.len(), total, "no lead claimed twice");
-    let rest = fill(&pool, c, "n1", 10, noon_ny).await.expect("rest");
-    let Filled::Leads(rest) = rest else {
-        panic!("{rest:?}")
-    };
-    claimed.extend(rest.into_iter().map(|l| l.phone_e164));
+}
+
+/// DNC lists and caps are checked at the claim, since either may have changed since the import.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn the_hopper_claims_every_due_lead_but_dnc_numbers_and_numbers_at_their_cap(pool: PgPool) {
+    let c = hopper_floor(&pool).await;
+    let (mut claimed, rest) = claim_from_two_nodes_then_the_rest(&pool, c).await;
+    claimed.extend(rest);
     claimed.sort();
-    let expected: Vec<String> = [
-        "+12015550100",
-        "+12015550101",
-        "+12015550102",
-        "+12015550103",
-        "+12015550104",
-        "+14155550100",
-    ]
-    .map(String::from)
-    .to_vec();
     assert_eq!(
-        claimed, expected,
+        claimed,
+        claimable(),
         "not the DNC number, not the Florida number with three calls today"
     );
+}
+
+/// A number listed since its lead was loaded must never come due again, not only be skipped.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn a_lead_whose_number_is_now_on_the_dnc_list_is_marked_and_never_due_again(pool: PgPool) {
+    let c = hopper_floor(&pool).await;
+    claim_from_two_nodes_then_the_rest(&pool, c).await;
     let (status, dialable): (String, bool) = sqlx::query_as(
         "SELECT status, next_attempt_at IS NOT NULL FROM leads WHERE phone_e164 = '+12015550105'",
     )
@@ -724,13 +769,26 @@ async fn the_hopper_claims_due_leads_once_without_dnc_or_over_cap_numbers(pool: 
     .await
     .expect("dnc lead");
     assert_eq!((status.as_str(), dialable), ("DNCL", false));
+}
+
+/// The dialer dials only what the hopper holds, so a claim not stored there is never called.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn every_claimed_lead_waits_in_the_hopper(pool: PgPool) {
+    let c = hopper_floor(&pool).await;
+    claim_from_two_nodes_then_the_rest(&pool, c).await;
     let in_hopper: i64 = sqlx::query_scalar("SELECT count(*) FROM hopper WHERE campaign_id = $1")
         .bind(c)
         .fetch_one(&pool)
         .await
         .expect("hopper");
     assert_eq!(in_hopper, 6);
+}
 
+/// Calling hours are the law: due leads wait until their zone opens.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn the_hopper_claims_nothing_outside_calling_hours(pool: PgPool) {
+    use dialtone_core::hopper::{fill, Filled};
+    let c = hopper_floor(&pool).await;
     assert_eq!(
         fill(&pool, c, "n1", 10, at("2026-11-24T08:00:00Z"))
             .await
@@ -738,16 +796,15 @@ async fn the_hopper_claims_due_leads_once_without_dnc_or_over_cap_numbers(pool: 
         Filled::OutsideHours,
         "03:00 in New York"
     );
+}
 
-    // A claim lasts the hopper's hold: an older one is never dialed, and goes back to the due
-    // leads for the next fill to check again.
-    sqlx::query(
-        "UPDATE hopper SET claimed_at = now() - interval '2 minutes' WHERE campaign_id = $1",
-    )
-    .bind(c)
-    .execute(&pool)
-    .await
-    .expect("age");
+/// Hours, DNC lists and caps were checked when the lead was claimed; after the hold that check
+/// is too old to dial on.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn a_claim_older_than_the_hold_is_not_dialed(pool: PgPool) {
+    let c = hopper_floor(&pool).await;
+    claim_from_two_nodes_then_the_rest(&pool, c).await;
+    let_the_claims_go_stale(&pool, c).await;
     assert!(
         dialtone_core::hopper::take(&pool, c, "n1", None)
             .await
@@ -755,6 +812,14 @@ async fn the_hopper_claims_due_leads_once_without_dnc_or_over_cap_numbers(pool: 
             .is_none(),
         "a stale claim is not dialed"
     );
+}
+
+/// A stopped node's claims must not strand their leads: the next fill checks them again.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn stale_claims_go_back_among_the_due_leads(pool: PgPool) {
+    let c = hopper_floor(&pool).await;
+    claim_from_two_nodes_then_the_rest(&pool, c).await;
+    let_the_claims_go_stale(&pool, c).await;
     assert_eq!(
         dialtone_core::hopper::release_stale(&pool, c)
             .await
@@ -764,19 +829,26 @@ async fn the_hopper_claims_due_leads_once_without_dnc_or_over_cap_numbers(pool: 
     let due_again: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM leads WHERE next_attempt_at IS NOT NULL AND phone_e164 = ANY($1)",
     )
-    .bind(&expected)
+    .bind(claimable())
     .fetch_one(&pool)
     .await
     .expect("due");
     assert_eq!(due_again, 6);
-    // Claims are made only where calling hours last the hold: at 20:59:30 in New York, only the
-    // Los Angeles lead. (The law's hours alone: the shipped call time closes on holidays.)
+}
+
+/// A claim may be dialed until its hold runs out, so its zone must stay open that long.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn near_closing_time_only_leads_whose_hours_outlast_the_hold_are_claimed(pool: PgPool) {
+    use chrono::TimeZone;
+    use dialtone_core::hopper::{fill, Filled};
+    let c = hopper_floor(&pool).await;
+    // At 20:59:30 in New York, only the Los Angeles lead. (The law's hours alone: the shipped
+    // call time closes on holidays.)
     sqlx::query("UPDATE campaigns SET call_time_id = NULL WHERE id = $1")
         .bind(c)
         .execute(&pool)
         .await
         .expect("law only");
-    use chrono::TimeZone;
     let ny = chrono_tz::America::New_York;
     let mut day = Utc::now().with_timezone(&ny).date_naive();
     let late = loop {
@@ -801,7 +873,16 @@ async fn the_hopper_claims_due_leads_once_without_dnc_or_over_cap_numbers(pool: 
             .collect::<Vec<_>>(),
         ["+14155550100"]
     );
-    // The dialer takes a lead and reserves its attempt in one statement.
+}
+
+/// A lead taken but its attempt not reserved would be neither in the hopper nor due: never
+/// dialed. One statement does both.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn taking_a_lead_from_the_hopper_reserves_its_attempt_at_once(pool: PgPool) {
+    let c = hopper_floor(&pool).await;
+    dialtone_core::hopper::fill(&pool, c, "n1", 10, noon_ny())
+        .await
+        .expect("fill");
     let attempt = uuid::Uuid::new_v4();
     let taken = dialtone_core::hopper::take(&pool, c, "n1", Some(attempt))
         .await
@@ -954,114 +1035,148 @@ async fn an_attempt_is_dialed_once_and_moves_its_lead_on_once(pool: PgPool) {
     );
 }
 
-/// A live call reaches its agent in one step and ends in one: the agent is never left on a call
-/// that ended, also when the caller hangs up between the agent's reservation and the connect.
-#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
-async fn a_call_and_its_agent_move_together(pool: PgPool) {
-    use dialtone_core::attempts::{originating, reserve};
-    use dialtone_core::{agents, calls};
+/// A campaign's agent, logged in, and its two leads. A live call reaches its agent in one step
+/// and ends in one: the agent is never left on a call that ended, also when the caller hangs up
+/// between the agent's reservation and the connect.
+struct AgentFloor {
+    campaign: i64,
+    user: i64,
+    session: i64,
+    leads: Vec<i64>,
+}
+
+async fn agent_floor(pool: &PgPool) -> AgentFloor {
+    use dialtone_core::agents;
     let c = campaigns::create(
-        &pool,
+        pool,
         "c",
         dialtone_core::vocabulary::DialMethod::Progressive,
         "9am-9pm",
     )
     .await
     .expect("campaign");
-    let list = lists::create(&pool, "l", Some(c), "US")
-        .await
-        .expect("list");
-    lead(
-        &pool,
-        list,
-        "+12015550100",
-        "NEW",
-        "America/New_York",
-        "NJ",
-        0,
-        None,
-        0,
-    )
-    .await;
-    lead(
-        &pool,
-        list,
-        "+12015550101",
-        "NEW",
-        "America/New_York",
-        "NJ",
-        0,
-        None,
-        0,
-    )
-    .await;
+    let list = lists::create(pool, "l", Some(c), "US").await.expect("list");
+    for phone in ["+12015550100", "+12015550101"] {
+        lead(
+            pool,
+            list,
+            phone,
+            "NEW",
+            "America/New_York",
+            "NJ",
+            0,
+            None,
+            0,
+        )
+        .await;
+    }
     let leads: Vec<i64> = sqlx::query_scalar("SELECT id FROM leads ORDER BY id")
-        .fetch_all(&pool)
+        .fetch_all(pool)
         .await
         .expect("leads");
-    let user = users::create(&pool, "ana", "Ana", Role::Agent, "a long password")
+    let user = users::create(pool, "ana", "Ana", Role::Agent, "a long password")
         .await
         .expect("user");
-    let session = agents::open_session(&pool, user, c, "n1", "PJSIP/1")
+    let session = agents::open_session(pool, user, c, "n1", "PJSIP/1")
         .await
         .expect("session");
-    let state = |pool: PgPool| async move {
-        sqlx::query_as::<_, (String, Option<uuid::Uuid>)>(
-            "SELECT state, current_call_id FROM agent_sessions",
-        )
-        .fetch_one(&pool)
-        .await
-        .expect("state")
-    };
-    let ledger = |pool: PgPool| async move {
-        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM abandon_ledger")
-            .fetch_one(&pool)
-            .await
-            .expect("ledger")
-    };
-    let answer = |pool: PgPool, lead_id: i64| async move {
-        let call_id = reserve(&pool, c, lead_id, "n1").await.expect("reserve");
-        assert!(originating(&pool, call_id).await.expect("originating"));
-        let a = calls::Answered {
-            call_id,
-            campaign_id: c,
-            lead_id: Some(lead_id),
-            node: "n1",
-            uniqueid: "1.1",
-            channel: "PJSIP/carrier-1",
-            amd_status: Some("HUMAN"),
-            amd_cause: None,
-            waits_for_agent: true,
-        };
-        calls::answered(&pool, &a).await.expect("answered");
-        // Answered and waiting for its agent: a line that needs one, for the pacer.
-        assert_eq!(
-            dialtone_core::campaigns::live_counts(&pool, c, "n1")
-                .await
-                .expect("counts")
-                .lines_ringing,
-            1
-        );
-        agents::set_state(&pool, session, AgentState::Ready, None)
-            .await
-            .expect("ready");
-        sqlx::query("UPDATE agent_sessions SET last_seen_at = now()")
-            .execute(&pool)
-            .await
-            .expect("seen");
-        let agent = agents::claim_ready(&pool, c, call_id)
-            .await
-            .expect("claim")
-            .expect("an agent");
-        assert_eq!(agent.session_id, session);
-        call_id
-    };
+    AgentFloor {
+        campaign: c,
+        user,
+        session,
+        leads,
+    }
+}
 
-    // Connected: the call and the agent at once, one live answer; the end frees the agent and
-    // resolves the dial together.
-    let call = answer(pool.clone(), leads[0]).await;
+/// The one agent's state and the call it is on.
+async fn agent_and_call(pool: &PgPool) -> (String, Option<uuid::Uuid>) {
+    sqlx::query_as::<_, (String, Option<uuid::Uuid>)>(
+        "SELECT state, current_call_id FROM agent_sessions",
+    )
+    .fetch_one(pool)
+    .await
+    .expect("state")
+}
+
+/// Live answers so far, of which the abandon rate is taken.
+async fn live_answers(pool: &PgPool) -> i64 {
+    sqlx::query_scalar::<_, i64>("SELECT count(*) FROM abandon_ledger")
+        .fetch_one(pool)
+        .await
+        .expect("ledger")
+}
+
+/// The lead is dialed and answered by a person, and the agent, made ready, is reserved for the
+/// call: the moment before the flow connects them. These steps' checks run for every caller.
+async fn answer(pool: &PgPool, floor: &AgentFloor, lead_id: i64) -> uuid::Uuid {
+    use dialtone_core::attempts::{originating, reserve};
+    use dialtone_core::{agents, calls};
+    let c = floor.campaign;
+    let call_id = reserve(pool, c, lead_id, "n1").await.expect("reserve");
+    assert!(originating(pool, call_id).await.expect("originating"));
+    let a = calls::Answered {
+        call_id,
+        campaign_id: c,
+        lead_id: Some(lead_id),
+        node: "n1",
+        uniqueid: "1.1",
+        channel: "PJSIP/carrier-1",
+        amd_status: Some("HUMAN"),
+        amd_cause: None,
+        waits_for_agent: true,
+    };
+    calls::answered(pool, &a).await.expect("answered");
+    // Answered and waiting for its agent: a line that needs one, for the pacer.
     assert_eq!(
-        calls::connected(&pool, call, Some(c), session, user)
+        dialtone_core::campaigns::live_counts(pool, c, "n1")
+            .await
+            .expect("counts")
+            .lines_ringing,
+        1
+    );
+    agents::set_state(pool, floor.session, AgentState::Ready, None)
+        .await
+        .expect("ready");
+    sqlx::query("UPDATE agent_sessions SET last_seen_at = now()")
+        .execute(pool)
+        .await
+        .expect("seen");
+    let agent = agents::claim_ready(pool, c, call_id)
+        .await
+        .expect("claim")
+        .expect("an agent");
+    assert_eq!(agent.session_id, floor.session);
+    call_id
+}
+
+/// A call to the first lead that reached the agent and ended: one live answer so far.
+async fn a_live_call_that_ended(pool: &PgPool, floor: &AgentFloor) {
+    use dialtone_core::calls;
+    let call = answer(pool, floor, floor.leads[0]).await;
+    calls::connected(pool, call, Some(floor.campaign), floor.session, floor.user)
+        .await
+        .expect("connected");
+    calls::end(
+        pool,
+        call,
+        &calls::Ended {
+            hangup_cause: Some(16),
+            ..calls::Ended::default()
+        },
+    )
+    .await
+    .expect("end");
+}
+
+/// The pacer and the abandon rate read the call and its agent: they must change in one step.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn a_connected_call_puts_its_agent_on_it_and_counts_one_live_answer(pool: PgPool) {
+    use dialtone_core::calls;
+    let floor = agent_floor(&pool).await;
+    let c = floor.campaign;
+    let call = answer(&pool, &floor, floor.leads[0]).await;
+    assert_eq!(
+        calls::connected(&pool, call, Some(c), floor.session, floor.user)
             .await
             .expect("connected"),
         calls::Connect::Connected
@@ -1075,10 +1190,21 @@ async fn a_call_and_its_agent_move_together(pool: PgPool) {
         "on its agent: no line waiting"
     );
     assert_eq!(
-        state(pool.clone()).await,
+        agent_and_call(&pool).await,
         ("on_call".to_string(), Some(call))
     );
-    assert_eq!(ledger(pool.clone()).await, 1);
+    assert_eq!(live_answers(&pool).await, 1);
+}
+
+/// Freeing the agent and resolving the dial together: neither is left behind by a crash.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn the_end_of_a_connected_call_sends_its_agent_to_wrapup_and_resolves_the_dial(pool: PgPool) {
+    use dialtone_core::calls;
+    let floor = agent_floor(&pool).await;
+    let call = answer(&pool, &floor, floor.leads[0]).await;
+    calls::connected(&pool, call, Some(floor.campaign), floor.session, floor.user)
+        .await
+        .expect("connected");
     assert!(calls::end(
         &pool,
         call,
@@ -1090,7 +1216,7 @@ async fn a_call_and_its_agent_move_together(pool: PgPool) {
     .await
     .expect("end"));
     assert_eq!(
-        state(pool.clone()).await,
+        agent_and_call(&pool).await,
         ("wrapup".to_string(), Some(call))
     );
     let attempt: (String, Option<String>) =
@@ -1103,12 +1229,17 @@ async fn a_call_and_its_agent_move_together(pool: PgPool) {
         attempt,
         ("resolved".to_string(), Some("answered_human".to_string()))
     );
+}
 
-    // The caller hangs up while the flow is on its way to the agent: the hangup handler closes
-    // the call and the agent is ready again; the flow's connect then changes nothing.
-    let call = answer(pool.clone(), leads[1]).await;
+/// The caller may hang up while the flow is on its way to the agent; the agent must not wait
+/// for a call that is gone.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn a_caller_who_hangs_up_before_the_connect_frees_the_reserved_agent(pool: PgPool) {
+    use dialtone_core::calls;
+    let floor = agent_floor(&pool).await;
+    let call = answer(&pool, &floor, floor.leads[1]).await;
     assert_eq!(
-        state(pool.clone()).await,
+        agent_and_call(&pool).await,
         ("reserved".to_string(), Some(call))
     );
     assert!(calls::end(
@@ -1121,15 +1252,33 @@ async fn a_call_and_its_agent_move_together(pool: PgPool) {
     )
     .await
     .expect("end"));
-    assert_eq!(state(pool.clone()).await, ("ready".to_string(), None));
+    assert_eq!(agent_and_call(&pool).await, ("ready".to_string(), None));
+}
+
+/// The flow's connect races the hangup handler; once the call is closed it must change nothing.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn a_connect_after_the_caller_hung_up_leaves_the_agent_ready(pool: PgPool) {
+    use dialtone_core::calls;
+    let floor = agent_floor(&pool).await;
+    let call = answer(&pool, &floor, floor.leads[1]).await;
+    calls::end(
+        &pool,
+        call,
+        &calls::Ended {
+            hangup_cause: Some(16),
+            ..calls::Ended::default()
+        },
+    )
+    .await
+    .expect("end");
     assert_eq!(
-        calls::connected(&pool, call, Some(c), session, user)
+        calls::connected(&pool, call, Some(floor.campaign), floor.session, floor.user)
             .await
             .expect("connected"),
         calls::Connect::CallEnded
     );
     assert_eq!(
-        state(pool.clone()).await.0,
+        agent_and_call(&pool).await.0,
         "ready",
         "nobody is left on a closed call"
     );
@@ -1139,24 +1288,46 @@ async fn a_call_and_its_agent_move_together(pool: PgPool) {
         .await
         .expect("call");
     assert_eq!(call_state, "ended");
+}
+
+/// The abandon rate counts callers who reached an agent; one who hung up first is not one.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn a_caller_who_hangs_up_before_reaching_an_agent_is_no_live_answer(pool: PgPool) {
+    use dialtone_core::calls;
+    let floor = agent_floor(&pool).await;
+    a_live_call_that_ended(&pool, &floor).await;
+    let call = answer(&pool, &floor, floor.leads[1]).await;
+    calls::end(
+        &pool,
+        call,
+        &calls::Ended {
+            hangup_cause: Some(16),
+            ..calls::Ended::default()
+        },
+    )
+    .await
+    .expect("end");
+    calls::connected(&pool, call, Some(floor.campaign), floor.session, floor.user)
+        .await
+        .expect("connected");
     assert_eq!(
-        ledger(pool.clone()).await,
+        live_answers(&pool).await,
         1,
         "no live answer for a caller who never reached an agent"
     );
+}
 
-    // The agent logs out while the caller is on the way: nothing connects, the call stays open
-    // for another agent.
-    sqlx::query("UPDATE leads SET next_attempt_at = now()")
-        .execute(&pool)
-        .await
-        .expect("due");
-    let call = answer(pool.clone(), leads[0]).await;
-    agents::set_state(&pool, session, AgentState::Paused, Some("BREAK"))
+/// An agent who pauses while a caller is on the way must not get the call; another agent may.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn a_call_whose_agent_paused_before_the_connect_stays_open_for_another(pool: PgPool) {
+    use dialtone_core::{agents, calls};
+    let floor = agent_floor(&pool).await;
+    let call = answer(&pool, &floor, floor.leads[0]).await;
+    agents::set_state(&pool, floor.session, AgentState::Paused, Some("BREAK"))
         .await
         .expect("paused");
     assert_eq!(
-        calls::connected(&pool, call, Some(c), session, user)
+        calls::connected(&pool, call, Some(floor.campaign), floor.session, floor.user)
             .await
             .expect("connected"),
         calls::Connect::AgentGone
@@ -1167,7 +1338,26 @@ async fn a_call_and_its_agent_move_together(pool: PgPool) {
         .await
         .expect("call");
     assert_eq!(call_state, "answered", "still waiting for an agent");
-    assert_eq!(ledger(pool.clone()).await, 1);
+}
+
+/// A caller still waiting for an agent is not yet a live answer for the abandon rate.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn a_call_whose_agent_paused_before_the_connect_is_no_live_answer_yet(pool: PgPool) {
+    use dialtone_core::{agents, calls};
+    let floor = agent_floor(&pool).await;
+    a_live_call_that_ended(&pool, &floor).await;
+    sqlx::query("UPDATE leads SET next_attempt_at = now()")
+        .execute(&pool)
+        .await
+        .expect("due");
+    let call = answer(&pool, &floor, floor.leads[0]).await;
+    agents::set_state(&pool, floor.session, AgentState::Paused, Some("BREAK"))
+        .await
+        .expect("paused");
+    calls::connected(&pool, call, Some(floor.campaign), floor.session, floor.user)
+        .await
+        .expect("connected");
+    assert_eq!(live_answers(&pool).await, 1);
 }
 
 #[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
@@ -1355,66 +1545,81 @@ async fn the_predictive_pacer_reads_the_floor_and_learns_from_history(pool: PgPo
     );
 }
 
-#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
-async fn manual_dial_cannot_skip_dnc_hours_or_caps(pool: PgPool) {
-    use dialtone_core::compliance::Refusal;
-    use dialtone_core::dnc::{Scope, Source};
-    use dialtone_core::manual::{self, ManualError, Target};
-    use dialtone_core::{agents, calls};
+/// A manual campaign's ready agent, and its two leads: in New Jersey and in Florida.
+struct ManualFloor {
+    campaign: i64,
+    session: i64,
+    leads: Vec<i64>,
+}
+
+async fn manual_floor(pool: &PgPool) -> ManualFloor {
+    use dialtone_core::agents;
     let c = campaigns::create(
-        &pool,
+        pool,
         "c",
         dialtone_core::vocabulary::DialMethod::Manual,
         "9am-9pm",
     )
     .await
     .expect("campaign");
-    let list = lists::create(&pool, "l", Some(c), "US")
-        .await
-        .expect("list");
-    let user = users::create(&pool, "ana", "Ana", Role::Agent, "a long password")
+    let list = lists::create(pool, "l", Some(c), "US").await.expect("list");
+    let user = users::create(pool, "ana", "Ana", Role::Agent, "a long password")
         .await
         .expect("user");
-    let session = agents::open_session(&pool, user, c, "n1", "PJSIP/1")
+    let session = agents::open_session(pool, user, c, "n1", "PJSIP/1")
         .await
         .expect("session");
-    agents::set_state(&pool, session, AgentState::Ready, None)
+    agents::set_state(pool, session, AgentState::Ready, None)
         .await
         .expect("ready");
-    lead(
-        &pool,
-        list,
-        "+12015550100",
-        "NEW",
-        "America/New_York",
-        "NJ",
-        0,
-        None,
-        0,
-    )
-    .await;
-    lead(
-        &pool,
-        list,
-        "+13055550100",
-        "NEW",
-        "America/New_York",
-        "FL",
-        0,
-        None,
-        0,
-    )
-    .await;
-    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM leads ORDER BY id")
-        .fetch_all(&pool)
+    for (phone, state) in [("+12015550100", "NJ"), ("+13055550100", "FL")] {
+        lead(
+            pool,
+            list,
+            phone,
+            "NEW",
+            "America/New_York",
+            state,
+            0,
+            None,
+            0,
+        )
+        .await;
+    }
+    let leads: Vec<i64> = sqlx::query_scalar("SELECT id FROM leads ORDER BY id")
+        .fetch_all(pool)
         .await
         .expect("leads");
-    let noon = at("2026-11-24T17:00:00Z");
+    ManualFloor {
+        campaign: c,
+        session,
+        leads,
+    }
+}
 
-    // A lead at noon in New Jersey: placed, counted, the agent reserved for it.
-    let placed = manual::place(&pool, session, "n1", &Target::Lead(ids[0]), noon)
+/// The one agent's state.
+async fn agent_state(pool: &PgPool) -> String {
+    sqlx::query_scalar::<_, String>("SELECT state FROM agent_sessions")
+        .fetch_one(pool)
         .await
-        .expect("placed");
+        .expect("state")
+}
+
+/// A hand-dialed call counts in the caps like the dialer's, and holds its agent for itself.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn a_manual_dial_of_a_lead_is_recorded_and_reserves_its_agent(pool: PgPool) {
+    use dialtone_core::manual::{self, Target};
+    let floor = manual_floor(&pool).await;
+    let noon = at("2026-11-24T17:00:00Z");
+    let placed = manual::place(
+        &pool,
+        floor.session,
+        "n1",
+        &Target::Lead(floor.leads[0]),
+        noon,
+    )
+    .await
+    .expect("placed");
     assert_eq!(
         (
             placed.phone_e164.as_str(),
@@ -1423,8 +1628,8 @@ async fn manual_dial_cannot_skip_dnc_hours_or_caps(pool: PgPool) {
         ),
         (
             "+12015550100",
-            Some(ids[0]),
-            format!("agent-{session}").as_str()
+            Some(floor.leads[0]),
+            format!("agent-{}", floor.session).as_str()
         )
     );
     let attempt: (String, Option<i64>) =
@@ -1433,18 +1638,29 @@ async fn manual_dial_cannot_skip_dnc_hours_or_caps(pool: PgPool) {
             .fetch_one(&pool)
             .await
             .expect("attempt");
-    assert_eq!(attempt, ("originating".to_string(), Some(ids[0])));
-    let agent_state = |pool: PgPool| async move {
-        sqlx::query_scalar::<_, String>("SELECT state FROM agent_sessions")
-            .fetch_one(&pool)
-            .await
-            .expect("state")
-    };
-    assert_eq!(agent_state(pool.clone()).await, "reserved");
+    assert_eq!(attempt, ("originating".to_string(), Some(floor.leads[0])));
+    assert_eq!(agent_state(&pool).await, "reserved");
+}
+
+/// An agent has one line: a second call would have nobody to talk to.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn an_agent_reserved_for_a_manual_dial_cannot_place_another(pool: PgPool) {
+    use dialtone_core::manual::{self, ManualError, Target};
+    let floor = manual_floor(&pool).await;
+    let noon = at("2026-11-24T17:00:00Z");
+    manual::place(
+        &pool,
+        floor.session,
+        "n1",
+        &Target::Lead(floor.leads[0]),
+        noon,
+    )
+    .await
+    .expect("placed");
     assert!(matches!(
         manual::place(
             &pool,
-            session,
+            floor.session,
             "n1",
             &Target::Number("2015550199".into()),
             noon
@@ -1452,18 +1668,54 @@ async fn manual_dial_cannot_skip_dnc_hours_or_caps(pool: PgPool) {
         .await,
         Err(ManualError::AgentBusy(AgentState::Reserved))
     ));
+}
 
-    // Answered, then hung up: the agent talks, then wraps up; the lead is moved on once.
+/// The callee is put through to the agent's conference, so the agent is talking from the answer.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn an_answered_manual_dial_puts_its_agent_on_the_call(pool: PgPool) {
+    use dialtone_core::manual::{self, Target};
+    let floor = manual_floor(&pool).await;
+    let noon = at("2026-11-24T17:00:00Z");
+    let placed = manual::place(
+        &pool,
+        floor.session,
+        "n1",
+        &Target::Lead(floor.leads[0]),
+        noon,
+    )
+    .await
+    .expect("placed");
     assert!(
         manual::answered(&pool, placed.call_id, Some("PJSIP/carrier-00000001"))
             .await
             .expect("answered")
     );
-    assert_eq!(agent_state(pool.clone()).await, "on_call");
+    assert_eq!(agent_state(&pool).await, "on_call");
+}
+
+/// A hand-dialed call ends as the dialer's do: the agent wraps up, the lead is moved on once.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn a_manual_call_that_ends_sends_its_agent_to_wrapup_and_resolves_its_attempt(pool: PgPool) {
+    use dialtone_core::calls;
+    use dialtone_core::manual::{self, Target};
+    let floor = manual_floor(&pool).await;
+    let noon = at("2026-11-24T17:00:00Z");
+    let placed = manual::place(
+        &pool,
+        floor.session,
+        "n1",
+        &Target::Lead(floor.leads[0]),
+        noon,
+    )
+    .await
+    .expect("placed");
+    manual::answered(&pool, placed.call_id, Some("PJSIP/carrier-00000001"))
+        .await
+        .expect("answered");
     assert!(calls::end(&pool, placed.call_id, &calls::Ended::default())
         .await
         .expect("end"));
-    assert_eq!(agent_state(pool.clone()).await, "wrapup");
+    assert_eq!(agent_state(&pool).await, "wrapup");
     let outcome: Option<String> =
         sqlx::query_scalar("SELECT outcome FROM call_attempts WHERE call_id = $1")
             .bind(placed.call_id)
@@ -1471,11 +1723,14 @@ async fn manual_dial_cannot_skip_dnc_hours_or_caps(pool: PgPool) {
             .await
             .expect("outcome");
     assert_eq!(outcome.as_deref(), Some("answered_human"));
-    agents::set_state(&pool, session, AgentState::Ready, None)
-        .await
-        .expect("ready");
+}
 
-    // A typed number on the DNC list, in any form.
+/// The agent screen cannot be trusted to check the DNC lists, nor to type a number one way.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn a_manual_dial_to_a_number_on_the_dnc_list_is_refused_however_it_is_typed(pool: PgPool) {
+    use dialtone_core::compliance::Refusal;
+    use dialtone_core::manual::{self, ManualError, Target};
+    let floor = manual_floor(&pool).await;
     dnc::add_number(
         &pool,
         Scope::System,
@@ -1487,10 +1742,10 @@ async fn manual_dial_cannot_skip_dnc_hours_or_caps(pool: PgPool) {
     .expect("dnc");
     let refused = manual::place(
         &pool,
-        session,
+        floor.session,
         "n1",
         &Target::Number("(201) 555-0101".into()),
-        noon,
+        at("2026-11-24T17:00:00Z"),
     )
     .await;
     assert!(
@@ -1500,10 +1755,18 @@ async fn manual_dial_cannot_skip_dnc_hours_or_caps(pool: PgPool) {
         ),
         "{refused:?}"
     );
+}
+
+/// Calling hours bind an agent's hand as they bind the dialer.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn a_manual_dial_outside_the_callees_calling_hours_is_refused(pool: PgPool) {
+    use dialtone_core::compliance::Refusal;
+    use dialtone_core::manual::{self, ManualError, Target};
+    let floor = manual_floor(&pool).await;
     // 21:30 in New Jersey.
     let late = manual::place(
         &pool,
-        session,
+        floor.session,
         "n1",
         &Target::Number("201 555 0102".into()),
         at("2026-11-25T02:30:00Z"),
@@ -1516,16 +1779,32 @@ async fn manual_dial_cannot_skip_dnc_hours_or_caps(pool: PgPool) {
         ),
         "{late:?}"
     );
+}
+
+/// A state's cap on calls a day counts every call to the number, by hand or not.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn a_manual_dial_to_a_number_at_its_daily_cap_is_refused(pool: PgPool) {
+    use dialtone_core::compliance::Refusal;
+    use dialtone_core::manual::{self, ManualError, Target};
+    let floor = manual_floor(&pool).await;
+    let noon = at("2026-11-24T17:00:00Z");
     // Florida's three calls in 24 hours.
     for _ in 0..3 {
         sqlx::query("INSERT INTO call_attempts (call_id, campaign_id, phone_e164, node, state, outcome, reserved_at) VALUES (gen_random_uuid(), $1, '+13055550100', 'n', 'resolved', 'no_answer', $2)")
-            .bind(c)
+            .bind(floor.campaign)
             .bind(noon - Duration::hours(1))
             .execute(&pool)
             .await
             .expect("attempt");
     }
-    let capped = manual::place(&pool, session, "n1", &Target::Lead(ids[1]), noon).await;
+    let capped = manual::place(
+        &pool,
+        floor.session,
+        "n1",
+        &Target::Lead(floor.leads[1]),
+        noon,
+    )
+    .await;
     assert!(
         matches!(
             capped,
@@ -1537,26 +1816,53 @@ async fn manual_dial_cannot_skip_dnc_hours_or_caps(pool: PgPool) {
         ),
         "{capped:?}"
     );
-    // A lead the dialer holds in its hopper is not dialed by hand too.
+}
+
+/// The dialer may dial a lead in its hopper any moment: by hand too, the person is called twice.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn a_lead_in_the_dialers_hopper_cannot_be_dialed_by_hand(pool: PgPool) {
+    use dialtone_core::manual::{self, ManualError, Target};
+    let floor = manual_floor(&pool).await;
     sqlx::query("INSERT INTO hopper (lead_id, campaign_id, node) VALUES ($1, $2, 'n1')")
-        .bind(ids[0])
-        .bind(c)
+        .bind(floor.leads[0])
+        .bind(floor.campaign)
         .execute(&pool)
         .await
         .expect("hopper");
-    let busy = manual::place(&pool, session, "n1", &Target::Lead(ids[0]), noon).await;
+    let busy = manual::place(
+        &pool,
+        floor.session,
+        "n1",
+        &Target::Lead(floor.leads[0]),
+        at("2026-11-24T17:00:00Z"),
+    )
+    .await;
     assert!(matches!(busy, Err(ManualError::LeadBusy(_))), "{busy:?}");
+}
+
+/// What cannot be read as a number cannot be checked against the DNC lists or the hours.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn a_manual_dial_to_text_that_is_not_a_number_is_refused(pool: PgPool) {
+    use dialtone_core::manual::{self, ManualError, Target};
+    let floor = manual_floor(&pool).await;
     assert!(matches!(
         manual::place(
             &pool,
-            session,
+            floor.session,
             "n1",
             &Target::Number("not a number".into()),
-            noon
+            at("2026-11-24T17:00:00Z")
         )
         .await,
         Err(ManualError::BadNumber(_))
     ));
+}
+
+/// An agent works one campaign's lists; another campaign's leads are not theirs to call.
+#[sqlx::test(migrator = "dialtone_core::db::MIGRATOR")]
+async fn an_agent_cannot_dial_another_campaigns_lead_by_hand(pool: PgPool) {
+    use dialtone_core::manual::{self, ManualError, Target};
+    let floor = manual_floor(&pool).await;
     let other = campaigns::create(
         &pool,
         "other",
@@ -1585,7 +1891,14 @@ async fn manual_dial_cannot_skip_dnc_hours_or_caps(pool: PgPool) {
         .fetch_one(&pool)
         .await
         .expect("lead");
-    let foreign = manual::place(&pool, session, "n1", &Target::Lead(their_lead), noon).await;
+    let foreign = manual::place(
+        &pool,
+        floor.session,
+        "n1",
+        &Target::Lead(their_lead),
+        at("2026-11-24T17:00:00Z"),
+    )
+    .await;
     assert!(
         matches!(foreign, Err(ManualError::NoLead(_))),
         "another campaign's lead: {foreign:?}"
