@@ -43,32 +43,49 @@ where
         })
 }
 
-/// Who a person is to Dialtone (`users.role`).
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    Display,
-    IntoStaticStr,
-    VariantArray,
-    strum::VariantNames,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-#[cfg_attr(feature = "store", derive(sqlx::Type))]
-#[cfg_attr(feature = "store", sqlx(type_name = "text", rename_all = "snake_case"))]
-pub enum Role {
-    /// Everything, on every campaign.
-    Admin,
-    /// Their campaigns' and inbound groups' floors, lists and reports.
-    Supervisor,
-    /// The agent screen only.
-    Agent,
+/// A word enum: stored as its snake_case name (as text, under a CHECK), sent as the same name
+/// in JSON, shown as it, listed in declaration order, and read back by `FromStr` with a
+/// refusal that calls it `$kind`.
+macro_rules! word {
+    ($kind:literal, $(#[$doc:meta])* pub enum $word:ident { $($body:tt)* }) => {
+        $(#[$doc])*
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Display,
+            IntoStaticStr, VariantArray, strum::VariantNames,
+        )]
+        #[serde(rename_all = "snake_case")]
+        #[strum(serialize_all = "snake_case")]
+        #[cfg_attr(feature = "store", derive(sqlx::Type))]
+        #[cfg_attr(feature = "store", sqlx(type_name = "text", rename_all = "snake_case"))]
+        pub enum $word { $($body)* }
+
+        impl $word {
+            /// The word as stored and sent.
+            pub fn as_str(self) -> &'static str {
+                self.into()
+            }
+        }
+
+        impl FromStr for $word {
+            type Err = UnknownWord;
+            fn from_str(s: &str) -> Result<Self, UnknownWord> {
+                read($kind, s)
+            }
+        }
+    };
+}
+
+word! {
+    "role",
+    /// Who a person is to Dialtone (`users.role`).
+    pub enum Role {
+        /// Everything, on every campaign.
+        Admin,
+        /// Their campaigns' and inbound groups' floors, lists and reports.
+        Supervisor,
+        /// The agent screen only.
+        Agent,
+    }
 }
 
 impl Role {
@@ -78,36 +95,21 @@ impl Role {
     }
 }
 
-/// How a campaign's calls are placed (`campaigns.dial_method`).
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    Display,
-    IntoStaticStr,
-    VariantArray,
-    strum::VariantNames,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-#[cfg_attr(feature = "store", derive(sqlx::Type))]
-#[cfg_attr(feature = "store", sqlx(type_name = "text", rename_all = "snake_case"))]
-pub enum DialMethod {
-    /// Agents dial their own leads.
-    Manual,
-    /// Agents see the lead first and dial it.
-    Preview,
-    /// One line per ready agent.
-    Progressive,
-    /// `dial_ratio` lines per ready agent.
-    Ratio,
-    /// Lines from the model of when agents come free and when callees answer.
-    Predictive,
+word! {
+    "dial method",
+    /// How a campaign's calls are placed (`campaigns.dial_method`).
+    pub enum DialMethod {
+        /// Agents dial their own leads.
+        Manual,
+        /// Agents see the lead first and dial it.
+        Preview,
+        /// One line per ready agent.
+        Progressive,
+        /// `dial_ratio` lines per ready agent.
+        Ratio,
+        /// Lines from the model of when agents come free and when callees answer.
+        Predictive,
+    }
 }
 
 impl DialMethod {
@@ -121,40 +123,25 @@ impl DialMethod {
     }
 }
 
-/// Where an agent's session is (`agent_sessions.state`).
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    Display,
-    IntoStaticStr,
-    VariantArray,
-    strum::VariantNames,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-#[cfg_attr(feature = "store", derive(sqlx::Type))]
-#[cfg_attr(feature = "store", sqlx(type_name = "text", rename_all = "snake_case"))]
-pub enum AgentState {
-    /// Logged in; their phone is being rung into their conference.
-    Connecting,
-    /// Waiting for a call.
-    Ready,
-    /// Taking no calls, with a pause code.
-    Paused,
-    /// Held for one call on its way to them.
-    Reserved,
-    /// Talking.
-    OnCall,
-    /// The call is over; the disposition is not set yet.
-    Wrapup,
-    /// The session is over.
-    LoggedOut,
+word! {
+    "agent state",
+    /// Where an agent's session is (`agent_sessions.state`).
+    pub enum AgentState {
+        /// Logged in; their phone is being rung into their conference.
+        Connecting,
+        /// Waiting for a call.
+        Ready,
+        /// Taking no calls, with a pause code.
+        Paused,
+        /// Held for one call on its way to them.
+        Reserved,
+        /// Talking.
+        OnCall,
+        /// The call is over; the disposition is not set yet.
+        Wrapup,
+        /// The session is over.
+        LoggedOut,
+    }
 }
 
 impl AgentState {
@@ -182,38 +169,23 @@ impl AgentState {
     }
 }
 
-/// Where a call is (`calls.state`).
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    Display,
-    IntoStaticStr,
-    VariantArray,
-    strum::VariantNames,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-#[cfg_attr(feature = "store", derive(sqlx::Type))]
-#[cfg_attr(feature = "store", sqlx(type_name = "text", rename_all = "snake_case"))]
-pub enum CallState {
-    /// Dialed; no answer yet.
-    Dialing,
-    /// Ringing at the far end.
-    Ringing,
-    /// Answered; not yet with an agent.
-    Answered,
-    /// Waiting in an inbound group's queue.
-    Queued,
-    /// With an agent.
-    Connected,
-    /// Over.
-    Ended,
+word! {
+    "call state",
+    /// Where a call is (`calls.state`).
+    pub enum CallState {
+        /// Dialed; no answer yet.
+        Dialing,
+        /// Ringing at the far end.
+        Ringing,
+        /// Answered; not yet with an agent.
+        Answered,
+        /// Waiting in an inbound group's queue.
+        Queued,
+        /// With an agent.
+        Connected,
+        /// Over.
+        Ended,
+    }
 }
 
 /// The flags a disposition (`statuses`) carries, as (column, what it means). The columns
@@ -243,32 +215,6 @@ pub const STATUS_CATEGORIES: &[&str] = &[
     "unworkable",
     "other",
 ];
-
-/// `as_str` and `FromStr` for each word enum, `kind` naming it in a refusal.
-macro_rules! words {
-    ($($word:ident => $kind:literal),* $(,)?) => {$(
-        impl $word {
-            /// The word as stored and sent.
-            pub fn as_str(self) -> &'static str {
-                self.into()
-            }
-        }
-
-        impl FromStr for $word {
-            type Err = UnknownWord;
-            fn from_str(s: &str) -> Result<Self, UnknownWord> {
-                read($kind, s)
-            }
-        }
-    )*};
-}
-
-words! {
-    Role => "role",
-    DialMethod => "dial method",
-    AgentState => "agent state",
-    CallState => "call state",
-}
 
 #[cfg(test)]
 mod tests {
