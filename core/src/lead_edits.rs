@@ -44,14 +44,6 @@ fn assignments(fields: &[(&str, &str)]) -> Result<String, LeadEditError> {
     Ok(sets.join(", "))
 }
 
-/// The lead as it is, locked for the edit in `conn`'s transaction (for the audit's "before").
-pub async fn lock(conn: &mut PgConnection, id: i64) -> Result<Option<Value>, sqlx::Error> {
-    sqlx::query_scalar("SELECT to_jsonb(l) FROM leads l WHERE id = $1 FOR UPDATE")
-        .bind(id)
-        .fetch_optional(conn)
-        .await
-}
-
 /// An edit on the lead's page: the fields, the status, and custom fields merged in, saved only
 /// while the lead is still at `version` (its `updated_at` when the page was opened). Returns
 /// the lead after, or none when someone (or a call) changed it meanwhile.

@@ -1,7 +1,7 @@
 //! Rows an admin edits column by column: a campaign's or an inbound group's settings, turning
-//! one on or off, deleting a holiday, a DID or a DNC entry. Table names come from [`Table`] and
-//! column names from the callers' constant schemas (`&'static str`), never from a request;
-//! every value is a bound parameter.
+//! one on or off, deleting a holiday, a DID or a DNC entry, and the lock a lead's edit takes
+//! (`lead_edits`). Table names come from [`Table`] and column names from the callers' constant
+//! schemas (`&'static str`), never from a request; every value is a bound parameter.
 
 use serde_json::Value;
 use sqlx::PgConnection;
@@ -11,6 +11,7 @@ use sqlx::PgConnection;
 pub enum Table {
     Campaigns,
     InboundGroups,
+    Leads,
     Holidays,
     Dids,
     DncEntries,
@@ -21,6 +22,7 @@ impl Table {
         match self {
             Table::Campaigns => "campaigns",
             Table::InboundGroups => "inbound_groups",
+            Table::Leads => "leads",
             Table::Holidays => "holidays",
             Table::Dids => "dids",
             Table::DncEntries => "dnc_entries",

@@ -15,13 +15,6 @@ pub enum Seen {
 }
 
 impl Seen {
-    pub fn includes(&self, id: i64) -> bool {
-        match self {
-            Seen::Every => true,
-            Seen::Only(ids) => ids.contains(&id),
-        }
-    }
-
     /// As a query binds it: NULL for every one, else the ids.
     pub fn ids(&self) -> Option<&[i64]> {
         match self {

@@ -5,6 +5,7 @@
 //! (`leads_list` narrows to the list first).
 
 use dialtone_core::lead_edits::{self, LeadEditError, EDITABLE};
+use dialtone_core::records::Table;
 use dialtone_core::visibility;
 use serde_json::Value;
 use sqlx::PgPool;
@@ -364,7 +365,7 @@ pub async fn save(
         });
     }
     let mut tx = pool.begin().await?;
-    let before = lead_edits::lock(&mut tx, id)
+    let before = dialtone_core::records::lock(&mut tx, Table::Leads, id)
         .await?
         .ok_or(OpError::NotFound)?;
     let values: Vec<(&str, &str)> = EDITABLE
